@@ -1,0 +1,31 @@
+//! The Thorbis Edge agent: what runs on every terminal.
+//!
+//! Today this crate owns the terminal's durable [`Store`]: a SQLite file (WAL,
+//! `synchronous = FULL`) holding the device's identity and Ed25519 key, the signed,
+//! hash-chained event log of every device it has heard from, and the projections folded
+//! from that log by `thorbis-domain`. Commands go in through [`Store::execute`] /
+//! [`Store::execute_all`]; screens read projections through the `Store` read methods.
+//!
+//! Invariants:
+//! - A command's events, their projections and the chain tip are written in one
+//!   transaction; a refused command writes nothing.
+//! - Business rules live in `thorbis-domain`, never here: this crate stores what the
+//!   domain decides and folds.
+//! - The store never reads the system clock or OS randomness directly except through
+//!   [`Clock`] and seeded id generation, so tests are reproducible.
+//!
+//! Sync with the hub and LAN peers, device drivers and the UI arrive with their issues.
+
+pub mod clock;
+mod error;
+pub mod ids;
+mod projection;
+pub mod schema;
+pub mod seed;
+mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::StoreError;
+pub use store::{
+    Committed, LogReport, OrderView, PROJECTION_VERSION, Store, StoreConfig, TicketView,
+};

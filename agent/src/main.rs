@@ -1,0 +1,206 @@
+//! `thorbis-agent`: the terminal agent's command line.
+//!
+//! `thorbis-agent demo [--data DIR]` opens (or creates) a store, seeds the demo catalog,
+//! opens a drawer, rings up a restaurant check and a retail sale, sends the check to the
+//! kitchen, and prints what the screens would show. Run it again and the store grows: it
+//! is a real store on disk.
+//!
+//! `thorbis-agent status [--data DIR]` prints the same summary without writing anything.
+
+#![allow(clippy::print_stdout)] // A command line's output is its product.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use thorbis_agent::seed::{self, SaleIds};
+use thorbis_agent::{Store, StoreConfig};
+use thorbis_domain::command::TenderInput;
+use thorbis_domain::events::ServiceMode;
+use thorbis_domain::ids::{DrawerSessionId, LineId, OrderId, PaymentId};
+use thorbis_domain::{Command, Currency, Money, Qty};
+
+/// Parsed command line.
+struct Args {
+    command: String,
+    data: PathBuf,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut args = std::env::args().skip(1);
+    let mut command = None;
+    let mut data = PathBuf::from(".thorbis-demo");
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--data" => data = args.next().context("--data needs a directory")?.into(),
+            "-h" | "--help" => {
+                println!("usage: thorbis-agent (demo|status) [--data DIR]");
+                std::process::exit(0);
+            }
+            other if command.is_none() => command = Some(other.to_owned()),
+            other => bail!("unexpected argument {other:?}; try --help"),
+        }
+    }
+    Ok(Args { command: command.unwrap_or_else(|| "demo".into()), data })
+}
+
+fn main() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = parse_args()?;
+    std::fs::create_dir_all(&args.data)
+        .with_context(|| format!("creating {}", args.data.display()))?;
+    let path = args.data.join("agent.db");
+    let mut store = Store::open(StoreConfig::new(&path))
+        .with_context(|| format!("opening {}", path.display()))?;
+    match args.command.as_str() {
+        "demo" => demo(&mut store)?,
+        "status" => {}
+        other => bail!("unknown command {other:?}; try --help"),
+    }
+    print_summary(&store)
+}
+
+fn demo(store: &mut Store) -> Result<()> {
+    if store.items()?.is_empty() {
+        store.execute_all(&seed::catalog()).context("seeding the catalog")?;
+    }
+    let drawer = if let Some((id, _)) = store.open_drawers()?.first() {
+        *id
+    } else {
+        let id = DrawerSessionId(store.new_id());
+        store.execute(&seed::open_drawer(id))?;
+        id
+    };
+    store.execute(&Command::ReceiveStock {
+        item_id: seed::COFFEE_BEANS,
+        qty: Qty::units(24),
+        note: "weekly delivery".into(),
+    })?;
+    store.execute(&Command::ReceiveStock {
+        item_id: seed::BANANAS,
+        qty: Qty::milli(18_500),
+        note: "weekly delivery".into(),
+    })?;
+
+    // A counter sale, paid cash.
+    let ids = SaleIds::new(|| store.new_id());
+    store.execute_all(&seed::typical_sale(ids, drawer))?;
+
+    // A table's check, sent to the kitchen and left open.
+    let order_id = OrderId(store.new_id());
+    let mut check = vec![Command::OpenOrder {
+        order_id,
+        currency: Currency::USD,
+        mode: ServiceMode::DineIn,
+        table: Some("12".into()),
+        guests: Some(2),
+        staff: None,
+    }];
+    for (item, modifiers, seat) in [
+        (seed::BURGER, vec![seed::MEDIUM_RARE, seed::CHEESE, seed::BACON], 1),
+        (seed::BURGER, vec![seed::WELL_DONE], 2),
+        (seed::FRIES, vec![], 1),
+    ] {
+        check.push(Command::AddLine {
+            order_id,
+            line_id: LineId(store.new_id()),
+            item_id: item,
+            qty: Qty::ONE,
+            modifiers,
+            seat: Some(seat),
+            course: Some(1),
+            note: None,
+            price_override: None,
+        });
+    }
+    check.push(Command::SendToKitchen { order_id });
+    store.execute_all(&check)?;
+
+    // A retail sale: beans and 0.742 kg of bananas, paid by card.
+    let sale = OrderId(store.new_id());
+    let mut retail = vec![Command::OpenOrder {
+        order_id: sale,
+        currency: Currency::USD,
+        mode: ServiceMode::Retail,
+        table: None,
+        guests: None,
+        staff: None,
+    }];
+    for (item, qty) in [(seed::COFFEE_BEANS, Qty::units(2)), (seed::BANANAS, Qty::milli(742))] {
+        retail.push(Command::AddLine {
+            order_id: sale,
+            line_id: LineId(store.new_id()),
+            item_id: item,
+            qty,
+            modifiers: vec![],
+            seat: None,
+            course: None,
+            note: None,
+            price_override: None,
+        });
+    }
+    retail.push(Command::TakePayment {
+        order_id: sale,
+        payment_id: PaymentId(store.new_id()),
+        tender: TenderInput::Card {
+            brand: "VISA".into(),
+            last4: "4242".into(),
+            auth_code: "A1B2C3".into(),
+        },
+        amount: None,
+        tip: Money::ZERO,
+        drawer_session: Some(drawer),
+        staff: None,
+    });
+    retail.push(Command::CloseOrder { order_id: sale, staff: None });
+    store.execute_all(&retail)?;
+    Ok(())
+}
+
+fn print_summary(store: &Store) -> Result<()> {
+    let usd = Currency::USD;
+    println!("Thorbis Edge agent");
+    println!("  store   {}", store.path().display());
+    println!("  device  {}  (chain at seq {})", store.device_id(), store.tip().seq);
+    println!("  events  {}", store.event_count()?);
+    println!("\nOpen checks");
+    for o in store.open_orders()? {
+        let table = o.order.opened.as_ref().and_then(|x| x.value.table.clone()).unwrap_or_default();
+        println!(
+            "  table {table:<4} {} lines  total {:>8}  due {:>8}",
+            o.order.live_lines().count(),
+            o.totals.total.format(usd),
+            o.totals.balance.format(usd)
+        );
+    }
+    println!("\nKitchen");
+    for t in store.kds_queue(None)? {
+        println!("  [{}] table {}", t.ticket.station, t.table.as_deref().unwrap_or("-"));
+        for line in &t.ticket.lines {
+            println!("      {} x{}  {}", line.name, line.qty, line.modifiers.join(", "));
+        }
+    }
+    println!("\nStock on hand");
+    for item in store.items()?.into_iter().filter(|i| i.track_stock) {
+        let qty = store.stock_on_hand(item.id)?;
+        println!("  {:<22} {:>9}", item.name, qty.to_string());
+    }
+    for (id, session) in store.open_drawers()? {
+        let Some(z) = store.z_report(id)? else { continue };
+        println!("\nDrawer session {id}");
+        println!(
+            "  orders {}  net sales {}  tax {}",
+            z.orders,
+            z.net_sales.format(usd),
+            z.tax.format(usd)
+        );
+        for (tender, t) in &z.tenders {
+            println!("  {tender:<6} {:>3} payments  {:>9}", t.count, t.amount.format(usd));
+        }
+        println!("  cash expected in drawer {}", session.expected_cash().format(usd));
+    }
+    Ok(())
+}

@@ -1,0 +1,202 @@
+//! A small demo catalog (a burger bar that also sells coffee beans and bananas) and the
+//! commands of a typical sale. The demo command, the benchmarks and the crash test all use
+//! these, so they exercise the same realistic shapes.
+
+use thorbis_domain::catalog::{Category, Item, Modifier, ModifierGroup};
+use thorbis_domain::command::TenderInput;
+use thorbis_domain::events::ServiceMode;
+use thorbis_domain::ids::{
+    CategoryId, DrawerSessionId, ItemId, LineId, ModifierGroupId, ModifierId, OrderId, PaymentId,
+    TaxCategoryId, TaxRateId,
+};
+use thorbis_domain::tax::{TaxCategory, TaxRate};
+use thorbis_domain::{Command, Currency, Money, Qty};
+use uuid::Uuid;
+
+const fn id(n: u128) -> Uuid {
+    // Fixed, readable ids for reference data: 5eed0000-...-00000000000n.
+    Uuid::from_u128(0x5eed_0000_0000_0000_0000_0000_0000_0000 | n)
+}
+
+/// The sales tax rate (8.875 %, added on top).
+pub const SALES_TAX: TaxRateId = TaxRateId(id(1));
+/// The tax category of prepared food and drinks.
+pub const FOOD_TAX: TaxCategoryId = TaxCategoryId(id(2));
+/// Cooking temperature: pick exactly one.
+pub const COOKING: ModifierGroupId = ModifierGroupId(id(10));
+/// Medium rare.
+pub const MEDIUM_RARE: ModifierId = ModifierId(id(11));
+/// Well done.
+pub const WELL_DONE: ModifierId = ModifierId(id(12));
+/// Extras: up to three.
+pub const EXTRAS: ModifierGroupId = ModifierGroupId(id(20));
+/// Extra cheese, +1.00.
+pub const CHEESE: ModifierId = ModifierId(id(21));
+/// Bacon, +1.50.
+pub const BACON: ModifierId = ModifierId(id(22));
+/// Burger, 12.50, grill.
+pub const BURGER: ItemId = ItemId(id(100));
+/// Fries, 4.50, fryer.
+pub const FRIES: ItemId = ItemId(id(101));
+/// Soda, 2.50, poured at the till (no station).
+pub const SODA: ItemId = ItemId(id(102));
+/// Coffee beans 500 g, 14.99, stock tracked, untaxed.
+pub const COFFEE_BEANS: ItemId = ItemId(id(103));
+/// Bananas, 2.49 a kilogram, sold by weight, stock tracked.
+pub const BANANAS: ItemId = ItemId(id(104));
+
+/// The commands that publish the demo catalog.
+#[must_use]
+pub fn catalog() -> Vec<Command> {
+    let kitchen = CategoryId(id(50));
+    let retail = CategoryId(id(51));
+    let item = |n: ItemId, name: &str, price: i64, category: CategoryId| Item {
+        id: n,
+        name: name.into(),
+        category: Some(category),
+        price: Money(price),
+        tax_category: Some(FOOD_TAX),
+        barcodes: Vec::new(),
+        station: None,
+        modifier_groups: Vec::new(),
+        track_stock: false,
+        sold_by_weight: false,
+        active: true,
+    };
+    let modifier = |id: ModifierId, name: &str, delta: i64| Modifier {
+        id,
+        name: name.into(),
+        price_delta: Money(delta),
+    };
+    vec![
+        Command::PublishTaxRate(TaxRate {
+            id: SALES_TAX,
+            name: "Sales tax 8.875%".into(),
+            ppm: 88_750,
+            inclusive: false,
+        }),
+        Command::PublishTaxCategory(TaxCategory {
+            id: FOOD_TAX,
+            name: "Food".into(),
+            rates: vec![SALES_TAX],
+        }),
+        Command::PublishCategory(Category { id: kitchen, name: "Kitchen".into(), position: 1 }),
+        Command::PublishCategory(Category { id: retail, name: "Shop".into(), position: 2 }),
+        Command::PublishModifierGroup(ModifierGroup {
+            id: COOKING,
+            name: "Cooking".into(),
+            min: 1,
+            max: 1,
+            modifiers: vec![
+                modifier(MEDIUM_RARE, "Medium rare", 0),
+                modifier(WELL_DONE, "Well done", 0),
+            ],
+        }),
+        Command::PublishModifierGroup(ModifierGroup {
+            id: EXTRAS,
+            name: "Extras".into(),
+            min: 0,
+            max: 3,
+            modifiers: vec![modifier(CHEESE, "Cheese", 100), modifier(BACON, "Bacon", 150)],
+        }),
+        Command::PublishItem(Item {
+            station: Some("grill".into()),
+            modifier_groups: vec![COOKING, EXTRAS],
+            ..item(BURGER, "Burger", 12_50, kitchen)
+        }),
+        Command::PublishItem(Item {
+            station: Some("fryer".into()),
+            ..item(FRIES, "Fries", 4_50, kitchen)
+        }),
+        Command::PublishItem(item(SODA, "Soda", 2_50, kitchen)),
+        Command::PublishItem(Item {
+            barcodes: vec!["0012345678905".into()],
+            track_stock: true,
+            tax_category: None,
+            ..item(COFFEE_BEANS, "Coffee beans 500 g", 14_99, retail)
+        }),
+        Command::PublishItem(Item {
+            barcodes: vec!["2012340000000".into()],
+            track_stock: true,
+            sold_by_weight: true,
+            tax_category: None,
+            ..item(BANANAS, "Bananas (kg)", 2_49, retail)
+        }),
+    ]
+}
+
+/// Ids for one sale, minted by the caller (so retries can reuse them).
+#[derive(Clone, Copy, Debug)]
+pub struct SaleIds {
+    /// The order.
+    pub order: OrderId,
+    /// Its three lines.
+    pub lines: [LineId; 3],
+    /// The cash payment.
+    pub payment: PaymentId,
+}
+
+impl SaleIds {
+    /// Fresh ids from `next`.
+    pub fn new(mut next: impl FnMut() -> Uuid) -> Self {
+        Self {
+            order: OrderId(next()),
+            lines: [LineId(next()), LineId(next()), LineId(next())],
+            payment: PaymentId(next()),
+        }
+    }
+}
+
+/// A typical counter sale: open, a burger (medium rare, cheese), fries and a soda, paid in
+/// cash with change, closed. Total 22.32 (20.50 plus 1.82 tax).
+#[must_use]
+pub fn typical_sale(ids: SaleIds, drawer: DrawerSessionId) -> Vec<Command> {
+    let line = |line_id: LineId, item_id: ItemId, modifiers: Vec<ModifierId>| Command::AddLine {
+        order_id: ids.order,
+        line_id,
+        item_id,
+        qty: Qty::ONE,
+        modifiers,
+        seat: None,
+        course: None,
+        note: None,
+        price_override: None,
+    };
+    vec![
+        Command::OpenOrder {
+            order_id: ids.order,
+            currency: Currency::USD,
+            mode: ServiceMode::TakeOut,
+            table: None,
+            guests: None,
+            staff: None,
+        },
+        line(ids.lines[0], BURGER, vec![MEDIUM_RARE, CHEESE]),
+        line(ids.lines[1], FRIES, Vec::new()),
+        line(ids.lines[2], SODA, Vec::new()),
+        Command::TakePayment {
+            order_id: ids.order,
+            payment_id: ids.payment,
+            tender: TenderInput::Cash { tendered: Money(30_00) },
+            amount: None,
+            tip: Money::ZERO,
+            drawer_session: Some(drawer),
+            staff: None,
+        },
+        Command::CloseOrder { order_id: ids.order, staff: None },
+    ]
+}
+
+/// Total of [`typical_sale`], for checks.
+pub const TYPICAL_SALE_TOTAL: Money = Money(2232);
+
+/// Opens a drawer session with a 100.00 float.
+#[must_use]
+pub fn open_drawer(session: DrawerSessionId) -> Command {
+    Command::OpenDrawer {
+        session_id: session,
+        currency: Currency::USD,
+        float: Money(100_00),
+        staff: None,
+    }
+}

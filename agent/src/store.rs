@@ -1,0 +1,614 @@
+//! The store: one SQLite file holding this terminal's identity, the signed event log of
+//! every device it has heard from, and the projections folded from that log.
+//!
+//! Every command runs in one `IMMEDIATE` transaction: decide (check against current
+//! state), append the events to this device's hash chain, fold them into the projections,
+//! sign a checkpoint over the new chain tip, commit. Either all of that is on disk or none
+//! of it is; a refused command writes nothing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use thorbis_domain::catalog::Item;
+use thorbis_domain::drawer::{DrawerSession, ZReport};
+use thorbis_domain::events::KitchenTicket;
+use thorbis_domain::fold::Versioned;
+use thorbis_domain::ids::{DrawerSessionId, ItemId, OrderId, TicketId};
+use thorbis_domain::kitchen::Ticket;
+use thorbis_domain::order::{Order, OrderStatus, Totals};
+use thorbis_domain::stock::{Availability, StockLevel};
+use thorbis_domain::{Command, DomainEvent, EventMeta, Policy, Qty, Relation, decide, project};
+use thorbis_sync_protocol::{
+    ChainTip, Checkpoint, DeviceId, DeviceKey, Event, EventId, EventKind, Hash32, Hlc, HlcClock,
+    PublicKey, Signature, VersionVector, verify_checkpoint, verify_links,
+};
+use uuid::Uuid;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::StoreError;
+use crate::ids::{ClockedIds, IdGen};
+use crate::projection::{SqlState, linked, list, read};
+use crate::schema;
+
+/// Bumped whenever the fold changes what it stores; a store whose projections were built
+/// by another version rebuilds them from the event log when it opens.
+pub const PROJECTION_VERSION: u32 = 1;
+
+/// How to open a store.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// The SQLite file; created if missing.
+    pub path: PathBuf,
+    /// Business limits.
+    pub policy: Policy,
+    /// How far ahead of this terminal's clock another device's stamps may run.
+    pub max_clock_ahead_ms: u64,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Seed for id generation; `None` seeds from the operating system.
+    pub id_seed: Option<u64>,
+    /// Seed for a new device key; `None` generates one from the operating system.
+    pub device_key_seed: Option<[u8; 32]>,
+}
+
+impl StoreConfig {
+    /// Production defaults for a store at `path`.
+    #[must_use]
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            policy: Policy::default(),
+            max_clock_ahead_ms: 5 * 60 * 1000,
+            clock: Arc::new(SystemClock),
+            id_seed: None,
+            device_key_seed: None,
+        }
+    }
+}
+
+/// What a successful command wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Committed {
+    /// The events appended, in order.
+    pub events: Vec<EventId>,
+}
+
+/// An order with its computed figures.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderView {
+    /// Its id.
+    pub id: OrderId,
+    /// Its facts.
+    pub order: Order,
+    /// Its figures.
+    pub totals: Totals,
+}
+
+/// A kitchen ticket as a screen shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TicketView {
+    /// Its id.
+    pub id: TicketId,
+    /// The order it came from.
+    pub order_id: OrderId,
+    /// The table, for dine-in.
+    pub table: Option<String>,
+    /// Station and lines.
+    pub ticket: KitchenTicket,
+    /// When it was sent (the sending event's clock stamp), for age timers.
+    pub sent_at: Hlc,
+}
+
+/// What [`Store::verify_log`] checked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogReport {
+    /// Devices whose chains are held.
+    pub devices: usize,
+    /// Events checked.
+    pub events: u64,
+    /// Checkpoint signatures verified (this device's).
+    pub signatures: u64,
+}
+
+/// This terminal's durable store.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    clock: Arc<dyn Clock>,
+    policy: Policy,
+    device_id: DeviceId,
+    key: DeviceKey,
+    tip: ChainTip,
+    hlc: HlcClock,
+    ids: IdGen,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store, migrates it, and loads this device's identity.
+    pub fn open(config: StoreConfig) -> Result<Store, StoreError> {
+        let mut conn = Connection::open(&config.path)?;
+        schema::configure(&conn)?;
+        schema::migrate(&mut conn, thorbis_migrations::AGENT)?;
+        let (device_id, key) = load_or_create_identity(&conn, &config)?;
+        let tip = conn
+            .query_row(
+                "SELECT seq, hash FROM chain_tips WHERE device_id = ?1",
+                [device_id.as_bytes()],
+                |r| Ok((r.get::<_, u64>(0)?, r.get::<_, Vec<u8>>(1)?)),
+            )
+            .optional()?
+            .map(|(seq, hash)| Ok::<_, StoreError>(ChainTip { seq, hash: hash32(&hash)? }))
+            .transpose()?
+            .unwrap_or(ChainTip::GENESIS);
+        let last = conn.query_row(
+            "SELECT hlc_wall, hlc_counter FROM chain_tips ORDER BY hlc_wall DESC, hlc_counter DESC LIMIT 1",
+            [],
+            |r| Ok(Hlc { wall_ms: r.get(0)?, counter: r.get(1)? }),
+        ).optional()?.unwrap_or_default();
+        let ids = match config.id_seed {
+            Some(seed) => IdGen::new(seed),
+            None => IdGen::from_os().map_err(|_| StoreError::Key("no OS randomness".into()))?,
+        };
+        let mut store = Store {
+            conn,
+            path: config.path,
+            clock: config.clock,
+            policy: config.policy,
+            device_id,
+            key,
+            tip,
+            hlc: HlcClock::with_last(last, config.max_clock_ahead_ms),
+            ids,
+        };
+        let built: Option<String> = store
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'projection_version'", [], |r| r.get(0))
+            .optional()?;
+        if built.as_deref() != Some(PROJECTION_VERSION.to_string().as_str()) {
+            tracing::info!(?built, PROJECTION_VERSION, "rebuilding projections from the event log");
+            store.rebuild_projections()?;
+        }
+        Ok(store)
+    }
+
+    /// The file this store lives in.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// This terminal's device id.
+    #[must_use]
+    pub fn device_id(&self) -> DeviceId {
+        self.device_id
+    }
+
+    /// This terminal's public key.
+    #[must_use]
+    pub fn public_key(&self) -> PublicKey {
+        self.key.public_key()
+    }
+
+    /// The head of this device's own chain.
+    #[must_use]
+    pub fn tip(&self) -> ChainTip {
+        self.tip
+    }
+
+    /// A fresh UUIDv7 for a new order, line, payment...
+    pub fn new_id(&mut self) -> Uuid {
+        self.ids.uuid_at(self.clock.now_ms())
+    }
+
+    /// Runs one command in its own transaction.
+    pub fn execute(&mut self, command: &Command) -> Result<Committed, StoreError> {
+        self.execute_all(std::slice::from_ref(command))
+    }
+
+    /// Runs several commands in one transaction: all of them are recorded, or none (the
+    /// first refusal rolls everything back). A register completing a sale uses this, so a
+    /// sale is never half on disk.
+    pub fn execute_all(&mut self, commands: &[Command]) -> Result<Committed, StoreError> {
+        let now = self.clock.now_ms();
+        // Work on copies so a refusal leaves the in-memory chain, clock and id stream as
+        // they were, matching the rolled-back database.
+        let mut hlc = self.hlc.clone();
+        let mut ids = self.ids.clone();
+        let mut tip = self.tip;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut state = SqlState::new(&tx);
+        let mut appended: Vec<(Event, Hash32)> = Vec::new();
+        for command in commands {
+            let mut source = ClockedIds { ids: &mut ids, clock: &*self.clock };
+            for domain_event in decide(command, &state, &self.policy, &mut source)? {
+                let event = Event {
+                    device_id: self.device_id,
+                    seq: tip.next_seq(),
+                    hlc: hlc.tick(now),
+                    prev_hash: tip.hash,
+                    kind: EventKind::new(domain_event.kind())
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    payload: domain_event.encode_payload(),
+                };
+                project(&mut state, &EventMeta { hlc: event.hlc, id: event.id() }, &domain_event)?;
+                let hash = event.hash();
+                tip = ChainTip { seq: event.seq, hash };
+                appended.push((event, hash));
+            }
+        }
+        let Some((last, _)) = appended.last() else {
+            return Ok(Committed { events: Vec::new() });
+        };
+        let last_hlc = last.hlc;
+        state.flush()?;
+        drop(state);
+        let checkpoint = self.key.sign_checkpoint(self.device_id, tip);
+        {
+            let mut insert = tx.prepare_cached(INSERT_EVENT)?;
+            let count = appended.len();
+            for (i, (event, hash)) in appended.iter().enumerate() {
+                let signature = (i + 1 == count).then_some(&checkpoint.signature.0[..]);
+                insert_event(&mut insert, event, hash, signature, now)?;
+            }
+        }
+        set_tip(&tx, self.device_id, tip, last_hlc)?;
+        tx.commit()?;
+        self.hlc = hlc;
+        self.ids = ids;
+        self.tip = tip;
+        Ok(Committed { events: appended.into_iter().map(|(e, _)| e.id()).collect() })
+    }
+
+    /// An order with its figures.
+    pub fn order(&self, id: OrderId) -> Result<Option<OrderView>, StoreError> {
+        Ok(read::<Order>(&self.conn, id.0)?.map(|order| view(id.0, order)))
+    }
+
+    /// Orders still open, oldest first.
+    pub fn open_orders(&self) -> Result<Vec<OrderView>, StoreError> {
+        Ok(list::<Order>(&self.conn, true)?
+            .into_iter()
+            .filter(|(_, o)| o.status() == OrderStatus::Open)
+            .map(|(id, o)| view(id, o))
+            .collect())
+    }
+
+    /// Every order, open and closed.
+    pub fn all_orders(&self) -> Result<Vec<OrderView>, StoreError> {
+        Ok(list::<Order>(&self.conn, false)?.into_iter().map(|(id, o)| view(id, o)).collect())
+    }
+
+    /// Tickets waiting in the kitchen, oldest first; one station's, or all.
+    pub fn kds_queue(&self, station: Option<&str>) -> Result<Vec<TicketView>, StoreError> {
+        let mut queue: Vec<TicketView> = list::<Ticket>(&self.conn, true)?
+            .into_iter()
+            .filter_map(|(id, t)| {
+                let content = t.content?;
+                Some(TicketView {
+                    id: TicketId(id),
+                    order_id: content.value.order_id,
+                    table: content.value.table,
+                    ticket: content.value.ticket,
+                    sent_at: content.meta.hlc,
+                })
+            })
+            .filter(|t| station.is_none_or(|s| t.ticket.station == s))
+            .collect();
+        queue.sort_by_key(|t| (t.sent_at, t.id));
+        Ok(queue)
+    }
+
+    /// A drawer session.
+    pub fn drawer(&self, id: DrawerSessionId) -> Result<Option<DrawerSession>, StoreError> {
+        read::<DrawerSession>(&self.conn, id.0)
+    }
+
+    /// Drawer sessions not yet closed.
+    pub fn open_drawers(&self) -> Result<Vec<(DrawerSessionId, DrawerSession)>, StoreError> {
+        Ok(list::<DrawerSession>(&self.conn, true)?
+            .into_iter()
+            .map(|(id, d)| (DrawerSessionId(id), d))
+            .collect())
+    }
+
+    /// The Z report of a drawer session (final once the session is closed).
+    pub fn z_report(&self, id: DrawerSessionId) -> Result<Option<ZReport>, StoreError> {
+        let Some(session) = self.drawer(id)? else { return Ok(None) };
+        let order_ids = linked(&self.conn, Relation::DrawerOrder, id.0)?;
+        let mut orders = Vec::with_capacity(order_ids.len());
+        for order_id in order_ids {
+            if let Some(order) = read::<Order>(&self.conn, order_id)? {
+                orders.push(order);
+            }
+        }
+        Ok(Some(ZReport::new(&session, &orders)))
+    }
+
+    /// Stock on hand of an item (zero if it never moved).
+    pub fn stock_on_hand(&self, item: ItemId) -> Result<Qty, StoreError> {
+        Ok(read::<StockLevel>(&self.conn, item.0)?.unwrap_or_default().on_hand)
+    }
+
+    /// The catalog's current items.
+    pub fn items(&self) -> Result<Vec<Item>, StoreError> {
+        Ok(list::<Versioned<Item>>(&self.conn, false)?
+            .into_iter()
+            .filter_map(|(_, v)| v.current.map(|s| s.value))
+            .collect())
+    }
+
+    /// Items currently 86'd.
+    pub fn unavailable_items(&self) -> Result<Vec<ItemId>, StoreError> {
+        Ok(list::<Availability>(&self.conn, true)?.into_iter().map(|(id, _)| ItemId(id)).collect())
+    }
+
+    /// The highest contiguous seq held per device.
+    pub fn version_vector(&self) -> Result<VersionVector, StoreError> {
+        let mut stmt = self.conn.prepare_cached("SELECT device_id, seq FROM chain_tips")?;
+        let mut vector = VersionVector::new();
+        for row in stmt.query_map([], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, u64>(1)?)))? {
+            let (device, seq) = row?;
+            vector.advance(device_id(&device)?, seq);
+        }
+        Ok(vector)
+    }
+
+    /// Up to `limit` events of `device` after `after_seq`, in seq order, each with its
+    /// checkpoint signature where one was made.
+    pub fn events_after(
+        &self,
+        device: DeviceId,
+        after_seq: u64,
+        limit: usize,
+    ) -> Result<Vec<(Event, Option<Signature>)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT device_id, seq, hlc_wall, hlc_counter, prev_hash, hash, kind, payload, signature
+             FROM events WHERE device_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        )?;
+        let mut rows = stmt.query(params![device.as_bytes(), after_seq, limit as i64])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let (event, _, signature) = event_from_row(row)?;
+            out.push((event, signature));
+        }
+        Ok(out)
+    }
+
+    /// Number of events held, all devices.
+    pub fn event_count(&self) -> Result<u64, StoreError> {
+        Ok(self.conn.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?)
+    }
+
+    /// SQLite's own consistency check; `"ok"` when the file is sound.
+    pub fn integrity_check(&self) -> Result<String, StoreError> {
+        Ok(self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    /// Re-verifies every chain held: contiguous seqs, hash links, stored hashes, and this
+    /// device's checkpoint signatures.
+    pub fn verify_log(&self) -> Result<LogReport, StoreError> {
+        let mut report = LogReport::default();
+        let mut stmt = self.conn.prepare(
+            "SELECT device_id, seq, hlc_wall, hlc_counter, prev_hash, hash, kind, payload, signature
+             FROM events ORDER BY device_id, seq",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut current: Option<(DeviceId, ChainTip)> = None;
+        let public_key = self.key.public_key();
+        while let Some(row) = rows.next()? {
+            let (event, stored_hash, signature) = event_from_row(row)?;
+            let from = match current {
+                Some((device, tip)) if device == event.device_id => tip,
+                _ => {
+                    report.devices += 1;
+                    ChainTip::GENESIS
+                }
+            };
+            let tip = verify_links(from, std::slice::from_ref(&event))
+                .map_err(|e| StoreError::Corrupt(format!("chain of {}: {e}", event.device_id)))?;
+            if tip.hash != stored_hash {
+                return Err(StoreError::Corrupt(format!(
+                    "event {}:{} hash does not match its content",
+                    event.device_id, event.seq
+                )));
+            }
+            if let (Some(signature), true) = (signature, event.device_id == self.device_id) {
+                let checkpoint = Checkpoint {
+                    device_id: event.device_id,
+                    seq: event.seq,
+                    hash: tip.hash,
+                    signature,
+                };
+                verify_checkpoint(&public_key, &checkpoint).map_err(|e| {
+                    StoreError::Corrupt(format!("checkpoint at seq {}: {e}", event.seq))
+                })?;
+                report.signatures += 1;
+            }
+            report.events += 1;
+            current = Some((event.device_id, tip));
+        }
+        Ok(report)
+    }
+
+    /// Drops every projection and folds the whole event log again.
+    pub fn rebuild_projections(&mut self) -> Result<(), StoreError> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute_batch("DELETE FROM aggregates; DELETE FROM links;")?;
+        {
+            let mut state = SqlState::new(&tx);
+            let mut stmt = tx.prepare(
+                "SELECT device_id, seq, hlc_wall, hlc_counter, prev_hash, hash, kind, payload, signature
+                 FROM events ORDER BY device_id, seq",
+            )?;
+            let mut rows = stmt.query([])?;
+            let mut since_flush = 0;
+            while let Some(row) = rows.next()? {
+                let (event, _, _) = event_from_row(row)?;
+                if let Some(domain_event) =
+                    DomainEvent::decode(event.kind.as_str(), &event.payload)?
+                {
+                    project(
+                        &mut state,
+                        &EventMeta { hlc: event.hlc, id: event.id() },
+                        &domain_event,
+                    )?;
+                }
+                since_flush += 1;
+                if since_flush == 10_000 {
+                    state.flush()?;
+                    state.clear();
+                    since_flush = 0;
+                }
+            }
+            state.flush()?;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('projection_version', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [PROJECTION_VERSION.to_string()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// SHA-256 over every projection row in key order: two replicas holding the same events
+    /// have the same digest.
+    pub fn projection_digest(&self) -> Result<Hash32, StoreError> {
+        let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+        let mut stmt = self.conn.prepare(
+            "SELECT kind, id, state FROM aggregates
+             UNION ALL SELECT 'link:' || relation, CAST(from_id || to_id AS BLOB), '' FROM links
+             ORDER BY 1, 2",
+        )?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let kind: String = row.get(0)?;
+            let id: Vec<u8> = row.get(1)?;
+            let state: String = row.get(2)?;
+            for part in [kind.as_bytes(), &id, state.as_bytes()] {
+                ctx.update(&(part.len() as u64).to_be_bytes());
+                ctx.update(part);
+            }
+        }
+        hash32(ctx.finish().as_ref())
+    }
+}
+
+fn view(id: Uuid, order: Order) -> OrderView {
+    let totals = order.totals();
+    OrderView { id: OrderId(id), order, totals }
+}
+
+const INSERT_EVENT: &str = "INSERT INTO events
+    (device_id, seq, hlc_wall, hlc_counter, prev_hash, hash, kind, payload, signature, stored_ms)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
+fn insert_event(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    event: &Event,
+    hash: &Hash32,
+    signature: Option<&[u8]>,
+    now_ms: u64,
+) -> Result<(), StoreError> {
+    stmt.execute(params![
+        event.device_id.as_bytes(),
+        event.seq,
+        event.hlc.wall_ms,
+        event.hlc.counter,
+        event.prev_hash.0,
+        hash.0,
+        event.kind.as_str(),
+        event.payload,
+        signature,
+        now_ms,
+    ])?;
+    Ok(())
+}
+
+fn set_tip(conn: &Connection, device: DeviceId, tip: ChainTip, hlc: Hlc) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO chain_tips (device_id, seq, hash, hlc_wall, hlc_counter) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (device_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash,
+             hlc_wall = excluded.hlc_wall, hlc_counter = excluded.hlc_counter",
+    )?
+    .execute(params![device.as_bytes(), tip.seq, tip.hash.0, hlc.wall_ms, hlc.counter])?;
+    Ok(())
+}
+
+fn event_from_row(
+    row: &rusqlite::Row<'_>,
+) -> Result<(Event, Hash32, Option<Signature>), StoreError> {
+    let kind: String = row.get(6)?;
+    let signature: Option<Vec<u8>> = row.get(8)?;
+    let signature = signature
+        .map(|s| {
+            <[u8; 64]>::try_from(s.as_slice())
+                .map(Signature)
+                .map_err(|_| StoreError::Corrupt("signature is not 64 bytes".into()))
+        })
+        .transpose()?;
+    let event = Event {
+        device_id: device_id(&row.get::<_, Vec<u8>>(0)?)?,
+        seq: row.get(1)?,
+        hlc: Hlc { wall_ms: row.get(2)?, counter: row.get(3)? },
+        prev_hash: hash32(&row.get::<_, Vec<u8>>(4)?)?,
+        kind: EventKind::new(kind).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        payload: row.get(7)?,
+    };
+    Ok((event, hash32(&row.get::<_, Vec<u8>>(5)?)?, signature))
+}
+
+fn hash32(bytes: &[u8]) -> Result<Hash32, StoreError> {
+    <[u8; 32]>::try_from(bytes)
+        .map(Hash32)
+        .map_err(|_| StoreError::Corrupt("hash is not 32 bytes".into()))
+}
+
+fn device_id(bytes: &[u8]) -> Result<DeviceId, StoreError> {
+    <[u8; 16]>::try_from(bytes)
+        .map(DeviceId::from_bytes)
+        .map_err(|_| StoreError::Corrupt("device id is not 16 bytes".into()))
+}
+
+fn load_or_create_identity(
+    conn: &Connection,
+    config: &StoreConfig,
+) -> Result<(DeviceId, DeviceKey), StoreError> {
+    let existing = conn
+        .query_row("SELECT device_id, signing_key FROM device WHERE singleton = 1", [], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .optional()?;
+    if let Some((id, secret)) = existing {
+        // A 32-byte secret is a test identity's seed; anything else is a PKCS#8 document.
+        let key = match <[u8; 32]>::try_from(secret.as_slice()) {
+            Ok(seed) => DeviceKey::from_seed(&seed),
+            Err(_) => DeviceKey::from_pkcs8(&secret),
+        }
+        .map_err(|e| StoreError::Key(e.to_string()))?;
+        return Ok((device_id(&id)?, key));
+    }
+    let now = config.clock.now_ms();
+    let (key, secret) = match config.device_key_seed {
+        Some(seed) => {
+            // Test identities: the seed itself is stored so reopening gives the same key.
+            let key = DeviceKey::from_seed(&seed).map_err(|e| StoreError::Key(e.to_string()))?;
+            (key, seed.to_vec())
+        }
+        None => DeviceKey::generate().map_err(|e| StoreError::Key(e.to_string()))?,
+    };
+    let mut ids = match config.id_seed {
+        Some(seed) => IdGen::new(seed ^ 0x5eed),
+        None => IdGen::from_os().map_err(|_| StoreError::Key("no OS randomness".into()))?,
+    };
+    let id = DeviceId::from_bytes(*ids.uuid_at(now).as_bytes());
+    conn.execute(
+        "INSERT INTO device (singleton, device_id, signing_key, public_key, created_ms)
+         VALUES (1, ?1, ?2, ?3, ?4)",
+        params![id.as_bytes(), secret, key.public_key().0, now],
+    )?;
+    tracing::info!(device = %id, "created device identity");
+    Ok((id, key))
+}

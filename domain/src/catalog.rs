@@ -1,0 +1,198 @@
+//! The catalog: items, categories, modifier groups and their rules.
+//!
+//! The hub publishes the catalog as events; terminals fold those events into the records
+//! here and read them when a cashier rings something up. A line on an order copies what it
+//! needs from the catalog (name, price, taxes, station) at the time of sale, so a later
+//! price change never rewrites a past order.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CategoryId, ItemId, ModifierGroupId, ModifierId, TaxCategoryId};
+use crate::money::Money;
+
+/// A kitchen display / printer station that prepares some items ("grill", "bar").
+pub type Station = String;
+
+/// Something that can be sold.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// Its id.
+    pub id: ItemId,
+    /// Name as shown on the POS, the ticket and the receipt.
+    pub name: String,
+    /// Category for the menu grid and reports.
+    pub category: Option<CategoryId>,
+    /// Price per unit (per kilogram when sold by weight).
+    pub price: Money,
+    /// Which taxes apply.
+    pub tax_category: Option<TaxCategoryId>,
+    /// Barcodes (EAN/UPC/any) that ring this item up.
+    #[serde(default)]
+    pub barcodes: Vec<String>,
+    /// The kitchen station its lines are routed to; `None` for retail goods and drinks
+    /// served at the till.
+    #[serde(default)]
+    pub station: Option<Station>,
+    /// Modifier groups offered when the item is added, in display order.
+    #[serde(default)]
+    pub modifier_groups: Vec<ModifierGroupId>,
+    /// Whether stock on hand is tracked (retail goods), so sales move stock.
+    #[serde(default)]
+    pub track_stock: bool,
+    /// Sold by weight: quantities are fractional and come from a scale or a barcode.
+    #[serde(default)]
+    pub sold_by_weight: bool,
+    /// Retired items stay in the catalog for history but cannot be sold.
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A menu category.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Category {
+    /// Its id.
+    pub id: CategoryId,
+    /// "Burgers", "Drinks".
+    pub name: String,
+    /// Position on the menu grid.
+    #[serde(default)]
+    pub position: u32,
+}
+
+/// A group of choices offered with an item: "Cooking" (pick exactly one), "Extras"
+/// (pick up to three).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModifierGroup {
+    /// Its id.
+    pub id: ModifierGroupId,
+    /// "Cooking", "Sides".
+    pub name: String,
+    /// At least this many must be chosen; a group with `min >= 1` is required.
+    pub min: u8,
+    /// At most this many may be chosen.
+    pub max: u8,
+    /// The choices.
+    pub modifiers: Vec<Modifier>,
+}
+
+/// One choice within a modifier group.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Modifier {
+    /// Its id.
+    pub id: ModifierId,
+    /// "Medium rare", "Extra cheese".
+    pub name: String,
+    /// Added to the item's unit price (may be negative: "no cheese -0.50").
+    pub price_delta: Money,
+}
+
+/// Why a selection of modifiers does not satisfy an item's groups.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ModifierError {
+    /// A required group has too few choices.
+    #[error("choose at least {min} from \"{group}\"")]
+    TooFew {
+        /// The group's name.
+        group: String,
+        /// Its minimum.
+        min: u8,
+    },
+    /// A group has too many choices.
+    #[error("choose at most {max} from \"{group}\"")]
+    TooMany {
+        /// The group's name.
+        group: String,
+        /// Its maximum.
+        max: u8,
+    },
+    /// A chosen modifier belongs to none of the item's groups.
+    #[error("modifier {0} is not offered with this item")]
+    NotOffered(ModifierId),
+}
+
+/// Checks `chosen` against `groups` and returns the chosen modifiers in group order.
+pub fn resolve_modifiers<'g>(
+    groups: &'g [ModifierGroup],
+    chosen: &[ModifierId],
+) -> Result<Vec<&'g Modifier>, ModifierError> {
+    if let Some(stray) =
+        chosen.iter().find(|id| !groups.iter().any(|g| g.modifiers.iter().any(|m| m.id == **id)))
+    {
+        return Err(ModifierError::NotOffered(*stray));
+    }
+    let mut resolved = Vec::with_capacity(chosen.len());
+    for group in groups {
+        let picked: Vec<&Modifier> =
+            group.modifiers.iter().filter(|m| chosen.contains(&m.id)).collect();
+        // Choosing the same modifier twice ("extra extra cheese") counts twice.
+        let count = chosen.iter().filter(|id| picked.iter().any(|m| m.id == **id)).count();
+        if count < usize::from(group.min) {
+            return Err(ModifierError::TooFew { group: group.name.clone(), min: group.min });
+        }
+        if count > usize::from(group.max) {
+            return Err(ModifierError::TooMany { group: group.name.clone(), max: group.max });
+        }
+        for id in chosen {
+            if let Some(m) = picked.iter().find(|m| m.id == *id) {
+                resolved.push(*m);
+            }
+        }
+    }
+    Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+
+    fn group(n: u128, min: u8, max: u8, mods: &[u128]) -> ModifierGroup {
+        ModifierGroup {
+            id: ModifierGroupId(Uuid::from_u128(n)),
+            name: format!("group {n}"),
+            min,
+            max,
+            modifiers: mods
+                .iter()
+                .map(|m| Modifier {
+                    id: ModifierId(Uuid::from_u128(*m)),
+                    name: format!("mod {m}"),
+                    price_delta: Money(50),
+                })
+                .collect(),
+        }
+    }
+
+    fn m(n: u128) -> ModifierId {
+        ModifierId(Uuid::from_u128(n))
+    }
+
+    #[test]
+    fn required_group_must_be_answered() {
+        let groups = [group(1, 1, 1, &[10, 11]), group(2, 0, 3, &[20, 21])];
+        assert_eq!(
+            resolve_modifiers(&groups, &[m(20)]),
+            Err(ModifierError::TooFew { group: "group 1".into(), min: 1 })
+        );
+        let ok = resolve_modifiers(&groups, &[m(21), m(10)]).unwrap();
+        assert_eq!(ok.iter().map(|x| x.id).collect::<Vec<_>>(), vec![m(10), m(21)]);
+    }
+
+    #[test]
+    fn limits_and_strays_are_refused() {
+        let groups = [group(1, 1, 1, &[10, 11])];
+        assert!(matches!(
+            resolve_modifiers(&groups, &[m(10), m(11)]),
+            Err(ModifierError::TooMany { .. })
+        ));
+        assert_eq!(
+            resolve_modifiers(&groups, &[m(10), m(99)]),
+            Err(ModifierError::NotOffered(m(99)))
+        );
+    }
+}

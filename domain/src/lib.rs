@@ -1,0 +1,34 @@
+//! Thorbis Edge's business rules, shared by the agent and the hub so both compute the same
+//! totals from the same events.
+//!
+//! This crate owns: [`money`] (integer minor units) and [`tax`] (inclusive and exclusive,
+//! one documented rounding rule); the [`catalog`]; the business [`events`] and their payload
+//! encoding; the aggregates they fold into ([`order`], [`kitchen`], [`drawer`], [`stock`])
+//! through [`fold`]; and [`command`], which checks a request against state and decides
+//! which events carry it out.
+//!
+//! It never does IO: no database, no clock, no randomness. Time arrives inside events'
+//! clock stamps; fresh ids come from the caller's [`command::IdSource`].
+//!
+//! ```
+//! use thorbis_domain::money::{Money, Qty};
+//! // 0.375 kg at 12.99 a kilogram, rounded half away from zero:
+//! assert_eq!(Money(1299).times(Qty::milli(375)), Money(487));
+//! ```
+
+pub mod catalog;
+pub mod command;
+pub mod drawer;
+pub mod events;
+pub mod fold;
+pub mod ids;
+pub mod kitchen;
+pub mod money;
+pub mod order;
+pub mod stock;
+pub mod tax;
+
+pub use command::{Command, CommandError, IdSource, Policy, ReadModel, decide};
+pub use events::DomainEvent;
+pub use fold::{Aggregate, EventMeta, Projections, Relation, State, project};
+pub use money::{Currency, Money, Qty};

@@ -1,0 +1,541 @@
+//! Commands against the in-memory fold: worked examples of totals, tenders, drawers and
+//! stock, and refusals that leave state untouched.
+
+use thorbis_domain::catalog::{Item, Modifier, ModifierGroup};
+use thorbis_domain::command::{PriceOverride, TenderInput};
+use thorbis_domain::drawer::ZReport;
+use thorbis_domain::events::{DiscountRule, DiscountScope, ServiceMode, Tender};
+use thorbis_domain::ids::{
+    DiscountId, DrawerSessionId, ItemId, LineId, ModifierGroupId, ModifierId, OrderId, PaymentId,
+    RefundId, StaffId, TaxCategoryId, TaxRateId, TicketId,
+};
+use thorbis_domain::kitchen::Ticket;
+use thorbis_domain::order::{Order, OrderStatus};
+use thorbis_domain::stock::StockLevel;
+use thorbis_domain::tax::{TaxCategory, TaxRate};
+use thorbis_domain::{
+    Command, CommandError, Currency, EventMeta, IdSource, Money, Policy, Qty, Relation, State,
+    decide,
+};
+use thorbis_sync_protocol::{DeviceId, EventId, Hlc};
+use uuid::Uuid;
+
+struct Counter(u128);
+
+impl IdSource for Counter {
+    fn next_id(&mut self) -> Uuid {
+        self.0 += 1;
+        Uuid::from_u128(0xffff_0000_0000_0000_0000_0000_0000_0000 | self.0)
+    }
+}
+
+/// One terminal: decides against its state and folds what it decided.
+struct Terminal {
+    state: State,
+    ids: Counter,
+    seq: u64,
+    policy: Policy,
+}
+
+impl Terminal {
+    fn new() -> Self {
+        let mut t = Terminal {
+            state: State::default(),
+            ids: Counter(0),
+            seq: 0,
+            policy: Policy::default(),
+        };
+        for c in catalog() {
+            t.run(&c).unwrap();
+        }
+        t
+    }
+
+    fn run(&mut self, command: &Command) -> Result<(), CommandError> {
+        let events = decide(command, &self.state, &self.policy, &mut self.ids)?;
+        for e in events {
+            self.seq += 1;
+            let meta = EventMeta {
+                hlc: Hlc { wall_ms: self.seq, counter: 0 },
+                id: EventId { device_id: DeviceId::from_bytes([1; 16]), seq: self.seq },
+            };
+            self.state.apply(&meta, &e);
+        }
+        Ok(())
+    }
+
+    /// Runs a command that must be refused and checks that nothing changed.
+    fn refuse(&mut self, command: &Command) -> CommandError {
+        let before = self.state.clone();
+        let err = self.run(command).expect_err("command should be refused");
+        assert_eq!(before, self.state, "a refused command changed state");
+        err
+    }
+
+    fn order(&self, id: OrderId) -> &Order {
+        self.state.get::<Order>(id.0).unwrap()
+    }
+}
+
+fn u(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+const BURGER: ItemId = ItemId(Uuid::from_u128(100));
+const WINE: ItemId = ItemId(Uuid::from_u128(101));
+const BEANS: ItemId = ItemId(Uuid::from_u128(102));
+const COOKING: ModifierGroupId = ModifierGroupId(Uuid::from_u128(10));
+const RARE: ModifierId = ModifierId(Uuid::from_u128(11));
+const CHEESE: ModifierId = ModifierId(Uuid::from_u128(12));
+const MANAGER: StaffId = StaffId(Uuid::from_u128(900));
+const DRAWER: DrawerSessionId = DrawerSessionId(Uuid::from_u128(800));
+
+fn catalog() -> Vec<Command> {
+    let item = |id, name: &str, price, tax| Item {
+        id,
+        name: name.into(),
+        category: None,
+        price: Money(price),
+        tax_category: Some(TaxCategoryId(u(tax))),
+        barcodes: vec![],
+        station: None,
+        modifier_groups: vec![],
+        track_stock: false,
+        sold_by_weight: false,
+        active: true,
+    };
+    vec![
+        Command::PublishTaxRate(TaxRate {
+            id: TaxRateId(u(1)),
+            name: "State 6%".into(),
+            ppm: 60_000,
+            inclusive: false,
+        }),
+        Command::PublishTaxRate(TaxRate {
+            id: TaxRateId(u(2)),
+            name: "City 2.25%".into(),
+            ppm: 22_500,
+            inclusive: false,
+        }),
+        Command::PublishTaxRate(TaxRate {
+            id: TaxRateId(u(3)),
+            name: "Liquor 10%".into(),
+            ppm: 100_000,
+            inclusive: false,
+        }),
+        Command::PublishTaxCategory(TaxCategory {
+            id: TaxCategoryId(u(20)),
+            name: "Food".into(),
+            rates: vec![TaxRateId(u(1)), TaxRateId(u(2))],
+        }),
+        Command::PublishTaxCategory(TaxCategory {
+            id: TaxCategoryId(u(21)),
+            name: "Alcohol".into(),
+            rates: vec![TaxRateId(u(1)), TaxRateId(u(3))],
+        }),
+        Command::PublishModifierGroup(ModifierGroup {
+            id: COOKING,
+            name: "Cooking".into(),
+            min: 1,
+            max: 2,
+            modifiers: vec![
+                Modifier { id: RARE, name: "Rare".into(), price_delta: Money(0) },
+                Modifier { id: CHEESE, name: "Cheese".into(), price_delta: Money(1_00) },
+            ],
+        }),
+        Command::PublishItem(Item {
+            station: Some("grill".into()),
+            modifier_groups: vec![COOKING],
+            ..item(BURGER, "Burger", 12_50, 20)
+        }),
+        Command::PublishItem(Item { station: Some("bar".into()), ..item(WINE, "Wine", 9_00, 21) }),
+        Command::PublishItem(Item { track_stock: true, ..item(BEANS, "Beans", 14_99, 20) }),
+        Command::OpenDrawer {
+            session_id: DRAWER,
+            currency: Currency::USD,
+            float: Money(100_00),
+            staff: None,
+        },
+    ]
+}
+
+fn open(t: &mut Terminal, n: u128) -> OrderId {
+    let order_id = OrderId(u(1000 + n));
+    t.run(&Command::OpenOrder {
+        order_id,
+        currency: Currency::USD,
+        mode: ServiceMode::DineIn,
+        table: Some("12".into()),
+        guests: Some(2),
+        staff: None,
+    })
+    .unwrap();
+    order_id
+}
+
+fn add(
+    item_id: ItemId,
+    order_id: OrderId,
+    line: u128,
+    qty: Qty,
+    modifiers: Vec<ModifierId>,
+) -> Command {
+    Command::AddLine {
+        order_id,
+        line_id: LineId(u(2000 + line)),
+        item_id,
+        qty,
+        modifiers,
+        seat: Some(1),
+        course: Some(1),
+        note: None,
+        price_override: None,
+    }
+}
+
+fn cash(order_id: OrderId, payment: u128, tendered: i64, amount: Option<i64>) -> Command {
+    Command::TakePayment {
+        order_id,
+        payment_id: PaymentId(u(3000 + payment)),
+        tender: TenderInput::Cash { tendered: Money(tendered) },
+        amount: amount.map(Money),
+        tip: Money::ZERO,
+        drawer_session: Some(DRAWER),
+        staff: None,
+    }
+}
+
+fn card(order_id: OrderId, payment: u128, amount: i64, tip: i64) -> Command {
+    Command::TakePayment {
+        order_id,
+        payment_id: PaymentId(u(3000 + payment)),
+        tender: TenderInput::Card {
+            brand: "visa".into(),
+            last4: "4242".into(),
+            auth_code: "A1B2C3".into(),
+        },
+        amount: Some(Money(amount)),
+        tip: Money(tip),
+        drawer_session: Some(DRAWER),
+        staff: None,
+    }
+}
+
+#[test]
+fn a_restaurant_check_with_modifiers_discount_comp_void_and_split_tenders() {
+    let mut t = Terminal::new();
+    let o = open(&mut t, 1);
+    // 2 burgers with cheese: (12.50 + 1.00) * 2 = 27.00
+    t.run(&add(BURGER, o, 1, Qty::units(2), vec![RARE, CHEESE])).unwrap();
+    // a glass of wine, 9.00, alcohol taxes
+    t.run(&add(WINE, o, 2, Qty::ONE, vec![])).unwrap();
+    // a burger voided, a burger comped
+    t.run(&add(BURGER, o, 3, Qty::ONE, vec![RARE])).unwrap();
+    t.run(&add(BURGER, o, 4, Qty::ONE, vec![RARE])).unwrap();
+    t.run(&Command::VoidLine {
+        order_id: o,
+        line_id: LineId(u(2003)),
+        reason: "wrong table".into(),
+        approved_by: Some(MANAGER),
+    })
+    .unwrap();
+    t.run(&Command::CompLine {
+        order_id: o,
+        line_id: LineId(u(2004)),
+        reason: "overcooked".into(),
+        approved_by: Some(MANAGER),
+    })
+    .unwrap();
+    // 10 % off the check (at the approval threshold, so no manager needed)
+    t.run(&Command::ApplyDiscount {
+        order_id: o,
+        discount_id: DiscountId(u(1)),
+        scope: DiscountScope::Order,
+        rule: DiscountRule::PercentBps(1_000),
+        reason: "regular".into(),
+        approved_by: None,
+    })
+    .unwrap();
+    let totals = t.order(o).totals();
+    assert_eq!(totals.subtotal, Money(27_00 + 9_00 + 12_50));
+    assert_eq!(totals.voids, Money(12_50));
+    assert_eq!(totals.comps, Money(12_50));
+    // 10 % of 36.00 = 3.60, spread 27:9 -> 2.70 on the burgers, 0.90 on the wine.
+    assert_eq!(totals.discounts, Money(3_60));
+    assert_eq!(totals.net, Money(32_40));
+    // State 6 % on 24.30 + 8.10 = 32.40 -> 1.944 -> 1.94; city 2.25 % on 24.30 -> 0.54675
+    // -> 0.55; liquor 10 % on 8.10 -> 0.81.
+    let taxes: Vec<Money> = totals.tax.lines.iter().map(|l| l.tax).collect();
+    assert_eq!(taxes, vec![Money(1_94), Money(55), Money(81)]);
+    assert_eq!(totals.total, Money(32_40 + 1_94 + 55 + 81));
+    let total = totals.total.as_minor();
+
+    // Split: 20.00 on card with a 3.00 tip, the rest in cash from a 50 note.
+    t.run(&card(o, 1, 20_00, 3_00)).unwrap();
+    t.run(&cash(o, 2, 50_00, None)).unwrap();
+    let totals = t.order(o).totals();
+    assert_eq!(totals.balance, Money::ZERO);
+    assert_eq!(totals.tips, Money(3_00));
+    let cash_payment = &t.order(o).payments[&PaymentId(u(3002))].value;
+    assert_eq!(cash_payment.amount, Money(total - 20_00));
+    assert_eq!(
+        cash_payment.tender,
+        Tender::Cash { tendered: Money(50_00), change: Money(50_00 - (total - 20_00)) }
+    );
+    t.run(&Command::CloseOrder { order_id: o, staff: None }).unwrap();
+    assert_eq!(t.order(o).status(), OrderStatus::Closed);
+
+    // The drawer expects the float plus the cash actually kept.
+    let drawer = t.state.get::<thorbis_domain::drawer::DrawerSession>(DRAWER.0).unwrap().clone();
+    assert_eq!(drawer.expected_cash(), Money(100_00 + total - 20_00));
+    t.run(&Command::CountDrawer {
+        session_id: DRAWER,
+        counted: Money(100_00 + total - 20_00 - 5),
+        staff: None,
+    })
+    .unwrap();
+    let orders: Vec<&Order> =
+        t.state.linked(Relation::DrawerOrder, DRAWER.0).map(|id| t.order(OrderId(id))).collect();
+    let z = ZReport::new(t.state.get(DRAWER.0).unwrap(), orders);
+    assert_eq!(z.orders, 1);
+    assert_eq!(z.over_short, Some(Money(-5)));
+    assert_eq!(z.tenders["card"].amount, Money(20_00));
+    assert_eq!(z.tenders["card"].tips, Money(3_00));
+    assert_eq!(z.tax, Money(1_94 + 55 + 81));
+}
+
+#[test]
+fn kitchen_sends_route_by_station_and_bump_recall() {
+    let mut t = Terminal::new();
+    let o = open(&mut t, 1);
+    t.run(&add(BURGER, o, 1, Qty::ONE, vec![RARE])).unwrap();
+    t.run(&add(WINE, o, 2, Qty::ONE, vec![])).unwrap();
+    t.run(&add(BEANS, o, 3, Qty::ONE, vec![])).unwrap();
+    t.run(&Command::SendToKitchen { order_id: o }).unwrap();
+    let tickets: Vec<(Uuid, Ticket)> =
+        t.state.tickets.iter().map(|(k, v)| (*k, v.clone())).collect();
+    let stations: Vec<&str> = tickets.iter().map(|(_, t)| t.station().unwrap().as_str()).collect();
+    assert_eq!(stations.len(), 2);
+    assert!(stations.contains(&"grill") && stations.contains(&"bar"));
+    // Beans have no station: not sent, and a second send has nothing to send.
+    assert!(matches!(
+        t.refuse(&Command::SendToKitchen { order_id: o }),
+        CommandError::NothingToSend
+    ));
+    let ticket = TicketId(tickets[0].0);
+    t.run(&Command::BumpTicket { ticket_id: ticket }).unwrap();
+    assert!(matches!(
+        t.refuse(&Command::BumpTicket { ticket_id: ticket }),
+        CommandError::AlreadyBumped(_)
+    ));
+    t.run(&Command::RecallTicket { ticket_id: ticket }).unwrap();
+    assert!(!t.state.tickets[&ticket.0].is_bumped());
+    // New lines go out on a new ticket.
+    t.run(&add(BURGER, o, 4, Qty::ONE, vec![RARE])).unwrap();
+    t.run(&Command::SendToKitchen { order_id: o }).unwrap();
+    assert_eq!(t.state.tickets.len(), 3);
+}
+
+#[test]
+fn bad_input_is_refused_and_changes_nothing() {
+    let mut t = Terminal::new();
+    let o = open(&mut t, 1);
+    let unknown = ItemId(u(77));
+    assert!(matches!(
+        t.refuse(&add(unknown, o, 1, Qty::ONE, vec![])),
+        CommandError::UnknownItem(_)
+    ));
+    assert!(matches!(
+        t.refuse(&add(WINE, o, 1, Qty::units(-1), vec![])),
+        CommandError::InvalidQuantity { .. }
+    ));
+    assert!(matches!(
+        t.refuse(&add(WINE, o, 1, Qty::ZERO, vec![])),
+        CommandError::InvalidQuantity { .. }
+    ));
+    assert!(matches!(
+        t.refuse(&add(WINE, o, 1, Qty::units(1_000_000), vec![])),
+        CommandError::InvalidQuantity { .. }
+    ));
+    assert!(matches!(
+        t.refuse(&add(WINE, o, 1, Qty::milli(500), vec![])),
+        CommandError::WholeUnitsOnly(_)
+    ));
+    assert!(matches!(t.refuse(&add(BURGER, o, 1, Qty::ONE, vec![])), CommandError::Modifiers(_)));
+    assert!(matches!(
+        t.refuse(&add(WINE, OrderId(u(5)), 1, Qty::ONE, vec![])),
+        CommandError::UnknownOrder(_)
+    ));
+    t.run(&add(WINE, o, 1, Qty::ONE, vec![])).unwrap();
+    assert!(matches!(t.refuse(&add(WINE, o, 1, Qty::ONE, vec![])), CommandError::LineExists(_)));
+    // Price override needs a value within limits; voids need an approver and a reason.
+    let mut override_line = add(WINE, o, 2, Qty::ONE, vec![]);
+    if let Command::AddLine { price_override, .. } = &mut override_line {
+        *price_override = Some(PriceOverride { unit_price: Money(-1), approved_by: MANAGER });
+    }
+    assert!(matches!(t.refuse(&override_line), CommandError::InvalidAmount { .. }));
+    let void = |approved_by, reason: &str| Command::VoidLine {
+        order_id: o,
+        line_id: LineId(u(2001)),
+        reason: reason.into(),
+        approved_by,
+    };
+    assert!(matches!(t.refuse(&void(None, "spilt")), CommandError::ApprovalRequired(_)));
+    assert!(matches!(t.refuse(&void(Some(MANAGER), "  ")), CommandError::InvalidText(_)));
+    // A card number typed into a reason is refused, never stored.
+    assert!(matches!(
+        t.refuse(&void(Some(MANAGER), "card 4111 1111 1111 1111")),
+        CommandError::InvalidText(_)
+    ));
+    // Large discounts need a manager.
+    let discount = Command::ApplyDiscount {
+        order_id: o,
+        discount_id: DiscountId(u(1)),
+        scope: DiscountScope::Order,
+        rule: DiscountRule::PercentBps(5_000),
+        reason: "friend".into(),
+        approved_by: None,
+    };
+    assert!(matches!(t.refuse(&discount), CommandError::ApprovalRequired(_)));
+    // Tenders: card above the balance, too little cash, absurd change, bad card details.
+    let total = t.order(o).totals().total.as_minor();
+    assert!(matches!(
+        t.refuse(&card(o, 1, total + 1, 0)),
+        CommandError::TenderExceedsBalance { .. }
+    ));
+    assert!(matches!(t.refuse(&cash(o, 1, total - 1, None)), CommandError::TenderTooSmall { .. }));
+    assert!(matches!(
+        t.refuse(&cash(o, 1, total + 1_000_00, None)),
+        CommandError::ChangeTooLarge { .. }
+    ));
+    assert!(matches!(t.refuse(&card(o, 1, total, total * 2)), CommandError::TipTooLarge { .. }));
+    let pan = Command::TakePayment {
+        order_id: o,
+        payment_id: PaymentId(u(9)),
+        tender: TenderInput::Card {
+            brand: "VISA".into(),
+            last4: "4111111111111111".into(),
+            auth_code: "X".into(),
+        },
+        amount: None,
+        tip: Money::ZERO,
+        drawer_session: None,
+        staff: None,
+    };
+    assert!(matches!(t.refuse(&pan), CommandError::InvalidCard(_)));
+    let no_drawer = Command::TakePayment {
+        order_id: o,
+        payment_id: PaymentId(u(9)),
+        tender: TenderInput::Cash { tendered: Money(total) },
+        amount: None,
+        tip: Money::ZERO,
+        drawer_session: None,
+        staff: None,
+    };
+    assert!(matches!(t.refuse(&no_drawer), CommandError::DrawerRequired));
+    // Closing unpaid is refused; once paid and closed, the order takes nothing more.
+    assert!(matches!(
+        t.refuse(&Command::CloseOrder { order_id: o, staff: None }),
+        CommandError::OrderUnpaid { .. }
+    ));
+    t.run(&cash(o, 1, total, None)).unwrap();
+    t.run(&Command::CloseOrder { order_id: o, staff: None }).unwrap();
+    assert!(matches!(t.refuse(&add(WINE, o, 3, Qty::ONE, vec![])), CommandError::OrderClosed(_)));
+    assert!(matches!(t.refuse(&cash(o, 2, 100, None)), CommandError::OrderClosed(_)));
+}
+
+#[test]
+fn refunds_stock_and_availability() {
+    let mut t = Terminal::new();
+    t.run(&Command::ReceiveStock { item_id: BEANS, qty: Qty::units(10), note: "delivery".into() })
+        .unwrap();
+    let o = open(&mut t, 1);
+    t.run(&add(BEANS, o, 1, Qty::units(2), vec![])).unwrap();
+    let total = t.order(o).totals().total.as_minor();
+    let refund = |amount, qty| Command::Refund {
+        order_id: o,
+        refund_id: RefundId(u(1)),
+        amount: Money(amount),
+        lines: vec![(LineId(u(2001)), Qty::units(qty))],
+        tender: TenderInput::Cash { tendered: Money(amount) },
+        reason: "damaged".into(),
+        approved_by: Some(MANAGER),
+        drawer_session: Some(DRAWER),
+    };
+    // No refund while the order is open.
+    assert!(matches!(t.refuse(&refund(100, 1)), CommandError::OrderOpen(_)));
+    t.run(&cash(o, 1, total, None)).unwrap();
+    t.run(&Command::CloseOrder { order_id: o, staff: None }).unwrap();
+    assert_eq!(t.state.get::<StockLevel>(BEANS.0).unwrap().on_hand, Qty::units(8));
+    assert!(matches!(t.refuse(&refund(total + 1, 1)), CommandError::RefundExceedsPaid { .. }));
+    assert!(matches!(t.refuse(&refund(100, 3)), CommandError::ReturnExceedsSold { .. }));
+    t.run(&refund(total / 2, 1)).unwrap();
+    assert_eq!(t.state.get::<StockLevel>(BEANS.0).unwrap().on_hand, Qty::units(9));
+    assert_eq!(t.order(o).totals().refunded, Money(total / 2));
+    // A count records the difference, so it composes with movements made elsewhere.
+    t.run(&Command::CountStock { item_id: BEANS, counted: Qty::units(7) }).unwrap();
+    assert_eq!(t.state.get::<StockLevel>(BEANS.0).unwrap().on_hand, Qty::units(7));
+    // 86 an item: it can no longer be added until it is back.
+    t.run(&Command::SetAvailability { item_id: WINE, available: false, by: None }).unwrap();
+    let o2 = open(&mut t, 2);
+    assert!(matches!(
+        t.refuse(&add(WINE, o2, 5, Qty::ONE, vec![])),
+        CommandError::ItemUnavailable(_)
+    ));
+    t.run(&Command::SetAvailability { item_id: WINE, available: true, by: None }).unwrap();
+    t.run(&add(WINE, o2, 5, Qty::ONE, vec![])).unwrap();
+}
+
+#[test]
+fn drawer_must_be_counted_blind_before_closing() {
+    let mut t = Terminal::new();
+    t.run(&Command::PayIn {
+        session_id: DRAWER,
+        amount: Money(20_00),
+        reason: "change run".into(),
+        staff: None,
+    })
+    .unwrap();
+    t.run(&Command::PayOut {
+        session_id: DRAWER,
+        amount: Money(5_00),
+        reason: "milk".into(),
+        staff: None,
+    })
+    .unwrap();
+    t.run(&Command::NoSale {
+        session_id: DRAWER,
+        reason: "change for a customer".into(),
+        staff: None,
+    })
+    .unwrap();
+    assert!(matches!(
+        t.refuse(&Command::PayOut {
+            session_id: DRAWER,
+            amount: Money(-1),
+            reason: "x".into(),
+            staff: None
+        }),
+        CommandError::InvalidAmount { .. }
+    ));
+    assert!(matches!(
+        t.refuse(&Command::CloseDrawer { session_id: DRAWER, staff: None }),
+        CommandError::DrawerNotCounted(_)
+    ));
+    t.run(&Command::CountDrawer { session_id: DRAWER, counted: Money(115_10), staff: None })
+        .unwrap();
+    t.run(&Command::CloseDrawer { session_id: DRAWER, staff: None }).unwrap();
+    let z = ZReport::new(t.state.get(DRAWER.0).unwrap(), []);
+    assert_eq!(z.expected_cash, Money(115_00));
+    assert_eq!(z.over_short, Some(Money(10)));
+    assert_eq!(z.no_sales, 1);
+    assert!(matches!(
+        t.refuse(&Command::PayIn {
+            session_id: DRAWER,
+            amount: Money(1),
+            reason: "late".into(),
+            staff: None
+        }),
+        CommandError::DrawerClosed(_)
+    ));
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace on a fresh machine of ours (Debian 12, Rust toolchain).
+#
+# It installs what the tests need and the machine lacks, then runs:
+#   - every unit, integration, property and doc test (`cargo test --workspace`),
+#     including the kill -9 crash test (THORBIS_CRASH_RUNS, default 200);
+#   - every benchmark binary once in its quick smoke mode (`cargo test --benches`), so a
+#     broken bench is caught without paying for a full measurement.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Share one target dir across clones so CI does not rebuild the world each time.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/thorbis-edge/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+need_apt=()
+command -v cc >/dev/null || need_apt+=(build-essential)
+command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+if ((${#need_apt[@]})); then
+    echo "installing: ${need_apt[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${need_apt[@]}"
+fi
+
+cargo test --workspace --locked
+cargo test --workspace --locked --benches

@@ -1,0 +1,240 @@
+//! Device keys and signed checkpoints.
+//!
+//! A device does not sign every event. It signs a [`Checkpoint`]: "my chain is at `seq`
+//! and its latest event hashes to `hash`". Because each event commits to its predecessor's
+//! hash, that one Ed25519 signature vouches for every event up to `seq`; see
+//! [`verify_chain`](crate::verify_chain).
+//!
+//! # Signed message
+//!
+//! ```text
+//! b"thorbis-checkpoint-v1" || device_id (16 bytes) || seq (u64, big-endian) || hash (32 bytes)
+//! ```
+//!
+//! The prefix is domain separation. A device key may one day sign other things (pairing
+//! handshakes, hub challenges, a v2 checkpoint); without a distinct prefix, a signature
+//! made for one purpose could be replayed as a valid signature for another message that
+//! happens to share the same bytes. The prefix pins each signature to one meaning, and its
+//! version suffix lets the format change without ambiguity.
+
+use std::fmt;
+
+use ring::rand::SystemRandom;
+use ring::signature::{self, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
+use serde::{Deserialize, Serialize};
+
+use crate::chain::VerifyError;
+use crate::event::ChainTip;
+use crate::hex;
+use crate::ids::{DeviceId, Hash32};
+
+/// Domain-separation prefix of every checkpoint signature (see the module docs).
+pub const CHECKPOINT_DOMAIN: &[u8] = b"thorbis-checkpoint-v1";
+
+/// An Ed25519 public key. Debug, Display and serde use lowercase hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PublicKey(pub [u8; 32]);
+
+hex::hex_newtype!(PublicKey, "an Ed25519 public key as 64 hex digits");
+
+/// An Ed25519 signature. Debug, Display and serde use lowercase hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Signature(pub [u8; 64]);
+
+hex::hex_newtype!(Signature, "an Ed25519 signature as 128 hex digits");
+
+/// A device's signed statement that its chain ends at (`seq`, `hash`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The device whose chain this is.
+    pub device_id: DeviceId,
+    /// Seq of the last event covered.
+    pub seq: u64,
+    /// Hash of that event.
+    pub hash: Hash32,
+    /// Ed25519 signature over the message in the module docs.
+    pub signature: Signature,
+}
+
+impl Checkpoint {
+    /// The chain tip this checkpoint vouches for.
+    #[must_use]
+    pub fn tip(&self) -> ChainTip {
+        ChainTip { seq: self.seq, hash: self.hash }
+    }
+}
+
+/// The bytes a checkpoint signature covers.
+fn checkpoint_message(device_id: DeviceId, seq: u64, hash: Hash32) -> Vec<u8> {
+    let mut message = Vec::with_capacity(CHECKPOINT_DOMAIN.len() + 16 + 8 + 32);
+    message.extend_from_slice(CHECKPOINT_DOMAIN);
+    message.extend_from_slice(device_id.as_bytes());
+    message.extend_from_slice(&seq.to_be_bytes());
+    message.extend_from_slice(&hash.0);
+    message
+}
+
+/// Why a device key could not be created or loaded.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SignError {
+    /// The operating system's random number generator failed.
+    #[error("could not generate a device key: the system random number generator failed")]
+    Rng,
+    /// The stored key is not a valid Ed25519 PKCS#8 v2 document.
+    #[error("stored device key is not a valid Ed25519 PKCS#8 v2 document: {reason}")]
+    InvalidPkcs8 {
+        /// Why the document was rejected.
+        reason: String,
+    },
+    /// The seed was rejected.
+    #[error("invalid Ed25519 seed: {reason}")]
+    InvalidSeed {
+        /// Why the seed was rejected.
+        reason: String,
+    },
+}
+
+/// A device's Ed25519 signing key.
+///
+/// Debug output shows only the public key: device keys end up inside structs that get
+/// logged, and the secret must never reach a log.
+pub struct DeviceKey {
+    pair: Ed25519KeyPair,
+}
+
+impl fmt::Debug for DeviceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceKey").field("public_key", &self.public_key()).finish_non_exhaustive()
+    }
+}
+
+impl DeviceKey {
+    /// Generates a new key from the operating system's randomness and returns it with its
+    /// PKCS#8 v2 document, which the caller persists and later loads with
+    /// [`DeviceKey::from_pkcs8`].
+    ///
+    /// This is the crate's one contact with the OS, and it is randomness, not IO.
+    pub fn generate() -> Result<(Self, Vec<u8>), SignError> {
+        let document =
+            Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| SignError::Rng)?;
+        let pkcs8 = document.as_ref().to_vec();
+        Ok((Self::from_pkcs8(&pkcs8)?, pkcs8))
+    }
+
+    /// Loads a key from a PKCS#8 v2 document such as the one [`DeviceKey::generate`]
+    /// returns. The document's embedded public key is checked against the private key.
+    pub fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, SignError> {
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8)
+            .map_err(|e| SignError::InvalidPkcs8 { reason: e.to_string() })?;
+        Ok(Self { pair })
+    }
+
+    /// Derives a key from a 32-byte seed. Deterministic, for tests and simulators; real
+    /// devices use [`DeviceKey::generate`].
+    pub fn from_seed(seed: &[u8; 32]) -> Result<Self, SignError> {
+        let pair = Ed25519KeyPair::from_seed_unchecked(seed)
+            .map_err(|e| SignError::InvalidSeed { reason: e.to_string() })?;
+        Ok(Self { pair })
+    }
+
+    /// The public half, which peers use to verify this device's checkpoints.
+    #[must_use]
+    pub fn public_key(&self) -> PublicKey {
+        let mut key = [0; 32];
+        key.copy_from_slice(self.pair.public_key().as_ref());
+        PublicKey(key)
+    }
+
+    /// Signs a checkpoint for `device_id`'s chain ending at `tip`.
+    #[must_use]
+    pub fn sign_checkpoint(&self, device_id: DeviceId, tip: ChainTip) -> Checkpoint {
+        let message = checkpoint_message(device_id, tip.seq, tip.hash);
+        let mut signature = [0; 64];
+        signature.copy_from_slice(self.pair.sign(&message).as_ref());
+        Checkpoint { device_id, seq: tip.seq, hash: tip.hash, signature: Signature(signature) }
+    }
+}
+
+/// Checks `cp`'s signature against `key`.
+///
+/// Which key belongs to which device is the caller's knowledge (pairing records); this
+/// only proves that the holder of `key` signed exactly this checkpoint.
+pub fn verify_checkpoint(key: &PublicKey, cp: &Checkpoint) -> Result<(), VerifyError> {
+    let message = checkpoint_message(cp.device_id, cp.seq, cp.hash);
+    UnparsedPublicKey::new(&signature::ED25519, &key.0)
+        .verify(&message, &cp.signature.0)
+        .map_err(|_| VerifyError::BadSignature { device_id: cp.device_id, seq: cp.seq })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> DeviceKey {
+        DeviceKey::from_seed(&[9; 32]).unwrap()
+    }
+
+    #[test]
+    fn message_layout() {
+        let device = DeviceId([1; 16]);
+        let message = checkpoint_message(device, 0x0102, Hash32([2; 32]));
+        assert_eq!(&message[..21], b"thorbis-checkpoint-v1");
+        assert_eq!(&message[21..37], &[1; 16]);
+        assert_eq!(&message[37..45], &[0, 0, 0, 0, 0, 0, 1, 2]);
+        assert_eq!(&message[45..], &[2; 32]);
+    }
+
+    #[test]
+    fn checkpoint_round_trip_and_tamper() {
+        let key = key();
+        let device = DeviceId([1; 16]);
+        let cp = key.sign_checkpoint(device, ChainTip { seq: 5, hash: Hash32([3; 32]) });
+        assert_eq!(cp.tip(), ChainTip { seq: 5, hash: Hash32([3; 32]) });
+        assert_eq!(verify_checkpoint(&key.public_key(), &cp), Ok(()));
+
+        let bad = VerifyError::BadSignature { device_id: device, seq: 5 };
+        let other = DeviceKey::from_seed(&[8; 32]).unwrap().public_key();
+        assert_eq!(verify_checkpoint(&other, &cp), Err(bad.clone()));
+        let mut tampered = cp.clone();
+        tampered.hash.0[0] ^= 1;
+        assert_eq!(verify_checkpoint(&key.public_key(), &tampered), Err(bad.clone()));
+        let mut tampered = cp.clone();
+        tampered.seq = 6;
+        assert!(verify_checkpoint(&key.public_key(), &tampered).is_err());
+        let mut tampered = cp;
+        tampered.device_id = DeviceId([2; 16]);
+        assert!(verify_checkpoint(&key.public_key(), &tampered).is_err());
+    }
+
+    #[test]
+    fn seed_keys_are_deterministic() {
+        assert_eq!(key().public_key(), key().public_key());
+    }
+
+    #[test]
+    fn generated_key_reloads_from_pkcs8() {
+        let (key, pkcs8) = DeviceKey::generate().unwrap();
+        let reloaded = DeviceKey::from_pkcs8(&pkcs8).unwrap();
+        assert_eq!(key.public_key(), reloaded.public_key());
+        assert!(matches!(DeviceKey::from_pkcs8(b"nope"), Err(SignError::InvalidPkcs8 { .. })));
+    }
+
+    #[test]
+    fn debug_shows_only_the_public_key() {
+        let key = key();
+        let debug = format!("{key:?}");
+        assert_eq!(debug, format!("DeviceKey {{ public_key: {}, .. }}", key.public_key()));
+    }
+
+    #[test]
+    fn key_and_signature_serde_as_hex() {
+        let key = key();
+        let cp = key.sign_checkpoint(DeviceId([1; 16]), ChainTip::GENESIS);
+        let json = serde_json::to_string(&key.public_key()).unwrap();
+        assert_eq!(json.len(), 64 + 2);
+        assert_eq!(serde_json::from_str::<PublicKey>(&json).unwrap(), key.public_key());
+        let json = serde_json::to_string(&cp).unwrap();
+        assert_eq!(serde_json::from_str::<Checkpoint>(&json).unwrap(), cp);
+        assert_eq!(cp.signature.to_string().parse::<Signature>(), Ok(cp.signature));
+    }
+}
