@@ -16,6 +16,7 @@
 //!
 //! Sync with the hub and LAN peers, device drivers and the UI arrive with their issues.
 
+mod checkpoint;
 pub mod clock;
 mod error;
 pub mod ids;

@@ -25,6 +25,7 @@ use thorbis_sync_protocol::{
 };
 use uuid::Uuid;
 
+use crate::checkpoint::Checkpointer;
 use crate::clock::{Clock, SystemClock};
 use crate::error::StoreError;
 use crate::ids::{ClockedIds, IdGen};
@@ -115,6 +116,8 @@ pub struct LogReport {
 #[derive(Debug)]
 pub struct Store {
     conn: Connection,
+    // Declared after `conn` so it stops after the writer closes.
+    _checkpointer: Checkpointer,
     path: PathBuf,
     clock: Arc<dyn Clock>,
     policy: Policy,
@@ -151,8 +154,10 @@ impl Store {
             Some(seed) => IdGen::new(seed),
             None => IdGen::from_os().map_err(|_| StoreError::Key("no OS randomness".into()))?,
         };
+        let checkpointer = Checkpointer::start(&config.path)?;
         let mut store = Store {
             conn,
+            _checkpointer: checkpointer,
             path: config.path,
             clock: config.clock,
             policy: config.policy,
