@@ -16,6 +16,10 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 need_apt=()
 command -v cc >/dev/null || need_apt+=(build-essential)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
+# The printer simulator's barcode tests read its PNGs back with a standard decoder.
+command -v zbarimg >/dev/null || need_apt+=(zbar-tools)
+# The hub's tests start throwaway PostgreSQL 15 clusters.
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql-15)
 if ((${#need_apt[@]})); then
     echo "installing: ${need_apt[*]}"
     apt-get update -qq

@@ -21,6 +21,12 @@ pub enum StoreError {
     /// A stored payload does not decode.
     #[error(transparent)]
     Payload(#[from] PayloadError),
+    /// The thing asked for does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The request does not fit the current state.
+    #[error("{0}")]
+    Conflict(String),
     /// The device key could not be created or loaded.
     #[error("device key error: {0}")]
     Key(String),

@@ -20,6 +20,7 @@ mod checkpoint;
 pub mod clock;
 mod error;
 pub mod ids;
+pub mod print;
 mod projection;
 pub mod schema;
 pub mod seed;

@@ -6,41 +6,54 @@
 //! is a real store on disk.
 //!
 //! `thorbis-agent status [--data DIR]` prints the same summary without writing anything.
+//!
+//! `--printer HOST:PORT` sends kitchen tickets and receipts to an ESC/POS printer on raw TCP
+//! (a real one, or `thorbis-sim`), through the durable print queue.
 
 #![allow(clippy::print_stdout)] // A command line's output is its product.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use thorbis_agent::print::policy::Timing;
+use thorbis_agent::print::{JobState, PrintRouting, PrintService, PrinterConfig};
 use thorbis_agent::seed::{self, SaleIds};
 use thorbis_agent::{Store, StoreConfig};
 use thorbis_domain::command::TenderInput;
 use thorbis_domain::events::ServiceMode;
 use thorbis_domain::ids::{DrawerSessionId, LineId, OrderId, PaymentId};
 use thorbis_domain::{Command, Currency, Money, Qty};
+use thorbis_drivers::drawer::DrawerMonitorConfig;
+use thorbis_drivers::profile::PrinterProfile;
+use thorbis_drivers::transport::TcpConfig;
 
 /// Parsed command line.
 struct Args {
     command: String,
     data: PathBuf,
+    printer: Option<String>,
 }
 
 fn parse_args() -> Result<Args> {
     let mut args = std::env::args().skip(1);
     let mut command = None;
     let mut data = PathBuf::from(".thorbis-demo");
+    let mut printer = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--data" => data = args.next().context("--data needs a directory")?.into(),
+            "--printer" => printer = Some(args.next().context("--printer needs HOST:PORT")?),
             "-h" | "--help" => {
-                println!("usage: thorbis-agent (demo|status) [--data DIR]");
+                println!("usage: thorbis-agent (demo|status) [--data DIR] [--printer HOST:PORT]");
                 std::process::exit(0);
             }
             other if command.is_none() => command = Some(other.to_owned()),
             other => bail!("unexpected argument {other:?}; try --help"),
         }
     }
-    Ok(Args { command: command.unwrap_or_else(|| "demo".into()), data })
+    Ok(Args { command: command.unwrap_or_else(|| "demo".into()), data, printer })
 }
 
 fn main() -> Result<()> {
@@ -53,14 +66,62 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("creating {}", args.data.display()))?;
     let path = args.data.join("agent.db");
-    let mut store = Store::open(StoreConfig::new(&path))
-        .with_context(|| format!("opening {}", path.display()))?;
+    let mut config = StoreConfig::new(&path);
+    if args.printer.is_some() {
+        config.print = PrintRouting {
+            stations: ["grill", "fryer"].map(|s| (s.to_owned(), "front".to_owned())).into(),
+            receipt_printer: Some("front".into()),
+        };
+    }
+    let clock = Arc::clone(&config.clock);
+    let mut store = Store::open(config).with_context(|| format!("opening {}", path.display()))?;
+    let service = match &args.printer {
+        Some(address) => Some(PrintService::start(
+            &path,
+            vec![PrinterConfig {
+                name: "front".into(),
+                connector: Arc::new(TcpConfig::new(address.clone())),
+                profile: PrinterProfile::builtin("epson-tm-t88")?,
+                drawer: None,
+                backup: None,
+                timing: Timing::default(),
+                drawer_alert: DrawerMonitorConfig::default(),
+            }],
+            &clock,
+        )?),
+        None => None,
+    };
     match args.command.as_str() {
         "demo" => demo(&mut store)?,
         "status" => {}
         other => bail!("unknown command {other:?}; try --help"),
     }
-    print_summary(&store)
+    print_summary(&store)?;
+    if let Some(service) = service {
+        drain(&store, &service)?;
+    }
+    Ok(())
+}
+
+/// Waits (up to 15 s) for the print queue to empty, then reports the printer.
+fn drain(store: &Store, service: &PrintService) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let pending = || store.print_jobs(&[JobState::Queued, JobState::Sending, JobState::Sent]);
+    while !pending()?.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    println!("\nPrinters");
+    for p in service.status() {
+        let problem =
+            p.problem.as_deref().unwrap_or(if p.reachable { "ready" } else { "unreachable" });
+        println!(
+            "  {:<8} {problem:<12} printed {}  waiting {}",
+            p.name,
+            p.printed,
+            pending()?.len()
+        );
+    }
+    Ok(())
 }
 
 fn demo(store: &mut Store) -> Result<()> {

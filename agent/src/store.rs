@@ -29,6 +29,7 @@ use crate::checkpoint::Checkpointer;
 use crate::clock::{Clock, SystemClock};
 use crate::error::StoreError;
 use crate::ids::{ClockedIds, IdGen};
+use crate::print::{self, Decision, JobState, PrintJob, PrintRouting};
 use crate::projection::{SqlState, linked, list, read};
 use crate::schema;
 
@@ -51,6 +52,8 @@ pub struct StoreConfig {
     pub id_seed: Option<u64>,
     /// Seed for a new device key; `None` generates one from the operating system.
     pub device_key_seed: Option<[u8; 32]>,
+    /// Which printer gets which kitchen tickets and receipts.
+    pub print: PrintRouting,
 }
 
 impl StoreConfig {
@@ -64,6 +67,7 @@ impl StoreConfig {
             clock: Arc::new(SystemClock),
             id_seed: None,
             device_key_seed: None,
+            print: PrintRouting::default(),
         }
     }
 }
@@ -126,6 +130,7 @@ pub struct Store {
     tip: ChainTip,
     hlc: HlcClock,
     ids: IdGen,
+    print: PrintRouting,
 }
 
 impl Store {
@@ -166,6 +171,7 @@ impl Store {
             tip,
             hlc: HlcClock::with_last(last, config.max_clock_ahead_ms),
             ids,
+            print: config.print,
         };
         let built: Option<String> = store
             .conn
@@ -225,9 +231,11 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut state = SqlState::new(&tx);
         let mut appended: Vec<(Event, Hash32)> = Vec::new();
+        let mut print_jobs = Vec::new();
         for command in commands {
             let mut source = ClockedIds { ids: &mut ids, clock: &*self.clock };
             for domain_event in decide(command, &state, &self.policy, &mut source)? {
+                print_jobs.extend(print::jobs_for(&domain_event, &self.print));
                 let event = Event {
                     device_id: self.device_id,
                     seq: tip.next_seq(),
@@ -259,11 +267,76 @@ impl Store {
             }
         }
         set_tip(&tx, self.device_id, tip, last_hlc)?;
+        for (printer, station, document) in &print_jobs {
+            let id = ids.uuid_at(now);
+            print::insert_job(&tx, id, printer, station.as_deref(), document, None, now)?;
+        }
         tx.commit()?;
         self.hlc = hlc;
         self.ids = ids;
         self.tip = tip;
         Ok(Committed { events: appended.into_iter().map(|(e, _)| e.id()).collect() })
+    }
+
+    /// Print jobs in any of `states`, oldest first.
+    pub fn print_jobs(&self, states: &[JobState]) -> Result<Vec<PrintJob>, StoreError> {
+        print::jobs(&self.conn, None, states)
+    }
+
+    /// Queues a copy of a job (marked as a copy when printed). Returns the new job's id.
+    pub fn reprint(&mut self, job_id: Uuid) -> Result<Uuid, StoreError> {
+        let original = print::job(&self.conn, job_id)?
+            .ok_or_else(|| StoreError::NotFound(format!("print job {job_id}")))?;
+        let now = self.clock.now_ms();
+        let id = self.ids.uuid_at(now);
+        print::insert_job(
+            &self.conn,
+            id,
+            &original.printer,
+            original.station.as_deref(),
+            &original.document,
+            Some(original.copy_of.unwrap_or(job_id)),
+            now,
+        )?;
+        Ok(id)
+    }
+
+    /// Settles a held or uncertain job: print it (an uncertain one as a copy, since part of
+    /// it came out already) or discard it.
+    pub fn decide_print_job(&mut self, job_id: Uuid, decision: Decision) -> Result<(), StoreError> {
+        let job = print::job(&self.conn, job_id)?
+            .ok_or_else(|| StoreError::NotFound(format!("print job {job_id}")))?;
+        if !matches!(job.state, JobState::Held | JobState::Uncertain) {
+            return Err(StoreError::Conflict(format!(
+                "print job {job_id} is {:?}, not waiting for a decision",
+                job.state
+            )));
+        }
+        let now = self.clock.now_ms();
+        match decision {
+            Decision::Discard => {
+                print::set_state(&self.conn, job_id, JobState::Discarded, None, None, now)
+            }
+            Decision::Print if job.state == JobState::Held => {
+                // Never sent: it can go out as the original, and must not go stale again.
+                self.conn.execute(
+                    "UPDATE print_jobs SET state = 'queued', created_ms = ?2, updated_ms = ?2 WHERE job_id = ?1",
+                    params![job_id.as_bytes(), now],
+                )?;
+                Ok(())
+            }
+            Decision::Print => {
+                print::set_state(
+                    &self.conn,
+                    job_id,
+                    JobState::Discarded,
+                    None,
+                    Some("reprinted as a copy"),
+                    now,
+                )?;
+                self.reprint(job_id).map(|_| ())
+            }
+        }
     }
 
     /// An order with its figures.

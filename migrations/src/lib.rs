@@ -47,6 +47,12 @@ macro_rules! migrations {
 pub const AGENT: &[Migration] = migrations!("agent":
     1 => "event_log",
     2 => "projections",
+    3 => "print_jobs",
+);
+
+/// The hub's Postgres migrations, in order.
+pub const HUB: &[Migration] = migrations!("hub":
+    1 => "tenancy_and_events",
 );
 
 #[cfg(test)]
@@ -55,7 +61,7 @@ mod tests {
 
     #[test]
     fn versions_are_contiguous_from_one() {
-        for (i, m) in AGENT.iter().enumerate() {
+        for (i, m) in AGENT.iter().enumerate().chain(HUB.iter().enumerate()) {
             assert_eq!(m.version as usize, i + 1, "{} is out of sequence", m.name);
             assert!(!m.sql.trim().is_empty(), "{} is empty", m.name);
         }

@@ -1,0 +1,111 @@
+//! Print jobs are written with the sale that causes them, and only then.
+
+use std::collections::BTreeMap;
+
+use anyhow::Result;
+use thorbis_agent::print::{Decision, Document, JobState, PrintRouting};
+use thorbis_agent::seed::{self, SaleIds};
+use thorbis_agent::{Store, StoreConfig, StoreError};
+use thorbis_domain::events::ServiceMode;
+use thorbis_domain::ids::{DrawerSessionId, LineId, OrderId};
+use thorbis_domain::{Command, Currency, Qty};
+
+fn store(dir: &tempfile::TempDir) -> Result<(Store, DrawerSessionId)> {
+    let print = PrintRouting {
+        stations: BTreeMap::from([
+            ("grill".into(), "kitchen".into()),
+            ("fryer".into(), "kitchen".into()),
+        ]),
+        receipt_printer: Some("front".into()),
+    };
+    let mut store = Store::open(StoreConfig {
+        id_seed: Some(5),
+        print,
+        ..StoreConfig::new(dir.path().join("a.db"))
+    })?;
+    store.execute_all(&seed::catalog())?;
+    let drawer = DrawerSessionId(store.new_id());
+    store.execute(&seed::open_drawer(drawer))?;
+    Ok((store, drawer))
+}
+
+#[test]
+fn sends_and_sales_queue_their_tickets_and_receipts_atomically() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (mut store, drawer) = store(&dir)?;
+    let order_id = OrderId(store.new_id());
+    let mut check = vec![Command::OpenOrder {
+        order_id,
+        currency: Currency::USD,
+        mode: ServiceMode::DineIn,
+        table: Some("4".into()),
+        guests: None,
+        staff: None,
+    }];
+    for item in [seed::FRIES, seed::SODA] {
+        check.push(Command::AddLine {
+            order_id,
+            line_id: LineId(store.new_id()),
+            item_id: item,
+            qty: Qty::ONE,
+            modifiers: vec![],
+            seat: None,
+            course: None,
+            note: None,
+            price_override: None,
+        });
+    }
+    check.push(Command::SendToKitchen { order_id });
+    // A refused batch queues nothing: the bad line rolls back the send too.
+    let mut refused = check.clone();
+    refused.insert(
+        1,
+        Command::AddLine {
+            order_id,
+            line_id: LineId(store.new_id()),
+            item_id: seed::FRIES,
+            qty: Qty::units(-1),
+            modifiers: vec![],
+            seat: None,
+            course: None,
+            note: None,
+            price_override: None,
+        },
+    );
+    assert!(store.execute_all(&refused).is_err());
+    assert!(store.print_jobs(&[JobState::Queued])?.is_empty());
+
+    store.execute_all(&check)?;
+    let queued = store.print_jobs(&[JobState::Queued])?;
+    assert_eq!(queued.len(), 1, "one ticket: only the fries have a station");
+    assert_eq!(queued[0].printer, "kitchen");
+    assert_eq!(queued[0].station.as_deref(), Some("fryer"));
+    assert!(matches!(queued[0].document, Document::Kitchen { .. }));
+
+    let ids = SaleIds::new(|| store.new_id());
+    store.execute_all(&seed::typical_sale(ids, drawer))?;
+    let queued = store.print_jobs(&[JobState::Queued])?;
+    assert_eq!(queued.len(), 2);
+    assert_eq!(queued[1].document, Document::Receipt { order_id: ids.order });
+    assert_eq!(queued[1].printer, "front");
+    Ok(())
+}
+
+#[test]
+fn reprints_are_explicit_copies_and_decisions_apply_only_to_waiting_jobs() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (mut store, drawer) = store(&dir)?;
+    let ids = SaleIds::new(|| store.new_id());
+    store.execute_all(&seed::typical_sale(ids, drawer))?;
+    let original = store.print_jobs(&[JobState::Queued])?[0].clone();
+    let copy = store.reprint(original.id)?;
+    let jobs = store.print_jobs(&[JobState::Queued])?;
+    assert_eq!(jobs.len(), 2);
+    assert_eq!(jobs[1].id, copy);
+    assert_eq!(jobs[1].copy_of, Some(original.id));
+    // A queued job is not waiting for a decision.
+    let err = store.decide_print_job(original.id, Decision::Discard).unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    assert!(matches!(store.reprint(uuid::Uuid::nil()), Err(StoreError::NotFound(_))));
+    Ok(())
+}
