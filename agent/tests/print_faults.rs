@@ -60,95 +60,17 @@ fn main() -> Result<()> {
     let drawer = DrawerSessionId(store.new_id());
     store.execute(&seed::open_drawer(drawer))?;
 
-    let timing = Timing {
-        stale_after_ms: 10 * 60_000,
-        failover_after_ms: 1_500,
-        retry_min_ms: 50,
-        retry_max_ms: 300,
-    };
-    let printer = |name: &str, addr: SocketAddr, backup: Option<&str>| -> Result<PrinterConfig> {
-        let mut tcp = TcpConfig::new(addr.to_string());
-        tcp.connect_timeout = Duration::from_millis(500);
-        tcp.write_timeout = Duration::from_secs(5);
-        Ok(PrinterConfig {
-            name: name.into(),
-            connector: Arc::new(tcp),
-            profile: PrinterProfile::builtin("epson-tm-t88")?,
-            drawer: None,
-            backup: backup.map(Into::into),
-            timing,
-            drawer_alert: DrawerMonitorConfig::default(),
-        })
-    };
     let service = PrintService::start(
         &path,
         vec![printer("kitchen", proxy.addr, Some("expo"))?, printer("expo", backup_addr, None)?],
         &clock,
     )?;
-
     let mut scenario = Scenario { store: &mut store, drawer, created: 0 };
-    let printed = |n: usize| main_sim.jobs().len() + backup_sim.jobs().len() >= n;
-
-    // 1. Normal service.
-    scenario.jobs(4)?;
-    wait("normal jobs", || printed(scenario.created))?;
-
-    // 2. Paper out before the jobs arrive: nothing prints until paper is back.
-    main_sim.set_paper(Paper::Out);
-    scenario.jobs(3)?;
-    std::thread::sleep(Duration::from_millis(500));
-    let during = main_sim.jobs().len() + backup_sim.jobs().len();
-    main_sim.set_paper(Paper::Ok);
-    wait("jobs after paper out", || printed(scenario.created))?;
-
-    // 3. Paper out in the middle of a job: the printer is slowed down so the job is still
-    //    printing when the paper runs out; it resumes when paper is loaded.
-    main_sim.set_speed(Some(600));
-    scenario.jobs(1)?;
-    std::thread::sleep(Duration::from_millis(700));
-    main_sim.set_paper(Paper::Out);
-    std::thread::sleep(Duration::from_millis(600));
-    main_sim.set_paper(Paper::Ok);
-    wait("job after paper out mid-job", || printed(scenario.created))?;
-    main_sim.set_speed(None);
-
-    // 4. Cover open.
-    main_sim.set_cover_open(true);
-    scenario.jobs(2)?;
-    std::thread::sleep(Duration::from_millis(400));
-    main_sim.set_cover_open(false);
-    wait("jobs after cover open", || printed(scenario.created))?;
-
-    // 5. Printer offline, then back online.
-    main_sim.set_online(false);
-    scenario.jobs(2)?;
-    std::thread::sleep(Duration::from_millis(400));
-    main_sim.set_online(true);
-    wait("jobs after offline", || printed(scenario.created))?;
-
-    // 6. Unreachable for less than the failover limit, then back.
-    proxy.set(Mode::Down);
-    scenario.jobs(2)?;
-    std::thread::sleep(Duration::from_millis(600));
-    proxy.set(Mode::Pass);
-    wait("jobs after an unreachable spell", || printed(scenario.created))?;
-
-    // 7. The connection drops right after a job's last byte (its cut) reached the printer.
-    proxy.set(Mode::DropAfterCut);
-    scenario.jobs(3)?;
-    wait("jobs after dropped connections", || printed(scenario.created))?;
-    proxy.set(Mode::Pass);
-
-    // 8. Unreachable past the failover limit: queued jobs move to the backup printer.
-    proxy.set(Mode::Down);
-    scenario.jobs(3)?;
-    wait("jobs failed over to the backup", || printed(scenario.created))?;
-    proxy.set(Mode::Pass);
-
-    // Let the queue settle, then account for every job.
+    let printed_during_paper_out = run_faults(&mut scenario, &main_sim, &backup_sim, &proxy)?;
+    let created = scenario.created;
     wait("queue drained", || store_pending(&path).is_ok_and(|n| n == 0))?;
     drop(service);
-    let created = scenario.created;
+
     let jobs = store.print_jobs(&[
         JobState::Queued,
         JobState::Sending,
@@ -160,8 +82,117 @@ fn main() -> Result<()> {
     ])?;
     let texts: Vec<String> =
         main_sim.jobs().into_iter().chain(backup_sim.jobs()).map(|j| j.text).collect();
+    let (missing, duplicates) = account(&jobs, &texts);
+    let uncertain = jobs.iter().filter(|j| j.state == JobState::Uncertain).count();
+    let on_backup = backup_sim.jobs().len();
+    println!(
+        "RESULT print_faults jobs={} missing={missing} duplicates={duplicates} uncertain={uncertain} failed_over={on_backup}",
+        jobs.len()
+    );
+    if printed_during_paper_out > 0 {
+        bail!("{printed_during_paper_out} jobs printed while the paper was out");
+    }
+    if jobs.len() != created || missing + duplicates > 0 || on_backup == 0 {
+        bail!("print faults lost, repeated or misrouted jobs");
+    }
+    println!("test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out");
+    Ok(())
+}
+
+/// A printer on raw TCP with short timeouts and a quick failover.
+fn printer(name: &str, addr: SocketAddr, backup: Option<&str>) -> Result<PrinterConfig> {
+    let mut tcp = TcpConfig::new(addr.to_string());
+    tcp.connect_timeout = Duration::from_millis(500);
+    tcp.write_timeout = Duration::from_secs(5);
+    Ok(PrinterConfig {
+        name: name.into(),
+        connector: Arc::new(tcp),
+        profile: PrinterProfile::builtin("epson-tm-t88")?,
+        drawer: None,
+        backup: backup.map(Into::into),
+        timing: Timing {
+            stale_after_ms: 10 * 60_000,
+            failover_after_ms: 1_500,
+            retry_min_ms: 50,
+            retry_max_ms: 300,
+        },
+        drawer_alert: DrawerMonitorConfig::default(),
+    })
+}
+
+/// Runs every fault in turn, each with fresh jobs, waiting for them to come out. Returns
+/// how many jobs printed while the paper was out (must be none).
+fn run_faults(
+    s: &mut Scenario<'_>,
+    main_sim: &PrinterHandle,
+    backup_sim: &PrinterHandle,
+    proxy: &Proxy,
+) -> Result<usize> {
+    let count = || main_sim.jobs().len() + backup_sim.jobs().len();
+
+    // 1. Normal service.
+    s.jobs(4)?;
+    wait("normal jobs", || count() >= s.created)?;
+
+    // 2. Paper out before the jobs arrive: nothing prints until paper is back.
+    main_sim.set_paper(Paper::Out);
+    let before = count();
+    s.jobs(3)?;
+    std::thread::sleep(Duration::from_millis(500));
+    let printed_during_paper_out = count() - before;
+    main_sim.set_paper(Paper::Ok);
+    wait("jobs after paper out", || count() >= s.created)?;
+
+    // 3. Paper out in the middle of a job: the printer is slowed down so the job is still
+    //    printing when the paper runs out; it resumes when paper is loaded.
+    main_sim.set_speed(Some(600));
+    s.jobs(1)?;
+    std::thread::sleep(Duration::from_millis(700));
+    main_sim.set_paper(Paper::Out);
+    std::thread::sleep(Duration::from_millis(600));
+    main_sim.set_paper(Paper::Ok);
+    wait("job after paper out mid-job", || count() >= s.created)?;
+    main_sim.set_speed(None);
+
+    // 4. Cover open.
+    main_sim.set_cover_open(true);
+    s.jobs(2)?;
+    std::thread::sleep(Duration::from_millis(400));
+    main_sim.set_cover_open(false);
+    wait("jobs after cover open", || count() >= s.created)?;
+
+    // 5. Printer offline, then back online.
+    main_sim.set_online(false);
+    s.jobs(2)?;
+    std::thread::sleep(Duration::from_millis(400));
+    main_sim.set_online(true);
+    wait("jobs after offline", || count() >= s.created)?;
+
+    // 6. Unreachable for less than the failover limit, then back.
+    proxy.set(Mode::Down);
+    s.jobs(2)?;
+    std::thread::sleep(Duration::from_millis(600));
+    proxy.set(Mode::Pass);
+    wait("jobs after an unreachable spell", || count() >= s.created)?;
+
+    // 7. The connection drops right after a job's last byte (its cut) reached the printer.
+    proxy.set(Mode::DropAfterCut);
+    s.jobs(3)?;
+    wait("jobs after dropped connections", || count() >= s.created)?;
+    proxy.set(Mode::Pass);
+
+    // 8. Unreachable past the failover limit: queued jobs move to the backup printer.
+    proxy.set(Mode::Down);
+    s.jobs(3)?;
+    wait("jobs failed over to the backup", || count() >= s.created)?;
+    proxy.set(Mode::Pass);
+    Ok(printed_during_paper_out)
+}
+
+/// Finds each job's marker in what the printers printed: `(missing, extra copies)`.
+fn account(jobs: &[thorbis_agent::print::PrintJob], texts: &[String]) -> (usize, usize) {
     let (mut missing, mut duplicates) = (0, 0);
-    for job in &jobs {
+    for job in jobs {
         let marker = match &job.document {
             Document::Kitchen { ticket_id } => format!("Ticket {}", short(ticket_id.0)),
             Document::Receipt { order_id } => format!("Order {}", short(order_id.0)),
@@ -179,20 +210,7 @@ fn main() -> Result<()> {
             }
         }
     }
-    let uncertain = jobs.iter().filter(|j| j.state == JobState::Uncertain).count();
-    let on_backup = backup_sim.jobs().len();
-    println!(
-        "RESULT print_faults jobs={} missing={missing} duplicates={duplicates} uncertain={uncertain} failed_over={on_backup}",
-        jobs.len()
-    );
-    if during != 4 {
-        bail!("{} jobs printed while the paper was out", during - 4);
-    }
-    if jobs.len() != created || missing + duplicates > 0 || on_backup == 0 {
-        bail!("print faults lost, repeated or misrouted jobs");
-    }
-    println!("test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out");
-    Ok(())
+    (missing, duplicates)
 }
 
 /// Makes print jobs through real commands: sales (a receipt each) and kitchen sends.
