@@ -191,17 +191,7 @@ fn demo(store: &mut Store) -> Result<()> {
         staff: None,
     }];
     for (item, qty) in [(seed::COFFEE_BEANS, Qty::units(2)), (seed::BANANAS, Qty::milli(742))] {
-        retail.push(Command::AddLine {
-            order_id: sale,
-            line_id: LineId(store.new_id()),
-            item_id: item,
-            qty,
-            modifiers: vec![],
-            seat: None,
-            course: None,
-            note: None,
-            price_override: None,
-        });
+        retail.push(seed::line(sale, LineId(store.new_id()), item, qty, vec![]));
     }
     retail.push(Command::TakePayment {
         order_id: sale,

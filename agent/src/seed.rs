@@ -147,33 +147,51 @@ impl SaleIds {
     }
 }
 
-/// A typical counter sale: open, a burger (medium rare, cheese), fries and a soda, paid in
-/// cash with change, closed. Total 22.32 (20.50 plus 1.82 tax).
+/// Opens a US-dollar order: dine-in at `table`, or take-out without one.
 #[must_use]
-pub fn typical_sale(ids: SaleIds, drawer: DrawerSessionId) -> Vec<Command> {
-    let line = |line_id: LineId, item_id: ItemId, modifiers: Vec<ModifierId>| Command::AddLine {
-        order_id: ids.order,
+pub fn open_order(order_id: OrderId, table: Option<&str>) -> Command {
+    Command::OpenOrder {
+        order_id,
+        currency: Currency::USD,
+        mode: if table.is_some() { ServiceMode::DineIn } else { ServiceMode::TakeOut },
+        table: table.map(str::to_owned),
+        guests: None,
+        staff: None,
+    }
+}
+
+/// Adds `qty` of an item with `modifiers` (no seat, course, note or override).
+#[must_use]
+pub fn line(
+    order_id: OrderId,
+    line_id: LineId,
+    item_id: ItemId,
+    qty: Qty,
+    modifiers: Vec<ModifierId>,
+) -> Command {
+    Command::AddLine {
+        order_id,
         line_id,
         item_id,
-        qty: Qty::ONE,
+        qty,
         modifiers,
         seat: None,
         course: None,
         note: None,
         price_override: None,
-    };
+    }
+}
+
+/// A typical counter sale: open, a burger (medium rare, cheese), fries and a soda, paid in
+/// cash with change, closed. Total 22.32 (20.50 plus 1.82 tax).
+#[must_use]
+pub fn typical_sale(ids: SaleIds, drawer: DrawerSessionId) -> Vec<Command> {
+    let one = |line_id, item_id, modifiers| line(ids.order, line_id, item_id, Qty::ONE, modifiers);
     vec![
-        Command::OpenOrder {
-            order_id: ids.order,
-            currency: Currency::USD,
-            mode: ServiceMode::TakeOut,
-            table: None,
-            guests: None,
-            staff: None,
-        },
-        line(ids.lines[0], BURGER, vec![MEDIUM_RARE, CHEESE]),
-        line(ids.lines[1], FRIES, Vec::new()),
-        line(ids.lines[2], SODA, Vec::new()),
+        open_order(ids.order, None),
+        one(ids.lines[0], BURGER, vec![MEDIUM_RARE, CHEESE]),
+        one(ids.lines[1], FRIES, Vec::new()),
+        one(ids.lines[2], SODA, Vec::new()),
         Command::TakePayment {
             order_id: ids.order,
             payment_id: ids.payment,

@@ -22,9 +22,8 @@ use thorbis_agent::print::{
 };
 use thorbis_agent::seed::{self, SaleIds};
 use thorbis_agent::{Clock, Store, StoreConfig, SystemClock};
-use thorbis_domain::events::ServiceMode;
 use thorbis_domain::ids::{DrawerSessionId, LineId, OrderId};
-use thorbis_domain::{Command, Currency, Qty};
+use thorbis_domain::{Command, Qty};
 use thorbis_drivers::drawer::DrawerMonitorConfig;
 use thorbis_drivers::profile::PrinterProfile;
 use thorbis_drivers::transport::TcpConfig;
@@ -230,25 +229,8 @@ impl Scenario<'_> {
                 let order_id = OrderId(self.store.new_id());
                 let line_id = LineId(self.store.new_id());
                 self.store.execute_all(&[
-                    Command::OpenOrder {
-                        order_id,
-                        currency: Currency::USD,
-                        mode: ServiceMode::DineIn,
-                        table: Some("9".into()),
-                        guests: None,
-                        staff: None,
-                    },
-                    Command::AddLine {
-                        order_id,
-                        line_id,
-                        item_id: seed::FRIES,
-                        qty: Qty::units(2),
-                        modifiers: vec![],
-                        seat: Some(1),
-                        course: None,
-                        note: None,
-                        price_override: None,
-                    },
+                    seed::open_order(order_id, Some("9")),
+                    seed::line(order_id, line_id, seed::FRIES, Qty::units(2), vec![]),
                     Command::SendToKitchen { order_id },
                 ])?;
             }

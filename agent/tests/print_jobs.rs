@@ -6,9 +6,8 @@ use anyhow::Result;
 use thorbis_agent::print::{Decision, Document, JobState, PrintRouting};
 use thorbis_agent::seed::{self, SaleIds};
 use thorbis_agent::{Store, StoreConfig, StoreError};
-use thorbis_domain::events::ServiceMode;
 use thorbis_domain::ids::{DrawerSessionId, LineId, OrderId};
-use thorbis_domain::{Command, Currency, Qty};
+use thorbis_domain::{Command, Qty};
 
 fn store(dir: &tempfile::TempDir) -> Result<(Store, DrawerSessionId)> {
     let print = PrintRouting {
@@ -34,43 +33,16 @@ fn sends_and_sales_queue_their_tickets_and_receipts_atomically() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let (mut store, drawer) = store(&dir)?;
     let order_id = OrderId(store.new_id());
-    let mut check = vec![Command::OpenOrder {
-        order_id,
-        currency: Currency::USD,
-        mode: ServiceMode::DineIn,
-        table: Some("4".into()),
-        guests: None,
-        staff: None,
-    }];
+    let mut check = vec![seed::open_order(order_id, Some("4"))];
     for item in [seed::FRIES, seed::SODA] {
-        check.push(Command::AddLine {
-            order_id,
-            line_id: LineId(store.new_id()),
-            item_id: item,
-            qty: Qty::ONE,
-            modifiers: vec![],
-            seat: None,
-            course: None,
-            note: None,
-            price_override: None,
-        });
+        check.push(seed::line(order_id, LineId(store.new_id()), item, Qty::ONE, vec![]));
     }
     check.push(Command::SendToKitchen { order_id });
     // A refused batch queues nothing: the bad line rolls back the send too.
     let mut refused = check.clone();
     refused.insert(
         1,
-        Command::AddLine {
-            order_id,
-            line_id: LineId(store.new_id()),
-            item_id: seed::FRIES,
-            qty: Qty::units(-1),
-            modifiers: vec![],
-            seat: None,
-            course: None,
-            note: None,
-            price_override: None,
-        },
+        seed::line(order_id, LineId(store.new_id()), seed::FRIES, Qty::units(-1), vec![]),
     );
     assert!(store.execute_all(&refused).is_err());
     assert!(store.print_jobs(&[JobState::Queued])?.is_empty());

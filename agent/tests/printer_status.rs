@@ -88,9 +88,9 @@ fn stale_kitchen_tickets_are_held_not_flooded() -> Result<()> {
     use thorbis_agent::ManualClock;
     use thorbis_agent::print::{Decision, JobState, PrintRouting};
     use thorbis_agent::seed;
-    use thorbis_domain::events::ServiceMode;
+
     use thorbis_domain::ids::{LineId, OrderId};
-    use thorbis_domain::{Command, Currency, Qty};
+    use thorbis_domain::{Command, Qty};
 
     let dir = tempfile::tempdir()?;
     let sim = PrinterHandle::new(SimConfig::default());
@@ -109,25 +109,8 @@ fn stale_kitchen_tickets_are_held_not_flooded() -> Result<()> {
     let order_id = OrderId(store.new_id());
     let line_id = LineId(store.new_id());
     store.execute_all(&[
-        Command::OpenOrder {
-            order_id,
-            currency: Currency::USD,
-            mode: ServiceMode::TakeOut,
-            table: None,
-            guests: None,
-            staff: None,
-        },
-        Command::AddLine {
-            order_id,
-            line_id,
-            item_id: seed::FRIES,
-            qty: Qty::ONE,
-            modifiers: vec![],
-            seat: None,
-            course: None,
-            note: None,
-            price_override: None,
-        },
+        seed::open_order(order_id, None),
+        seed::line(order_id, line_id, seed::FRIES, Qty::ONE, vec![]),
         Command::SendToKitchen { order_id },
     ])?;
     let printer = PrinterConfig {
