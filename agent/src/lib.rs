@@ -17,7 +17,6 @@
 //! Sync with the hub and LAN peers, device drivers and the UI arrive with their issues.
 
 mod checkpoint;
-pub mod clock;
 mod error;
 pub mod ids;
 pub mod print;
@@ -26,8 +25,8 @@ pub mod schema;
 pub mod seed;
 mod store;
 
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::StoreError;
 pub use store::{
     Committed, LogReport, OrderView, PROJECTION_VERSION, Store, StoreConfig, TicketView,
 };
+pub use thorbis_sync_protocol::clock::{self, Clock, ManualClock, SystemClock};

@@ -23,10 +23,10 @@ CREATE TABLE tenants (
     name               text   NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
     -- The tenant's Ed25519 key: it signs device credentials.
     public_key         bytea  NOT NULL CHECK (length(public_key) = 32),
-    -- Phase 1 choice: the PKCS#8 document is stored in plain, protected by RLS and by the
-    -- database's own access control. Encrypting it under a key held outside the database
-    -- (KMS or a configured master key, AES-256-GCM) is the next step; the column then holds
-    -- nonce || ciphertext and `signing_key_encrypted` turns true.
+    -- The PKCS#8 document, sealed with AES-256-GCM under a key-encryption key held outside
+    -- the database (nonce || ciphertext || tag, tenant id as associated data) when the hub
+    -- is configured with one, and then signing_key_encrypted is true; in plain otherwise
+    -- (development), still behind RLS.
     signing_key        bytea  NOT NULL,
     signing_key_encrypted boolean NOT NULL DEFAULT false,
     created_at_ms      bigint NOT NULL,

@@ -15,12 +15,15 @@
 //! * **Version vectors** ([`VersionVector`]): what each peer holds, and what to send it.
 //! * **The codec** ([`encode_batch`], [`decode_batch`], [`batch_to_json`]): batches as
 //!   compact bytes for the wire and as JSON for debugging.
+//! * **The clock seam** ([`clock::Clock`]): how the shells around the protocol get "now"
+//!   and pass it in, so tests can inject time.
 //!
 //! # What it never does
 //!
 //! * **IO.** No files, sockets, clocks or threads: time arrives as an argument, bytes
 //!   arrive as slices. Everything here is deterministic and testable in isolation. The
-//!   single exception is [`DeviceKey::generate`], which draws randomness from the OS.
+//!   exceptions are [`DeviceKey::generate`], which draws randomness from the OS, and
+//!   [`clock::SystemClock`], which the shells use to read the time they pass in.
 //! * **Interpret payloads.** A payload is opaque bytes and a kind is an opaque validated
 //!   name; `thorbis-domain` gives them meaning. So a build that does not know a kind
 //!   still decodes, verifies, stores and re-encodes it byte for byte, and older peers can
@@ -70,6 +73,7 @@
 //! ```
 
 pub mod chain;
+pub mod clock;
 pub mod codec;
 pub mod event;
 mod hex;

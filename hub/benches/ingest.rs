@@ -1,0 +1,119 @@
+//! Ingest throughput: verified pushes through HTTP into Postgres (RLS, hash chains,
+//! checkpoint signatures, projections), against a raw `COPY` of the same rows into an
+//! unconstrained copy of the events table. Run with `cargo bench -p thorbis-hub --bench
+//! ingest`; prints `METRIC hub_ingest_events_per_s`, `raw_copy_rows_per_s` and
+//! `ingest_vs_copy_ratio`. Goal: at least 20,000 events/s and a ratio of at least 0.5.
+
+#![allow(clippy::print_stdout, reason = "a bench reports its figures on stdout")]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use anyhow::{Result, ensure};
+use futures_util::SinkExt as _;
+use reqwest::StatusCode;
+use support::{NOW_MS, TestHub};
+use thorbis_sync_protocol::Batch;
+
+const DEVICES: u8 = 4;
+/// Sales per device; four events each.
+const SALES: u64 = 2_500;
+/// Events per push, as an agent catching up after an outage would send them.
+const BATCH: u64 = 1_000;
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    // The hub's default limits (the tests' are deliberately small).
+    let db = tokio::task::spawn_blocking(thorbis_hub::testing::fresh_database).await?;
+    let hub = TestHub::start_with(db, thorbis_hub::Limits::default()).await?;
+    let (tenant, location) = hub.tenant("Bench Co").await?;
+    let mut agents = Vec::new();
+    for seed in 1..=DEVICES {
+        let mut agent = hub.agent(tenant, location, seed).await?;
+        for n in 0..SALES {
+            agent.sale_numbered(u32::from(seed) << 24 | n as u32, NOW_MS + n);
+        }
+        agents.push(agent);
+    }
+    let total: u64 = agents.iter().map(|a| a.tip().seq).sum();
+    let batches: Vec<(usize, Vec<Batch>)> = agents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let tip = a.tip().seq;
+            (
+                i,
+                (1..=tip)
+                    .step_by(BATCH as usize)
+                    .map(|from| a.batch(from, (from + BATCH - 1).min(tip)))
+                    .collect(),
+            )
+        })
+        .collect();
+
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, device_batches) in batches {
+        let hub = &hub;
+        let agent = &agents[i];
+        tasks.push(async move {
+            for batch in &device_batches {
+                let (status, body) = hub.push(agent, batch).await?;
+                ensure!(status == StatusCode::OK, "push refused: {status} {body}");
+            }
+            Ok::<_, anyhow::Error>(())
+        });
+    }
+    for result in futures_join_all(tasks).await {
+        result?;
+    }
+    let ingest_secs = started.elapsed().as_secs_f64();
+    ensure!(hub.count("SELECT count(*) FROM events").await? == total as i64);
+    ensure!(
+        hub.count("SELECT count(*) FROM orders WHERE status = 'closed'").await?
+            == i64::from(DEVICES) * SALES as i64
+    );
+
+    // The baseline: the same rows, COPYed as text into a table with no keys or policies.
+    let owner = support::connect(&hub.db.config.owner_url).await?;
+    owner.batch_execute("CREATE TABLE raw_events (LIKE events)").await?;
+    let mut text = String::new();
+    for agent in &agents {
+        for e in &agent.events {
+            let _ = writeln!(
+                text,
+                "{tenant}\t{device}\t{}\t{}\t{}\t\\\\x{}\t\\\\x{}\t{}\t\\\\x{}\t\\N\t{NOW_MS}",
+                e.seq,
+                e.hlc.wall_ms,
+                e.hlc.counter,
+                thorbis_hub::identity::hex(&e.prev_hash.0),
+                thorbis_hub::identity::hex(&e.hash().0),
+                e.kind,
+                thorbis_hub::identity::hex(&e.payload),
+                device = agent.device_id,
+            );
+        }
+    }
+    let started = Instant::now();
+    let sink = owner.copy_in("COPY raw_events FROM STDIN").await?;
+    futures_util::pin_mut!(sink);
+    sink.send(bytes::Bytes::from(text)).await?;
+    let copied = sink.finish().await?;
+    let copy_secs = started.elapsed().as_secs_f64();
+    ensure!(copied == total, "copied {copied} of {total}");
+
+    let ingest = total as f64 / ingest_secs;
+    let copy = total as f64 / copy_secs;
+    println!("METRIC hub_ingest_events_per_s {ingest:.0}");
+    println!("METRIC raw_copy_rows_per_s {copy:.0}");
+    println!("METRIC ingest_vs_copy_ratio {:.3}", ingest / copy);
+    hub.stop().await
+}
+
+/// Awaits every future concurrently (on one task: the pushes are IO-bound).
+async fn futures_join_all<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    futures_util::future::join_all(futures).await
+}

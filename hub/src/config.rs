@@ -1,0 +1,173 @@
+//! The hub's configuration: parsed once at start-up into typed values, then passed down.
+//! Nothing else in the crate reads the environment.
+
+use std::net::SocketAddr;
+
+/// Everything the hub needs to run.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where to listen; `127.0.0.1:8080` by default.
+    pub listen: SocketAddr,
+    /// Database connections; `None` means "run a private cluster under
+    /// [`Config::data_dir`]" (the `thorbis-hub` binary's default).
+    pub database: Option<DatabaseConfig>,
+    /// Data folder of the private cluster.
+    pub data_dir: std::path::PathBuf,
+    /// The bootstrap admin API's bearer token; `None` disables `/api/v1/admin/*`.
+    pub admin_token: Option<String>,
+    /// Limits and windows applied to requests.
+    pub limits: Limits,
+    /// PEM certificate chain and key; `None` serves plain HTTP (loopback only).
+    pub tls: Option<TlsFiles>,
+    /// Key-encryption key for tenant signing keys at rest; `None` stores them in plain.
+    pub key_encryption_key: Option<[u8; 32]>,
+}
+
+/// Where the TLS certificate chain and private key are, both PEM.
+#[derive(Clone, Debug)]
+pub struct TlsFiles {
+    /// The certificate chain, leaf first.
+    pub cert: std::path::PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: std::path::PathBuf,
+}
+
+/// The two roles' connection strings (libpq key=value or `postgres://` URL).
+#[derive(Clone, Debug)]
+pub struct DatabaseConfig {
+    /// The owner role: runs migrations, never serves requests.
+    pub owner_url: String,
+    /// The app role: every request runs as this role, under row-level security.
+    pub app_url: String,
+    /// Most connections the app pool opens.
+    pub pool_size: usize,
+}
+
+/// Request limits and time windows.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Largest request body, in bytes.
+    pub body_limit_bytes: usize,
+    /// Most events one push may carry (at most the codec's own limit).
+    pub max_batch_events: usize,
+    /// Most events one pull page returns.
+    pub max_pull_events: usize,
+    /// Longest a pull may wait for new events (long-poll), in milliseconds.
+    pub max_wait_ms: u64,
+    /// How far a signed request's timestamp may be from the hub's clock.
+    pub request_window_ms: u64,
+    /// How far ahead of the hub's clock an event's HLC stamp may be.
+    pub max_clock_ahead_ms: u64,
+    /// How long a device credential is valid.
+    pub credential_ttl_ms: u64,
+    /// How long an enrollment code is valid when the request names no expiry.
+    pub enrollment_code_ttl_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 16 * 1024 * 1024,
+            max_batch_events: thorbis_sync_protocol::MAX_BATCH_EVENTS,
+            max_pull_events: 1_000,
+            max_wait_ms: 30_000,
+            request_window_ms: 5 * 60 * 1000,
+            max_clock_ahead_ms: 5 * 60 * 1000,
+            credential_ttl_ms: 365 * 24 * 3600 * 1000,
+            enrollment_code_ttl_ms: 24 * 3600 * 1000,
+        }
+    }
+}
+
+/// A configuration value that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {reason}")]
+pub struct ConfigError {
+    /// The environment variable.
+    pub name: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl Config {
+    /// Reads `THORBIS_HUB_*` variables through `get` (the environment, in `main`):
+    /// `LISTEN`, `DATABASE_URL` + `APP_DATABASE_URL` (both or neither), `POOL_SIZE`,
+    /// `DATA_DIR`, `ADMIN_TOKEN`, `BODY_LIMIT_BYTES`, `MAX_BATCH_EVENTS`, `TLS_CERT` +
+    /// `TLS_KEY` (both or neither), `KEY_ENCRYPTION_KEY` (64 hex digits).
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        fn parse<T: std::str::FromStr>(
+            name: &'static str,
+            value: Option<String>,
+            default: T,
+        ) -> Result<T, ConfigError>
+        where
+            T::Err: std::fmt::Display,
+        {
+            value.map_or(Ok(default), |v| {
+                v.parse().map_err(|e: T::Err| ConfigError { name, reason: e.to_string() })
+            })
+        }
+        let mut limits = Limits::default();
+        limits.body_limit_bytes = parse(
+            "THORBIS_HUB_BODY_LIMIT_BYTES",
+            get("THORBIS_HUB_BODY_LIMIT_BYTES"),
+            limits.body_limit_bytes,
+        )?;
+        limits.max_batch_events = parse(
+            "THORBIS_HUB_MAX_BATCH_EVENTS",
+            get("THORBIS_HUB_MAX_BATCH_EVENTS"),
+            limits.max_batch_events,
+        )?
+        .min(thorbis_sync_protocol::MAX_BATCH_EVENTS);
+        let database = match (get("THORBIS_HUB_DATABASE_URL"), get("THORBIS_HUB_APP_DATABASE_URL"))
+        {
+            (Some(owner_url), Some(app_url)) => Some(DatabaseConfig {
+                owner_url,
+                app_url,
+                pool_size: parse("THORBIS_HUB_POOL_SIZE", get("THORBIS_HUB_POOL_SIZE"), 16)?,
+            }),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError {
+                    name: "THORBIS_HUB_DATABASE_URL",
+                    reason: "set both THORBIS_HUB_DATABASE_URL (owner role) and \
+                             THORBIS_HUB_APP_DATABASE_URL (app role), or neither"
+                        .into(),
+                });
+            }
+        };
+        let tls = match (get("THORBIS_HUB_TLS_CERT"), get("THORBIS_HUB_TLS_KEY")) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert: cert.into(), key: key.into() }),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError {
+                    name: "THORBIS_HUB_TLS_CERT",
+                    reason: "set both THORBIS_HUB_TLS_CERT and THORBIS_HUB_TLS_KEY, or neither"
+                        .into(),
+                });
+            }
+        };
+        let key_encryption_key = match get("THORBIS_HUB_KEY_ENCRYPTION_KEY") {
+            Some(hex) => Some(crate::identity::parse_hex32(&hex).ok_or_else(|| ConfigError {
+                name: "THORBIS_HUB_KEY_ENCRYPTION_KEY",
+                reason: "expected 64 hex digits (a 32-byte AES-256 key)".into(),
+            })?),
+            None => None,
+        };
+        Ok(Self {
+            tls,
+            key_encryption_key,
+            listen: parse(
+                "THORBIS_HUB_LISTEN",
+                get("THORBIS_HUB_LISTEN"),
+                SocketAddr::from(([127, 0, 0, 1], 8080)),
+            )?,
+            database,
+            data_dir: get("THORBIS_HUB_DATA_DIR")
+                .unwrap_or_else(|| ".thorbis-hub-data".into())
+                .into(),
+            admin_token: get("THORBIS_HUB_ADMIN_TOKEN").filter(|t| !t.is_empty()),
+            limits,
+        })
+    }
+}

@@ -1,0 +1,126 @@
+//! The database side of the hub: the app role's connection pool, migrations (run as the
+//! owner role), and the one way to open a tenant-scoped transaction.
+//!
+//! tokio-postgres (with deadpool-postgres as a small pool) rather than sqlx: the hub's SQL
+//! is a handful of hand-written statements that need binary `bytea`/`uuid` parameters,
+//! per-transaction `set_config` and, later, `COPY` and `LISTEN/NOTIFY`, all of which
+//! tokio-postgres exposes directly; it builds without proc-macros, offline query
+//! checking or a bundled TLS stack (sqlx with `default-features = false` still pulls its
+//! macro and driver crates), which keeps the hub's build lean on a 2-core machine.
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
+use thorbis_migrations::{HUB, Migration};
+use tokio_postgres::NoTls;
+use uuid::Uuid;
+
+/// Why the database could not be prepared.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// Postgres said no.
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The pool could not be built.
+    #[error("connection pool: {0}")]
+    Pool(String),
+    /// The database holds a migration this build does not ship, or a shipped one changed.
+    #[error("migration {version} ({name}): {reason}")]
+    Migration {
+        /// The migration's number.
+        version: u32,
+        /// Its name.
+        name: String,
+        /// What does not match.
+        reason: String,
+    },
+}
+
+/// A pool of connections as the app role (row-level security applies to every query).
+pub fn app_pool(url: &str, size: usize) -> Result<Pool, DbError> {
+    let config: tokio_postgres::Config = url.parse()?;
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig { recycling_method: RecyclingMethod::Fast },
+    );
+    Pool::builder(manager).max_size(size).build().map_err(|e| DbError::Pool(e.to_string()))
+}
+
+/// Opens a transaction in which every query sees only `tenant`'s rows. The setting is
+/// transaction-local (`set_config(..., true)`, i.e. `SET LOCAL`), so it can never leak to
+/// the next user of the pooled connection.
+pub async fn tenant_tx(
+    client: &mut deadpool_postgres::Object,
+    tenant: Uuid,
+) -> Result<Transaction<'_>, tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    tx.execute("SELECT set_config('app.tenant_id', $1, true)", &[&tenant.to_string()]).await?;
+    Ok(tx)
+}
+
+/// Applies the hub's migrations as the owner role: each in its own transaction, recorded
+/// with its checksum. Several hubs starting at once serialize on an advisory lock.
+pub async fn migrate(owner_url: &str) -> Result<(), DbError> {
+    let (mut client, connection) = tokio_postgres::connect(owner_url, NoTls).await?;
+    let task = tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::warn!(error = %e, "migration connection ended");
+        }
+    });
+    let result = apply(&mut client, HUB).await;
+    drop(client);
+    let _ = task.await;
+    result
+}
+
+/// Key of the advisory lock held while migrating ("thorbis" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0074_686f_7262_6973;
+
+async fn apply(
+    client: &mut tokio_postgres::Client,
+    migrations: &[Migration],
+) -> Result<(), DbError> {
+    client.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]).await?;
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS hub_migrations (
+                 version    integer PRIMARY KEY,
+                 name       text    NOT NULL,
+                 checksum   bigint  NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now()
+             )",
+        )
+        .await?;
+    let applied = client.query("SELECT version, name, checksum FROM hub_migrations", &[]).await?;
+    for row in &applied {
+        let version: i32 = row.get(0);
+        let name: String = row.get(1);
+        let checksum: i64 = row.get(2);
+        let shipped = migrations.iter().find(|m| i64::from(m.version) == i64::from(version));
+        let reason = match shipped {
+            None => Some("the database was migrated by a newer build".to_owned()),
+            Some(m) if m.checksum() != checksum => {
+                Some("the shipped SQL differs from what was applied".to_owned())
+            }
+            Some(_) => None,
+        };
+        if let Some(reason) = reason {
+            return Err(DbError::Migration { version: version as u32, name, reason });
+        }
+    }
+    for m in migrations {
+        if applied.iter().any(|r| r.get::<_, i32>(0) as u32 == m.version) {
+            continue;
+        }
+        let tx = client.transaction().await?;
+        tx.batch_execute(m.sql).await?;
+        tx.execute(
+            "INSERT INTO hub_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+            &[&(m.version as i32), &m.name, &m.checksum()],
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(version = m.version, name = m.name, "applied hub migration");
+    }
+    client.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]).await?;
+    Ok(())
+}

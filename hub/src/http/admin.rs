@@ -1,0 +1,203 @@
+//! The bootstrap admin API (phase 1 stand-in for the console): create tenants, locations
+//! and enrollment codes, revoke devices. Protected by one configured bearer token; console
+//! users with argon2 sessions replace it later. Every write runs under the target tenant's
+//! RLS like any other request.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use ring::digest::{SHA256, digest};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{AppState, Error, Result, body_bytes, json_body};
+use crate::db::tenant_tx;
+use crate::identity::{Role, TenantKey, hex, new_enrollment_code};
+
+pub(super) fn check_token(state: &AppState, headers: &HeaderMap) -> Result<()> {
+    let Some(expected) = &state.0.admin_token else {
+        return Err(Error::Forbidden(
+            "the admin API is disabled: no admin token is configured".into(),
+        ));
+    };
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            Error::Unauthorized("missing `Authorization: Bearer <admin token>`".into())
+        })?;
+    // Compare digests so the comparison time does not depend on the token's bytes.
+    if digest(&SHA256, given.as_bytes()).as_ref() != digest(&SHA256, expected.as_bytes()).as_ref() {
+        return Err(Error::Unauthorized("wrong admin token".into()));
+    }
+    Ok(())
+}
+
+pub(super) fn parse_uuid(what: &str, s: &str) -> Result<Uuid> {
+    s.parse().map_err(|e| Error::BadRequest(format!("{what} `{s}` is not a UUID: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTenant {
+    name: String,
+}
+
+fn check_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.len() > 200 {
+        return Err(Error::BadRequest("name must be 1 to 200 characters".into()));
+    }
+    Ok(())
+}
+
+pub(super) async fn create_tenant(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>> {
+    check_token(&state, &headers)?;
+    let req: NewTenant = json_body(&body_bytes(body)?)?;
+    check_name(&req.name)?;
+    let tenant_id = Uuid::now_v7();
+    let (key, pkcs8) = TenantKey::generate().map_err(|e| Error::Internal(e.into()))?;
+    let public_key = key.public_key();
+    let (stored, sealed) = state.store_pkcs8(tenant_id, pkcs8)?;
+    let mut client = state.0.pool.get().await?;
+    let tx = tenant_tx(&mut client, tenant_id).await?;
+    tx.execute(
+        "INSERT INTO tenants (tenant_id, name, public_key, signing_key, signing_key_encrypted,
+             created_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            &tenant_id,
+            &req.name,
+            &public_key.0.as_slice(),
+            &stored,
+            &sealed,
+            &(state.now_ms() as i64),
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(%tenant_id, "tenant created");
+    Ok(Json(json!({ "tenant_id": tenant_id, "public_key": public_key })))
+}
+
+pub(super) async fn create_location(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(tenant_id): Path<String>,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>> {
+    check_token(&state, &headers)?;
+    let tenant_id = parse_uuid("tenant id", &tenant_id)?;
+    let req: NewTenant = json_body(&body_bytes(body)?)?;
+    check_name(&req.name)?;
+    let mut client = state.0.pool.get().await?;
+    let tx = tenant_tx(&mut client, tenant_id).await?;
+    if tx.query_opt("SELECT 1 FROM tenants WHERE tenant_id = $1", &[&tenant_id]).await?.is_none() {
+        return Err(Error::NotFound(format!("no tenant {tenant_id}")));
+    }
+    let location_id = Uuid::now_v7();
+    tx.execute(
+        "INSERT INTO locations (tenant_id, location_id, name, created_at_ms) VALUES ($1, $2, $3, $4)",
+        &[&tenant_id, &location_id, &req.name, &(state.now_ms() as i64)],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "location_id": location_id })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCode {
+    location_id: Uuid,
+    role: Role,
+    #[serde(default)]
+    ttl_ms: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct CodeIssued {
+    code: String,
+    expires_at_ms: u64,
+}
+
+pub(super) async fn create_enrollment_code(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(tenant_id): Path<String>,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>> {
+    check_token(&state, &headers)?;
+    let tenant_id = parse_uuid("tenant id", &tenant_id)?;
+    let req: NewCode = json_body(&body_bytes(body)?)?;
+    let ttl = req.ttl_ms.unwrap_or(state.0.limits.enrollment_code_ttl_ms);
+    if ttl == 0 || ttl > 30 * 24 * 3600 * 1000 {
+        return Err(Error::BadRequest("ttl_ms must be between 1 ms and 30 days".into()));
+    }
+    let now = state.now_ms();
+    let expires_at_ms = now + ttl;
+    let (code, hash) = new_enrollment_code().map_err(|e| Error::Internal(e.into()))?;
+    let mut client = state.0.pool.get().await?;
+    let tx = tenant_tx(&mut client, tenant_id).await?;
+    if tx
+        .query_opt(
+            "SELECT 1 FROM locations WHERE tenant_id = $1 AND location_id = $2",
+            &[&tenant_id, &req.location_id],
+        )
+        .await?
+        .is_none()
+    {
+        return Err(Error::NotFound(format!(
+            "no location {} in tenant {tenant_id}",
+            req.location_id
+        )));
+    }
+    tx.execute(
+        "INSERT INTO enrollment_codes (tenant_id, code_hash, location_id, role, created_at_ms, expires_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[
+            &tenant_id,
+            &hash.as_slice(),
+            &req.location_id,
+            &req.role.as_str(),
+            &(now as i64),
+            &(expires_at_ms as i64),
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(%tenant_id, code_hash = %hex(&hash[..4]), "enrollment code issued");
+    Ok(Json(
+        serde_json::to_value(CodeIssued { code, expires_at_ms })
+            .map_err(|e| Error::Internal(e.into()))?,
+    ))
+}
+
+pub(super) async fn revoke_device(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path((tenant_id, device_id)): Path<(String, String)>,
+) -> Result<Json<Value>> {
+    check_token(&state, &headers)?;
+    let tenant_id = parse_uuid("tenant id", &tenant_id)?;
+    let device_id = parse_uuid("device id", &device_id)?;
+    let mut client = state.0.pool.get().await?;
+    let tx = tenant_tx(&mut client, tenant_id).await?;
+    let row = tx
+        .query_opt(
+            "UPDATE devices SET revoked_at_ms = COALESCE(revoked_at_ms, $3)
+              WHERE tenant_id = $1 AND device_id = $2 RETURNING revoked_at_ms",
+            &[&tenant_id, &device_id, &(state.now_ms() as i64)],
+        )
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no device {device_id} in tenant {tenant_id}")))?;
+    tx.commit().await?;
+    tracing::warn!(%tenant_id, %device_id, "device revoked");
+    Ok(Json(json!({ "device_id": device_id, "revoked_at_ms": row.get::<_, i64>(0) })))
+}

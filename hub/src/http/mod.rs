@@ -1,0 +1,200 @@
+//! The hub's HTTP API: routes, shared state, and the server loop.
+//!
+//! The server takes its listener and shutdown signal from the caller (tests bind port 0),
+//! and finishes in-flight requests before returning.
+
+mod admin;
+mod auth;
+mod enroll;
+mod error;
+pub mod openapi;
+pub mod reference;
+mod sync;
+pub mod tls;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use deadpool_postgres::Pool;
+
+pub use error::{Error, Result};
+
+use crate::clock::Clock;
+use crate::config::Limits;
+use crate::metrics::Metrics;
+
+/// What every handler shares.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Inner>);
+
+/// What a hub process is configured with, beyond its database and clock.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    /// Request limits and windows.
+    pub limits: Limits,
+    /// The bootstrap admin API's bearer token; `None` disables it.
+    pub admin_token: Option<String>,
+    /// Seals tenant signing keys at rest; `None` stores new ones in plain.
+    pub key_wrap: Option<Arc<crate::identity::KeyWrap>>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    pool: Pool,
+    notifier: crate::live::Notifier,
+    listener: Option<tokio::task::JoinHandle<()>>,
+    clock: Arc<dyn Clock>,
+    limits: Limits,
+    admin_token: Option<String>,
+    key_wrap: Option<Arc<crate::identity::KeyWrap>>,
+    metrics: Metrics,
+}
+
+impl AppState {
+    /// State over a pool of app-role connections. With `listen_url`, a connection listens
+    /// for pushes made through other hub processes (see [`crate::live`]); without it, only
+    /// this process's own pushes wake its long-polls.
+    #[must_use]
+    pub fn new(
+        pool: Pool,
+        clock: Arc<dyn Clock>,
+        settings: Settings,
+        listen_url: Option<String>,
+    ) -> Self {
+        let Settings { limits, admin_token, key_wrap } = settings;
+        let notifier = crate::live::Notifier::new();
+        let listener = listen_url.map(|url| notifier.spawn_listener(url));
+        Self(Arc::new(Inner {
+            pool,
+            notifier,
+            listener,
+            clock,
+            limits,
+            admin_token,
+            key_wrap,
+            metrics: Metrics::default(),
+        }))
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.0.clock.now_ms()
+    }
+
+    /// A tenant's signing key as its PKCS#8 document, opened if it is sealed. `None` if
+    /// there is no such tenant.
+    async fn tenant_pkcs8(
+        &self,
+        tx: &deadpool_postgres::Transaction<'_>,
+        tenant: uuid::Uuid,
+    ) -> Result<Option<Vec<u8>>> {
+        let Some(row) = tx
+            .query_opt(
+                "SELECT signing_key, signing_key_encrypted FROM tenants WHERE tenant_id = $1",
+                &[&tenant],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let stored: Vec<u8> = row.get(0);
+        let pkcs8 = if row.get::<_, bool>(1) {
+            let wrap = self.0.key_wrap.as_ref().ok_or_else(|| {
+                Error::Internal(anyhow::anyhow!(
+                    "tenant {tenant}'s key is sealed but no key-encryption key is configured"
+                ))
+            })?;
+            wrap.open(tenant, &stored).map_err(|e| Error::Internal(e.into()))?
+        } else {
+            stored
+        };
+        Ok(Some(pkcs8))
+    }
+
+    /// The signing key's stored form for a new tenant: sealed when a key-encryption key is
+    /// configured. Returns the bytes and whether they are sealed.
+    fn store_pkcs8(&self, tenant: uuid::Uuid, pkcs8: Vec<u8>) -> Result<(Vec<u8>, bool)> {
+        match &self.0.key_wrap {
+            Some(wrap) => {
+                Ok((wrap.seal(tenant, &pkcs8).map_err(|e| Error::Internal(e.into()))?, true))
+            }
+            None => Ok((pkcs8, false)),
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(listener) = &self.listener {
+            listener.abort();
+        }
+    }
+}
+
+/// The hub's routes.
+pub fn router(state: AppState) -> Router {
+    let limit = state.0.limits.body_limit_bytes;
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/api/openapi.json", get(|| async { axum::Json(openapi::document()) }))
+        .route("/api/v1/admin/tenants", post(admin::create_tenant))
+        .route("/api/v1/admin/tenants/{tenant_id}/locations", post(admin::create_location))
+        .route(
+            "/api/v1/admin/tenants/{tenant_id}/enrollment-codes",
+            post(admin::create_enrollment_code),
+        )
+        .route(
+            "/api/v1/admin/tenants/{tenant_id}/devices/{device_id}/revoke",
+            post(admin::revoke_device),
+        )
+        .route("/api/v1/admin/tenants/{tenant_id}/reference-events", post(reference::publish))
+        .route("/api/v1/enroll", post(enroll::enroll))
+        .route("/api/v1/sync/push", post(sync::push))
+        .route("/api/v1/sync/pull", post(sync::pull))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` completes, then drains in-flight
+/// requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+async fn healthz(State(state): State<AppState>) -> Result<&'static str> {
+    let client = state.0.pool.get().await?;
+    client.query_one("SELECT 1", &[]).await?;
+    Ok("ok\n")
+}
+
+async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.0.metrics.render())
+}
+
+/// Reads a JSON body, with a message that names what is wrong.
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| Error::BadRequest(format!("invalid JSON body: {e}")))
+}
+
+/// Turns a body rejection (too large, unreadable) into our error.
+fn body_bytes(
+    body: std::result::Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<axum::body::Bytes> {
+    body.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            Error::PayloadTooLarge(format!(
+                "request body is larger than the hub accepts: {rejection}"
+            ))
+        } else {
+            Error::BadRequest(format!("could not read the request body: {rejection}"))
+        }
+    })
+}

@@ -1,0 +1,160 @@
+//! `GET /api/openapi.json`: the API described as `OpenAPI` 3.1, written by hand next to the
+//! handlers it describes (a generator crate would cost more build time than this page).
+
+use serde_json::{Value, json};
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+    })
+}
+
+fn signed_headers() -> Value {
+    json!([
+        { "name": "x-thorbis-device", "in": "header", "required": true,
+          "schema": { "type": "string", "format": "uuid" } },
+        { "name": "x-thorbis-timestamp", "in": "header", "required": true,
+          "description": "Unix milliseconds; must be within the hub's window of its clock.",
+          "schema": { "type": "integer" } },
+        { "name": "x-thorbis-signature", "in": "header", "required": true,
+          "description": "Hex Ed25519 signature by the device key over b\"thorbis-request-v1\" || method || 0 || path || 0 || timestamp (u64 BE) || SHA-256(body).",
+          "schema": { "type": "string", "pattern": "^[0-9a-f]{128}$" } }
+    ])
+}
+
+/// The document.
+#[allow(clippy::too_many_lines, reason = "one literal JSON document, clearer whole than split")]
+#[must_use]
+pub fn document() -> Value {
+    let admin = json!([{ "adminToken": [] }]);
+    let errors = |codes: &[(&str, &str)]| -> Value {
+        codes
+            .iter()
+            .map(|(code, why)| ((*code).to_owned(), error_response(why)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let mut push_responses = errors(&[
+        ("400", "Malformed batch or body."),
+        ("401", "Missing or invalid request signature, unknown device, expired credential."),
+        ("403", "Revoked device, or events of a device outside the caller's tenant."),
+        ("409", "Fork (recorded as an alert), gap after the stored tip, or a concurrent push."),
+        ("413", "Body or batch larger than the hub accepts."),
+        ("422", "Verification failed: chain link, checkpoint, signature, clock bound, payload."),
+    ]);
+    push_responses["200"] = json!({
+        "description": "Stored (or already held).",
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/PushReport" } } }
+    });
+    let mut pull_responses = errors(&[
+        ("400", "Malformed request body."),
+        ("401", "Missing or invalid request signature."),
+        ("403", "Revoked device."),
+    ]);
+    pull_responses["200"] = json!({
+        "description": "A page of events with a checkpoint ending each device's run.",
+        "headers": { "x-thorbis-more": { "schema": { "type": "string", "enum": ["true", "false"] } } },
+        "content": {
+            "application/octet-stream": { "schema": { "type": "string", "contentMediaType": "application/octet-stream" } },
+            "application/json": { "schema": { "type": "object", "required": ["batch", "more"],
+                "properties": { "batch": { "$ref": "#/components/schemas/Batch" }, "more": { "type": "boolean" } } } }
+        }
+    });
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "Thorbis Edge hub", "version": "1" },
+        "paths": {
+            "/healthz": { "get": { "summary": "Database reachable.", "responses": { "200": { "description": "ok" } } } },
+            "/metrics": { "get": { "summary": "Prometheus counters.", "responses": { "200": { "description": "Text exposition format." } } } },
+            "/api/openapi.json": { "get": { "summary": "This document.", "responses": { "200": { "description": "OpenAPI 3.1." } } } },
+            "/api/v1/admin/tenants": { "post": {
+                "summary": "Create a tenant and its Ed25519 signing key.", "security": admin,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Named" } } } },
+                "responses": { "200": { "description": "`{tenant_id, public_key}`" }, "400": error_response("Bad name."), "401": error_response("Bad token.") }
+            } },
+            "/api/v1/admin/tenants/{tenant_id}/locations": { "post": {
+                "summary": "Create a location.", "security": admin,
+                "parameters": [{ "name": "tenant_id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Named" } } } },
+                "responses": { "200": { "description": "`{location_id}`" }, "404": error_response("No such tenant.") }
+            } },
+            "/api/v1/admin/tenants/{tenant_id}/enrollment-codes": { "post": {
+                "summary": "Create a one-time, expiring enrollment code (only its hash is stored).", "security": admin,
+                "parameters": [{ "name": "tenant_id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["location_id", "role"],
+                    "properties": { "location_id": { "type": "string", "format": "uuid" },
+                                    "role": { "$ref": "#/components/schemas/Role" },
+                                    "ttl_ms": { "type": "integer", "minimum": 1 } } } } } },
+                "responses": { "200": { "description": "`{code, expires_at_ms}`" }, "404": error_response("No such location in the tenant.") }
+            } },
+            "/api/v1/admin/tenants/{tenant_id}/devices/{device_id}/revoke": { "post": {
+                "summary": "Revoke a device: its later pushes and pulls are refused.", "security": admin,
+                "parameters": [
+                    { "name": "tenant_id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } },
+                    { "name": "device_id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
+                "responses": { "200": { "description": "`{device_id, revoked_at_ms}`" }, "404": error_response("No such device in the tenant.") }
+            } },
+            "/api/v1/admin/tenants/{tenant_id}/reference-events": { "post": {
+                "summary": "Publish catalog events to the tenant's reference-data log (device id = tenant id, signed with the tenant key).",
+                "security": admin,
+                "parameters": [{ "name": "tenant_id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["events"],
+                    "properties": { "events": { "type": "array", "minItems": 1, "maxItems": 1000, "items": {
+                        "type": "object", "required": ["kind", "payload"],
+                        "properties": { "kind": { "type": "string", "pattern": "^catalog\\." }, "payload": { "type": "object" } } } } } } } } },
+                "responses": { "200": { "description": "`{device_id, from_seq, to_seq}`" },
+                               "400": error_response("Not a catalog event, or a payload invalid for its kind."),
+                               "404": error_response("No such tenant.") }
+            } },
+            "/api/v1/enroll": { "post": {
+                "summary": "Trade an enrollment code and a device public key for a tenant-signed credential.",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["code", "public_key"],
+                    "properties": { "code": { "type": "string" }, "public_key": { "$ref": "#/components/schemas/Hex32" } } } } } },
+                "responses": {
+                    "200": { "description": "`{credential, signature, tenant_public_key, credential_bytes}`; see `thorbis_hub::identity` for the signed layout." },
+                    "400": error_response("Malformed request."), "404": error_response("Unknown code."),
+                    "409": error_response("Code already used."), "410": error_response("Code expired.")
+                }
+            } },
+            "/api/v1/sync/push": { "post": {
+                "summary": "Push a batch of signed events (binary codec, or JSON with Content-Type: application/json).",
+                "parameters": signed_headers(),
+                "requestBody": { "required": true, "content": {
+                    "application/octet-stream": { "schema": { "type": "string", "contentMediaType": "application/octet-stream" } },
+                    "application/json": { "schema": { "$ref": "#/components/schemas/Batch" } } } },
+                "responses": push_responses
+            } },
+            "/api/v1/sync/pull": { "post": {
+                "summary": "Pull what the device lacks and may see, in pages; optionally long-poll.",
+                "parameters": signed_headers(),
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object",
+                    "properties": {
+                        "have": { "type": "object", "additionalProperties": { "type": "integer" },
+                                  "description": "Version vector: device id -> highest contiguous seq held." },
+                        "limit": { "type": "integer", "minimum": 1 },
+                        "wait_ms": { "type": "integer", "minimum": 0 } } } } } },
+                "responses": pull_responses
+            } }
+        },
+        "components": {
+            "securitySchemes": { "adminToken": { "type": "http", "scheme": "bearer" } },
+            "schemas": {
+                "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
+                "Named": { "type": "object", "required": ["name"], "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 200 } } },
+                "Role": { "type": "string", "enum": ["pos", "kds", "register", "technician"] },
+                "Hex32": { "type": "string", "pattern": "^[0-9a-f]{64}$" },
+                "PushReport": { "type": "object", "properties": {
+                    "accepted": { "type": "integer" }, "duplicates": { "type": "integer" },
+                    "tips": { "type": "object", "additionalProperties": { "type": "integer" } } } },
+                "Batch": { "type": "object", "description": "`thorbis_sync_protocol::batch_to_json`: events and checkpoints, ids as UUID strings, hashes, signatures and payloads as hex.",
+                    "properties": { "events": { "type": "array", "items": { "type": "object" } },
+                                    "checkpoints": { "type": "array", "items": { "type": "object" } } } }
+            }
+        }
+    })
+}

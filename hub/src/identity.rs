@@ -1,0 +1,414 @@
+//! Identity material: tenant keys, device credentials, enrollment codes and request
+//! signatures, as documented byte layouts. Pure: no database, no clock.
+//!
+//! # Device credential
+//!
+//! The hub answers an enrollment with a credential signed by the tenant's Ed25519 key.
+//! The signature covers exactly these bytes (integers big-endian):
+//!
+//! | bytes | field |
+//! |---|---|
+//! | 28 | `b"thorbis-device-credential-v1"` (domain separation) |
+//! | 16 | device id (UUID bytes) |
+//! | 16 | tenant id |
+//! | 16 | location id |
+//! | 1  | role: 1 POS, 2 KDS, 3 register, 4 technician |
+//! | 32 | the device's Ed25519 public key |
+//! | 8  | expiry, Unix milliseconds (u64) |
+//!
+//! LAN peers holding the tenant's public key verify a credential offline with
+//! [`Credential::verify`].
+//!
+//! # Signed requests
+//!
+//! A device authenticates each sync request with three headers: `x-thorbis-device` (its
+//! id), `x-thorbis-timestamp` (Unix milliseconds) and `x-thorbis-signature` (hex Ed25519
+//! signature by its enrolled key) over
+//!
+//! ```text
+//! b"thorbis-request-v1" || method || 0x00 || path || 0x00 || timestamp (u64 BE) || SHA-256(body)
+//! ```
+//!
+//! The hub accepts it only while the timestamp is within its window of the hub's clock.
+//! A replay inside the window can only repeat the same request, and both sync endpoints
+//! are idempotent, so it changes nothing.
+
+use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use ring::digest::{SHA256, digest};
+use ring::rand::{SecureRandom, SystemRandom};
+use ring::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
+use serde::{Deserialize, Serialize};
+use thorbis_sync_protocol::{DeviceId, PublicKey, Signature};
+use uuid::Uuid;
+
+/// Domain prefix of credential signatures.
+pub const CREDENTIAL_DOMAIN: &[u8] = b"thorbis-device-credential-v1";
+/// Domain prefix of request signatures.
+pub const REQUEST_DOMAIN: &[u8] = b"thorbis-request-v1";
+
+/// Header carrying the device id.
+pub const DEVICE_HEADER: &str = "x-thorbis-device";
+/// Header carrying the request's Unix-millisecond timestamp.
+pub const TIMESTAMP_HEADER: &str = "x-thorbis-timestamp";
+/// Header carrying the hex request signature.
+pub const SIGNATURE_HEADER: &str = "x-thorbis-signature";
+
+/// Why key material could not be made or used.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    /// The OS random number generator failed.
+    #[error("the system random number generator failed")]
+    Rng,
+    /// A stored key is not a valid Ed25519 PKCS#8 document.
+    #[error("invalid Ed25519 key: {0}")]
+    Key(String),
+}
+
+/// Encrypts tenant signing keys at rest (AES-256-GCM) under a key-encryption key held
+/// outside the database. The sealed form is `nonce (12 bytes) || ciphertext || tag`, with
+/// the tenant id as associated data, so a sealed key copied to another tenant's row does
+/// not open.
+pub struct KeyWrap(LessSafeKey);
+
+impl std::fmt::Debug for KeyWrap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyWrap(..)")
+    }
+}
+
+impl KeyWrap {
+    /// A wrapper around a 32-byte key-encryption key.
+    pub fn new(kek: &[u8; 32]) -> Result<Self, IdentityError> {
+        UnboundKey::new(&AES_256_GCM, kek)
+            .map(|k| Self(LessSafeKey::new(k)))
+            .map_err(|_| IdentityError::Key("invalid AES-256 key".into()))
+    }
+
+    /// Seals `tenant`'s PKCS#8 document.
+    pub fn seal(&self, tenant: Uuid, pkcs8: &[u8]) -> Result<Vec<u8>, IdentityError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        SystemRandom::new().fill(&mut nonce).map_err(|_| IdentityError::Rng)?;
+        let mut sealed = pkcs8.to_vec();
+        self.0
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(tenant.as_bytes()),
+                &mut sealed,
+            )
+            .map_err(|_| IdentityError::Key("could not seal the tenant key".into()))?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// Opens what [`KeyWrap::seal`] made for `tenant`.
+    pub fn open(&self, tenant: Uuid, sealed: &[u8]) -> Result<Vec<u8>, IdentityError> {
+        let wrong = || {
+            IdentityError::Key(
+                "the sealed tenant key does not open with this key-encryption key".into(),
+            )
+        };
+        if sealed.len() < NONCE_LEN {
+            return Err(wrong());
+        }
+        let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| wrong())?;
+        let mut buffer = ciphertext.to_vec();
+        let plain = self
+            .0
+            .open_in_place(nonce, Aad::from(tenant.as_bytes()), &mut buffer)
+            .map_err(|_| wrong())?;
+        Ok(plain.to_vec())
+    }
+}
+
+/// What a device is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Point of sale.
+    Pos,
+    /// Kitchen display.
+    Kds,
+    /// Retail register.
+    Register,
+    /// Field technician's laptop.
+    Technician,
+}
+
+impl Role {
+    /// The name stored in the database and used in JSON.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Pos => "pos",
+            Role::Kds => "kds",
+            Role::Register => "register",
+            Role::Technician => "technician",
+        }
+    }
+
+    /// Parses [`Role::as_str`]'s output.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        [Role::Pos, Role::Kds, Role::Register, Role::Technician]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+
+    /// The credential layout's role byte.
+    #[must_use]
+    pub fn byte(self) -> u8 {
+        match self {
+            Role::Pos => 1,
+            Role::Kds => 2,
+            Role::Register => 3,
+            Role::Technician => 4,
+        }
+    }
+}
+
+/// A tenant's signing key.
+pub struct TenantKey(Ed25519KeyPair);
+
+impl std::fmt::Debug for TenantKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the secret half.
+        f.debug_struct("TenantKey").field("public_key", &self.public_key()).finish_non_exhaustive()
+    }
+}
+
+impl TenantKey {
+    /// A new key and its PKCS#8 document (what the database stores).
+    pub fn generate() -> Result<(Self, Vec<u8>), IdentityError> {
+        let doc =
+            Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).map_err(|_| IdentityError::Rng)?;
+        let pkcs8 = doc.as_ref().to_vec();
+        Ok((Self::from_pkcs8(&pkcs8)?, pkcs8))
+    }
+
+    /// Loads a stored key.
+    pub fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, IdentityError> {
+        Ed25519KeyPair::from_pkcs8(pkcs8).map(Self).map_err(|e| IdentityError::Key(e.to_string()))
+    }
+
+    /// The public half, which devices and peers verify credentials with.
+    #[must_use]
+    pub fn public_key(&self) -> PublicKey {
+        PublicKey(
+            self.0.public_key().as_ref().try_into().expect("Ed25519 public keys are 32 bytes"),
+        )
+    }
+
+    /// Signs a credential's canonical bytes.
+    #[must_use]
+    pub fn sign(&self, credential: &Credential) -> Signature {
+        Signature(
+            self.0
+                .sign(&credential.canonical_bytes())
+                .as_ref()
+                .try_into()
+                .expect("Ed25519 signatures are 64 bytes"),
+        )
+    }
+}
+
+/// What the tenant vouches for about a device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    /// The device.
+    pub device_id: DeviceId,
+    /// Its tenant.
+    pub tenant_id: Uuid,
+    /// Its location.
+    pub location_id: Uuid,
+    /// Its role.
+    pub role: Role,
+    /// Its Ed25519 public key, generated on the device.
+    pub public_key: PublicKey,
+    /// When the credential stops being valid, Unix milliseconds.
+    pub expires_at_ms: u64,
+}
+
+impl Credential {
+    /// The signed bytes, laid out as in the module docs.
+    #[must_use]
+    pub fn canonical_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(CREDENTIAL_DOMAIN.len() + 16 * 3 + 1 + 32 + 8);
+        out.extend_from_slice(CREDENTIAL_DOMAIN);
+        out.extend_from_slice(self.device_id.as_bytes());
+        out.extend_from_slice(self.tenant_id.as_bytes());
+        out.extend_from_slice(self.location_id.as_bytes());
+        out.push(self.role.byte());
+        out.extend_from_slice(&self.public_key.0);
+        out.extend_from_slice(&self.expires_at_ms.to_be_bytes());
+        out
+    }
+
+    /// Whether `signature` is the tenant's (`tenant_key`) over this credential.
+    #[must_use]
+    pub fn verify(&self, tenant_key: &PublicKey, signature: &Signature) -> bool {
+        UnparsedPublicKey::new(&ED25519, &tenant_key.0)
+            .verify(&self.canonical_bytes(), &signature.0)
+            .is_ok()
+    }
+}
+
+/// The bytes a request signature covers (see the module docs).
+#[must_use]
+pub fn request_message(method: &str, path: &str, timestamp_ms: u64, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(REQUEST_DOMAIN.len() + method.len() + path.len() + 2 + 8 + 32);
+    out.extend_from_slice(REQUEST_DOMAIN);
+    out.extend_from_slice(method.as_bytes());
+    out.push(0);
+    out.extend_from_slice(path.as_bytes());
+    out.push(0);
+    out.extend_from_slice(&timestamp_ms.to_be_bytes());
+    out.extend_from_slice(digest(&SHA256, body).as_ref());
+    out
+}
+
+/// Whether `signature` by `key` covers this request.
+#[must_use]
+pub fn verify_request(key: &PublicKey, signature: &Signature, message: &[u8]) -> bool {
+    UnparsedPublicKey::new(&ED25519, &key.0).verify(message, &signature.0).is_ok()
+}
+
+/// A device's request signer. The agent's `DeviceKey` only signs checkpoints, so the
+/// device side of request signing lives here until `thorbis-sync-protocol` grows a
+/// domain-separated `sign_request`; it loads the same PKCS#8 document or seed.
+pub struct RequestSigner(Ed25519KeyPair);
+
+impl std::fmt::Debug for RequestSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestSigner").finish_non_exhaustive()
+    }
+}
+
+impl RequestSigner {
+    /// The signer for the key `DeviceKey::from_seed(seed)` makes.
+    pub fn from_seed(seed: &[u8; 32]) -> Result<Self, IdentityError> {
+        Ed25519KeyPair::from_seed_unchecked(seed)
+            .map(Self)
+            .map_err(|e| IdentityError::Key(e.to_string()))
+    }
+
+    /// The signer for a stored PKCS#8 document.
+    pub fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, IdentityError> {
+        Ed25519KeyPair::from_pkcs8(pkcs8).map(Self).map_err(|e| IdentityError::Key(e.to_string()))
+    }
+
+    /// Signs a request; send the result as `x-thorbis-signature`.
+    #[must_use]
+    pub fn sign(&self, method: &str, path: &str, timestamp_ms: u64, body: &[u8]) -> Signature {
+        let message = request_message(method, path, timestamp_ms, body);
+        Signature(
+            self.0.sign(&message).as_ref().try_into().expect("Ed25519 signatures are 64 bytes"),
+        )
+    }
+}
+
+/// A fresh enrollment code: 32 random bytes as 64 hex digits. Returns the code (shown
+/// once) and its hash (stored).
+pub fn new_enrollment_code() -> Result<(String, [u8; 32]), IdentityError> {
+    let mut bytes = [0u8; 32];
+    SystemRandom::new().fill(&mut bytes).map_err(|_| IdentityError::Rng)?;
+    let code = hex(&bytes);
+    let hash = code_hash(&code);
+    Ok((code, hash))
+}
+
+/// The stored form of an enrollment code: SHA-256 of its text, trimmed and lower-cased
+/// so a code typed in upper case still matches.
+#[must_use]
+pub fn code_hash(code: &str) -> [u8; 32] {
+    digest(&SHA256, code.trim().to_ascii_lowercase().as_bytes())
+        .as_ref()
+        .try_into()
+        .expect("SHA-256 digests are 32 bytes")
+}
+
+/// Parses 64 hex digits into 32 bytes (a key-encryption key from configuration).
+#[must_use]
+pub fn parse_hex32(s: &str) -> Option<[u8; 32]> {
+    let s = s.trim().as_bytes();
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in s.chunks(2).enumerate() {
+        let text = std::str::from_utf8(pair).ok()?;
+        out[i] = u8::from_str_radix(text, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Lowercase hex.
+#[must_use]
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_layout_and_signature() {
+        let (key, pkcs8) = TenantKey::generate().unwrap();
+        let credential = Credential {
+            device_id: DeviceId([1; 16]),
+            tenant_id: Uuid::from_bytes([2; 16]),
+            location_id: Uuid::from_bytes([3; 16]),
+            role: Role::Kds,
+            public_key: PublicKey([4; 32]),
+            expires_at_ms: 0x0102,
+        };
+        let bytes = credential.canonical_bytes();
+        assert_eq!(bytes.len(), 28 + 48 + 1 + 32 + 8);
+        assert_eq!(&bytes[..28], CREDENTIAL_DOMAIN);
+        assert_eq!(bytes[28 + 48], 2);
+        assert_eq!(&bytes[bytes.len() - 2..], &[1, 2]);
+        let signature = key.sign(&credential);
+        let reloaded = TenantKey::from_pkcs8(&pkcs8).unwrap();
+        assert!(credential.verify(&reloaded.public_key(), &signature));
+        let mut other = credential.clone();
+        other.role = Role::Pos;
+        assert!(!other.verify(&key.public_key(), &signature));
+    }
+
+    #[test]
+    fn request_signature_matches_the_device_key() {
+        let device = thorbis_sync_protocol::DeviceKey::from_seed(&[5; 32]).unwrap();
+        let signer = RequestSigner::from_seed(&[5; 32]).unwrap();
+        let sig = signer.sign("POST", "/api/v1/sync/push", 7, b"body");
+        let message = request_message("POST", "/api/v1/sync/push", 7, b"body");
+        assert!(verify_request(&device.public_key(), &sig, &message));
+        let other = request_message("POST", "/api/v1/sync/pull", 7, b"body");
+        assert!(!verify_request(&device.public_key(), &sig, &other));
+    }
+
+    #[test]
+    fn tenant_keys_seal_and_open_per_tenant() {
+        let wrap = KeyWrap::new(&[7; 32]).unwrap();
+        let (a, b) = (Uuid::from_bytes([1; 16]), Uuid::from_bytes([2; 16]));
+        let sealed = wrap.seal(a, b"pkcs8 document").unwrap();
+        assert_ne!(&sealed[NONCE_LEN..NONCE_LEN + 14], b"pkcs8 document");
+        assert_eq!(wrap.open(a, &sealed).unwrap(), b"pkcs8 document");
+        assert!(wrap.open(b, &sealed).is_err(), "bound to its tenant");
+        assert!(KeyWrap::new(&[8; 32]).unwrap().open(a, &sealed).is_err());
+        assert!(wrap.open(a, &sealed[..5]).is_err());
+    }
+
+    #[test]
+    fn codes_hash_case_insensitively() {
+        let (code, hash) = new_enrollment_code().unwrap();
+        assert_eq!(code.len(), 64);
+        assert_eq!(code_hash(&code.to_uppercase()), hash);
+        assert!(Role::parse("technician") == Some(Role::Technician) && Role::parse("x").is_none());
+    }
+}

@@ -1,0 +1,109 @@
+//! `thorbis-hub`: configuration from `THORBIS_HUB_*` variables (see `Config::from_vars`).
+//! With no database configured it runs its own durable Postgres cluster under
+//! `./.thorbis-hub-data`, applies migrations and serves on 127.0.0.1:8080 until Ctrl-C or
+//! SIGTERM.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use thorbis_hub::pg::{APP_ROLE, Durability, LocalCluster, OWNER_ROLE};
+use thorbis_hub::{Config, DatabaseConfig, clock::SystemClock};
+
+const DATABASE: &str = "thorbis_hub";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let config = Config::from_vars(|name| std::env::var(name).ok()).context("configuration")?;
+    let (database, cluster) = if let Some(database) = config.database.clone() {
+        (database, None)
+    } else {
+        let dir = config.data_dir.clone();
+        let cluster = tokio::task::spawn_blocking(move || {
+            let cluster = LocalCluster::start(&dir, Durability::Durable)?;
+            cluster.ensure_database(DATABASE)?;
+            Ok::<_, thorbis_hub::pg::ClusterError>(cluster)
+        })
+        .await?
+        .context("starting the local Postgres cluster")?;
+        tracing::info!(port = cluster.port(), dir = %cluster.dir().display(), "local Postgres started");
+        let database = DatabaseConfig {
+            owner_url: cluster.url(OWNER_ROLE, DATABASE),
+            app_url: cluster.url(APP_ROLE, DATABASE),
+            pool_size: 16,
+        };
+        (database, Some(cluster))
+    };
+    if config.admin_token.is_none() {
+        tracing::warn!("THORBIS_HUB_ADMIN_TOKEN is not set: the admin API is disabled");
+    }
+    let key_wrap = if let Some(kek) = &config.key_encryption_key {
+        Some(Arc::new(thorbis_hub::identity::KeyWrap::new(kek)?))
+    } else {
+        tracing::warn!(
+            "THORBIS_HUB_KEY_ENCRYPTION_KEY is not set: new tenant signing keys are stored in plain"
+        );
+        None
+    };
+    let settings = thorbis_hub::Settings {
+        limits: config.limits.clone(),
+        admin_token: config.admin_token.clone(),
+        key_wrap,
+    };
+    let state = thorbis_hub::prepare(&database, Arc::new(SystemClock), settings)
+        .await
+        .context("preparing the database")?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    tracing::info!(listen = %listener.local_addr()?, tls = config.tls.is_some(), "thorbis-hub serving");
+    run(&config, listener, state).await?;
+    if let Some(cluster) = cluster {
+        tokio::task::spawn_blocking(move || cluster.stop()).await?.context("stopping Postgres")?;
+    }
+    tracing::info!("thorbis-hub stopped");
+    Ok(())
+}
+
+/// Serves until a shutdown signal, over TLS when a certificate is configured.
+async fn run(
+    config: &Config,
+    listener: tokio::net::TcpListener,
+    state: thorbis_hub::AppState,
+) -> anyhow::Result<()> {
+    if let Some(files) = &config.tls {
+        let cert = std::fs::read(&files.cert)
+            .with_context(|| format!("reading {}", files.cert.display()))?;
+        let key = std::fs::read(&files.key)
+            .with_context(|| format!("reading {}", files.key.display()))?;
+        let tls = thorbis_hub::server_config(&cert, &key).context("TLS")?;
+        thorbis_hub::serve_tls(listener, state, tls, shutdown_signal()).await.context("serving")
+    } else {
+        if !config.listen.ip().is_loopback() {
+            tracing::warn!("serving plain HTTP off loopback: configure THORBIS_HUB_TLS_CERT/KEY");
+        }
+        thorbis_hub::serve(listener, state, shutdown_signal()).await.context("serving")
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

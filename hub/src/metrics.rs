@@ -1,0 +1,88 @@
+//! Counters for `/metrics`, in the Prometheus text format. Plain atomics: a handful of
+//! counters do not justify a metrics crate.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use axum::http::StatusCode;
+
+/// Push outcomes, as the `outcome` label.
+const OUTCOMES: [&str; 9] = [
+    "ok",
+    "bad_request",
+    "unauthorized",
+    "forbidden",
+    "conflict",
+    "too_large",
+    "unprocessable",
+    "internal",
+    "other",
+];
+
+/// The hub's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    events_ingested: AtomicU64,
+    push_requests: [AtomicU64; OUTCOMES.len()],
+    pull_requests: [AtomicU64; OUTCOMES.len()],
+}
+
+fn outcome(status: StatusCode) -> usize {
+    match status.as_u16() {
+        200..=299 => 0,
+        400 => 1,
+        401 => 2,
+        403 => 3,
+        409 => 4,
+        413 => 5,
+        422 => 6,
+        500..=599 => 7,
+        _ => 8,
+    }
+}
+
+impl Metrics {
+    /// Counts events stored by a successful push.
+    pub fn ingested(&self, events: u64) {
+        self.events_ingested.fetch_add(events, Ordering::Relaxed);
+    }
+
+    /// Counts a push request by the status it was answered with.
+    pub fn push(&self, status: StatusCode) {
+        self.push_requests[outcome(status)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a pull request by the status it was answered with.
+    pub fn pull(&self, status: StatusCode) {
+        self.pull_requests[outcome(status)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The exposition text.
+    #[must_use]
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let _ =
+            writeln!(out, "# HELP thorbis_hub_events_ingested_total Events verified and stored.");
+        let _ = writeln!(out, "# TYPE thorbis_hub_events_ingested_total counter");
+        let _ = writeln!(
+            out,
+            "thorbis_hub_events_ingested_total {}",
+            self.events_ingested.load(Ordering::Relaxed)
+        );
+        for (name, counters) in [("push", &self.push_requests), ("pull", &self.pull_requests)] {
+            let _ = writeln!(
+                out,
+                "# HELP thorbis_hub_{name}_requests_total Sync {name} requests by outcome."
+            );
+            let _ = writeln!(out, "# TYPE thorbis_hub_{name}_requests_total counter");
+            for (label, counter) in OUTCOMES.iter().zip(counters) {
+                let _ = writeln!(
+                    out,
+                    "thorbis_hub_{name}_requests_total{{outcome=\"{label}\"}} {}",
+                    counter.load(Ordering::Relaxed)
+                );
+            }
+        }
+        out
+    }
+}

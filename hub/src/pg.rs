@@ -1,0 +1,258 @@
+//! A private Postgres cluster run from the PostgreSQL 15 binaries: the hub's own store when
+//! no database is configured (`thorbis-hub` with no arguments) and the test harness's
+//! throwaway cluster.
+//!
+//! It owns creating, starting and stopping one data directory and the two roles the hub
+//! expects (see `migrations/hub/README.md`). It never touches a cluster it did not create.
+//! Postgres refuses to run as root, so when the hub runs as root every command goes
+//! through `runuser -u postgres` and the directory is handed to that user first.
+
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Where Debian's PostgreSQL 15 puts its server binaries.
+pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// The superuser created by `initdb`; used only to create roles and databases.
+pub const SUPERUSER: &str = "postgres";
+/// The role that owns the schema and runs migrations.
+pub const OWNER_ROLE: &str = "thorbis_owner";
+/// The role the service connects as: owns nothing, no SUPERUSER, no BYPASSRLS.
+pub const APP_ROLE: &str = "thorbis_app";
+
+/// Why the local cluster could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// A command could not be started at all.
+    #[error("could not run {command}: {source}")]
+    Spawn {
+        /// The program.
+        command: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// A command ran and failed.
+    #[error("{command} failed: {output}")]
+    Failed {
+        /// The program and its first arguments.
+        command: String,
+        /// Its stderr and stdout.
+        output: String,
+    },
+    /// Filesystem trouble around the data directory.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+}
+
+/// How durable the cluster must be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// A real store: fsync and full page writes stay on.
+    Durable,
+    /// Thrown away after the run: fsync, synchronous commit and full page writes off.
+    Throwaway,
+}
+
+/// One running cluster listening on 127.0.0.1.
+#[derive(Debug)]
+pub struct LocalCluster {
+    dir: PathBuf,
+    port: u16,
+    as_postgres: bool,
+}
+
+impl LocalCluster {
+    /// Initializes `dir/data` unless it exists, starts the server on a free port, and makes
+    /// sure the owner and app roles exist. `dir` must be short (it holds the Unix socket).
+    pub fn start(dir: &Path, durability: Durability) -> Result<Self, ClusterError> {
+        let as_postgres = running_as_root();
+        std::fs::create_dir_all(dir).map_err(|source| ClusterError::Io {
+            what: format!("creating {}", dir.display()),
+            source,
+        })?;
+        let dir = dir.canonicalize().map_err(|source| ClusterError::Io {
+            what: format!("resolving {}", dir.display()),
+            source,
+        })?;
+        let cluster = Self { dir, port: free_port()?, as_postgres };
+        if as_postgres {
+            cluster.run("chown", &["-R", "postgres:postgres", &cluster.dir_str()], false)?;
+        }
+        let data = cluster.data_dir();
+        if !Path::new(&data).join("PG_VERSION").exists() {
+            cluster.run(
+                &format!("{PG_BIN}/initdb"),
+                &["-A", "trust", "-U", SUPERUSER, "-N", "-E", "UTF8", "--locale=C", "-D", &data],
+                as_postgres,
+            )?;
+        }
+        if Path::new(&data).join("postmaster.pid").exists() {
+            // A previous run died without stopping its server; stop it so we own the port.
+            let _ = cluster.run(
+                &format!("{PG_BIN}/pg_ctl"),
+                &["-D", &data, "stop", "-m", "fast"],
+                as_postgres,
+            );
+        }
+        let mut options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=200",
+            cluster.port,
+            cluster.dir_str()
+        );
+        if durability == Durability::Throwaway {
+            options.push_str(
+                " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c autovacuum=off",
+            );
+        }
+        let log = format!("{}/log", cluster.dir_str());
+        cluster.run(
+            &format!("{PG_BIN}/pg_ctl"),
+            &["-D", &data, "-l", &log, "-o", &options, "-w", "start"],
+            as_postgres,
+        )?;
+        for role in [OWNER_ROLE, APP_ROLE] {
+            let sql = format!(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN \
+                 CREATE ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS; \
+                 END IF; END $$"
+            );
+            cluster.psql("postgres", &sql)?;
+        }
+        Ok(cluster)
+    }
+
+    /// The port the server listens on.
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The directory holding `data/`, the log and the socket.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// A connection string for `role` on `database`.
+    #[must_use]
+    pub fn url(&self, role: &str, database: &str) -> String {
+        format!("host=127.0.0.1 port={} user={role} dbname={database}", self.port)
+    }
+
+    /// Creates `database` owned by the owner role unless it exists.
+    pub fn ensure_database(&self, database: &str) -> Result<(), ClusterError> {
+        let exists = self
+            .psql("postgres", &format!("SELECT 1 FROM pg_database WHERE datname = '{database}'"))?;
+        if exists.trim() != "1" {
+            self.psql("postgres", &format!("CREATE DATABASE {database} OWNER {OWNER_ROLE}"))?;
+        }
+        Ok(())
+    }
+
+    /// Runs one SQL command as the superuser through `psql` and returns its unaligned
+    /// output.
+    pub fn psql(&self, database: &str, sql: &str) -> Result<String, ClusterError> {
+        let port = self.port.to_string();
+        self.run(
+            &format!("{PG_BIN}/psql"),
+            &[
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &port,
+                "-U",
+                SUPERUSER,
+                "-d",
+                database,
+                "-c",
+                sql,
+            ],
+            false,
+        )
+    }
+
+    /// Stops the server (`fast`: clean shutdown) and leaves the data in place.
+    pub fn stop(&self) -> Result<(), ClusterError> {
+        self.run(
+            &format!("{PG_BIN}/pg_ctl"),
+            &["-D", &self.data_dir(), "stop", "-m", "fast"],
+            self.as_postgres,
+        )
+        .map(drop)
+    }
+
+    /// The command line that stops the server immediately, for a watchdog outliving us.
+    #[must_use]
+    pub fn stop_command(&self) -> String {
+        let pg_ctl = format!("{PG_BIN}/pg_ctl -D {} stop -m immediate", self.data_dir());
+        if self.as_postgres { format!("runuser -u postgres -- {pg_ctl}") } else { pg_ctl }
+    }
+
+    fn data_dir(&self) -> String {
+        format!("{}/data", self.dir_str())
+    }
+
+    fn dir_str(&self) -> String {
+        self.dir.display().to_string()
+    }
+
+    fn run(&self, program: &str, args: &[&str], as_postgres: bool) -> Result<String, ClusterError> {
+        let mut command = if as_postgres {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--", program]);
+            c
+        } else {
+            Command::new(program)
+        };
+        // Null stdin and piped output: a server started by pg_ctl must not inherit our
+        // stdout, or `cargo test` would wait for it to close.
+        let output = command
+            .args(args)
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| ClusterError::Spawn { command: program.to_owned(), source })?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        } else {
+            Err(ClusterError::Failed {
+                command: format!("{program} {}", args.first().copied().unwrap_or_default()),
+                output: format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&output.stderr),
+                    String::from_utf8_lossy(&output.stdout)
+                ),
+            })
+        }
+    }
+}
+
+/// Asks the OS for a free port by binding port 0, then releases it for Postgres.
+fn free_port() -> Result<u16, ClusterError> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .map_err(|source| ClusterError::Io { what: "finding a free port".into(), source })?;
+    listener
+        .local_addr()
+        .map(|a| a.port())
+        .map_err(|source| ClusterError::Io { what: "finding a free port".into(), source })
+}
+
+fn running_as_root() -> bool {
+    // `id -u` rather than libc: the workspace denies unsafe code.
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}

@@ -1,0 +1,464 @@
+//! Relational projections of verified events, for reports.
+//!
+//! The fold itself is `thorbis_domain::project`, run unchanged: the domain's aggregates are
+//! kept as JSON documents in `aggregates` (as the agent keeps them), loaded into an
+//! in-memory cache for one push, folded, written back, and then summarized into
+//! `orders`, `order_lines`, `payments`, `drawer_sessions` and `stock_levels` with the
+//! domain's own figures (`Order::totals`, `DrawerSession::expected_cash`). No money math
+//! happens here or in SQL.
+//!
+//! The domain's `Projections` trait is synchronous and Postgres is not, hence two passes:
+//! [`Touched`] records which aggregates a run of events will touch, they are loaded in one
+//! query, and an in-memory cache folds them (each deserialized once per push).
+
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet};
+
+use deadpool_postgres::Transaction;
+use thorbis_domain::drawer::DrawerSession;
+use thorbis_domain::order::{Order, OrderStatus};
+use thorbis_domain::stock::StockLevel;
+use thorbis_domain::{Aggregate, DomainEvent, EventMeta, Projections, Relation, project};
+use uuid::Uuid;
+
+/// Records the aggregates a fold would touch, without folding.
+#[derive(Debug, Default)]
+pub struct Touched(pub BTreeSet<(&'static str, Uuid)>);
+
+impl Projections for Touched {
+    type Error = std::convert::Infallible;
+
+    fn update<A: Aggregate>(
+        &mut self,
+        id: Uuid,
+        _f: impl FnOnce(&mut A),
+    ) -> Result<(), Self::Error> {
+        self.0.insert((A::KIND, id));
+        Ok(())
+    }
+
+    fn link(&mut self, _relation: Relation, _from: Uuid, _to: Uuid) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+/// An aggregate as loaded (JSON) or as being folded (typed): each is deserialized and
+/// serialized once per push, not once per event.
+enum Slot {
+    Stored(serde_json::Value),
+    Live(Box<dyn Live>),
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Slot::Stored(v) => f.debug_tuple("Stored").field(v).finish(),
+            Slot::Live(_) => f.write_str("Live(..)"),
+        }
+    }
+}
+
+/// A typed aggregate behind a box, so one map holds every kind.
+trait Live {
+    fn to_json(&self) -> Result<serde_json::Value, serde_json::Error>;
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
+}
+
+impl<A: Aggregate> Live for A {
+    fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::to_value(self)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+impl Slot {
+    /// The aggregate as `A`, deserializing it on first use.
+    fn get<A: Aggregate>(&mut self) -> Result<&mut A, serde_json::Error> {
+        if let Slot::Stored(value) = self {
+            let aggregate: A = serde_json::from_value(std::mem::take(value))?;
+            *self = Slot::Live(Box::new(aggregate));
+        }
+        let Slot::Live(live) = self else { unreachable!("made live just above") };
+        // Keys carry `A::KIND`, so a slot only ever holds that kind's type.
+        Ok(live.as_any_mut().downcast_mut::<A>().expect("one type per aggregate kind"))
+    }
+
+    /// A copy of the aggregate as `A`, for the summary rows.
+    fn read<A: Aggregate>(&self) -> Result<A, serde_json::Error> {
+        match self {
+            Slot::Stored(value) => serde_json::from_value(value.clone()),
+            Slot::Live(live) => {
+                Ok(live.as_any().downcast_ref::<A>().expect("one type per aggregate kind").clone())
+            }
+        }
+    }
+
+    fn to_json(&self) -> Result<serde_json::Value, serde_json::Error> {
+        match self {
+            Slot::Stored(value) => Ok(value.clone()),
+            Slot::Live(live) => live.to_json(),
+        }
+    }
+}
+
+/// Aggregates of one tenant loaded for one push, folded in memory.
+#[derive(Debug, Default)]
+struct Cache {
+    docs: BTreeMap<(&'static str, Uuid), Slot>,
+    links: BTreeSet<(&'static str, Uuid, Uuid)>,
+    /// Location of the device whose event first touched each aggregate in this push.
+    locations: BTreeMap<Uuid, Uuid>,
+}
+
+impl Projections for Cache {
+    type Error = serde_json::Error;
+
+    fn update<A: Aggregate>(
+        &mut self,
+        id: Uuid,
+        f: impl FnOnce(&mut A),
+    ) -> Result<(), Self::Error> {
+        let slot =
+            self.docs.entry((A::KIND, id)).or_insert_with(|| Slot::Live(Box::new(A::default())));
+        f(slot.get::<A>()?);
+        Ok(())
+    }
+
+    fn link(&mut self, relation: Relation, from: Uuid, to: Uuid) -> Result<(), Self::Error> {
+        self.links.insert((relation.as_str(), from, to));
+        Ok(())
+    }
+}
+
+/// Why projecting failed. Always internal: events were verified and decoded before.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// Postgres said no.
+    #[error("projection query failed: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// A stored aggregate no longer deserializes.
+    #[error("stored aggregate does not deserialize: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// One decoded event to fold, with the location of its device.
+#[derive(Debug)]
+pub struct ToFold {
+    /// Its place in the total order.
+    pub meta: EventMeta,
+    /// The event.
+    pub event: DomainEvent,
+    /// The location of the device that wrote it.
+    pub location: Uuid,
+}
+
+/// Folds `events` into `tenant`'s projections inside `tx`.
+pub async fn fold(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    events: &[ToFold],
+) -> Result<(), ProjectionError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut touched = Touched::default();
+    for e in events {
+        let Ok(()) = project(&mut touched, &e.meta, &e.event);
+    }
+    let kinds: Vec<&str> = touched.0.iter().map(|(k, _)| *k).collect();
+    let ids: Vec<Uuid> = touched.0.iter().map(|(_, id)| *id).collect();
+    let rows = tx
+        .query(
+            "SELECT a.kind, a.id, a.state FROM aggregates a
+               JOIN unnest($2::text[], $3::uuid[]) AS k(kind, id) ON a.kind = k.kind AND a.id = k.id
+              WHERE a.tenant_id = $1",
+            &[&tenant, &kinds, &ids],
+        )
+        .await?;
+    let loaded: Vec<(String, Uuid, serde_json::Value)> =
+        rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    // The typed cache is not `Send`, so folding happens in a plain function between awaits.
+    let folded = fold_in_memory(&touched, loaded, events)?;
+    write(tx, tenant, &folded).await
+}
+
+/// What one push's fold produced, ready to write.
+#[derive(Debug, Default)]
+struct Folded {
+    docs: Vec<(&'static str, Uuid, serde_json::Value)>,
+    links: BTreeSet<(&'static str, Uuid, Uuid)>,
+    locations: BTreeMap<Uuid, Uuid>,
+    orders: Vec<(Uuid, Order)>,
+    drawers: Vec<(Uuid, DrawerSession)>,
+    stock: Vec<(Uuid, StockLevel)>,
+}
+
+fn fold_in_memory(
+    touched: &Touched,
+    loaded: Vec<(String, Uuid, serde_json::Value)>,
+    events: &[ToFold],
+) -> Result<Folded, ProjectionError> {
+    let mut cache = Cache::default();
+    for (kind, id, state) in loaded {
+        if let Some((k, _)) = touched.0.iter().find(|(k, _)| *k == kind) {
+            cache.docs.insert((k, id), Slot::Stored(state));
+        }
+    }
+    for e in events {
+        project(&mut cache, &e.meta, &e.event)?;
+        let mut first = Touched::default();
+        let Ok(()) = project(&mut first, &e.meta, &e.event);
+        for (_, id) in first.0 {
+            cache.locations.entry(id).or_insert(e.location);
+        }
+    }
+    let mut folded = Folded { links: cache.links, locations: cache.locations, ..Folded::default() };
+    for ((kind, id), slot) in &cache.docs {
+        folded.docs.push((kind, *id, slot.to_json()?));
+        match *kind {
+            Order::KIND => folded.orders.push((*id, slot.read::<Order>()?)),
+            DrawerSession::KIND => folded.drawers.push((*id, slot.read::<DrawerSession>()?)),
+            StockLevel::KIND => folded.stock.push((*id, slot.read::<StockLevel>()?)),
+            _ => {}
+        }
+    }
+    Ok(folded)
+}
+
+/// Writes the folded documents back and refreshes the summary rows in a handful of
+/// statements per push whatever its size (columns as arrays through `unnest`). Writing a
+/// row at a time made round trips the bottleneck: the ingest bench went from about 13,000
+/// to about 27,000 events/s with this.
+async fn write(tx: &Transaction<'_>, tenant: Uuid, folded: &Folded) -> Result<(), ProjectionError> {
+    let kinds: Vec<&str> = folded.docs.iter().map(|d| d.0).collect();
+    let ids: Vec<Uuid> = folded.docs.iter().map(|d| d.1).collect();
+    let states: Vec<&serde_json::Value> = folded.docs.iter().map(|d| &d.2).collect();
+    tx.execute(
+        "INSERT INTO aggregates (tenant_id, kind, id, state)
+         SELECT $1, u.kind, u.id, u.state FROM unnest($2::text[], $3::uuid[], $4::jsonb[]) AS u(kind, id, state)
+         ON CONFLICT (tenant_id, kind, id) DO UPDATE SET state = EXCLUDED.state",
+        &[&tenant, &kinds, &ids, &states],
+    )
+    .await?;
+    if !folded.links.is_empty() {
+        let relations: Vec<&str> = folded.links.iter().map(|l| l.0).collect();
+        let from: Vec<Uuid> = folded.links.iter().map(|l| l.1).collect();
+        let to: Vec<Uuid> = folded.links.iter().map(|l| l.2).collect();
+        tx.execute(
+            "INSERT INTO aggregate_links (tenant_id, relation, from_id, to_id)
+             SELECT $1, u.r, u.f, u.t FROM unnest($2::text[], $3::uuid[], $4::uuid[]) AS u(r, f, t)
+             ON CONFLICT DO NOTHING",
+            &[&tenant, &relations, &from, &to],
+        )
+        .await?;
+    }
+    write_orders(tx, tenant, &folded.locations, &folded.orders).await?;
+    write_order_details(tx, tenant, &folded.orders).await?;
+    write_drawers_and_stock(tx, tenant, &folded.drawers, &folded.stock).await
+}
+
+async fn write_orders(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    locations: &BTreeMap<Uuid, Uuid>,
+    orders: &[(Uuid, Order)],
+) -> Result<(), ProjectionError> {
+    if orders.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = orders.iter().map(|(id, _)| *id).collect();
+    let locations: Vec<Option<Uuid>> = ids.iter().map(|id| locations.get(id).copied()).collect();
+    let statuses: Vec<&str> = orders
+        .iter()
+        .map(|(_, o)| match o.status() {
+            OrderStatus::Unknown => "unknown",
+            OrderStatus::Open => "open",
+            OrderStatus::Closed => "closed",
+        })
+        .collect();
+    let currencies: Vec<Option<String>> =
+        orders.iter().map(|(_, o)| o.currency().map(|c| c.code().to_owned())).collect();
+    let totals: Vec<_> = orders.iter().map(|(_, o)| o.totals()).collect();
+    let column = |f: fn(&thorbis_domain::order::Totals) -> i64| -> Vec<i64> {
+        totals.iter().map(f).collect()
+    };
+    let opened: Vec<Option<i64>> =
+        orders.iter().map(|(_, o)| o.opened.as_ref().map(|s| s.meta.hlc.wall_ms as i64)).collect();
+    let closed: Vec<Option<i64>> =
+        orders.iter().map(|(_, o)| o.closed.as_ref().map(|s| s.meta.hlc.wall_ms as i64)).collect();
+    tx.execute(
+        "INSERT INTO orders (tenant_id, order_id, location_id, status, currency, subtotal, discounts,
+             comps, voids, net, tax, total, paid, tips, refunded, balance, opened_at_ms, closed_at_ms)
+         SELECT $1, u.* FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bigint[],
+             $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+             $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[]) AS u
+         ON CONFLICT (tenant_id, order_id) DO UPDATE SET
+             location_id = COALESCE(orders.location_id, EXCLUDED.location_id),
+             status = EXCLUDED.status, currency = EXCLUDED.currency, subtotal = EXCLUDED.subtotal,
+             discounts = EXCLUDED.discounts, comps = EXCLUDED.comps, voids = EXCLUDED.voids,
+             net = EXCLUDED.net, tax = EXCLUDED.tax, total = EXCLUDED.total, paid = EXCLUDED.paid,
+             tips = EXCLUDED.tips, refunded = EXCLUDED.refunded, balance = EXCLUDED.balance,
+             opened_at_ms = EXCLUDED.opened_at_ms, closed_at_ms = EXCLUDED.closed_at_ms",
+        &[
+            &tenant,
+            &ids,
+            &locations,
+            &statuses,
+            &currencies,
+            &column(|t| t.subtotal.0),
+            &column(|t| t.discounts.0),
+            &column(|t| t.comps.0),
+            &column(|t| t.voids.0),
+            &column(|t| t.net.0),
+            &column(|t| t.tax.inclusive.0 + t.tax.exclusive.0),
+            &column(|t| t.total.0),
+            &column(|t| t.paid.0),
+            &column(|t| t.tips.0),
+            &column(|t| t.refunded.0),
+            &column(|t| t.balance.0),
+            &opened,
+            &closed,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Lines (replaced wholesale: voids and discounts change earlier lines' figures) and
+/// payments of the orders touched.
+async fn write_order_details(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    orders: &[(Uuid, Order)],
+) -> Result<(), ProjectionError> {
+    if orders.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = orders.iter().map(|(id, _)| *id).collect();
+    tx.execute(
+        "DELETE FROM order_lines WHERE tenant_id = $1 AND order_id = ANY($2)",
+        &[&tenant, &ids],
+    )
+    .await?;
+    let (mut order, mut line, mut position, mut item, mut name, mut qty) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut gross, mut line_discount, mut order_discount, mut comp, mut net, mut voided) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut pay_id, mut pay_order, mut tender, mut amount, mut tip, mut session, mut taken) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (id, o) in orders {
+        // `totals().lines` follows `lines_in_order()`, so the two zip line for line.
+        for (i, (t, added)) in o.totals().lines.iter().zip(o.lines_in_order()).enumerate() {
+            order.push(*id);
+            line.push(t.line_id.0);
+            position.push(i as i32);
+            item.push(added.value.item_id.0);
+            name.push(added.value.name.as_str());
+            qty.push(added.value.qty.0);
+            gross.push(t.gross.0);
+            line_discount.push(t.line_discount.0);
+            order_discount.push(t.order_discount.0);
+            comp.push(t.comp.0);
+            net.push(t.net.0);
+            voided.push(t.voided);
+        }
+        for (payment_id, p) in &o.payments {
+            pay_id.push(payment_id.0);
+            pay_order.push(*id);
+            tender.push(p.value.tender.label());
+            amount.push(p.value.amount.0);
+            tip.push(p.value.tip.0);
+            session.push(p.value.drawer_session.map(|s| s.0));
+            taken.push(p.meta.hlc.wall_ms as i64);
+        }
+    }
+    tx.execute(
+        "INSERT INTO order_lines (tenant_id, order_id, line_id, position, item_id, name, qty_milli,
+             gross, line_discount, order_discount, comp, net, voided)
+         SELECT $1, u.* FROM unnest($2::uuid[], $3::uuid[], $4::int[], $5::uuid[], $6::text[],
+             $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+             $13::bool[]) AS u",
+        &[
+            &tenant,
+            &order,
+            &line,
+            &position,
+            &item,
+            &name,
+            &qty,
+            &gross,
+            &line_discount,
+            &order_discount,
+            &comp,
+            &net,
+            &voided,
+        ],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO payments (tenant_id, payment_id, order_id, tender, amount, tip,
+             drawer_session_id, taken_at_ms)
+         SELECT $1, u.* FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::bigint[],
+             $7::uuid[], $8::bigint[]) AS u
+         ON CONFLICT (tenant_id, payment_id) DO NOTHING",
+        &[&tenant, &pay_id, &pay_order, &tender, &amount, &tip, &session, &taken],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn write_drawers_and_stock(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    drawers: &[(Uuid, DrawerSession)],
+    stock: &[(Uuid, StockLevel)],
+) -> Result<(), ProjectionError> {
+    if !drawers.is_empty() {
+        let ids: Vec<Uuid> = drawers.iter().map(|(id, _)| *id).collect();
+        let currency: Vec<Option<String>> =
+            drawers.iter().map(|(_, d)| d.currency().map(|c| c.code().to_owned())).collect();
+        let open: Vec<bool> = drawers.iter().map(|(_, d)| d.is_open()).collect();
+        let float: Vec<i64> =
+            drawers.iter().map(|(_, d)| d.opened.as_ref().map_or(0, |o| o.value.float.0)).collect();
+        let expected: Vec<i64> = drawers.iter().map(|(_, d)| d.expected_cash().0).collect();
+        let counted: Vec<Option<i64>> =
+            drawers.iter().map(|(_, d)| d.count.as_ref().map(|c| c.value.counted.0)).collect();
+        let paid_in: Vec<i64> = drawers.iter().map(|(_, d)| d.paid_in.0).collect();
+        let paid_out: Vec<i64> = drawers.iter().map(|(_, d)| d.paid_out.0).collect();
+        let no_sales: Vec<i32> = drawers.iter().map(|(_, d)| d.no_sales as i32).collect();
+        tx.execute(
+            "INSERT INTO drawer_sessions (tenant_id, session_id, currency, open, float_amount,
+                 expected_cash, counted, paid_in, paid_out, no_sales)
+             SELECT $1, u.* FROM unnest($2::uuid[], $3::text[], $4::bool[], $5::bigint[], $6::bigint[],
+                 $7::bigint[], $8::bigint[], $9::bigint[], $10::int[]) AS u
+             ON CONFLICT (tenant_id, session_id) DO UPDATE SET currency = EXCLUDED.currency,
+                 open = EXCLUDED.open, float_amount = EXCLUDED.float_amount,
+                 expected_cash = EXCLUDED.expected_cash, counted = EXCLUDED.counted,
+                 paid_in = EXCLUDED.paid_in, paid_out = EXCLUDED.paid_out, no_sales = EXCLUDED.no_sales",
+            &[&tenant, &ids, &currency, &open, &float, &expected, &counted, &paid_in, &paid_out, &no_sales],
+        )
+        .await?;
+    }
+    if !stock.is_empty() {
+        let ids: Vec<Uuid> = stock.iter().map(|(id, _)| *id).collect();
+        let on_hand: Vec<i64> = stock.iter().map(|(_, s)| s.on_hand.0).collect();
+        let movements: Vec<i64> = stock.iter().map(|(_, s)| s.movements as i64).collect();
+        tx.execute(
+            "INSERT INTO stock_levels (tenant_id, item_id, on_hand_milli, movements)
+             SELECT $1, u.* FROM unnest($2::uuid[], $3::bigint[], $4::bigint[]) AS u
+             ON CONFLICT (tenant_id, item_id) DO UPDATE SET
+                 on_hand_milli = EXCLUDED.on_hand_milli, movements = EXCLUDED.movements",
+            &[&tenant, &ids, &on_hand, &movements],
+        )
+        .await?;
+    }
+    Ok(())
+}

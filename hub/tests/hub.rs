@@ -1,0 +1,1066 @@
+//! The hub end to end: real Postgres (a throwaway cluster for this binary, a fresh database
+//! per test), real HTTP on 127.0.0.1:0, agent-side data built with the protocol and domain
+//! crates.
+
+mod support;
+
+use anyhow::{Result, ensure};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::{Agent, BODY_LIMIT, MAX_BATCH_EVENTS, NOW_MS, TestHub};
+use thorbis_domain::DomainEvent;
+use thorbis_domain::events::{DrawerOpened, PaymentTaken, StockMoved, StockReason, Tender};
+use thorbis_domain::ids::{DrawerSessionId, ItemId, OrderId, PaymentId};
+use thorbis_domain::money::{Currency, Money, Qty};
+use thorbis_hub::identity::{Credential, Role};
+use thorbis_sync_protocol::{
+    Batch, ChainTip, DeviceKey, PublicKey, Signature, batch_to_json, verify_chain,
+};
+use uuid::Uuid;
+
+/// Tables and counts that a refused request must leave unchanged.
+const STORED: &str = "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM chain_tips)
+    + (SELECT count(*) FROM aggregates) + (SELECT count(*) FROM orders)
+    + (SELECT count(*) FROM order_lines) + (SELECT count(*) FROM payments)";
+
+#[tokio::test]
+async fn rls_audit() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let db = hub.superuser().await?;
+    let unprotected: Vec<String> = db
+        .query(
+            "SELECT c.relname FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+                AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
+                              AND a.attname = 'tenant_id' AND NOT a.attisdropped)
+                AND NOT (c.relrowsecurity AND c.relforcerowsecurity)",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    ensure!(unprotected.is_empty(), "tenant tables without ENABLE+FORCE RLS: {unprotected:?}");
+    let tenant_tables: i64 = db
+        .query_one(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'public' AND c.relkind = 'r'
+                AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id')",
+            &[],
+        )
+        .await?
+        .get(0);
+    ensure!(tenant_tables >= 16, "expected the 16 tenant tables, found {tenant_tables}");
+    // Every tenant table's primary key leads with tenant_id.
+    let bad_pk: Vec<String> = db
+        .query(
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE i.indisprimary AND n.nspname = 'public'
+                AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'tenant_id')
+                AND (SELECT attname FROM pg_attribute WHERE attrelid = c.oid AND attnum = i.indkey[0]) <> 'tenant_id'",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    ensure!(bad_pk.is_empty(), "primary keys not led by tenant_id: {bad_pk:?}");
+    let role = db
+        .query_one(
+            "SELECT rolsuper, rolbypassrls,
+                    (SELECT count(*) FROM pg_class WHERE relowner = r.oid),
+                    (SELECT count(*) FROM pg_namespace WHERE nspowner = r.oid)
+               FROM pg_roles r WHERE rolname = 'thorbis_app'",
+            &[],
+        )
+        .await?;
+    ensure!(!role.get::<_, bool>(0), "app role is superuser");
+    ensure!(!role.get::<_, bool>(1), "app role has BYPASSRLS");
+    ensure!(role.get::<_, i64>(2) == 0, "app role owns {} relations", role.get::<_, i64>(2));
+    ensure!(role.get::<_, i64>(3) == 0, "app role owns a schema");
+    let views: Vec<(String, bool)> = db
+        .query(
+            "SELECT c.relname, coalesce('security_invoker=true' = ANY(c.reloptions), false)
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm')",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    ensure!(!views.is_empty(), "expected at least one view");
+    ensure!(views.iter().all(|(_, invoker)| *invoker), "views without security_invoker: {views:?}");
+
+    // Fail closed: with data present and no tenant set, the app role sees nothing.
+    let (tenant, _) = hub.tenant("Audit Co").await?;
+    let app = hub.app_role().await?;
+    for table in ["tenants", "locations", "events", "orders"] {
+        let n: i64 = app.query_one(&format!("SELECT count(*) FROM {table}"), &[]).await?.get(0);
+        ensure!(n == 0, "{table}: {n} rows visible with no tenant set");
+    }
+    // A transaction-local tenant does not outlive its transaction.
+    app.batch_execute(&format!("BEGIN; SELECT set_config('app.tenant_id', '{tenant}', true)"))
+        .await?;
+    let n: i64 = app.query_one("SELECT count(*) FROM tenants", &[]).await?.get(0);
+    ensure!(n == 1, "tenant set: expected its row, saw {n}");
+    app.batch_execute("COMMIT").await?;
+    let n: i64 = app.query_one("SELECT count(*) FROM tenants", &[]).await?.get(0);
+    ensure!(n == 0, "after commit: {n} rows visible");
+    // And the app role cannot switch RLS off or write without a tenant.
+    ensure!(app.batch_execute("ALTER TABLE events NO FORCE ROW LEVEL SECURITY").await.is_err());
+    ensure!(
+        app.execute(
+            "INSERT INTO locations (tenant_id, location_id, name, created_at_ms) VALUES ($1, $2, 'x', 0)",
+            &[&tenant, &Uuid::now_v7()],
+        )
+        .await
+        .is_err(),
+        "insert without a tenant set must be refused"
+    );
+    hub.stop().await
+}
+
+#[tokio::test]
+async fn healthz_metrics_and_openapi() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let health = hub.http.get(format!("{}/healthz", hub.base)).send().await?;
+    ensure!(health.status() == StatusCode::OK);
+    let (tenant, location) = hub.tenant("Metrics Co").await?;
+    let mut agent = hub.agent(tenant, location, 1).await?;
+    agent.sale(1, NOW_MS);
+    let (status, _) = hub.push(&agent, &agent.all()).await?;
+    ensure!(status == StatusCode::OK);
+    let text = hub.http.get(format!("{}/metrics", hub.base)).send().await?.text().await?;
+    ensure!(text.contains("thorbis_hub_events_ingested_total 4"), "{text}");
+    ensure!(text.contains("thorbis_hub_push_requests_total{outcome=\"ok\"} 1"), "{text}");
+    let doc: Value =
+        hub.http.get(format!("{}/api/openapi.json", hub.base)).send().await?.json().await?;
+    ensure!(doc["openapi"] == "3.1.0");
+    for path in [
+        "/healthz",
+        "/metrics",
+        "/api/v1/enroll",
+        "/api/v1/sync/push",
+        "/api/v1/sync/pull",
+        "/api/v1/admin/tenants",
+        "/api/v1/admin/tenants/{tenant_id}/devices/{device_id}/revoke",
+    ] {
+        ensure!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
+    }
+    hub.stop().await
+}
+
+#[tokio::test]
+async fn enrollment_issues_a_credential_signed_by_the_tenant() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (status, body) = hub.admin("/api/v1/admin/tenants", &json!({ "name": "Cafe" })).await?;
+    ensure!(status == StatusCode::OK, "{body}");
+    let tenant: Uuid = serde_json::from_value(body["tenant_id"].clone())?;
+    let tenant_key: PublicKey = serde_json::from_value(body["public_key"].clone())?;
+    let location = hub.location(tenant, "Front").await?;
+    let code = hub.code(tenant, location, "kds").await?;
+    ensure!(
+        hub.count("SELECT count(*) FROM enrollment_codes WHERE code_hash = sha256(convert_to('x', 'UTF8'))").await? == 0
+    );
+    // Only the hash is stored: the code text appears nowhere in the table.
+    let db = hub.superuser().await?;
+    let stored: i64 = db
+        .query_one(
+            "SELECT count(*) FROM enrollment_codes WHERE encode(code_hash, 'hex') = $1 OR code_hash = sha256(convert_to($1, 'UTF8'))",
+            &[&code],
+        )
+        .await?
+        .get(0);
+    ensure!(stored == 1, "the code's hash should match exactly one row");
+
+    let key = DeviceKey::from_seed(&[3; 32])?;
+    let (status, body) = hub.enroll_raw(&code, &key).await?;
+    ensure!(status == StatusCode::OK, "{body}");
+    let credential: Credential = serde_json::from_value(body["credential"].clone())?;
+    let signature: Signature = serde_json::from_value(body["signature"].clone())?;
+    ensure!(credential.tenant_id == tenant && credential.location_id == location);
+    ensure!(credential.role == Role::Kds && credential.public_key == key.public_key());
+    ensure!(credential.expires_at_ms > NOW_MS);
+    ensure!(
+        credential.verify(&tenant_key, &signature),
+        "credential must verify with the tenant key"
+    );
+    ensure!(
+        body["credential_bytes"].as_str()
+            == Some(thorbis_hub::identity::hex(&credential.canonical_bytes()).as_str())
+    );
+    ensure!(hub.count("SELECT count(*) FROM devices").await? == 1);
+    // The tenant's signing key is sealed at rest: no PKCS#8 Ed25519 OID in the column.
+    ensure!(
+        hub.count(
+            "SELECT count(*) FROM tenants WHERE signing_key_encrypted
+                AND position('\\x06032b6570'::bytea in signing_key) = 0"
+        )
+        .await?
+            == 1
+    );
+
+    // Reused code: refused, no second device.
+    let (status, body) = hub.enroll_raw(&code, &DeviceKey::from_seed(&[4; 32])?).await?;
+    ensure!(status == StatusCode::CONFLICT, "reused code: {status} {body}");
+    ensure!(body["error"].as_str().unwrap_or_default().contains("already used"));
+    ensure!(hub.count("SELECT count(*) FROM devices").await? == 1);
+
+    // Expired code: refused.
+    let code = hub.code(tenant, location, "pos").await?;
+    hub.clock.set(NOW_MS + 600_001);
+    let (status, body) = hub.enroll_raw(&code, &key).await?;
+    ensure!(status == StatusCode::GONE, "expired code: {status} {body}");
+    ensure!(body["error"].as_str().unwrap_or_default().contains("expired"));
+
+    // Unknown code and malformed requests.
+    let (status, _) = hub.enroll_raw(&"0".repeat(64), &key).await?;
+    ensure!(status == StatusCode::NOT_FOUND);
+    let response =
+        hub.http.post(format!("{}/api/v1/enroll", hub.base)).body("{nope").send().await?;
+    ensure!(response.status() == StatusCode::BAD_REQUEST);
+    ensure!(hub.count("SELECT count(*) FROM devices").await? == 1);
+
+    // Admin API without the token.
+    let response = hub
+        .http
+        .post(format!("{}/api/v1/admin/tenants", hub.base))
+        .json(&json!({ "name": "x" }))
+        .send()
+        .await?;
+    ensure!(response.status() == StatusCode::UNAUTHORIZED);
+    hub.stop().await
+}
+
+#[tokio::test]
+async fn push_verifies_stores_and_projects_a_sale() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Shop").await?;
+    let mut agent = hub.agent(tenant, location, 1).await?;
+    let order = agent.sale(1, NOW_MS);
+    // An event of a kind this build does not know: stored, not folded.
+    agent.append_raw("future.kind", b"opaque".to_vec(), NOW_MS + 10);
+    // JSON batches are accepted too.
+    let response = hub
+        .signed(
+            &agent,
+            "/api/v1/sync/push",
+            batch_to_json(&agent.all()).into_bytes(),
+            &[("content-type", "application/json")],
+        )
+        .await?;
+    let status = response.status();
+    let body: Value = response.json().await?;
+    ensure!(status == StatusCode::OK, "{body}");
+    ensure!(body["accepted"] == 5 && body["duplicates"] == 0, "{body}");
+    ensure!(hub.count("SELECT count(*) FROM events").await? == 5);
+    ensure!(hub.count("SELECT count(*) FROM events WHERE signature IS NOT NULL").await? == 1);
+    let db = hub.superuser().await?;
+    let row = db
+        .query_one(
+            "SELECT status, subtotal, tax, total, paid, balance, location_id FROM orders WHERE order_id = $1",
+            &[&order],
+        )
+        .await?;
+    ensure!(row.get::<_, String>(0) == "closed");
+    ensure!(
+        row.get::<_, i64>(1) == 7_00 && row.get::<_, i64>(2) == 56 && row.get::<_, i64>(3) == 7_56
+    );
+    ensure!(row.get::<_, i64>(4) == 7_56 && row.get::<_, i64>(5) == 0);
+    ensure!(row.get::<_, Option<Uuid>>(6) == Some(location));
+    ensure!(
+        hub.count("SELECT count(*) FROM order_lines WHERE qty_milli = 2000 AND net = 700").await?
+            == 1
+    );
+    ensure!(
+        hub.count("SELECT count(*) FROM payments WHERE tender = 'cash' AND amount = 756").await?
+            == 1
+    );
+    ensure!(hub.count("SELECT count(*) FROM daily_sales").await? == 1);
+
+    // Incremental push continues the chain.
+    agent.sale(2, NOW_MS + 1000);
+    let (status, body) = hub.push(&agent, &agent.batch(6, 9)).await?;
+    ensure!(status == StatusCode::OK && body["accepted"] == 4, "{status} {body}");
+    ensure!(hub.count("SELECT count(*) FROM orders WHERE status = 'closed'").await? == 2);
+    ensure!(hub.count("SELECT seq FROM chain_tips").await? == 9);
+
+    // Drawer and stock projections, with the domain's figures.
+    let session = DrawerSessionId(Uuid::from_bytes([5; 16]));
+    let item = ItemId(Uuid::from_bytes([9; 16]));
+    for event in [
+        DomainEvent::DrawerOpened(DrawerOpened {
+            session_id: session,
+            currency: Currency::USD,
+            float: Money(100_00),
+            opened_by: None,
+        }),
+        DomainEvent::PaymentTaken(PaymentTaken {
+            order_id: OrderId(order),
+            payment_id: PaymentId(Uuid::from_bytes([6; 16])),
+            amount: Money(5_00),
+            tip: Money(1_00),
+            tender: Tender::Cash { tendered: Money(6_00), change: Money(0) },
+            drawer_session: Some(session),
+            taken_by: None,
+        }),
+        DomainEvent::StockMoved(StockMoved {
+            item_id: item,
+            delta: Qty(-2000),
+            reason: StockReason::Sale { order_id: OrderId(order) },
+        }),
+        DomainEvent::StockMoved(StockMoved {
+            item_id: item,
+            delta: Qty(10_000),
+            reason: StockReason::Receive { note: "delivery".into() },
+        }),
+    ] {
+        agent.append(&event, NOW_MS + 2000);
+    }
+    let (status, body) = hub.push(&agent, &agent.batch(10, 13)).await?;
+    ensure!(status == StatusCode::OK, "{status} {body}");
+    ensure!(
+        hub.count("SELECT expected_cash FROM drawer_sessions WHERE open").await? == 106_00,
+        "float 100.00 + cash 5.00 + tip 1.00"
+    );
+    ensure!(hub.count("SELECT on_hand_milli FROM stock_levels").await? == 8000);
+    ensure!(
+        hub.count("SELECT count(*) FROM aggregate_links WHERE relation = 'drawer_order'").await?
+            == 1
+    );
+    hub.stop().await
+}
+
+#[tokio::test]
+async fn push_replays_are_idempotent() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Replay Co").await?;
+    let mut agent = hub.agent(tenant, location, 1).await?;
+    agent.sale(1, NOW_MS);
+    agent.sale(2, NOW_MS + 100);
+    let counts =
+        "SELECT (SELECT count(*) FROM events) * 1000000 + (SELECT count(*) FROM orders) * 10000
+        + (SELECT count(*) FROM order_lines) * 100 + (SELECT count(*) FROM payments)";
+    let (status, _) = hub.push(&agent, &agent.all()).await?;
+    ensure!(status == StatusCode::OK);
+    let first = hub.count(counts).await?;
+    let totals = hub.count("SELECT sum(total + paid)::bigint FROM orders").await?;
+    for round in 0..3 {
+        let (status, body) = hub.push(&agent, &agent.all()).await?;
+        ensure!(status == StatusCode::OK, "replay {round}: {status} {body}");
+        ensure!(body["accepted"] == 0 && body["duplicates"] == 8, "{body}");
+        // A replay of a prefix is harmless too.
+        let (status, _) = hub.push(&agent, &agent.batch(1, 4)).await?;
+        ensure!(status == StatusCode::OK);
+        ensure!(hub.count(counts).await? == first, "replay {round} changed row counts");
+        ensure!(hub.count("SELECT sum(total + paid)::bigint FROM orders").await? == totals);
+    }
+    ensure!(first == 8_000_000 + 2 * 10_000 + 2 * 100 + 2, "unexpected counts {first}");
+    hub.stop().await
+}
+
+#[tokio::test]
+async fn a_fork_is_refused_and_raises_an_alert() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Fork Co").await?;
+    let mut agent = hub.agent(tenant, location, 1).await?;
+    agent.sale(1, NOW_MS);
+    let (status, _) = hub.push(&agent, &agent.all()).await?;
+    ensure!(status == StatusCode::OK);
+    // A restored backup: the same device rewrites seq 3 onwards differently and signs it.
+    let mut restored = Agent::new(agent.device_id, 1, tenant);
+    restored.events = agent.events[..2].to_vec();
+    restored.append_raw("note.added", b"different".to_vec(), NOW_MS + 50);
+    restored.append_raw("note.added", b"more".to_vec(), NOW_MS + 51);
+    restored.append_raw("note.added", b"and more".to_vec(), NOW_MS + 52);
+    let before = hub.count(STORED).await?;
+    let (status, body) = hub.push(&restored, &restored.batch(3, 5)).await?;
+    ensure!(status == StatusCode::CONFLICT, "{status} {body}");
+    ensure!(body["error"].as_str().unwrap_or_default().contains("fork"), "{body}");
+    ensure!(hub.count(STORED).await? == before, "a fork must store nothing");
+    ensure!(hub.count("SELECT count(*) FROM alerts WHERE kind = 'fork' AND seq = 3").await? == 1);
+    // Retrying the same forked push is refused again without piling up alerts.
+    let (status, _) = hub.push(&restored, &restored.batch(3, 5)).await?;
+    ensure!(status == StatusCode::CONFLICT);
+    ensure!(hub.count("SELECT count(*) FROM alerts WHERE kind = 'fork' AND seq = 3").await? == 1);
+    // Diverging before the batch's first event is caught at the link.
+    let (status, _) = hub.push(&restored, &restored.batch(5, 5)).await?;
+    ensure!(status == StatusCode::CONFLICT);
+    ensure!(hub.count("SELECT count(*) FROM alerts WHERE kind = 'fork'").await? == 2);
+    ensure!(hub.count(STORED).await? == before);
+    // The original chain still syncs.
+    let (status, _) = hub.push(&agent, &agent.all()).await?;
+    ensure!(status == StatusCode::OK);
+    hub.stop().await
+}
+
+#[tokio::test]
+async fn a_revoked_device_is_refused() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Revoke Co").await?;
+    let mut agent = hub.agent(tenant, location, 1).await?;
+    let mut relay = hub.agent(tenant, location, 2).await?;
+    agent.sale(1, NOW_MS);
+    let (status, _) = hub.push(&agent, &agent.batch(1, 2)).await?;
+    ensure!(status == StatusCode::OK);
+    let (status, body) = hub
+        .admin(
+            &format!("/api/v1/admin/tenants/{tenant}/devices/{}/revoke", agent.device_id),
+            &json!({}),
+        )
+        .await?;
+    ensure!(status == StatusCode::OK, "{body}");
+    let before = hub.count(STORED).await?;
+    let (status, body) = hub.push(&agent, &agent.batch(3, 4)).await?;
+    ensure!(status == StatusCode::FORBIDDEN, "{status} {body}");
+    ensure!(body["error"].as_str().unwrap_or_default().contains("revoked"));
+    // Relayed by a healthy device of the same tenant: still kept out.
+    let (status, body) = hub.push(&relay, &agent.batch(3, 4)).await?;
+    ensure!(status == StatusCode::FORBIDDEN, "relay: {status} {body}");
+    let (status, _, _) = hub.pull(&agent, &json!({}), 10).await?;
+    ensure!(status == StatusCode::FORBIDDEN);
+    ensure!(hub.count(STORED).await? == before);
+    ensure!(hub.count("SELECT count(*) FROM orders WHERE status = 'closed'").await? == 0);
+    // The relay's own events still go through.
+    relay.sale(7, NOW_MS);
+    let (status, _) = hub.push(&relay, &relay.all()).await?;
+    ensure!(status == StatusCode::OK);
+    hub.stop().await
+}
+
+#[tokio::test]
+#[allow(clippy::too_many_lines, reason = "a list of attempts, one after the other")]
+async fn bad_input_gets_a_4xx_and_stores_nothing() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Bad Input Co").await?;
+    let mut agent = hub.agent(tenant, location, 1).await?;
+    let mut other = hub.agent(tenant, location, 2).await?;
+    agent.sale(1, NOW_MS);
+    other.sale(2, NOW_MS);
+    let mut cases: Vec<(&str, StatusCode, StatusCode, Value)> = Vec::new();
+
+    let response = hub.signed(&agent, "/api/v1/sync/push", b"TBE\x01garbage".to_vec(), &[]).await?;
+    cases.push((
+        "malformed binary",
+        StatusCode::BAD_REQUEST,
+        response.status(),
+        response.json().await?,
+    ));
+    let response = hub
+        .signed(
+            &agent,
+            "/api/v1/sync/push",
+            b"{\"events\": 3}".to_vec(),
+            &[("content-type", "application/json")],
+        )
+        .await?;
+    cases.push((
+        "malformed JSON",
+        StatusCode::BAD_REQUEST,
+        response.status(),
+        response.json().await?,
+    ));
+
+    let mut big = Agent::new(agent.device_id, 1, tenant);
+    for i in 0..=MAX_BATCH_EVENTS as u64 {
+        big.append_raw("note.added", vec![], NOW_MS + i);
+    }
+    let (status, body) = hub.push(&agent, &big.all()).await?;
+    cases.push(("oversized batch", StatusCode::PAYLOAD_TOO_LARGE, status, body));
+    let response = hub.signed(&agent, "/api/v1/sync/push", vec![0; BODY_LIMIT + 1], &[]).await?;
+    cases.push((
+        "oversized body",
+        StatusCode::PAYLOAD_TOO_LARGE,
+        response.status(),
+        response.json().await?,
+    ));
+
+    let stranger = Agent::new("0190c3a2-7b1e-7c4d-8e9f-0a1b2c3d4e5f".parse()?, 9, tenant);
+    let (status, body) = hub.push(&stranger, &agent.all()).await?;
+    cases.push(("unknown device", StatusCode::UNAUTHORIZED, status, body));
+
+    let mut impostor = Agent::new(agent.device_id, 9, tenant);
+    impostor.events.clone_from(&agent.events);
+    let (status, body) = hub.push(&impostor, &agent.all()).await?;
+    cases.push(("request signed by the wrong key", StatusCode::UNAUTHORIZED, status, body));
+
+    // Another device's events, signed with the pusher's key.
+    let mut forged = Agent::new(other.device_id, 1, tenant);
+    forged.events.clone_from(&other.events);
+    let (status, body) = hub.push(&agent, &forged.all()).await?;
+    cases.push((
+        "event of another device, wrong key",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        status,
+        body,
+    ));
+
+    let mut ahead = Agent::new(agent.device_id, 1, tenant);
+    ahead.append_raw("note.added", vec![], NOW_MS + 3_600_000);
+    let (status, body) = hub.push(&agent, &ahead.all()).await?;
+    cases.push(("clock stamp too far ahead", StatusCode::UNPROCESSABLE_ENTITY, status, body));
+
+    let mut tampered = agent.all();
+    tampered.events[1].payload = b"{}".to_vec();
+    let (status, body) = hub.push(&agent, &tampered).await?;
+    cases.push(("tampered event", StatusCode::UNPROCESSABLE_ENTITY, status, body));
+
+    let mut unsigned = agent.all();
+    unsigned.checkpoints.clear();
+    let (status, body) = hub.push(&agent, &unsigned).await?;
+    cases.push(("no checkpoint", StatusCode::UNPROCESSABLE_ENTITY, status, body));
+
+    let (status, body) = hub.push(&agent, &agent.batch(3, 4)).await?;
+    cases.push(("gap after the stored tip", StatusCode::CONFLICT, status, body));
+
+    let mut bad_payload = Agent::new(agent.device_id, 1, tenant);
+    bad_payload.append_raw("order.opened", b"{\"nope\": 1}".to_vec(), NOW_MS);
+    let (status, body) = hub.push(&agent, &bad_payload.all()).await?;
+    cases.push((
+        "known kind with a malformed payload",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        status,
+        body,
+    ));
+
+    let mut stale = hub
+        .http
+        .post(format!("{}/api/v1/sync/push", hub.base))
+        .header(thorbis_hub::identity::DEVICE_HEADER, agent.device_id.to_string())
+        .header(thorbis_hub::identity::TIMESTAMP_HEADER, (NOW_MS - 3_600_000).to_string());
+    let body = thorbis_sync_protocol::encode_batch(&agent.all());
+    let sig = agent.signer.sign("POST", "/api/v1/sync/push", NOW_MS - 3_600_000, &body);
+    stale = stale.header(thorbis_hub::identity::SIGNATURE_HEADER, sig.to_string());
+    let response = stale.body(body).send().await?;
+    cases.push((
+        "stale request timestamp",
+        StatusCode::UNAUTHORIZED,
+        response.status(),
+        response.json().await?,
+    ));
+
+    let response =
+        hub.http.post(format!("{}/api/v1/sync/push", hub.base)).body(vec![1, 2]).send().await?;
+    cases.push((
+        "no credentials",
+        StatusCode::UNAUTHORIZED,
+        response.status(),
+        response.json().await?,
+    ));
+
+    for (name, expected, status, body) in &cases {
+        ensure!(status == expected, "{name}: expected {expected}, got {status} {body}");
+        let message = body["error"].as_str().unwrap_or_default();
+        ensure!(message.len() > 10, "{name}: expected a message, got {body}");
+    }
+    ensure!(hub.count(STORED).await? == 0, "refused pushes stored something");
+    ensure!(hub.count("SELECT count(*) FROM alerts").await? == 0);
+    // And the genuine batch still goes through afterwards.
+    let (status, body) = hub.push(&agent, &agent.all()).await?;
+    ensure!(status == StatusCode::OK, "{body}");
+    hub.stop().await
+}
+
+#[tokio::test]
+async fn pull_returns_what_the_device_lacks_in_verifiable_pages() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Pull Co").await?;
+    let elsewhere = hub.location(tenant, "Other street").await?;
+    let mut pos = hub.agent(tenant, location, 1).await?;
+    let kds = hub.agent(tenant, location, 2).await?;
+    let mut far = hub.agent(tenant, elsewhere, 3).await?;
+    // Three commits of four events each.
+    for n in 0..3u8 {
+        pos.sale(n, NOW_MS + u64::from(n) * 10);
+        let tip = pos.tip().seq;
+        let (status, _) = hub.push(&pos, &pos.batch(tip - 3, tip)).await?;
+        ensure!(status == StatusCode::OK);
+    }
+    far.sale(9, NOW_MS);
+    let (status, _) = hub.push(&far, &far.all()).await?;
+    ensure!(status == StatusCode::OK);
+
+    // Page by page with a small limit; every page verifies against the device's key.
+    let mut have = ChainTip::GENESIS;
+    let mut pages = 0;
+    loop {
+        let vector = json!({ pos.device_id.to_string(): have.seq });
+        let (status, batch, more) = hub.pull(&kds, &vector, 5).await?;
+        ensure!(status == StatusCode::OK);
+        let batch = batch.unwrap_or_default();
+        ensure!(batch.events.iter().all(|e| e.device_id == pos.device_id), "other location leaked");
+        if batch.events.is_empty() {
+            ensure!(!more);
+            break;
+        }
+        let checkpoint =
+            batch.checkpoints.last().cloned().unwrap_or_else(|| panic!("page without checkpoint"));
+        have = verify_chain(&pos.key.public_key(), have, &batch.events, &checkpoint)?;
+        pages += 1;
+        if !more {
+            break;
+        }
+    }
+    ensure!(have.seq == 12 && pages >= 3, "pulled up to {} in {pages} pages", have.seq);
+
+    // A commit larger than the page comes whole, so it can be verified.
+    let (_, batch, more) = hub.pull(&kds, &json!({}), 2).await?;
+    let batch = batch.unwrap_or_default();
+    ensure!(batch.events.len() == 4 && batch.checkpoints.len() == 1 && more);
+
+    // A caught-up device gets nothing; binary pulls work too.
+    let body = serde_json::to_vec(&json!({ "have": { pos.device_id.to_string(): 12 } }))?;
+    let response = hub.signed(&kds, "/api/v1/sync/pull", body, &[]).await?;
+    ensure!(response.status() == StatusCode::OK);
+    ensure!(response.headers()["x-thorbis-more"] == "false");
+    let batch = thorbis_sync_protocol::decode_batch(&response.bytes().await?)?;
+    ensure!(batch == Batch::default());
+    let response = hub.signed(&kds, "/api/v1/sync/pull", b"{\"have\": 7}".to_vec(), &[]).await?;
+    ensure!(response.status() == StatusCode::BAD_REQUEST);
+    hub.stop().await
+}
+
+/// A device of tenant A tries to read and write tenant B's data through every endpoint,
+/// with forged ids. Every attempt must be refused or return none of B's rows, and B's
+/// rows must be unchanged.
+#[tokio::test]
+#[allow(clippy::too_many_lines, reason = "a list of attempts, one after the other")]
+async fn tenant_isolation() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant_a, location_a) = hub.tenant("Tenant A").await?;
+    let (tenant_b, location_b) = hub.tenant("Tenant B").await?;
+    let mut a = hub.agent(tenant_a, location_a, 1).await?;
+    let mut b = hub.agent(tenant_b, location_b, 2).await?;
+    b.sale(1, NOW_MS);
+    let (status, _) = hub.push(&b, &b.all()).await?;
+    ensure!(status == StatusCode::OK);
+    a.sale(2, NOW_MS);
+    let (status, _) = hub.push(&a, &a.all()).await?;
+    ensure!(status == StatusCode::OK);
+    // B also has reference data of its own.
+    let (status, _) = hub
+        .admin(
+            &format!("/api/v1/admin/tenants/{tenant_b}/reference-events"),
+            &json!({ "events": [{ "kind": "catalog.item_upserted", "payload": {
+                "id": Uuid::from_bytes([8; 16]), "name": "B's secret recipe", "category": null,
+                "price": 100, "tax_category": null } }] }),
+        )
+        .await?;
+    ensure!(status == StatusCode::OK);
+    let b_rows = "SELECT (SELECT count(*) FROM events WHERE tenant_id = '{B}')
+        + (SELECT count(*) FROM orders WHERE tenant_id = '{B}')
+        + (SELECT count(*) FROM devices WHERE tenant_id = '{B}' AND revoked_at_ms IS NULL)
+        + (SELECT count(*) FROM locations WHERE tenant_id = '{B}')
+        + (SELECT count(*) FROM chain_tips WHERE tenant_id = '{B}')
+        + (SELECT count(*) FROM alerts WHERE tenant_id = '{B}')"
+        .replace("{B}", &tenant_b.to_string());
+    let b_before = hub.count(&b_rows).await?;
+    let b_hashes = "SELECT string_agg(encode(hash, 'hex'), ',' ORDER BY seq) FROM events WHERE tenant_id = '{B}'"
+        .replace("{B}", &tenant_b.to_string());
+    let db = hub.superuser().await?;
+    let hashes_before: Option<String> = db.query_one(&b_hashes, &[]).await?.get(0);
+
+    let mut attempts = 0;
+    let mut leaks = 0;
+    let b_device = b.device_id.to_string();
+    let mut leaked: Vec<String> = Vec::new();
+    let mut refused = |name: &str, ok: bool| {
+        attempts += 1;
+        if !ok {
+            leaks += 1;
+            leaked.push(name.to_owned());
+        }
+    };
+
+    // Pull B's device by id in the version vector: nothing of B comes back.
+    for limit in [1, 1000] {
+        let (status, batch, _) = hub.pull(&a, &json!({ b_device.clone(): 0 }), limit).await?;
+        let leaked = batch.is_some_and(|b2| b2.events.iter().any(|e| e.device_id == b.device_id));
+        refused("pull with B's device in the vector", status == StatusCode::OK && !leaked);
+    }
+    // Pull naming B's reference log; relay B's reference log through A.
+    let (status, batch, _) = hub.pull(&a, &json!({ tenant_b.to_string(): 0 }), 1000).await?;
+    let leaked = batch
+        .as_ref()
+        .is_some_and(|b2| b2.events.iter().any(|e| e.device_id.0 == *tenant_b.as_bytes()));
+    refused("pull B's reference log", status == StatusCode::OK && !leaked);
+    let (_, b_log, _) = hub.pull(&b, &json!({}), 1000).await?;
+    let mut b_log = b_log.unwrap_or_default();
+    let b_log_id = *tenant_b.as_bytes();
+    b_log.events.retain(|e| e.device_id.0 == b_log_id);
+    b_log.checkpoints.retain(|c| c.device_id.0 == b_log_id);
+    ensure!(b_log.events.len() == 1 && b_log.checkpoints.len() == 1);
+    let (status, _) = hub.push(&a, &b_log).await?;
+    refused("relay B's reference log through A", status == StatusCode::FORBIDDEN);
+    // Push B's events (B-signed) as A: relay across tenants.
+    let (status, _) = hub.push(&a, &b.all()).await?;
+    refused("relay B's events through A", status == StatusCode::FORBIDDEN);
+    // Push events claiming B's device id, signed by A's key.
+    let mut forged = Agent::new(b.device_id, 1, tenant_a);
+    forged.events.clone_from(&b.events);
+    forged.append_raw("note.added", vec![], NOW_MS);
+    let (status, _) = hub.push(&a, &forged.batch(5, 5)).await?;
+    refused("append to B's chain with A's key", status.is_client_error());
+    // Fork B's chain through A.
+    let mut fork = Agent::new(b.device_id, 1, tenant_a);
+    fork.append_raw("note.added", b"x".to_vec(), NOW_MS);
+    let (status, _) = hub.push(&a, &fork.all()).await?;
+    refused("fork B's chain through A", status.is_client_error());
+    // Impersonate B's device: its id in the header, A's key signing.
+    let impostor = Agent::new(b.device_id, 1, tenant_a);
+    let (status, _) = hub.push(&impostor, &a.all()).await?;
+    refused("impersonate B's device on push", status == StatusCode::UNAUTHORIZED);
+    let (status, _, _) = hub.pull(&impostor, &json!({}), 100).await?;
+    refused("impersonate B's device on pull", status == StatusCode::UNAUTHORIZED);
+    // Admin API with B's ids but without/with a wrong token.
+    for path in [
+        format!("/api/v1/admin/tenants/{tenant_b}/locations"),
+        format!("/api/v1/admin/tenants/{tenant_b}/enrollment-codes"),
+        format!("/api/v1/admin/tenants/{tenant_b}/devices/{b_device}/revoke"),
+    ] {
+        let response = hub
+            .http
+            .post(format!("{}{path}", hub.base))
+            .header(thorbis_hub::identity::DEVICE_HEADER, a.device_id.to_string())
+            .json(&json!({ "name": "x", "location_id": location_b, "role": "pos" }))
+            .send()
+            .await?;
+        refused("admin API with device credentials", response.status() == StatusCode::UNAUTHORIZED);
+    }
+    // Admin mix-ups that name B's location or device under A's tenant id.
+    let (status, _) = hub
+        .admin(
+            &format!("/api/v1/admin/tenants/{tenant_a}/enrollment-codes"),
+            &json!({ "location_id": location_b, "role": "pos" }),
+        )
+        .await?;
+    refused("code for B's location under A", status == StatusCode::NOT_FOUND);
+    let (status, _) = hub
+        .admin(&format!("/api/v1/admin/tenants/{tenant_a}/devices/{b_device}/revoke"), &json!({}))
+        .await?;
+    refused("revoke B's device under A", status == StatusCode::NOT_FOUND);
+    // The app role itself, with A's tenant set, sees none of B's rows in any tenant table.
+    let app = hub.app_role().await?;
+    app.batch_execute(&format!("BEGIN; SELECT set_config('app.tenant_id', '{tenant_a}', true)"))
+        .await?;
+    for table in [
+        "tenants",
+        "locations",
+        "devices",
+        "enrollment_codes",
+        "events",
+        "chain_tips",
+        "alerts",
+        "aggregates",
+        "orders",
+        "order_lines",
+        "payments",
+        "daily_sales",
+    ] {
+        let n: i64 = app
+            .query_one(&format!("SELECT count(*) FROM {table} WHERE tenant_id <> $1"), &[&tenant_a])
+            .await?
+            .get(0);
+        refused(table, n == 0);
+        let updated = app
+            .execute(
+                &format!("UPDATE {table} SET tenant_id = tenant_id WHERE tenant_id = $1"),
+                &[&tenant_b],
+            )
+            .await
+            .unwrap_or(0);
+        refused(table, updated == 0);
+    }
+    let inserted = app
+        .execute(
+            "INSERT INTO alerts (tenant_id, alert_id, kind, detail, created_at_ms) VALUES ($1, $2, 'x', '{}', 0)",
+            &[&tenant_b, &Uuid::now_v7()],
+        )
+        .await;
+    refused("insert a row for B with A's tenant set", inserted.is_err());
+    app.batch_execute("ROLLBACK").await?;
+    // The device-auth lookup gives nothing beyond a device's own credential fields.
+    let cols: i64 = db
+        .query_one(
+            "SELECT count(*) FROM information_schema.routines r
+               JOIN information_schema.parameters p ON p.specific_name = r.specific_name
+              WHERE r.routine_name = 'hub_device_auth' AND p.parameter_mode = 'OUT'
+                AND p.parameter_name IN ('signing_key', 'payload')",
+            &[],
+        )
+        .await?
+        .get(0);
+    refused("device-auth lookup exposes secrets", cols == 0);
+
+    let b_after = hub.count(&b_rows).await?;
+    let hashes_after: Option<String> = db.query_one(&b_hashes, &[]).await?.get(0);
+    refused("B's rows changed", b_after == b_before && hashes_after == hashes_before);
+
+    #[allow(clippy::print_stdout, reason = "the reliability result line is the test's report")]
+    {
+        println!("RESULT tenant_isolation attempts={attempts} leaks={leaks}");
+    }
+    ensure!(leaks == 0, "{leaks} of {attempts} attempts leaked: {leaked:?}");
+    hub.stop().await
+}
+
+/// Two hub processes on one database: a device long-polling hub 2 receives, within
+/// milliseconds, events pushed to hub 1 (woken by `LISTEN/NOTIFY`, not by hub 1's memory).
+#[tokio::test]
+async fn live_pull_across_two_hubs() -> Result<()> {
+    let hub1 = TestHub::start().await?;
+    let hub2 = TestHub::start_on(hub1.db.clone()).await?;
+    let (tenant, location) = hub1.tenant("Live Co").await?;
+    let mut pos = hub1.agent(tenant, location, 1).await?;
+    let kds = hub1.agent(tenant, location, 2).await?;
+    let (other_tenant, other_location) = hub1.tenant("Other Co").await?;
+    let mut other = hub1.agent(other_tenant, other_location, 3).await?;
+
+    // Nothing yet: a short wait comes back empty.
+    let (status, batch, _) = hub2.pull_waiting(&kds, &json!({}), 100, 50).await?;
+    ensure!(status == StatusCode::OK && batch.is_some_and(|b| b.events.is_empty()));
+
+    for waiting_hub in [&hub2, &hub1] {
+        let have = pos.tip().seq;
+        let vector = json!({ pos.device_id.to_string(): have });
+        let waiter = {
+            let (base, kds) = (waiting_hub, &kds);
+            async move {
+                let started = std::time::Instant::now();
+                let result = base.pull_waiting(kds, &vector, 100, 10_000).await;
+                (result, started.elapsed())
+            }
+        };
+        let pusher = async {
+            // Let the pull reach its wait first; another tenant's push must not answer it.
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            other.sale(have as u8 + 1, NOW_MS);
+            let tip = other.tip().seq;
+            hub1.push(&other, &other.batch(tip - 3, tip)).await?;
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            pos.sale(have as u8 + 1, NOW_MS);
+            let tip = pos.tip().seq;
+            let pushed_at = std::time::Instant::now();
+            let (status, _) = hub1.push(&pos, &pos.batch(tip - 3, tip)).await?;
+            ensure!(status == StatusCode::OK);
+            Ok::<_, anyhow::Error>(pushed_at)
+        };
+        let ((result, wait_time), push_result) = tokio::join!(waiter, pusher);
+        let pushed_at = push_result?;
+        let (status, batch, _) = result?;
+        ensure!(status == StatusCode::OK);
+        let batch = batch.unwrap_or_default();
+        ensure!(batch.events.len() == 4, "expected the 4 new events, got {}", batch.events.len());
+        ensure!(batch.events.iter().all(|e| e.device_id == pos.device_id));
+        ensure!(wait_time < std::time::Duration::from_secs(5), "waited {wait_time:?}");
+        let lag = pushed_at.elapsed();
+        ensure!(lag < std::time::Duration::from_secs(1), "delivered {lag:?} after the push");
+    }
+    hub2.stop().await?;
+    hub1.stop().await
+}
+
+/// With a certificate configured the same API is served over TLS (rustls), and shuts down
+/// gracefully.
+#[tokio::test]
+async fn serves_over_tls() -> Result<()> {
+    use rustls::pki_types::pem::PemObject as _;
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    let cert = include_bytes!("tls/cert.pem");
+    let key = include_bytes!("tls/key.pem");
+    let db = tokio::task::spawn_blocking(thorbis_hub::testing::fresh_database).await?;
+    let state = thorbis_hub::prepare(
+        &db.config,
+        Arc::new(thorbis_hub::clock::ManualClock::new(NOW_MS)),
+        thorbis_hub::Settings::default(),
+    )
+    .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(thorbis_hub::serve_tls(
+        listener,
+        state,
+        thorbis_hub::server_config(cert, key)?,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    let mut roots = rustls::RootCertStore::empty();
+    for c in rustls::pki_types::CertificateDer::pem_slice_iter(cert) {
+        roots.add(c?)?;
+    }
+    let client = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(client));
+    let tcp = tokio::net::TcpStream::connect(addr).await?;
+    let mut tls = connector.connect("localhost".try_into()?, tcp).await?;
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await?;
+    let mut response = String::new();
+    tls.read_to_string(&mut response).await?;
+    ensure!(response.starts_with("HTTP/1.1 200"), "{response}");
+    ensure!(response.ends_with("ok\n"), "{response}");
+
+    // Plain HTTP to the TLS port gets no answer.
+    let plain = reqwest::get(format!("http://{addr}/healthz")).await;
+    ensure!(plain.is_err() || !plain?.status().is_success());
+
+    let _ = stop.send(());
+    server.await??;
+    Ok(())
+}
+
+/// Reference data: the hub appends catalog events to the tenant's own log, signed with the
+/// tenant key; devices pull and verify them like any other chain, and may relay them back.
+#[tokio::test]
+async fn reference_data_is_published_signed_and_pulled() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (status, body) = hub.admin("/api/v1/admin/tenants", &json!({ "name": "Menu Co" })).await?;
+    ensure!(status == StatusCode::OK);
+    let tenant: Uuid = serde_json::from_value(body["tenant_id"].clone())?;
+    let tenant_key: PublicKey = serde_json::from_value(body["public_key"].clone())?;
+    let location = hub.location(tenant, "Kitchen").await?;
+    let kds = hub.agent(tenant, location, 2).await?;
+    let (other_tenant, other_location) = hub.tenant("Elsewhere").await?;
+    let stranger = hub.agent(other_tenant, other_location, 3).await?;
+    let item = Uuid::from_bytes([9; 16]);
+    let espresso = |price: i64| {
+        json!({ "kind": "catalog.item_upserted", "payload": {
+            "id": item, "name": "Espresso", "category": null, "price": price, "tax_category": null } })
+    };
+    let path = format!("/api/v1/admin/tenants/{tenant}/reference-events");
+
+    // Refused: not reference data, or a payload that does not fit its kind.
+    for bad in [
+        json!({ "events": [{ "kind": "order.opened", "payload": {} }] }),
+        json!({ "events": [{ "kind": "catalog.item_upserted", "payload": { "id": 3 } }] }),
+        json!({ "events": [] }),
+    ] {
+        let (status, body) = hub.admin(&path, &bad).await?;
+        ensure!(status == StatusCode::BAD_REQUEST, "{bad}: {status} {body}");
+    }
+    ensure!(hub.count("SELECT count(*) FROM events").await? == 0);
+
+    let (status, body) =
+        hub.admin(&path, &json!({ "events": [espresso(250), espresso(275)] })).await?;
+    ensure!(status == StatusCode::OK, "{body}");
+    ensure!(body["from_seq"] == 1 && body["to_seq"] == 2, "{body}");
+    let (status, body) = hub.admin(&path, &json!({ "events": [espresso(300)] })).await?;
+    ensure!(status == StatusCode::OK && body["to_seq"] == 3, "{body}");
+    ensure!(
+        hub.count(&format!(
+            "SELECT count(*) FROM aggregates WHERE id = '{item}' AND state::text LIKE '%300%'"
+        ))
+        .await?
+            == 1,
+        "the catalog projection holds the latest price"
+    );
+
+    // The device pulls the log and verifies it with the tenant key from its enrollment.
+    let (status, batch, more) = hub.pull(&kds, &json!({}), 100).await?;
+    ensure!(status == StatusCode::OK && !more);
+    let batch = batch.unwrap_or_default();
+    ensure!(batch.events.len() == 3);
+    ensure!(batch.events.iter().all(|e| e.device_id.0 == *tenant.as_bytes()));
+    let checkpoint = batch.checkpoints.last().cloned().unwrap_or_else(|| panic!("no checkpoint"));
+    let tip = verify_chain(&tenant_key, ChainTip::GENESIS, &batch.events, &checkpoint)?;
+    ensure!(tip.seq == 3);
+
+    // Relayed back by the device: verified with the tenant key, already held.
+    let (status, body) = hub.push(&kds, &batch).await?;
+    ensure!(status == StatusCode::OK && body["duplicates"] == 3, "{status} {body}");
+    // Another tenant's device sees none of it, even naming the log.
+    let (status, other, _) = hub.pull(&stranger, &json!({ tenant.to_string(): 0 }), 100).await?;
+    ensure!(status == StatusCode::OK && other.is_some_and(|b| b.events.is_empty()));
+    let (status, _) = hub.push(&stranger, &batch).await?;
+    ensure!(status == StatusCode::FORBIDDEN);
+    hub.stop().await
+}
+
+/// Two hub processes for real: the `thorbis-hub` binary on the same database as this
+/// test's hub. A device long-polling the binary receives events pushed to the in-process
+/// hub, woken by `LISTEN/NOTIFY`; the binary then stops gracefully on SIGTERM.
+#[tokio::test]
+async fn live_pull_from_a_second_hub_process() -> Result<()> {
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+    let hub = TestHub::start().await?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let mut binary = Command::new(env!("CARGO_BIN_EXE_thorbis-hub"))
+        .env("THORBIS_HUB_DATABASE_URL", &hub.db.config.owner_url)
+        .env("THORBIS_HUB_APP_DATABASE_URL", &hub.db.config.app_url)
+        .env("THORBIS_HUB_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let result = async {
+        let started = Instant::now();
+        while hub.http.get(format!("{base}/healthz")).send().await.is_err() {
+            ensure!(started.elapsed() < Duration::from_secs(20), "second hub did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // The binary runs on the system clock; align this hub's so credentials and request
+        // timestamps agree between the two.
+        let system_now = || -> Result<u64> {
+            Ok(u64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis())?)
+        };
+        hub.clock.set(system_now()?);
+        let (tenant, location) = hub.tenant("Two Process Co").await?;
+        let mut pos = hub.agent(tenant, location, 1).await?;
+        let kds = hub.agent(tenant, location, 2).await?;
+        let body = serde_json::to_vec(&json!({ "have": {}, "wait_ms": 10_000 }))?;
+        let ts = system_now()?;
+        let signature = kds.signer.sign("POST", "/api/v1/sync/pull", ts, &body);
+        let pull = hub
+            .http
+            .post(format!("{base}/api/v1/sync/pull"))
+            .header(thorbis_hub::identity::DEVICE_HEADER, kds.device_id.to_string())
+            .header(thorbis_hub::identity::TIMESTAMP_HEADER, ts.to_string())
+            .header(thorbis_hub::identity::SIGNATURE_HEADER, signature.to_string())
+            .header("accept", "application/json")
+            .body(body)
+            .send();
+        let push = async {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            pos.sale(1, system_now()?);
+            let (status, body) = hub.push(&pos, &pos.all()).await?;
+            ensure!(status == StatusCode::OK, "{body}");
+            Ok::<_, anyhow::Error>(Instant::now())
+        };
+        let (response, pushed_at) = tokio::join!(pull, push);
+        let pushed_at = pushed_at?;
+        let response = response?;
+        let lag = pushed_at.elapsed();
+        ensure!(response.status() == StatusCode::OK, "{}", response.text().await?);
+        let value: Value = response.json().await?;
+        let batch: Batch = serde_json::from_value(value["batch"].clone())?;
+        ensure!(
+            batch.events.len() == 4,
+            "expected the pushed sale, got {} events",
+            batch.events.len()
+        );
+        ensure!(lag < Duration::from_secs(1), "delivered {lag:?} after the push");
+        Ok(())
+    }
+    .await;
+    // Graceful stop: SIGTERM to the process this test started, by its pid.
+    let stopped = Command::new("kill").args(["-TERM", &binary.id().to_string()]).status()?;
+    let exit = binary.wait()?;
+    result?;
+    ensure!(stopped.success() && exit.success(), "second hub did not stop cleanly: {exit}");
+    hub.stop().await
+}

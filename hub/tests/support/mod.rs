@@ -1,0 +1,368 @@
+//! Shared test scaffolding: a hub on 127.0.0.1:0 over a fresh database, an admin client,
+//! and a simulated agent that builds signed event chains with `thorbis-sync-protocol` and
+//! `thorbis-domain` directly (no dependency on the agent crate).
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, ensure};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use thorbis_domain::DomainEvent;
+use thorbis_domain::events::{
+    LineAdded, OrderClosed, OrderOpened, PaymentTaken, ServiceMode, Tender,
+};
+use thorbis_domain::ids::{ItemId, LineId, OrderId, PaymentId, TaxRateId};
+use thorbis_domain::money::{Currency, Money, Qty};
+use thorbis_domain::tax::TaxRate;
+use thorbis_hub::clock::ManualClock;
+use thorbis_hub::identity::KeyWrap;
+use thorbis_hub::identity::{DEVICE_HEADER, RequestSigner, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use thorbis_hub::testing::{TestDatabase, fresh_database};
+use thorbis_hub::{AppState, Limits, Settings};
+use thorbis_sync_protocol::{
+    Batch, ChainTip, DeviceId, DeviceKey, Event, EventKind, HlcClock, encode_batch,
+};
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+/// The hub's clock in every test: 2024-07-03, fixed unless a test moves it.
+pub const NOW_MS: u64 = 1_720_000_000_000;
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+/// Small enough that a test can exceed it cheaply.
+pub const MAX_BATCH_EVENTS: usize = 100;
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+pub struct TestHub {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub db: TestDatabase,
+    pub clock: Arc<ManualClock>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestHub {
+    pub async fn start() -> Result<Self> {
+        Self::start_on(tokio::task::spawn_blocking(fresh_database).await?).await
+    }
+
+    /// A hub process of its own (pool, listener, server) over an existing database.
+    pub async fn start_on(db: TestDatabase) -> Result<Self> {
+        let limits = Limits {
+            max_batch_events: MAX_BATCH_EVENTS,
+            body_limit_bytes: BODY_LIMIT,
+            ..Limits::default()
+        };
+        Self::start_with(db, limits).await
+    }
+
+    /// A hub with the given limits over `db`.
+    pub async fn start_with(db: TestDatabase, limits: Limits) -> Result<Self> {
+        let clock = Arc::new(ManualClock::new(NOW_MS));
+        let state: AppState = thorbis_hub::prepare(
+            &db.config,
+            clock.clone(),
+            Settings {
+                limits,
+                admin_token: Some(ADMIN_TOKEN.into()),
+                // Tenant keys are sealed in every test, as in production.
+                key_wrap: Some(Arc::new(KeyWrap::new(&[0x4b; 32])?)),
+            },
+        )
+        .await?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (tx, rx) = oneshot::channel();
+        let server = tokio::spawn(thorbis_hub::serve(listener, state, async {
+            let _ = rx.await;
+        }));
+        Ok(Self {
+            base,
+            http: reqwest::Client::new(),
+            db,
+            clock,
+            shutdown: Some(tx),
+            server: Some(server),
+        })
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) -> Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await??;
+        }
+        Ok(())
+    }
+
+    /// A superuser connection: sees every row, for counting what was (not) stored.
+    pub async fn superuser(&self) -> Result<tokio_postgres::Client> {
+        connect(&self.db.superuser_url).await
+    }
+
+    pub async fn app_role(&self) -> Result<tokio_postgres::Client> {
+        connect(&self.db.config.app_url).await
+    }
+
+    pub async fn count(&self, sql: &str) -> Result<i64> {
+        let client = self.superuser().await?;
+        Ok(client.query_one(sql, &[]).await?.get(0))
+    }
+
+    pub async fn admin(&self, path: &str, body: &Value) -> Result<(StatusCode, Value)> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(body)
+            .send()
+            .await?;
+        let status = response.status();
+        let text = response.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    }
+
+    /// Creates a tenant with one location; returns (tenant, location).
+    pub async fn tenant(&self, name: &str) -> Result<(Uuid, Uuid)> {
+        let (status, body) = self.admin("/api/v1/admin/tenants", &json!({ "name": name })).await?;
+        ensure!(status == StatusCode::OK, "create tenant: {status} {body}");
+        let tenant: Uuid = serde_json::from_value(body["tenant_id"].clone())?;
+        let location = self.location(tenant, "Main street").await?;
+        Ok((tenant, location))
+    }
+
+    pub async fn location(&self, tenant: Uuid, name: &str) -> Result<Uuid> {
+        let (status, body) = self
+            .admin(&format!("/api/v1/admin/tenants/{tenant}/locations"), &json!({ "name": name }))
+            .await?;
+        ensure!(status == StatusCode::OK, "create location: {status} {body}");
+        Ok(serde_json::from_value(body["location_id"].clone())?)
+    }
+
+    pub async fn code(&self, tenant: Uuid, location: Uuid, role: &str) -> Result<String> {
+        let (status, body) = self
+            .admin(
+                &format!("/api/v1/admin/tenants/{tenant}/enrollment-codes"),
+                &json!({ "location_id": location, "role": role, "ttl_ms": 600_000 }),
+            )
+            .await?;
+        ensure!(status == StatusCode::OK, "create code: {status} {body}");
+        Ok(body["code"].as_str().context("code")?.to_owned())
+    }
+
+    pub async fn enroll_raw(&self, code: &str, key: &DeviceKey) -> Result<(StatusCode, Value)> {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/enroll", self.base))
+            .json(&json!({ "code": code, "public_key": key.public_key() }))
+            .send()
+            .await?;
+        Ok((response.status(), response.json().await?))
+    }
+
+    /// Enrolls a device with key seed `seed` at `location`.
+    pub async fn agent(&self, tenant: Uuid, location: Uuid, seed: u8) -> Result<Agent> {
+        let code = self.code(tenant, location, "pos").await?;
+        let key = DeviceKey::from_seed(&[seed; 32])?;
+        let (status, body) = self.enroll_raw(&code, &key).await?;
+        ensure!(status == StatusCode::OK, "enroll: {status} {body}");
+        let device_id: DeviceId = serde_json::from_value(body["credential"]["device_id"].clone())?;
+        Ok(Agent::new(device_id, seed, tenant))
+    }
+
+    /// Sends a signed request as `agent`, at the hub's current time.
+    pub async fn signed(
+        &self,
+        agent: &Agent,
+        path: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Result<reqwest::Response> {
+        let ts = self.clock_now();
+        let signature = agent.signer.sign("POST", path, ts, &body);
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(DEVICE_HEADER, agent.device_id.to_string())
+            .header(TIMESTAMP_HEADER, ts.to_string())
+            .header(SIGNATURE_HEADER, signature.to_string());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        Ok(request.body(body).send().await?)
+    }
+
+    pub fn clock_now(&self) -> u64 {
+        use thorbis_hub::clock::Clock as _;
+        self.clock.now_ms()
+    }
+
+    pub async fn push(&self, agent: &Agent, batch: &Batch) -> Result<(StatusCode, Value)> {
+        let response = self.signed(agent, "/api/v1/sync/push", encode_batch(batch), &[]).await?;
+        let status = response.status();
+        let text = response.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    }
+
+    /// Pulls as JSON; returns (status, batch, more).
+    pub async fn pull(
+        &self,
+        agent: &Agent,
+        have: &Value,
+        limit: usize,
+    ) -> Result<(StatusCode, Option<Batch>, bool)> {
+        self.pull_waiting(agent, have, limit, 0).await
+    }
+
+    /// Pulls as JSON, long-polling up to `wait_ms` when there is nothing yet.
+    pub async fn pull_waiting(
+        &self,
+        agent: &Agent,
+        have: &Value,
+        limit: usize,
+        wait_ms: u64,
+    ) -> Result<(StatusCode, Option<Batch>, bool)> {
+        let body =
+            serde_json::to_vec(&json!({ "have": have, "limit": limit, "wait_ms": wait_ms }))?;
+        let response = self
+            .signed(agent, "/api/v1/sync/pull", body, &[("accept", "application/json")])
+            .await?;
+        let status = response.status();
+        let value: Value = response.json().await?;
+        if status != StatusCode::OK {
+            return Ok((status, None, false));
+        }
+        let batch: Batch = serde_json::from_value(value["batch"].clone())?;
+        Ok((status, Some(batch), value["more"].as_bool().unwrap_or(false)))
+    }
+}
+
+pub async fn connect(url: &str) -> Result<tokio_postgres::Client> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+/// A terminal as the hub sees it: a seeded key, a chain and a clock.
+pub struct Agent {
+    pub device_id: DeviceId,
+    pub tenant: Uuid,
+    pub key: DeviceKey,
+    pub signer: RequestSigner,
+    pub events: Vec<Event>,
+    clock: HlcClock,
+}
+
+impl Agent {
+    pub fn new(device_id: DeviceId, seed: u8, tenant: Uuid) -> Self {
+        Self {
+            device_id,
+            tenant,
+            key: DeviceKey::from_seed(&[seed; 32]).expect("seeded key"),
+            signer: RequestSigner::from_seed(&[seed; 32]).expect("seeded key"),
+            events: Vec::new(),
+            clock: HlcClock::new(60_000),
+        }
+    }
+
+    pub fn tip(&self) -> ChainTip {
+        self.events.last().map_or(ChainTip::GENESIS, ChainTip::of)
+    }
+
+    /// Appends an event of any kind with raw payload.
+    pub fn append_raw(&mut self, kind: &str, payload: Vec<u8>, now_ms: u64) -> Event {
+        let tip = self.tip();
+        let event = Event {
+            device_id: self.device_id,
+            seq: tip.seq + 1,
+            hlc: self.clock.tick(now_ms),
+            prev_hash: tip.hash,
+            kind: EventKind::new(kind).expect("valid kind"),
+            payload,
+        };
+        self.events.push(event.clone());
+        event
+    }
+
+    pub fn append(&mut self, event: &DomainEvent, now_ms: u64) -> Event {
+        self.append_raw(event.kind(), event.encode_payload(), now_ms)
+    }
+
+    /// Events `from..=to` (1-based seqs) with a checkpoint on the last.
+    pub fn batch(&self, from: u64, to: u64) -> Batch {
+        let events: Vec<Event> =
+            self.events.iter().filter(|e| e.seq >= from && e.seq <= to).cloned().collect();
+        let last = events.last().expect("non-empty range");
+        let checkpoint = self.key.sign_checkpoint(self.device_id, ChainTip::of(last));
+        Batch { events, checkpoints: vec![checkpoint] }
+    }
+
+    /// Everything written so far.
+    pub fn all(&self) -> Batch {
+        self.batch(1, self.tip().seq)
+    }
+
+    /// Writes a sale: two coffees at 3.50 with 8% tax on top, paid cash, closed.
+    /// Returns the order id; the order's total is 7.56.
+    pub fn sale(&mut self, n: u8, now_ms: u64) -> Uuid {
+        self.sale_numbered(u32::from(n), now_ms)
+    }
+
+    /// [`Agent::sale`] with a wider range of order numbers.
+    pub fn sale_numbered(&mut self, n: u32, now_ms: u64) -> Uuid {
+        let [b0, b1, b2, b3] = n.to_be_bytes();
+        let id = |kind: u8| {
+            Uuid::from_bytes([b0, b1, b2, b3, kind, 0, 0x70, 0, 0x80, 0, 0, 0, 0, 0, 0, 1])
+        };
+        let order_id = OrderId(id(1));
+        let item = ItemId(Uuid::from_bytes([9; 16]));
+        let events = [
+            DomainEvent::OrderOpened(OrderOpened {
+                order_id,
+                currency: Currency::USD,
+                mode: ServiceMode::Retail,
+                table: None,
+                guests: None,
+                opened_by: None,
+            }),
+            DomainEvent::LineAdded(LineAdded {
+                order_id,
+                line_id: LineId(id(2)),
+                item_id: item,
+                name: "Coffee".into(),
+                unit_price: Money(3_50),
+                qty: Qty(2000),
+                modifiers: vec![],
+                seat: None,
+                course: None,
+                taxes: vec![TaxRate {
+                    id: TaxRateId(Uuid::from_bytes([7; 16])),
+                    name: "Sales tax 8%".into(),
+                    ppm: 80_000,
+                    inclusive: false,
+                }],
+                station: None,
+                note: None,
+                price_override_by: None,
+            }),
+            DomainEvent::PaymentTaken(PaymentTaken {
+                order_id,
+                payment_id: PaymentId(id(3)),
+                amount: Money(7_56),
+                tip: Money(0),
+                tender: Tender::Cash { tendered: Money(10_00), change: Money(2_44) },
+                drawer_session: None,
+                taken_by: None,
+            }),
+            DomainEvent::OrderClosed(OrderClosed { order_id, closed_by: None }),
+        ];
+        for (i, e) in events.iter().enumerate() {
+            self.append(e, now_ms + i as u64);
+        }
+        order_id.0
+    }
+}
