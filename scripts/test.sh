@@ -26,5 +26,6 @@ if ((${#need_apt[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${need_apt[@]}"
 fi
 
-cargo test --workspace --locked
+# `--show-output` lets the RESULT lines of passing tests (tenant isolation, ...) reach the log.
+cargo test --workspace --locked -- --show-output
 cargo test --workspace --locked --benches
