@@ -53,6 +53,7 @@ pub const AGENT: &[Migration] = migrations!("agent":
 /// The hub's Postgres migrations, in order.
 pub const HUB: &[Migration] = migrations!("hub":
     1 => "tenancy_and_events",
+    2 => "aggregate_storage",
 );
 
 #[cfg(test)]

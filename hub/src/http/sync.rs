@@ -211,11 +211,14 @@ async fn ingest_run(
     let checkpoint = verify_run(&key, batch, device_id, run)?;
     let first = run[0];
     let d = uuid(device_id);
-    let tip = tx
-        .query_opt(
+    // Statements on the push path are prepared once per pooled connection (see `tenant_tx`).
+    let lock_tip = tx
+        .prepare_cached(
             "SELECT seq, hash FROM chain_tips WHERE tenant_id = $1 AND device_id = $2 FOR UPDATE",
-            &[&device.tenant_id, &d],
         )
+        .await?;
+    let tip = tx
+        .query_opt(&lock_tip, &[&device.tenant_id, &d])
         .await?
         .map_or(Ok(ChainTip::GENESIS), |row| tip_of(row.get(0), row.get(1)))?;
     if first.seq > tip.seq + 1 {
@@ -402,10 +405,13 @@ pub(super) async fn upsert_tip(
     now: u64,
 ) -> Result<()> {
     tx.execute(
-        "INSERT INTO chain_tips (tenant_id, device_id, seq, hash, updated_at_ms)
+        &tx.prepare_cached(
+            "INSERT INTO chain_tips (tenant_id, device_id, seq, hash, updated_at_ms)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (tenant_id, device_id) DO UPDATE
              SET seq = EXCLUDED.seq, hash = EXCLUDED.hash, updated_at_ms = EXCLUDED.updated_at_ms",
+        )
+        .await?,
         &[&tenant, &uuid(device_id), &(tip.seq as i64), &tip.hash.0.as_slice(), &(now as i64)],
     )
     .await
@@ -415,7 +421,11 @@ pub(super) async fn upsert_tip(
 
 /// Wakes long-polls on every hub process when `tx` commits (see `crate::live`).
 pub(super) async fn notify_on_commit(tx: &Transaction<'_>, tenant: Uuid) -> Result<()> {
-    tx.execute("SELECT pg_notify($1, $2)", &[&crate::live::CHANNEL, &tenant.to_string()]).await?;
+    tx.execute(
+        &tx.prepare_cached("SELECT pg_notify($1, $2)").await?,
+        &[&crate::live::CHANNEL, &tenant.to_string()],
+    )
+    .await?;
     Ok(())
 }
 
