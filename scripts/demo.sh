@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 data=.thorbis-demo
 mkdir -p "$data/receipts"
+scripts/ensure-packages.sh demo
 cargo build --quiet -p thorbis-simulators -p thorbis-agent -p thorbis-hub --bins
 
 printer_port=${THORBIS_PRINTER_PORT:-9100}

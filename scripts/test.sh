@@ -13,18 +13,7 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/thorbis-edge/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-need_apt=()
-command -v cc >/dev/null || need_apt+=(build-essential)
-command -v pkg-config >/dev/null || need_apt+=(pkg-config)
-# The printer simulator's barcode tests read its PNGs back with a standard decoder.
-command -v zbarimg >/dev/null || need_apt+=(zbar-tools)
-# The hub's tests start throwaway PostgreSQL 15 clusters.
-[ -x /usr/lib/postgresql/15/bin/initdb ] || need_apt+=(postgresql-15)
-if ((${#need_apt[@]})); then
-    echo "installing: ${need_apt[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${need_apt[@]}"
-fi
+scripts/ensure-packages.sh test
 
 # `--show-output` lets the RESULT lines of passing tests (tenant isolation, ...) reach the log.
 cargo test --workspace --locked -- --show-output
