@@ -15,6 +15,8 @@
 //! * **Version vectors** ([`VersionVector`]): what each peer holds, and what to send it.
 //! * **The codec** ([`encode_batch`], [`decode_batch`], [`batch_to_json`]): batches as
 //!   compact bytes for the wire and as JSON for debugging.
+//! * **The sync protocol** ([`sync`]): a sans-IO state machine per peer (`Hello`,
+//!   `Events`, `Ack`), the same agent↔hub and agent↔agent.
 //! * **The clock seam** ([`clock::Clock`]): how the shells around the protocol get "now"
 //!   and pass it in, so tests can inject time.
 //!
@@ -80,6 +82,7 @@ mod hex;
 pub mod hlc;
 pub mod ids;
 pub mod sign;
+pub mod sync;
 pub mod vector;
 mod wire;
 

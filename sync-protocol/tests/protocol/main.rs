@@ -10,4 +10,5 @@ mod event;
 mod golden;
 mod hlc;
 mod strategies;
+mod sync;
 mod vector;
