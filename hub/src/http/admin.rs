@@ -4,8 +4,6 @@
 //! RLS like any other request.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use ring::digest::{SHA256, digest};
@@ -13,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::{AppState, Error, Result, body_bytes, json_body};
+use super::{AppState, Error, JsonBody, Result};
 use crate::db::tenant_tx;
 use crate::identity::{Role, TenantKey, hex, new_enrollment_code};
 
@@ -37,13 +35,27 @@ pub(super) fn check_token(state: &AppState, headers: &HeaderMap) -> Result<()> {
     Ok(())
 }
 
+/// Extracting this checks the admin token, so a handler that takes it is admin-only.
+pub(super) struct Admin;
+
+impl axum::extract::FromRequestParts<AppState> for Admin {
+    type Rejection = Error;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self> {
+        check_token(state, &parts.headers).map(|()| Admin)
+    }
+}
+
 pub(super) fn parse_uuid(what: &str, s: &str) -> Result<Uuid> {
     s.parse().map_err(|e| Error::BadRequest(format!("{what} `{s}` is not a UUID: {e}")))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewTenant {
+pub(super) struct NewTenant {
     name: String,
 }
 
@@ -55,12 +67,10 @@ fn check_name(name: &str) -> Result<()> {
 }
 
 pub(super) async fn create_tenant(
+    _: Admin,
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: std::result::Result<Bytes, BytesRejection>,
+    JsonBody(req): JsonBody<NewTenant>,
 ) -> Result<Json<Value>> {
-    check_token(&state, &headers)?;
-    let req: NewTenant = json_body(&body_bytes(body)?)?;
     check_name(&req.name)?;
     let tenant_id = Uuid::now_v7();
     let (key, pkcs8) = TenantKey::generate().map_err(|e| Error::Internal(e.into()))?;
@@ -88,14 +98,12 @@ pub(super) async fn create_tenant(
 }
 
 pub(super) async fn create_location(
+    _: Admin,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(tenant_id): Path<String>,
-    body: std::result::Result<Bytes, BytesRejection>,
+    JsonBody(req): JsonBody<NewTenant>,
 ) -> Result<Json<Value>> {
-    check_token(&state, &headers)?;
     let tenant_id = parse_uuid("tenant id", &tenant_id)?;
-    let req: NewTenant = json_body(&body_bytes(body)?)?;
     check_name(&req.name)?;
     let mut client = state.0.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant_id).await?;
@@ -114,7 +122,7 @@ pub(super) async fn create_location(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewCode {
+pub(super) struct NewCode {
     location_id: Uuid,
     role: Role,
     #[serde(default)]
@@ -128,14 +136,12 @@ struct CodeIssued {
 }
 
 pub(super) async fn create_enrollment_code(
+    _: Admin,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(tenant_id): Path<String>,
-    body: std::result::Result<Bytes, BytesRejection>,
+    JsonBody(req): JsonBody<NewCode>,
 ) -> Result<Json<Value>> {
-    check_token(&state, &headers)?;
     let tenant_id = parse_uuid("tenant id", &tenant_id)?;
-    let req: NewCode = json_body(&body_bytes(body)?)?;
     let ttl = req.ttl_ms.unwrap_or(state.0.limits.enrollment_code_ttl_ms);
     if ttl == 0 || ttl > 30 * 24 * 3600 * 1000 {
         return Err(Error::BadRequest("ttl_ms must be between 1 ms and 30 days".into()));
@@ -180,11 +186,10 @@ pub(super) async fn create_enrollment_code(
 }
 
 pub(super) async fn revoke_device(
+    _: Admin,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path((tenant_id, device_id)): Path<(String, String)>,
 ) -> Result<Json<Value>> {
-    check_token(&state, &headers)?;
     let tenant_id = parse_uuid("tenant id", &tenant_id)?;
     let device_id = parse_uuid("device id", &device_id)?;
     let mut client = state.0.pool.get().await?;

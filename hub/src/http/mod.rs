@@ -179,6 +179,20 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.0.metrics.render())
 }
 
+/// A JSON request body, read within the body limit and parsed with a message that says what
+/// is wrong. (Handlers that must see the raw bytes, e.g. to check a signature over them,
+/// read `Bytes` and call [`json_body`] themselves.)
+pub(super) struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self> {
+        let bytes = body_bytes(axum::body::Bytes::from_request(req, state).await)?;
+        json_body(&bytes).map(JsonBody)
+    }
+}
+
 /// Reads a JSON body, with a message that names what is wrong.
 fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T> {
     serde_json::from_slice(body).map_err(|e| Error::BadRequest(format!("invalid JSON body: {e}")))

@@ -15,19 +15,16 @@
 //! them.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use thorbis_domain::{DomainEvent, EventMeta};
 use thorbis_sync_protocol::{ChainTip, DeviceId, DeviceKey, Event, EventKind, Hlc, HlcClock};
 use uuid::Uuid;
 
-use super::admin::{check_token, parse_uuid};
+use super::admin::{Admin, parse_uuid};
 use super::sync::{hash_of, insert_events, notify_on_commit, upsert_tip};
-use super::{AppState, Error, Result, body_bytes, json_body};
+use super::{AppState, Error, JsonBody, Result};
 use crate::db::tenant_tx;
 use crate::projection::{self, ToFold};
 
@@ -42,7 +39,7 @@ pub fn hub_log(tenant: Uuid) -> DeviceId {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Publish {
+pub(super) struct Publish {
     events: Vec<Published>,
 }
 
@@ -77,14 +74,13 @@ fn validate(req: &Publish) -> Result<Vec<DomainEvent>> {
 }
 
 pub(super) async fn publish(
+    _: Admin,
     State(state): State<AppState>,
-    headers: HeaderMap,
     Path(tenant_id): Path<String>,
-    body: std::result::Result<Bytes, BytesRejection>,
+    JsonBody(publish): JsonBody<Publish>,
 ) -> Result<Json<Value>> {
-    check_token(&state, &headers)?;
     let tenant = parse_uuid("tenant id", &tenant_id)?;
-    let domain = validate(&json_body::<Publish>(&body_bytes(body)?)?)?;
+    let domain = validate(&publish)?;
     let now = state.now_ms();
     let device = hub_log(tenant);
     let mut client = state.0.pool.get().await?;
