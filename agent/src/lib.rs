@@ -5,6 +5,8 @@
 //! hash-chained event log of every device it has heard from, and the projections folded
 //! from that log by `thorbis-domain`. Commands go in through [`Store::execute`] /
 //! [`Store::execute_all`]; screens read projections through the `Store` read methods.
+//! Staff sign in with a PIN verified offline against the hashes in the catalog
+//! ([`Store::sign_in`], [`Store::approve`], see [`staff`]).
 //!
 //! Invariants:
 //! - A command's events, their projections and the chain tip are written in one
@@ -23,9 +25,11 @@ pub mod print;
 mod projection;
 pub mod schema;
 pub mod seed;
+pub mod staff;
 mod store;
 
 pub use error::StoreError;
+pub use staff::{SignInError, SignedIn};
 pub use store::{
     Committed, LogReport, OrderView, PROJECTION_VERSION, Store, StoreConfig, TicketView,
 };

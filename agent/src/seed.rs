@@ -1,17 +1,24 @@
 //! A small demo catalog (a burger bar that also sells coffee beans and bananas) and the
 //! commands of a typical sale. The demo command, the benchmarks and the crash test all use
 //! these, so they exercise the same realistic shapes.
+//!
+//! Two demo staff sign in with the PINs below. Their hashes are made here, at seeding, so a
+//! plain PIN exists nowhere but in this file.
 
-use thorbis_domain::catalog::{Category, Item, Modifier, ModifierGroup};
+use std::sync::OnceLock;
+
+use thorbis_domain::catalog::{Category, Item, Modifier, ModifierGroup, Role, Staff};
 use thorbis_domain::command::TenderInput;
 use thorbis_domain::events::ServiceMode;
 use thorbis_domain::ids::{
     CategoryId, DrawerSessionId, ItemId, LineId, ModifierGroupId, ModifierId, OrderId, PaymentId,
-    TaxCategoryId, TaxRateId,
+    StaffId, TaxCategoryId, TaxRateId,
 };
 use thorbis_domain::tax::{TaxCategory, TaxRate};
 use thorbis_domain::{Command, Currency, Money, Qty};
 use uuid::Uuid;
+
+use crate::staff::{PinCost, hash_pin};
 
 const fn id(n: u128) -> Uuid {
     // Fixed, readable ids for reference data: 5eed0000-...-00000000000n.
@@ -45,7 +52,49 @@ pub const COFFEE_BEANS: ItemId = ItemId(id(103));
 /// Bananas, 2.49 a kilogram, sold by weight, stock tracked.
 pub const BANANAS: ItemId = ItemId(id(104));
 
-/// The commands that publish the demo catalog.
+/// Sam, a cashier (cannot approve).
+pub const CASHIER: StaffId = StaffId(id(200));
+/// Sam's PIN.
+pub const CASHIER_PIN: &str = "1234";
+/// Morgan, a manager (approves voids, refunds, large discounts).
+pub const MANAGER: StaffId = StaffId(id(201));
+/// Morgan's PIN.
+pub const MANAGER_PIN: &str = "9999";
+
+/// The commands that publish the demo staff.
+///
+/// Hashed at the production cost ([`PinCost::OWASP`]) so the demo signs in the way a real
+/// terminal does. The hashes are made once per process (argon2 at that cost takes tens of
+/// milliseconds, and tests seed many stores), with each member's id as the salt so the demo
+/// catalog's events are the same on every run; real staff get random salts from the hub.
+#[must_use]
+pub fn staff() -> Vec<Command> {
+    static HASHES: OnceLock<[String; 2]> = OnceLock::new();
+    let [cashier, manager] = HASHES.get_or_init(|| {
+        let hash = |who: StaffId, pin| {
+            hash_pin(pin, who.0.as_bytes(), PinCost::OWASP).expect("demo PINs are valid")
+        };
+        [hash(CASHIER, CASHIER_PIN), hash(MANAGER, MANAGER_PIN)]
+    });
+    vec![
+        Command::PublishStaff(Staff {
+            id: CASHIER,
+            name: "Sam".into(),
+            role: Role::Cashier,
+            pin_hash: cashier.clone(),
+            active: true,
+        }),
+        Command::PublishStaff(Staff {
+            id: MANAGER,
+            name: "Morgan".into(),
+            role: Role::Manager,
+            pin_hash: manager.clone(),
+            active: true,
+        }),
+    ]
+}
+
+/// The commands that publish the demo catalog, staff included.
 #[must_use]
 pub fn catalog() -> Vec<Command> {
     let kitchen = CategoryId(id(50));
@@ -68,7 +117,7 @@ pub fn catalog() -> Vec<Command> {
         name: name.into(),
         price_delta: Money(delta),
     };
-    vec![
+    let mut commands = vec![
         Command::PublishTaxRate(TaxRate {
             id: SALES_TAX,
             name: "Sales tax 8.875%".into(),
@@ -122,7 +171,9 @@ pub fn catalog() -> Vec<Command> {
             tax_category: None,
             ..item(BANANAS, "Bananas (kg)", 2_49, retail)
         }),
-    ]
+    ];
+    commands.extend(staff());
+    commands
 }
 
 /// Ids for one sale, minted by the caller (so retries can reuse them).

@@ -35,7 +35,10 @@ use crate::schema;
 
 /// Bumped whenever the fold changes what it stores; a store whose projections were built
 /// by another version rebuilds them from the event log when it opens.
-pub const PROJECTION_VERSION: u32 = 1;
+///
+/// 2: staff records (`catalog.staff_upserted`) are folded; a store built by version 1 held
+/// any such events as an unknown kind, unfolded.
+pub const PROJECTION_VERSION: u32 = 2;
 
 /// How to open a store.
 #[derive(Clone, Debug)]
@@ -119,11 +122,11 @@ pub struct LogReport {
 /// This terminal's durable store.
 #[derive(Debug)]
 pub struct Store {
-    conn: Connection,
+    pub(crate) conn: Connection,
     // Declared after `conn` so it stops after the writer closes.
     _checkpointer: Checkpointer,
     path: PathBuf,
-    clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<dyn Clock>,
     policy: Policy,
     device_id: DeviceId,
     key: DeviceKey,

@@ -4,10 +4,13 @@
 //! here and read them when a cashier rings something up. A line on an order copies what it
 //! needs from the catalog (name, price, taxes, station) at the time of sale, so a later
 //! price change never rewrites a past order.
+//!
+//! Staff are published the same way: the hub owns who works here and their PIN hashes, and
+//! terminals verify PINs offline against the folded [`Staff`] records.
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{CategoryId, ItemId, ModifierGroupId, ModifierId, TaxCategoryId};
+use crate::ids::{CategoryId, ItemId, ModifierGroupId, ModifierId, StaffId, TaxCategoryId};
 use crate::money::Money;
 
 /// A kitchen display / printer station that prepares some items ("grill", "bar").
@@ -88,6 +91,77 @@ pub struct Modifier {
     pub name: String,
     /// Added to the item's unit price (may be negative: "no cheese -0.50").
     pub price_delta: Money,
+}
+
+/// What a member of staff may do. Only managers and owners approve voids, comps, refunds
+/// and discounts above the policy's threshold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Rings up sales and takes payments.
+    Cashier,
+    /// Takes orders at tables.
+    Server,
+    /// Works the kitchen display.
+    Kitchen,
+    /// Approves what needs approving.
+    Manager,
+    /// Everything a manager can, and owns the business.
+    Owner,
+}
+
+impl Role {
+    /// Whether this role may approve voids, comps, refunds and large discounts.
+    #[must_use]
+    pub fn can_approve(self) -> bool {
+        matches!(self, Role::Manager | Role::Owner)
+    }
+}
+
+/// A member of staff, as published by the hub.
+///
+/// The PIN is never part of the record: only its salted argon2id hash, as a PHC string
+/// (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`), so a terminal can verify a PIN
+/// offline and a stolen event log does not hand out PINs. This crate never hashes: it only
+/// checks that the field has the shape of such a string (see [`looks_like_argon2id_phc`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Staff {
+    /// Their id.
+    pub id: StaffId,
+    /// Name as shown on the sign-in screen and on receipts.
+    pub name: String,
+    /// What they may do.
+    pub role: Role,
+    /// The salted argon2id hash of their PIN, as a PHC string.
+    pub pin_hash: String,
+    /// Staff who left stay in the catalog (their ids are on past events) but cannot sign in.
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+/// Whether `s` has the shape of an argon2id PHC string: `$argon2id$v=19$<params>$<salt>$<hash>`
+/// with base64 salt and hash. It does not prove the hash is right (only verifying a PIN does);
+/// it keeps plain PINs and other junk out of the published record.
+#[must_use]
+pub fn looks_like_argon2id_phc(s: &str) -> bool {
+    let b64 = |part: &str| {
+        !part.is_empty()
+            && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    };
+    let params = |part: &str| {
+        part.split(',').all(|kv| {
+            kv.split_once('=').is_some_and(|(k, v)| {
+                matches!(k, "m" | "t" | "p")
+                    && !v.is_empty()
+                    && v.bytes().all(|b| b.is_ascii_digit())
+            })
+        })
+    };
+    let parts: Vec<&str> = s.split('$').collect();
+    s.len() <= 256
+        && matches!(parts.as_slice(),
+            ["", "argon2id", version, p, salt, hash]
+                if version.starts_with("v=") && params(p) && b64(salt) && b64(hash) && hash.len() >= 16)
 }
 
 /// Why a selection of modifiers does not satisfy an item's groups.

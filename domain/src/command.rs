@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::catalog::{Category, Item, ModifierError, ModifierGroup, resolve_modifiers};
+use crate::catalog::{
+    Category, Item, ModifierError, ModifierGroup, Staff, looks_like_argon2id_phc, resolve_modifiers,
+};
 use crate::drawer::DrawerSession;
 use crate::events::{
     AvailabilitySet, DiscountApplied, DiscountRule, DiscountScope, DomainEvent, DrawerCashMoved,
@@ -113,6 +115,7 @@ pub enum Command {
     PublishModifierGroup(ModifierGroup),
     PublishTaxRate(TaxRate),
     PublishTaxCategory(TaxCategory),
+    PublishStaff(Staff),
     SetAvailability {
         item_id: ItemId,
         available: bool,
@@ -276,6 +279,10 @@ pub enum CommandError {
     Modifiers(#[from] ModifierError),
     #[error("{0}")]
     InvalidText(String),
+    #[error(
+        "a staff PIN must be published as its argon2id hash (a PHC string); plain PINs are never recorded"
+    )]
+    InvalidPinHash,
     #[error("{0} requires a manager's approval")]
     ApprovalRequired(&'static str),
     #[error("nothing to send to the kitchen")]
@@ -365,6 +372,15 @@ pub fn decide(
         C::PublishTaxCategory(c) => {
             text(&c.name, "tax category name")?;
             one(E::TaxCategoryUpserted(c.clone()))
+        }
+        C::PublishStaff(s) => {
+            text(&s.name, "staff name")?;
+            // The hub hashes PINs; a record carrying anything but a hash (a plain PIN typed
+            // into the wrong field) is refused before it reaches every terminal's log.
+            if !looks_like_argon2id_phc(&s.pin_hash) {
+                return Err(CommandError::InvalidPinHash);
+            }
+            one(E::StaffUpserted(s.clone()))
         }
         C::SetAvailability { item_id, available, by } => {
             item(state, *item_id)?;

@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Category, Item, ModifierGroup, Station};
+use crate::catalog::{Category, Item, ModifierGroup, Staff, Station};
 use crate::ids::{
     DiscountId, DrawerSessionId, ItemId, LineId, ModifierId, OrderId, PaymentId, RefundId, StaffId,
     TicketId,
@@ -394,6 +394,7 @@ domain_events! {
     "catalog.modifier_group_upserted" => ModifierGroupUpserted(ModifierGroup),
     "catalog.tax_rate_upserted" => TaxRateUpserted(TaxRate),
     "catalog.tax_category_upserted" => TaxCategoryUpserted(TaxCategory),
+    "catalog.staff_upserted" => StaffUpserted(Staff),
     "item.availability_set" => AvailabilitySet(AvailabilitySet),
     "order.opened" => OrderOpened(OrderOpened),
     "order.line_added" => LineAdded(LineAdded),

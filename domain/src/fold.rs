@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use thorbis_sync_protocol::{EventId, Hlc};
 use uuid::Uuid;
 
-use crate::catalog::{Category, Item, ModifierGroup};
+use crate::catalog::{Category, Item, ModifierGroup, Staff};
 use crate::drawer::DrawerSession;
 use crate::events::DomainEvent;
 use crate::kitchen::Ticket;
@@ -157,6 +157,7 @@ pub fn project<P: Projections>(
             Target::TaxCategory => {
                 store.update::<Versioned<TaxCategory>>(id, |a| a.apply(id, meta, event))
             }
+            Target::Staff => store.update::<Versioned<Staff>>(id, |a| a.apply(id, meta, event)),
         }
     };
     match event {
@@ -165,6 +166,7 @@ pub fn project<P: Projections>(
         E::ModifierGroupUpserted(e) => fold(store, e.id.0, Target::ModifierGroup),
         E::TaxRateUpserted(e) => fold(store, e.id.0, Target::TaxRate),
         E::TaxCategoryUpserted(e) => fold(store, e.id.0, Target::TaxCategory),
+        E::StaffUpserted(e) => fold(store, e.id.0, Target::Staff),
         E::AvailabilitySet(e) => fold(store, e.item_id.0, Target::Availability),
         E::OrderOpened(e) => fold(store, e.order_id.0, Target::Order),
         E::LineAdded(e) => fold(store, e.order_id.0, Target::Order),
@@ -218,6 +220,7 @@ enum Target {
     ModifierGroup,
     TaxRate,
     TaxCategory,
+    Staff,
 }
 
 /// A catalog record: the latest version published wins.
@@ -302,6 +305,7 @@ catalog_records! {
     ModifierGroup => "modifier_group", ModifierGroupUpserted, modifier_groups;
     TaxRate => "tax_rate", TaxRateUpserted, tax_rates;
     TaxCategory => "tax_category", TaxCategoryUpserted, tax_categories;
+    Staff => "staff", StaffUpserted, staff;
 }
 
 /// Every aggregate in memory: the reference fold, used by property tests, simulations and
@@ -321,6 +325,7 @@ pub struct State {
     pub modifier_groups: BTreeMap<Uuid, Versioned<ModifierGroup>>,
     pub tax_rates: BTreeMap<Uuid, Versioned<TaxRate>>,
     pub tax_categories: BTreeMap<Uuid, Versioned<TaxCategory>>,
+    pub staff: BTreeMap<Uuid, Versioned<Staff>>,
     pub links: BTreeSet<(Relation, Uuid, Uuid)>,
 }
 

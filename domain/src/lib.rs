@@ -2,7 +2,7 @@
 //! totals from the same events.
 //!
 //! This crate owns: [`money`] (integer minor units) and [`tax`] (inclusive and exclusive,
-//! one documented rounding rule); the [`catalog`]; the business [`events`] and their payload
+//! one documented rounding rule); the [`catalog`] (staff and their PIN hashes included); the business [`events`] and their payload
 //! encoding; the aggregates they fold into ([`order`], [`kitchen`], [`drawer`], [`stock`])
 //! through [`fold`]; and [`command`], which checks a request against state and decides
 //! which events carry it out.

@@ -539,3 +539,50 @@ fn drawer_must_be_counted_blind_before_closing() {
         CommandError::DrawerClosed(_)
     ));
 }
+
+#[test]
+fn staff_are_published_with_a_pin_hash_never_a_pin() {
+    use thorbis_domain::catalog::{Role, Staff};
+    use thorbis_domain::fold::Versioned;
+
+    let mut t = Terminal::new();
+    let id = StaffId(Uuid::from_u128(77));
+    let staff = |pin_hash: &str| Staff {
+        id,
+        name: "Dana".into(),
+        role: Role::Manager,
+        pin_hash: pin_hash.into(),
+        active: true,
+    };
+    // Plain PINs, other algorithms and mangled strings are all refused, and nothing is folded.
+    for bad in [
+        "1234",
+        "",
+        "$argon2i$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+        "$2b$12$abcdefghijklmnopqrstuv",
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$",
+        "$argon2id$v=19$1234$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+    ] {
+        assert!(
+            matches!(t.refuse(&Command::PublishStaff(staff(bad))), CommandError::InvalidPinHash),
+            "{bad:?} was accepted"
+        );
+    }
+    assert!(t.state.get::<Versioned<Staff>>(id.0).is_none());
+    assert!(matches!(
+        t.refuse(&Command::PublishStaff(Staff {
+            name: " ".into(),
+            ..staff("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA")
+        })),
+        CommandError::InvalidText(_)
+    ));
+
+    // A later version replaces the earlier one (last writer wins), like any catalog record.
+    let good = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+    t.run(&Command::PublishStaff(staff(good))).unwrap();
+    t.run(&Command::PublishStaff(Staff { active: false, ..staff(good) })).unwrap();
+    let folded = t.state.get::<Versioned<Staff>>(id.0).unwrap().value().unwrap();
+    assert!(!folded.active);
+    assert!(folded.role.can_approve());
+    assert!(!Role::Cashier.can_approve());
+}

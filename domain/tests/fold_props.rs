@@ -6,7 +6,7 @@
 //! ties (broken by device and seq) are common.
 
 use proptest::prelude::*;
-use thorbis_domain::catalog::Item;
+use thorbis_domain::catalog::{Item, Role, Staff};
 use thorbis_domain::events::{
     AvailabilitySet, DiscountApplied, DiscountRule, DiscountScope, DrawerCashMoved, DrawerClosed,
     DrawerCounted, DrawerOpened, KitchenTicket, LineAdded, LineComped, LineModifier, LineVoided,
@@ -15,7 +15,8 @@ use thorbis_domain::events::{
 };
 use thorbis_domain::ids::TaxRateId;
 use thorbis_domain::ids::{
-    DiscountId, DrawerSessionId, ItemId, LineId, ModifierId, OrderId, PaymentId, RefundId, TicketId,
+    DiscountId, DrawerSessionId, ItemId, LineId, ModifierId, OrderId, PaymentId, RefundId, StaffId,
+    TicketId,
 };
 use thorbis_domain::tax::TaxRate;
 use thorbis_domain::{Currency, DomainEvent, EventMeta, Money, Qty, State};
@@ -170,29 +171,34 @@ fn event(sel: u8, a: u8, b: u8, amt: i64) -> DomainEvent {
             delta: Qty(amt % 5000),
             reason: StockReason::Adjust { note: "x".into() },
         }),
-        _ => {
-            if a.is_multiple_of(2) {
-                DomainEvent::AvailabilitySet(AvailabilitySet {
-                    item_id: item,
-                    available: b.is_multiple_of(2),
-                    by: None,
-                })
-            } else {
-                DomainEvent::ItemUpserted(Item {
-                    id: item,
-                    name: format!("item v{a}"),
-                    category: None,
-                    price: money,
-                    tax_category: None,
-                    barcodes: vec![],
-                    station: None,
-                    modifier_groups: vec![],
-                    track_stock: true,
-                    sold_by_weight: false,
-                    active: true,
-                })
-            }
-        }
+        _ => match a % 3 {
+            0 => DomainEvent::AvailabilitySet(AvailabilitySet {
+                item_id: item,
+                available: b.is_multiple_of(2),
+                by: None,
+            }),
+            // Staff records compete for a few ids, so last-writer-wins is exercised.
+            1 => DomainEvent::StaffUpserted(Staff {
+                id: StaffId(id(6, b)),
+                name: format!("staff v{amt}"),
+                role: if b.is_multiple_of(2) { Role::Cashier } else { Role::Manager },
+                pin_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ${amt:032x}"),
+                active: amt % 3 == 0,
+            }),
+            _ => DomainEvent::ItemUpserted(Item {
+                id: item,
+                name: format!("item v{a}"),
+                category: None,
+                price: money,
+                tax_category: None,
+                barcodes: vec![],
+                station: None,
+                modifier_groups: vec![],
+                track_stock: true,
+                sold_by_weight: false,
+                active: true,
+            }),
+        },
     }
 }
 

@@ -53,6 +53,7 @@ async fn main() -> anyhow::Result<()> {
         limits: config.limits.clone(),
         admin_token: config.admin_token.clone(),
         key_wrap,
+        secure_cookies: config.tls.is_some(),
     };
     let state = thorbis_hub::prepare(&database, Arc::new(SystemClock), settings)
         .await

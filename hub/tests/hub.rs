@@ -4,10 +4,10 @@
 
 mod support;
 
-use anyhow::{Result, ensure};
+use anyhow::{Context as _, Result, ensure};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Agent, BODY_LIMIT, MAX_BATCH_EVENTS, NOW_MS, TestHub};
+use support::{Agent, BODY_LIMIT, CONSOLE_PASSWORD, MAX_BATCH_EVENTS, NOW_MS, TestHub};
 use thorbis_domain::DomainEvent;
 use thorbis_domain::events::{DrawerOpened, PaymentTaken, StockMoved, StockReason, Tender};
 use thorbis_domain::ids::{DrawerSessionId, ItemId, OrderId, PaymentId};
@@ -147,6 +147,14 @@ async fn healthz_metrics_and_openapi() -> Result<()> {
         "/api/v1/sync/pull",
         "/api/v1/admin/tenants",
         "/api/v1/admin/tenants/{tenant_id}/devices/{device_id}/revoke",
+        "/api/v1/admin/tenants/{tenant_id}/console-users",
+        "/api/v1/console/login",
+        "/api/v1/console/logout",
+        "/api/v1/console/me",
+        "/api/v1/console/locations",
+        "/api/v1/console/enrollment-codes",
+        "/api/v1/console/devices/{device_id}/revoke",
+        "/api/v1/console/reference-events",
     ] {
         ensure!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
@@ -650,7 +658,15 @@ async fn tenant_isolation() -> Result<()> {
         )
         .await?;
     ensure!(status == StatusCode::OK);
+    // Each tenant has a console manager, signed in.
+    hub.console_user(tenant_a, "manager@a.example", "manager").await?;
+    hub.console_user(tenant_b, "manager@b.example", "manager").await?;
+    let console_a = hub.console_session(tenant_a, "manager@a.example").await?;
+    let _console_b = hub.console_session(tenant_b, "manager@b.example").await?;
     let b_rows = "SELECT (SELECT count(*) FROM events WHERE tenant_id = '{B}')
+        + (SELECT count(*) FROM enrollment_codes WHERE tenant_id = '{B}')
+        + (SELECT count(*) FROM console_users WHERE tenant_id = '{B}')
+        + (SELECT count(*) FROM console_sessions WHERE tenant_id = '{B}' AND revoked_at_ms IS NULL)
         + (SELECT count(*) FROM orders WHERE tenant_id = '{B}')
         + (SELECT count(*) FROM devices WHERE tenant_id = '{B}' AND revoked_at_ms IS NULL)
         + (SELECT count(*) FROM locations WHERE tenant_id = '{B}')
@@ -742,6 +758,64 @@ async fn tenant_isolation() -> Result<()> {
         .admin(&format!("/api/v1/admin/tenants/{tenant_a}/devices/{b_device}/revoke"), &json!({}))
         .await?;
     refused("revoke B's device under A", status == StatusCode::NOT_FOUND);
+    // A's console manager, with B's ids: the tenant is the session's, so B's rows are not
+    // found; a tenant named in the body is refused; the cookie re-pointed at B is no session.
+    let (cookie, csrf) = (Some(console_a.cookie.as_str()), Some(console_a.csrf.as_str()));
+    let (status, _) = hub
+        .console(
+            &format!("/api/v1/console/devices/{b_device}/revoke"),
+            cookie,
+            csrf,
+            Some(&json!({})),
+        )
+        .await?;
+    refused("console: revoke B's device", status == StatusCode::NOT_FOUND);
+    let (status, _) = hub
+        .console(
+            "/api/v1/console/enrollment-codes",
+            cookie,
+            csrf,
+            Some(&json!({ "location_id": location_b, "role": "pos" })),
+        )
+        .await?;
+    refused("console: code for B's location", status == StatusCode::NOT_FOUND);
+    for (path, body) in [
+        ("/api/v1/console/locations", json!({ "name": "x", "tenant_id": tenant_b })),
+        (
+            "/api/v1/console/enrollment-codes",
+            json!({ "location_id": location_b, "role": "pos", "tenant_id": tenant_b }),
+        ),
+        ("/api/v1/console/reference-events", json!({ "events": [], "tenant_id": tenant_b })),
+    ] {
+        let (status, _) = hub.console(path, cookie, csrf, Some(&body)).await?;
+        refused("console: tenant named in the body", status == StatusCode::BAD_REQUEST);
+    }
+    let retenanted = console_a.cookie.replace(&tenant_a.to_string(), &tenant_b.to_string());
+    for (path, body) in [
+        ("/api/v1/console/me", None),
+        ("/api/v1/console/locations", Some(json!({ "name": "x" }))),
+        (
+            "/api/v1/console/enrollment-codes",
+            Some(json!({ "location_id": location_b, "role": "pos" })),
+        ),
+        (
+            "/api/v1/console/users",
+            Some(
+                json!({ "email": "evil@a.example", "password": "correct horse battery staple", "role": "owner" }),
+            ),
+        ),
+        ("/api/v1/console/logout", Some(json!({}))),
+    ] {
+        let (status, _) = hub.console(path, Some(&retenanted), csrf, body.as_ref()).await?;
+        refused("console: A's session re-pointed at B", status == StatusCode::UNAUTHORIZED);
+    }
+    let (status, _, _) = hub.console_login(tenant_b, "manager@a.example", CONSOLE_PASSWORD).await?;
+    refused("console: A's user logs in to B", status == StatusCode::UNAUTHORIZED);
+    let (status, me) = hub.console("/api/v1/console/me", cookie, None, None).await?;
+    refused(
+        "console: A's session is A's",
+        status == StatusCode::OK && me["tenant_id"] == json!(tenant_a),
+    );
     // The app role itself, with A's tenant set, sees none of B's rows in any tenant table.
     let app = hub.app_role().await?;
     app.batch_execute(&format!("BEGIN; SELECT set_config('app.tenant_id', '{tenant_a}', true)"))
@@ -758,6 +832,8 @@ async fn tenant_isolation() -> Result<()> {
         "orders",
         "order_lines",
         "payments",
+        "console_users",
+        "console_sessions",
         "daily_sales",
     ] {
         let n: i64 = app
@@ -1062,5 +1138,250 @@ async fn live_pull_from_a_second_hub_process() -> Result<()> {
     let exit = binary.wait()?;
     result?;
     ensure!(stopped.success() && exit.success(), "second hub did not stop cleanly: {exit}");
+    hub.stop().await
+}
+
+/// Console login: one 401 for every failure, a hashed session in an `HttpOnly`,
+/// `SameSite=Strict` cookie, CSRF on logout, logout ends the session, and a short lock
+/// after repeated failures.
+#[tokio::test]
+#[allow(clippy::too_many_lines, reason = "one login story, step by step")]
+async fn console_login_sessions_and_logout() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, _) = hub.tenant("Console Co").await?;
+    let (other, _) = hub.tenant("Other Co").await?;
+    hub.console_user(tenant, "Owner@Example.com", "owner").await?;
+    // The same email again (in any case) is a conflict; weak passwords and bad roles are
+    // refused; an unknown tenant is not found.
+    let path = format!("/api/v1/admin/tenants/{tenant}/console-users");
+    for (body, want) in [
+        (
+            json!({ "email": "owner@example.com", "password": CONSOLE_PASSWORD, "role": "viewer" }),
+            409,
+        ),
+        (json!({ "email": "x@example.com", "password": "short", "role": "viewer" }), 400),
+        (json!({ "email": "x@example.com", "password": CONSOLE_PASSWORD, "role": "root" }), 400),
+        (json!({ "email": "nobody", "password": CONSOLE_PASSWORD, "role": "viewer" }), 400),
+    ] {
+        let (status, reply) = hub.admin(&path, &body).await?;
+        ensure!(status.as_u16() == want, "{body}: {status} {reply}");
+    }
+    let (status, _) = hub
+        .admin(
+            &format!("/api/v1/admin/tenants/{}/console-users", Uuid::now_v7()),
+            &json!({ "email": "x@example.com", "password": CONSOLE_PASSWORD, "role": "owner" }),
+        )
+        .await?;
+    ensure!(status == StatusCode::NOT_FOUND);
+    // The stored hash is an argon2id PHC string at the documented cost, never the password.
+    let db = hub.superuser().await?;
+    let phc: String = db
+        .query_one("SELECT password_hash FROM console_users WHERE tenant_id = $1", &[&tenant])
+        .await?
+        .get(0);
+    ensure!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+
+    // Wrong password, unknown email, wrong tenant: one status, one message.
+    let mut messages = Vec::new();
+    for (t, email, password) in [
+        (tenant, "owner@example.com", "not the password"),
+        (tenant, "nobody@example.com", CONSOLE_PASSWORD),
+        (other, "owner@example.com", CONSOLE_PASSWORD),
+        (Uuid::now_v7(), "owner@example.com", CONSOLE_PASSWORD),
+    ] {
+        let (status, body, session) = hub.console_login(t, email, password).await?;
+        ensure!(status == StatusCode::UNAUTHORIZED && session.is_none(), "{status} {body}");
+        messages.push(body["error"].clone());
+    }
+    ensure!(messages.windows(2).all(|w| w[0] == w[1]), "login failures differ: {messages:?}");
+
+    // A login posted as a form or text (what a cross-site page can send without a CORS
+    // preflight) is refused before any credential is checked.
+    let response = hub
+        .http
+        .post(format!("{}/api/v1/console/login", hub.base))
+        .header(reqwest::header::CONTENT_TYPE, "text/plain")
+        .body(
+            json!({ "tenant_id": tenant, "email": "owner@example.com", "password": CONSOLE_PASSWORD })
+                .to_string(),
+        )
+        .send()
+        .await?;
+    ensure!(
+        response.status() == StatusCode::BAD_REQUEST,
+        "text/plain login: {}",
+        response.status()
+    );
+
+    // Success: the cookie's flags, and only hashes stored.
+    let (status, body, session) =
+        hub.console_login(tenant, " OWNER@example.com ", CONSOLE_PASSWORD).await?;
+    ensure!(status == StatusCode::OK, "{body}");
+    let session = session.context("no session")?;
+    let flags = &session.set_cookie;
+    for flag in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        ensure!(flags.contains(flag), "cookie lacks {flag}: {flags}");
+    }
+    ensure!(!flags.contains("Secure"), "no TLS in this test, so no Secure flag: {flags}");
+    ensure!(body["role"] == "owner" && body["tenant_id"] == json!(tenant), "{body}");
+    let secret = session.cookie.rsplit('.').next().context("cookie")?.to_owned();
+    let raw: i64 = db
+        .query_one(
+            "SELECT count(*) FROM console_sessions
+              WHERE encode(session_hash, 'hex') IN ($1, $2) OR encode(csrf_hash, 'hex') IN ($1, $2)",
+            &[&secret, &session.csrf],
+        )
+        .await?
+        .get(0);
+    ensure!(raw == 0, "a session secret or CSRF token is stored in the clear");
+
+    // The session works; no, a garbled or re-tenanted cookie does not.
+    let (status, me) = hub.console("/api/v1/console/me", Some(&session.cookie), None, None).await?;
+    ensure!(status == StatusCode::OK && me["email"] == "owner@example.com", "{status} {me}");
+    let retenanted = session.cookie.replace(&tenant.to_string(), &other.to_string());
+    for cookie in [
+        None,
+        Some("thorbis_console=garbage".to_owned()),
+        Some(format!("thorbis_console={tenant}.{}", "0".repeat(64))),
+        Some(retenanted),
+    ] {
+        let (status, body) =
+            hub.console("/api/v1/console/me", cookie.as_deref(), None, None).await?;
+        ensure!(status == StatusCode::UNAUTHORIZED, "{cookie:?}: {status} {body}");
+    }
+    // A session is found among other cookies.
+    let cookie = format!("theme=dark; {}; lang=en", session.cookie);
+    let (status, _) = hub.console("/api/v1/console/me", Some(&cookie), None, None).await?;
+    ensure!(status == StatusCode::OK);
+
+    // Logout is state-changing: it needs the CSRF token, then the session is gone.
+    let logout = "/api/v1/console/logout";
+    let empty = json!({});
+    for csrf in [None, Some("wrong"), Some(&*"0".repeat(64))] {
+        let (status, _) = hub.console(logout, Some(&session.cookie), csrf, Some(&empty)).await?;
+        ensure!(status == StatusCode::FORBIDDEN, "logout with CSRF {csrf:?}: {status}");
+    }
+    let (status, _) =
+        hub.console(logout, Some(&session.cookie), Some(&session.csrf), Some(&empty)).await?;
+    ensure!(status == StatusCode::OK);
+    let (status, _) = hub.console("/api/v1/console/me", Some(&session.cookie), None, None).await?;
+    ensure!(status == StatusCode::UNAUTHORIZED, "a logged-out session still works");
+
+    // Sessions expire.
+    let session = hub.console_session(tenant, "owner@example.com").await?;
+    hub.clock.advance(43_200_001);
+    let (status, _) = hub.console("/api/v1/console/me", Some(&session.cookie), None, None).await?;
+    ensure!(status == StatusCode::UNAUTHORIZED, "an expired session still works");
+
+    // Five failures lock the account for a minute, even against the right password; the
+    // answer is the same 401 as any failure.
+    for _ in 0..5 {
+        let (status, _, _) = hub.console_login(tenant, "owner@example.com", "guess").await?;
+        ensure!(status == StatusCode::UNAUTHORIZED);
+    }
+    let (status, body, _) =
+        hub.console_login(tenant, "owner@example.com", CONSOLE_PASSWORD).await?;
+    ensure!(status == StatusCode::UNAUTHORIZED && body["error"] == messages[0], "{body}");
+    hub.clock.advance(60_001);
+    hub.console_session(tenant, "owner@example.com").await?;
+    hub.stop().await
+}
+
+/// The console's tenant operations: a manager with the CSRF token can run each one (the
+/// same code as the admin API), a viewer cannot run any, and a missing or wrong token
+/// refuses the request before anything is written.
+#[tokio::test]
+#[allow(clippy::too_many_lines, reason = "one attempt per operation and role")]
+async fn console_operations_need_a_manager_and_the_csrf_token() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Console Ops").await?;
+    hub.console_user(tenant, "owner@example.com", "owner").await?;
+    let owner = hub.console_session(tenant, "owner@example.com").await?;
+    // Owners add users through the console; managers cannot.
+    for (email, role) in [("manager@example.com", "manager"), ("viewer@example.com", "viewer")] {
+        let (status, body) = hub
+            .console(
+                "/api/v1/console/users",
+                Some(&owner.cookie),
+                Some(&owner.csrf),
+                Some(&json!({ "email": email, "password": CONSOLE_PASSWORD, "role": role })),
+            )
+            .await?;
+        ensure!(status == StatusCode::OK, "{status} {body}");
+    }
+    let manager = hub.console_session(tenant, "manager@example.com").await?;
+    let viewer = hub.console_session(tenant, "viewer@example.com").await?;
+    let (status, _) = hub
+        .console(
+            "/api/v1/console/users",
+            Some(&manager.cookie),
+            Some(&manager.csrf),
+            Some(
+                &json!({ "email": "x@example.com", "password": CONSOLE_PASSWORD, "role": "owner" }),
+            ),
+        )
+        .await?;
+    ensure!(status == StatusCode::FORBIDDEN, "a manager added a user");
+
+    let mut device = hub.agent(tenant, location, 1).await?;
+    device.sale(1, NOW_MS);
+    let item = json!({ "events": [{ "kind": "catalog.item_upserted", "payload": {
+        "id": Uuid::from_bytes([7; 16]), "name": "Flat white", "category": null, "price": 450,
+        "tax_category": null } }] });
+    let ops = [
+        ("/api/v1/console/locations".to_owned(), json!({ "name": "Harbour" })),
+        (
+            "/api/v1/console/enrollment-codes".to_owned(),
+            json!({ "location_id": location, "role": "kds" }),
+        ),
+        (format!("/api/v1/console/devices/{}/revoke", device.device_id), json!({})),
+        ("/api/v1/console/reference-events".to_owned(), item),
+    ];
+    let written =
+        "SELECT (SELECT count(*) FROM locations) + (SELECT count(*) FROM enrollment_codes)
+        + (SELECT count(*) FROM devices WHERE revoked_at_ms IS NOT NULL)
+        + (SELECT count(*) FROM events)";
+    let before = hub.count(written).await?;
+    for (path, body) in &ops {
+        // No session, a viewer (with its own valid token), a manager without or with another
+        // session's token: all refused.
+        let (status, _) = hub.console(path, None, None, Some(body)).await?;
+        ensure!(status == StatusCode::UNAUTHORIZED, "{path} without a session: {status}");
+        let (status, _) =
+            hub.console(path, Some(&viewer.cookie), Some(&viewer.csrf), Some(body)).await?;
+        ensure!(status == StatusCode::FORBIDDEN, "{path} as a viewer: {status}");
+        let (status, _) = hub.console(path, Some(&manager.cookie), None, Some(body)).await?;
+        ensure!(status == StatusCode::FORBIDDEN, "{path} without CSRF: {status}");
+        let (status, _) =
+            hub.console(path, Some(&manager.cookie), Some(&viewer.csrf), Some(body)).await?;
+        ensure!(status == StatusCode::FORBIDDEN, "{path} with another session's CSRF: {status}");
+    }
+    ensure!(hub.count(written).await? == before, "a refused console request wrote something");
+
+    // The manager, properly: every operation works and does what the admin API does.
+    let mut replies = Vec::new();
+    for (path, body) in &ops {
+        let (status, reply) =
+            hub.console(path, Some(&manager.cookie), Some(&manager.csrf), Some(body)).await?;
+        ensure!(status == StatusCode::OK, "{path}: {status} {reply}");
+        replies.push(reply);
+    }
+    ensure!(hub.count(written).await? == before + 4, "expected one row per operation");
+    let code = replies[1]["code"].as_str().context("code")?;
+    let (status, body) = hub.enroll_raw(code, &DeviceKey::from_seed(&[9; 32])?).await?;
+    ensure!(status == StatusCode::OK, "a console-issued code does not enroll: {body}");
+    let (status, _) = hub.push(&device, &device.all()).await?;
+    ensure!(status == StatusCode::FORBIDDEN, "the console-revoked device can still push");
+    ensure!(replies[3]["from_seq"] == 1 && replies[3]["to_seq"] == 1, "{}", replies[3]);
+    // Owners include managers.
+    let (status, _) = hub
+        .console(
+            "/api/v1/console/locations",
+            Some(&owner.cookie),
+            Some(&owner.csrf),
+            Some(&json!({ "name": "Owner's" })),
+        )
+        .await?;
+    ensure!(status == StatusCode::OK);
     hub.stop().await
 }

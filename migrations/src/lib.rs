@@ -48,12 +48,14 @@ pub const AGENT: &[Migration] = migrations!("agent":
     1 => "event_log",
     2 => "projections",
     3 => "print_jobs",
+    4 => "sign_in",
 );
 
 /// The hub's Postgres migrations, in order.
 pub const HUB: &[Migration] = migrations!("hub":
     1 => "tenancy_and_events",
     2 => "aggregate_storage",
+    3 => "console_sessions",
 );
 
 #[cfg(test)]

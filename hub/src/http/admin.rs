@@ -1,7 +1,10 @@
-//! The bootstrap admin API (phase 1 stand-in for the console): create tenants, locations
-//! and enrollment codes, revoke devices. Protected by one configured bearer token; console
-//! users with argon2 sessions replace it later. Every write runs under the target tenant's
-//! RLS like any other request.
+//! The bootstrap admin API: create tenants and their first console user; also locations,
+//! enrollment codes and device revocation, which a tenant's managers do through the console
+//! API ([`super::console`]) once they can sign in. Protected by one configured bearer token.
+//! Every write runs under the target tenant's RLS like any other request.
+//!
+//! Each tenant-scoped operation is one `*_in(state, tenant, request)` function; the admin
+//! handler takes the tenant from the URL, the console handler from the session.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -56,7 +59,7 @@ pub(super) fn parse_uuid(what: &str, s: &str) -> Result<Uuid> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewTenant {
-    name: String,
+    pub(super) name: String,
 }
 
 fn check_name(name: &str) -> Result<()> {
@@ -103,7 +106,16 @@ pub(super) async fn create_location(
     Path(tenant_id): Path<String>,
     JsonBody(req): JsonBody<NewTenant>,
 ) -> Result<Json<Value>> {
-    let tenant_id = parse_uuid("tenant id", &tenant_id)?;
+    location_in(&state, parse_uuid("tenant id", &tenant_id)?, req).await
+}
+
+/// Creates a location in `tenant_id`: the one implementation behind the admin and console
+/// endpoints, which differ only in where the tenant comes from.
+pub(super) async fn location_in(
+    state: &AppState,
+    tenant_id: Uuid,
+    req: NewTenant,
+) -> Result<Json<Value>> {
     check_name(&req.name)?;
     let mut client = state.0.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant_id).await?;
@@ -141,7 +153,15 @@ pub(super) async fn create_enrollment_code(
     Path(tenant_id): Path<String>,
     JsonBody(req): JsonBody<NewCode>,
 ) -> Result<Json<Value>> {
-    let tenant_id = parse_uuid("tenant id", &tenant_id)?;
+    enrollment_code_in(&state, parse_uuid("tenant id", &tenant_id)?, req).await
+}
+
+/// Issues an enrollment code for a location of `tenant_id` (admin and console).
+pub(super) async fn enrollment_code_in(
+    state: &AppState,
+    tenant_id: Uuid,
+    req: NewCode,
+) -> Result<Json<Value>> {
     let ttl = req.ttl_ms.unwrap_or(state.0.limits.enrollment_code_ttl_ms);
     if ttl == 0 || ttl > 30 * 24 * 3600 * 1000 {
         return Err(Error::BadRequest("ttl_ms must be between 1 ms and 30 days".into()));
@@ -191,7 +211,16 @@ pub(super) async fn revoke_device(
     Path((tenant_id, device_id)): Path<(String, String)>,
 ) -> Result<Json<Value>> {
     let tenant_id = parse_uuid("tenant id", &tenant_id)?;
-    let device_id = parse_uuid("device id", &device_id)?;
+    revoke_device_in(&state, tenant_id, parse_uuid("device id", &device_id)?).await
+}
+
+/// Revokes a device of `tenant_id` (admin and console). A device of another tenant is not
+/// visible under this tenant's RLS, so it is simply not found.
+pub(super) async fn revoke_device_in(
+    state: &AppState,
+    tenant_id: Uuid,
+    device_id: Uuid,
+) -> Result<Json<Value>> {
     let mut client = state.0.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant_id).await?;
     let row = tx

@@ -5,6 +5,7 @@
 
 mod admin;
 mod auth;
+pub mod console;
 mod enroll;
 mod error;
 pub mod openapi;
@@ -40,6 +41,9 @@ pub struct Settings {
     pub admin_token: Option<String>,
     /// Seals tenant signing keys at rest; `None` stores new ones in plain.
     pub key_wrap: Option<Arc<crate::identity::KeyWrap>>,
+    /// Marks console session cookies `Secure`: set when the hub serves TLS itself (or sits
+    /// behind a proxy that does), so browsers never send the cookie over plain HTTP.
+    pub secure_cookies: bool,
 }
 
 #[derive(Debug)]
@@ -51,6 +55,7 @@ struct Inner {
     limits: Limits,
     admin_token: Option<String>,
     key_wrap: Option<Arc<crate::identity::KeyWrap>>,
+    secure_cookies: bool,
     metrics: Metrics,
 }
 
@@ -65,7 +70,7 @@ impl AppState {
         settings: Settings,
         listen_url: Option<String>,
     ) -> Self {
-        let Settings { limits, admin_token, key_wrap } = settings;
+        let Settings { limits, admin_token, key_wrap, secure_cookies } = settings;
         let notifier = crate::live::Notifier::new();
         let listener = listen_url.map(|url| notifier.spawn_listener(url));
         Self(Arc::new(Inner {
@@ -76,6 +81,7 @@ impl AppState {
             limits,
             admin_token,
             key_wrap,
+            secure_cookies,
             metrics: Metrics::default(),
         }))
     }
@@ -152,6 +158,15 @@ pub fn router(state: AppState) -> Router {
             post(admin::revoke_device),
         )
         .route("/api/v1/admin/tenants/{tenant_id}/reference-events", post(reference::publish))
+        .route("/api/v1/admin/tenants/{tenant_id}/console-users", post(console::admin_create_user))
+        .route("/api/v1/console/login", post(console::login))
+        .route("/api/v1/console/logout", post(console::logout))
+        .route("/api/v1/console/me", get(console::me))
+        .route("/api/v1/console/users", post(console::create_user))
+        .route("/api/v1/console/locations", post(console::create_location))
+        .route("/api/v1/console/enrollment-codes", post(console::create_enrollment_code))
+        .route("/api/v1/console/devices/{device_id}/revoke", post(console::revoke_device))
+        .route("/api/v1/console/reference-events", post(console::publish))
         .route("/api/v1/enroll", post(enroll::enroll))
         .route("/api/v1/sync/push", post(sync::push))
         .route("/api/v1/sync/pull", post(sync::pull))

@@ -23,6 +23,81 @@ fn signed_headers() -> Value {
     ])
 }
 
+/// The console API's paths: cookie sessions, CSRF header on writes, role per operation.
+fn console_paths() -> Value {
+    let session = json!([{ "consoleSession": [] }]);
+    let csrf = json!({ "name": "x-csrf-token", "in": "header", "required": true,
+        "description": "The `csrf_token` returned by login, on every state-changing request.",
+        "schema": { "type": "string" } });
+    let json_body = |schema: Value| json!({ "required": true, "content": { "application/json": { "schema": schema } } });
+    let write = |summary: &str,
+                 role: &str,
+                 body: Option<Value>,
+                 ok: &str,
+                 extra: &[(&str, &str)]| {
+        let mut responses = json!({
+            "200": { "description": ok },
+            "401": error_response("No valid session."),
+            "403": error_response(&format!("Missing or wrong CSRF token, or not {role} or above.")),
+        });
+        for (code, why) in extra {
+            responses[*code] = error_response(why);
+        }
+        let mut op = json!({ "summary": summary, "security": session, "parameters": [csrf],
+                             "responses": responses });
+        if let Some(body) = body {
+            op["requestBody"] = body;
+        }
+        json!({ "post": op })
+    };
+    let mut revoke = write(
+        "Revoke a device of the session's tenant.",
+        "manager",
+        None,
+        "`{device_id, revoked_at_ms}`",
+        &[("404", "No such device in the session's tenant.")],
+    );
+    revoke["post"]["parameters"] = json!([csrf, { "name": "device_id", "in": "path", "required": true,
+        "schema": { "type": "string", "format": "uuid" } }]);
+    json!({
+        "/api/v1/admin/tenants/{tenant_id}/console-users": { "post": {
+            "summary": "Add a console user to a tenant (bootstraps the first owner).", "security": [{ "adminToken": [] }],
+            "parameters": [{ "name": "tenant_id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
+            "requestBody": json_body(json!({ "$ref": "#/components/schemas/NewConsoleUser" })),
+            "responses": { "200": { "description": "`{user_id, email, role}`" }, "400": error_response("Bad email, password or role."),
+                           "404": error_response("No such tenant."), "409": error_response("The email is taken in this tenant.") }
+        } },
+        "/api/v1/console/login": { "post": {
+            "summary": "Sign in: sets the HttpOnly, SameSite=Strict session cookie and returns the session's CSRF token.",
+            "requestBody": json_body(json!({ "type": "object", "required": ["tenant_id", "email", "password"],
+                "properties": { "tenant_id": { "type": "string", "format": "uuid" }, "email": { "type": "string" },
+                                "password": { "type": "string" } } })),
+            "responses": { "200": { "description": "`{tenant_id, user_id, email, role, csrf_token, expires_at_ms}` and `Set-Cookie: thorbis_console=...`" },
+                           "401": error_response("Wrong tenant, email or password, or the account is locked for a minute after 5 failures (one message for all).") }
+        } },
+        "/api/v1/console/logout": write("Revoke this session and clear its cookie.", "viewer", None, "`{logged_out: true}`", &[]),
+        "/api/v1/console/me": { "get": {
+            "summary": "The signed-in user.", "security": session,
+            "responses": { "200": { "description": "`{tenant_id, user_id, email, role}`" }, "401": error_response("No valid session.") }
+        } },
+        "/api/v1/console/users": write("Add a console user to the session's tenant.", "owner",
+            Some(json_body(json!({ "$ref": "#/components/schemas/NewConsoleUser" }))), "`{user_id, email, role}`",
+            &[("400", "Bad email, password or role."), ("409", "The email is taken in this tenant.")]),
+        "/api/v1/console/locations": write("Create a location in the session's tenant.", "manager",
+            Some(json_body(json!({ "$ref": "#/components/schemas/Named" }))), "`{location_id}`", &[("400", "Bad name.")]),
+        "/api/v1/console/enrollment-codes": write("Create an enrollment code for a location of the session's tenant.", "manager",
+            Some(json_body(json!({ "type": "object", "required": ["location_id", "role"],
+                "properties": { "location_id": { "type": "string", "format": "uuid" },
+                                "role": { "$ref": "#/components/schemas/Role" },
+                                "ttl_ms": { "type": "integer", "minimum": 1 } } }))),
+            "`{code, expires_at_ms}`", &[("404", "No such location in the session's tenant.")]),
+        "/api/v1/console/devices/{device_id}/revoke": revoke,
+        "/api/v1/console/reference-events": write("Publish catalog events to the session's tenant's reference-data log.", "manager",
+            Some(json_body(json!({ "type": "object", "required": ["events"] }))), "`{device_id, from_seq, to_seq}`",
+            &[("400", "Not a catalog event, or a payload invalid for its kind.")]),
+    })
+}
+
 /// The document.
 #[allow(clippy::too_many_lines, reason = "one literal JSON document, clearer whole than split")]
 #[must_use]
@@ -61,7 +136,7 @@ pub fn document() -> Value {
                 "properties": { "batch": { "$ref": "#/components/schemas/Batch" }, "more": { "type": "boolean" } } } }
         }
     });
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": { "title": "Thorbis Edge hub", "version": "1" },
         "paths": {
@@ -142,7 +217,8 @@ pub fn document() -> Value {
             } }
         },
         "components": {
-            "securitySchemes": { "adminToken": { "type": "http", "scheme": "bearer" } },
+            "securitySchemes": { "adminToken": { "type": "http", "scheme": "bearer" },
+                "consoleSession": { "type": "apiKey", "in": "cookie", "name": "thorbis_console" } },
             "schemas": {
                 "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
                 "Named": { "type": "object", "required": ["name"], "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 200 } } },
@@ -153,8 +229,15 @@ pub fn document() -> Value {
                     "tips": { "type": "object", "additionalProperties": { "type": "integer" } } } },
                 "Batch": { "type": "object", "description": "`thorbis_sync_protocol::batch_to_json`: events and checkpoints, ids as UUID strings, hashes, signatures and payloads as hex.",
                     "properties": { "events": { "type": "array", "items": { "type": "object" } },
-                                    "checkpoints": { "type": "array", "items": { "type": "object" } } } }
+                                    "checkpoints": { "type": "array", "items": { "type": "object" } } } },
+                "NewConsoleUser": { "type": "object", "required": ["email", "password", "role"], "properties": {
+                    "email": { "type": "string" }, "password": { "type": "string", "minLength": 12 },
+                    "role": { "type": "string", "enum": ["owner", "manager", "viewer"] } } }
             }
         }
-    })
+    });
+    if let (Some(paths), Value::Object(console)) = (doc["paths"].as_object_mut(), console_paths()) {
+        paths.extend(console);
+    }
+    doc
 }

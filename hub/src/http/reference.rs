@@ -1,5 +1,6 @@
 //! Reference data published by the hub: `POST /api/v1/admin/tenants/{tenant_id}/reference-events`
-//! (bootstrap admin token) appends catalog events to the tenant's own log, which devices
+//! (bootstrap admin token) or `POST /api/v1/console/reference-events` (a manager's console
+//! session) appends catalog events to the tenant's own log, which devices
 //! pull like any other device's events.
 //!
 //! The log's device id is the tenant id ([`hub_log`]) and its checkpoints are signed with
@@ -79,7 +80,16 @@ pub(super) async fn publish(
     Path(tenant_id): Path<String>,
     JsonBody(publish): JsonBody<Publish>,
 ) -> Result<Json<Value>> {
-    let tenant = parse_uuid("tenant id", &tenant_id)?;
+    publish_in(&state, parse_uuid("tenant id", &tenant_id)?, publish).await
+}
+
+/// Publishes reference events to `tenant`'s log: the one implementation behind the admin
+/// and console endpoints.
+pub(super) async fn publish_in(
+    state: &AppState,
+    tenant: Uuid,
+    publish: Publish,
+) -> Result<Json<Value>> {
     let domain = validate(&publish)?;
     let now = state.now_ms();
     let device = hub_log(tenant);

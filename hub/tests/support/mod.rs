@@ -30,6 +30,17 @@ use uuid::Uuid;
 /// The hub's clock in every test: 2024-07-03, fixed unless a test moves it.
 pub const NOW_MS: u64 = 1_720_000_000_000;
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const CONSOLE_PASSWORD: &str = "correct horse battery staple";
+
+/// A console session as a browser holds it.
+pub struct Console {
+    /// `thorbis_console=...`, ready for a `Cookie` header.
+    pub cookie: String,
+    /// The whole `Set-Cookie` header login answered with.
+    pub set_cookie: String,
+    /// The session's CSRF token.
+    pub csrf: String,
+}
 /// Small enough that a test can exceed it cheaply.
 pub const MAX_BATCH_EVENTS: usize = 100;
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -69,6 +80,7 @@ impl TestHub {
                 admin_token: Some(ADMIN_TOKEN.into()),
                 // Tenant keys are sealed in every test, as in production.
                 key_wrap: Some(Arc::new(KeyWrap::new(&[0x4b; 32])?)),
+                secure_cookies: false,
             },
         )
         .await?;
@@ -194,6 +206,82 @@ impl TestHub {
             request = request.header(*name, *value);
         }
         Ok(request.body(body).send().await?)
+    }
+
+    /// Adds a console user through the admin API, with [`CONSOLE_PASSWORD`].
+    pub async fn console_user(&self, tenant: Uuid, email: &str, role: &str) -> Result<()> {
+        let (status, body) = self
+            .admin(
+                &format!("/api/v1/admin/tenants/{tenant}/console-users"),
+                &json!({ "email": email, "password": CONSOLE_PASSWORD, "role": role }),
+            )
+            .await?;
+        ensure!(status == StatusCode::OK, "create console user: {status} {body}");
+        Ok(())
+    }
+
+    /// Logs in; returns the status, the body and, on success, the session.
+    pub async fn console_login(
+        &self,
+        tenant: Uuid,
+        email: &str,
+        password: &str,
+    ) -> Result<(StatusCode, Value, Option<Console>)> {
+        let response = self
+            .http
+            .post(format!("{}/api/v1/console/login", self.base))
+            .json(&json!({ "tenant_id": tenant, "email": email, "password": password }))
+            .send()
+            .await?;
+        let status = response.status();
+        let set_cookie = response
+            .headers()
+            .get(reqwest::header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body: Value = response.json().await?;
+        let session = match (set_cookie, body["csrf_token"].as_str()) {
+            (Some(set_cookie), Some(csrf)) => Some(Console {
+                cookie: set_cookie.split(';').next().unwrap_or_default().to_owned(),
+                set_cookie,
+                csrf: csrf.to_owned(),
+            }),
+            _ => None,
+        };
+        Ok((status, body, session))
+    }
+
+    /// Logs in as a user created with [`CONSOLE_PASSWORD`], which must succeed.
+    pub async fn console_session(&self, tenant: Uuid, email: &str) -> Result<Console> {
+        let (status, body, session) = self.console_login(tenant, email, CONSOLE_PASSWORD).await?;
+        ensure!(status == StatusCode::OK, "console login: {status} {body}");
+        session.context("no session cookie or CSRF token")
+    }
+
+    /// A console request with the session's cookie (if any) and the given CSRF header (if
+    /// any): GET without a body, POST with one.
+    pub async fn console(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        csrf: Option<&str>,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Value)> {
+        let url = format!("{}{path}", self.base);
+        let mut request = match body {
+            Some(body) => self.http.post(url).json(body),
+            None => self.http.get(url),
+        };
+        if let Some(cookie) = cookie {
+            request = request.header(reqwest::header::COOKIE, cookie);
+        }
+        if let Some(csrf) = csrf {
+            request = request.header("x-csrf-token", csrf);
+        }
+        let response = request.send().await?;
+        let status = response.status();
+        let text = response.text().await?;
+        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
     }
 
     pub fn clock_now(&self) -> u64 {
