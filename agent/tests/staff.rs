@@ -176,3 +176,44 @@ fn a_void_records_the_manager_who_approved_it() -> Result<()> {
     assert_eq!(view.order.voids[&line].value.approved_by, Some(MANAGER));
     Ok(())
 }
+
+#[test]
+fn only_a_published_manager_is_recorded_as_approver() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (mut store, _) = seeded(&dir)?;
+    let order = OrderId(store.new_id());
+    let line = LineId(store.new_id());
+    store.execute_all(&[
+        seed::open_order(order, Some("5")),
+        seed::line(order, line, seed::SODA, Qty::ONE, Vec::new()),
+    ])?;
+    let void = |approved_by| Command::VoidLine {
+        order_id: order,
+        line_id: line,
+        reason: "wrong drink".into(),
+        approved_by: Some(approved_by),
+    };
+    let events = store.event_count()?;
+
+    // An id nobody published is refused, and nothing is written.
+    let nobody = StaffId(Uuid::from_u128(5));
+    let refused = store.execute(&void(nobody)).unwrap_err();
+    assert!(
+        matches!(refused.refusal(), Some(CommandError::UnknownApprover(id)) if *id == nobody),
+        "{refused:?}"
+    );
+    assert_eq!(store.event_count()?, events);
+
+    // A cashier is published but cannot approve: refused, and nothing is written.
+    let refused = store.execute(&void(CASHIER)).unwrap_err();
+    assert!(
+        matches!(refused.refusal(), Some(CommandError::NotAnApprover(id)) if *id == CASHIER),
+        "{refused:?}"
+    );
+    assert_eq!(store.event_count()?, events);
+    assert!(store.order(order)?.expect("order").order.voids.is_empty());
+
+    store.execute(&void(MANAGER))?;
+    assert_eq!(store.event_count()?, events + 1);
+    Ok(())
+}

@@ -1,7 +1,7 @@
 //! Commands against the in-memory fold: worked examples of totals, tenders, drawers and
 //! stock, and refusals that leave state untouched.
 
-use thorbis_domain::catalog::{Item, Modifier, ModifierGroup};
+use thorbis_domain::catalog::{Item, Modifier, ModifierGroup, Role, Staff};
 use thorbis_domain::command::{PriceOverride, TenderInput};
 use thorbis_domain::drawer::ZReport;
 use thorbis_domain::events::{DiscountRule, DiscountScope, ServiceMode, Tender};
@@ -88,6 +88,9 @@ const COOKING: ModifierGroupId = ModifierGroupId(Uuid::from_u128(10));
 const RARE: ModifierId = ModifierId(Uuid::from_u128(11));
 const CHEESE: ModifierId = ModifierId(Uuid::from_u128(12));
 const MANAGER: StaffId = StaffId(Uuid::from_u128(900));
+const CASHIER: StaffId = StaffId(Uuid::from_u128(901));
+/// Any argon2id PHC string will do: these tests never verify a PIN.
+const PIN_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA";
 const DRAWER: DrawerSessionId = DrawerSessionId(Uuid::from_u128(800));
 
 fn catalog() -> Vec<Command> {
@@ -104,7 +107,16 @@ fn catalog() -> Vec<Command> {
         sold_by_weight: false,
         active: true,
     };
+    let staff = |id, name: &str, role| Staff {
+        id,
+        name: name.into(),
+        role,
+        pin_hash: PIN_HASH.into(),
+        active: true,
+    };
     vec![
+        Command::PublishStaff(staff(MANAGER, "Morgan", Role::Manager)),
+        Command::PublishStaff(staff(CASHIER, "Casey", Role::Cashier)),
         Command::PublishTaxRate(TaxRate {
             id: TaxRateId(u(1)),
             name: "State 6%".into(),
@@ -542,7 +554,6 @@ fn drawer_must_be_counted_blind_before_closing() {
 
 #[test]
 fn staff_are_published_with_a_pin_hash_never_a_pin() {
-    use thorbis_domain::catalog::{Role, Staff};
     use thorbis_domain::fold::Versioned;
 
     let mut t = Terminal::new();
@@ -585,4 +596,89 @@ fn staff_are_published_with_a_pin_hash_never_a_pin() {
     assert!(!folded.active);
     assert!(folded.role.can_approve());
     assert!(!Role::Cashier.can_approve());
+}
+
+#[test]
+fn approvals_name_a_published_active_manager() {
+    let mut t = Terminal::new();
+    let o = open(&mut t, 1);
+    t.run(&add(WINE, o, 1, Qty::ONE, vec![])).unwrap();
+    let stranger = StaffId(u(999));
+    let refused = |t: &mut Terminal, command: &Command| match t.refuse(command) {
+        CommandError::UnknownApprover(id) => (id, "unknown"),
+        CommandError::NotAnApprover(id) => (id, "not an approver"),
+        other => panic!("expected an approver refusal, got {other:?}"),
+    };
+    let void = |approved_by| Command::VoidLine {
+        order_id: o,
+        line_id: LineId(u(2001)),
+        reason: "spilt".into(),
+        approved_by: Some(approved_by),
+    };
+    let comp = |approved_by| Command::CompLine {
+        order_id: o,
+        line_id: LineId(u(2001)),
+        reason: "late".into(),
+        approved_by: Some(approved_by),
+    };
+    let discount = |percent_bps, approved_by| Command::ApplyDiscount {
+        order_id: o,
+        discount_id: DiscountId(u(1)),
+        scope: DiscountScope::Order,
+        rule: DiscountRule::PercentBps(percent_bps),
+        reason: "friend".into(),
+        approved_by,
+    };
+    let overridden = |approved_by| {
+        let mut line = add(WINE, o, 2, Qty::ONE, vec![]);
+        if let Command::AddLine { price_override, .. } = &mut line {
+            *price_override = Some(PriceOverride { unit_price: Money(5_00), approved_by });
+        }
+        line
+    };
+    for (who, why) in [(stranger, "unknown"), (CASHIER, "not an approver")] {
+        assert_eq!(refused(&mut t, &void(who)), (who, why));
+        assert_eq!(refused(&mut t, &comp(who)), (who, why));
+        assert_eq!(refused(&mut t, &discount(5_000, Some(who))), (who, why));
+        // Even a discount that needs no approval may not name someone who cannot give it.
+        assert_eq!(refused(&mut t, &discount(500, Some(who))), (who, why));
+        assert_eq!(refused(&mut t, &overridden(who)), (who, why));
+    }
+    let message = t.refuse(&void(CASHIER)).to_string();
+    assert!(message.contains("cannot approve"), "{message}");
+
+    // A manager who has left no longer approves.
+    let gone = StaffId(u(902));
+    let record = Staff {
+        id: gone,
+        name: "Robin".into(),
+        role: Role::Owner,
+        pin_hash: PIN_HASH.into(),
+        active: false,
+    };
+    t.run(&Command::PublishStaff(record)).unwrap();
+    assert_eq!(refused(&mut t, &void(gone)), (gone, "not an approver"));
+
+    t.run(&overridden(MANAGER)).unwrap();
+    assert_eq!(t.order(o).lines[&LineId(u(2002))].value.price_override_by, Some(MANAGER));
+    t.run(&discount(5_000, Some(MANAGER))).unwrap();
+    t.run(&comp(MANAGER)).unwrap();
+    t.run(&void(MANAGER)).unwrap();
+    let o2 = open(&mut t, 2);
+    t.run(&add(WINE, o2, 3, Qty::ONE, vec![])).unwrap();
+    t.run(&cash(o2, 2, 20_00, None)).unwrap();
+    t.run(&Command::CloseOrder { order_id: o2, staff: None }).unwrap();
+    let refund = |approved_by| Command::Refund {
+        order_id: o2,
+        refund_id: RefundId(u(1)),
+        amount: Money(1_00),
+        lines: vec![],
+        tender: TenderInput::Other { name: "voucher".into() },
+        reason: "corked".into(),
+        approved_by: Some(approved_by),
+        drawer_session: None,
+    };
+    assert_eq!(refused(&mut t, &refund(stranger)), (stranger, "unknown"));
+    assert_eq!(refused(&mut t, &refund(CASHIER)), (CASHIER, "not an approver"));
+    t.run(&refund(MANAGER)).unwrap();
 }

@@ -155,6 +155,8 @@ async fn healthz_metrics_and_openapi() -> Result<()> {
         "/api/v1/console/enrollment-codes",
         "/api/v1/console/devices/{device_id}/revoke",
         "/api/v1/console/reference-events",
+        "/api/v1/console/staff",
+        "/api/v1/admin/tenants/{tenant_id}/staff",
     ] {
         ensure!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
@@ -658,6 +660,15 @@ async fn tenant_isolation() -> Result<()> {
         )
         .await?;
     ensure!(status == StatusCode::OK);
+    // ... and staff of its own.
+    let (status, body) = hub
+        .admin(
+            &format!("/api/v1/admin/tenants/{tenant_b}/staff"),
+            &json!({ "name": "B's cashier", "role": "cashier", "pin": "5511", "active": true }),
+        )
+        .await?;
+    ensure!(status == StatusCode::OK, "{body}");
+    let b_staff: Uuid = serde_json::from_value(body["staff_id"].clone())?;
     // Each tenant has a console manager, signed in.
     hub.console_user(tenant_a, "manager@a.example", "manager").await?;
     hub.console_user(tenant_b, "manager@b.example", "manager").await?;
@@ -708,7 +719,8 @@ async fn tenant_isolation() -> Result<()> {
     let b_log_id = *tenant_b.as_bytes();
     b_log.events.retain(|e| e.device_id.0 == b_log_id);
     b_log.checkpoints.retain(|c| c.device_id.0 == b_log_id);
-    ensure!(b_log.events.len() == 1 && b_log.checkpoints.len() == 1);
+    // The item and the staff member.
+    ensure!(b_log.events.len() == 2 && !b_log.checkpoints.is_empty());
     let (status, _) = hub.push(&a, &b_log).await?;
     refused("relay B's reference log through A", status == StatusCode::FORBIDDEN);
     // Push B's events (B-signed) as A: relay across tenants.
@@ -736,6 +748,7 @@ async fn tenant_isolation() -> Result<()> {
         format!("/api/v1/admin/tenants/{tenant_b}/locations"),
         format!("/api/v1/admin/tenants/{tenant_b}/enrollment-codes"),
         format!("/api/v1/admin/tenants/{tenant_b}/devices/{b_device}/revoke"),
+        format!("/api/v1/admin/tenants/{tenant_b}/staff"),
     ] {
         let response = hub
             .http
@@ -779,6 +792,26 @@ async fn tenant_isolation() -> Result<()> {
         )
         .await?;
     refused("console: code for B's location", status == StatusCode::NOT_FOUND);
+    // B's staff member, updated through A's console by id without a PIN: not found (the
+    // hash is read under A's tenant only), and B's log is untouched.
+    let (status, _) = hub
+        .console(
+            "/api/v1/console/staff",
+            cookie,
+            csrf,
+            Some(
+                &json!({ "staff_id": b_staff, "name": "Stolen", "role": "owner", "active": true }),
+            ),
+        )
+        .await?;
+    refused("console: update B's staff without a PIN", status == StatusCode::NOT_FOUND);
+    let (status, _) = hub
+        .admin(
+            &format!("/api/v1/admin/tenants/{tenant_a}/staff"),
+            &json!({ "staff_id": b_staff, "name": "Stolen", "role": "owner", "active": true }),
+        )
+        .await?;
+    refused("admin: B's staff under A's tenant", status == StatusCode::NOT_FOUND);
     for (path, body) in [
         ("/api/v1/console/locations", json!({ "name": "x", "tenant_id": tenant_b })),
         (
@@ -786,6 +819,11 @@ async fn tenant_isolation() -> Result<()> {
             json!({ "location_id": location_b, "role": "pos", "tenant_id": tenant_b }),
         ),
         ("/api/v1/console/reference-events", json!({ "events": [], "tenant_id": tenant_b })),
+        (
+            "/api/v1/console/staff",
+            json!({ "name": "x", "role": "cashier", "pin": "1234", "active": true,
+                    "tenant_id": tenant_b }),
+        ),
     ] {
         let (status, _) = hub.console(path, cookie, csrf, Some(&body)).await?;
         refused("console: tenant named in the body", status == StatusCode::BAD_REQUEST);
@@ -803,6 +841,10 @@ async fn tenant_isolation() -> Result<()> {
             Some(
                 json!({ "email": "evil@a.example", "password": "correct horse battery staple", "role": "owner" }),
             ),
+        ),
+        (
+            "/api/v1/console/staff",
+            Some(json!({ "name": "x", "role": "owner", "pin": "1234", "active": true })),
         ),
         ("/api/v1/console/logout", Some(json!({}))),
     ] {
@@ -1383,5 +1425,187 @@ async fn console_operations_need_a_manager_and_the_csrf_token() -> Result<()> {
         )
         .await?;
     ensure!(status == StatusCode::OK);
+    hub.stop().await
+}
+
+/// The staff a device pulled from its tenant's reference log, latest version per id.
+async fn pulled_staff(
+    hub: &TestHub,
+    device: &Agent,
+    tenant_key: &PublicKey,
+) -> Result<Vec<thorbis_domain::catalog::Staff>> {
+    let (status, batch, _) = hub.pull(device, &json!({}), 1000).await?;
+    ensure!(status == StatusCode::OK, "pull: {status}");
+    let batch = batch.unwrap_or_default();
+    let checkpoint = batch.checkpoints.last().cloned().context("no checkpoint")?;
+    verify_chain(tenant_key, ChainTip::GENESIS, &batch.events, &checkpoint)?;
+    let mut staff = Vec::new();
+    for event in &batch.events {
+        ensure!(event.kind.as_str() == "catalog.staff_upserted", "{}", event.kind);
+        match DomainEvent::decode(event.kind.as_str(), &event.payload)? {
+            Some(DomainEvent::StaffUpserted(s)) => staff.push(s),
+            other => anyhow::bail!("not a staff record: {other:?}"),
+        }
+    }
+    Ok(staff)
+}
+
+fn pin_verifies(pin: &str, phc: &str) -> bool {
+    use argon2::{Algorithm, Argon2, Params, PasswordVerifier, Version};
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::DEFAULT)
+        .verify_password(pin.as_bytes(), phc)
+        .is_ok()
+}
+
+#[tokio::test]
+#[allow(clippy::too_many_lines, reason = "one scenario, step by step")]
+async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (status, body) = hub.admin("/api/v1/admin/tenants", &json!({ "name": "Staff Co" })).await?;
+    ensure!(status == StatusCode::OK);
+    let tenant: Uuid = serde_json::from_value(body["tenant_id"].clone())?;
+    let tenant_key: PublicKey = serde_json::from_value(body["public_key"].clone())?;
+    let location = hub.location(tenant, "Front").await?;
+    let pos = hub.agent(tenant, location, 1).await?;
+    hub.console_user(tenant, "manager@example.com", "manager").await?;
+    hub.console_user(tenant, "viewer@example.com", "viewer").await?;
+    let manager = hub.console_session(tenant, "manager@example.com").await?;
+    let viewer = hub.console_session(tenant, "viewer@example.com").await?;
+    let (cookie, csrf) = (Some(manager.cookie.as_str()), Some(manager.csrf.as_str()));
+    let path = "/api/v1/console/staff";
+    let pin = "40718263";
+
+    // Refused, and nothing published: bad PINs, empty names, unknown roles, a new member
+    // without a PIN, a viewer, a missing CSRF token.
+    let staff = |name: &str, role: &str, pin: Value| json!({ "name": name, "role": role, "pin": pin, "active": true });
+    for bad in [
+        staff("Ana", "cashier", json!("123")),
+        staff("Ana", "cashier", json!("123456789")),
+        staff("Ana", "cashier", json!("12a4")),
+        staff("Ana", "cashier", json!("１２３４")),
+        staff("Ana", "cashier", json!(" 1234")),
+        staff("Ana", "cashier", json!("")),
+        staff("Ana", "cashier", json!(40_718_263)),
+        staff("   ", "cashier", json!("1234")),
+        staff("Ana", "janitor", json!("1234")),
+        staff("Ana", "Cashier", json!("1234")),
+        json!({ "name": "Ana", "role": "cashier", "active": true }),
+        json!({ "name": "Ana", "role": "cashier", "pin": "1234" }),
+    ] {
+        let (status, body) = hub.console(path, cookie, csrf, Some(&bad)).await?;
+        ensure!(status == StatusCode::BAD_REQUEST, "{bad}: {status} {body}");
+        ensure!(!body.to_string().contains("40718263"), "the PIN was echoed: {body}");
+    }
+    let good = staff("Ana", "cashier", json!(pin));
+    let (status, _) =
+        hub.console(path, Some(&viewer.cookie), Some(&viewer.csrf), Some(&good)).await?;
+    ensure!(status == StatusCode::FORBIDDEN, "a viewer published staff: {status}");
+    let (status, _) = hub.console(path, cookie, None, Some(&good)).await?;
+    ensure!(status == StatusCode::FORBIDDEN, "staff published without CSRF: {status}");
+    let (status, _) = hub.console(path, cookie, csrf, Some(&staff("", "", json!(pin)))).await?;
+    ensure!(status == StatusCode::BAD_REQUEST);
+    let (status, body) = hub
+        .console(
+            path,
+            cookie,
+            csrf,
+            Some(&json!({ "staff_id": Uuid::now_v7(), "name": "Nobody", "role": "cashier",
+                          "active": true })),
+        )
+        .await?;
+    ensure!(status == StatusCode::NOT_FOUND, "an update of no one: {status} {body}");
+    ensure!(hub.count("SELECT count(*) FROM events").await? == 0, "a refused request published");
+    // The reference-events endpoint refuses a plain PIN in `pin_hash`.
+    let (status, body) = hub
+        .console(
+            "/api/v1/console/reference-events",
+            cookie,
+            csrf,
+            Some(&json!({ "events": [{ "kind": "catalog.staff_upserted", "payload": {
+                "id": Uuid::now_v7(), "name": "Raw", "role": "cashier", "pin_hash": pin,
+                "active": true } }] })),
+        )
+        .await?;
+    ensure!(status == StatusCode::BAD_REQUEST, "a plain PIN as pin_hash: {status} {body}");
+    ensure!(hub.count("SELECT count(*) FROM events").await? == 0, "a refused request published");
+
+    // Published: a new UUIDv7 id, the PIN hashed on the hub, the reply without PIN or hash.
+    let (status, reply) = hub.console(path, cookie, csrf, Some(&good)).await?;
+    ensure!(status == StatusCode::OK, "{status} {reply}");
+    let id: Uuid = serde_json::from_value(reply["staff_id"].clone())?;
+    ensure!(id.get_version_num() == 7, "{id}");
+    ensure!(reply["role"] == "cashier" && reply["seq"] == 1, "{reply}");
+    ensure!(reply.get("pin").is_none() && reply.get("pin_hash").is_none(), "{reply}");
+    let stored: String = hub
+        .superuser()
+        .await?
+        .query_one(
+            "SELECT coalesce(string_agg(encode(payload, 'escape'), ''), '') FROM events",
+            &[],
+        )
+        .await?
+        .get(0);
+    ensure!(!stored.contains(pin), "the plain PIN reached the event store");
+
+    let pulled = pulled_staff(&hub, &pos, &tenant_key).await?;
+    ensure!(pulled.len() == 1, "{pulled:?}");
+    let ana = &pulled[0];
+    ensure!(ana.id.0 == id && ana.name == "Ana" && ana.active);
+    ensure!(ana.role == thorbis_domain::catalog::Role::Cashier);
+    ensure!(ana.pin_hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", ana.pin_hash);
+    ensure!(thorbis_domain::catalog::looks_like_argon2id_phc(&ana.pin_hash));
+    ensure!(!ana.pin_hash.contains(pin), "the hash contains the PIN");
+    ensure!(pin_verifies(pin, &ana.pin_hash), "the hash does not verify the PIN");
+    ensure!(!pin_verifies("40718264", &ana.pin_hash), "the hash verifies another PIN");
+
+    // Update without `pin`: renamed, promoted, the hash kept.
+    let (status, reply) = hub
+        .console(
+            path,
+            cookie,
+            csrf,
+            Some(&json!({ "staff_id": id, "name": "Ana M.", "role": "manager", "active": true })),
+        )
+        .await?;
+    ensure!(status == StatusCode::OK && reply["seq"] == 2, "{status} {reply}");
+    let pulled = pulled_staff(&hub, &pos, &tenant_key).await?;
+    ensure!(pulled.len() == 2);
+    ensure!(pulled[1].name == "Ana M." && pulled[1].role == thorbis_domain::catalog::Role::Manager);
+    ensure!(pulled[1].pin_hash == ana.pin_hash, "an update without a PIN changed the hash");
+
+    // A bad PIN on an update is refused and publishes nothing; a new PIN gets a new salt.
+    let (status, _) = hub
+        .console(
+            path,
+            cookie,
+            csrf,
+            Some(&json!({ "staff_id": id, "name": "Ana M.", "role": "manager", "pin": "12",
+                          "active": true })),
+        )
+        .await?;
+    ensure!(status == StatusCode::BAD_REQUEST);
+    ensure!(hub.count("SELECT count(*) FROM events").await? == 2);
+    // The admin twin, with the same PIN: a fresh salt, so a different hash that verifies.
+    let (status, reply) = hub
+        .admin(
+            &format!("/api/v1/admin/tenants/{tenant}/staff"),
+            &json!({ "staff_id": id, "name": "Ana M.", "role": "manager", "pin": pin,
+                     "active": false }),
+        )
+        .await?;
+    ensure!(status == StatusCode::OK && reply["seq"] == 3, "{status} {reply}");
+    let pulled = pulled_staff(&hub, &pos, &tenant_key).await?;
+    let last = &pulled[2];
+    ensure!(!last.active && last.pin_hash != ana.pin_hash);
+    ensure!(pin_verifies(pin, &last.pin_hash));
+    ensure!(
+        hub.count(&format!(
+            "SELECT count(*) FROM aggregates WHERE kind = 'staff' AND id = '{id}'
+               AND state::text LIKE '%Ana M.%' AND state::text LIKE '%\"active\": false%'"
+        ))
+        .await?
+            == 1,
+        "the staff aggregate holds the latest version"
+    );
     hub.stop().await
 }

@@ -34,7 +34,7 @@
 //! the token (a reload) signs in again.
 //!
 //! **Roles**: owner ⊇ manager ⊇ viewer. Managers run the tenant's operations (locations,
-//! enrollment codes, device revocation, reference data); owners also add console users;
+//! enrollment codes, device revocation, reference data, staff and their PINs); owners also add console users;
 //! viewers can only read. The tenant of every operation is the session's, never a URL or
 //! body field, so a session of one tenant cannot name another's rows.
 
@@ -54,6 +54,7 @@ use uuid::Uuid;
 
 use super::admin::{Admin, NewCode, NewTenant, parse_uuid};
 use super::reference::Publish;
+use super::staff::StaffRequest;
 use super::{AppState, Error, JsonBody, Result};
 use crate::db::tenant_tx;
 use crate::identity::hex;
@@ -151,6 +152,23 @@ async fn hash_password(password: String) -> Result<String> {
         let salt = random_32()?;
         argon2()
             .hash_password_with_salt(password.as_bytes(), &salt[..16])
+            .map(|h| h.to_string())
+            .map_err(|e| Error::Internal(anyhow::anyhow!("argon2 hashing failed: {e}")))
+    })
+    .await
+}
+
+/// Hashes a staff PIN (already checked to be 4 to 8 digits) to its argon2id PHC string at
+/// the same OWASP cost, with a fresh 16-byte salt, under the same limit as passwords. The
+/// PIN is moved in and dropped on the blocking thread; it is never logged.
+pub(super) async fn hash_pin(pin: String) -> Result<String> {
+    hashing(move || {
+        let mut salt = [0u8; 16];
+        SystemRandom::new()
+            .fill(&mut salt)
+            .map_err(|_| Error::Internal(anyhow::anyhow!("the OS random source failed")))?;
+        argon2()
+            .hash_password_with_salt(pin.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| Error::Internal(anyhow::anyhow!("argon2 hashing failed: {e}")))
     })
@@ -528,4 +546,13 @@ pub(super) async fn publish(
 ) -> Result<Json<Value>> {
     user.require(ConsoleRole::Manager)?;
     super::reference::publish_in(&state, user.tenant_id, req).await
+}
+
+pub(super) async fn upsert_staff(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    JsonBody(req): JsonBody<StaffRequest>,
+) -> Result<Json<Value>> {
+    user.require(ConsoleRole::Manager)?;
+    super::staff::staff_in(&state, user.tenant_id, req).await
 }

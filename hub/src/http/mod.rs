@@ -10,6 +10,7 @@ mod enroll;
 mod error;
 pub mod openapi;
 pub mod reference;
+mod staff;
 mod sync;
 pub mod tls;
 
@@ -159,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/admin/tenants/{tenant_id}/reference-events", post(reference::publish))
         .route("/api/v1/admin/tenants/{tenant_id}/console-users", post(console::admin_create_user))
+        .route("/api/v1/admin/tenants/{tenant_id}/staff", post(staff::admin_upsert))
         .route("/api/v1/console/login", post(console::login))
         .route("/api/v1/console/logout", post(console::logout))
         .route("/api/v1/console/me", get(console::me))
@@ -167,6 +169,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/console/enrollment-codes", post(console::create_enrollment_code))
         .route("/api/v1/console/devices/{device_id}/revoke", post(console::revoke_device))
         .route("/api/v1/console/reference-events", post(console::publish))
+        .route("/api/v1/console/staff", post(console::upsert_staff))
         .route("/api/v1/enroll", post(enroll::enroll))
         .route("/api/v1/sync/push", post(sync::push))
         .route("/api/v1/sync/pull", post(sync::pull))

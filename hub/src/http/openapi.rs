@@ -95,6 +95,10 @@ fn console_paths() -> Value {
         "/api/v1/console/reference-events": write("Publish catalog events to the session's tenant's reference-data log.", "manager",
             Some(json_body(json!({ "type": "object", "required": ["events"] }))), "`{device_id, from_seq, to_seq}`",
             &[("400", "Not a catalog event, or a payload invalid for its kind.")]),
+        "/api/v1/console/staff": write("Create or update a member of the session's tenant's staff: the hub hashes the PIN (argon2id, OWASP cost, random salt) and publishes a `catalog.staff_upserted` event to the reference log.", "manager",
+            Some(json_body(json!({ "$ref": "#/components/schemas/StaffUpsert" }))), "`{staff_id, name, role, active, device_id, seq}` (never the PIN or its hash)",
+            &[("400", "Empty name, unknown role, a PIN that is not 4 to 8 digits, or a new member without a PIN."),
+              ("404", "`staff_id` without `pin` names no staff of the session's tenant.")]),
     })
 }
 
@@ -184,6 +188,15 @@ pub fn document() -> Value {
                                "400": error_response("Not a catalog event, or a payload invalid for its kind."),
                                "404": error_response("No such tenant.") }
             } },
+            "/api/v1/admin/tenants/{tenant_id}/staff": { "post": {
+                "summary": "Create or update a member of the tenant's staff (as `POST /api/v1/console/staff`): the PIN is hashed on the hub and a `catalog.staff_upserted` event published.",
+                "security": admin,
+                "parameters": [{ "name": "tenant_id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/StaffUpsert" } } } },
+                "responses": { "200": { "description": "`{staff_id, name, role, active, device_id, seq}` (never the PIN or its hash)" },
+                               "400": error_response("Empty name, unknown role, a PIN that is not 4 to 8 digits, or a new member without a PIN."),
+                               "404": error_response("No such tenant, or `staff_id` without `pin` names no staff of the tenant.") }
+            } },
             "/api/v1/enroll": { "post": {
                 "summary": "Trade an enrollment code and a device public key for a tenant-signed credential.",
                 "requestBody": { "required": true, "content": { "application/json": { "schema": {
@@ -232,7 +245,15 @@ pub fn document() -> Value {
                                     "checkpoints": { "type": "array", "items": { "type": "object" } } } },
                 "NewConsoleUser": { "type": "object", "required": ["email", "password", "role"], "properties": {
                     "email": { "type": "string" }, "password": { "type": "string", "minLength": 12 },
-                    "role": { "type": "string", "enum": ["owner", "manager", "viewer"] } } }
+                    "role": { "type": "string", "enum": ["owner", "manager", "viewer"] } } },
+                "StaffUpsert": { "type": "object", "required": ["name", "role", "active"], "additionalProperties": false,
+                    "description": "Without `staff_id`: a new member (UUIDv7 id), `pin` required. With it and without `pin`: the current PIN hash is kept.",
+                    "properties": {
+                        "staff_id": { "type": "string", "format": "uuid" },
+                        "name": { "type": "string", "minLength": 1, "maxLength": 200 },
+                        "role": { "type": "string", "enum": ["cashier", "server", "kitchen", "manager", "owner"] },
+                        "pin": { "type": "string", "pattern": "^[0-9]{4,8}$", "writeOnly": true },
+                        "active": { "type": "boolean" } } }
             }
         }
     });

@@ -12,13 +12,16 @@
 //! Request: `{"events": [{"kind": "catalog.item_upserted", "payload": {...}}, ...]}`: only
 //! `catalog.*` kinds this build understands, each payload valid for its kind (stored as the
 //! domain's own encoding). Response: `{"device_id": <tenant id>, "from_seq": n, "to_seq": m}`.
-//! Staff with PIN hashes and device configuration follow when the domain has events for
-//! them.
+//! A `catalog.staff_upserted` payload must carry an argon2id PHC string as its `pin_hash`
+//! (never a plain PIN); staff are normally published through [`super::staff`], which
+//! hashes the PIN on the hub. Device configuration follows when the domain has events for
+//! it.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use thorbis_domain::catalog::looks_like_argon2id_phc;
 use thorbis_domain::{DomainEvent, EventMeta};
 use thorbis_sync_protocol::{ChainTip, DeviceId, DeviceKey, Event, EventKind, Hlc, HlcClock};
 use uuid::Uuid;
@@ -51,6 +54,13 @@ struct Published {
     payload: Value,
 }
 
+impl Publish {
+    /// A publication of one event.
+    pub(super) fn one(kind: &str, payload: Value) -> Self {
+        Self { events: vec![Published { kind: kind.to_owned(), payload }] }
+    }
+}
+
 /// Checks each requested event and returns it as the domain decodes it.
 fn validate(req: &Publish) -> Result<Vec<DomainEvent>> {
     if req.events.is_empty() || req.events.len() > MAX_EVENTS {
@@ -67,9 +77,21 @@ fn validate(req: &Publish) -> Result<Vec<DomainEvent>> {
                 )));
             }
             let bytes = serde_json::to_vec(&e.payload).map_err(|e| Error::Internal(e.into()))?;
-            DomainEvent::decode(&e.kind, &bytes)
+            let event = DomainEvent::decode(&e.kind, &bytes)
                 .map_err(|err| Error::BadRequest(format!("event {i}: {err}")))?
-                .ok_or_else(|| Error::BadRequest(format!("event {i}: unknown kind {:?}", e.kind)))
+                .ok_or_else(|| {
+                    Error::BadRequest(format!("event {i}: unknown kind {:?}", e.kind))
+                })?;
+            // A plain PIN in `pin_hash` would reach every terminal's log: only hashes pass.
+            if let DomainEvent::StaffUpserted(staff) = &event
+                && !looks_like_argon2id_phc(&staff.pin_hash)
+            {
+                return Err(Error::BadRequest(format!(
+                    "event {i}: pin_hash must be an argon2id PHC string; send plain PINs to \
+                     the staff endpoint, which hashes them"
+                )));
+            }
+            Ok(event)
         })
         .collect()
 }

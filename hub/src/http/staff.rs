@@ -1,0 +1,155 @@
+//! Staff published to the terminals: `POST /api/v1/console/staff` (a manager's console
+//! session) and `POST /api/v1/admin/tenants/{tenant_id}/staff` (bootstrap admin token), one
+//! implementation ([`staff_in`]) behind both.
+//!
+//! Request: `{"staff_id"?: uuid, "name": str, "role": "cashier"|"server"|"kitchen"|"manager"
+//! |"owner", "pin"?: "4 to 8 digits", "active": bool}`. Without `staff_id` a new member of
+//! staff is created (UUIDv7 id) and `pin` is required; with it, the record is replaced and,
+//! when `pin` is absent, the current PIN hash (from the tenant's folded `Staff` aggregate)
+//! is kept.
+//!
+//! **PINs** are hashed here, on the hub, with argon2id v0x13 at the OWASP cost (m = 19456
+//! KiB, t = 2, p = 1) and a fresh 16-byte salt from `ring`'s `SystemRandom`, on the blocking
+//! pool under the console's limit on concurrent hashing. Only the PHC string leaves this
+//! module, in a `catalog.staff_upserted` event of the tenant's reference log (hub-signed,
+//! pulled and verified by terminals like any other reference event). The plain PIN is never
+//! stored, logged, echoed in an error or returned; the response does not carry the hash
+//! either (4 to 8 digits are cheap to search offline, so the hash goes only where it must).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use thorbis_domain::catalog::{Role, Staff, looks_like_argon2id_phc};
+use thorbis_domain::fold::{CatalogRecord, Versioned};
+use thorbis_domain::ids::StaffId;
+use uuid::Uuid;
+
+use super::admin::{Admin, parse_uuid};
+use super::console::hash_pin;
+use super::reference::{Publish, publish_in};
+use super::{AppState, Error, JsonBody, Result};
+use crate::db::tenant_tx;
+
+/// The kind of the published event.
+const STAFF_UPSERTED: &str = "catalog.staff_upserted";
+
+/// A PIN as received: deserializes only from a JSON string and never prints its value, so
+/// neither a parse error nor a stray `{:?}` can reveal it.
+pub(super) struct Pin(String);
+
+impl std::fmt::Debug for Pin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pin(<redacted>)")
+    }
+}
+
+impl<'de> Deserialize<'de> for Pin {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        // Through `Value` so that a PIN sent as a number is refused without serde quoting it.
+        match Value::deserialize(d)? {
+            Value::String(pin) => Ok(Pin(pin)),
+            _ => Err(serde::de::Error::custom("pin must be a string of 4 to 8 digits")),
+        }
+    }
+}
+
+/// Whether `pin` is 4 to 8 ASCII digits (what terminals accept at sign-in).
+fn is_valid_pin(pin: &str) -> bool {
+    (4..=8).contains(&pin.len()) && pin.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StaffRequest {
+    #[serde(default)]
+    staff_id: Option<Uuid>,
+    name: String,
+    role: String,
+    #[serde(default)]
+    pin: Option<Pin>,
+    active: bool,
+}
+
+fn parse_role(role: &str) -> Result<Role> {
+    serde_json::from_value(Value::String(role.to_owned())).map_err(|_| {
+        Error::BadRequest(format!(
+            "role must be cashier, server, kitchen, manager or owner, not {role:?}"
+        ))
+    })
+}
+
+pub(super) async fn admin_upsert(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(tenant_id): Path<String>,
+    JsonBody(req): JsonBody<StaffRequest>,
+) -> Result<Json<Value>> {
+    staff_in(&state, parse_uuid("tenant id", &tenant_id)?, req).await
+}
+
+/// The current PIN hash of `staff` in `tenant`, from the folded `Staff` aggregate.
+async fn current_pin_hash(state: &AppState, tenant: Uuid, staff: Uuid) -> Result<Option<String>> {
+    let mut client = state.0.pool.get().await?;
+    let tx = tenant_tx(&mut client, tenant).await?;
+    let row = tx
+        .query_opt(
+            "SELECT state FROM aggregates WHERE tenant_id = $1 AND kind = $2 AND id = $3",
+            &[&tenant, &<Staff as CatalogRecord>::KIND, &staff],
+        )
+        .await?;
+    tx.commit().await?;
+    let Some(row) = row else { return Ok(None) };
+    let folded: Versioned<Staff> = serde_json::from_value(row.get(0))
+        .map_err(|e| Error::Internal(anyhow::anyhow!("stored staff aggregate: {e}")))?;
+    Ok(folded.value().map(|s| s.pin_hash.clone()))
+}
+
+/// Creates or replaces a member of `tenant`'s staff and publishes it to the tenant's
+/// reference log: the one implementation behind the admin and console endpoints.
+pub(super) async fn staff_in(
+    state: &AppState,
+    tenant: Uuid,
+    req: StaffRequest,
+) -> Result<Json<Value>> {
+    let StaffRequest { staff_id, name, role, pin, active } = req;
+    let name = name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(Error::BadRequest("name must be 1 to 200 characters".into()));
+    }
+    let role = parse_role(&role)?;
+    if let Some(Pin(pin)) = &pin
+        && !is_valid_pin(pin)
+    {
+        return Err(Error::BadRequest("pin must be 4 to 8 digits (0-9)".into()));
+    }
+    let (id, pin_hash) = match (staff_id, pin) {
+        (id, Some(Pin(pin))) => (id.unwrap_or_else(Uuid::now_v7), hash_pin(pin).await?),
+        (None, None) => {
+            return Err(Error::BadRequest("new staff need a pin (4 to 8 digits)".into()));
+        }
+        (Some(id), None) => {
+            let hash = current_pin_hash(state, tenant, id).await?.ok_or_else(|| {
+                Error::NotFound(format!(
+                    "no staff {id} in this tenant; to create them, send a pin (4 to 8 digits)"
+                ))
+            })?;
+            (id, hash)
+        }
+    };
+    if !looks_like_argon2id_phc(&pin_hash) {
+        return Err(Error::Internal(anyhow::anyhow!("a staff PIN hash is not an argon2id PHC")));
+    }
+    let staff = Staff { id: StaffId(id), name, role, pin_hash, active };
+    let payload = serde_json::to_value(&staff).map_err(|e| Error::Internal(e.into()))?;
+    let Json(published) = publish_in(state, tenant, Publish::one(STAFF_UPSERTED, payload)).await?;
+    tracing::info!(%tenant, staff_id = %id, "staff published");
+    Ok(Json(json!({
+        "staff_id": id,
+        "name": staff.name,
+        "role": staff.role,
+        "active": staff.active,
+        "device_id": published["device_id"],
+        "seq": published["to_seq"],
+    })))
+}
