@@ -43,8 +43,8 @@ use uuid::Uuid;
 
 /// Domain prefix of credential signatures.
 pub const CREDENTIAL_DOMAIN: &[u8] = b"thorbis-device-credential-v1";
-/// Domain prefix of request signatures.
-pub const REQUEST_DOMAIN: &[u8] = b"thorbis-request-v1";
+// The signed-request format is the protocol's; devices sign with `DeviceKey::sign_request`.
+pub use thorbis_sync_protocol::{REQUEST_DOMAIN, request_message, verify_request};
 
 /// Header carrying the device id.
 pub const DEVICE_HEADER: &str = "x-thorbis-device";
@@ -254,60 +254,6 @@ impl Credential {
     }
 }
 
-/// The bytes a request signature covers (see the module docs).
-#[must_use]
-pub fn request_message(method: &str, path: &str, timestamp_ms: u64, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(REQUEST_DOMAIN.len() + method.len() + path.len() + 2 + 8 + 32);
-    out.extend_from_slice(REQUEST_DOMAIN);
-    out.extend_from_slice(method.as_bytes());
-    out.push(0);
-    out.extend_from_slice(path.as_bytes());
-    out.push(0);
-    out.extend_from_slice(&timestamp_ms.to_be_bytes());
-    out.extend_from_slice(digest(&SHA256, body).as_ref());
-    out
-}
-
-/// Whether `signature` by `key` covers this request.
-#[must_use]
-pub fn verify_request(key: &PublicKey, signature: &Signature, message: &[u8]) -> bool {
-    UnparsedPublicKey::new(&ED25519, &key.0).verify(message, &signature.0).is_ok()
-}
-
-/// A device's request signer. The agent's `DeviceKey` only signs checkpoints, so the
-/// device side of request signing lives here until `thorbis-sync-protocol` grows a
-/// domain-separated `sign_request`; it loads the same PKCS#8 document or seed.
-pub struct RequestSigner(Ed25519KeyPair);
-
-impl std::fmt::Debug for RequestSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RequestSigner").finish_non_exhaustive()
-    }
-}
-
-impl RequestSigner {
-    /// The signer for the key `DeviceKey::from_seed(seed)` makes.
-    pub fn from_seed(seed: &[u8; 32]) -> Result<Self, IdentityError> {
-        Ed25519KeyPair::from_seed_unchecked(seed)
-            .map(Self)
-            .map_err(|e| IdentityError::Key(e.to_string()))
-    }
-
-    /// The signer for a stored PKCS#8 document.
-    pub fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, IdentityError> {
-        Ed25519KeyPair::from_pkcs8(pkcs8).map(Self).map_err(|e| IdentityError::Key(e.to_string()))
-    }
-
-    /// Signs a request; send the result as `x-thorbis-signature`.
-    #[must_use]
-    pub fn sign(&self, method: &str, path: &str, timestamp_ms: u64, body: &[u8]) -> Signature {
-        let message = request_message(method, path, timestamp_ms, body);
-        Signature(
-            self.0.sign(&message).as_ref().try_into().expect("Ed25519 signatures are 64 bytes"),
-        )
-    }
-}
-
 /// A fresh enrollment code: 32 random bytes as 64 hex digits. Returns the code (shown
 /// once) and its hash (stored).
 pub fn new_enrollment_code() -> Result<(String, [u8; 32]), IdentityError> {
@@ -384,8 +330,7 @@ mod tests {
     #[test]
     fn request_signature_matches_the_device_key() {
         let device = thorbis_sync_protocol::DeviceKey::from_seed(&[5; 32]).unwrap();
-        let signer = RequestSigner::from_seed(&[5; 32]).unwrap();
-        let sig = signer.sign("POST", "/api/v1/sync/push", 7, b"body");
+        let sig = device.sign_request("POST", "/api/v1/sync/push", 7, b"body");
         let message = request_message("POST", "/api/v1/sync/push", 7, b"body");
         assert!(verify_request(&device.public_key(), &sig, &message));
         let other = request_message("POST", "/api/v1/sync/pull", 7, b"body");

@@ -542,7 +542,7 @@ async fn bad_input_gets_a_4xx_and_stores_nothing() -> Result<()> {
         .header(thorbis_hub::identity::DEVICE_HEADER, agent.device_id.to_string())
         .header(thorbis_hub::identity::TIMESTAMP_HEADER, (NOW_MS - 3_600_000).to_string());
     let body = thorbis_sync_protocol::encode_batch(&agent.all());
-    let sig = agent.signer.sign("POST", "/api/v1/sync/push", NOW_MS - 3_600_000, &body);
+    let sig = agent.key.sign_request("POST", "/api/v1/sync/push", NOW_MS - 3_600_000, &body);
     stale = stale.header(thorbis_hub::identity::SIGNATURE_HEADER, sig.to_string());
     let response = stale.body(body).send().await?;
     cases.push((
@@ -1142,7 +1142,7 @@ async fn live_pull_from_a_second_hub_process() -> Result<()> {
         let kds = hub.agent(tenant, location, 2).await?;
         let body = serde_json::to_vec(&json!({ "have": {}, "wait_ms": 10_000 }))?;
         let ts = system_now()?;
-        let signature = kds.signer.sign("POST", "/api/v1/sync/pull", ts, &body);
+        let signature = kds.key.sign_request("POST", "/api/v1/sync/pull", ts, &body);
         let pull = hub
             .http
             .post(format!("{base}/api/v1/sync/pull"))

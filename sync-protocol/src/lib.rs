@@ -97,6 +97,7 @@ pub use event::{
 pub use hlc::{Hlc, HlcClock, HlcError};
 pub use ids::{DeviceId, EventId, Hash32, ParseIdError};
 pub use sign::{
-    CHECKPOINT_DOMAIN, Checkpoint, DeviceKey, PublicKey, SignError, Signature, verify_checkpoint,
+    CHECKPOINT_DOMAIN, Checkpoint, DeviceKey, PublicKey, REQUEST_DOMAIN, SignError, Signature,
+    request_message, verify_checkpoint, verify_request,
 };
 pub use vector::VersionVector;

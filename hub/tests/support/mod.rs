@@ -18,7 +18,7 @@ use thorbis_domain::money::{Currency, Money, Qty};
 use thorbis_domain::tax::TaxRate;
 use thorbis_hub::clock::ManualClock;
 use thorbis_hub::identity::KeyWrap;
-use thorbis_hub::identity::{DEVICE_HEADER, RequestSigner, SIGNATURE_HEADER, TIMESTAMP_HEADER};
+use thorbis_hub::identity::{DEVICE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use thorbis_hub::testing::{TestDatabase, fresh_database};
 use thorbis_hub::{AppState, Limits, Settings};
 use thorbis_sync_protocol::{
@@ -195,7 +195,7 @@ impl TestHub {
         headers: &[(&str, &str)],
     ) -> Result<reqwest::Response> {
         let ts = self.clock_now();
-        let signature = agent.signer.sign("POST", path, ts, &body);
+        let signature = agent.key.sign_request("POST", path, ts, &body);
         let mut request = self
             .http
             .post(format!("{}{path}", self.base))
@@ -340,7 +340,6 @@ pub struct Agent {
     pub device_id: DeviceId,
     pub tenant: Uuid,
     pub key: DeviceKey,
-    pub signer: RequestSigner,
     pub events: Vec<Event>,
     clock: HlcClock,
 }
@@ -351,7 +350,6 @@ impl Agent {
             device_id,
             tenant,
             key: DeviceKey::from_seed(&[seed; 32]).expect("seeded key"),
-            signer: RequestSigner::from_seed(&[seed; 32]).expect("seeded key"),
             events: Vec::new(),
             clock: HlcClock::new(60_000),
         }
