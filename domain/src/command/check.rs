@@ -267,3 +267,16 @@ fn luhn(digits: &[u8]) -> bool {
         .sum();
     sum.is_multiple_of(10)
 }
+
+/// A reason and a manager's approval, both required (voids, comps): returns the approver.
+pub(super) fn reasoned_approval(
+    state: &impl ReadModel,
+    reason: &str,
+    approved_by: Option<StaffId>,
+    what: &'static str,
+) -> Result<StaffId, CommandError> {
+    text(reason, "a reason")?;
+    let approved_by = approved_by.ok_or(CommandError::ApprovalRequired(what))?;
+    approver(state, approved_by)?;
+    Ok(approved_by)
+}

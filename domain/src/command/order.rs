@@ -12,8 +12,8 @@ use crate::order::Order;
 use crate::stock::Availability;
 
 use super::check::{
-    amount, approver, item, live_line, open_order as open, optional_approver, positive, taxes,
-    text, tracks_stock,
+    amount, approver, item, live_line, open_order as open, optional_approver, positive,
+    reasoned_approval, taxes, text, tracks_stock,
 };
 use super::{CommandError, Cx, Decided, PriceOverride, ReadModel};
 
@@ -148,9 +148,7 @@ pub(super) fn void_line(
 ) -> Decided {
     let order = open(cx.state, order_id)?;
     live_line(&order, order_id, line_id)?;
-    text(reason, "a reason")?;
-    let approved_by = approved_by.ok_or(CommandError::ApprovalRequired("a void"))?;
-    approver(cx.state, approved_by)?;
+    let approved_by = reasoned_approval(cx.state, reason, approved_by, "a void")?;
     Ok(vec![E::LineVoided(LineVoided {
         order_id,
         line_id,
@@ -171,9 +169,7 @@ pub(super) fn comp_line(
     if order.comps.contains_key(&line_id) {
         return Err(CommandError::LineComped(line_id));
     }
-    text(reason, "a reason")?;
-    let approved_by = approved_by.ok_or(CommandError::ApprovalRequired("a comp"))?;
-    approver(cx.state, approved_by)?;
+    let approved_by = reasoned_approval(cx.state, reason, approved_by, "a comp")?;
     Ok(vec![E::LineComped(LineComped {
         order_id,
         line_id,

@@ -8,7 +8,7 @@ use crate::money::{Currency, Money, Qty};
 use crate::order::{Order, OrderStatus};
 
 use super::check::{
-    approver, existing_order, live_line, open_drawer, open_order, positive, settle, text,
+    existing_order, live_line, open_drawer, open_order, positive, reasoned_approval, settle,
     tracks_stock,
 };
 use super::{CommandError, Cx, Decided, ReadModel, TenderInput};
@@ -107,9 +107,7 @@ pub(super) fn refund(cx: &Cx<'_, impl ReadModel>, refund: &NewRefund<'_>) -> Dec
     if order.refunds.contains_key(&refund_id) {
         return Err(CommandError::DuplicateId(refund_id.0));
     }
-    text(refund.reason, "a reason")?;
-    let approved_by = refund.approved_by.ok_or(CommandError::ApprovalRequired("a refund"))?;
-    approver(cx.state, approved_by)?;
+    let approved_by = reasoned_approval(cx.state, refund.reason, *refund.approved_by, "a refund")?;
     positive(amount, "a refund", cx.policy)?;
     let totals = order.totals();
     let refundable = totals.paid + totals.tips - totals.refunded;
