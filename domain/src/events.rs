@@ -13,11 +13,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Category, Item, ModifierGroup, Staff, Station};
 use crate::ids::{
-    DiscountId, DrawerSessionId, ItemId, LineId, ModifierId, OrderId, PaymentId, RefundId, StaffId,
-    TicketId,
+    DiscountId, DrawerSessionId, ItemId, LineId, LocationId, ModifierId, OrderId, PaymentId,
+    RefundId, StaffId, TicketId, WorkOrderId,
 };
 use crate::money::{Currency, Money, Qty};
 use crate::tax::{TaxCategory, TaxRate};
+use crate::work_order::ChangeBytes;
+use thorbis_sync_protocol::DeviceId;
 
 /// How an order is served.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -342,6 +344,30 @@ pub struct AvailabilitySet {
     pub by: Option<StaffId>,
 }
 
+/// The hub assigned a work order to a technician's device. Published only by the hub, in
+/// that technician's dispatch log: `changes` is every Automerge change of the document so
+/// far (a full snapshot, base64 in JSON), so the technician needs nothing else. The
+/// previous technician's log gets the same event naming the new one with no changes: it
+/// says the job moved on (their device then refuses further edits) and carries nothing
+/// more of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkOrderDispatched {
+    pub work_order_id: WorkOrderId,
+    pub location_id: LocationId,
+    /// The device the work order is assigned to from now on.
+    pub technician: DeviceId,
+    #[serde(default)]
+    pub changes: Vec<ChangeBytes>,
+}
+
+/// A work order's document changed: one Automerge change (base64 in JSON), authored by
+/// the actor of the device whose log holds the event (see `work_order::actor_for`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkOrderChanged {
+    pub work_order_id: WorkOrderId,
+    pub change: ChangeBytes,
+}
+
 macro_rules! domain_events {
     ($($kind:literal => $variant:ident($payload:ty),)*) => {
         /// Every business event this build understands.
@@ -414,6 +440,8 @@ domain_events! {
     "drawer.counted" => DrawerCounted(DrawerCounted),
     "drawer.closed" => DrawerClosed(DrawerClosed),
     "stock.moved" => StockMoved(StockMoved),
+    "work_order.dispatched" => WorkOrderDispatched(WorkOrderDispatched),
+    "work_order.changed" => WorkOrderChanged(WorkOrderChanged),
 }
 
 /// A payload that does not match its kind.

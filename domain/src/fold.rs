@@ -26,6 +26,7 @@ use crate::kitchen::Ticket;
 use crate::order::Order;
 use crate::stock::{Availability, StockLevel};
 use crate::tax::{TaxCategory, TaxRate};
+use crate::work_order::WorkOrder;
 
 /// Where an event sits in the total order used to break ties: clock stamp, then device,
 /// then sequence number. Two distinct events never compare equal.
@@ -158,6 +159,7 @@ pub fn project<P: Projections>(
                 store.update::<Versioned<TaxCategory>>(id, |a| a.apply(id, meta, event))
             }
             Target::Staff => store.update::<Versioned<Staff>>(id, |a| a.apply(id, meta, event)),
+            Target::WorkOrder => store.update::<WorkOrder>(id, |a| a.apply(id, meta, event)),
         }
     };
     match event {
@@ -205,6 +207,8 @@ pub fn project<P: Projections>(
         E::DrawerCounted(e) => fold(store, e.session_id.0, Target::Drawer),
         E::DrawerClosed(e) => fold(store, e.session_id.0, Target::Drawer),
         E::StockMoved(e) => fold(store, e.item_id.0, Target::Stock),
+        E::WorkOrderDispatched(e) => fold(store, e.work_order_id.0, Target::WorkOrder),
+        E::WorkOrderChanged(e) => fold(store, e.work_order_id.0, Target::WorkOrder),
     }
 }
 
@@ -221,6 +225,7 @@ enum Target {
     TaxRate,
     TaxCategory,
     Staff,
+    WorkOrder,
 }
 
 /// A catalog record: the latest version published wins.
@@ -326,6 +331,7 @@ pub struct State {
     pub tax_rates: BTreeMap<Uuid, Versioned<TaxRate>>,
     pub tax_categories: BTreeMap<Uuid, Versioned<TaxCategory>>,
     pub staff: BTreeMap<Uuid, Versioned<Staff>>,
+    pub work_orders: BTreeMap<Uuid, WorkOrder>,
     pub links: BTreeSet<(Relation, Uuid, Uuid)>,
 }
 

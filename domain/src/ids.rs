@@ -74,4 +74,10 @@ uuid_ids! {
     TaxRateId;
     /// A set of tax rates applied together ("Food", "Alcohol").
     TaxCategoryId;
+    /// A field-service job (a work order).
+    WorkOrderId;
+    /// One item of a work order's checklist.
+    ChecklistItemId;
+    /// A location (store, depot) of a tenant.
+    LocationId;
 }

@@ -3,8 +3,8 @@
 //!
 //! This crate owns: [`money`] (integer minor units) and [`tax`] (inclusive and exclusive,
 //! one documented rounding rule); the [`catalog`] (staff and their PIN hashes included); the business [`events`] and their payload
-//! encoding; the aggregates they fold into ([`order`], [`kitchen`], [`drawer`], [`stock`])
-//! through [`fold`]; and [`command`], which checks a request against state and decides
+//! encoding; the aggregates they fold into ([`order`], [`kitchen`], [`drawer`], [`stock`],
+//! and [`work_order`], field-service jobs kept as Automerge documents) through [`fold`]; and [`command`], which checks a request against state and decides
 //! which events carry it out.
 //!
 //! It never does IO: no database, no clock, no randomness. Time arrives inside events'
@@ -27,6 +27,7 @@ pub mod money;
 pub mod order;
 pub mod stock;
 pub mod tax;
+pub mod work_order;
 
 pub use command::{Command, CommandError, IdSource, Policy, ReadModel, decide};
 pub use events::DomainEvent;

@@ -6,12 +6,13 @@
 //! transaction that appends the events, so the check and the write see the same state.
 //!
 //! The checks live in one private submodule per area (`catalog`, `order`, `payment`,
-//! `kitchen`, `drawer`, `stock`), one short function per command; what several areas share
+//! `kitchen`, `drawer`, `stock`, `work_order`), one short function per command; what several areas share
 //! (lookups, amounts, free text, card details, tender settlement, approvers) is in `check`.
 //! Whoever a command names as approving (`approved_by`, a price override's approver) must be
 //! a published, active member of staff whose role can approve.
 
 use serde::{Deserialize, Serialize};
+use thorbis_sync_protocol::DeviceId;
 use uuid::Uuid;
 
 use crate::catalog::{Category, Item, ModifierError, ModifierGroup, Staff};
@@ -19,10 +20,11 @@ use crate::events::{DiscountRule, DiscountScope, DomainEvent, ServiceMode};
 use crate::fold::{Aggregate, State};
 use crate::ids::{
     DiscountId, DrawerSessionId, ItemId, LineId, ModifierId, OrderId, PaymentId, RefundId, StaffId,
-    TicketId,
+    TicketId, WorkOrderId,
 };
 use crate::money::{Currency, Money, Qty};
 use crate::tax::{TaxCategory, TaxRate};
+use crate::work_order::{WorkOrderEdit, WorkOrderError};
 
 mod catalog;
 mod check;
@@ -31,6 +33,7 @@ mod kitchen;
 mod order;
 mod payment;
 mod stock;
+mod work_order;
 
 pub use check::looks_like_card_number;
 use order::NewLine;
@@ -244,6 +247,15 @@ pub enum Command {
         item_id: ItemId,
         counted: Qty,
     },
+    /// A technician's edit of a work order. The domain reads no clock and knows no device,
+    /// so the command carries both: `device` is the editing device (its Automerge actor
+    /// and the assignment checked), `at_ms` the change's timestamp.
+    EditWorkOrder {
+        work_order_id: WorkOrderId,
+        device: DeviceId,
+        at_ms: i64,
+        edit: WorkOrderEdit,
+    },
 }
 
 /// Why a command was refused. Each says what is wrong in words a cashier's screen can show.
@@ -332,6 +344,12 @@ pub enum CommandError {
     DrawerClosed(DrawerSessionId),
     #[error("drawer session {0} must be counted before it is closed")]
     DrawerNotCounted(DrawerSessionId),
+    #[error("unknown work order {0}")]
+    UnknownWorkOrder(WorkOrderId),
+    #[error("work order {work_order} is not assigned to this device ({device})")]
+    NotAssigned { work_order: WorkOrderId, device: DeviceId },
+    #[error(transparent)]
+    WorkOrder(#[from] WorkOrderError),
     #[error(transparent)]
     Read(#[from] ReadError),
 }
@@ -439,6 +457,9 @@ pub fn decide(
         C::ReceiveStock { item_id, qty, note } => stock::receive_stock(cx, *item_id, *qty, note),
         C::AdjustStock { item_id, delta, note } => stock::adjust_stock(cx, *item_id, *delta, note),
         C::CountStock { item_id, counted } => stock::count_stock(cx, *item_id, *counted),
+        C::EditWorkOrder { work_order_id, device, at_ms, edit } => {
+            work_order::edit_work_order(cx, *work_order_id, *device, *at_ms, edit)
+        }
     }
 }
 
