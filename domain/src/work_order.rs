@@ -175,7 +175,7 @@ pub struct WorkOrderDraft {
 
 /// One edit of a work order, by a technician or a dispatcher.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "edit")]
+#[serde(rename_all = "snake_case", tag = "edit", deny_unknown_fields)]
 pub enum WorkOrderEdit {
     /// Moves the job along (or cancels it).
     SetStatus { status: WorkOrderStatus },

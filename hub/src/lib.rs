@@ -12,6 +12,8 @@
 //! * [`identity`]: tenant keys, device credentials and request signatures, as documented
 //!   byte layouts.
 //! * [`projection`]: relational projections folded with `thorbis_domain::project`.
+//! * [`dispatch`]: the hub-signed dispatch logs that scope work orders to their technician,
+//!   and the console's `work_orders` summary rows.
 //! * [`live`]: waking long-polls on every hub process through `LISTEN/NOTIFY`.
 //! * [`pg`]: a private Postgres cluster, for the binary's default store and for tests
 //!   (with the `testing` feature, `testing` adds a throwaway cluster per test binary).
@@ -29,6 +31,7 @@
 pub use thorbis_sync_protocol::clock;
 pub mod config;
 pub mod db;
+pub mod dispatch;
 pub mod http;
 pub mod identity;
 pub mod live;

@@ -3,7 +3,8 @@
 //! The fold itself is `thorbis_domain::project`, run unchanged: the domain's aggregates are
 //! kept as JSON documents in `aggregates` (as the agent keeps them), loaded into an
 //! in-memory cache for one push, folded, written back, and then summarized into
-//! `orders`, `order_lines`, `payments`, `drawer_sessions` and `stock_levels` with the
+//! `orders`, `order_lines`, `payments`, `drawer_sessions`, `stock_levels` and
+//! `work_orders` (through [`crate::dispatch::write_summaries`]) with the
 //! domain's own figures (`Order::totals`, `DrawerSession::expected_cash`). No money math
 //! happens here or in SQL.
 //!
@@ -18,6 +19,7 @@ use deadpool_postgres::Transaction;
 use thorbis_domain::drawer::DrawerSession;
 use thorbis_domain::order::{Order, OrderStatus};
 use thorbis_domain::stock::StockLevel;
+use thorbis_domain::work_order::WorkOrder;
 use thorbis_domain::{Aggregate, DomainEvent, EventMeta, Projections, Relation, project};
 use uuid::Uuid;
 
@@ -206,6 +208,7 @@ struct Folded {
     orders: Vec<(Uuid, Order)>,
     drawers: Vec<(Uuid, DrawerSession)>,
     stock: Vec<(Uuid, StockLevel)>,
+    work_orders: Vec<(Uuid, WorkOrder)>,
 }
 
 fn fold_in_memory(
@@ -234,6 +237,7 @@ fn fold_in_memory(
             Order::KIND => folded.orders.push((*id, slot.read::<Order>()?)),
             DrawerSession::KIND => folded.drawers.push((*id, slot.read::<DrawerSession>()?)),
             StockLevel::KIND => folded.stock.push((*id, slot.read::<StockLevel>()?)),
+            WorkOrder::KIND => folded.work_orders.push((*id, slot.read::<WorkOrder>()?)),
             _ => {}
         }
     }
@@ -253,6 +257,11 @@ async fn write(tx: &Transaction<'_>, tenant: Uuid, folded: &Folded) -> Result<()
         write_orders(tx, tenant, &folded.locations, &folded.orders),
         write_order_details(tx, tenant, &folded.orders),
         write_drawers_and_stock(tx, tenant, &folded.drawers, &folded.stock),
+        async {
+            crate::dispatch::write_summaries(tx, tenant, &folded.work_orders)
+                .await
+                .map_err(ProjectionError::from)
+        },
     )?;
     Ok(())
 }

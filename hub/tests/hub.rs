@@ -157,6 +157,10 @@ async fn healthz_metrics_and_openapi() -> Result<()> {
         "/api/v1/console/reference-events",
         "/api/v1/console/staff",
         "/api/v1/admin/tenants/{tenant_id}/staff",
+        "/api/v1/admin/tenants/{tenant_id}/work-orders",
+        "/api/v1/console/work-orders",
+        "/api/v1/console/work-orders/{id}/assign",
+        "/api/v1/console/work-orders/{id}/edit",
     ] {
         ensure!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
@@ -674,6 +678,30 @@ async fn tenant_isolation() -> Result<()> {
     hub.console_user(tenant_b, "manager@b.example", "manager").await?;
     let console_a = hub.console_session(tenant_a, "manager@a.example").await?;
     let _console_b = hub.console_session(tenant_b, "manager@b.example").await?;
+    // Each tenant has a technician with a work order dispatched to it.
+    let tech_a = hub.agent_as(tenant_a, location_a, 3, "technician").await?;
+    let tech_b = hub.agent_as(tenant_b, location_b, 4, "technician").await?;
+    let mut work_orders = Vec::new();
+    for (tenant, tech) in [(tenant_a, &tech_a), (tenant_b, &tech_b)] {
+        let (status, body) = hub
+            .admin(
+                &format!("/api/v1/admin/tenants/{tenant}/work-orders"),
+                &json!({ "title": "Boiler service", "customer": "C", "site_address": "S",
+                         "window_start_ms": 0, "window_end_ms": 1, "currency": "USD" }),
+            )
+            .await?;
+        ensure!(status == StatusCode::OK, "{body}");
+        let id: Uuid = serde_json::from_value(body["work_order_id"].clone())?;
+        let (status, body) = hub
+            .admin(
+                &format!("/api/v1/admin/tenants/{tenant}/work-orders/{id}/assign"),
+                &json!({ "technician": tech.device_id.to_string() }),
+            )
+            .await?;
+        ensure!(status == StatusCode::OK, "{body}");
+        work_orders.push(id);
+    }
+    let (a_work_order, b_work_order) = (work_orders[0], work_orders[1]);
     let b_rows = "SELECT (SELECT count(*) FROM events WHERE tenant_id = '{B}')
         + (SELECT count(*) FROM enrollment_codes WHERE tenant_id = '{B}')
         + (SELECT count(*) FROM console_users WHERE tenant_id = '{B}')
@@ -682,7 +710,9 @@ async fn tenant_isolation() -> Result<()> {
         + (SELECT count(*) FROM devices WHERE tenant_id = '{B}' AND revoked_at_ms IS NULL)
         + (SELECT count(*) FROM locations WHERE tenant_id = '{B}')
         + (SELECT count(*) FROM chain_tips WHERE tenant_id = '{B}')
-        + (SELECT count(*) FROM alerts WHERE tenant_id = '{B}')"
+        + (SELECT count(*) FROM alerts WHERE tenant_id = '{B}')
+        + (SELECT count(*) FROM work_orders WHERE tenant_id = '{B}' AND technician IS NOT NULL)
+        + (SELECT count(*) FROM aggregates WHERE tenant_id = '{B}')"
         .replace("{B}", &tenant_b.to_string());
     let b_before = hub.count(&b_rows).await?;
     let b_hashes = "SELECT string_agg(encode(hash, 'hex'), ',' ORDER BY seq) FROM events WHERE tenant_id = '{B}'"
@@ -851,6 +881,65 @@ async fn tenant_isolation() -> Result<()> {
         let (status, _) = hub.console(path, Some(&retenanted), csrf, body.as_ref()).await?;
         refused("console: A's session re-pointed at B", status == StatusCode::UNAUTHORIZED);
     }
+    // Work orders: A's console and A's technician, with B's ids.
+    let b_tech = tech_b.device_id.to_string();
+    for (path, body) in [
+        (format!("/api/v1/console/work-orders/{b_work_order}"), None),
+        (
+            format!("/api/v1/console/work-orders/{b_work_order}/edit"),
+            Some(json!({ "edit": "add_note", "text": "x" })),
+        ),
+        (
+            format!("/api/v1/console/work-orders/{b_work_order}/assign"),
+            Some(json!({ "technician": tech_a.device_id.to_string() })),
+        ),
+        (
+            format!("/api/v1/console/work-orders/{a_work_order}/assign"),
+            Some(json!({ "technician": b_tech })),
+        ),
+    ] {
+        let (status, _) = hub.console(&path, cookie, csrf, body.as_ref()).await?;
+        refused("console: B's work order or technician", status == StatusCode::NOT_FOUND);
+    }
+    let (status, list) = hub.console("/api/v1/console/work-orders", cookie, None, None).await?;
+    refused(
+        "console: list shows only A's work orders",
+        status == StatusCode::OK
+            && list["work_orders"]
+                .as_array()
+                .is_some_and(|l| l.len() == 1 && l[0]["work_order_id"] == json!(a_work_order)),
+    );
+    let (status, _) = hub
+        .admin(
+            &format!("/api/v1/admin/tenants/{tenant_a}/work-orders/{b_work_order}/assign"),
+            &json!({ "technician": tech_a.device_id.to_string() }),
+        )
+        .await?;
+    refused("admin: B's work order under A's tenant", status == StatusCode::NOT_FOUND);
+    let (status, _) = hub
+        .console(
+            "/api/v1/console/work-orders",
+            cookie,
+            csrf,
+            Some(&json!({ "title": "x", "customer": "y", "site_address": "z",
+                          "window_start_ms": 0, "window_end_ms": 1, "currency": "USD",
+                          "tenant_id": tenant_b })),
+        )
+        .await?;
+    refused("console: work order with a tenant in the body", status == StatusCode::BAD_REQUEST);
+    let (status, _) =
+        hub.console("/api/v1/console/work-orders", Some(&retenanted), None, None).await?;
+    refused(
+        "console: A's session re-pointed at B lists work orders",
+        status == StatusCode::UNAUTHORIZED,
+    );
+    let b_dispatch = thorbis_hub::dispatch::dispatch_log(tenant_b, tech_b.device_id);
+    let (status, batch, _) =
+        hub.pull(&tech_a, &json!({ b_dispatch.to_string(): 0, b_tech.clone(): 0 }), 1000).await?;
+    let leaked = batch.is_some_and(|b2| {
+        b2.events.iter().any(|e| e.device_id == b_dispatch || e.device_id == tech_b.device_id)
+    });
+    refused("technician: pull B's dispatch log", status == StatusCode::OK && !leaked);
     let (status, _, _) = hub.console_login(tenant_b, "manager@a.example", CONSOLE_PASSWORD).await?;
     refused("console: A's user logs in to B", status == StatusCode::UNAUTHORIZED);
     let (status, me) = hub.console("/api/v1/console/me", cookie, None, None).await?;
@@ -876,6 +965,7 @@ async fn tenant_isolation() -> Result<()> {
         "payments",
         "console_users",
         "console_sessions",
+        "work_orders",
         "daily_sales",
     ] {
         let n: i64 = app

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{AppState, Error, Result};
 use crate::identity::{
-    DEVICE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, request_message, verify_request,
+    DEVICE_HEADER, Role, SIGNATURE_HEADER, TIMESTAMP_HEADER, request_message, verify_request,
 };
 
 /// A device whose request signature verified.
@@ -20,6 +20,8 @@ pub(super) struct Caller {
     pub tenant_id: Uuid,
     pub location_id: Uuid,
     pub public_key: PublicKey,
+    /// What the device is for; a technician's pull scope differs (see `sync`).
+    pub role: Role,
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str> {
@@ -86,5 +88,11 @@ pub(super) async fn authenticate(
         tenant_id: row.get("tenant_id"),
         location_id: row.get("location_id"),
         public_key,
+        role: Role::parse(row.get("role")).ok_or_else(|| {
+            Error::Internal(anyhow::anyhow!(
+                "stored device role {:?} is unknown",
+                row.get::<_, &str>("role")
+            ))
+        })?,
     })
 }

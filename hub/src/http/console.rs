@@ -401,7 +401,7 @@ fn session_cookie(headers: &HeaderMap) -> Option<(Uuid, [u8; 32])> {
 /// [`ConsoleUser::require`].
 #[derive(Clone, Debug)]
 pub(super) struct ConsoleUser {
-    tenant_id: Uuid,
+    pub(super) tenant_id: Uuid,
     user_id: Uuid,
     email: String,
     role: ConsoleRole,
@@ -410,7 +410,7 @@ pub(super) struct ConsoleUser {
 
 impl ConsoleUser {
     /// Refuses a user whose role does not include `role`.
-    fn require(&self, role: ConsoleRole) -> Result<()> {
+    pub(super) fn require(&self, role: ConsoleRole) -> Result<()> {
         if self.role < role {
             return Err(Error::Forbidden(format!(
                 "this needs the {} role; you are {}",

@@ -13,6 +13,7 @@ pub mod reference;
 mod staff;
 mod sync;
 pub mod tls;
+mod work_orders;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -170,6 +171,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/console/devices/{device_id}/revoke", post(console::revoke_device))
         .route("/api/v1/console/reference-events", post(console::publish))
         .route("/api/v1/console/staff", post(console::upsert_staff))
+        .route("/api/v1/admin/tenants/{tenant_id}/work-orders", post(work_orders::admin_create))
+        .route(
+            "/api/v1/admin/tenants/{tenant_id}/work-orders/{id}/assign",
+            post(work_orders::admin_assign),
+        )
+        .route(
+            "/api/v1/console/work-orders",
+            get(work_orders::console_list).post(work_orders::console_create),
+        )
+        .route("/api/v1/console/work-orders/{id}", get(work_orders::console_get))
+        .route("/api/v1/console/work-orders/{id}/assign", post(work_orders::console_assign))
+        .route("/api/v1/console/work-orders/{id}/edit", post(work_orders::console_edit))
         .route("/api/v1/enroll", post(enroll::enroll))
         .route("/api/v1/sync/push", post(sync::push))
         .route("/api/v1/sync/pull", post(sync::pull))

@@ -260,5 +260,10 @@ pub fn document() -> Value {
     if let (Some(paths), Value::Object(console)) = (doc["paths"].as_object_mut(), console_paths()) {
         paths.extend(console);
     }
+    if let (Some(paths), Value::Object(work_orders)) =
+        (doc["paths"].as_object_mut(), super::work_orders::openapi_paths())
+    {
+        paths.extend(work_orders);
+    }
     doc
 }

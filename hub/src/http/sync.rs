@@ -19,7 +19,9 @@
 //!
 //! Body: `{"have": {"<device>": seq, ...}, "limit": n}` (JSON, signed like a push). The
 //! answer holds the events that the caller lacks of the devices at its location and of its
-//! tenant's reference-data log (see [`crate::http::reference`]), in
+//! tenant's reference-data log (see [`crate::http::reference`]); a technician device gets
+//! instead the reference-data log, its own events and its dispatch log (the work orders
+//! assigned to it, see [`crate::dispatch`]), and no other device gets a dispatch log; in
 //! pages of at most `limit` events (the hub's cap applies), each device's run ending at a
 //! signed checkpoint so the caller can verify it with `verify_chain`. Binary batch by
 //! default, with `x-thorbis-more: true|false`; with `Accept: application/json`,
@@ -53,6 +55,8 @@ use super::auth::{Caller, authenticate};
 use super::reference::hub_log;
 use super::{AppState, Error, Result, body_bytes, json_body};
 use crate::db::tenant_tx;
+use crate::dispatch::dispatch_log;
+use crate::identity::Role;
 use crate::projection::{self, ToFold};
 
 const PUSH_PATH: &str = "/api/v1/sync/push";
@@ -604,16 +608,31 @@ async fn page(state: &AppState, device: &Caller, req: &PullRequest) -> Result<(B
     let mut client = state.0.pool.get().await?;
     let tx = tenant_tx(&mut client, device.tenant_id).await?;
     // Scope: the devices of the caller's location and the tenant's reference-data log
-    // (device id = tenant id). RLS keeps it to the caller's tenant regardless.
-    let tips = tx
-        .query(
+    // (device id = tenant id); for a technician, the reference-data log, its own log and its
+    // dispatch log only. Dispatch logs are no enrolled device's, so the location join never
+    // selects one. RLS keeps it to the caller's tenant regardless.
+    let tips = if device.role == Role::Technician {
+        let logs = [
+            device.tenant_id,
+            uuid(device.device_id),
+            uuid(dispatch_log(device.tenant_id, device.device_id)),
+        ];
+        tx.query(
+            "SELECT device_id, seq FROM chain_tips
+              WHERE tenant_id = $1 AND device_id = ANY($2) ORDER BY device_id",
+            &[&device.tenant_id, &logs.as_slice()],
+        )
+        .await?
+    } else {
+        tx.query(
             "SELECT t.device_id, t.seq FROM chain_tips t
                LEFT JOIN devices d ON d.tenant_id = t.tenant_id AND d.device_id = t.device_id
               WHERE t.tenant_id = $1 AND (d.location_id = $2 OR t.device_id = $1)
               ORDER BY t.device_id",
             &[&device.tenant_id, &device.location_id],
         )
-        .await?;
+        .await?
+    };
     let mut batch = Batch::default();
     let mut more = false;
     for row in tips {

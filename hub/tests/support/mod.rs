@@ -178,7 +178,18 @@ impl TestHub {
 
     /// Enrolls a device with key seed `seed` at `location`.
     pub async fn agent(&self, tenant: Uuid, location: Uuid, seed: u8) -> Result<Agent> {
-        let code = self.code(tenant, location, "pos").await?;
+        self.agent_as(tenant, location, seed, "pos").await
+    }
+
+    /// Enrolls a device of `role` with key seed `seed` at `location`.
+    pub async fn agent_as(
+        &self,
+        tenant: Uuid,
+        location: Uuid,
+        seed: u8,
+        role: &str,
+    ) -> Result<Agent> {
+        let code = self.code(tenant, location, role).await?;
         let key = DeviceKey::from_seed(&[seed; 32])?;
         let (status, body) = self.enroll_raw(&code, &key).await?;
         ensure!(status == StatusCode::OK, "enroll: {status} {body}");
