@@ -14,7 +14,7 @@
 //! ```
 //!
 //! Logs go to stderr (`RUST_LOG=debug` for every diagnostic); stdout carries only the
-//! device lines, so scripts can read them.
+//! device (or proxy) lines, so scripts can read them.
 
 // This binary's job is to tell its caller where the devices are: it prints by design.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
