@@ -173,6 +173,8 @@ struct ScheduleState {
     /// Seed of the current or last schedule, and whether it still runs.
     seed: Option<u64>,
     running: bool,
+    /// Steps switched on so far (the record below stops at [`MAX_RECORDED_STEPS`]).
+    steps: u64,
     applied: Vec<Step>,
 }
 
@@ -371,7 +373,7 @@ impl ChaosProxy {
                 (Some(seed), running) => format!(
                     "schedule={} seed={seed} steps={}",
                     if running { "running" } else { "done" },
-                    s.applied.len()
+                    s.steps
                 ),
             }
         };
@@ -426,6 +428,7 @@ impl ChaosProxy {
             s.generation += 1;
             s.seed = Some(seed);
             s.running = true;
+            s.steps = 0;
             s.applied.clear();
             s.generation
         };
@@ -442,10 +445,11 @@ impl ChaosProxy {
                     if s.generation != generation {
                         return;
                     }
+                    s.steps += 1;
                     if s.applied.len() < MAX_RECORDED_STEPS {
                         s.applied.push(step);
                     }
-                    tracing::info!(seed, step = s.applied.len(), %step, "chaos schedule step");
+                    tracing::info!(seed, step = s.steps, %step, "chaos schedule step");
                     // Under the schedule lock, so a stop cannot slip in between and be undone.
                     me.apply(step.command);
                 }
@@ -461,7 +465,7 @@ impl ChaosProxy {
             let mut s = lock(&me.shared.schedule);
             if s.generation == generation {
                 s.running = false;
-                tracing::info!(seed, steps = s.applied.len(), "chaos schedule done");
+                tracing::info!(seed, steps = s.steps, "chaos schedule done");
             }
         });
     }
@@ -491,8 +495,8 @@ impl ChaosProxy {
         self.heal();
     }
 
-    /// The steps the current (or last) schedule has switched on so far, in order: for a
-    /// replay, they equal the start of [`ScheduleSpec::plan`] for its seed.
+    /// The steps the current (or last) schedule has switched on so far, in order (the first
+    /// 10 000): for a replay, they equal the start of [`ScheduleSpec::plan`] for its seed.
     #[must_use]
     pub fn applied_steps(&self) -> Vec<Step> {
         lock(&self.shared.schedule).applied.clone()
