@@ -137,6 +137,7 @@ async fn healthz_metrics_and_openapi() -> Result<()> {
     let text = hub.http.get(format!("{}/metrics", hub.base)).send().await?.text().await?;
     ensure!(text.contains("thorbis_hub_events_ingested_total 4"), "{text}");
     ensure!(text.contains("thorbis_hub_push_requests_total{outcome=\"ok\"} 1"), "{text}");
+    ensure!(text.contains("thorbis_hub_live_connections 0"), "{text}");
     let doc: Value =
         hub.http.get(format!("{}/api/openapi.json", hub.base)).send().await?.json().await?;
     ensure!(doc["openapi"] == "3.1.0");

@@ -586,6 +586,7 @@ async fn pull_inner(
             return Ok((batch, more));
         }
         // Sleep until this tenant (or everyone) is notified, or the wait is over.
+        let _waiting = state.0.metrics.waiting();
         loop {
             match tokio::time::timeout_at(deadline, wakeups.recv()).await {
                 Err(_) | Ok(Err(broadcast::error::RecvError::Closed)) => return Ok((batch, more)),
