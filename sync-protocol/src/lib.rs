@@ -15,6 +15,8 @@
 //! * **Version vectors** ([`VersionVector`]): what each peer holds, and what to send it.
 //! * **The codec** ([`encode_batch`], [`decode_batch`], [`batch_to_json`]): batches as
 //!   compact bytes for the wire and as JSON for debugging.
+//! * **Device credentials** ([`Credential`], [`DeviceRole`]): what a tenant vouches for
+//!   about a device, signed at enrollment and verified offline by LAN peers.
 //! * **The sync protocol** ([`sync`]): a sans-IO state machine per peer (`Hello`,
 //!   `Events`, `Ack`), the same agent↔hub and agent↔agent.
 //! * **The clock seam** ([`clock::Clock`]): how the shells around the protocol get "now"
@@ -77,6 +79,7 @@
 pub mod chain;
 pub mod clock;
 pub mod codec;
+pub mod credential;
 pub mod event;
 mod hex;
 pub mod hlc;
@@ -91,6 +94,7 @@ pub use codec::{
     Batch, CODEC_VERSION, DecodeError, MAX_BATCH_CHECKPOINTS, MAX_BATCH_EVENTS, batch_from_json,
     batch_to_json, decode_batch, encode_batch,
 };
+pub use credential::{CREDENTIAL_DOMAIN, Credential, DeviceRole};
 pub use event::{
     ChainTip, EVENT_LAYOUT_VERSION, Event, EventError, EventKind, MAX_KIND_LEN, MAX_PAYLOAD_LEN,
 };
