@@ -17,6 +17,8 @@
 //!   compact bytes for the wire and as JSON for debugging.
 //! * **Device credentials** ([`Credential`], [`DeviceRole`]): what a tenant vouches for
 //!   about a device, signed at enrollment and verified offline by LAN peers.
+//! * **LAN peer authentication and framing** ([`peer`]): credentials bound to the TLS
+//!   session by a device-key signature over its exporter; length-prefixed frames.
 //! * **The sync protocol** ([`sync`]): a sans-IO state machine per peer (`Hello`,
 //!   `Events`, `Ack`), the same agent↔hub and agent↔agent.
 //! * **The clock seam** ([`clock::Clock`]): how the shells around the protocol get "now"
@@ -84,6 +86,7 @@ pub mod event;
 mod hex;
 pub mod hlc;
 pub mod ids;
+pub mod peer;
 pub mod sign;
 pub mod sync;
 pub mod vector;
