@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Category, Item, ModifierGroup, Staff, Station};
+use crate::device::{DeviceConfigured, DeviceRegistered, DeviceRevoked};
 use crate::ids::{
     DiscountId, DrawerSessionId, ItemId, LineId, LocationId, ModifierId, OrderId, PaymentId,
     RefundId, StaffId, TicketId, WorkOrderId,
@@ -442,6 +443,9 @@ domain_events! {
     "stock.moved" => StockMoved(StockMoved),
     "work_order.dispatched" => WorkOrderDispatched(WorkOrderDispatched),
     "work_order.changed" => WorkOrderChanged(WorkOrderChanged),
+    "device.registered" => DeviceRegistered(DeviceRegistered),
+    "device.revoked" => DeviceRevoked(DeviceRevoked),
+    "device.configured" => DeviceConfigured(DeviceConfigured),
 }
 
 /// A payload that does not match its kind.

@@ -20,6 +20,7 @@ use thorbis_sync_protocol::{EventId, Hlc};
 use uuid::Uuid;
 
 use crate::catalog::{Category, Item, ModifierGroup, Staff};
+use crate::device::Device;
 use crate::drawer::DrawerSession;
 use crate::events::DomainEvent;
 use crate::kitchen::Ticket;
@@ -160,6 +161,7 @@ pub fn project<P: Projections>(
             }
             Target::Staff => store.update::<Versioned<Staff>>(id, |a| a.apply(id, meta, event)),
             Target::WorkOrder => store.update::<WorkOrder>(id, |a| a.apply(id, meta, event)),
+            Target::Device => store.update::<Device>(id, |a| a.apply(id, meta, event)),
         }
     };
     match event {
@@ -209,6 +211,9 @@ pub fn project<P: Projections>(
         E::StockMoved(e) => fold(store, e.item_id.0, Target::Stock),
         E::WorkOrderDispatched(e) => fold(store, e.work_order_id.0, Target::WorkOrder),
         E::WorkOrderChanged(e) => fold(store, e.work_order_id.0, Target::WorkOrder),
+        E::DeviceRegistered(e) => fold(store, e.device_id, Target::Device),
+        E::DeviceRevoked(e) => fold(store, e.device_id, Target::Device),
+        E::DeviceConfigured(e) => fold(store, e.device_id, Target::Device),
     }
 }
 
@@ -226,6 +231,7 @@ enum Target {
     TaxCategory,
     Staff,
     WorkOrder,
+    Device,
 }
 
 /// A catalog record: the latest version published wins.
@@ -332,6 +338,7 @@ pub struct State {
     pub tax_categories: BTreeMap<Uuid, Versioned<TaxCategory>>,
     pub staff: BTreeMap<Uuid, Versioned<Staff>>,
     pub work_orders: BTreeMap<Uuid, WorkOrder>,
+    pub devices: BTreeMap<Uuid, Device>,
     pub links: BTreeSet<(Relation, Uuid, Uuid)>,
 }
 

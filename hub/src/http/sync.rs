@@ -115,6 +115,8 @@ async fn push_inner(
     };
     state.0.metrics.ingested(report.accepted);
     if report.accepted > 0 {
+        let newest = batch.events.iter().map(|e| e.hlc.wall_ms).max().unwrap_or_default();
+        state.0.metrics.lag(state.now_ms(), newest);
         state.0.notifier.notify(device.tenant_id);
     }
     Ok(Json(json!({
@@ -590,6 +592,7 @@ async fn pull_inner(
             return Ok((batch, more));
         }
         // Sleep until this tenant (or everyone) is notified, or the wait is over.
+        let _waiting = state.0.metrics.waiting();
         loop {
             match tokio::time::timeout_at(deadline, wakeups.recv()).await {
                 Err(_) | Ok(Err(broadcast::error::RecvError::Closed)) => return Ok((batch, more)),

@@ -31,17 +31,16 @@ use thorbis_domain::work_order::{
     ChecklistDraft, ScheduledWindow, WorkOrder, WorkOrderDraft, WorkOrderEdit, WorkOrderError,
     create,
 };
-use thorbis_domain::{Currency, DomainEvent, EventMeta};
-use thorbis_sync_protocol::{ChainTip, DeviceId, DeviceKey, Event, EventKind, Hlc, HlcClock};
+use thorbis_domain::{Currency, DomainEvent};
+use thorbis_sync_protocol::DeviceId;
 use uuid::Uuid;
 
 use super::admin::{Admin, parse_uuid};
 use super::console::{ConsoleRole, ConsoleUser};
-use super::sync::{hash_of, insert_events, notify_on_commit, upsert_tip, uuid};
+use super::reference::append_to;
 use super::{AppState, Error, JsonBody, Result};
 use crate::db::tenant_tx;
 use crate::dispatch::{desk_log, dispatch_log};
-use crate::projection::{self, ToFold};
 
 /// Most checklist items a new work order may carry.
 const MAX_CHECKLIST: usize = 100;
@@ -95,8 +94,7 @@ fn now_i64(state: &AppState) -> i64 {
 }
 
 /// Appends `events` to the hub-signed log `log` of `tenant` and folds them, inside `tx`.
-/// The caller holds the lock that orders writes to the work order (its `work_orders` row);
-/// the log's tip is locked here so that two writers cannot take the same seq.
+/// The caller holds the lock that orders writes to the work order (its `work_orders` row).
 async fn append(
     state: &AppState,
     tx: &Transaction<'_>,
@@ -104,61 +102,7 @@ async fn append(
     log: DeviceId,
     events: Vec<DomainEvent>,
 ) -> Result<()> {
-    let now = state.now_ms();
-    let pkcs8 = state
-        .tenant_pkcs8(tx, tenant)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("no tenant {tenant}")))?;
-    let key = DeviceKey::from_pkcs8(&pkcs8).map_err(|e| Error::Internal(e.into()))?;
-    let tip = match tx
-        .query_opt(
-            "SELECT seq, hash FROM chain_tips WHERE tenant_id = $1 AND device_id = $2 FOR UPDATE",
-            &[&tenant, &uuid(log)],
-        )
-        .await?
-    {
-        Some(row) => ChainTip { seq: row.get::<_, i64>(0) as u64, hash: hash_of(row.get(1))? },
-        None => ChainTip::GENESIS,
-    };
-    let last_hlc = tx
-        .query_opt(
-            "SELECT hlc_wall_ms, hlc_counter FROM events WHERE tenant_id = $1 AND device_id = $2
-              ORDER BY seq DESC LIMIT 1",
-            &[&tenant, &uuid(log)],
-        )
-        .await?
-        .map_or(Hlc::default(), |r| Hlc {
-            wall_ms: r.get::<_, i64>(0) as u64,
-            counter: r.get::<_, i64>(1) as u32,
-        });
-    let mut clock = HlcClock::with_last(last_hlc, state.0.limits.max_clock_ahead_ms);
-    let mut signed: Vec<Event> = Vec::with_capacity(events.len());
-    let mut to_fold = Vec::with_capacity(events.len());
-    let mut prev = tip;
-    for d in events {
-        let event = Event {
-            device_id: log,
-            seq: prev.seq + 1,
-            hlc: clock.tick(now),
-            prev_hash: prev.hash,
-            kind: EventKind::new(d.kind()).map_err(|e| Error::Internal(e.into()))?,
-            payload: d.encode_payload(),
-        };
-        prev = ChainTip::of(&event);
-        to_fold.push(ToFold {
-            meta: EventMeta { hlc: event.hlc, id: event.id() },
-            event: d,
-            location: Uuid::nil(),
-        });
-        signed.push(event);
-    }
-    let checkpoint = key.sign_checkpoint(log, prev);
-    let refs: Vec<&Event> = signed.iter().collect();
-    let refs: Vec<&&Event> = refs.iter().collect();
-    insert_events(tx, tenant, log, &refs, &checkpoint, now).await?;
-    upsert_tip(tx, tenant, log, prev, now).await?;
-    projection::fold(tx, tenant, &to_fold).await.map_err(|e| Error::Internal(e.into()))?;
-    Ok(())
+    append_to(state, tx, tenant, log, events).await.map(|_| ())
 }
 
 /// The work order's row, locked for this transaction: its assigned technician, if any.
@@ -189,7 +133,6 @@ async fn load(tx: &Transaction<'_>, tenant: Uuid, id: Uuid) -> Result<WorkOrder>
 }
 
 async fn commit(state: &AppState, tx: Transaction<'_>, tenant: Uuid) -> Result<()> {
-    notify_on_commit(&tx, tenant).await?;
     tx.commit().await?;
     state.0.notifier.notify(tenant);
     Ok(())
