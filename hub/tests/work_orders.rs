@@ -12,7 +12,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Agent, Console, NOW_MS, TestHub};
 use thorbis_domain::command::{Command, CommandError, IdSource, Policy, decide};
-use thorbis_domain::ids::WorkOrderId;
+use thorbis_domain::events::WorkOrderDispatched;
+use thorbis_domain::ids::{LocationId, WorkOrderId};
 use thorbis_domain::work_order::{WorkOrder, WorkOrderEdit, WorkOrderStatus};
 use thorbis_domain::{DomainEvent, EventMeta, Money, Qty, State};
 use thorbis_hub::dispatch::dispatch_log;
@@ -179,6 +180,13 @@ async fn a_technician_pulls_only_its_own_work_orders() -> Result<()> {
     let tip =
         verify_chain(&tenant_key(&hub, tenant).await?, ChainTip::GENESIS, &events, checkpoint)?;
     ensure!(tip.seq == 1);
+    // Relayed back (as a sync engine may push what it holds), it is verified with the tenant
+    // key and already held; another technician cannot relay it.
+    let relay = Batch { events: events.clone(), checkpoints: vec![checkpoint.clone()] };
+    let (status, body) = hub.push(&a.agent, &relay).await?;
+    ensure!(status == StatusCode::OK && body["duplicates"] == 1, "{status} {body}");
+    let (status, body) = hub.push(&b.agent, &relay).await?;
+    ensure!(status == StatusCode::FORBIDDEN, "B relays A's dispatch log: {status} {body}");
 
     b.pull(&hub).await?;
     ensure!(b.title_of(for_b).as_deref() == Some("Blocked drain"));
@@ -196,6 +204,24 @@ async fn a_technician_pulls_only_its_own_work_orders() -> Result<()> {
     ensure!(
         !batch.events.iter().any(|e| e.kind.as_str() == "work_order.dispatched"),
         "the POS received a dispatch"
+    );
+    // A technician cannot dispatch to itself: the push is refused and nothing is stored.
+    let forged = DomainEvent::WorkOrderDispatched(WorkOrderDispatched {
+        work_order_id: WorkOrderId(for_b),
+        location_id: LocationId(location),
+        technician: a.id(),
+        changes: Vec::new(),
+    });
+    a.agent.append(&forged, hub.clock_now());
+    let (status, body) = hub.push(&a.agent, &a.agent.all()).await?;
+    ensure!(status == StatusCode::UNPROCESSABLE_ENTITY, "self-dispatch: {status} {body}");
+    ensure!(
+        hub.count(&format!(
+            "SELECT count(*) FROM events WHERE device_id = '{}'",
+            Uuid::from_bytes(a.id().0)
+        ))
+        .await?
+            == 0
     );
     // A POS device is not a technician: work orders cannot be assigned to it.
     let (status, body) = hub

@@ -245,6 +245,16 @@ async fn ingest_run(
             .observe(event.hlc, now)
             .map_err(|e| Error::Unprocessable(format!("event {}: {e}", event.id())))?;
         match DomainEvent::decode(event.kind.as_str(), &event.payload) {
+            // A device's own log (hub logs have no location) may not dispatch work orders.
+            Ok(Some(domain))
+                if location != Uuid::nil() && !crate::dispatch::device_may_write(&domain) =>
+            {
+                return Err(Error::Unprocessable(format!(
+                    "event {}: only the hub writes {} events",
+                    event.id(),
+                    domain.kind()
+                )));
+            }
             Ok(Some(domain)) => out.to_fold.push(ToFold {
                 meta: EventMeta { hlc: event.hlc, id: event.id() },
                 event: domain,
@@ -456,8 +466,11 @@ async fn signer(
     if device_id == caller.device_id {
         return Ok((caller.public_key, caller.location_id));
     }
-    if device_id == hub_log(caller.tenant_id) {
-        // The tenant's reference-data log, relayed back: signed with the tenant key.
+    if device_id == hub_log(caller.tenant_id)
+        || device_id == dispatch_log(caller.tenant_id, caller.device_id)
+    {
+        // The tenant's reference-data log, or the caller's own dispatch log, relayed back:
+        // signed with the tenant key.
         let row = tx
             .query_one("SELECT public_key FROM tenants WHERE tenant_id = $1", &[&caller.tenant_id])
             .await?;
