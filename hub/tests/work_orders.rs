@@ -279,7 +279,8 @@ async fn technician_edits_reach_the_console_and_reassignment_moves_the_whole_doc
     ensure!(row["total"] == 4_87 + 70_83 && row["checklist_done"] == 1, "{row}");
     ensure!(row["technician"] == json!(Uuid::from_bytes(a.id().0)), "{row}");
 
-    // The dispatcher edits while A holds it: the edit reaches A through A's dispatch log.
+    // The dispatcher edits while A holds it, concurrently with an edit A makes before it
+    // syncs: both survive on both sides, and the dispatcher's reaches A through its log.
     post(
         &hub,
         &console,
@@ -287,8 +288,10 @@ async fn technician_edits_reach_the_console_and_reassignment_moves_the_whole_doc
         &json!({ "edit": "add_note", "text": "Customer home after 3" }),
     )
     .await?;
+    a.edit(&hub, id, WorkOrderEdit::AddNote { text: "Leaving for parts".into() }).await?;
     a.pull(&hub).await?;
-    ensure!(a.state.work_orders[&id].view().context("view")?.notes.len() == 3);
+    ensure!(a.state.work_orders[&id].view().context("view")?.notes.len() == 4);
+    ensure!(listed(&hub, &console, id).await?["notes"] == 4);
 
     // Reassigned to B: B receives the whole document, A's edits and the dispatcher's.
     assign(&hub, &console, id, b.id()).await?;
@@ -297,7 +300,13 @@ async fn technician_edits_reach_the_console_and_reassignment_moves_the_whole_doc
     let mut notes: Vec<&str> = at_b.notes.iter().map(|n| n.text.as_str()).collect();
     notes.sort_unstable();
     ensure!(
-        notes == ["Customer home after 3", "Gate code 4411", "Old heater corroded"],
+        notes
+            == [
+                "Customer home after 3",
+                "Gate code 4411",
+                "Leaving for parts",
+                "Old heater corroded"
+            ],
         "{notes:?}"
     );
     ensure!(at_b.status == WorkOrderStatus::OnSite && at_b.totals.total == Money(4_87 + 70_83));
@@ -327,9 +336,9 @@ async fn technician_edits_reach_the_console_and_reassignment_moves_the_whole_doc
     ensure!(batch.events.is_empty(), "A still receives the work order: {batch:?}");
     ensure!(a.state.work_orders[&id].changes.len() == before);
     b.pull(&hub).await?;
-    ensure!(b.state.work_orders[&id].view().context("view")?.notes.len() == 4);
+    ensure!(b.state.work_orders[&id].view().context("view")?.notes.len() == 5);
     let row = listed(&hub, &console, id).await?;
-    ensure!(row["status"] == "done" && row["notes"] == 4, "{row}");
+    ensure!(row["status"] == "done" && row["notes"] == 5, "{row}");
     // The console's full view agrees with B's merged document.
     let (status, full) = hub
         .console(&format!("/api/v1/console/work-orders/{id}"), Some(&console.cookie), None, None)
