@@ -21,6 +21,7 @@
 mod checkpoint;
 mod error;
 pub mod ids;
+pub mod lan;
 pub mod print;
 mod projection;
 pub mod schema;
