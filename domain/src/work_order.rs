@@ -10,7 +10,10 @@
 //!
 //! Determinism: an editor's Automerge actor is derived from its device id ([`actor_for`]),
 //! and a change's timestamp is passed in by the caller, never read from a clock, so the
-//! same edit on the same state always produces the same change bytes.
+//! same edit on the same state always produces the same change bytes. (One documented
+//! exception to "no randomness": `Automerge::new` draws a throwaway random actor id, which
+//! is replaced before any change is written and never used when only reading, so no
+//! output depends on it.)
 //!
 //! The document's shape (root map):
 //!
