@@ -56,7 +56,7 @@ pub const HUB: &[Migration] = migrations!("hub":
     1 => "tenancy_and_events",
     2 => "aggregate_storage",
     3 => "console_sessions",
-    6 => "work_orders",
+    4 => "work_orders",
 );
 
 #[cfg(test)]
