@@ -6,7 +6,8 @@
 //! a double `requestAnimationFrame` after the new document loads), so polling does not blur
 //! the figure. Prints `METRIC ui_tap_to_paint_ms_p50` and `_p95`.
 //!
-//! `cargo bench -p thorbis-agent --bench ui_tap_to_paint` (`THORBIS_UI_TAPS=N`, default 40).
+//! `cargo bench -p thorbis-agent --bench ui_tap_to_paint` (`THORBIS_UI_TAPS=N`, default 40;
+//! three under `cargo test --benches`).
 
 #![allow(clippy::print_stdout)] // A bench's output is its figures.
 

@@ -166,6 +166,7 @@ async fn a_table_from_pin_to_kitchen_to_cash_and_receipt() -> Result<()> {
 }
 
 #[allow(clippy::too_many_lines)] // One scenario, told in order.
+#[allow(clippy::print_stdout, reason = "the screenshots' path is the test's report")]
 async fn scenario(rig: &Rig, chromium: &Chromium) -> Result<()> {
     println!("RESULT ui_e2e screenshots={}", browser::artifacts_dir()?.display());
     let pos = chromium.open(&rig.url("/")).await?;
@@ -369,4 +370,51 @@ async fn wait_for_job(rig: &Rig, matches: impl Fn(&str) -> bool) -> Result<Strin
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kitchen_staff_get_the_kds_and_a_lockout_is_shown_on_the_pad() -> Result<()> {
+    let rig = Rig::start().await?;
+    let cook = thorbis_domain::ids::StaffId(uuid::Uuid::from_u128(0xc00c));
+    let pin_hash = thorbis_agent::staff::hash_pin(
+        "4321",
+        b"cook salt",
+        thorbis_agent::staff::PinCost::FAST_FOR_TESTS,
+    )?;
+    rig.store.lock().unwrap().execute(&thorbis_domain::Command::PublishStaff(
+        thorbis_domain::catalog::Staff {
+            id: cook,
+            name: "Alex".into(),
+            role: thorbis_domain::catalog::Role::Kitchen,
+            pin_hash,
+            active: true,
+        },
+    ))?;
+    let chromium = Chromium::launch().await?;
+    let result = async {
+        let page = chromium.open(&rig.url("/signin")).await?;
+        // The cook lands on the kitchen display and may not use the POS.
+        sign_in(&rig, &page, "Alex", "4321", "location.pathname === '/kds'").await?;
+        let status = eval(&page, "fetch('/pos').then(r => r.status)").await;
+        ensure!(status == Some(serde_json::json!(403)), "a cook may not open the POS: {status:?}");
+        ensure!(
+            eval(&page, "!document.querySelector('nav a[href=\"/pos\"]')").await
+                == Some(true.into()),
+            "no POS link for the kitchen"
+        );
+        // Five wrong PINs lock the account; the pad says so, and the right PIN is refused.
+        click_and_load(&page, "form[action='/signout'] button", "location.pathname === '/signin'")
+            .await?;
+        click_and_load(&page, "[data-staff='Alex']", "!!document.getElementById('pin')").await?;
+        for _ in 0..4 {
+            refused(&rig, &page, &[("#pin", "1111")], "#pin-ok", "Wrong staff or PIN").await?;
+        }
+        refused(&rig, &page, &[("#pin", "1111")], "#pin-ok", "locked for 5 more minutes").await?;
+        refused(&rig, &page, &[("#pin", "4321")], "#pin-ok", "locked for").await?;
+        screenshot(&page, "11-lockout").await?;
+        Ok(())
+    }
+    .await;
+    chromium.close().await;
+    result
 }

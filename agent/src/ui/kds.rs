@@ -58,6 +58,9 @@ fn require_kds(who: &SignedIn) -> Result<(), UiError> {
 pub(crate) struct KdsQuery {
     station: Option<String>,
     msg: Option<String>,
+    /// The event count the page was rendered at: the stream stays quiet until it changes,
+    /// so it never replaces a list the page already shows (a tap may be landing on it).
+    since: Option<u64>,
 }
 
 fn station_of(q: Option<&str>) -> Option<String> {
@@ -133,13 +136,14 @@ pub(crate) async fn render(
     status: StatusCode,
 ) -> Result<Response, UiError> {
     let st = station.clone();
-    let (queue, bumped, mut stations) = state
+    let (count, queue, bumped, mut stations) = state
         .with_store(move |store| {
             let mut stations: Vec<String> =
                 store.items()?.into_iter().filter_map(|i| i.station).collect();
+            let count = store.event_count()?;
             let queue = queue(store, st.as_deref())?;
             stations.extend(queue.iter().map(|t| t.ticket.station.clone()));
-            Ok((queue, read::bumped_tickets(store, st.as_deref(), 5)?, stations))
+            Ok((count, queue, read::bumped_tickets(store, st.as_deref(), 5)?, stations))
         })
         .await?;
     stations.sort();
@@ -167,9 +171,9 @@ pub(crate) async fn render(
 <div id=\"tickets\" class=\"tickets\" data-now=\"{now}\" data-warn-ms=\"{WARN_MS}\" data-late-ms=\"{LATE_MS}\" data-live=\"/kds/events{q}\">{}</div>",
         message(msg.as_ref()),
         tickets_html(&queue, station.as_deref(), Some(now)),
-        q = station
-            .as_deref()
-            .map_or(String::new(), |s| format!("?station={}", esc(&urlencode(s)))),
+        q = station.as_deref().map_or(format!("?since={count}"), |s| {
+            format!("?since={count}&amp;station={}", esc(&urlencode(s)))
+        }),
     );
     body.push_str("<section class=\"panel\" id=\"recall\"><h2>Recently bumped</h2>");
     if bumped.is_empty() {
@@ -230,7 +234,7 @@ pub(crate) async fn events(
     require_kds(&who)?;
     let station = station_of(q.station.as_deref());
     let rx = state.changed.subscribe();
-    let start = (state, station, rx, None::<u64>, None::<String>);
+    let start = (state, station, rx, q.since, None::<String>);
     let stream =
         futures_util::stream::unfold(start, |(state, station, mut rx, seen, last)| async move {
             let mut seen = seen;

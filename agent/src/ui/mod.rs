@@ -302,3 +302,26 @@ async fn js() -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreConfig;
+
+    #[tokio::test]
+    async fn listens_on_loopback_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(StoreConfig::new(dir.path().join("a.db"))).unwrap();
+        let state = UiState::new(
+            Arc::new(Mutex::new(store)),
+            None,
+            Arc::new(crate::SystemClock),
+            SessionKey::from_bytes(b"k"),
+        );
+        let listener = bind_loopback(0).await.unwrap();
+        assert!(listener.local_addr().unwrap().ip().is_loopback());
+        let open = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+        let err = serve(open, state, async {}).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    }
+}

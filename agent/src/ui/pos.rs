@@ -308,7 +308,7 @@ fn check_body(data: &CheckData, screen: &Screen) -> String {
         out.push_str(&menu(data, screen, &base));
         out.push_str("</section>");
     }
-    out.push_str("<section class=\"col narrow ticket\" id=\"check\">");
+    out.push_str("<section class=\"col narrow check\" id=\"check\">");
     let guests = o.order.opened.as_ref().and_then(|x| x.value.guests);
     let _ = write!(
         out,
@@ -755,11 +755,11 @@ pub(crate) async fn add_line(
 }
 
 async fn order_currency(state: &UiState, order_id: OrderId) -> Result<Currency, UiError> {
-    Ok(state
+    state
         .with_store(move |store| store.order(order_id))
         .await?
         .ok_or(UiError::NotFound)
-        .map(|o| currency_of(&o))?)
+        .map(|o| currency_of(&o))
 }
 
 /// Sends the check's new lines to the kitchen.

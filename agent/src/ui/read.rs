@@ -74,6 +74,6 @@ pub(crate) fn bumped_tickets(
             })
             .filter(|(_, t)| station.is_none_or(|s| t.ticket.station == s))
             .collect();
-    bumped.sort_by(|a, b| b.0.cmp(&a.0));
+    bumped.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
     Ok(bumped.into_iter().take(limit).map(|(_, t)| t).collect())
 }

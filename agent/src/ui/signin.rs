@@ -105,7 +105,7 @@ pub(crate) async fn submit(
         }
         Err(SignInError::Store(e)) => Err(e.into()),
         Err(SignInError::LockedOut { until_ms }) => {
-            let minutes = until_ms.saturating_sub(now).div_ceil(60_000).max(1);
+            let minutes = until_ms.saturating_sub(state.now_ms()).div_ceil(60_000).max(1);
             let msg = Message::Error(format!(
                 "Too many wrong PINs: sign-in is locked for {minutes} more minute{}.",
                 if minutes == 1 { "" } else { "s" }
