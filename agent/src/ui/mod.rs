@@ -29,7 +29,7 @@ mod signin;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -284,23 +284,37 @@ async fn root(session::MaybeSignedIn(who): session::MaybeSignedIn) -> Response {
     }
 }
 
-async fn css() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")],
-        include_str!("assets/app.css"),
-    )
-        .into_response()
+/// Serves a compiled-in asset with an `ETag` (the hash of its bytes), so a page load after a
+/// tap revalidates it with an empty 304 instead of downloading it again.
+fn asset(
+    headers: &axum::http::HeaderMap,
+    content_type: &'static str,
+    body: &'static str,
+    etag: &'static OnceLock<String>,
+) -> Response {
+    let etag = etag.get_or_init(|| {
+        let digest = ring::digest::digest(&ring::digest::SHA256, body.as_bytes());
+        format!("\"{}\"", session::hex(&digest.as_ref()[..8]))
+    });
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+    let common = [(header::CACHE_CONTROL, "no-cache".to_owned()), (header::ETAG, etag.clone())];
+    if fresh {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (common, [(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-async fn js() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-cache"),
-        ],
-        include_str!("assets/app.js"),
-    )
-        .into_response()
+async fn css(headers: axum::http::HeaderMap) -> Response {
+    static ETAG: OnceLock<String> = OnceLock::new();
+    asset(&headers, "text/css; charset=utf-8", include_str!("assets/app.css"), &ETAG)
+}
+
+async fn js(headers: axum::http::HeaderMap) -> Response {
+    static ETAG: OnceLock<String> = OnceLock::new();
+    asset(&headers, "text/javascript; charset=utf-8", include_str!("assets/app.js"), &ETAG)
 }
 
 #[cfg(test)]
@@ -323,5 +337,18 @@ mod tests {
         let open = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
         let err = serve(open, state, async {}).await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn assets_revalidate_by_etag() {
+        static ETAG: OnceLock<String> = OnceLock::new();
+        let first = asset(&axum::http::HeaderMap::new(), "text/css", "body{}", &ETAG);
+        assert_eq!(first.status(), StatusCode::OK);
+        let tag = first.headers()[header::ETAG].clone();
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(header::IF_NONE_MATCH, tag);
+        assert_eq!(asset(&headers, "text/css", "body{}", &ETAG).status(), StatusCode::NOT_MODIFIED);
+        headers.insert(header::IF_NONE_MATCH, "\"other\"".parse().unwrap());
+        assert_eq!(asset(&headers, "text/css", "body{}", &ETAG).status(), StatusCode::OK);
     }
 }
