@@ -349,6 +349,15 @@ async fn scenario(rig: &Rig, chromium: &Chromium) -> Result<()> {
     ensure!(message(&pos).await?.contains("copy"));
     let copy = wait_for_job(rig, |t| t.contains(&total_text) && t.contains("COPY")).await?;
     ensure!(copy.contains("*** COPY ***"), "{copy}");
+    // Nothing either screen loaded came from anywhere but the agent: they work offline.
+    for page in [&pos, &kds] {
+        let local = "performance.getEntriesByType('resource').every(e => e.name.startsWith(location.origin))";
+        ensure!(
+            eval(page, local).await == Some(true.into()),
+            "a screen loaded something off the agent"
+        );
+    }
+
     // Both kitchen tickets printed too, with the burger's modifiers, seat and course.
     let grill = wait_for_job(rig, |t| t.starts_with("GRILL")).await?;
     ensure!(grill.contains("+ Medium rare") && grill.contains("S1 C1"), "{grill}");
