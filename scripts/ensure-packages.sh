@@ -11,6 +11,8 @@ command -v pkg-config >/dev/null || need+=(pkg-config)
 if [ "${1:-}" = test ]; then
     # The printer simulator's barcode tests read its PNGs back with a standard decoder.
     command -v zbarimg >/dev/null || need+=(zbar-tools)
+    # The terminal UI's browser tests drive headless Chromium.
+    [ -x /usr/bin/chromium ] || need+=(chromium)
 fi
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"

@@ -16,7 +16,8 @@
 //! - The store never reads the system clock or OS randomness directly except through
 //!   [`Clock`] and seeded id generation, so tests are reproducible.
 //!
-//! Sync with the hub and LAN peers, device drivers and the UI arrive with their issues.
+//! The terminal UI ([`ui`]) serves the POS, kitchen display and sign-in on loopback over
+//! the same `Store`. Sync with the hub and LAN peers arrives with its issue.
 
 mod checkpoint;
 mod error;
@@ -28,6 +29,7 @@ pub mod schema;
 pub mod seed;
 pub mod staff;
 mod store;
+pub mod ui;
 
 pub use error::StoreError;
 pub use staff::{SignInError, SignedIn};

@@ -5,6 +5,10 @@
 //! kitchen, and prints what the screens would show. Run it again and the store grows: it
 //! is a real store on disk.
 //!
+//! It then serves the terminal UI (POS, kitchen display, PIN sign-in) on
+//! `http://127.0.0.1:8090/` (`--ui-port PORT`; `--no-ui` to exit after the summary) until
+//! Ctrl-C.
+//!
 //! `thorbis-agent status [--data DIR]` prints the same summary without writing anything.
 //!
 //! `--printer HOST:PORT` sends kitchen tickets and receipts to an ESC/POS printer on raw TCP
@@ -13,13 +17,14 @@
 #![allow(clippy::print_stdout)] // A command line's output is its product.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use thorbis_agent::print::policy::Timing;
 use thorbis_agent::print::{JobState, PrintRouting, PrintService, PrinterConfig};
 use thorbis_agent::seed::{self, SaleIds};
+use thorbis_agent::ui;
 use thorbis_agent::{Store, StoreConfig};
 use thorbis_domain::command::TenderInput;
 use thorbis_domain::events::ServiceMode;
@@ -34,26 +39,38 @@ struct Args {
     command: String,
     data: PathBuf,
     printer: Option<String>,
+    ui_port: Option<u16>,
 }
+
+/// The UI's port unless told otherwise.
+const DEFAULT_UI_PORT: u16 = 8090;
 
 fn parse_args() -> Result<Args> {
     let mut args = std::env::args().skip(1);
     let mut command = None;
     let mut data = PathBuf::from(".thorbis-demo");
     let mut printer = None;
+    let mut ui_port = Some(DEFAULT_UI_PORT);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--data" => data = args.next().context("--data needs a directory")?.into(),
             "--printer" => printer = Some(args.next().context("--printer needs HOST:PORT")?),
+            "--ui-port" => {
+                let port = args.next().context("--ui-port needs a port")?;
+                ui_port = Some(port.parse().with_context(|| format!("--ui-port {port:?}"))?);
+            }
+            "--no-ui" => ui_port = None,
             "-h" | "--help" => {
-                println!("usage: thorbis-agent (demo|status) [--data DIR] [--printer HOST:PORT]");
+                println!(
+                    "usage: thorbis-agent (demo|status) [--data DIR] [--printer HOST:PORT] [--ui-port PORT | --no-ui]"
+                );
                 std::process::exit(0);
             }
             other if command.is_none() => command = Some(other.to_owned()),
             other => bail!("unexpected argument {other:?}; try --help"),
         }
     }
-    Ok(Args { command: command.unwrap_or_else(|| "demo".into()), data, printer })
+    Ok(Args { command: command.unwrap_or_else(|| "demo".into()), data, printer, ui_port })
 }
 
 fn main() -> Result<()> {
@@ -91,16 +108,55 @@ fn main() -> Result<()> {
         )?),
         None => None,
     };
-    match args.command.as_str() {
-        "demo" => demo(&mut store)?,
-        "status" => {}
+    let serve_ui = match args.command.as_str() {
+        "demo" => {
+            demo(&mut store)?;
+            args.ui_port
+        }
+        "status" => None,
         other => bail!("unknown command {other:?}; try --help"),
-    }
+    };
     print_summary(&store)?;
-    if let Some(service) = service {
-        drain(&store, &service)?;
+    if let Some(service) = &service {
+        drain(&store, service)?;
+    }
+    if let Some(port) = serve_ui {
+        serve(store, service, clock, port)?;
     }
     Ok(())
+}
+
+/// Serves the terminal UI on loopback until Ctrl-C.
+fn serve(
+    store: Store,
+    service: Option<PrintService>,
+    clock: Arc<dyn thorbis_agent::Clock>,
+    port: u16,
+) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the UI runtime")?;
+    let key = ui::SessionKey::random().map_err(|_| anyhow::anyhow!("no OS randomness"))?;
+    let state = ui::UiState::new(Arc::new(Mutex::new(store)), service.map(Arc::new), clock, key);
+    runtime.block_on(async move {
+        let listener = ui::bind_loopback(port)
+            .await
+            .with_context(|| format!("UI port {port} on 127.0.0.1"))?;
+        let addr = listener.local_addr()?;
+        println!("\nTerminal UI  http://{addr}/");
+        println!(
+            "  sign in as Sam (cashier, PIN {}) or Morgan (manager, PIN {})",
+            seed::CASHIER_PIN,
+            seed::MANAGER_PIN
+        );
+        println!("  Ctrl-C to stop");
+        ui::serve(listener, state, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving the UI")
+    })
 }
 
 /// Waits (up to 15 s) for the print queue to empty, then reports the printer.

@@ -1,0 +1,354 @@
+//! The terminal UI: server-rendered HTML pages served on loopback, with a little vanilla
+//! JavaScript and server-sent events for the kitchen display. No build step and no network:
+//! every byte a screen needs (CSS, script) is compiled into the binary, so the UI works with
+//! the internet down.
+//!
+//! Screens: sign-in by staff PIN (`signin.rs`), the restaurant POS (`pos.rs`: open checks, a
+//! check with its menu grid, modifiers, seats and courses, send to kitchen, cash tender,
+//! receipt and copy) and the kitchen display (`kds.rs`: tickets per station, age timers,
+//! bump and recall, live over SSE). Every page carries the indicator bar (online/offline,
+//! sync backlog, printers).
+//!
+//! Rules this module keeps:
+//! - **Loopback only.** [`bind_loopback`] refuses any address but 127.0.0.1; the Tauri shell
+//!   and a local browser are the only clients.
+//! - **No business rule here.** Forms are parsed (text to numbers, money to minor units with
+//!   no float) and become `domain` commands run through [`Store::execute_all`]; a refusal is
+//!   shown inline next to the form and nothing is written.
+//! - **Everything rendered is escaped** through [`html::esc`], the one helper.
+//! - **The store is shared, briefly.** `Arc<Mutex<Store>>`, locked for one short call inside
+//!   `spawn_blocking`, never across an await.
+
+mod form;
+pub mod html;
+mod kds;
+mod pos;
+mod read;
+mod session;
+mod signin;
+
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use thorbis_domain::catalog::Role;
+use tokio::sync::watch;
+
+use crate::clock::Clock;
+use crate::print::PrintService;
+use crate::store::Store;
+use crate::{SignedIn, StoreError};
+
+pub use session::SessionKey;
+
+/// Whether the terminal reaches the hub, and how much it still has to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncState {
+    /// No hub is configured on this terminal.
+    NotConfigured,
+    /// Connected to the hub.
+    Online {
+        /// Events of this terminal the hub has not acknowledged yet.
+        backlog: u64,
+    },
+    /// A hub is configured but unreachable; the terminal keeps selling.
+    Offline {
+        /// Events waiting to be sent.
+        backlog: u64,
+    },
+}
+
+/// What the indicator bar asks about sync. The sync engine implements it; until one is
+/// plugged in, [`NoSync`] says "not configured".
+pub trait SyncStatus: Send + Sync + std::fmt::Debug {
+    /// The current state.
+    fn sync_state(&self) -> SyncState;
+}
+
+/// The sync status of a terminal with no hub configured.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoSync;
+
+impl SyncStatus for NoSync {
+    fn sync_state(&self) -> SyncState {
+        SyncState::NotConfigured
+    }
+}
+
+/// What the UI's handlers share.
+#[derive(Clone, Debug)]
+pub struct UiState {
+    store: Arc<Mutex<Store>>,
+    print: Option<Arc<PrintService>>,
+    clock: Arc<dyn Clock>,
+    sync: Arc<dyn SyncStatus>,
+    key: Arc<SessionKey>,
+    /// Bumped after every write made through the UI, so live pages refresh at once (they
+    /// also look for writes made elsewhere, such as events arriving by sync).
+    changed: Arc<watch::Sender<u64>>,
+}
+
+impl UiState {
+    /// The UI over `store`, printing through `print` (if any) with `clock` for sessions and
+    /// ticket ages.
+    #[must_use]
+    pub fn new(
+        store: Arc<Mutex<Store>>,
+        print: Option<Arc<PrintService>>,
+        clock: Arc<dyn Clock>,
+        key: SessionKey,
+    ) -> Self {
+        Self {
+            store,
+            print,
+            clock,
+            sync: Arc::new(NoSync),
+            key: Arc::new(key),
+            changed: Arc::new(watch::channel(0).0),
+        }
+    }
+
+    /// Replaces the sync status source shown in the indicator bar.
+    #[must_use]
+    pub fn with_sync(mut self, sync: Arc<dyn SyncStatus>) -> Self {
+        self.sync = sync;
+        self
+    }
+
+    /// The shared store.
+    #[must_use]
+    pub fn store(&self) -> &Arc<Mutex<Store>> {
+        &self.store
+    }
+
+    /// Runs `f` on the store on a blocking thread, holding the lock only for `f`.
+    async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, UiError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| UiError::Internal(format!("store task failed: {e}")))?
+        .map_err(UiError::from)
+    }
+
+    /// Tells live pages that something changed.
+    fn notify(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    fn indicators(&self) -> html::Indicators {
+        html::Indicators {
+            sync: self.sync.sync_state(),
+            printers: self.print.as_ref().map(|p| p.status()),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+}
+
+/// Why a request failed. Expected conditions (a refused command, bad input) are not errors:
+/// they are rendered inline by the handlers.
+#[derive(Debug, thiserror::Error)]
+pub enum UiError {
+    /// No one is signed in (or the session expired).
+    #[error("sign in first")]
+    SignIn,
+    /// The signed-in role may not use this screen.
+    #[error("this screen is not for your role")]
+    Forbidden,
+    /// The thing asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// Something broke underneath; logged, never shown in detail.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for UiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(_) => UiError::NotFound,
+            other => UiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        match self {
+            UiError::SignIn => Redirect::to("/signin").into_response(),
+            UiError::Forbidden => (
+                StatusCode::FORBIDDEN,
+                html::bare_page("Not for this role", "<p class=\"msg err\">This screen is not for your role. <a class=\"btn\" href=\"/\">Back</a></p>"),
+            )
+                .into_response(),
+            UiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                html::bare_page("Not found", "<p class=\"msg err\">Not found. <a class=\"btn\" href=\"/\">Back</a></p>"),
+            )
+                .into_response(),
+            UiError::Internal(detail) => {
+                tracing::error!(%detail, "UI request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    html::bare_page("Error", "<p class=\"msg err\">Something went wrong; nothing was lost. <a class=\"btn\" href=\"/\">Back</a></p>"),
+                )
+                    .into_response()
+            }
+        }
+    }
+}
+
+/// Which screens a role gets.
+fn may_use_pos(role: Role) -> bool {
+    matches!(role, Role::Cashier | Role::Server | Role::Manager | Role::Owner)
+}
+
+fn may_use_kds(role: Role) -> bool {
+    matches!(role, Role::Kitchen | Role::Manager | Role::Owner)
+}
+
+/// The first screen of a role.
+fn home_of(who: &SignedIn) -> &'static str {
+    if may_use_pos(who.role) { "/pos" } else { "/kds" }
+}
+
+/// Binds `127.0.0.1:port` (0 picks a free port). The UI never listens on another address.
+pub async fn bind_loopback(port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)))
+        .await
+}
+
+/// The UI's routes.
+pub fn router(state: UiState) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/assets/app.css", get(css))
+        .route("/assets/app.js", get(js))
+        .route("/indicators", get(indicators))
+        .route("/signin", get(signin::pick_staff).post(signin::submit))
+        .route("/signin/{staff}", get(signin::pin_pad))
+        .route("/signout", post(signin::sign_out))
+        .route("/pos", get(pos::checks))
+        .route("/pos/checks", post(pos::open_check))
+        .route("/pos/checks/{order}", get(pos::check))
+        .route("/pos/checks/{order}/lines", post(pos::add_line))
+        .route("/pos/checks/{order}/send", post(pos::send))
+        .route("/pos/checks/{order}/cash", post(pos::cash))
+        .route("/pos/checks/{order}/reprint", post(pos::reprint))
+        .route("/pos/drawer", post(pos::open_drawer))
+        .route("/kds", get(kds::screen))
+        .route("/kds/tickets", get(kds::fragment))
+        .route("/kds/events", get(kds::events))
+        .route("/kds/bump", post(kds::bump))
+        .route("/kds/recall", post(kds::recall))
+        .with_state(state)
+}
+
+/// Serves the UI on `listener` until `shutdown` resolves. The listener must be loopback.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: UiState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("the UI listens on loopback only, not {addr}"),
+        ));
+    }
+    tracing::info!(%addr, "UI listening");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+async fn indicators(axum::extract::State(state): axum::extract::State<UiState>) -> Response {
+    axum::response::Html(state.indicators().render()).into_response()
+}
+
+async fn root(session::MaybeSignedIn(who): session::MaybeSignedIn) -> Response {
+    match who {
+        Some(who) => Redirect::to(home_of(&who)).into_response(),
+        None => Redirect::to("/signin").into_response(),
+    }
+}
+
+/// Serves a compiled-in asset with an `ETag` (the hash of its bytes), so a page load after a
+/// tap revalidates it with an empty 304 instead of downloading it again.
+fn asset(
+    headers: &axum::http::HeaderMap,
+    content_type: &'static str,
+    body: &'static str,
+    etag: &'static OnceLock<String>,
+) -> Response {
+    let etag = etag.get_or_init(|| {
+        let digest = ring::digest::digest(&ring::digest::SHA256, body.as_bytes());
+        format!("\"{}\"", session::hex(&digest.as_ref()[..8]))
+    });
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+    let common = [(header::CACHE_CONTROL, "no-cache".to_owned()), (header::ETAG, etag.clone())];
+    if fresh {
+        return (StatusCode::NOT_MODIFIED, common).into_response();
+    }
+    (common, [(header::CONTENT_TYPE, content_type)], body).into_response()
+}
+
+async fn css(headers: axum::http::HeaderMap) -> Response {
+    static ETAG: OnceLock<String> = OnceLock::new();
+    asset(&headers, "text/css; charset=utf-8", include_str!("assets/app.css"), &ETAG)
+}
+
+async fn js(headers: axum::http::HeaderMap) -> Response {
+    static ETAG: OnceLock<String> = OnceLock::new();
+    asset(&headers, "text/javascript; charset=utf-8", include_str!("assets/app.js"), &ETAG)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreConfig;
+
+    #[tokio::test]
+    async fn listens_on_loopback_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(StoreConfig::new(dir.path().join("a.db"))).unwrap();
+        let state = UiState::new(
+            Arc::new(Mutex::new(store)),
+            None,
+            Arc::new(crate::SystemClock),
+            SessionKey::from_bytes(b"k"),
+        );
+        let listener = bind_loopback(0).await.unwrap();
+        assert!(listener.local_addr().unwrap().ip().is_loopback());
+        let open = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+        let err = serve(open, state, async {}).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn assets_revalidate_by_etag() {
+        static ETAG: OnceLock<String> = OnceLock::new();
+        let first = asset(&axum::http::HeaderMap::new(), "text/css", "body{}", &ETAG);
+        assert_eq!(first.status(), StatusCode::OK);
+        let tag = first.headers()[header::ETAG].clone();
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(header::IF_NONE_MATCH, tag);
+        assert_eq!(asset(&headers, "text/css", "body{}", &ETAG).status(), StatusCode::NOT_MODIFIED);
+        headers.insert(header::IF_NONE_MATCH, "\"other\"".parse().unwrap());
+        assert_eq!(asset(&headers, "text/css", "body{}", &ETAG).status(), StatusCode::OK);
+    }
+}
