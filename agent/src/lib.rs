@@ -31,6 +31,7 @@ mod store;
 pub use error::StoreError;
 pub use staff::{SignInError, SignedIn};
 pub use store::{
-    Committed, LogReport, OrderView, PROJECTION_VERSION, Store, StoreConfig, TicketView,
+    Applied, Committed, Enrollment, LogReport, OrderView, PROJECTION_VERSION, RequestSigner, Store,
+    StoreConfig, StoreKeys, TicketView,
 };
 pub use thorbis_sync_protocol::clock::{self, Clock, ManualClock, SystemClock};

@@ -33,6 +33,9 @@ use crate::print::{self, Decision, JobState, PrintJob, PrintRouting};
 use crate::projection::{SqlState, linked, list, read};
 use crate::schema;
 
+mod remote;
+pub use remote::{Applied, Enrollment, RequestSigner, StoreKeys};
+
 /// Bumped whenever the fold changes what it stores; a store whose projections were built
 /// by another version rebuilds them from the event log when it opens.
 ///
@@ -129,7 +132,7 @@ pub struct Store {
     pub(crate) clock: Arc<dyn Clock>,
     policy: Policy,
     device_id: DeviceId,
-    key: DeviceKey,
+    key: Arc<DeviceKey>,
     tip: ChainTip,
     hlc: HlcClock,
     ids: IdGen,
@@ -170,7 +173,7 @@ impl Store {
             clock: config.clock,
             policy: config.policy,
             device_id,
-            key,
+            key: Arc::new(key),
             tip,
             hlc: HlcClock::with_last(last, config.max_clock_ahead_ms),
             ids,
