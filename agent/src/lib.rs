@@ -16,7 +16,11 @@
 //! - The store never reads the system clock or OS randomness directly except through
 //!   [`Clock`] and seeded id generation, so tests are reproducible.
 //!
-//! Sync with the hub and LAN peers, device drivers and the UI arrive with their issues.
+//! [`sync`] is the sync shell: enrollment with the hub and one tokio task per peer moving
+//! events between the store and the hub (a LAN peer is another transport), with the
+//! store shared as [`sync::SharedStore`].
+//!
+//! Device drivers and the UI arrive with their issues.
 
 mod checkpoint;
 mod error;
@@ -27,6 +31,7 @@ pub mod schema;
 pub mod seed;
 pub mod staff;
 mod store;
+pub mod sync;
 
 pub use error::StoreError;
 pub use staff::{SignInError, SignedIn};
