@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Category, Item, ModifierGroup, Staff, Station};
+use crate::device::{DeviceConfigured, DeviceRegistered, DeviceRevoked};
 use crate::ids::{
     DiscountId, DrawerSessionId, ItemId, LineId, ModifierId, OrderId, PaymentId, RefundId, StaffId,
     TicketId,
@@ -414,6 +415,9 @@ domain_events! {
     "drawer.counted" => DrawerCounted(DrawerCounted),
     "drawer.closed" => DrawerClosed(DrawerClosed),
     "stock.moved" => StockMoved(StockMoved),
+    "device.registered" => DeviceRegistered(DeviceRegistered),
+    "device.revoked" => DeviceRevoked(DeviceRevoked),
+    "device.configured" => DeviceConfigured(DeviceConfigured),
 }
 
 /// A payload that does not match its kind.

@@ -20,6 +20,7 @@ use thorbis_sync_protocol::{EventId, Hlc};
 use uuid::Uuid;
 
 use crate::catalog::{Category, Item, ModifierGroup, Staff};
+use crate::device::Device;
 use crate::drawer::DrawerSession;
 use crate::events::DomainEvent;
 use crate::kitchen::Ticket;
@@ -158,6 +159,7 @@ pub fn project<P: Projections>(
                 store.update::<Versioned<TaxCategory>>(id, |a| a.apply(id, meta, event))
             }
             Target::Staff => store.update::<Versioned<Staff>>(id, |a| a.apply(id, meta, event)),
+            Target::Device => store.update::<Device>(id, |a| a.apply(id, meta, event)),
         }
     };
     match event {
@@ -205,6 +207,9 @@ pub fn project<P: Projections>(
         E::DrawerCounted(e) => fold(store, e.session_id.0, Target::Drawer),
         E::DrawerClosed(e) => fold(store, e.session_id.0, Target::Drawer),
         E::StockMoved(e) => fold(store, e.item_id.0, Target::Stock),
+        E::DeviceRegistered(e) => fold(store, e.device_id, Target::Device),
+        E::DeviceRevoked(e) => fold(store, e.device_id, Target::Device),
+        E::DeviceConfigured(e) => fold(store, e.device_id, Target::Device),
     }
 }
 
@@ -221,6 +226,7 @@ enum Target {
     TaxRate,
     TaxCategory,
     Staff,
+    Device,
 }
 
 /// A catalog record: the latest version published wins.
@@ -326,6 +332,7 @@ pub struct State {
     pub tax_rates: BTreeMap<Uuid, Versioned<TaxRate>>,
     pub tax_categories: BTreeMap<Uuid, Versioned<TaxCategory>>,
     pub staff: BTreeMap<Uuid, Versioned<Staff>>,
+    pub devices: BTreeMap<Uuid, Device>,
     pub links: BTreeSet<(Relation, Uuid, Uuid)>,
 }
 

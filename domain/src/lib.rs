@@ -2,7 +2,7 @@
 //! totals from the same events.
 //!
 //! This crate owns: [`money`] (integer minor units) and [`tax`] (inclusive and exclusive,
-//! one documented rounding rule); the [`catalog`] (staff and their PIN hashes included); the business [`events`] and their payload
+//! one documented rounding rule); the [`catalog`] (staff and their PIN hashes included); the tenant's [`device`] records (keys, revocations, configuration) as the hub publishes them; the business [`events`] and their payload
 //! encoding; the aggregates they fold into ([`order`], [`kitchen`], [`drawer`], [`stock`])
 //! through [`fold`]; and [`command`], which checks a request against state and decides
 //! which events carry it out.
@@ -18,6 +18,7 @@
 
 pub mod catalog;
 pub mod command;
+pub mod device;
 pub mod drawer;
 pub mod events;
 pub mod fold;

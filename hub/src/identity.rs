@@ -122,49 +122,18 @@ impl KeyWrap {
     }
 }
 
-/// What a device is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Point of sale.
-    Pos,
-    /// Kitchen display.
-    Kds,
-    /// Retail register.
-    Register,
-    /// Field technician's laptop.
-    Technician,
-}
+/// What a device is for: the domain's role, which the hub also publishes in
+/// `device.registered`.
+pub use thorbis_domain::device::DeviceRole as Role;
 
-impl Role {
-    /// The name stored in the database and used in JSON.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Pos => "pos",
-            Role::Kds => "kds",
-            Role::Register => "register",
-            Role::Technician => "technician",
-        }
-    }
-
-    /// Parses [`Role::as_str`]'s output.
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        [Role::Pos, Role::Kds, Role::Register, Role::Technician]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
-
-    /// The credential layout's role byte.
-    #[must_use]
-    pub fn byte(self) -> u8 {
-        match self {
-            Role::Pos => 1,
-            Role::Kds => 2,
-            Role::Register => 3,
-            Role::Technician => 4,
-        }
+/// The credential layout's role byte.
+#[must_use]
+pub fn role_byte(role: Role) -> u8 {
+    match role {
+        Role::Pos => 1,
+        Role::Kds => 2,
+        Role::Register => 3,
+        Role::Technician => 4,
     }
 }
 
@@ -239,7 +208,7 @@ impl Credential {
         out.extend_from_slice(self.device_id.as_bytes());
         out.extend_from_slice(self.tenant_id.as_bytes());
         out.extend_from_slice(self.location_id.as_bytes());
-        out.push(self.role.byte());
+        out.push(role_byte(self.role));
         out.extend_from_slice(&self.public_key.0);
         out.extend_from_slice(&self.expires_at_ms.to_be_bytes());
         out

@@ -25,6 +25,18 @@ pub struct Metrics {
     events_ingested: AtomicU64,
     push_requests: [AtomicU64; OUTCOMES.len()],
     pull_requests: [AtomicU64; OUTCOMES.len()],
+    /// Live pulls waiting for news right now (terminals holding a live connection).
+    live_waiting: AtomicU64,
+}
+
+/// Counts one live pull as waiting for as long as it lives.
+#[derive(Debug)]
+pub struct Waiting<'a>(&'a AtomicU64);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 fn outcome(status: StatusCode) -> usize {
@@ -57,6 +69,12 @@ impl Metrics {
         self.pull_requests[outcome(status)].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Marks a live pull as waiting until the returned guard drops.
+    pub fn waiting(&self) -> Waiting<'_> {
+        self.live_waiting.fetch_add(1, Ordering::Relaxed);
+        Waiting(&self.live_waiting)
+    }
+
     /// The exposition text.
     #[must_use]
     pub fn render(&self) -> String {
@@ -83,6 +101,16 @@ impl Metrics {
                 );
             }
         }
+        let _ = writeln!(
+            out,
+            "# HELP thorbis_hub_live_connections Live pulls waiting for new events on this process."
+        );
+        let _ = writeln!(out, "# TYPE thorbis_hub_live_connections gauge");
+        let _ = writeln!(
+            out,
+            "thorbis_hub_live_connections {}",
+            self.live_waiting.load(Ordering::Relaxed)
+        );
         out
     }
 }

@@ -18,9 +18,10 @@ use thorbis_sync_protocol::{
 };
 use uuid::Uuid;
 
-/// Tables and counts that a refused request must leave unchanged.
-const STORED: &str = "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM chain_tips)
-    + (SELECT count(*) FROM aggregates) + (SELECT count(*) FROM orders)
+/// Tables and counts that a refused request must leave unchanged. Device records that enrollments publish in the tenant's reference log are left out.
+const STORED: &str = "SELECT (SELECT count(*) FROM events WHERE kind NOT LIKE 'device.%')
+    + (SELECT count(*) FROM chain_tips WHERE device_id <> tenant_id)
+    + (SELECT count(*) FROM aggregates WHERE kind <> 'device') + (SELECT count(*) FROM orders)
     + (SELECT count(*) FROM order_lines) + (SELECT count(*) FROM payments)";
 
 #[tokio::test]
@@ -136,6 +137,7 @@ async fn healthz_metrics_and_openapi() -> Result<()> {
     let text = hub.http.get(format!("{}/metrics", hub.base)).send().await?.text().await?;
     ensure!(text.contains("thorbis_hub_events_ingested_total 4"), "{text}");
     ensure!(text.contains("thorbis_hub_push_requests_total{outcome=\"ok\"} 1"), "{text}");
+    ensure!(text.contains("thorbis_hub_live_connections 0"), "{text}");
     let doc: Value =
         hub.http.get(format!("{}/api/openapi.json", hub.base)).send().await?.json().await?;
     ensure!(doc["openapi"] == "3.1.0");
@@ -157,9 +159,15 @@ async fn healthz_metrics_and_openapi() -> Result<()> {
         "/api/v1/console/reference-events",
         "/api/v1/console/staff",
         "/api/v1/admin/tenants/{tenant_id}/staff",
+        "/api/v1/admin/tenants/{tenant_id}/devices/{device_id}/config",
+        "/api/v1/console/devices",
+        "/api/v1/console/devices/{device_id}/config",
+        "/api/v1/console/users/{user_id}/deactivate",
+        "/api/v1/console/password",
     ] {
         ensure!(doc["paths"].get(path).is_some(), "{path} missing from the OpenAPI document");
     }
+    ensure!(doc["paths"]["/api/v1/console/users"]["get"].is_object());
     hub.stop().await
 }
 
@@ -266,8 +274,14 @@ async fn push_verifies_stores_and_projects_a_sale() -> Result<()> {
     let body: Value = response.json().await?;
     ensure!(status == StatusCode::OK, "{body}");
     ensure!(body["accepted"] == 5 && body["duplicates"] == 0, "{body}");
-    ensure!(hub.count("SELECT count(*) FROM events").await? == 5);
-    ensure!(hub.count("SELECT count(*) FROM events WHERE signature IS NOT NULL").await? == 1);
+    ensure!(hub.count("SELECT count(*) FROM events WHERE kind NOT LIKE 'device.%'").await? == 5);
+    ensure!(
+        hub.count(
+            "SELECT count(*) FROM events WHERE kind NOT LIKE 'device.%' AND signature IS NOT NULL"
+        )
+        .await?
+            == 1
+    );
     let db = hub.superuser().await?;
     let row = db
         .query_one(
@@ -296,7 +310,7 @@ async fn push_verifies_stores_and_projects_a_sale() -> Result<()> {
     let (status, body) = hub.push(&agent, &agent.batch(6, 9)).await?;
     ensure!(status == StatusCode::OK && body["accepted"] == 4, "{status} {body}");
     ensure!(hub.count("SELECT count(*) FROM orders WHERE status = 'closed'").await? == 2);
-    ensure!(hub.count("SELECT seq FROM chain_tips").await? == 9);
+    ensure!(hub.count("SELECT seq FROM chain_tips WHERE device_id <> tenant_id").await? == 9);
 
     // Drawer and stock projections, with the domain's figures.
     let session = DrawerSessionId(Uuid::from_bytes([5; 16]));
@@ -352,7 +366,7 @@ async fn push_replays_are_idempotent() -> Result<()> {
     agent.sale(1, NOW_MS);
     agent.sale(2, NOW_MS + 100);
     let counts =
-        "SELECT (SELECT count(*) FROM events) * 1000000 + (SELECT count(*) FROM orders) * 10000
+        "SELECT (SELECT count(*) FROM events WHERE kind NOT LIKE 'device.%') * 1000000 + (SELECT count(*) FROM orders) * 10000
         + (SELECT count(*) FROM order_lines) * 100 + (SELECT count(*) FROM payments)";
     let (status, _) = hub.push(&agent, &agent.all()).await?;
     ensure!(status == StatusCode::OK);
@@ -593,11 +607,14 @@ async fn pull_returns_what_the_device_lacks_in_verifiable_pages() -> Result<()> 
     let (status, _) = hub.push(&far, &far.all()).await?;
     ensure!(status == StatusCode::OK);
 
-    // Page by page with a small limit; every page verifies against the device's key.
+    // Page by page with a small limit; every page verifies against the device's key. The
+    // reference log (the three devices' records) is held already.
+    let log = hub.log_tip(tenant).await?;
+    ensure!(log == 3, "one device record per enrollment, not {log}");
     let mut have = ChainTip::GENESIS;
     let mut pages = 0;
     loop {
-        let vector = json!({ pos.device_id.to_string(): have.seq });
+        let vector = json!({ pos.device_id.to_string(): have.seq, tenant.to_string(): log });
         let (status, batch, more) = hub.pull(&kds, &vector, 5).await?;
         ensure!(status == StatusCode::OK);
         let batch = batch.unwrap_or_default();
@@ -617,12 +634,14 @@ async fn pull_returns_what_the_device_lacks_in_verifiable_pages() -> Result<()> 
     ensure!(have.seq == 12 && pages >= 3, "pulled up to {} in {pages} pages", have.seq);
 
     // A commit larger than the page comes whole, so it can be verified.
-    let (_, batch, more) = hub.pull(&kds, &json!({}), 2).await?;
+    let (_, batch, more) = hub.pull(&kds, &json!({ tenant.to_string(): log }), 2).await?;
     let batch = batch.unwrap_or_default();
     ensure!(batch.events.len() == 4 && batch.checkpoints.len() == 1 && more);
 
     // A caught-up device gets nothing; binary pulls work too.
-    let body = serde_json::to_vec(&json!({ "have": { pos.device_id.to_string(): 12 } }))?;
+    let body = serde_json::to_vec(
+        &json!({ "have": { pos.device_id.to_string(): 12, tenant.to_string(): log } }),
+    )?;
     let response = hub.signed(&kds, "/api/v1/sync/pull", body, &[]).await?;
     ensure!(response.status() == StatusCode::OK);
     ensure!(response.headers()["x-thorbis-more"] == "false");
@@ -719,8 +738,8 @@ async fn tenant_isolation() -> Result<()> {
     let b_log_id = *tenant_b.as_bytes();
     b_log.events.retain(|e| e.device_id.0 == b_log_id);
     b_log.checkpoints.retain(|c| c.device_id.0 == b_log_id);
-    // The item and the staff member.
-    ensure!(b_log.events.len() == 2 && !b_log.checkpoints.is_empty());
+    // B's device record, the item and the staff member.
+    ensure!(b_log.events.len() == 3 && !b_log.checkpoints.is_empty());
     let (status, _) = hub.push(&a, &b_log).await?;
     refused("relay B's reference log through A", status == StatusCode::FORBIDDEN);
     // Push B's events (B-signed) as A: relay across tenants.
@@ -812,6 +831,42 @@ async fn tenant_isolation() -> Result<()> {
         )
         .await?;
     refused("admin: B's staff under A's tenant", status == StatusCode::NOT_FOUND);
+    // B's device configured through A's console or A's admin path; B's devices and users
+    // listed or deactivated from A.
+    let config = json!({ "name": "Hijacked", "printers": [], "stations": [] });
+    let (status, _) = hub
+        .console(&format!("/api/v1/console/devices/{b_device}/config"), cookie, csrf, Some(&config))
+        .await?;
+    refused("console: configure B's device", status == StatusCode::NOT_FOUND);
+    let (status, _) = hub
+        .admin(&format!("/api/v1/admin/tenants/{tenant_a}/devices/{b_device}/config"), &config)
+        .await?;
+    refused("admin: B's device under A's tenant", status == StatusCode::NOT_FOUND);
+    let (status, list) = hub.console("/api/v1/console/devices", cookie, None, None).await?;
+    refused(
+        "console: list devices",
+        status == StatusCode::OK && !list.to_string().contains(&b_device),
+    );
+    let (status, list) = hub.console("/api/v1/console/users", cookie, None, None).await?;
+    refused(
+        "console: list users",
+        status == StatusCode::OK && !list.to_string().contains("b.example"),
+    );
+    hub.console_user(tenant_a, "owner@a.example", "owner").await?;
+    let owner_a = hub.console_session(tenant_a, "owner@a.example").await?;
+    let b_user: Uuid = db
+        .query_one("SELECT user_id FROM console_users WHERE tenant_id = $1 LIMIT 1", &[&tenant_b])
+        .await?
+        .get(0);
+    let (status, _) = hub
+        .console(
+            &format!("/api/v1/console/users/{b_user}/deactivate"),
+            Some(&owner_a.cookie),
+            Some(&owner_a.csrf),
+            Some(&json!({})),
+        )
+        .await?;
+    refused("console: deactivate B's user", status == StatusCode::NOT_FOUND);
     for (path, body) in [
         ("/api/v1/console/locations", json!({ "name": "x", "tenant_id": tenant_b })),
         (
@@ -847,6 +902,14 @@ async fn tenant_isolation() -> Result<()> {
             Some(json!({ "name": "x", "role": "owner", "pin": "1234", "active": true })),
         ),
         ("/api/v1/console/logout", Some(json!({}))),
+        ("/api/v1/console/devices", None),
+        ("/api/v1/console/users", None),
+        (
+            "/api/v1/console/password",
+            Some(
+                json!({ "current_password": "correct horse battery staple", "new_password": "another long passphrase" }),
+            ),
+        ),
     ] {
         let (status, _) = hub.console(path, Some(&retenanted), csrf, body.as_ref()).await?;
         refused("console: A's session re-pointed at B", status == StatusCode::UNAUTHORIZED);
@@ -937,13 +1000,15 @@ async fn live_pull_across_two_hubs() -> Result<()> {
     let (other_tenant, other_location) = hub1.tenant("Other Co").await?;
     let mut other = hub1.agent(other_tenant, other_location, 3).await?;
 
-    // Nothing yet: a short wait comes back empty.
-    let (status, batch, _) = hub2.pull_waiting(&kds, &json!({}), 100, 50).await?;
+    // Nothing yet beyond the device records: a short wait comes back empty.
+    let log = hub1.log_tip(tenant).await?;
+    let (status, batch, _) =
+        hub2.pull_waiting(&kds, &json!({ tenant.to_string(): log }), 100, 50).await?;
     ensure!(status == StatusCode::OK && batch.is_some_and(|b| b.events.is_empty()));
 
     for waiting_hub in [&hub2, &hub1] {
         let have = pos.tip().seq;
-        let vector = json!({ pos.device_id.to_string(): have });
+        let vector = json!({ pos.device_id.to_string(): have, tenant.to_string(): log });
         let waiter = {
             let (base, kds) = (waiting_hub, &kds);
             async move {
@@ -1067,14 +1132,16 @@ async fn reference_data_is_published_signed_and_pulled() -> Result<()> {
         let (status, body) = hub.admin(&path, &bad).await?;
         ensure!(status == StatusCode::BAD_REQUEST, "{bad}: {status} {body}");
     }
-    ensure!(hub.count("SELECT count(*) FROM events").await? == 0);
+    ensure!(hub.count("SELECT count(*) FROM events WHERE kind NOT LIKE 'device.%'").await? == 0);
 
+    // The log already holds the device's record, published when it enrolled.
+    ensure!(hub.log_tip(tenant).await? == 1);
     let (status, body) =
         hub.admin(&path, &json!({ "events": [espresso(250), espresso(275)] })).await?;
     ensure!(status == StatusCode::OK, "{body}");
-    ensure!(body["from_seq"] == 1 && body["to_seq"] == 2, "{body}");
+    ensure!(body["from_seq"] == 2 && body["to_seq"] == 3, "{body}");
     let (status, body) = hub.admin(&path, &json!({ "events": [espresso(300)] })).await?;
-    ensure!(status == StatusCode::OK && body["to_seq"] == 3, "{body}");
+    ensure!(status == StatusCode::OK && body["to_seq"] == 4, "{body}");
     ensure!(
         hub.count(&format!(
             "SELECT count(*) FROM aggregates WHERE id = '{item}' AND state::text LIKE '%300%'"
@@ -1088,18 +1155,23 @@ async fn reference_data_is_published_signed_and_pulled() -> Result<()> {
     let (status, batch, more) = hub.pull(&kds, &json!({}), 100).await?;
     ensure!(status == StatusCode::OK && !more);
     let batch = batch.unwrap_or_default();
-    ensure!(batch.events.len() == 3);
+    ensure!(batch.events.len() == 4);
     ensure!(batch.events.iter().all(|e| e.device_id.0 == *tenant.as_bytes()));
     let checkpoint = batch.checkpoints.last().cloned().unwrap_or_else(|| panic!("no checkpoint"));
     let tip = verify_chain(&tenant_key, ChainTip::GENESIS, &batch.events, &checkpoint)?;
-    ensure!(tip.seq == 3);
+    ensure!(tip.seq == 4);
+    ensure!(batch.events[0].kind.as_str() == "device.registered");
 
     // Relayed back by the device: verified with the tenant key, already held.
     let (status, body) = hub.push(&kds, &batch).await?;
-    ensure!(status == StatusCode::OK && body["duplicates"] == 3, "{status} {body}");
-    // Another tenant's device sees none of it, even naming the log.
+    ensure!(status == StatusCode::OK && body["duplicates"] == 4, "{status} {body}");
+    // Another tenant's device sees none of it, even naming the log (only its own tenant's
+    // device record comes back).
     let (status, other, _) = hub.pull(&stranger, &json!({ tenant.to_string(): 0 }), 100).await?;
-    ensure!(status == StatusCode::OK && other.is_some_and(|b| b.events.is_empty()));
+    ensure!(status == StatusCode::OK);
+    let other = other.unwrap_or_default();
+    ensure!(other.events.iter().all(|e| e.device_id.0 == *other_tenant.as_bytes()), "leaked");
+    ensure!(other.events.len() == 1);
     let (status, _) = hub.push(&stranger, &batch).await?;
     ensure!(status == StatusCode::FORBIDDEN);
     hub.stop().await
@@ -1140,7 +1212,9 @@ async fn live_pull_from_a_second_hub_process() -> Result<()> {
         let (tenant, location) = hub.tenant("Two Process Co").await?;
         let mut pos = hub.agent(tenant, location, 1).await?;
         let kds = hub.agent(tenant, location, 2).await?;
-        let body = serde_json::to_vec(&json!({ "have": {}, "wait_ms": 10_000 }))?;
+        let log = hub.log_tip(tenant).await?;
+        let body =
+            serde_json::to_vec(&json!({ "have": { tenant.to_string(): log }, "wait_ms": 10_000 }))?;
         let ts = system_now()?;
         let signature = kds.key.sign_request("POST", "/api/v1/sync/pull", ts, &body);
         let pull = hub
@@ -1382,7 +1456,7 @@ async fn console_operations_need_a_manager_and_the_csrf_token() -> Result<()> {
     let written =
         "SELECT (SELECT count(*) FROM locations) + (SELECT count(*) FROM enrollment_codes)
         + (SELECT count(*) FROM devices WHERE revoked_at_ms IS NOT NULL)
-        + (SELECT count(*) FROM events)";
+        + (SELECT count(*) FROM events WHERE kind NOT LIKE 'device.%')";
     let before = hub.count(written).await?;
     for (path, body) in &ops {
         // No session, a viewer (with its own valid token), a manager without or with another
@@ -1414,7 +1488,17 @@ async fn console_operations_need_a_manager_and_the_csrf_token() -> Result<()> {
     ensure!(status == StatusCode::OK, "a console-issued code does not enroll: {body}");
     let (status, _) = hub.push(&device, &device.all()).await?;
     ensure!(status == StatusCode::FORBIDDEN, "the console-revoked device can still push");
-    ensure!(replies[3]["from_seq"] == 1 && replies[3]["to_seq"] == 1, "{}", replies[3]);
+    // The log: the device's record (1), its revocation (2), then the item (3).
+    ensure!(replies[3]["from_seq"] == 3 && replies[3]["to_seq"] == 3, "{}", replies[3]);
+    ensure!(
+        hub.count(&format!(
+            "SELECT count(*) FROM events WHERE tenant_id = '{tenant}' AND device_id = '{tenant}'
+               AND seq = 2 AND kind = 'device.revoked'"
+        ))
+        .await?
+            == 1,
+        "the revocation was not published"
+    );
     // Owners include managers.
     let (status, _) = hub
         .console(
@@ -1440,7 +1524,7 @@ async fn pulled_staff(
     let checkpoint = batch.checkpoints.last().cloned().context("no checkpoint")?;
     verify_chain(tenant_key, ChainTip::GENESIS, &batch.events, &checkpoint)?;
     let mut staff = Vec::new();
-    for event in &batch.events {
+    for event in batch.events.iter().filter(|e| !e.kind.as_str().starts_with("device.")) {
         ensure!(event.kind.as_str() == "catalog.staff_upserted", "{}", event.kind);
         match DomainEvent::decode(event.kind.as_str(), &event.payload)? {
             Some(DomainEvent::StaffUpserted(s)) => staff.push(s),
@@ -1514,7 +1598,10 @@ async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
         )
         .await?;
     ensure!(status == StatusCode::NOT_FOUND, "an update of no one: {status} {body}");
-    ensure!(hub.count("SELECT count(*) FROM events").await? == 0, "a refused request published");
+    ensure!(
+        hub.count("SELECT count(*) FROM events WHERE kind NOT LIKE 'device.%'").await? == 0,
+        "a refused request published"
+    );
     // The reference-events endpoint refuses a plain PIN in `pin_hash`.
     let (status, body) = hub
         .console(
@@ -1527,14 +1614,18 @@ async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
         )
         .await?;
     ensure!(status == StatusCode::BAD_REQUEST, "a plain PIN as pin_hash: {status} {body}");
-    ensure!(hub.count("SELECT count(*) FROM events").await? == 0, "a refused request published");
+    ensure!(
+        hub.count("SELECT count(*) FROM events WHERE kind NOT LIKE 'device.%'").await? == 0,
+        "a refused request published"
+    );
 
     // Published: a new UUIDv7 id, the PIN hashed on the hub, the reply without PIN or hash.
     let (status, reply) = hub.console(path, cookie, csrf, Some(&good)).await?;
     ensure!(status == StatusCode::OK, "{status} {reply}");
     let id: Uuid = serde_json::from_value(reply["staff_id"].clone())?;
     ensure!(id.get_version_num() == 7, "{id}");
-    ensure!(reply["role"] == "cashier" && reply["seq"] == 1, "{reply}");
+    // Seq 1 of the log is the POS's device record.
+    ensure!(reply["role"] == "cashier" && reply["seq"] == 2, "{reply}");
     ensure!(reply.get("pin").is_none() && reply.get("pin_hash").is_none(), "{reply}");
     let stored: String = hub
         .superuser()
@@ -1567,7 +1658,7 @@ async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
             Some(&json!({ "staff_id": id, "name": "Ana M.", "role": "manager", "active": true })),
         )
         .await?;
-    ensure!(status == StatusCode::OK && reply["seq"] == 2, "{status} {reply}");
+    ensure!(status == StatusCode::OK && reply["seq"] == 3, "{status} {reply}");
     let pulled = pulled_staff(&hub, &pos, &tenant_key).await?;
     ensure!(pulled.len() == 2);
     ensure!(pulled[1].name == "Ana M." && pulled[1].role == thorbis_domain::catalog::Role::Manager);
@@ -1584,7 +1675,7 @@ async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
         )
         .await?;
     ensure!(status == StatusCode::BAD_REQUEST);
-    ensure!(hub.count("SELECT count(*) FROM events").await? == 2);
+    ensure!(hub.count("SELECT count(*) FROM events WHERE kind NOT LIKE 'device.%'").await? == 2);
     // The admin twin, with the same PIN: a fresh salt, so a different hash that verifies.
     let (status, reply) = hub
         .admin(
@@ -1593,7 +1684,7 @@ async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
                      "active": false }),
         )
         .await?;
-    ensure!(status == StatusCode::OK && reply["seq"] == 3, "{status} {reply}");
+    ensure!(status == StatusCode::OK && reply["seq"] == 4, "{status} {reply}");
     let pulled = pulled_staff(&hub, &pos, &tenant_key).await?;
     let last = &pulled[2];
     ensure!(!last.active && last.pin_hash != ana.pin_hash);
@@ -1607,5 +1698,231 @@ async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
             == 1,
         "the staff aggregate holds the latest version"
     );
+    hub.stop().await
+}
+
+/// What a device folds from its tenant's reference log, verified with the tenant key.
+async fn pulled_state(
+    hub: &TestHub,
+    device: &Agent,
+    tenant_key: &PublicKey,
+) -> Result<thorbis_domain::State> {
+    let (status, batch, more) = hub.pull(device, &json!({}), 1000).await?;
+    ensure!(status == StatusCode::OK && !more, "pull: {status}");
+    let batch = batch.unwrap_or_default();
+    let mut state = thorbis_domain::State::default();
+    let log = batch.events.iter().filter(|e| e.device_id.0 == *device.tenant.as_bytes());
+    let log: Vec<_> = log.cloned().collect();
+    let checkpoint = batch
+        .checkpoints
+        .iter()
+        .rfind(|c| c.device_id.0 == *device.tenant.as_bytes())
+        .context("no checkpoint of the reference log")?;
+    verify_chain(tenant_key, ChainTip::GENESIS, &log, checkpoint)?;
+    for event in &log {
+        let meta = thorbis_domain::EventMeta { hlc: event.hlc, id: event.id() };
+        if let Some(domain) = DomainEvent::decode(event.kind.as_str(), &event.payload)? {
+            state.apply(&meta, &domain);
+        }
+    }
+    Ok(state)
+}
+
+/// Devices learn each other's keys, revocations and configuration from the reference log;
+/// the console lists devices and manages its own users.
+#[tokio::test]
+#[allow(clippy::too_many_lines, reason = "one scenario, step by step")]
+async fn device_records_configuration_and_console_users() -> Result<()> {
+    use thorbis_domain::device::{Device, DeviceRole, PrinterPurpose};
+
+    let hub = TestHub::start().await?;
+    let (status, body) = hub.admin("/api/v1/admin/tenants", &json!({ "name": "Fleet Co" })).await?;
+    ensure!(status == StatusCode::OK);
+    let tenant: Uuid = serde_json::from_value(body["tenant_id"].clone())?;
+    let tenant_key: PublicKey = serde_json::from_value(body["public_key"].clone())?;
+    let location = hub.location(tenant, "Depot").await?;
+    let pos = hub.agent(tenant, location, 1).await?;
+    let kds = hub.agent(tenant, location, 2).await?;
+    let pos_id = Uuid::from_bytes(pos.device_id.0);
+
+    // The KDS knows the POS's key from the log alone.
+    let state = pulled_state(&hub, &kds, &tenant_key).await?;
+    let record: &Device = state.get(pos_id).context("no record of the POS")?;
+    let registered = record.registration().context("not registered")?;
+    ensure!(registered.public_key == pos.key.public_key());
+    ensure!(registered.location_id == location && registered.role == DeviceRole::Pos);
+    ensure!(record.is_trusted_at(NOW_MS) && state.devices.len() == 2);
+
+    // Configuration: refused when invalid (nothing published), published when valid.
+    let config_path = format!("/api/v1/admin/tenants/{tenant}/devices/{pos_id}/config");
+    let printer = |name: &str, purpose: &str, station: Value, backup: Value| {
+        json!({ "name": name, "address": "127.0.0.1:9100", "purpose": purpose,
+                "station": station, "backup": backup })
+    };
+    let before = hub.log_tip(tenant).await?;
+    for bad in [
+        json!({ "name": "", "printers": [] }),
+        json!({ "name": "Bar", "printers": [printer("Grill", "kitchen", Value::Null, Value::Null)] }),
+        json!({ "name": "Bar", "printers": [printer("Front", "receipt", Value::Null, json!("Gone"))] }),
+        json!({ "name": "Bar", "printers": [printer("Front", "fax", Value::Null, Value::Null)] }),
+        json!({ "name": "Bar", "colour": "red" }),
+    ] {
+        let (status, body) = hub.admin(&config_path, &bad).await?;
+        ensure!(status.is_client_error(), "{bad}: {status} {body}");
+    }
+    let (status, _) = hub
+        .admin(
+            &format!("/api/v1/admin/tenants/{tenant}/devices/{}/config", Uuid::now_v7()),
+            &json!({ "name": "Ghost" }),
+        )
+        .await?;
+    ensure!(status == StatusCode::NOT_FOUND);
+    ensure!(hub.log_tip(tenant).await? == before, "a refused configuration was published");
+    let good = json!({ "name": "Bar POS", "printers": [
+        printer("Front", "receipt", Value::Null, json!("Grill")),
+        printer("Grill", "kitchen", json!("grill"), Value::Null),
+    ], "stations": [] });
+    let (status, body) = hub.admin(&config_path, &good).await?;
+    ensure!(status == StatusCode::OK && body["seq"] == before + 1, "{status} {body}");
+    let state = pulled_state(&hub, &kds, &tenant_key).await?;
+    let config = state.get::<Device>(pos_id).and_then(|d| d.config.clone()).context("config")?;
+    ensure!(config.value.name == "Bar POS" && config.value.printers.len() == 2);
+    ensure!(config.value.printers[1].purpose == PrinterPurpose::Kitchen);
+
+    // Console: owners and managers manage devices; viewers only list them.
+    hub.console_user(tenant, "owner@fleet.example", "owner").await?;
+    hub.console_user(tenant, "manager@fleet.example", "manager").await?;
+    hub.console_user(tenant, "viewer@fleet.example", "viewer").await?;
+    let owner = hub.console_session(tenant, "owner@fleet.example").await?;
+    let manager = hub.console_session(tenant, "manager@fleet.example").await?;
+    let viewer = hub.console_session(tenant, "viewer@fleet.example").await?;
+    let (status, list) =
+        hub.console("/api/v1/console/devices", Some(&viewer.cookie), None, None).await?;
+    ensure!(
+        status == StatusCode::OK && list["devices"].as_array().map(Vec::len) == Some(2),
+        "{list}"
+    );
+    let console_config = format!("/api/v1/console/devices/{pos_id}/config");
+    let (status, _) =
+        hub.console(&console_config, Some(&viewer.cookie), Some(&viewer.csrf), Some(&good)).await?;
+    ensure!(status == StatusCode::FORBIDDEN, "a viewer configured a device");
+    let (status, _) = hub
+        .console(&console_config, Some(&manager.cookie), Some(&manager.csrf), Some(&good))
+        .await?;
+    ensure!(status == StatusCode::OK);
+
+    // Revocation reaches the other devices; a revoked device cannot be configured.
+    let revoke = format!("/api/v1/console/devices/{pos_id}/revoke");
+    let (status, _) =
+        hub.console(&revoke, Some(&manager.cookie), Some(&manager.csrf), Some(&json!({}))).await?;
+    ensure!(status == StatusCode::OK);
+    let (status, _) =
+        hub.console(&revoke, Some(&manager.cookie), Some(&manager.csrf), Some(&json!({}))).await?;
+    ensure!(status == StatusCode::OK, "revoking twice is harmless");
+    let state = pulled_state(&hub, &kds, &tenant_key).await?;
+    let record: &Device = state.get(pos_id).context("no record")?;
+    ensure!(record.is_revoked() && !record.is_trusted_at(NOW_MS));
+    ensure!(record.public_key() == Some(pos.key.public_key()), "old events stay verifiable");
+    ensure!(
+        hub.count("SELECT count(*) FROM events WHERE kind = 'device.revoked'").await? == 1,
+        "a second revocation published again"
+    );
+    let (status, _) = hub
+        .console(&console_config, Some(&manager.cookie), Some(&manager.csrf), Some(&good))
+        .await?;
+    ensure!(status == StatusCode::CONFLICT);
+    let (_, list) = hub.console("/api/v1/console/devices", Some(&owner.cookie), None, None).await?;
+    let revoked: Vec<&Value> = list["devices"]
+        .as_array()
+        .context("devices")?
+        .iter()
+        .filter(|d| !d["revoked_at_ms"].is_null())
+        .collect();
+    ensure!(revoked.len() == 1 && revoked[0]["device_id"] == pos_id.to_string(), "{list}");
+
+    // Console users: listed for managers, deactivated by owners only (never themselves).
+    let (status, _) =
+        hub.console("/api/v1/console/users", Some(&viewer.cookie), None, None).await?;
+    ensure!(status == StatusCode::FORBIDDEN);
+    let (status, users) =
+        hub.console("/api/v1/console/users", Some(&manager.cookie), None, None).await?;
+    ensure!(status == StatusCode::OK, "{users}");
+    let users = users["users"].as_array().context("users")?.clone();
+    ensure!(users.len() == 3 && users.iter().all(|u| u.get("password_hash").is_none()));
+    let id_of = |email: &str| -> Result<String> {
+        let user = users.iter().find(|u| u["email"] == email).context("listed")?;
+        Ok(user["user_id"].as_str().context("id")?.to_owned())
+    };
+    let deactivate = |id: String| format!("/api/v1/console/users/{id}/deactivate");
+    let viewer_id = id_of("viewer@fleet.example")?;
+    let (status, _) = hub
+        .console(
+            &deactivate(viewer_id.clone()),
+            Some(&manager.cookie),
+            Some(&manager.csrf),
+            Some(&json!({})),
+        )
+        .await?;
+    ensure!(status == StatusCode::FORBIDDEN, "a manager deactivated a user");
+    let (status, _) = hub
+        .console(
+            &deactivate(id_of("owner@fleet.example")?),
+            Some(&owner.cookie),
+            Some(&owner.csrf),
+            Some(&json!({})),
+        )
+        .await?;
+    ensure!(status == StatusCode::CONFLICT, "an owner deactivated themselves");
+    let (status, _) = hub
+        .console(&deactivate(viewer_id), Some(&owner.cookie), Some(&owner.csrf), Some(&json!({})))
+        .await?;
+    ensure!(status == StatusCode::OK);
+    let (status, _) = hub.console("/api/v1/console/me", Some(&viewer.cookie), None, None).await?;
+    ensure!(status == StatusCode::UNAUTHORIZED, "a deactivated user's session still works");
+    let (status, _, _) =
+        hub.console_login(tenant, "viewer@fleet.example", CONSOLE_PASSWORD).await?;
+    ensure!(status.is_client_error(), "a deactivated user signed in");
+
+    // Password change: the current password is required; other sessions end.
+    let other_session = hub.console_session(tenant, "manager@fleet.example").await?;
+    let change = |current: &str| json!({ "current_password": current, "new_password": "a brand new passphrase" });
+    let (status, _) = hub
+        .console(
+            "/api/v1/console/password",
+            Some(&manager.cookie),
+            Some(&manager.csrf),
+            Some(&change("wrong password!")),
+        )
+        .await?;
+    ensure!(status == StatusCode::FORBIDDEN);
+    let (status, _) = hub
+        .console(
+            "/api/v1/console/password",
+            Some(&manager.cookie),
+            Some(&manager.csrf),
+            Some(&json!({ "current_password": CONSOLE_PASSWORD, "new_password": "short" })),
+        )
+        .await?;
+    ensure!(status == StatusCode::BAD_REQUEST);
+    let (status, _) = hub
+        .console(
+            "/api/v1/console/password",
+            Some(&manager.cookie),
+            Some(&manager.csrf),
+            Some(&change(CONSOLE_PASSWORD)),
+        )
+        .await?;
+    ensure!(status == StatusCode::OK);
+    let (status, _) = hub.console("/api/v1/console/me", Some(&manager.cookie), None, None).await?;
+    ensure!(status == StatusCode::OK, "the session that changed the password ended");
+    let (status, _) =
+        hub.console("/api/v1/console/me", Some(&other_session.cookie), None, None).await?;
+    ensure!(status == StatusCode::UNAUTHORIZED, "another session survived a password change");
+    let (status, _, _) =
+        hub.console_login(tenant, "manager@fleet.example", CONSOLE_PASSWORD).await?;
+    ensure!(status.is_client_error(), "the old password still works");
+    let (status, _, _) =
+        hub.console_login(tenant, "manager@fleet.example", "a brand new passphrase").await?;
+    ensure!(status == StatusCode::OK);
     hub.stop().await
 }

@@ -16,7 +16,9 @@
 //! | `jobs` | `job <seq> cut=yes diagnostics=<n> duplicate_of=<seq or -> hash=<sha256>` lines, then `end` |
 //! | `scan [<symbology>] <data>` | the scanner sends `data` (`\x1d` style escapes allowed) |
 //!
-//! [`Controller::execute`] is the protocol without IO; [`Controller::listen`] serves it.
+//! [`Controller::execute`] is the protocol without IO; [`Controller::listen`] serves it with
+//! [`listen_lines`], the line server any [`LineService`] (such as the chaos proxy's control
+//! port, [`crate::chaos`]) shares.
 
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -162,50 +164,74 @@ impl Controller {
 
     /// Binds `addr` and serves the protocol on a thread, one thread per client.
     pub fn listen(self, addr: impl ToSocketAddrs) -> Result<SocketAddr, SimError> {
-        let listener = TcpListener::bind(addr).map_err(io_err("binding the control port"))?;
-        let local = listener.local_addr().map_err(io_err("control local address"))?;
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                match stream {
-                    Ok(s) => {
-                        let me = self.clone();
-                        thread::spawn(move || {
-                            if let Err(e) = me.serve(s) {
-                                tracing::debug!(error = %e, "control connection ended");
-                            }
-                        });
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "control accept failed");
-                        thread::sleep(POLL);
-                    }
+        listen_lines(addr, self)
+    }
+}
+
+impl LineService for Controller {
+    fn execute(&self, line: &str) -> String {
+        Controller::execute(self, line)
+    }
+}
+
+/// A line protocol: one command line in, one answer out (which may span lines, as `jobs`
+/// does). The devices' [`Controller`] and the chaos proxy both are one, and share
+/// [`listen_lines`].
+pub trait LineService: Clone + Send + 'static {
+    /// Runs one command line (without its newline) and returns the answer (without the
+    /// final newline).
+    fn execute(&self, line: &str) -> String;
+}
+
+/// Binds `addr` and serves `service` on a thread, one thread per client; returns the address
+/// actually bound (port 0 for any free port).
+pub fn listen_lines(
+    addr: impl ToSocketAddrs,
+    service: impl LineService,
+) -> Result<SocketAddr, SimError> {
+    let listener = TcpListener::bind(addr).map_err(io_err("binding the control port"))?;
+    let local = listener.local_addr().map_err(io_err("control local address"))?;
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            match stream {
+                Ok(s) => {
+                    let service = service.clone();
+                    thread::spawn(move || {
+                        if let Err(e) = serve_lines(&service, s) {
+                            tracing::debug!(error = %e, "control connection ended");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "control accept failed");
+                    thread::sleep(POLL);
                 }
             }
-        });
-        Ok(local)
-    }
-
-    fn serve(&self, stream: TcpStream) -> std::io::Result<()> {
-        let mut writer = stream.try_clone()?;
-        let mut reader = BufReader::new(stream);
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            let n = reader.by_ref().take(MAX_LINE as u64).read_until(b'\n', &mut line)?;
-            if n == 0 {
-                return Ok(());
-            }
-            let answer = if line.ends_with(b"\n") || n < MAX_LINE {
-                self.execute(&String::from_utf8_lossy(&line))
-            } else {
-                // Drop the rest of an overlong line rather than buffer it.
-                let mut sink = Vec::new();
-                reader.by_ref().take(1 << 20).read_until(b'\n', &mut sink)?;
-                "error: line too long".to_owned()
-            };
-            writer.write_all(answer.as_bytes())?;
-            writer.write_all(b"\n")?;
         }
+    });
+    Ok(local)
+}
+
+fn serve_lines(service: &impl LineService, stream: TcpStream) -> std::io::Result<()> {
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader.by_ref().take(MAX_LINE as u64).read_until(b'\n', &mut line)?;
+        if n == 0 {
+            return Ok(());
+        }
+        let answer = if line.ends_with(b"\n") || n < MAX_LINE {
+            service.execute(String::from_utf8_lossy(&line).trim())
+        } else {
+            // Drop the rest of an overlong line rather than buffer it.
+            let mut sink = Vec::new();
+            reader.by_ref().take(1 << 20).read_until(b'\n', &mut sink)?;
+            "error: line too long".to_owned()
+        };
+        writer.write_all(answer.as_bytes())?;
+        writer.write_all(b"\n")?;
     }
 }
 

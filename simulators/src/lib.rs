@@ -17,6 +17,10 @@
 //! protocol (`paper out`, `cover open`, `status`, `scan ...`) that changes the devices'
 //! conditions while they run.
 //!
+//! Apart from the devices, [`chaos`] is a TCP proxy that injects network faults (drop,
+//! delay, duplicate, reset, half and full partitions, seeded schedules) between agents and
+//! the hub, for the sync engine's tests with real processes.
+//!
 //! ```
 //! use thorbis_simulators::profile::SimProfile;
 //! use thorbis_simulators::receipt::interpret_all;
@@ -37,6 +41,7 @@
 //! real hardware.
 
 pub mod barcode;
+pub mod chaos;
 pub mod codepage_extra;
 pub mod control;
 pub mod escpos;

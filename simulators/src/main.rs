@@ -6,8 +6,15 @@
 //!             --scanner --scanner-suffix crlf --drawer --out receipts/
 //! ```
 //!
+//! `thorbis-sim chaos` instead runs the chaos proxy between a client and its upstream:
+//!
+//! ```text
+//! thorbis-sim chaos --listen 127.0.0.1:0 --upstream 127.0.0.1:8443 --control 127.0.0.1:0 \
+//!             --seed 42 --schedule 'gap 2000..5000, partition for 1000..8000, cut up for 500..2000'
+//! ```
+//!
 //! Logs go to stderr (`RUST_LOG=debug` for every diagnostic); stdout carries only the
-//! device lines, so scripts can read them.
+//! device (or proxy) lines, so scripts can read them.
 
 // This binary's job is to tell its caller where the devices are: it prints by design.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -16,6 +23,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use thorbis_simulators::chaos::{ChaosConfig, ChaosProxy, ScheduleSpec};
 use thorbis_simulators::control::Controller;
 use thorbis_simulators::printer::{Conditions, Paper};
 use thorbis_simulators::profile::SimProfile;
@@ -24,6 +32,7 @@ use thorbis_simulators::server::{PrinterConfig, PrinterHandle};
 
 const USAGE: &str = "\
 usage: thorbis-sim [options]
+       thorbis-sim chaos --upstream ADDR [chaos options]
 
 devices (any set; with none, or --drawer alone, a printer on 127.0.0.1:9100):
   --printer ADDR            ESC/POS printer on TCP (repeatable), e.g. 127.0.0.1:9100
@@ -50,6 +59,15 @@ scanner:
   --scanner-delay-ms MS     gap between characters
   --scan DATA               scan DATA (repeatable), one every --scan-interval-ms, once each
   --scan-interval-ms MS     time before each --scan (default 2000), so a host can open the port
+
+chaos (a TCP proxy that injects network faults; prints `chaos tcp ADDR upstream ADDR`):
+  --upstream ADDR           where connections go (host:port)
+  --listen ADDR             where clients connect (default 127.0.0.1:0, any free port)
+  --control ADDR            control port (drop up, delay 200 50, cut down, partition, heal, status...)
+  --seed N                  seed of the schedule and the delay jitter (default: from the clock,
+                            printed, so a run can be replayed)
+  --schedule SPEC           run a seeded fault schedule, e.g.
+                            'gap 1000..3000, partition for 2000..5000 x2, cut up for 500, count 10'
 ";
 
 #[derive(Debug, Default)]
@@ -67,6 +85,15 @@ struct Args {
     scanner_config: ScannerConfig,
     scans: Vec<String>,
     scan_interval: Option<Duration>,
+}
+
+#[derive(Debug, Default)]
+struct ChaosArgs {
+    listen: Option<String>,
+    upstream: String,
+    control: Option<String>,
+    seed: Option<u64>,
+    schedule: Option<ScheduleSpec>,
 }
 
 fn number<T: std::str::FromStr>(s: &str, flag: &str) -> Result<T, String> {
@@ -132,6 +159,44 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(a)
 }
 
+fn parse_chaos_args(mut it: impl Iterator<Item = String>) -> Result<ChaosArgs, String> {
+    let mut a = ChaosArgs::default();
+    let mut upstream = None;
+    let value = |it: &mut dyn Iterator<Item = String>, flag: &str| {
+        it.next().ok_or_else(|| format!("{flag} needs a value"))
+    };
+    while let Some(flag) = it.next() {
+        match flag.as_str() {
+            "--listen" => a.listen = Some(value(&mut it, &flag)?),
+            "--upstream" => upstream = Some(value(&mut it, &flag)?),
+            "--control" => a.control = Some(value(&mut it, &flag)?),
+            "--seed" => a.seed = Some(number(&value(&mut it, &flag)?, &flag)?),
+            "--schedule" => {
+                a.schedule =
+                    Some(value(&mut it, &flag)?.parse().map_err(|e| format!("--schedule: {e}"))?);
+            }
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown chaos option {other}")),
+        }
+    }
+    a.upstream = upstream.ok_or("chaos needs --upstream ADDR")?;
+    Ok(a)
+}
+
+enum Mode {
+    Devices(Args),
+    Chaos(ChaosArgs),
+}
+
+fn parse_mode(it: impl Iterator<Item = String>) -> Result<Mode, String> {
+    let mut it = it.peekable();
+    if it.peek().is_some_and(|first| first == "chaos") {
+        it.next();
+        return parse_chaos_args(it).map(Mode::Chaos);
+    }
+    parse_args(it).map(Mode::Devices)
+}
+
 fn main() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
@@ -140,7 +205,7 @@ fn main() {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .init();
-    let args = match parse_args(std::env::args().skip(1)) {
+    let mode = match parse_mode(std::env::args().skip(1)) {
         Ok(a) => a,
         Err(why) => {
             if !why.is_empty() {
@@ -150,7 +215,11 @@ fn main() {
             std::process::exit(if why.is_empty() { 0 } else { 2 });
         }
     };
-    if let Err(e) = run(args) {
+    let result = match mode {
+        Mode::Devices(args) => run(args),
+        Mode::Chaos(args) => run_chaos(args),
+    };
+    if let Err(e) = result {
         eprintln!("thorbis-sim: {e}");
         std::process::exit(1);
     }
@@ -220,6 +289,40 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
+fn run_chaos(args: ChaosArgs) -> Result<(), Box<dyn std::error::Error>> {
+    let first = |addr: &str| -> Result<std::net::SocketAddr, Box<dyn std::error::Error>> {
+        std::net::ToSocketAddrs::to_socket_addrs(addr)?
+            .next()
+            .ok_or_else(|| format!("{addr} resolves to no address").into())
+    };
+    let listen = first(args.listen.as_deref().unwrap_or("127.0.0.1:0"))?;
+    let upstream = first(&args.upstream)?;
+    // Without --seed, a seed from the clock: printed below, so the run can be replayed.
+    let seed = args.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    });
+    let proxy =
+        ChaosProxy::start(listen, upstream, ChaosConfig { seed, ..ChaosConfig::default() })?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "chaos tcp {} upstream {upstream}", proxy.local_addr())?;
+    if let Some(addr) = &args.control {
+        writeln!(stdout, "control tcp {}", proxy.listen_control(addr.as_str())?)?;
+    }
+    writeln!(stdout, "seed {seed}")?;
+    if let Some(spec) = args.schedule {
+        writeln!(stdout, "schedule {spec}")?;
+        proxy.run_schedule(spec, seed);
+    }
+    stdout.flush()?;
+    drop(stdout);
+    let _proxy = proxy;
+    loop {
+        std::thread::sleep(Duration::from_secs(3600));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,5 +345,33 @@ mod tests {
         assert!(parse(&["--slow"]).is_err());
         assert!(parse(&["--slow", "fast"]).is_err());
         assert!(parse(&["--bogus"]).is_err());
+    }
+
+    fn parse_chaos(args: &[&str]) -> Result<ChaosArgs, String> {
+        match parse_mode(args.iter().map(|s| (*s).to_owned()))? {
+            Mode::Chaos(a) => Ok(a),
+            Mode::Devices(_) => Err("not chaos".to_owned()),
+        }
+    }
+
+    #[test]
+    fn chaos_flags() {
+        let a = parse_chaos(&[
+            "chaos",
+            "--upstream",
+            "hub:443",
+            "--seed",
+            "7",
+            "--schedule",
+            "cut up for 10",
+        ])
+        .unwrap();
+        assert_eq!(a.upstream, "hub:443");
+        assert_eq!(a.seed, Some(7));
+        assert_eq!(a.schedule.unwrap().faults.len(), 1);
+        assert!(parse_chaos(&["chaos"]).is_err(), "--upstream is required");
+        assert!(parse_chaos(&["chaos", "--upstream", "x:1", "--schedule", "heal for 5"]).is_err());
+        assert!(parse_chaos(&["chaos", "--upstream", "x:1", "--printer", "x:2"]).is_err());
+        assert!(matches!(parse_mode(std::iter::empty()), Ok(Mode::Devices(_))));
     }
 }

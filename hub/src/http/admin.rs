@@ -12,6 +12,8 @@ use axum::http::HeaderMap;
 use ring::digest::{SHA256, digest};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use thorbis_domain::DomainEvent;
+use thorbis_domain::device::{DeviceConfig, DeviceConfigured, DeviceRevoked};
 use uuid::Uuid;
 
 use super::{AppState, Error, JsonBody, Result};
@@ -215,23 +217,160 @@ pub(super) async fn revoke_device(
 }
 
 /// Revokes a device of `tenant_id` (admin and console). A device of another tenant is not
-/// visible under this tenant's RLS, so it is simply not found.
+/// visible under this tenant's RLS, so it is simply not found. The first revocation is
+/// published as `device.revoked` in the tenant's reference log, in the same transaction, so
+/// LAN peers stop trusting the device too; revoking again changes nothing.
 pub(super) async fn revoke_device_in(
     state: &AppState,
     tenant_id: Uuid,
     device_id: Uuid,
 ) -> Result<Json<Value>> {
+    let now = state.now_ms();
     let mut client = state.0.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant_id).await?;
     let row = tx
         .query_opt(
-            "UPDATE devices SET revoked_at_ms = COALESCE(revoked_at_ms, $3)
-              WHERE tenant_id = $1 AND device_id = $2 RETURNING revoked_at_ms",
-            &[&tenant_id, &device_id, &(state.now_ms() as i64)],
+            "SELECT revoked_at_ms FROM devices WHERE tenant_id = $1 AND device_id = $2 FOR UPDATE",
+            &[&tenant_id, &device_id],
         )
         .await?
         .ok_or_else(|| Error::NotFound(format!("no device {device_id} in tenant {tenant_id}")))?;
+    let revoked_at_ms = if let Some(earlier) = row.get::<_, Option<i64>>(0) {
+        earlier
+    } else {
+        tx.execute(
+            "UPDATE devices SET revoked_at_ms = $3 WHERE tenant_id = $1 AND device_id = $2",
+            &[&tenant_id, &device_id, &(now as i64)],
+        )
+        .await?;
+        let revoked = DeviceRevoked { device_id, revoked_at_ms: now };
+        super::reference::append(state, &tx, tenant_id, vec![DomainEvent::DeviceRevoked(revoked)])
+            .await?;
+        now as i64
+    };
     tx.commit().await?;
+    state.0.notifier.notify(tenant_id);
     tracing::warn!(%tenant_id, %device_id, "device revoked");
-    Ok(Json(json!({ "device_id": device_id, "revoked_at_ms": row.get::<_, i64>(0) })))
+    Ok(Json(json!({ "device_id": device_id, "revoked_at_ms": revoked_at_ms })))
+}
+
+pub(super) async fn configure_device(
+    _: Admin,
+    State(state): State<AppState>,
+    Path((tenant_id, device_id)): Path<(String, String)>,
+    JsonBody(config): JsonBody<Value>,
+) -> Result<Json<Value>> {
+    let tenant_id = parse_uuid("tenant id", &tenant_id)?;
+    configure_device_in(&state, tenant_id, parse_uuid("device id", &device_id)?, config).await
+}
+
+/// The first field of `given` that `known` (the same document after a round trip through
+/// its type) does not have, as a path: the domain's payload types accept unknown fields so
+/// that newer terminals can add some, but a person typing `colour` into the API should hear
+/// about it.
+fn unknown_field(given: &Value, known: &Value) -> Option<String> {
+    match (given, known) {
+        (Value::Object(given), Value::Object(known)) => {
+            given.iter().find_map(|(key, value)| match known.get(key) {
+                None => Some(key.clone()),
+                Some(known) => unknown_field(value, known).map(|path| format!("{key}.{path}")),
+            })
+        }
+        (Value::Array(given), Value::Array(known)) => given
+            .iter()
+            .zip(known)
+            .enumerate()
+            .find_map(|(i, (g, k))| unknown_field(g, k).map(|path| format!("{i}.{path}"))),
+        _ => None,
+    }
+}
+
+/// Publishes a device's whole configuration (name, printers, stations) as
+/// `device.configured` (admin and console). The device must be enrolled in `tenant_id` and
+/// not revoked.
+pub(super) async fn configure_device_in(
+    state: &AppState,
+    tenant_id: Uuid,
+    device_id: Uuid,
+    body: Value,
+) -> Result<Json<Value>> {
+    let config: DeviceConfig = serde_json::from_value(body.clone())
+        .map_err(|e| Error::BadRequest(format!("device configuration: {e}")))?;
+    let known = serde_json::to_value(&config).map_err(|e| Error::Internal(e.into()))?;
+    if let Some(field) = unknown_field(&body, &known) {
+        return Err(Error::BadRequest(format!("device configuration: unknown field `{field}`")));
+    }
+    if let Some(problem) = config.problem() {
+        return Err(Error::BadRequest(format!("device configuration: {problem}")));
+    }
+    let mut client = state.0.pool.get().await?;
+    let tx = tenant_tx(&mut client, tenant_id).await?;
+    let row = tx
+        .query_opt(
+            "SELECT revoked_at_ms FROM devices WHERE tenant_id = $1 AND device_id = $2 FOR SHARE",
+            &[&tenant_id, &device_id],
+        )
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("no device {device_id} in tenant {tenant_id}")))?;
+    if row.get::<_, Option<i64>>(0).is_some() {
+        return Err(Error::Conflict(format!("device {device_id} is revoked")));
+    }
+    let configured = DeviceConfigured { device_id, config };
+    let (seq, _) = super::reference::append(
+        state,
+        &tx,
+        tenant_id,
+        vec![DomainEvent::DeviceConfigured(configured)],
+    )
+    .await?;
+    tx.commit().await?;
+    state.0.notifier.notify(tenant_id);
+    tracing::info!(%tenant_id, %device_id, seq, "device configured");
+    Ok(Json(json!({ "device_id": device_id, "seq": seq })))
+}
+
+/// One device as the console lists it.
+#[derive(Serialize)]
+struct DeviceRow {
+    device_id: Uuid,
+    location_id: Uuid,
+    role: String,
+    enrolled_at_ms: i64,
+    credential_expires_at_ms: i64,
+    revoked_at_ms: Option<i64>,
+    /// The highest seq of its log the hub holds, and when it last pushed.
+    seq: Option<i64>,
+    last_push_at_ms: Option<i64>,
+}
+
+/// The devices of `tenant_id` with their sync position (console).
+pub(super) async fn devices_in(state: &AppState, tenant_id: Uuid) -> Result<Json<Value>> {
+    let mut client = state.0.pool.get().await?;
+    let tx = tenant_tx(&mut client, tenant_id).await?;
+    let rows = tx
+        .query(
+            "SELECT d.device_id, d.location_id, d.role, d.enrolled_at_ms,
+                    d.credential_expires_at_ms, d.revoked_at_ms, t.seq, t.updated_at_ms
+               FROM devices d
+               LEFT JOIN chain_tips t ON t.tenant_id = d.tenant_id AND t.device_id = d.device_id
+              WHERE d.tenant_id = $1
+              ORDER BY d.enrolled_at_ms, d.device_id",
+            &[&tenant_id],
+        )
+        .await?;
+    tx.commit().await?;
+    let devices: Vec<DeviceRow> = rows
+        .iter()
+        .map(|r| DeviceRow {
+            device_id: r.get(0),
+            location_id: r.get(1),
+            role: r.get(2),
+            enrolled_at_ms: r.get(3),
+            credential_expires_at_ms: r.get(4),
+            revoked_at_ms: r.get(5),
+            seq: r.get(6),
+            last_push_at_ms: r.get(7),
+        })
+        .collect();
+    Ok(Json(json!({ "devices": devices })))
 }

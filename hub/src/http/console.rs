@@ -203,6 +203,15 @@ fn normalize_email(email: &str) -> Result<String> {
     Ok(email)
 }
 
+fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < MIN_PASSWORD_CHARS || password.len() > MAX_PASSWORD_BYTES {
+        return Err(Error::BadRequest(format!(
+            "password must be {MIN_PASSWORD_CHARS} characters to {MAX_PASSWORD_BYTES} bytes"
+        )));
+    }
+    Ok(())
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewConsoleUser {
@@ -230,12 +239,7 @@ async fn create_user_in(
     let role = ConsoleRole::parse(&req.role).ok_or_else(|| {
         Error::BadRequest(format!("role must be owner, manager or viewer, not {:?}", req.role))
     })?;
-    if req.password.chars().count() < MIN_PASSWORD_CHARS || req.password.len() > MAX_PASSWORD_BYTES
-    {
-        return Err(Error::BadRequest(format!(
-            "password must be {MIN_PASSWORD_CHARS} characters to {MAX_PASSWORD_BYTES} bytes"
-        )));
-    }
+    check_password(&req.password)?;
     let password_hash = hash_password(req.password).await?;
     let user_id = Uuid::now_v7();
     let mut client = state.0.pool.get().await?;
@@ -555,4 +559,148 @@ pub(super) async fn upsert_staff(
 ) -> Result<Json<Value>> {
     user.require(ConsoleRole::Manager)?;
     super::staff::staff_in(&state, user.tenant_id, req).await
+}
+
+pub(super) async fn devices(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+) -> Result<Json<Value>> {
+    user.require(ConsoleRole::Viewer)?;
+    super::admin::devices_in(&state, user.tenant_id).await
+}
+
+pub(super) async fn configure_device(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(device_id): Path<String>,
+    JsonBody(config): JsonBody<Value>,
+) -> Result<Json<Value>> {
+    user.require(ConsoleRole::Manager)?;
+    let device_id = parse_uuid("device id", &device_id)?;
+    super::admin::configure_device_in(&state, user.tenant_id, device_id, config).await
+}
+
+/// The tenant's console users (managers and owners; viewers see only themselves via `me`).
+pub(super) async fn users(State(state): State<AppState>, user: ConsoleUser) -> Result<Json<Value>> {
+    user.require(ConsoleRole::Manager)?;
+    let mut client = state.0.pool.get().await?;
+    let tx = tenant_tx(&mut client, user.tenant_id).await?;
+    let rows = tx
+        .query(
+            "SELECT user_id, email, role, active, created_at_ms FROM console_users
+              WHERE tenant_id = $1 ORDER BY email",
+            &[&user.tenant_id],
+        )
+        .await?;
+    tx.commit().await?;
+    let users: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "user_id": r.get::<_, Uuid>(0),
+                "email": r.get::<_, String>(1),
+                "role": r.get::<_, String>(2),
+                "active": r.get::<_, bool>(3),
+                "created_at_ms": r.get::<_, i64>(4),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "users": users })))
+}
+
+/// Deactivates a console user (owners only): they can no longer sign in and their open
+/// sessions end now. An owner cannot deactivate themselves, so a tenant always keeps the
+/// owner who is acting.
+pub(super) async fn deactivate_user(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    Path(user_id): Path<String>,
+) -> Result<Json<Value>> {
+    user.require(ConsoleRole::Owner)?;
+    let target = parse_uuid("user id", &user_id)?;
+    if target == user.user_id {
+        return Err(Error::Conflict("you cannot deactivate your own account".into()));
+    }
+    let now = state.now_ms() as i64;
+    let mut client = state.0.pool.get().await?;
+    let tx = tenant_tx(&mut client, user.tenant_id).await?;
+    let updated = tx
+        .execute(
+            "UPDATE console_users SET active = false WHERE tenant_id = $1 AND user_id = $2",
+            &[&user.tenant_id, &target],
+        )
+        .await?;
+    if updated == 0 {
+        return Err(Error::NotFound(format!("no console user {target}")));
+    }
+    end_sessions(&tx, user.tenant_id, target, None, now).await?;
+    tx.commit().await?;
+    tracing::warn!(tenant_id = %user.tenant_id, user_id = %target, by = %user.user_id,
+        "console user deactivated");
+    Ok(Json(json!({ "user_id": target, "active": false })))
+}
+
+/// Ends `user`'s open sessions, except `keep`.
+async fn end_sessions(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: Uuid,
+    user: Uuid,
+    keep: Option<&[u8; 32]>,
+    now_ms: i64,
+) -> Result<()> {
+    let keep: &[u8] = keep.map_or(&[], |k| k.as_slice());
+    tx.execute(
+        "UPDATE console_sessions SET revoked_at_ms = $4
+          WHERE tenant_id = $1 AND user_id = $2 AND session_hash <> $3 AND revoked_at_ms IS NULL",
+        &[&tenant, &user, &keep, &now_ms],
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PasswordChange {
+    current_password: String,
+    new_password: String,
+}
+
+/// Changes the signed-in user's own password. The current one must be given (a session
+/// left open on a shared screen is not enough); every other session of the user ends.
+pub(super) async fn change_password(
+    State(state): State<AppState>,
+    user: ConsoleUser,
+    JsonBody(req): JsonBody<PasswordChange>,
+) -> Result<Json<Value>> {
+    check_password(&req.new_password)?;
+    let mut client = state.0.pool.get().await?;
+    let tx = tenant_tx(&mut client, user.tenant_id).await?;
+    let stored: Option<String> = tx
+        .query_opt(
+            "SELECT password_hash FROM console_users
+              WHERE tenant_id = $1 AND user_id = $2 AND active FOR UPDATE",
+            &[&user.tenant_id, &user.user_id],
+        )
+        .await?
+        .map(|r| r.get(0));
+    if !verify_password(req.current_password, stored).await? {
+        return Err(Error::Forbidden("the current password is wrong".into()));
+    }
+    let hash = hash_password(req.new_password).await?;
+    tx.execute(
+        "UPDATE console_users SET password_hash = $3 WHERE tenant_id = $1 AND user_id = $2",
+        &[&user.tenant_id, &user.user_id, &hash],
+    )
+    .await?;
+    end_sessions(
+        &tx,
+        user.tenant_id,
+        user.user_id,
+        Some(&user.session_hash),
+        state.now_ms() as i64,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id = %user.tenant_id, user_id = %user.user_id, "console password changed");
+    Ok(Json(json!({ "changed": true })))
 }

@@ -7,6 +7,10 @@
 //!   "reference_log_device_id": "<tenant id>"}`
 //! where `signature` is the tenant key's Ed25519 signature over `credential_bytes`, the
 //! layout in [`crate::identity`]. Unknown code: 404; used: 409; expired: 410.
+//!
+//! The enrollment also appends `device.registered` (device, location, role, public key,
+//! credential expiry) to the tenant's reference log, so every terminal of the tenant can
+//! verify the new device's events, relayed or not, without asking the hub.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -14,6 +18,8 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use thorbis_domain::DomainEvent;
+use thorbis_domain::device::DeviceRegistered;
 use thorbis_sync_protocol::{DeviceId, PublicKey};
 use uuid::Uuid;
 
@@ -98,7 +104,24 @@ pub(super) async fn enroll(
     )
     .await?;
     let signature = tenant_key.sign(&credential);
+    // Every device of the tenant learns the newcomer's key from the reference log, in the
+    // same transaction: a device row never exists without its published record.
+    let registered = DeviceRegistered {
+        device_id: device_uuid,
+        location_id,
+        role,
+        public_key: req.public_key,
+        credential_expires_at_ms: credential.expires_at_ms,
+    };
+    super::reference::append(
+        &state,
+        &tx,
+        tenant_id,
+        vec![DomainEvent::DeviceRegistered(registered)],
+    )
+    .await?;
     tx.commit().await?;
+    state.0.notifier.notify(tenant_id);
     tracing::info!(%tenant_id, device_id = %device_uuid, role = role.as_str(), "device enrolled");
     Ok(Json(json!({
         "credential": credential,

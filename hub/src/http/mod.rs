@@ -161,13 +161,21 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/admin/tenants/{tenant_id}/reference-events", post(reference::publish))
         .route("/api/v1/admin/tenants/{tenant_id}/console-users", post(console::admin_create_user))
         .route("/api/v1/admin/tenants/{tenant_id}/staff", post(staff::admin_upsert))
+        .route(
+            "/api/v1/admin/tenants/{tenant_id}/devices/{device_id}/config",
+            post(admin::configure_device),
+        )
         .route("/api/v1/console/login", post(console::login))
         .route("/api/v1/console/logout", post(console::logout))
         .route("/api/v1/console/me", get(console::me))
-        .route("/api/v1/console/users", post(console::create_user))
+        .route("/api/v1/console/users", post(console::create_user).get(console::users))
         .route("/api/v1/console/locations", post(console::create_location))
         .route("/api/v1/console/enrollment-codes", post(console::create_enrollment_code))
+        .route("/api/v1/console/devices", get(console::devices))
         .route("/api/v1/console/devices/{device_id}/revoke", post(console::revoke_device))
+        .route("/api/v1/console/devices/{device_id}/config", post(console::configure_device))
+        .route("/api/v1/console/users/{user_id}/deactivate", post(console::deactivate_user))
+        .route("/api/v1/console/password", post(console::change_password))
         .route("/api/v1/console/reference-events", post(console::publish))
         .route("/api/v1/console/staff", post(console::upsert_staff))
         .route("/api/v1/enroll", post(enroll::enroll))

@@ -24,6 +24,7 @@ fn signed_headers() -> Value {
 }
 
 /// The console API's paths: cookie sessions, CSRF header on writes, role per operation.
+#[allow(clippy::too_many_lines, reason = "one literal JSON document, clearer whole than split")]
 fn console_paths() -> Value {
     let session = json!([{ "consoleSession": [] }]);
     let csrf = json!({ "name": "x-csrf-token", "in": "header", "required": true,
@@ -57,8 +58,49 @@ fn console_paths() -> Value {
         "`{device_id, revoked_at_ms}`",
         &[("404", "No such device in the session's tenant.")],
     );
-    revoke["post"]["parameters"] = json!([csrf, { "name": "device_id", "in": "path", "required": true,
+    let device_param = json!({ "name": "device_id", "in": "path", "required": true,
+        "schema": { "type": "string", "format": "uuid" } });
+    revoke["post"]["parameters"] = json!([csrf, device_param]);
+    let mut configure = write(
+        "Publish a device's whole configuration (name, printers, stations) as `device.configured` in the reference log.",
+        "manager",
+        Some(json_body(json!({ "$ref": "#/components/schemas/DeviceConfig" }))),
+        "`{device_id, seq}`",
+        &[
+            ("400", "Invalid configuration or an unknown field."),
+            ("404", "No such device in the session's tenant."),
+            ("409", "The device is revoked."),
+        ],
+    );
+    configure["post"]["parameters"] = json!([csrf, device_param]);
+    let mut deactivate = write(
+        "Deactivate a console user: no more sign-ins, open sessions end. Not one's own account.",
+        "owner",
+        None,
+        "`{user_id, active: false}`",
+        &[("404", "No such user in the session's tenant."), ("409", "One's own account.")],
+    );
+    deactivate["post"]["parameters"] = json!([csrf, { "name": "user_id", "in": "path", "required": true,
         "schema": { "type": "string", "format": "uuid" } }]);
+    let read = |summary: &str, role: &str, ok: &str| {
+        json!({ "get": {
+        "summary": summary, "security": session,
+        "responses": { "200": { "description": ok }, "401": error_response("No valid session."),
+                       "403": error_response(&format!("Not {role} or above.")) } } })
+    };
+    let mut users = write(
+        "Add a console user to the session's tenant.",
+        "owner",
+        Some(json_body(json!({ "$ref": "#/components/schemas/NewConsoleUser" }))),
+        "`{user_id, email, role}`",
+        &[("400", "Bad email, password or role."), ("409", "The email is taken in this tenant.")],
+    );
+    users["get"] = read(
+        "The session's tenant's console users.",
+        "manager",
+        "`{users: [{user_id, email, role, active, created_at_ms}]}`",
+    )["get"]
+        .clone();
     json!({
         "/api/v1/admin/tenants/{tenant_id}/console-users": { "post": {
             "summary": "Add a console user to a tenant (bootstraps the first owner).", "security": [{ "adminToken": [] }],
@@ -80,9 +122,15 @@ fn console_paths() -> Value {
             "summary": "The signed-in user.", "security": session,
             "responses": { "200": { "description": "`{tenant_id, user_id, email, role}`" }, "401": error_response("No valid session.") }
         } },
-        "/api/v1/console/users": write("Add a console user to the session's tenant.", "owner",
-            Some(json_body(json!({ "$ref": "#/components/schemas/NewConsoleUser" }))), "`{user_id, email, role}`",
-            &[("400", "Bad email, password or role."), ("409", "The email is taken in this tenant.")]),
+        "/api/v1/console/users": users,
+        "/api/v1/console/users/{user_id}/deactivate": deactivate,
+        "/api/v1/console/password": write("Change the signed-in user's password; the user's other sessions end.", "viewer",
+            Some(json_body(json!({ "type": "object", "required": ["current_password", "new_password"], "additionalProperties": false,
+                "properties": { "current_password": { "type": "string" }, "new_password": { "type": "string", "minLength": 12 } } }))),
+            "`{changed: true}`", &[("400", "The new password is too short or too long.")]),
+        "/api/v1/console/devices": read("The session's tenant's devices with their sync position.", "viewer",
+            "`{devices: [{device_id, location_id, role, enrolled_at_ms, credential_expires_at_ms, revoked_at_ms, seq, last_push_at_ms}]}`"),
+        "/api/v1/console/devices/{device_id}/config": configure,
         "/api/v1/console/locations": write("Create a location in the session's tenant.", "manager",
             Some(json_body(json!({ "$ref": "#/components/schemas/Named" }))), "`{location_id}`", &[("400", "Bad name.")]),
         "/api/v1/console/enrollment-codes": write("Create an enrollment code for a location of the session's tenant.", "manager",
@@ -181,6 +229,18 @@ pub fn document() -> Value {
                     { "name": "device_id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
                 "responses": { "200": { "description": "`{device_id, revoked_at_ms}`" }, "404": error_response("No such device in the tenant.") }
             } },
+            "/api/v1/admin/tenants/{tenant_id}/devices/{device_id}/config": { "post": {
+                "summary": "Publish a device's whole configuration as `device.configured` (as `POST /api/v1/console/devices/{device_id}/config`).",
+                "security": admin,
+                "parameters": [
+                    { "name": "tenant_id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } },
+                    { "name": "device_id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/DeviceConfig" } } } },
+                "responses": { "200": { "description": "`{device_id, seq}`" },
+                               "400": error_response("Invalid configuration or an unknown field."),
+                               "404": error_response("No such device in the tenant."),
+                               "409": error_response("The device is revoked.") }
+            } },
             "/api/v1/admin/tenants/{tenant_id}/reference-events": { "post": {
                 "summary": "Publish catalog events to the tenant's reference-data log (device id = tenant id, signed with the tenant key).",
                 "security": admin,
@@ -252,6 +312,17 @@ pub fn document() -> Value {
                 "NewConsoleUser": { "type": "object", "required": ["email", "password", "role"], "properties": {
                     "email": { "type": "string" }, "password": { "type": "string", "minLength": 12 },
                     "role": { "type": "string", "enum": ["owner", "manager", "viewer"] } } },
+                "DeviceConfig": { "type": "object", "required": ["name"], "additionalProperties": false,
+                    "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 200 },
+                        "stations": { "type": "array", "items": { "type": "string" }, "maxItems": 64 },
+                        "printers": { "type": "array", "maxItems": 32, "items": { "type": "object",
+                            "required": ["name", "address", "purpose"], "additionalProperties": false,
+                            "properties": { "name": { "type": "string" },
+                                "address": { "type": "string", "description": "host:port (TCP 9100) or a device path" },
+                                "purpose": { "type": "string", "enum": ["receipt", "kitchen"] },
+                                "station": { "type": ["string", "null"], "description": "Required for kitchen printers." },
+                                "profile": { "type": ["string", "null"] },
+                                "backup": { "type": ["string", "null"], "description": "Another printer of this device." } } } } } },
                 "StaffUpsert": { "type": "object", "required": ["name", "role", "active"], "additionalProperties": false,
                     "description": "Without `staff_id`: a new member (UUIDv7 id), `pin` required. With it and without `pin`: the current PIN hash is kept.",
                     "properties": {

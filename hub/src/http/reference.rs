@@ -14,11 +14,16 @@
 //! domain's own encoding). Response: `{"device_id": <tenant id>, "from_seq": n, "to_seq": m}`.
 //! A `catalog.staff_upserted` payload must carry an argon2id PHC string as its `pin_hash`
 //! (never a plain PIN); staff are normally published through [`super::staff`], which
-//! hashes the PIN on the hub. Device configuration follows when the domain has events for
-//! it.
+//! hashes the PIN on the hub.
+//!
+//! The same log carries the tenant's device records (`device.registered`, `device.revoked`,
+//! `device.configured`, see [`thorbis_domain::device`]), which only the enrollment,
+//! revocation and device-configuration endpoints write, through [`append`], in the same
+//! transaction as their own rows.
 
 use axum::Json;
 use axum::extract::{Path, State};
+use deadpool_postgres::Transaction;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use thorbis_domain::catalog::looks_like_argon2id_phc;
@@ -52,13 +57,6 @@ pub(super) struct Publish {
 struct Published {
     kind: String,
     payload: Value,
-}
-
-impl Publish {
-    /// A publication of one event.
-    pub(super) fn one(kind: &str, payload: Value) -> Self {
-        Self { events: vec![Published { kind: kind.to_owned(), payload }] }
-    }
 }
 
 /// Checks each requested event and returns it as the domain decodes it.
@@ -113,12 +111,30 @@ pub(super) async fn publish_in(
     publish: Publish,
 ) -> Result<Json<Value>> {
     let domain = validate(&publish)?;
-    let now = state.now_ms();
-    let device = hub_log(tenant);
     let mut client = state.0.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
+    let (from, to) = append(state, &tx, tenant, domain).await?;
+    tx.commit().await?;
+    state.0.notifier.notify(tenant);
+    tracing::info!(%tenant, from, to, "reference events published");
+    Ok(Json(json!({ "device_id": hub_log(tenant), "from_seq": from, "to_seq": to })))
+}
+
+/// Appends `domain` to `tenant`'s log inside `tx` (which runs under that tenant), signs the
+/// new tip with the tenant key and folds the events into the hub's projections, so the
+/// caller's own writes (a device row, a revocation) and their publication commit together.
+/// Returns the first and last seq written. The caller commits and then wakes live pulls
+/// with `state.0.notifier.notify(tenant)`.
+pub(super) async fn append(
+    state: &AppState,
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    domain: Vec<DomainEvent>,
+) -> Result<(u64, u64)> {
+    let now = state.now_ms();
+    let device = hub_log(tenant);
     let pkcs8 = state
-        .tenant_pkcs8(&tx, tenant)
+        .tenant_pkcs8(tx, tenant)
         .await?
         .ok_or_else(|| Error::NotFound(format!("no tenant {tenant}")))?;
     let key = DeviceKey::from_pkcs8(&pkcs8).map_err(|e| Error::Internal(e.into()))?;
@@ -168,12 +184,9 @@ pub(super) async fn publish_in(
     let checkpoint = key.sign_checkpoint(device, prev);
     let refs: Vec<&Event> = events.iter().collect();
     let refs: Vec<&&Event> = refs.iter().collect();
-    insert_events(&tx, tenant, device, &refs, &checkpoint, now).await?;
-    upsert_tip(&tx, tenant, device, prev, now).await?;
-    projection::fold(&tx, tenant, &to_fold).await.map_err(|e| Error::Internal(e.into()))?;
-    notify_on_commit(&tx, tenant).await?;
-    tx.commit().await?;
-    state.0.notifier.notify(tenant);
-    tracing::info!(%tenant, from = tip.seq + 1, to = prev.seq, "reference events published");
-    Ok(Json(json!({ "device_id": device, "from_seq": tip.seq + 1, "to_seq": prev.seq })))
+    insert_events(tx, tenant, device, &refs, &checkpoint, now).await?;
+    upsert_tip(tx, tenant, device, prev, now).await?;
+    projection::fold(tx, tenant, &to_fold).await.map_err(|e| Error::Internal(e.into()))?;
+    notify_on_commit(tx, tenant).await?;
+    Ok((tip.seq + 1, prev.seq))
 }

@@ -18,8 +18,10 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use deadpool_postgres::Transaction;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use thorbis_domain::DomainEvent;
 use thorbis_domain::catalog::{Role, Staff, looks_like_argon2id_phc};
 use thorbis_domain::fold::{CatalogRecord, Versioned};
 use thorbis_domain::ids::StaffId;
@@ -27,12 +29,9 @@ use uuid::Uuid;
 
 use super::admin::{Admin, parse_uuid};
 use super::console::hash_pin;
-use super::reference::{Publish, publish_in};
+use super::reference::{append, hub_log};
 use super::{AppState, Error, JsonBody, Result};
 use crate::db::tenant_tx;
-
-/// The kind of the published event.
-const STAFF_UPSERTED: &str = "catalog.staff_upserted";
 
 /// A PIN as received: deserializes only from a JSON string and never prints its value, so
 /// neither a parse error nor a stray `{:?}` can reveal it.
@@ -88,17 +87,26 @@ pub(super) async fn admin_upsert(
     staff_in(&state, parse_uuid("tenant id", &tenant_id)?, req).await
 }
 
-/// The current PIN hash of `staff` in `tenant`, from the folded `Staff` aggregate.
-async fn current_pin_hash(state: &AppState, tenant: Uuid, staff: Uuid) -> Result<Option<String>> {
-    let mut client = state.0.pool.get().await?;
-    let tx = tenant_tx(&mut client, tenant).await?;
+/// The current PIN hash of `staff`, from the tenant's folded `Staff` aggregate, read
+/// inside `tx` after locking the tenant's reference log: a concurrent publication of the
+/// same member (a PIN change) either committed before, and its hash is the one read, or
+/// waits for this transaction, so an update without a PIN never restores an old PIN.
+async fn current_pin_hash(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    staff: Uuid,
+) -> Result<Option<String>> {
+    tx.execute(
+        "SELECT 1 FROM chain_tips WHERE tenant_id = $1 AND device_id = $1 FOR UPDATE",
+        &[&tenant],
+    )
+    .await?;
     let row = tx
         .query_opt(
             "SELECT state FROM aggregates WHERE tenant_id = $1 AND kind = $2 AND id = $3",
             &[&tenant, &<Staff as CatalogRecord>::KIND, &staff],
         )
         .await?;
-    tx.commit().await?;
     let Some(row) = row else { return Ok(None) };
     let folded: Versioned<Staff> = serde_json::from_value(row.get(0))
         .map_err(|e| Error::Internal(anyhow::anyhow!("stored staff aggregate: {e}")))?;
@@ -123,33 +131,40 @@ pub(super) async fn staff_in(
     {
         return Err(Error::BadRequest("pin must be 4 to 8 digits (0-9)".into()));
     }
-    let (id, pin_hash) = match (staff_id, pin) {
-        (id, Some(Pin(pin))) => (id.unwrap_or_else(Uuid::now_v7), hash_pin(pin).await?),
-        (None, None) => {
+    // Hash before the transaction: argon2 takes a while and must not hold the log's lock.
+    let new_hash = match pin {
+        Some(Pin(pin)) => Some(hash_pin(pin).await?),
+        None if staff_id.is_none() => {
             return Err(Error::BadRequest("new staff need a pin (4 to 8 digits)".into()));
         }
-        (Some(id), None) => {
-            let hash = current_pin_hash(state, tenant, id).await?.ok_or_else(|| {
-                Error::NotFound(format!(
-                    "no staff {id} in this tenant; to create them, send a pin (4 to 8 digits)"
-                ))
-            })?;
-            (id, hash)
-        }
+        None => None,
+    };
+    let id = staff_id.unwrap_or_else(Uuid::now_v7);
+    let mut client = state.0.pool.get().await?;
+    let tx = tenant_tx(&mut client, tenant).await?;
+    let pin_hash = match new_hash {
+        Some(hash) => hash,
+        None => current_pin_hash(&tx, tenant, id).await?.ok_or_else(|| {
+            Error::NotFound(format!(
+                "no staff {id} in this tenant; to create them, send a pin (4 to 8 digits)"
+            ))
+        })?,
     };
     if !looks_like_argon2id_phc(&pin_hash) {
         return Err(Error::Internal(anyhow::anyhow!("a staff PIN hash is not an argon2id PHC")));
     }
     let staff = Staff { id: StaffId(id), name, role, pin_hash, active };
-    let payload = serde_json::to_value(&staff).map_err(|e| Error::Internal(e.into()))?;
-    let Json(published) = publish_in(state, tenant, Publish::one(STAFF_UPSERTED, payload)).await?;
-    tracing::info!(%tenant, staff_id = %id, "staff published");
+    let (_, seq) =
+        append(state, &tx, tenant, vec![DomainEvent::StaffUpserted(staff.clone())]).await?;
+    tx.commit().await?;
+    state.0.notifier.notify(tenant);
+    tracing::info!(%tenant, staff_id = %id, seq, "staff published");
     Ok(Json(json!({
         "staff_id": id,
         "name": staff.name,
         "role": staff.role,
         "active": staff.active,
-        "device_id": published["device_id"],
-        "seq": published["to_seq"],
+        "device_id": hub_log(tenant),
+        "seq": seq,
     })))
 }

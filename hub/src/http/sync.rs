@@ -591,6 +591,7 @@ async fn pull_inner(
             return Ok((batch, more, tips));
         }
         // Sleep until this tenant (or everyone) is notified, or the wait is over.
+        let _waiting = state.0.metrics.waiting();
         loop {
             match tokio::time::timeout_at(deadline, wakeups.recv()).await {
                 Err(_) | Ok(Err(broadcast::error::RecvError::Closed)) => {

@@ -120,6 +120,17 @@ impl TestHub {
         connect(&self.db.config.app_url).await
     }
 
+    /// The seq of `tenant`'s reference log tip: its device records (every enrollment
+    /// publishes one) and catalog. Tests put it in a pull's vector to get only terminals'
+    /// events.
+    pub async fn log_tip(&self, tenant: Uuid) -> Result<u64> {
+        let sql = format!(
+            "SELECT coalesce(max(seq), 0) FROM events
+              WHERE tenant_id = '{tenant}' AND device_id = '{tenant}'"
+        );
+        Ok(u64::try_from(self.count(&sql).await?)?)
+    }
+
     pub async fn count(&self, sql: &str) -> Result<i64> {
         let client = self.superuser().await?;
         Ok(client.query_one(sql, &[]).await?.get(0))
