@@ -41,7 +41,9 @@ pub use remote::{Applied, Enrollment, RequestSigner, StoreKeys};
 ///
 /// 2: staff records (`catalog.staff_upserted`) are folded; a store built by version 1 held
 /// any such events as an unknown kind, unfolded.
-pub const PROJECTION_VERSION: u32 = 2;
+/// 3: device records (`device.*`, from the tenant's reference log) are folded; the key ring
+/// that verifies other devices' events is read from them.
+pub const PROJECTION_VERSION: u32 = 3;
 
 /// How to open a store.
 #[derive(Clone, Debug)]

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use thorbis_domain::device::Device;
 use thorbis_domain::{DomainEvent, EventMeta, project};
 use thorbis_sync_protocol::sync::{EventSource, KeyRing};
 use thorbis_sync_protocol::{
@@ -21,7 +22,7 @@ use thorbis_sync_protocol::{
 
 use super::{INSERT_EVENT, Store, device_id, hash32, insert_event, set_tip};
 use crate::error::StoreError;
-use crate::projection::SqlState;
+use crate::projection::{SqlState, list};
 
 /// The public keys this store verifies other devices' events with: the device ids an
 /// [`Store::key_ring`] trusts. One struct, built in one place, so where keys come from can
@@ -171,14 +172,24 @@ impl Store {
             .map_or(Ok(ChainTip::GENESIS), |(seq, hash)| Ok(ChainTip { seq, hash: hash32(&hash)? }))
     }
 
-    /// The keys this store trusts for events: its own, and once enrolled its tenant's
-    /// reference-data log (signed with the tenant key it learnt at enrollment).
+    /// The keys this store trusts for events: its own; once enrolled, its tenant's
+    /// reference-data log (signed with the tenant key it learnt at enrollment); and every
+    /// device that log registered (the folded `device` aggregates).
+    ///
+    /// A revoked device keeps its key here, as [`Device::public_key`] says: the hub stops
+    /// taking its events at revocation, and those it took before stay verifiable, so a
+    /// terminal that was offline during the revocation still receives them.
     pub fn key_ring(&self) -> Result<StoreKeys, StoreError> {
         let mut keys = StoreKeys::new();
-        keys.insert(self.device_id, self.key.public_key());
+        for (id, device) in list::<Device>(&self.conn, false)? {
+            if let Some(key) = device.public_key() {
+                keys.insert(DeviceId::from_bytes(*id.as_bytes()), key);
+            }
+        }
         if let Some(enrollment) = self.enrollment()? {
             keys.insert(enrollment.reference_log_id, enrollment.tenant_public_key);
         }
+        keys.insert(self.device_id, self.key.public_key());
         Ok(keys)
     }
 

@@ -337,6 +337,7 @@ impl SyncHandle {
             status: Arc::clone(&self.status),
             changes: self.store.subscribe(),
             shutdown: self.shutdown.subscribe(),
+            known: VersionVector::new(),
         };
         self.tasks.push(tokio::spawn(task.run()));
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use thorbis_sync_protocol::clock::Clock;
 use thorbis_sync_protocol::sync::{KeyRing, Message, PeerState};
-use thorbis_sync_protocol::{Batch, DeviceId};
+use thorbis_sync_protocol::{Batch, DeviceId, VersionVector};
 use tokio::sync::watch;
 
 use super::backoff::delay_ms;
@@ -27,6 +27,8 @@ pub(super) struct PeerTask<T> {
     pub changes: watch::Receiver<u64>,
     pub shutdown: watch::Receiver<bool>,
     pub seed: u64,
+    /// What the peer was last known to hold, for the outbox depth.
+    pub known: VersionVector,
 }
 
 /// What one received message added to the store.
@@ -62,6 +64,9 @@ impl<T: Transport> PeerTask<T> {
                             s.credential = CredentialState::Rejected { reason: reason.clone() };
                         }
                     });
+                    if let Ok(ours) = self.store.run(|s| s.version_vector()).await {
+                        self.track_outbox(&peer, &ours);
+                    }
                     tokio::select! {
                         () = tokio::time::sleep(Duration::from_millis(wait)) => {}
                         _ = self.shutdown.changed() => {}
@@ -84,6 +89,18 @@ impl<T: Transport> PeerTask<T> {
         peer.requests = self.transport.requests();
     }
 
+    /// Updates the outbox depth: what we hold beyond what the peer was last known to
+    /// hold. That knowledge survives a reset of the protocol state (a failure), so the
+    /// depth stays meaningful while the peer is away.
+    fn track_outbox(&mut self, peer: &PeerState, ours: &VersionVector) {
+        if let Some(theirs) = peer.their_vector() {
+            self.known.merge(theirs);
+        }
+        let depth =
+            self.known.missing_from(ours).iter().map(|(_, r)| r.end() - r.start() + 1).sum();
+        self.update(|s| s.outbox_depth = depth);
+    }
+
     fn contact(&self) {
         let now = self.clock.now_ms();
         self.update(|s| {
@@ -99,17 +116,16 @@ impl<T: Transport> PeerTask<T> {
         for _ in 0..self.config.max_messages_per_round {
             let now = self.clock.now_ms();
             let state = peer.clone();
-            let (state, msg, depth) = self
+            let (state, msg, ours) = self
                 .store
                 .run(move |s| {
                     let mut state = state;
                     let msg = state.generate_message(&*s, now);
-                    let depth = outbox_depth(s, &state);
-                    (state, msg, depth)
+                    (state, msg, s.version_vector())
                 })
                 .await;
             *peer = state;
-            self.update(|s| s.outbox_depth = depth);
+            self.track_outbox(peer, &ours?);
             let Some(msg) = msg else { break };
             let replies = self.transport.send(msg).await?;
             self.contact();
@@ -208,18 +224,4 @@ fn split_by_key(batch: Batch, keys: &StoreKeys) -> (Batch, Batch) {
         if known(&cp.device_id) { yes.checkpoints.push(cp) } else { no.checkpoints.push(cp) }
     }
     (yes, no)
-}
-
-/// Events held here beyond what the peer is known to hold (all of them before it said).
-fn outbox_depth(store: &Store, peer: &PeerState) -> u64 {
-    let ours = match store.version_vector() {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::error!(error = %e, "reading the version vector");
-            return 0;
-        }
-    };
-    let empty = thorbis_sync_protocol::VersionVector::new();
-    let theirs = peer.their_vector().unwrap_or(&empty);
-    theirs.missing_from(&ours).iter().map(|(_, r)| r.end() - r.start() + 1).sum()
 }
