@@ -9,6 +9,13 @@
 //!
 //! `--printer HOST:PORT` sends kitchen tickets and receipts to an ESC/POS printer on raw TCP
 //! (a real one, or `thorbis-sim`), through the durable print queue.
+//!
+//! `thorbis-agent enroll --hub URL --code CODE [--data DIR]` enrolls a fresh store with the
+//! hub using a one-time code from the console.
+//!
+//! `thorbis-agent run [--hub URL] [--for SECONDS] [--data DIR]` runs the store with the sync
+//! shell (the hub it enrolled with, or `--hub`), printing the sync status every few seconds,
+//! until Ctrl-C (or for `SECONDS`).
 
 #![allow(clippy::print_stdout)] // A command line's output is its product.
 
@@ -20,6 +27,7 @@ use anyhow::{Context, Result, bail};
 use thorbis_agent::print::policy::Timing;
 use thorbis_agent::print::{JobState, PrintRouting, PrintService, PrinterConfig};
 use thorbis_agent::seed::{self, SaleIds};
+use thorbis_agent::sync::{self, SharedStore, ShellConfig, SyncHandle};
 use thorbis_agent::{Store, StoreConfig};
 use thorbis_domain::command::TenderInput;
 use thorbis_domain::events::ServiceMode;
@@ -34,6 +42,9 @@ struct Args {
     command: String,
     data: PathBuf,
     printer: Option<String>,
+    hub: Option<String>,
+    code: Option<String>,
+    run_for: Option<Duration>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -41,19 +52,37 @@ fn parse_args() -> Result<Args> {
     let mut command = None;
     let mut data = PathBuf::from(".thorbis-demo");
     let mut printer = None;
+    let (mut hub, mut code, mut run_for) = (None, None, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--data" => data = args.next().context("--data needs a directory")?.into(),
             "--printer" => printer = Some(args.next().context("--printer needs HOST:PORT")?),
+            "--hub" => hub = Some(args.next().context("--hub needs a URL")?),
+            "--code" => code = Some(args.next().context("--code needs the enrollment code")?),
+            "--for" => {
+                let secs: u64 = args.next().context("--for needs seconds")?.parse()?;
+                run_for = Some(Duration::from_secs(secs));
+            }
             "-h" | "--help" => {
-                println!("usage: thorbis-agent (demo|status) [--data DIR] [--printer HOST:PORT]");
+                println!(
+                    "usage: thorbis-agent (demo|status) [--data DIR] [--printer HOST:PORT]\n       \
+                     thorbis-agent enroll --hub URL --code CODE [--data DIR]\n       \
+                     thorbis-agent run [--hub URL] [--for SECONDS] [--data DIR] [--printer HOST:PORT]"
+                );
                 std::process::exit(0);
             }
             other if command.is_none() => command = Some(other.to_owned()),
             other => bail!("unexpected argument {other:?}; try --help"),
         }
     }
-    Ok(Args { command: command.unwrap_or_else(|| "demo".into()), data, printer })
+    Ok(Args {
+        command: command.unwrap_or_else(|| "demo".into()),
+        data,
+        printer,
+        hub,
+        code,
+        run_for,
+    })
 }
 
 fn main() -> Result<()> {
@@ -94,6 +123,16 @@ fn main() -> Result<()> {
     match args.command.as_str() {
         "demo" => demo(&mut store)?,
         "status" => {}
+        "enroll" => {
+            let hub = args.hub.as_deref().context("enroll needs --hub URL")?;
+            let code = args.code.as_deref().context("enroll needs --code CODE")?;
+            return enroll(store, hub, code);
+        }
+        "run" => {
+            let store = SharedStore::new(store);
+            run(&store, args.hub.as_deref(), args.run_for)?;
+            return store.with(|s| print_summary(s));
+        }
         other => bail!("unknown command {other:?}; try --help"),
     }
     print_summary(&store)?;
@@ -101,6 +140,65 @@ fn main() -> Result<()> {
         drain(&store, &service)?;
     }
     Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn enroll(store: Store, hub: &str, code: &str) -> Result<()> {
+    let store = SharedStore::new(store);
+    let enrollment = runtime()?.block_on(async {
+        let client = sync::hub::http_client()?;
+        sync::hub::enroll(&store, &client, hub, code).await.context("enrolling")
+    })?;
+    println!("Enrolled with {}", enrollment.hub_url);
+    println!("  device    {} ({})", enrollment.device_id, enrollment.role);
+    println!("  tenant    {}", enrollment.tenant_id);
+    println!("  location  {}", enrollment.location_id);
+    Ok(())
+}
+
+/// Runs the sync shell until Ctrl-C (or for `run_for`), reporting its status.
+fn run(store: &SharedStore, hub: Option<&str>, run_for: Option<Duration>) -> Result<()> {
+    runtime()?.block_on(async {
+        let handle = SyncHandle::start_hub(store.clone(), ShellConfig::default(), hub)?;
+        let deadline = run_for.map(|d| tokio::time::Instant::now() + d);
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            let stop = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                () = stop => break,
+                _ = tick.tick() => report(&handle),
+            }
+        }
+        report(&handle);
+        handle.shutdown().await;
+        Ok(())
+    })
+}
+
+fn report(handle: &SyncHandle) {
+    for (peer, s) in handle.status().peers {
+        println!(
+            "sync {peer}: {} outbox {} received {} credential {:?}{}",
+            if s.online { "online" } else { "offline" },
+            s.outbox_depth,
+            s.events_received,
+            s.credential,
+            s.last_error.map(|e| format!(" last error: {e}")).unwrap_or_default(),
+        );
+    }
 }
 
 /// Waits (up to 15 s) for the print queue to empty, then reports the printer.

@@ -333,3 +333,48 @@ async fn a_revoked_terminal_is_told_so_and_retries_slowly() -> Result<()> {
     hub.stop().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_enrolls_and_runs() -> Result<()> {
+    // The binary reads the system clock: the hub's clock starts at the same time, so signed
+    // requests fall inside its window.
+    use thorbis_agent::Clock as _;
+    let clock = Arc::new(ManualClock::new(thorbis_agent::SystemClock.now_ms()));
+    let db = tokio::task::spawn_blocking(fresh_database).await?;
+    let hub = Hub::start(db, clock.clone(), "127.0.0.1:0").await?;
+    let tenant = hub.tenant().await?;
+    let code = hub.code(tenant.0, tenant.1, "pos").await?;
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().to_str().context("temp path")?.to_owned();
+    let agent = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_thorbis-agent"))
+                .args(args)
+                .env("RUST_LOG", "warn")
+                .output()
+        })
+    };
+    let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let out =
+        agent(args(&["enroll", "--hub", &hub.base, "--code", &code, "--data", &data])).await??;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    ensure!(
+        out.status.success() && stdout.contains("Enrolled"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The code is single use.
+    let again =
+        agent(args(&["enroll", "--hub", &hub.base, "--code", &code, "--data", &data])).await??;
+    ensure!(!again.status.success(), "a used code enrolls nothing");
+
+    let out = agent(args(&["run", "--for", "2", "--data", &data])).await??;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    ensure!(
+        out.status.success() && stdout.contains("sync hub: online") && stdout.contains("Accepted"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    hub.stop().await?;
+    Ok(())
+}
