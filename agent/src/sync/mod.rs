@@ -253,6 +253,11 @@ enum RoundError {
     Verify(#[from] SyncError),
     #[error("peer sent events of devices this terminal has no key for: {0:?}")]
     Unverifiable(Vec<DeviceId>),
+    #[error(
+        "{0} events received could not be stored yet (stamped too far ahead of this \
+         terminal's clock, or not continuing its log); they come again after a wait"
+    )]
+    Deferred(usize),
 }
 
 impl RoundError {

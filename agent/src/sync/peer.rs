@@ -35,6 +35,8 @@ pub(super) struct PeerTask<T> {
 #[derive(Debug, Default)]
 struct Outcome {
     stored: usize,
+    /// Events the protocol put off: stamped too far ahead, or not continuing the local tip.
+    deferred: usize,
     /// Devices whose events came but whose keys this terminal does not hold.
     unverifiable: BTreeSet<DeviceId>,
 }
@@ -174,6 +176,9 @@ impl<T: Transport> PeerTask<T> {
             // Nothing usable came and the peer will send the same again: back off rather
             // than ask again at once.
             return Err(RoundError::Unverifiable(outcome.unverifiable.into_iter().collect()));
+        } else if events && outcome.deferred > 0 {
+            // Stamped ahead of our clock (or overtaken): the same would come back at once.
+            return Err(RoundError::Deferred(outcome.deferred));
         }
         Ok(())
     }
@@ -204,6 +209,7 @@ fn receive_into(
         }
         let received =
             peer.receive_message(&*store, &keys, Message::Events { batch: known, more }, now)?;
+        outcome.deferred += received.deferred + received.out_of_order;
         outcome.stored += store.apply_remote(&received.events)?.stored;
         if pending.events.is_empty() {
             break;
