@@ -1,27 +1,32 @@
 //! Taking in another device's events: a POS's sales (one signed commit per sale, six events
-//! each) pulled by a second store through the sync protocol in batches of 500 events, each
-//! batch verified against the origin's key (hash chain and checkpoint signatures, with the
-//! key ring read from the store as the sync shell does) and stored, folded and committed in
-//! one transaction.
+//! each) taken in by a second store, each batch verified against the origin's key (hash
+//! chain and checkpoint signatures, with the key ring read from the store as the sync shell
+//! does) and stored, folded and committed in one transaction.
 //!
 //! `cargo bench -p thorbis-agent --bench apply_events` prints
-//! `METRIC agent_apply_events_per_s` (verify + store + fold), and for reference
-//! `METRIC agent_verify_events_per_s` (the protocol's verification alone).
+//! * `METRIC agent_apply_events_per_s`: pages as the hub's pull serves them (up to 1,000
+//!   events, the hub's default page, each device's run ending at one checkpoint), verify +
+//!   store + fold;
+//! * `METRIC agent_apply_peer_batches_events_per_s`: batches of 500 as a peer's
+//!   `PeerState` cuts them, carrying every checkpoint, so one signature is verified per
+//!   sale;
+//! * `METRIC agent_verify_events_per_s`: the protocol's verification alone, hub pages.
 //!
 //! `THORBIS_BENCH_SALES` sets the number of sales (default 4000, about 24,000 events). The
 //! source store is built on tmpfs when there is one (its commits are not measured); the
-//! receiving store lives in the system temp dir, so its commits pay a real fsync.
+//! receiving stores live in the system temp dir, so their commits pay a real fsync.
 
 #![allow(clippy::print_stdout)] // A bench binary's output is its figures.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, ensure};
+use anyhow::{Context as _, Result, ensure};
 use thorbis_agent::seed::{self, SaleIds};
-use thorbis_agent::{ManualClock, Store, StoreConfig};
+use thorbis_agent::{ManualClock, Store, StoreConfig, StoreKeys};
 use thorbis_domain::ids::DrawerSessionId;
-use thorbis_sync_protocol::sync::{Message, PeerState, SyncConfig};
+use thorbis_sync_protocol::sync::{EventSource, Message, PeerState, SyncConfig};
+use thorbis_sync_protocol::{Batch, Checkpoint, VersionVector};
 
 const NOW: u64 = 1_790_000_000_000;
 
@@ -51,49 +56,87 @@ fn main() -> Result<()> {
     }
     let total = pos.tip().seq;
 
-    let mut kds = Store::open(StoreConfig {
-        clock,
-        id_seed: Some(2),
-        device_key_seed: Some([2; 32]),
-        ..StoreConfig::new(target_dir.path().join("kds.db"))
-    })?;
     let pos_device = pos.device_id();
-    let pos_key = pos.public_key();
 
-    // The batches as the sender cuts them; not measured.
+    // Hub pages: what the hub's pull answers, one checkpoint at the end of each page.
+    let mut pages = Vec::new();
+    let mut have = 0;
+    while have < total {
+        let run = EventSource::events_after(&pos, pos_device, have, 1_000);
+        let last = run.iter().rposition(|(_, sig)| sig.is_some()).context("a signed event")?;
+        let (event, signature) = &run[last];
+        let checkpoint = Checkpoint {
+            device_id: pos_device,
+            seq: event.seq,
+            hash: event.hash(),
+            signature: signature.context("signed")?,
+        };
+        have = event.seq;
+        let events = run.into_iter().take(last + 1).map(|(e, _)| e).collect();
+        pages.push(Message::Events {
+            batch: Batch { events, checkpoints: vec![checkpoint] },
+            more: have < total,
+        });
+    }
+    let (apply, verify) = take_in(&target_dir, "hub.db", &clock, &pos, pages)?;
+    println!("METRIC agent_apply_events_per_s {:.0}", per_s(total, apply));
+    println!("METRIC agent_verify_events_per_s {:.0}", per_s(total, verify));
+
+    // Peer batches: every checkpoint inside each run travels and is verified.
     let config = SyncConfig { max_batch_events: 500, ..SyncConfig::default() };
     let mut sender = PeerState::new(config);
     sender.receive_message(
         &pos,
-        &kds.key_ring()?,
-        Message::Hello { vector: thorbis_sync_protocol::VersionVector::new() },
+        &StoreKeys::new(),
+        Message::Hello { vector: VersionVector::new() },
         NOW,
     )?;
-    let mut messages = Vec::new();
+    let mut batches = Vec::new();
     while let Some(msg) = sender.generate_message(&pos, NOW) {
         if matches!(msg, Message::Events { .. }) {
-            messages.push(msg);
+            batches.push(msg);
         }
-        ensure!(messages.len() < 100_000, "the sender does not stop");
+        ensure!(batches.len() < 100_000, "the sender does not stop");
     }
+    let (apply, _) = take_in(&target_dir, "peer.db", &clock, &pos, batches)?;
+    println!("METRIC agent_apply_peer_batches_events_per_s {:.0}", per_s(total, apply));
+    Ok(())
+}
 
-    let mut from_pos = PeerState::new(config);
+#[allow(clippy::cast_precision_loss)] // A rate for a METRIC line.
+fn per_s(events: u64, d: Duration) -> f64 {
+    events as f64 / d.as_secs_f64()
+}
+
+/// A fresh store takes in `messages` as the sync shell does (key ring read per message,
+/// verify, store in one transaction); returns the time in all and in verification.
+fn take_in(
+    dir: &tempfile::TempDir,
+    name: &str,
+    clock: &Arc<ManualClock>,
+    pos: &Store,
+    messages: Vec<Message>,
+) -> Result<(Duration, Duration)> {
+    let mut kds = Store::open(StoreConfig {
+        clock: clock.clone(),
+        id_seed: Some(2),
+        device_key_seed: Some([2; 32]),
+        ..StoreConfig::new(dir.path().join(name))
+    })?;
+    let mut from_pos = PeerState::new(SyncConfig::default());
     let mut verify = Duration::ZERO;
     let started = Instant::now();
     let mut stored = 0;
     for msg in messages {
         let t = Instant::now();
         let mut keys = kds.key_ring()?;
-        keys.insert(pos_device, pos_key);
+        keys.insert(pos.device_id(), pos.public_key());
         let received = from_pos.receive_message(&kds, &keys, msg, NOW)?;
         verify += t.elapsed();
         stored += kds.apply_remote(&received.events)?.stored;
     }
     let elapsed = started.elapsed();
-    ensure!(stored as u64 == total, "stored {stored} of {total}");
+    ensure!(stored as u64 == pos.tip().seq, "stored {stored} of {}", pos.tip().seq);
     ensure!(kds.projection_digest()? == pos.projection_digest()?, "replicas differ");
-    let per_s = |d: Duration| total as f64 / d.as_secs_f64();
-    println!("METRIC agent_apply_events_per_s {:.0}", per_s(elapsed));
-    println!("METRIC agent_verify_events_per_s {:.0}", per_s(verify));
-    Ok(())
+    Ok((elapsed, verify))
 }
