@@ -315,6 +315,10 @@ fn print_summary(store: &Store) -> Result<()> {
     println!("  store   {}", store.path().display());
     println!("  device  {}  (chain at seq {})", store.device_id(), store.tip().seq);
     println!("  events  {}", store.event_count()?);
+    match store.enrollment()? {
+        Some(e) => println!("  hub     {}  ({} at location {})", e.hub_url, e.role, e.location_id),
+        None => println!("  hub     not enrolled"),
+    }
     println!("\nOpen checks");
     for o in store.open_orders()? {
         let table = o.order.opened.as_ref().and_then(|x| x.value.table.clone()).unwrap_or_default();

@@ -183,3 +183,45 @@ fn events_of_an_unknown_device_are_refused_by_the_protocol() -> Result<()> {
     ensure!(kds.event_count()? == 0);
     Ok(())
 }
+
+#[test]
+fn enrolling_takes_the_hubs_device_id_only_before_trading() -> Result<()> {
+    use thorbis_agent::Enrollment;
+    use thorbis_sync_protocol::sync::KeyRing as _;
+    use thorbis_sync_protocol::{DeviceId, PublicKey};
+    let dir = tempfile::tempdir()?;
+    let clock = Arc::new(ManualClock::new(NOW));
+    let mut fresh = open(&dir, "fresh.db", 3, &clock)?;
+    let enrollment = Enrollment {
+        hub_url: "http://hub.test".into(),
+        device_id: DeviceId([0x42; 16]),
+        tenant_id: uuid::Uuid::from_bytes([1; 16]),
+        location_id: uuid::Uuid::from_bytes([2; 16]),
+        role: "kds".into(),
+        tenant_public_key: PublicKey([9; 32]),
+        reference_log_id: DeviceId([1; 16]),
+        credential: vec![1, 2, 3],
+        credential_signature: Signature([5; 64]),
+        expires_at_ms: NOW + 1_000,
+    };
+    fresh.record_enrollment(&enrollment)?;
+    ensure!(fresh.device_id() == enrollment.device_id);
+    ensure!(fresh.enrollment()? == Some(enrollment.clone()));
+    let keys = fresh.key_ring()?;
+    ensure!(keys.public_key(&enrollment.reference_log_id) == Some(enrollment.tenant_public_key));
+    ensure!(keys.public_key(&enrollment.device_id) == Some(fresh.public_key()));
+    // Reopened: still enrolled, under the hub's id, and its first event carries it.
+    drop(fresh);
+    let mut fresh = open(&dir, "fresh.db", 3, &clock)?;
+    ensure!(fresh.device_id() == enrollment.device_id && fresh.enrollment()?.is_some());
+    fresh.execute_all(&seed::catalog())?;
+    let own = EventSource::events_after(&fresh, enrollment.device_id, 0, 1);
+    ensure!(own.len() == 1);
+    // Renewing with the same id is fine; a different id after trading is refused.
+    fresh.record_enrollment(&enrollment)?;
+    let other = Enrollment { device_id: DeviceId([0x43; 16]), ..enrollment };
+    let err = fresh.record_enrollment(&other).expect_err("the chain is under the old id");
+    ensure!(matches!(err, StoreError::Conflict(_)), "{err}");
+    ensure!(fresh.device_id() == DeviceId([0x42; 16]));
+    Ok(())
+}
