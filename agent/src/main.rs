@@ -13,6 +13,9 @@
 //! `thorbis-agent enroll --hub URL --code CODE [--data DIR]` enrolls a fresh store with the
 //! hub using a one-time code from the console.
 //!
+//! `--hub-ca PEM` trusts the hub's own CA (or self-signed certificate) for `https://` hubs,
+//! besides the system's roots.
+//!
 //! `thorbis-agent run [--hub URL] [--for SECONDS] [--data DIR]` runs the store with the sync
 //! shell (the hub it enrolled with, or `--hub`), printing the sync status every few seconds,
 //! until Ctrl-C (or for `SECONDS`).
@@ -43,6 +46,7 @@ struct Args {
     data: PathBuf,
     printer: Option<String>,
     hub: Option<String>,
+    hub_ca: Option<PathBuf>,
     code: Option<String>,
     run_for: Option<Duration>,
 }
@@ -52,12 +56,13 @@ fn parse_args() -> Result<Args> {
     let mut command = None;
     let mut data = PathBuf::from(".thorbis-demo");
     let mut printer = None;
-    let (mut hub, mut code, mut run_for) = (None, None, None);
+    let (mut hub, mut hub_ca, mut code, mut run_for) = (None, None, None, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--data" => data = args.next().context("--data needs a directory")?.into(),
             "--printer" => printer = Some(args.next().context("--printer needs HOST:PORT")?),
             "--hub" => hub = Some(args.next().context("--hub needs a URL")?),
+            "--hub-ca" => hub_ca = Some(args.next().context("--hub-ca needs a PEM file")?.into()),
             "--code" => code = Some(args.next().context("--code needs the enrollment code")?),
             "--for" => {
                 let secs: u64 = args.next().context("--for needs seconds")?.parse()?;
@@ -66,8 +71,9 @@ fn parse_args() -> Result<Args> {
             "-h" | "--help" => {
                 println!(
                     "usage: thorbis-agent (demo|status) [--data DIR] [--printer HOST:PORT]\n       \
-                     thorbis-agent enroll --hub URL --code CODE [--data DIR]\n       \
-                     thorbis-agent run [--hub URL] [--for SECONDS] [--data DIR] [--printer HOST:PORT]"
+                     thorbis-agent enroll --hub URL --code CODE [--hub-ca PEM] [--data DIR]\n       \
+                     thorbis-agent run [--hub URL] [--hub-ca PEM] [--for SECONDS] [--data DIR] \
+                     [--printer HOST:PORT]"
                 );
                 std::process::exit(0);
             }
@@ -80,6 +86,7 @@ fn parse_args() -> Result<Args> {
         data,
         printer,
         hub,
+        hub_ca,
         code,
         run_for,
     })
@@ -126,11 +133,11 @@ fn main() -> Result<()> {
         "enroll" => {
             let hub = args.hub.as_deref().context("enroll needs --hub URL")?;
             let code = args.code.as_deref().context("enroll needs --code CODE")?;
-            return enroll(store, hub, code);
+            return enroll(store, hub, code, &client(args.hub_ca.as_deref())?);
         }
         "run" => {
             let store = SharedStore::new(store);
-            run(&store, args.hub.as_deref(), args.run_for)?;
+            run(&store, args.hub.as_deref(), args.run_for, client(args.hub_ca.as_deref())?)?;
             return store.with(|s| print_summary(s));
         }
         other => bail!("unknown command {other:?}; try --help"),
@@ -150,11 +157,18 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-fn enroll(store: Store, hub: &str, code: &str) -> Result<()> {
+/// The HTTP client for the hub, trusting `ca` (a PEM file) besides the system's roots.
+fn client(ca: Option<&std::path::Path>) -> Result<reqwest::Client> {
+    let pem = ca
+        .map(|path| std::fs::read(path).with_context(|| format!("reading {}", path.display())))
+        .transpose()?;
+    Ok(sync::hub::http_client_trusting(pem.as_deref())?)
+}
+
+fn enroll(store: Store, hub: &str, code: &str, client: &reqwest::Client) -> Result<()> {
     let store = SharedStore::new(store);
     let enrollment = runtime()?.block_on(async {
-        let client = sync::hub::http_client()?;
-        sync::hub::enroll(&store, &client, hub, code).await.context("enrolling")
+        sync::hub::enroll(&store, client, hub, code).await.context("enrolling")
     })?;
     println!("Enrolled with {}", enrollment.hub_url);
     println!("  device    {} ({})", enrollment.device_id, enrollment.role);
@@ -164,9 +178,15 @@ fn enroll(store: Store, hub: &str, code: &str) -> Result<()> {
 }
 
 /// Runs the sync shell until Ctrl-C (or for `run_for`), reporting its status.
-fn run(store: &SharedStore, hub: Option<&str>, run_for: Option<Duration>) -> Result<()> {
+fn run(
+    store: &SharedStore,
+    hub: Option<&str>,
+    run_for: Option<Duration>,
+    client: reqwest::Client,
+) -> Result<()> {
     runtime()?.block_on(async {
-        let handle = SyncHandle::start_hub(store.clone(), ShellConfig::default(), hub)?;
+        let handle =
+            SyncHandle::start_hub_with(store.clone(), ShellConfig::default(), hub, client)?;
         let deadline = run_for.map(|d| tokio::time::Instant::now() + d);
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         loop {

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail, ensure};
 use serde_json::{Value, json};
 use thorbis_agent::seed;
-use thorbis_agent::sync::hub::{enroll, http_client};
+use thorbis_agent::sync::hub::{enroll, http_client_trusting};
 use thorbis_agent::sync::{CredentialState, RetryPolicy, SharedStore, ShellConfig, SyncHandle};
 use thorbis_agent::{ManualClock, Store, StoreConfig};
 use thorbis_domain::Command;
@@ -26,6 +26,8 @@ use uuid::Uuid;
 
 const NOW_MS: u64 = 1_790_000_000_000;
 const ADMIN_TOKEN: &str = "agent-sync-test-token";
+const HUB_CERT: &[u8] = include_bytes!("../../hub/tests/tls/cert.pem");
+const HUB_KEY: &[u8] = include_bytes!("../../hub/tests/tls/key.pem");
 
 /// One hub process over a database.
 struct Hub {
@@ -39,6 +41,20 @@ struct Hub {
 
 impl Hub {
     async fn start(db: TestDatabase, clock: Arc<ManualClock>, addr: &str) -> Result<Self> {
+        Self::start_serving(db, clock, addr, false).await
+    }
+
+    /// The hub serving TLS with the hub tests' self-signed certificate for 127.0.0.1.
+    async fn start_tls(db: TestDatabase, clock: Arc<ManualClock>) -> Result<Self> {
+        Self::start_serving(db, clock, "127.0.0.1:0", true).await
+    }
+
+    async fn start_serving(
+        db: TestDatabase,
+        clock: Arc<ManualClock>,
+        addr: &str,
+        tls: bool,
+    ) -> Result<Self> {
         let state: AppState = thorbis_hub::prepare(
             &db.config,
             clock,
@@ -64,13 +80,20 @@ impl Hub {
         let listener = listener.with_context(|| format!("binding {addr}"))?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel();
-        let server = tokio::spawn(thorbis_hub::serve(listener, state, async {
+        let stopped = async {
             let _ = rx.await;
-        }));
+        };
+        let server = if tls {
+            let config = thorbis_hub::server_config(HUB_CERT, HUB_KEY)?;
+            tokio::spawn(thorbis_hub::serve_tls(listener, state, config, stopped))
+        } else {
+            tokio::spawn(thorbis_hub::serve(listener, state, stopped))
+        };
+        let scheme = if tls { "https" } else { "http" };
         Ok(Self {
             addr,
-            base: format!("http://{addr}"),
-            http: reqwest::Client::new(),
+            base: format!("{scheme}://{addr}"),
+            http: http_client_trusting(Some(HUB_CERT))?,
             db,
             shutdown: Some(tx),
             server: Some(server),
@@ -155,10 +178,12 @@ impl Agent {
         })?;
         let store = SharedStore::new(store);
         let code = hub.code(tenant.0, tenant.1, role).await?;
-        let enrollment = enroll(&store, &http_client()?, &hub.base, &code).await?;
+        let client = http_client_trusting(Some(HUB_CERT))?;
+        let enrollment = enroll(&store, &client, &hub.base, &code).await?;
         ensure!(enrollment.location_id == tenant.1 && enrollment.role == role);
         ensure!(store.with(|s| s.device_id()) == enrollment.device_id, "the hub's id is taken");
-        let sync = SyncHandle::start_hub(store.clone(), shell_config(u64::from(seed)), None)?;
+        let sync =
+            SyncHandle::start_hub_with(store.clone(), shell_config(u64::from(seed)), None, client)?;
         Ok(Self { store, sync: Some(sync) })
     }
 
@@ -170,7 +195,9 @@ impl Agent {
         if let Some(sync) = self.sync.take() {
             sync.shutdown().await;
         }
-        self.sync = Some(SyncHandle::start_hub(self.store.clone(), shell_config(9), None)?);
+        let client = http_client_trusting(Some(HUB_CERT))?;
+        self.sync =
+            Some(SyncHandle::start_hub_with(self.store.clone(), shell_config(9), None, client)?);
         Ok(())
     }
 }
@@ -375,6 +402,40 @@ async fn the_command_line_enrolls_and_runs() -> Result<()> {
         "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    hub.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_hub_is_trusted_through_its_ca_and_only_then() -> Result<()> {
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let db = tokio::task::spawn_blocking(fresh_database).await?;
+    let hub = Hub::start_tls(db, clock.clone()).await?;
+    ensure!(hub.base.starts_with("https://"));
+    let tenant = hub.tenant().await?;
+    let dir = tempfile::tempdir()?;
+
+    // Without the hub's CA the certificate is not trusted: nothing is sent, nothing stored.
+    let store = SharedStore::new(Store::open(StoreConfig {
+        clock: clock.clone(),
+        id_seed: Some(7),
+        device_key_seed: Some([7; 32]),
+        ..StoreConfig::new(dir.path().join("untrusting.db"))
+    })?);
+    let code = hub.code(tenant.0, tenant.1, "pos").await?;
+    let refused = enroll(&store, &thorbis_agent::sync::hub::http_client()?, &hub.base, &code).await;
+    ensure!(refused.is_err(), "an untrusted certificate must not be accepted");
+    ensure!(store.with(|s| s.enrollment())?.is_none());
+
+    // With it, enrollment (the same code, still unused) and sync work over TLS.
+    let pos = Agent::enroll(&hub, &dir, &clock, tenant, "pos", 8).await?;
+    pos.store.execute(&seed::catalog())?;
+    wait_for("the catalog pushed over TLS", 20, || {
+        let s = pos.status();
+        Ok(s.online && s.outbox_depth == 0 && s.credential == CredentialState::Accepted)
+    })
+    .await?;
+    drop(pos);
     hub.stop().await?;
     Ok(())
 }

@@ -39,12 +39,25 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a push or a non-waiting pull may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// An HTTP client configured for the hub: bounded connection and request times.
+/// An HTTP client for the hub: bounded connection times; `https://` hubs are checked
+/// against the operating system's trusted roots.
 pub fn http_client() -> Result<reqwest::Client, TransportError> {
-    reqwest::Client::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .build()
-        .map_err(|e| TransportError::Unreachable(format!("building the HTTP client: {e}")))
+    http_client_trusting(None)
+}
+
+/// [`http_client`], also trusting the CA certificate(s) in `ca_pem` (a hub with its own
+/// certificate authority, or a self-signed certificate).
+pub fn http_client_trusting(ca_pem: Option<&[u8]>) -> Result<reqwest::Client, TransportError> {
+    let failed = |e: reqwest::Error| {
+        TransportError::Unreachable(format!("building the HTTP client: {}", error_chain(&e)))
+    };
+    let mut builder = reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT);
+    if let Some(pem) = ca_pem {
+        for cert in reqwest::Certificate::from_pem_bundle(pem).map_err(failed)? {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    builder.build().map_err(failed)
 }
 
 /// The hub, reached over HTTP as this device.

@@ -308,12 +308,23 @@ impl SyncHandle {
         config: ShellConfig,
         hub_url: Option<&str>,
     ) -> Result<Self, StartError> {
+        Self::start_hub_with(store, config, hub_url, hub::http_client()?)
+    }
+
+    /// [`Self::start_hub`] with a given HTTP client (e.g. one that trusts the hub's own CA,
+    /// [`hub::http_client_trusting`]).
+    pub fn start_hub_with(
+        store: SharedStore,
+        config: ShellConfig,
+        hub_url: Option<&str>,
+        client: reqwest::Client,
+    ) -> Result<Self, StartError> {
         let (enrollment, signer) =
             store.with(|s| Ok::<_, StoreError>((s.enrollment()?, s.request_signer())))?;
         let enrollment = enrollment.ok_or(StartError::NotEnrolled)?;
         let mut handle = Self::new(store, config);
         let transport = hub::HubTransport::new(
-            hub::http_client()?,
+            client,
             hub_url.unwrap_or(&enrollment.hub_url),
             signer,
             Arc::clone(&handle.clock),
