@@ -25,6 +25,7 @@
 mod checkpoint;
 mod error;
 pub mod ids;
+pub mod lan;
 pub mod print;
 mod projection;
 pub mod schema;

@@ -19,42 +19,8 @@ use crate::catalog::Station;
 use crate::events::DomainEvent;
 use crate::fold::{Aggregate, EventMeta, Stamped, State, keep_first, keep_last};
 
-/// What a device is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeviceRole {
-    /// Point of sale.
-    Pos,
-    /// Kitchen display.
-    Kds,
-    /// Retail register.
-    Register,
-    /// Field technician's laptop.
-    Technician,
-}
-
-impl DeviceRole {
-    /// Every role, in a stable order.
-    pub const ALL: [DeviceRole; 4] =
-        [DeviceRole::Pos, DeviceRole::Kds, DeviceRole::Register, DeviceRole::Technician];
-
-    /// The name stored in databases and used in JSON.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeviceRole::Pos => "pos",
-            DeviceRole::Kds => "kds",
-            DeviceRole::Register => "register",
-            DeviceRole::Technician => "technician",
-        }
-    }
-
-    /// Parses [`DeviceRole::as_str`]'s output.
-    #[must_use]
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
+/// What a device is for: the role its credential names.
+pub use thorbis_sync_protocol::DeviceRole;
 
 /// A device enrolled: the facts of its credential.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -265,13 +231,5 @@ mod tests {
         assert!(config.problem().unwrap().contains("used twice"));
         config.name = " ".into();
         assert!(config.problem().unwrap().contains("name"));
-    }
-
-    #[test]
-    fn roles_round_trip() {
-        for role in DeviceRole::ALL {
-            assert_eq!(DeviceRole::parse(role.as_str()), Some(role));
-        }
-        assert_eq!(DeviceRole::parse("toaster"), None);
     }
 }

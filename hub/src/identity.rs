@@ -3,21 +3,10 @@
 //!
 //! # Device credential
 //!
-//! The hub answers an enrollment with a credential signed by the tenant's Ed25519 key.
-//! The signature covers exactly these bytes (integers big-endian):
-//!
-//! | bytes | field |
-//! |---|---|
-//! | 28 | `b"thorbis-device-credential-v1"` (domain separation) |
-//! | 16 | device id (UUID bytes) |
-//! | 16 | tenant id |
-//! | 16 | location id |
-//! | 1  | role: 1 POS, 2 KDS, 3 register, 4 technician |
-//! | 32 | the device's Ed25519 public key |
-//! | 8  | expiry, Unix milliseconds (u64) |
-//!
-//! LAN peers holding the tenant's public key verify a credential offline with
-//! [`Credential::verify`].
+//! The hub answers an enrollment with a [`Credential`] signed by the tenant's Ed25519 key
+//! ([`TenantKey::sign`]); its byte layout is the protocol's
+//! (`thorbis_sync_protocol::credential`), so devices and LAN peers holding the tenant's
+//! public key verify it offline with [`Credential::verify`].
 //!
 //! # Signed requests
 //!
@@ -36,13 +25,10 @@
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::digest::{SHA256, digest};
 use ring::rand::{SecureRandom, SystemRandom};
-use ring::signature::{ED25519, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
-use serde::{Deserialize, Serialize};
-use thorbis_sync_protocol::{DeviceId, PublicKey, Signature};
+use ring::signature::{Ed25519KeyPair, KeyPair as _};
+use thorbis_sync_protocol::{PublicKey, Signature};
 use uuid::Uuid;
 
-/// Domain prefix of credential signatures.
-pub const CREDENTIAL_DOMAIN: &[u8] = b"thorbis-device-credential-v1";
 // The signed-request format is the protocol's; devices sign with `DeviceKey::sign_request`.
 pub use thorbis_sync_protocol::{REQUEST_DOMAIN, request_message, verify_request};
 
@@ -122,20 +108,10 @@ impl KeyWrap {
     }
 }
 
-/// What a device is for: the domain's role, which the hub also publishes in
-/// `device.registered`.
-pub use thorbis_domain::device::DeviceRole as Role;
-
-/// The credential layout's role byte.
-#[must_use]
-pub fn role_byte(role: Role) -> u8 {
-    match role {
-        Role::Pos => 1,
-        Role::Kds => 2,
-        Role::Register => 3,
-        Role::Technician => 4,
-    }
-}
+/// What a device is for.
+pub use thorbis_sync_protocol::DeviceRole as Role;
+/// The device credential and its layout are the protocol's, so devices verify them too.
+pub use thorbis_sync_protocol::{CREDENTIAL_DOMAIN, Credential};
 
 /// A tenant's signing key.
 pub struct TenantKey(Ed25519KeyPair);
@@ -179,47 +155,6 @@ impl TenantKey {
                 .try_into()
                 .expect("Ed25519 signatures are 64 bytes"),
         )
-    }
-}
-
-/// What the tenant vouches for about a device.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Credential {
-    /// The device.
-    pub device_id: DeviceId,
-    /// Its tenant.
-    pub tenant_id: Uuid,
-    /// Its location.
-    pub location_id: Uuid,
-    /// Its role.
-    pub role: Role,
-    /// Its Ed25519 public key, generated on the device.
-    pub public_key: PublicKey,
-    /// When the credential stops being valid, Unix milliseconds.
-    pub expires_at_ms: u64,
-}
-
-impl Credential {
-    /// The signed bytes, laid out as in the module docs.
-    #[must_use]
-    pub fn canonical_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(CREDENTIAL_DOMAIN.len() + 16 * 3 + 1 + 32 + 8);
-        out.extend_from_slice(CREDENTIAL_DOMAIN);
-        out.extend_from_slice(self.device_id.as_bytes());
-        out.extend_from_slice(self.tenant_id.as_bytes());
-        out.extend_from_slice(self.location_id.as_bytes());
-        out.push(role_byte(self.role));
-        out.extend_from_slice(&self.public_key.0);
-        out.extend_from_slice(&self.expires_at_ms.to_be_bytes());
-        out
-    }
-
-    /// Whether `signature` is the tenant's (`tenant_key`) over this credential.
-    #[must_use]
-    pub fn verify(&self, tenant_key: &PublicKey, signature: &Signature) -> bool {
-        UnparsedPublicKey::new(&ED25519, &tenant_key.0)
-            .verify(&self.canonical_bytes(), &signature.0)
-            .is_ok()
     }
 }
 
@@ -270,6 +205,8 @@ pub fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use thorbis_sync_protocol::DeviceId;
+
     use super::*;
 
     #[test]

@@ -27,6 +27,10 @@ pub struct Metrics {
     pull_requests: [AtomicU64; OUTCOMES.len()],
     /// Live pulls waiting for news right now (terminals holding a live connection).
     live_waiting: AtomicU64,
+    /// Age of the newest event of the latest accepted push when it was stored: how far
+    /// behind the terminals the hub is (milliseconds; a terminal catching up after an
+    /// outage shows here as a large value).
+    lag_ms: AtomicU64,
 }
 
 /// Counts one live pull as waiting for as long as it lives.
@@ -67,6 +71,11 @@ impl Metrics {
     /// Counts a pull request by the status it was answered with.
     pub fn pull(&self, status: StatusCode) {
         self.pull_requests[outcome(status)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Records the lag of an accepted push: `now_ms` minus its newest event's clock stamp.
+    pub fn lag(&self, now_ms: u64, newest_event_ms: u64) {
+        self.lag_ms.store(now_ms.saturating_sub(newest_event_ms), Ordering::Relaxed);
     }
 
     /// Marks a live pull as waiting until the returned guard drops.
@@ -111,6 +120,13 @@ impl Metrics {
             "thorbis_hub_live_connections {}",
             self.live_waiting.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP thorbis_hub_ingest_lag_seconds Age of the newest event of the latest accepted push when stored."
+        );
+        let _ = writeln!(out, "# TYPE thorbis_hub_ingest_lag_seconds gauge");
+        let lag = self.lag_ms.load(Ordering::Relaxed);
+        let _ = writeln!(out, "thorbis_hub_ingest_lag_seconds {}.{:03}", lag / 1000, lag % 1000);
         out
     }
 }

@@ -138,6 +138,10 @@ async fn healthz_metrics_and_openapi() -> Result<()> {
     ensure!(text.contains("thorbis_hub_events_ingested_total 4"), "{text}");
     ensure!(text.contains("thorbis_hub_push_requests_total{outcome=\"ok\"} 1"), "{text}");
     ensure!(text.contains("thorbis_hub_live_connections 0"), "{text}");
+    let newest = agent.events.iter().map(|e| e.hlc.wall_ms).max().unwrap_or_default();
+    let lag = hub.clock_now().saturating_sub(newest);
+    let expected = format!("\nthorbis_hub_ingest_lag_seconds {}.{:03}\n", lag / 1000, lag % 1000);
+    ensure!(text.contains(&expected), "{expected:?} in {text}");
     let doc: Value =
         hub.http.get(format!("{}/api/openapi.json", hub.base)).send().await?.json().await?;
     ensure!(doc["openapi"] == "3.1.0");

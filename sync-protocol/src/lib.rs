@@ -15,6 +15,10 @@
 //! * **Version vectors** ([`VersionVector`]): what each peer holds, and what to send it.
 //! * **The codec** ([`encode_batch`], [`decode_batch`], [`batch_to_json`]): batches as
 //!   compact bytes for the wire and as JSON for debugging.
+//! * **Device credentials** ([`Credential`], [`DeviceRole`]): what a tenant vouches for
+//!   about a device, signed at enrollment and verified offline by LAN peers.
+//! * **LAN peer authentication and framing** ([`peer`]): credentials bound to the TLS
+//!   session by a device-key signature over its exporter; length-prefixed frames.
 //! * **The sync protocol** ([`sync`]): a sans-IO state machine per peer (`Hello`,
 //!   `Events`, `Ack`), the same agent↔hub and agent↔agent.
 //! * **The clock seam** ([`clock::Clock`]): how the shells around the protocol get "now"
@@ -77,10 +81,12 @@
 pub mod chain;
 pub mod clock;
 pub mod codec;
+pub mod credential;
 pub mod event;
 mod hex;
 pub mod hlc;
 pub mod ids;
+pub mod peer;
 pub mod sign;
 pub mod sync;
 pub mod vector;
@@ -91,6 +97,7 @@ pub use codec::{
     Batch, CODEC_VERSION, DecodeError, MAX_BATCH_CHECKPOINTS, MAX_BATCH_EVENTS, batch_from_json,
     batch_to_json, decode_batch, encode_batch,
 };
+pub use credential::{CREDENTIAL_DOMAIN, Credential, DeviceRole};
 pub use event::{
     ChainTip, EVENT_LAYOUT_VERSION, Event, EventError, EventKind, MAX_KIND_LEN, MAX_PAYLOAD_LEN,
 };

@@ -192,6 +192,25 @@ impl DeviceKey {
         Signature(signature)
     }
 
+    /// Signs a device credential as its tenant (the hub holds tenant keys as `DeviceKey`s
+    /// too); the credential's canonical bytes carry their own domain prefix.
+    #[must_use]
+    pub fn sign_credential(&self, credential: &crate::Credential) -> Signature {
+        let mut signature = [0; 64];
+        signature.copy_from_slice(self.pair.sign(&credential.canonical_bytes()).as_ref());
+        Signature(signature)
+    }
+
+    /// Binds this device to one LAN TLS session: signs [`crate::peer::binding_message`]
+    /// (which carries its own domain prefix) for the session's exporter and our side.
+    #[must_use]
+    pub fn sign_binding(&self, exporter: &[u8; 32], side: crate::peer::Side) -> Signature {
+        let message = crate::peer::binding_message(exporter, side);
+        let mut signature = [0; 64];
+        signature.copy_from_slice(self.pair.sign(&message).as_ref());
+        Signature(signature)
+    }
+
     /// Signs a checkpoint for `device_id`'s chain ending at `tip`.
     #[must_use]
     pub fn sign_checkpoint(&self, device_id: DeviceId, tip: ChainTip) -> Checkpoint {

@@ -114,6 +114,8 @@ async fn push_inner(
     };
     state.0.metrics.ingested(report.accepted);
     if report.accepted > 0 {
+        let newest = batch.events.iter().map(|e| e.hlc.wall_ms).max().unwrap_or_default();
+        state.0.metrics.lag(state.now_ms(), newest);
         state.0.notifier.notify(device.tenant_id);
     }
     Ok(Json(json!({
