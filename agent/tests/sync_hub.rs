@@ -182,6 +182,9 @@ impl Agent {
         let enrollment = enroll(&store, &client, &hub.base, &code).await?;
         ensure!(enrollment.location_id == tenant.1 && enrollment.role == role);
         ensure!(store.with(|s| s.device_id()) == enrollment.device_id, "the hub's id is taken");
+        let lan = store.with(|s| s.lan_identity())?.context("a LAN identity once enrolled")?;
+        ensure!(lan.credential.verify(&lan.tenant_key, &lan.credential_signature));
+        ensure!(lan.credential.device_id == enrollment.device_id);
         let sync =
             SyncHandle::start_hub_with(store.clone(), shell_config(u64::from(seed)), None, client)?;
         Ok(Self { store, sync: Some(sync) })

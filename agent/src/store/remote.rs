@@ -17,7 +17,8 @@ use thorbis_domain::device::Device;
 use thorbis_domain::{DomainEvent, EventMeta, project};
 use thorbis_sync_protocol::sync::{EventSource, KeyRing};
 use thorbis_sync_protocol::{
-    ChainTip, DeviceId, DeviceKey, Event, Hlc, PublicKey, Signature, VersionVector,
+    ChainTip, Credential, DeviceId, DeviceKey, DeviceRole, Event, Hlc, PublicKey, Signature,
+    VersionVector,
 };
 
 use super::{INSERT_EVENT, Store, device_id, hash32, insert_event, set_tip};
@@ -343,6 +344,34 @@ impl Store {
                 })?,
             ),
             expires_at_ms: expires,
+        }))
+    }
+
+    /// How this terminal presents itself to LAN peers: its key and the credential the hub
+    /// issued at enrollment (rebuilt from the recorded fields and checked against the signed
+    /// bytes). `None` before enrollment.
+    pub fn lan_identity(&self) -> Result<Option<crate::lan::LanIdentity>, StoreError> {
+        let Some(e) = self.enrollment()? else { return Ok(None) };
+        let role = DeviceRole::parse(&e.role)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown role {:?}", e.role)))?;
+        let credential = Credential {
+            device_id: e.device_id,
+            tenant_id: e.tenant_id,
+            location_id: e.location_id,
+            role,
+            public_key: self.key.public_key(),
+            expires_at_ms: e.expires_at_ms,
+        };
+        if credential.canonical_bytes() != e.credential {
+            return Err(StoreError::Corrupt(
+                "the recorded credential does not match its signed bytes".into(),
+            ));
+        }
+        Ok(Some(crate::lan::LanIdentity {
+            key: Arc::clone(&self.key),
+            credential,
+            credential_signature: e.credential_signature,
+            tenant_key: e.tenant_public_key,
         }))
     }
 

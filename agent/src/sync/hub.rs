@@ -25,7 +25,7 @@ use serde::Deserialize;
 use thorbis_sync_protocol::clock::Clock;
 use thorbis_sync_protocol::sync::Message;
 use thorbis_sync_protocol::{
-    DeviceId, PublicKey, Signature, VersionVector, decode_batch, encode_batch,
+    Credential, DeviceId, PublicKey, Signature, VersionVector, decode_batch, encode_batch,
 };
 
 use super::{SharedStore, Transport, TransportError};
@@ -276,26 +276,12 @@ pub enum EnrollError {
 
 #[derive(Deserialize)]
 struct EnrollResponse {
-    credential: CredentialJson,
+    credential: Credential,
     signature: Signature,
     tenant_public_key: PublicKey,
     credential_bytes: String,
     reference_log_device_id: DeviceId,
 }
-
-#[derive(Deserialize)]
-struct CredentialJson {
-    device_id: DeviceId,
-    tenant_id: uuid::Uuid,
-    location_id: uuid::Uuid,
-    role: String,
-    public_key: PublicKey,
-    expires_at_ms: u64,
-}
-
-/// Layout of the credential's signed bytes (see the hub's `identity` module): domain (28),
-/// device (16), tenant (16), location (16), role (1), public key (32), expiry (8).
-const CREDENTIAL_DOMAIN: &[u8] = b"thorbis-device-credential-v1";
 
 /// Enrolls this terminal with the hub at `hub_url` using a one-time `code`: sends the
 /// store's public key, checks that the credential that comes back is signed by the tenant
@@ -330,7 +316,7 @@ pub async fn enroll(
         device_id: answer.credential.device_id,
         tenant_id: answer.credential.tenant_id,
         location_id: answer.credential.location_id,
-        role: answer.credential.role,
+        role: answer.credential.role.as_str().to_owned(),
         tenant_public_key: answer.tenant_public_key,
         reference_log_id: answer.reference_log_device_id,
         credential,
@@ -342,34 +328,20 @@ pub async fn enroll(
     Ok(enrollment)
 }
 
-/// Checks the credential's signature with the tenant key and that its signed bytes say what
-/// the JSON says, for this device's key. Returns the signed bytes.
+/// Checks that the credential is signed by the tenant key and names this device's key, and
+/// that the bytes the hub says it signed are exactly the credential's. Returns those bytes.
 fn verify_credential(answer: &EnrollResponse, ours: PublicKey) -> Result<Vec<u8>, EnrollError> {
     let invalid = |why: &str| EnrollError::Invalid(why.to_owned());
-    let bytes = hex_decode(&answer.credential_bytes)
-        .ok_or_else(|| invalid("credential_bytes is not hex"))?;
-    ring::signature::UnparsedPublicKey::new(&ring::signature::ED25519, answer.tenant_public_key.0)
-        .verify(&bytes, &answer.signature.0)
-        .map_err(|_| invalid("the credential's signature does not verify with the tenant key"))?;
-    let c = &answer.credential;
-    let n = CREDENTIAL_DOMAIN.len();
-    if bytes.len() != n + 16 * 3 + 1 + 32 + 8 || !bytes.starts_with(CREDENTIAL_DOMAIN) {
-        return Err(invalid("credential bytes have the wrong layout"));
-    }
-    let expected = [
-        (&bytes[n..n + 16], c.device_id.as_bytes().as_slice(), "device id"),
-        (&bytes[n + 16..n + 32], c.tenant_id.as_bytes().as_slice(), "tenant id"),
-        (&bytes[n + 32..n + 48], c.location_id.as_bytes().as_slice(), "location id"),
-        (&bytes[n + 49..n + 81], ours.0.as_slice(), "public key"),
-        (&bytes[n + 81..], &c.expires_at_ms.to_be_bytes()[..], "expiry"),
-    ];
-    for (signed, claimed, what) in expected {
-        if signed != claimed {
-            return Err(EnrollError::Invalid(format!("the signed credential's {what} differs")));
-        }
-    }
-    if c.public_key != ours {
+    let credential = &answer.credential;
+    if credential.public_key != ours {
         return Err(invalid("the credential is for another key"));
+    }
+    if !credential.verify(&answer.tenant_public_key, &answer.signature) {
+        return Err(invalid("the credential's signature does not verify with the tenant key"));
+    }
+    let bytes = credential.canonical_bytes();
+    if hex_decode(&answer.credential_bytes).as_deref() != Some(bytes.as_slice()) {
+        return Err(invalid("credential_bytes differ from the credential"));
     }
     Ok(bytes)
 }
