@@ -14,7 +14,7 @@
 #[path = "../tests/support/browser.rs"]
 mod browser;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, ensure};
 use browser::{Chromium, click_and_load, eval, fill, wait_for};
@@ -37,7 +37,7 @@ async fn main() -> Result<()> {
     })?;
     store.execute_all(&seed::catalog())?;
     let state = UiState::new(
-        Arc::new(Mutex::new(store)),
+        thorbis_agent::sync::SharedStore::new(store),
         None,
         clock,
         SessionKey::random().map_err(|_| anyhow::anyhow!("no OS randomness"))?,

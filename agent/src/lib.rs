@@ -17,7 +17,12 @@
 //!   [`Clock`] and seeded id generation, so tests are reproducible.
 //!
 //! The terminal UI ([`ui`]) serves the POS, kitchen display and sign-in on loopback over
-//! the same `Store`. Sync with the hub and LAN peers arrives with its issue.
+//! the same `Store`.
+//!
+//! [`sync`] is the sync shell: enrollment with the hub and one tokio task per peer moving
+//! events between the store and the hub (a LAN peer is another transport), with the
+//! store shared as [`sync::SharedStore`]. [`lan`] is the LAN transport's TLS and peer
+//! authentication.
 
 mod checkpoint;
 mod error;
@@ -29,11 +34,13 @@ pub mod schema;
 pub mod seed;
 pub mod staff;
 mod store;
+pub mod sync;
 pub mod ui;
 
 pub use error::StoreError;
 pub use staff::{SignInError, SignedIn};
 pub use store::{
-    Committed, LogReport, OrderView, PROJECTION_VERSION, Store, StoreConfig, TicketView,
+    Applied, Committed, Enrollment, LogReport, OrderView, PROJECTION_VERSION, RequestSigner, Store,
+    StoreConfig, StoreKeys, TicketView,
 };
 pub use thorbis_sync_protocol::clock::{self, Clock, ManualClock, SystemClock};

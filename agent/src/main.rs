@@ -13,17 +13,29 @@
 //!
 //! `--printer HOST:PORT` sends kitchen tickets and receipts to an ESC/POS printer on raw TCP
 //! (a real one, or `thorbis-sim`), through the durable print queue.
+//!
+//! `thorbis-agent enroll --hub URL --code CODE [--data DIR]` enrolls a fresh store with the
+//! hub using a one-time code from the console.
+//!
+//! `--hub-ca PEM` trusts the hub's own CA (or self-signed certificate) for `https://` hubs,
+//! besides the system's roots.
+//!
+//! `thorbis-agent run [--hub URL] [--for SECONDS] [--data DIR]` runs the store with the sync
+//! shell (the hub it enrolled with, or `--hub`) and the terminal UI (as `demo` does, with
+//! the sync state in its indicator bar), printing the sync status every few seconds, until
+//! Ctrl-C (or for `SECONDS`).
 
 #![allow(clippy::print_stdout)] // A command line's output is its product.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use thorbis_agent::print::policy::Timing;
 use thorbis_agent::print::{JobState, PrintRouting, PrintService, PrinterConfig};
 use thorbis_agent::seed::{self, SaleIds};
+use thorbis_agent::sync::{self, SharedStore, ShellConfig, SyncHandle};
 use thorbis_agent::ui;
 use thorbis_agent::{Store, StoreConfig};
 use thorbis_domain::command::TenderInput;
@@ -40,6 +52,10 @@ struct Args {
     data: PathBuf,
     printer: Option<String>,
     ui_port: Option<u16>,
+    hub: Option<String>,
+    hub_ca: Option<PathBuf>,
+    code: Option<String>,
+    run_for: Option<Duration>,
 }
 
 /// The UI's port unless told otherwise.
@@ -51,6 +67,7 @@ fn parse_args() -> Result<Args> {
     let mut data = PathBuf::from(".thorbis-demo");
     let mut printer = None;
     let mut ui_port = Some(DEFAULT_UI_PORT);
+    let (mut hub, mut hub_ca, mut code, mut run_for) = (None, None, None, None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--data" => data = args.next().context("--data needs a directory")?.into(),
@@ -60,9 +77,20 @@ fn parse_args() -> Result<Args> {
                 ui_port = Some(port.parse().with_context(|| format!("--ui-port {port:?}"))?);
             }
             "--no-ui" => ui_port = None,
+            "--hub" => hub = Some(args.next().context("--hub needs a URL")?),
+            "--hub-ca" => hub_ca = Some(args.next().context("--hub-ca needs a PEM file")?.into()),
+            "--code" => code = Some(args.next().context("--code needs the enrollment code")?),
+            "--for" => {
+                let secs: u64 = args.next().context("--for needs seconds")?.parse()?;
+                run_for = Some(Duration::from_secs(secs));
+            }
             "-h" | "--help" => {
                 println!(
-                    "usage: thorbis-agent (demo|status) [--data DIR] [--printer HOST:PORT] [--ui-port PORT | --no-ui]"
+                    "usage: thorbis-agent (demo|status) [--data DIR] [--printer HOST:PORT] \
+                     [--ui-port PORT | --no-ui]\n       \
+                     thorbis-agent enroll --hub URL --code CODE [--hub-ca PEM] [--data DIR]\n       \
+                     thorbis-agent run [--hub URL] [--hub-ca PEM] [--for SECONDS] [--data DIR] \
+                     [--printer HOST:PORT] [--ui-port PORT | --no-ui]"
                 );
                 std::process::exit(0);
             }
@@ -70,7 +98,16 @@ fn parse_args() -> Result<Args> {
             other => bail!("unexpected argument {other:?}; try --help"),
         }
     }
-    Ok(Args { command: command.unwrap_or_else(|| "demo".into()), data, printer, ui_port })
+    Ok(Args {
+        command: command.unwrap_or_else(|| "demo".into()),
+        data,
+        printer,
+        ui_port,
+        hub,
+        hub_ca,
+        code,
+        run_for,
+    })
 }
 
 fn main() -> Result<()> {
@@ -114,49 +151,149 @@ fn main() -> Result<()> {
             args.ui_port
         }
         "status" => None,
+        "enroll" => {
+            let hub = args.hub.as_deref().context("enroll needs --hub URL")?;
+            let code = args.code.as_deref().context("enroll needs --code CODE")?;
+            return enroll(store, hub, code, &client(args.hub_ca.as_deref())?);
+        }
+        "run" => {
+            let terminal = Terminal { store: SharedStore::new(store), service, clock };
+            let hub = Some((args.hub.as_deref(), client(args.hub_ca.as_deref())?));
+            let store = terminal.store.clone();
+            run(terminal, hub, args.ui_port, args.run_for)?;
+            return store.with(|s| print_summary(s));
+        }
         other => bail!("unknown command {other:?}; try --help"),
     };
     print_summary(&store)?;
     if let Some(service) = &service {
         drain(&store, service)?;
     }
-    if let Some(port) = serve_ui {
-        serve(store, service, clock, port)?;
+    if serve_ui.is_some() {
+        let terminal = Terminal { store: SharedStore::new(store), service, clock };
+        run(terminal, None, serve_ui, None)?;
     }
     Ok(())
 }
 
-/// Serves the terminal UI on loopback until Ctrl-C.
-fn serve(
-    store: Store,
+/// What `run` serves and syncs.
+struct Terminal {
+    store: SharedStore,
     service: Option<PrintService>,
     clock: Arc<dyn thorbis_agent::Clock>,
-    port: u16,
-) -> Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
-        .context("starting the UI runtime")?;
-    let key = ui::SessionKey::random().map_err(|_| anyhow::anyhow!("no OS randomness"))?;
-    let state = ui::UiState::new(Arc::new(Mutex::new(store)), service.map(Arc::new), clock, key);
-    runtime.block_on(async move {
-        let listener = ui::bind_loopback(port)
-            .await
-            .with_context(|| format!("UI port {port} on 127.0.0.1"))?;
-        let addr = listener.local_addr()?;
-        println!("\nTerminal UI  http://{addr}/");
-        println!(
-            "  sign in as Sam (cashier, PIN {}) or Morgan (manager, PIN {})",
-            seed::CASHIER_PIN,
-            seed::MANAGER_PIN
-        );
-        println!("  Ctrl-C to stop");
-        ui::serve(listener, state, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .context("serving the UI")
+        .context("starting the async runtime")
+}
+
+/// The HTTP client for the hub, trusting `ca` (a PEM file) besides the system's roots.
+fn client(ca: Option<&std::path::Path>) -> Result<reqwest::Client> {
+    let pem = ca
+        .map(|path| std::fs::read(path).with_context(|| format!("reading {}", path.display())))
+        .transpose()?;
+    Ok(sync::hub::http_client_trusting(pem.as_deref())?)
+}
+
+fn enroll(store: Store, hub: &str, code: &str, client: &reqwest::Client) -> Result<()> {
+    let store = SharedStore::new(store);
+    let enrollment = runtime()?.block_on(async {
+        sync::hub::enroll(&store, client, hub, code).await.context("enrolling")
+    })?;
+    println!("Enrolled with {}", enrollment.hub_url);
+    println!("  device    {} ({})", enrollment.device_id, enrollment.role);
+    println!("  tenant    {}", enrollment.tenant_id);
+    println!("  location  {}", enrollment.location_id);
+    Ok(())
+}
+
+/// Runs the sync shell (with a hub: the enrolled one, or the URL given) and the UI (on a
+/// port) until Ctrl-C, or for `run_for`, reporting the sync status.
+fn run(
+    terminal: Terminal,
+    hub: Option<(Option<&str>, reqwest::Client)>,
+    ui_port: Option<u16>,
+    run_for: Option<Duration>,
+) -> Result<()> {
+    let Terminal { store, service, clock } = terminal;
+    runtime()?.block_on(async {
+        let handle = match hub {
+            Some((url, client)) => Some(SyncHandle::start_hub_with(
+                store.clone(),
+                ShellConfig::default(),
+                url,
+                client,
+            )?),
+            None => None,
+        };
+        let (stop_ui, ui_stopped) = tokio::sync::oneshot::channel::<()>();
+        let ui = match ui_port {
+            Some(port) => {
+                let key =
+                    ui::SessionKey::random().map_err(|_| anyhow::anyhow!("no OS randomness"))?;
+                let mut state = ui::UiState::new(store.clone(), service.map(Arc::new), clock, key);
+                if let Some(handle) = &handle {
+                    state = state.with_sync(Arc::new(handle.status_source()));
+                }
+                let listener = ui::bind_loopback(port)
+                    .await
+                    .with_context(|| format!("UI port {port} on 127.0.0.1"))?;
+                let addr = listener.local_addr()?;
+                println!("\nTerminal UI  http://{addr}/");
+                println!(
+                    "  sign in as Sam (cashier, PIN {}) or Morgan (manager, PIN {})",
+                    seed::CASHIER_PIN,
+                    seed::MANAGER_PIN
+                );
+                println!("  Ctrl-C to stop");
+                Some(tokio::spawn(ui::serve(listener, state, async {
+                    let _ = ui_stopped.await;
+                })))
+            }
+            None => None,
+        };
+        let deadline = run_for.map(|d| tokio::time::Instant::now() + d);
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            let stop = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                () = stop => break,
+                _ = tick.tick() => if let Some(handle) = &handle { report(handle) },
+            }
+        }
+        let _ = stop_ui.send(());
+        if let Some(ui) = ui {
+            ui.await.context("the UI task")?.context("serving the UI")?;
+        }
+        if let Some(handle) = handle {
+            report(&handle);
+            handle.shutdown().await;
+        }
+        Ok(())
     })
+}
+
+fn report(handle: &SyncHandle) {
+    for (peer, s) in handle.status().peers {
+        println!(
+            "sync {peer}: {} outbox {} received {} credential {:?}{}",
+            if s.online { "online" } else { "offline" },
+            s.outbox_depth,
+            s.events_received,
+            s.credential,
+            s.last_error.map(|e| format!(" last error: {e}")).unwrap_or_default(),
+        );
+    }
 }
 
 /// Waits (up to 15 s) for the print queue to empty, then reports the printer.
@@ -273,6 +410,10 @@ fn print_summary(store: &Store) -> Result<()> {
     println!("  store   {}", store.path().display());
     println!("  device  {}  (chain at seq {})", store.device_id(), store.tip().seq);
     println!("  events  {}", store.event_count()?);
+    match store.enrollment()? {
+        Some(e) => println!("  hub     {}  ({} at location {})", e.hub_url, e.role, e.location_id),
+        None => println!("  hub     not enrolled"),
+    }
     println!("\nOpen checks");
     for o in store.open_orders()? {
         let table = o.order.opened.as_ref().and_then(|x| x.value.table.clone()).unwrap_or_default();

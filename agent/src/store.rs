@@ -33,12 +33,17 @@ use crate::print::{self, Decision, JobState, PrintJob, PrintRouting};
 use crate::projection::{SqlState, linked, list, read};
 use crate::schema;
 
+mod remote;
+pub use remote::{Applied, Enrollment, RequestSigner, StoreKeys};
+
 /// Bumped whenever the fold changes what it stores; a store whose projections were built
 /// by another version rebuilds them from the event log when it opens.
 ///
 /// 2: staff records (`catalog.staff_upserted`) are folded; a store built by version 1 held
 /// any such events as an unknown kind, unfolded.
-pub const PROJECTION_VERSION: u32 = 2;
+/// 3: device records (`device.*`, from the tenant's reference log) are folded; the key ring
+/// that verifies other devices' events is read from them.
+pub const PROJECTION_VERSION: u32 = 3;
 
 /// How to open a store.
 #[derive(Clone, Debug)]
@@ -129,7 +134,7 @@ pub struct Store {
     pub(crate) clock: Arc<dyn Clock>,
     policy: Policy,
     device_id: DeviceId,
-    key: DeviceKey,
+    key: Arc<DeviceKey>,
     tip: ChainTip,
     hlc: HlcClock,
     ids: IdGen,
@@ -170,7 +175,7 @@ impl Store {
             clock: config.clock,
             policy: config.policy,
             device_id,
-            key,
+            key: Arc::new(key),
             tip,
             hlc: HlcClock::with_last(last, config.max_clock_ahead_ms),
             ids,

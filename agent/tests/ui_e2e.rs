@@ -11,7 +11,7 @@
 mod browser;
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
@@ -19,6 +19,7 @@ use browser::{Chromium, click_and_load, eval, fill, screenshot, text, wait_for};
 use chromiumoxide::page::Page;
 use thorbis_agent::print::policy::Timing;
 use thorbis_agent::print::{PrintRouting, PrintService, PrinterConfig};
+use thorbis_agent::sync::SharedStore;
 use thorbis_agent::ui::{self, SessionKey, UiState};
 use thorbis_agent::{Clock, Store, StoreConfig, SystemClock, seed};
 use thorbis_domain::Currency;
@@ -29,7 +30,7 @@ use thorbis_simulators::server::{PrinterConfig as SimConfig, PrinterHandle};
 
 /// A store, a printer simulator and the UI on a free loopback port.
 struct Rig {
-    store: Arc<Mutex<Store>>,
+    store: SharedStore,
     sim: PrinterHandle,
     base: String,
     _print: Arc<PrintService>,
@@ -71,9 +72,9 @@ impl Rig {
             }],
             &clock,
         )?);
-        let store = Arc::new(Mutex::new(store));
+        let store = SharedStore::new(store);
         let state = UiState::new(
-            Arc::clone(&store),
+            store.clone(),
             Some(Arc::clone(&print)),
             clock,
             SessionKey::from_bytes(b"ui e2e"),
@@ -89,8 +90,8 @@ impl Rig {
 
     /// The store's event count and projection digest: what bad input must leave alone.
     fn fingerprint(&self) -> Result<(u64, String)> {
-        let store = self.store.lock().unwrap();
-        Ok((store.event_count()?, format!("{:?}", store.projection_digest()?)))
+        self.store
+            .with(|store| Ok((store.event_count()?, format!("{:?}", store.projection_digest()?))))
     }
 
     fn url(&self, path: &str) -> String {
@@ -320,8 +321,7 @@ async fn scenario(rig: &Rig, chromium: &Chromium) -> Result<()> {
 
     // Pay: open the drawer first (bad floats refused), then bad tenders refused.
     let order = {
-        let store = rig.store.lock().unwrap();
-        store.open_orders()?.into_iter().next().context("the open check")?
+        rig.store.with(|store| store.open_orders())?.into_iter().next().context("the open check")?
     };
     let total = order.totals.total;
     refused(rig, &pos, &[("#float", "abc")], "#open-drawer", "Float must be").await?;
@@ -390,15 +390,15 @@ async fn kitchen_staff_get_the_kds_and_a_lockout_is_shown_on_the_pad() -> Result
         b"cook salt",
         thorbis_agent::staff::PinCost::FAST_FOR_TESTS,
     )?;
-    rig.store.lock().unwrap().execute(&thorbis_domain::Command::PublishStaff(
-        thorbis_domain::catalog::Staff {
+    rig.store.with(|store| {
+        store.execute(&thorbis_domain::Command::PublishStaff(thorbis_domain::catalog::Staff {
             id: cook,
             name: "Alex".into(),
             role: thorbis_domain::catalog::Role::Kitchen,
             pin_hash,
             active: true,
-        },
-    ))?;
+        }))
+    })?;
     let chromium = Chromium::launch().await?;
     let result = async {
         let page = chromium.open(&rig.url("/signin")).await?;

@@ -49,6 +49,7 @@ pub const AGENT: &[Migration] = migrations!("agent":
     2 => "projections",
     3 => "print_jobs",
     4 => "sign_in",
+    5 => "sync",
 );
 
 /// The hub's Postgres migrations, in order.

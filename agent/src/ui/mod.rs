@@ -16,8 +16,9 @@
 //!   no float) and become `domain` commands run through [`Store::execute_all`]; a refusal is
 //!   shown inline next to the form and nothing is written.
 //! - **Everything rendered is escaped** through [`html::esc`], the one helper.
-//! - **The store is shared, briefly.** `Arc<Mutex<Store>>`, locked for one short call inside
-//!   `spawn_blocking`, never across an await.
+//! - **The store is shared, briefly.** The sync shell's [`SharedStore`], locked for one
+//!   short call on the blocking pool, never across an await; every write through the UI
+//!   also wakes the sync peers, so a sale leaves for the hub and the kitchen at once.
 
 mod form;
 pub mod html;
@@ -29,7 +30,7 @@ mod signin;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -41,6 +42,7 @@ use tokio::sync::watch;
 use crate::clock::Clock;
 use crate::print::PrintService;
 use crate::store::Store;
+use crate::sync::SharedStore;
 use crate::{SignedIn, StoreError};
 
 pub use session::SessionKey;
@@ -69,6 +71,23 @@ pub trait SyncStatus: Send + Sync + std::fmt::Debug {
     fn sync_state(&self) -> SyncState;
 }
 
+/// The running sync shell, as the indicator bar sees it: online while any peer answers,
+/// with the largest outbox as the backlog.
+impl SyncStatus for crate::sync::StatusSource {
+    fn sync_state(&self) -> SyncState {
+        let status = self.get();
+        if status.peers.is_empty() {
+            return SyncState::NotConfigured;
+        }
+        let backlog = status.peers.values().map(|p| p.outbox_depth).max().unwrap_or(0);
+        if status.peers.values().any(|p| p.online) {
+            SyncState::Online { backlog }
+        } else {
+            SyncState::Offline { backlog }
+        }
+    }
+}
+
 /// The sync status of a terminal with no hub configured.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct NoSync;
@@ -82,7 +101,7 @@ impl SyncStatus for NoSync {
 /// What the UI's handlers share.
 #[derive(Clone, Debug)]
 pub struct UiState {
-    store: Arc<Mutex<Store>>,
+    store: SharedStore,
     print: Option<Arc<PrintService>>,
     clock: Arc<dyn Clock>,
     sync: Arc<dyn SyncStatus>,
@@ -97,7 +116,7 @@ impl UiState {
     /// ticket ages.
     #[must_use]
     pub fn new(
-        store: Arc<Mutex<Store>>,
+        store: SharedStore,
         print: Option<Arc<PrintService>>,
         clock: Arc<dyn Clock>,
         key: SessionKey,
@@ -121,7 +140,7 @@ impl UiState {
 
     /// The shared store.
     #[must_use]
-    pub fn store(&self) -> &Arc<Mutex<Store>> {
+    pub fn store(&self) -> &SharedStore {
         &self.store
     }
 
@@ -130,19 +149,14 @@ impl UiState {
         &self,
         f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, UiError> {
-        let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = store.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| UiError::Internal(format!("store task failed: {e}")))?
-        .map_err(UiError::from)
+        self.store.run(f).await.map_err(UiError::from)
     }
 
-    /// Tells live pages that something changed.
+    /// Tells live pages that something changed, and the sync peers that there may be
+    /// events to send.
     fn notify(&self) {
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
+        self.store.notify_changed();
     }
 
     fn indicators(&self) -> html::Indicators {
@@ -327,7 +341,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(StoreConfig::new(dir.path().join("a.db"))).unwrap();
         let state = UiState::new(
-            Arc::new(Mutex::new(store)),
+            SharedStore::new(store),
             None,
             Arc::new(crate::SystemClock),
             SessionKey::from_bytes(b"k"),

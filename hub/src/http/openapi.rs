@@ -181,11 +181,17 @@ pub fn document() -> Value {
     ]);
     pull_responses["200"] = json!({
         "description": "A page of events with a checkpoint ending each device's run.",
-        "headers": { "x-thorbis-more": { "schema": { "type": "string", "enum": ["true", "false"] } } },
+        "headers": {
+            "x-thorbis-more": { "schema": { "type": "string", "enum": ["true", "false"] } },
+            "x-thorbis-tips": { "description": "What the hub holds of the devices in the caller's scope: `<device>=<seq>` joined by commas.",
+                                "schema": { "type": "string" } }
+        },
         "content": {
             "application/octet-stream": { "schema": { "type": "string", "contentMediaType": "application/octet-stream" } },
-            "application/json": { "schema": { "type": "object", "required": ["batch", "more"],
-                "properties": { "batch": { "$ref": "#/components/schemas/Batch" }, "more": { "type": "boolean" } } } }
+            "application/json": { "schema": { "type": "object", "required": ["batch", "more", "tips"],
+                "properties": { "batch": { "$ref": "#/components/schemas/Batch" }, "more": { "type": "boolean" },
+                                "tips": { "type": "object", "additionalProperties": { "type": "integer" },
+                                          "description": "Version vector: what the hub holds of the devices in the caller's scope." } } } }
         }
     });
     let mut doc = json!({

@@ -25,7 +25,10 @@
 //! pages of at most `limit` events (the hub's cap applies), each device's run ending at a
 //! signed checkpoint so the caller can verify it with `verify_chain`. Binary batch by
 //! default, with `x-thorbis-more: true|false`; with `Accept: application/json`,
-//! `{"batch": <batch JSON>, "more": bool}`.
+//! `{"batch": <batch JSON>, "more": bool, "tips": {...}}`. Every answer also says what the
+//! hub holds of the devices in the caller's scope (`x-thorbis-tips: <device>=<seq>,...`, or
+//! `tips` in JSON), so a device that restarted knows where to resume pushing its own
+//! events without guessing.
 //!
 //! Live mode is a long-poll: with `"wait_ms": n` (capped by the hub), a pull that finds
 //! nothing waits until a push for the caller's tenant commits on any hub process (see
@@ -560,19 +563,21 @@ pub(super) async fn pull(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
     let response = match pull_inner(&state, &headers, body).await {
-        Ok((batch, more)) => {
+        Ok((batch, more, tips)) => {
             if is_json(&headers, header::ACCEPT) {
                 let batch: serde_json::Value = serde_json::to_value(&batch).unwrap_or_default();
-                Json(json!({ "batch": batch, "more": more })).into_response()
+                Json(json!({ "batch": batch, "more": more, "tips": tips })).into_response()
             } else {
+                let tips: Vec<String> = tips.iter().map(|(d, seq)| format!("{d}={seq}")).collect();
                 (
                     StatusCode::OK,
                     [
-                        (header::CONTENT_TYPE, "application/octet-stream"),
+                        (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
                         (
                             header::HeaderName::from_static("x-thorbis-more"),
-                            if more { "true" } else { "false" },
+                            if more { "true" } else { "false" }.to_owned(),
                         ),
+                        (header::HeaderName::from_static("x-thorbis-tips"), tips.join(",")),
                     ],
                     encode_batch(&batch),
                 )
@@ -589,7 +594,7 @@ async fn pull_inner(
     state: &AppState,
     headers: &HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
-) -> Result<(Batch, bool)> {
+) -> Result<(Batch, bool, VersionVector)> {
     let body = body_bytes(body)?;
     let device = authenticate(state, headers, "POST", PULL_PATH, &body).await?;
     let req: PullRequest = json_body(&body)?;
@@ -600,15 +605,17 @@ async fn pull_inner(
     // and no business decision depends on it.
     let deadline = tokio::time::Instant::now() + wait;
     loop {
-        let (batch, more) = page(state, &device, &req).await?;
+        let (batch, more, tips) = page(state, &device, &req).await?;
         if !batch.events.is_empty() || wait.is_zero() {
-            return Ok((batch, more));
+            return Ok((batch, more, tips));
         }
         // Sleep until this tenant (or everyone) is notified, or the wait is over.
         let _waiting = state.0.metrics.waiting();
         loop {
             match tokio::time::timeout_at(deadline, wakeups.recv()).await {
-                Err(_) | Ok(Err(broadcast::error::RecvError::Closed)) => return Ok((batch, more)),
+                Err(_) | Ok(Err(broadcast::error::RecvError::Closed)) => {
+                    return Ok((batch, more, tips));
+                }
                 Ok(Ok(tenant)) if tenant != device.tenant_id && tenant != crate::live::EVERYONE => {
                 }
                 Ok(Ok(_) | Err(broadcast::error::RecvError::Lagged(_))) => break,
@@ -617,8 +624,12 @@ async fn pull_inner(
     }
 }
 
-/// One page of what `device` lacks, per the module docs.
-async fn page(state: &AppState, device: &Caller, req: &PullRequest) -> Result<(Batch, bool)> {
+/// One page of what `device` lacks, per the module docs, and the hub's tips in its scope.
+async fn page(
+    state: &AppState,
+    device: &Caller,
+    req: &PullRequest,
+) -> Result<(Batch, bool, VersionVector)> {
     let cap = state.0.limits.max_pull_events;
     let limit = req.limit.unwrap_or(cap).clamp(1, cap);
     let mut client = state.0.pool.get().await?;
@@ -649,6 +660,12 @@ async fn page(state: &AppState, device: &Caller, req: &PullRequest) -> Result<(B
         )
         .await?
     };
+    let held: VersionVector = tips
+        .iter()
+        .map(|row| {
+            (DeviceId::from_bytes(*row.get::<_, Uuid>(0).as_bytes()), row.get::<_, i64>(1) as u64)
+        })
+        .collect();
     let mut batch = Batch::default();
     let mut more = false;
     for row in tips {
@@ -717,7 +734,7 @@ async fn page(state: &AppState, device: &Caller, req: &PullRequest) -> Result<(B
         }
     }
     tx.commit().await?;
-    Ok((batch, more))
+    Ok((batch, more, held))
 }
 
 /// An event row as the envelope, with its checkpoint if it is the page's signed end.

@@ -1,0 +1,233 @@
+//! One peer's task: rounds of "say what there is to say, then listen", with backoff after
+//! failures. The protocol decisions are [`PeerState`]'s; this loop only moves its messages
+//! between the store (on the blocking pool) and the transport.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use thorbis_sync_protocol::clock::Clock;
+use thorbis_sync_protocol::sync::{KeyRing, Message, PeerState};
+use thorbis_sync_protocol::{Batch, DeviceId, VersionVector};
+use tokio::sync::watch;
+
+use super::backoff::delay_ms;
+use super::{
+    CredentialState, PeerStatus, RoundError, SharedStore, ShellConfig, SyncStatus, Transport,
+};
+use crate::{Store, StoreKeys};
+
+pub(super) struct PeerTask<T> {
+    pub name: String,
+    pub transport: T,
+    pub store: SharedStore,
+    pub clock: Arc<dyn Clock>,
+    pub config: ShellConfig,
+    pub status: Arc<Mutex<SyncStatus>>,
+    pub changes: watch::Receiver<u64>,
+    pub shutdown: watch::Receiver<bool>,
+    pub seed: u64,
+    /// What the peer was last known to hold, for the outbox depth.
+    pub known: VersionVector,
+}
+
+/// What one received message added to the store.
+#[derive(Debug, Default)]
+struct Outcome {
+    stored: usize,
+    /// Events the protocol put off: stamped too far ahead, or not continuing the local tip.
+    deferred: usize,
+    /// Devices whose events came but whose keys this terminal does not hold.
+    unverifiable: BTreeSet<DeviceId>,
+}
+
+impl<T: Transport> PeerTask<T> {
+    pub(super) async fn run(mut self) {
+        let mut peer = PeerState::new(self.config.protocol);
+        let mut failures: u32 = 0;
+        while !self.stopping() {
+            self.changes.borrow_and_update();
+            match self.round(&mut peer).await {
+                Ok(()) => failures = 0,
+                Err(e) => {
+                    failures = failures.saturating_add(1);
+                    // Forget what we believed of the peer: the next round says Hello and
+                    // learns where it really is (it may have restarted or lost a push).
+                    peer = PeerState::new(self.config.protocol);
+                    let wait = delay_ms(&self.config.retry, failures, e.failure(), self.seed);
+                    tracing::warn!(peer = %self.name, error = %e, failures, wait_ms = wait, "sync failed");
+                    self.update(|s| {
+                        s.online = false;
+                        s.last_error = Some(e.to_string());
+                        if let RoundError::Transport(super::TransportError::CredentialRejected(
+                            reason,
+                        )) = &e
+                        {
+                            s.credential = CredentialState::Rejected { reason: reason.clone() };
+                        }
+                    });
+                    if let Ok(ours) = self.store.run(|s| s.version_vector()).await {
+                        self.track_outbox(&peer, &ours);
+                    }
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(wait)) => {}
+                        _ = self.shutdown.changed() => {}
+                    }
+                }
+            }
+        }
+        tracing::debug!(peer = %self.name, "sync task stopped");
+    }
+
+    /// Stop when asked, or when the handle is gone.
+    fn stopping(&self) -> bool {
+        *self.shutdown.borrow() || self.shutdown.has_changed().is_err()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut PeerStatus)) {
+        let mut status = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        let peer = status.peers.entry(self.name.clone()).or_default();
+        f(peer);
+        peer.requests = self.transport.requests();
+    }
+
+    /// Updates the outbox depth: what we hold beyond what the peer was last known to
+    /// hold. That knowledge survives a reset of the protocol state (a failure), so the
+    /// depth stays meaningful while the peer is away.
+    fn track_outbox(&mut self, peer: &PeerState, ours: &VersionVector) {
+        if let Some(theirs) = peer.their_vector() {
+            self.known.merge(theirs);
+        }
+        let depth =
+            self.known.missing_from(ours).iter().map(|(_, r)| r.end() - r.start() + 1).sum();
+        self.update(|s| s.outbox_depth = depth);
+    }
+
+    fn contact(&self) {
+        let now = self.clock.now_ms();
+        self.update(|s| {
+            s.online = true;
+            s.last_contact_ms = Some(now);
+            s.last_error = None;
+            s.credential = CredentialState::Accepted;
+        });
+    }
+
+    /// Sends what the protocol has to say (bounded), then listens once.
+    async fn round(&mut self, peer: &mut PeerState) -> Result<(), RoundError> {
+        for _ in 0..self.config.max_messages_per_round {
+            let now = self.clock.now_ms();
+            let state = peer.clone();
+            let (state, msg, ours) = self
+                .store
+                .run(move |s| {
+                    let mut state = state;
+                    let msg = state.generate_message(&*s, now);
+                    (state, msg, s.version_vector())
+                })
+                .await;
+            *peer = state;
+            self.track_outbox(peer, &ours?);
+            let Some(msg) = msg else { break };
+            let replies = self.transport.send(msg).await?;
+            self.contact();
+            for reply in replies {
+                self.receive(peer, reply).await?;
+            }
+        }
+        if self.changes.has_changed().unwrap_or(false) || self.stopping() {
+            // Written meanwhile: send it before listening.
+            return Ok(());
+        }
+        let have = self.store.run(|s| s.version_vector()).await?;
+        let replies = tokio::select! {
+            r = self.transport.listen(have, self.config.long_poll) => r?,
+            _ = self.changes.changed() => return Ok(()),
+            _ = self.shutdown.changed() => return Ok(()),
+        };
+        self.contact();
+        for reply in replies {
+            self.receive(peer, reply).await?;
+        }
+        Ok(())
+    }
+
+    /// Verifies and stores one message from the peer (one store transaction per pass).
+    async fn receive(&mut self, peer: &mut PeerState, msg: Message) -> Result<(), RoundError> {
+        let now = self.clock.now_ms();
+        let events = matches!(&msg, Message::Events { batch, .. } if !batch.events.is_empty());
+        let state = peer.clone();
+        let (state, outcome) = self
+            .store
+            .run(move |s| {
+                let mut state = state;
+                let outcome = receive_into(&mut state, s, msg, now);
+                (state, outcome)
+            })
+            .await;
+        *peer = state;
+        let outcome = outcome?;
+        if outcome.stored > 0 {
+            self.update(|s| s.events_received += outcome.stored as u64);
+            // Other peers may relay what arrived.
+            self.store.notify_changed();
+            self.changes.borrow_and_update();
+        } else if events && !outcome.unverifiable.is_empty() {
+            // Nothing usable came and the peer will send the same again: back off rather
+            // than ask again at once.
+            return Err(RoundError::Unverifiable(outcome.unverifiable.into_iter().collect()));
+        } else if events && outcome.deferred > 0 {
+            // Stamped ahead of our clock (or overtaken): the same would come back at once.
+            return Err(RoundError::Deferred(outcome.deferred));
+        }
+        Ok(())
+    }
+}
+
+/// Feeds one message to the protocol and stores the events it verified. A batch can carry
+/// the reference-data log that introduces keys for other runs of the same batch, so runs of
+/// devices without a key wait until the runs with keys are stored, then get another pass.
+fn receive_into(
+    peer: &mut PeerState,
+    store: &mut Store,
+    msg: Message,
+    now: u64,
+) -> Result<Outcome, RoundError> {
+    let mut outcome = Outcome::default();
+    let Message::Events { batch, more } = msg else {
+        let keys = store.key_ring()?;
+        peer.receive_message(&*store, &keys, msg, now)?;
+        return Ok(outcome);
+    };
+    let mut pending = batch;
+    for _ in 0..4 {
+        let keys = store.key_ring()?;
+        let (known, unknown) = split_by_key(pending, &keys);
+        pending = unknown;
+        if known.events.is_empty() {
+            break;
+        }
+        let received =
+            peer.receive_message(&*store, &keys, Message::Events { batch: known, more }, now)?;
+        outcome.deferred += received.deferred + received.out_of_order;
+        outcome.stored += store.apply_remote(&received.events)?.stored;
+        if pending.events.is_empty() {
+            break;
+        }
+    }
+    outcome.unverifiable = pending.events.iter().map(|e| e.device_id).collect();
+    Ok(outcome)
+}
+
+/// The runs (and their checkpoints) of devices `keys` knows, and the rest.
+fn split_by_key(batch: Batch, keys: &StoreKeys) -> (Batch, Batch) {
+    let known = |d: &DeviceId| keys.public_key(d).is_some();
+    let (mut yes, mut no) = (Batch::default(), Batch::default());
+    for event in batch.events {
+        if known(&event.device_id) { yes.events.push(event) } else { no.events.push(event) }
+    }
+    for cp in batch.checkpoints {
+        if known(&cp.device_id) { yes.checkpoints.push(cp) } else { no.checkpoints.push(cp) }
+    }
+    (yes, no)
+}

@@ -1,0 +1,444 @@
+//! Agents syncing through a real hub: a throwaway Postgres (the hub's test harness), the hub
+//! on 127.0.0.1:0, agents with real stores enrolled with one-time codes and running the sync
+//! shell. Every wait is bounded.
+
+#![allow(clippy::print_stdout)] // Prints a METRIC line (latency is reported, never asserted).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail, ensure};
+use serde_json::{Value, json};
+use thorbis_agent::seed;
+use thorbis_agent::sync::hub::{enroll, http_client_trusting};
+use thorbis_agent::sync::{CredentialState, RetryPolicy, SharedStore, ShellConfig, SyncHandle};
+use thorbis_agent::{ManualClock, Store, StoreConfig};
+use thorbis_domain::Command;
+use thorbis_domain::events::ServiceMode;
+use thorbis_domain::ids::{LineId, OrderId};
+use thorbis_domain::{Currency, Qty};
+use thorbis_hub::identity::KeyWrap;
+use thorbis_hub::testing::{TestDatabase, fresh_database};
+use thorbis_hub::{AppState, Limits, Settings};
+use thorbis_sync_protocol::sync::EventSource;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+const NOW_MS: u64 = 1_790_000_000_000;
+const ADMIN_TOKEN: &str = "agent-sync-test-token";
+const HUB_CERT: &[u8] = include_bytes!("../../hub/tests/tls/cert.pem");
+const HUB_KEY: &[u8] = include_bytes!("../../hub/tests/tls/key.pem");
+
+/// One hub process over a database.
+struct Hub {
+    addr: std::net::SocketAddr,
+    base: String,
+    http: reqwest::Client,
+    db: TestDatabase,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Hub {
+    async fn start(db: TestDatabase, clock: Arc<ManualClock>, addr: &str) -> Result<Self> {
+        Self::start_serving(db, clock, addr, false).await
+    }
+
+    /// The hub serving TLS with the hub tests' self-signed certificate for 127.0.0.1.
+    async fn start_tls(db: TestDatabase, clock: Arc<ManualClock>) -> Result<Self> {
+        Self::start_serving(db, clock, "127.0.0.1:0", true).await
+    }
+
+    async fn start_serving(
+        db: TestDatabase,
+        clock: Arc<ManualClock>,
+        addr: &str,
+        tls: bool,
+    ) -> Result<Self> {
+        let state: AppState = thorbis_hub::prepare(
+            &db.config,
+            clock,
+            Settings {
+                limits: Limits { max_wait_ms: 2_000, ..Limits::default() },
+                admin_token: Some(ADMIN_TOKEN.into()),
+                key_wrap: Some(Arc::new(KeyWrap::new(&[0x4b; 32])?)),
+                secure_cookies: false,
+            },
+        )
+        .await?;
+        // Binding the address a stopped hub used may need a moment.
+        let mut listener = None;
+        for _ in 0..100 {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => {
+                    listener = Some(l);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+        let listener = listener.with_context(|| format!("binding {addr}"))?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = oneshot::channel();
+        let stopped = async {
+            let _ = rx.await;
+        };
+        let server = if tls {
+            let config = thorbis_hub::server_config(HUB_CERT, HUB_KEY)?;
+            tokio::spawn(thorbis_hub::serve_tls(listener, state, config, stopped))
+        } else {
+            tokio::spawn(thorbis_hub::serve(listener, state, stopped))
+        };
+        let scheme = if tls { "https" } else { "http" };
+        Ok(Self {
+            addr,
+            base: format!("{scheme}://{addr}"),
+            http: http_client_trusting(Some(HUB_CERT))?,
+            db,
+            shutdown: Some(tx),
+            server: Some(server),
+        })
+    }
+
+    async fn stop(mut self) -> Result<TestDatabase> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            // Graceful: in-flight long-polls finish within the hub's wait cap.
+            tokio::time::timeout(Duration::from_secs(20), server).await???;
+        }
+        Ok(self.db.clone())
+    }
+
+    async fn admin(&self, path: &str, body: &Value) -> Result<Value> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(body)
+            .send()
+            .await?;
+        let status = response.status();
+        let body: Value = response.json().await?;
+        ensure!(status.is_success(), "{path}: {status} {body}");
+        Ok(body)
+    }
+
+    /// A tenant with one location: (tenant, location).
+    async fn tenant(&self) -> Result<(Uuid, Uuid)> {
+        let tenant = self.admin("/api/v1/admin/tenants", &json!({ "name": "Bistro" })).await?;
+        let tenant: Uuid = serde_json::from_value(tenant["tenant_id"].clone())?;
+        let location = self
+            .admin(&format!("/api/v1/admin/tenants/{tenant}/locations"), &json!({ "name": "Main" }))
+            .await?;
+        Ok((tenant, serde_json::from_value(location["location_id"].clone())?))
+    }
+
+    async fn code(&self, tenant: Uuid, location: Uuid, role: &str) -> Result<String> {
+        let body = self
+            .admin(
+                &format!("/api/v1/admin/tenants/{tenant}/enrollment-codes"),
+                &json!({ "location_id": location, "role": role, "ttl_ms": 600_000 }),
+            )
+            .await?;
+        Ok(body["code"].as_str().context("code")?.to_owned())
+    }
+}
+
+/// A terminal: its store, shared, and its running sync shell.
+struct Agent {
+    store: SharedStore,
+    sync: Option<SyncHandle>,
+}
+
+fn shell_config(seed: u64) -> ShellConfig {
+    ShellConfig {
+        retry: RetryPolicy { base_ms: 20, max_ms: 400, credential_retry_ms: 2_000 },
+        long_poll: Duration::from_secs(1),
+        seed,
+        ..ShellConfig::default()
+    }
+}
+
+impl Agent {
+    async fn enroll(
+        hub: &Hub,
+        dir: &tempfile::TempDir,
+        clock: &Arc<ManualClock>,
+        tenant: (Uuid, Uuid),
+        role: &str,
+        seed: u8,
+    ) -> Result<Self> {
+        let store = Store::open(StoreConfig {
+            clock: clock.clone(),
+            id_seed: Some(u64::from(seed)),
+            device_key_seed: Some([seed; 32]),
+            ..StoreConfig::new(dir.path().join(format!("{role}.db")))
+        })?;
+        let store = SharedStore::new(store);
+        let code = hub.code(tenant.0, tenant.1, role).await?;
+        let client = http_client_trusting(Some(HUB_CERT))?;
+        let enrollment = enroll(&store, &client, &hub.base, &code).await?;
+        ensure!(enrollment.location_id == tenant.1 && enrollment.role == role);
+        ensure!(store.with(|s| s.device_id()) == enrollment.device_id, "the hub's id is taken");
+        let lan = store.with(|s| s.lan_identity())?.context("a LAN identity once enrolled")?;
+        ensure!(lan.credential.verify(&lan.tenant_key, &lan.credential_signature));
+        ensure!(lan.credential.device_id == enrollment.device_id);
+        let sync =
+            SyncHandle::start_hub_with(store.clone(), shell_config(u64::from(seed)), None, client)?;
+        Ok(Self { store, sync: Some(sync) })
+    }
+
+    fn status(&self) -> thorbis_agent::sync::PeerStatus {
+        self.sync.as_ref().map(|s| s.status().peers["hub"].clone()).unwrap_or_default()
+    }
+
+    async fn restart_sync(&mut self) -> Result<()> {
+        if let Some(sync) = self.sync.take() {
+            sync.shutdown().await;
+        }
+        let client = http_client_trusting(Some(HUB_CERT))?;
+        self.sync =
+            Some(SyncHandle::start_hub_with(self.store.clone(), shell_config(9), None, client)?);
+        Ok(())
+    }
+}
+
+/// Polls `check` every 20 ms for up to `secs` seconds.
+async fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> Result<bool>) -> Result<()> {
+    for _ in 0..secs * 50 {
+        if check()? {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    bail!("timed out after {secs} s waiting for {what}")
+}
+
+fn send_order(pos: &SharedStore, table: &str) -> Result<OrderId> {
+    let (order_id, burger, fries) =
+        pos.with(|s| (OrderId(s.new_id()), LineId(s.new_id()), LineId(s.new_id())));
+    pos.execute(&[
+        Command::OpenOrder {
+            order_id,
+            currency: Currency::USD,
+            mode: ServiceMode::DineIn,
+            table: Some(table.into()),
+            guests: Some(2),
+            staff: None,
+        },
+        seed::line(order_id, burger, seed::BURGER, Qty::ONE, vec![seed::MEDIUM_RARE]),
+        seed::line(order_id, fries, seed::FRIES, Qty::ONE, vec![]),
+        Command::SendToKitchen { order_id },
+    ])?;
+    Ok(order_id)
+}
+
+fn tickets_for(store: &SharedStore, order: OrderId) -> Result<usize> {
+    Ok(store.with(|s| s.kds_queue(None))?.iter().filter(|t| t.order_id == order).count())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_sent_on_the_pos_reaches_the_kds_and_replays_change_nothing() -> Result<()> {
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let db = tokio::task::spawn_blocking(fresh_database).await?;
+    let hub = Hub::start(db, clock.clone(), "127.0.0.1:0").await?;
+    let tenant = hub.tenant().await?;
+    let dir = tempfile::tempdir()?;
+    let pos = Agent::enroll(&hub, &dir, &clock, tenant, "pos", 1).await?;
+    let mut kds = Agent::enroll(&hub, &dir, &clock, tenant, "kds", 2).await?;
+    pos.store.execute(&seed::catalog())?;
+
+    let order = send_order(&pos.store, "12")?;
+    let sent = std::time::Instant::now();
+    wait_for("the tickets on the KDS", 20, || Ok(tickets_for(&kds.store, order)? == 2)).await?;
+    println!("METRIC agent_pos_to_kds_ms {}", sent.elapsed().as_millis());
+
+    // Both hold the same events (the POS's, the tenant's device records, none of the KDS's
+    // own): the same projections.
+    let (pos_store, kds_store) = (pos.store.clone(), kds.store.clone());
+    wait_for("the replicas to agree", 20, || {
+        Ok(pos_store.with(|s| s.version_vector())? == kds_store.with(|s| s.version_vector())?)
+    })
+    .await?;
+    let digest = kds.store.with(|s| s.projection_digest())?;
+    ensure!(digest == pos.store.with(|s| s.projection_digest())?);
+    wait_for("the POS's outbox to drain", 20, || Ok(pos.status().outbox_depth == 0)).await?;
+    let status = kds.status();
+    ensure!(status.online && status.credential == CredentialState::Accepted, "{status:?}");
+    ensure!(status.events_received > 0 && status.last_contact_ms.is_some(), "{status:?}");
+
+    // Replays: the POS's events again, straight into the store and through a restarted
+    // shell (a fresh Hello, the hub sends from the KDS's vector) change nothing.
+    let pos_device = pos.store.with(|s| s.device_id());
+    let events = kds.store.with(|s| EventSource::events_after(&*s, pos_device, 0, 100_000));
+    let count = kds.store.with(|s| s.event_count())?;
+    let applied = kds.store.with(|s| s.apply_remote(&events))?;
+    ensure!(applied.stored == 0 && applied.duplicates == events.len(), "{applied:?}");
+    kds.restart_sync().await?;
+    wait_for("the restarted shell online", 20, || Ok(kds.status().online)).await?;
+    ensure!(kds.store.with(|s| s.projection_digest())? == digest);
+    ensure!(kds.store.with(|s| s.event_count())? == count);
+    ensure!(kds.store.with(|s| s.tip().seq) == 0, "the KDS wrote nothing of its own");
+    ensure!(kds.store.with(|s| s.verify_log())?.events == count);
+
+    drop(pos);
+    drop(kds);
+    hub.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_reconnect_after_the_hub_restarts() -> Result<()> {
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let db = tokio::task::spawn_blocking(fresh_database).await?;
+    let hub = Hub::start(db, clock.clone(), "127.0.0.1:0").await?;
+    let tenant = hub.tenant().await?;
+    let dir = tempfile::tempdir()?;
+    let pos = Agent::enroll(&hub, &dir, &clock, tenant, "pos", 3).await?;
+    let kds = Agent::enroll(&hub, &dir, &clock, tenant, "kds", 4).await?;
+    pos.store.execute(&seed::catalog())?;
+    let first = send_order(&pos.store, "1")?;
+    wait_for("the first order on the KDS", 20, || Ok(tickets_for(&kds.store, first)? == 2)).await?;
+
+    // The hub goes away; the POS keeps trading.
+    let addr = hub.addr;
+    let db = hub.stop().await?;
+    let second = send_order(&pos.store, "2")?;
+    wait_for("the POS offline with the order in its outbox", 20, || {
+        let status = pos.status();
+        Ok(!status.online && status.last_error.is_some() && status.outbox_depth > 0)
+    })
+    .await?;
+    ensure!(tickets_for(&kds.store, second)? == 0);
+
+    // A new hub process on the same database and address: both reconnect and catch up.
+    let hub = Hub::start(db, clock.clone(), &addr.to_string()).await?;
+    wait_for("the second order on the KDS", 30, || Ok(tickets_for(&kds.store, second)? == 2))
+        .await?;
+    wait_for("both online", 20, || Ok(pos.status().online && kds.status().online)).await?;
+    wait_for("the outbox to drain", 20, || Ok(pos.status().outbox_depth == 0)).await?;
+    let pos_device = pos.store.with(|s| s.device_id());
+    let pos_tip = pos.store.with(|s| s.tip());
+    ensure!(
+        kds.store.with(|s| s.chain_tip(pos_device))? == pos_tip,
+        "the KDS holds the whole chain"
+    );
+    drop(pos);
+    drop(kds);
+    hub.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_terminal_is_told_so_and_retries_slowly() -> Result<()> {
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let db = tokio::task::spawn_blocking(fresh_database).await?;
+    let hub = Hub::start(db, clock.clone(), "127.0.0.1:0").await?;
+    let tenant = hub.tenant().await?;
+    let dir = tempfile::tempdir()?;
+    let pos = Agent::enroll(&hub, &dir, &clock, tenant, "pos", 5).await?;
+    wait_for("online", 20, || Ok(pos.status().online)).await?;
+
+    let device = pos.store.with(|s| s.device_id());
+    hub.admin(&format!("/api/v1/admin/tenants/{}/devices/{device}/revoke", tenant.0), &json!({}))
+        .await?;
+    pos.store.execute(&seed::catalog())?;
+    wait_for("the credential rejected", 20, || {
+        Ok(matches!(pos.status().credential, CredentialState::Rejected { .. }))
+    })
+    .await?;
+    let status = pos.status();
+    ensure!(!status.online && status.last_error.is_some(), "{status:?}");
+
+    // Retries come at the credential pace (1-2 s here), not in a loop: over 4 s, at most
+    // four requests, and at least one (it does keep trying).
+    let before = pos.status().requests;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let after = pos.status().requests;
+    ensure!(after > before && after - before <= 4, "{before} -> {after} requests");
+    ensure!(matches!(pos.status().credential, CredentialState::Rejected { .. }));
+    drop(pos);
+    hub.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_line_enrolls_and_runs() -> Result<()> {
+    // The binary reads the system clock: the hub's clock starts at the same time, so signed
+    // requests fall inside its window.
+    use thorbis_agent::Clock as _;
+    let clock = Arc::new(ManualClock::new(thorbis_agent::SystemClock.now_ms()));
+    let db = tokio::task::spawn_blocking(fresh_database).await?;
+    let hub = Hub::start(db, clock.clone(), "127.0.0.1:0").await?;
+    let tenant = hub.tenant().await?;
+    let code = hub.code(tenant.0, tenant.1, "pos").await?;
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().to_str().context("temp path")?.to_owned();
+    let agent = |args: Vec<String>| {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_thorbis-agent"))
+                .args(args)
+                .env("RUST_LOG", "warn")
+                .output()
+        })
+    };
+    let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    let out =
+        agent(args(&["enroll", "--hub", &hub.base, "--code", &code, "--data", &data])).await??;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    ensure!(
+        out.status.success() && stdout.contains("Enrolled"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The code is single use.
+    let again =
+        agent(args(&["enroll", "--hub", &hub.base, "--code", &code, "--data", &data])).await??;
+    ensure!(!again.status.success(), "a used code enrolls nothing");
+
+    let out = agent(args(&["run", "--for", "2", "--data", &data])).await??;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    ensure!(
+        out.status.success() && stdout.contains("sync hub: online") && stdout.contains("Accepted"),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    hub.stop().await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_https_hub_is_trusted_through_its_ca_and_only_then() -> Result<()> {
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let db = tokio::task::spawn_blocking(fresh_database).await?;
+    let hub = Hub::start_tls(db, clock.clone()).await?;
+    ensure!(hub.base.starts_with("https://"));
+    let tenant = hub.tenant().await?;
+    let dir = tempfile::tempdir()?;
+
+    // Without the hub's CA the certificate is not trusted: nothing is sent, nothing stored.
+    let store = SharedStore::new(Store::open(StoreConfig {
+        clock: clock.clone(),
+        id_seed: Some(7),
+        device_key_seed: Some([7; 32]),
+        ..StoreConfig::new(dir.path().join("untrusting.db"))
+    })?);
+    let code = hub.code(tenant.0, tenant.1, "pos").await?;
+    let refused = enroll(&store, &thorbis_agent::sync::hub::http_client()?, &hub.base, &code).await;
+    ensure!(refused.is_err(), "an untrusted certificate must not be accepted");
+    ensure!(store.with(|s| s.enrollment())?.is_none());
+
+    // With it, enrollment (the same code, still unused) and sync work over TLS.
+    let pos = Agent::enroll(&hub, &dir, &clock, tenant, "pos", 8).await?;
+    pos.store.execute(&seed::catalog())?;
+    wait_for("the catalog pushed over TLS", 20, || {
+        let s = pos.status();
+        Ok(s.online && s.outbox_depth == 0 && s.credential == CredentialState::Accepted)
+    })
+    .await?;
+    drop(pos);
+    hub.stop().await?;
+    Ok(())
+}
