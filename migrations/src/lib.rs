@@ -56,6 +56,7 @@ pub const HUB: &[Migration] = migrations!("hub":
     1 => "tenancy_and_events",
     2 => "aggregate_storage",
     3 => "console_sessions",
+    5 => "aggregate_json",
 );
 
 #[cfg(test)]
