@@ -157,6 +157,8 @@ struct Cache {
     links: BTreeSet<(&'static str, Uuid, Uuid)>,
     /// Location of the device whose event first touched each aggregate in this push.
     locations: BTreeMap<Uuid, Uuid>,
+    /// Location of the device whose event is being folded.
+    location: Uuid,
 }
 
 impl Projections for Cache {
@@ -170,6 +172,7 @@ impl Projections for Cache {
         let slot =
             self.docs.entry((A::KIND, id)).or_insert_with(|| Slot::Live(Box::new(A::default())));
         f(slot.get::<A>()?);
+        self.locations.entry(id).or_insert(self.location);
         Ok(())
     }
 
@@ -269,12 +272,8 @@ fn fold_in_memory(
         }
     }
     for e in events {
+        cache.location = e.location;
         project(&mut cache, &e.meta, &e.event)?;
-        let mut first = Touched::default();
-        let Ok(()) = project(&mut first, &e.meta, &e.event);
-        for (_, id) in first.0 {
-            cache.locations.entry(id).or_insert(e.location);
-        }
     }
     let mut folded = Folded {
         links: cache.links,
