@@ -60,6 +60,44 @@ impl std::fmt::Debug for Slot {
     }
 }
 
+/// An aggregate as the text stored in `aggregates.state` (a `json` column, see migration
+/// 5): compact JSON but for a space after each `:` and `,`, the spacing Postgres used to
+/// print when the column was `jsonb`, so text read back from the column looks as before.
+fn document<T: serde::Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
+    let mut out = Vec::with_capacity(2048);
+    value.serialize(&mut serde_json::Serializer::with_formatter(&mut out, Spaced))?;
+    // serde_json writes only UTF-8.
+    Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
+}
+
+/// The separators of [`document`].
+struct Spaced;
+
+impl serde_json::ser::Formatter for Spaced {
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first { Ok(()) } else { writer.write_all(b", ") }
+    }
+
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        if first { Ok(()) } else { writer.write_all(b", ") }
+    }
+
+    fn begin_object_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+    ) -> std::io::Result<()> {
+        writer.write_all(b": ")
+    }
+}
+
 /// A typed aggregate behind a box, so one map holds every kind.
 trait Live {
     fn to_json(&self) -> Result<String, serde_json::Error>;
@@ -69,10 +107,10 @@ trait Live {
 
 impl<A: Aggregate> Live for A {
     // Straight to text: going through `serde_json::Value` allocated a tree per aggregate
-    // and serialized it a second time when binding it as `jsonb` (a tenth of the hub's
-    // CPU in the ingest bench). Postgres parses the text into `jsonb` either way.
+    // and serialized it a second time when binding it (a tenth of the hub's CPU in the
+    // ingest bench).
     fn to_json(&self) -> Result<String, serde_json::Error> {
-        serde_json::to_string(self)
+        document(self)
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -108,7 +146,7 @@ impl Slot {
 
     fn to_json(&self) -> Result<String, serde_json::Error> {
         match self {
-            Slot::Stored(value) => serde_json::to_string(value),
+            Slot::Stored(value) => document(value),
             Slot::Live(live) => live.to_json(),
         }
     }
@@ -121,6 +159,8 @@ struct Cache {
     links: BTreeSet<(&'static str, Uuid, Uuid)>,
     /// Location of the device whose event first touched each aggregate in this push.
     locations: BTreeMap<Uuid, Uuid>,
+    /// Location of the device whose event is being folded.
+    location: Uuid,
 }
 
 impl Projections for Cache {
@@ -134,6 +174,7 @@ impl Projections for Cache {
         let slot =
             self.docs.entry((A::KIND, id)).or_insert_with(|| Slot::Live(Box::new(A::default())));
         f(slot.get::<A>()?);
+        self.locations.entry(id).or_insert(self.location);
         Ok(())
     }
 
@@ -180,12 +221,17 @@ pub async fn fold(
     }
     let kinds: Vec<&str> = touched.0.iter().map(|(k, _)| *k).collect();
     let ids: Vec<Uuid> = touched.0.iter().map(|(_, id)| *id).collect();
+    // One primary-key probe per touched aggregate. `OFFSET 0` keeps the lookup a lateral
+    // subquery: flattened into a join, the generic plan of this prepared statement hashed
+    // the keys and scanned the tenant's whole `aggregates` table on every push (an eighth
+    // of the database's time in the ingest bench, growing with the table).
     let rows = tx
         .query(
             &tx.prepare_cached(
-                "SELECT a.kind, a.id, a.state FROM aggregates a
-               JOIN unnest($2::text[], $3::uuid[]) AS k(kind, id) ON a.kind = k.kind AND a.id = k.id
-              WHERE a.tenant_id = $1",
+                "SELECT k.kind, k.id, a.state FROM unnest($2::text[], $3::uuid[]) AS k(kind, id)
+                 CROSS JOIN LATERAL (SELECT state FROM aggregates
+                                      WHERE tenant_id = $1 AND kind = k.kind AND id = k.id
+                                     OFFSET 0) AS a",
             )
             .await?,
             &[&tenant, &kinds, &ids],
@@ -206,6 +252,8 @@ struct Folded {
     links: BTreeSet<(&'static str, Uuid, Uuid)>,
     locations: BTreeMap<Uuid, Uuid>,
     orders: Vec<(Uuid, Order)>,
+    /// Orders that were stored before this push: only they can have lines to replace.
+    stored_orders: Vec<Uuid>,
     drawers: Vec<(Uuid, DrawerSession)>,
     stock: Vec<(Uuid, StockLevel)>,
     work_orders: Vec<(Uuid, WorkOrder)>,
@@ -217,20 +265,25 @@ fn fold_in_memory(
     events: &[ToFold],
 ) -> Result<Folded, ProjectionError> {
     let mut cache = Cache::default();
+    let mut stored_orders = Vec::new();
     for (kind, id, state) in loaded {
         if let Some((k, _)) = touched.0.iter().find(|(k, _)| *k == kind) {
+            if *k == Order::KIND {
+                stored_orders.push(id);
+            }
             cache.docs.insert((k, id), Slot::Stored(state));
         }
     }
     for e in events {
+        cache.location = e.location;
         project(&mut cache, &e.meta, &e.event)?;
-        let mut first = Touched::default();
-        let Ok(()) = project(&mut first, &e.meta, &e.event);
-        for (_, id) in first.0 {
-            cache.locations.entry(id).or_insert(e.location);
-        }
     }
-    let mut folded = Folded { links: cache.links, locations: cache.locations, ..Folded::default() };
+    let mut folded = Folded {
+        links: cache.links,
+        locations: cache.locations,
+        stored_orders,
+        ..Folded::default()
+    };
     for ((kind, id), slot) in &cache.docs {
         folded.docs.push((kind, *id, slot.to_json()?));
         match *kind {
@@ -247,15 +300,17 @@ fn fold_in_memory(
 /// Writes the folded documents back and refreshes the summary rows in a handful of
 /// statements per push whatever its size (columns as arrays through `unnest`). Writing a
 /// row at a time made round trips the bottleneck: the ingest bench went from about 13,000
-/// to about 27,000 events/s with this. The statements touch different tables, so they are
-/// pipelined on the transaction's connection rather than waiting for each other's replies
-/// (Postgres still runs them one after another, in the order they were sent; an error in
-/// one aborts the transaction and is returned).
+/// to about 27,000 events/s with this. The `unnest` calls sit in the select list, where
+/// Postgres steps through the arrays in lockstep; in `FROM` it first copies every row
+/// into a tuplestore (a fifth more time per statement). The statements touch different
+/// tables, so they are pipelined on the transaction's connection rather than waiting for
+/// each other's replies (Postgres still runs them one after another, in the order they were
+/// sent; an error in one aborts the transaction and is returned).
 async fn write(tx: &Transaction<'_>, tenant: Uuid, folded: &Folded) -> Result<(), ProjectionError> {
     tokio::try_join!(
         write_aggregates(tx, tenant, folded),
         write_orders(tx, tenant, &folded.locations, &folded.orders),
-        write_order_details(tx, tenant, &folded.orders),
+        write_order_details(tx, tenant, &folded.orders, &folded.stored_orders),
         write_drawers_and_stock(tx, tenant, &folded.drawers, &folded.stock),
         async {
             crate::dispatch::write_summaries(tx, tenant, &folded.work_orders)
@@ -277,8 +332,7 @@ async fn write_aggregates(
     tx.execute(
         &tx.prepare_cached(
             "INSERT INTO aggregates (tenant_id, kind, id, state)
-         SELECT $1, u.kind, u.id, u.state::jsonb
-           FROM unnest($2::text[], $3::uuid[], $4::text[]) AS u(kind, id, state)
+         SELECT $1, unnest($2::text[]), unnest($3::uuid[]), unnest($4::text[])::json
          ON CONFLICT (tenant_id, kind, id) DO UPDATE SET state = EXCLUDED.state",
         )
         .await?,
@@ -292,7 +346,7 @@ async fn write_aggregates(
         tx.execute(
             &tx.prepare_cached(
                 "INSERT INTO aggregate_links (tenant_id, relation, from_id, to_id)
-             SELECT $1, u.r, u.f, u.t FROM unnest($2::text[], $3::uuid[], $4::uuid[]) AS u(r, f, t)
+             SELECT $1, unnest($2::text[]), unnest($3::uuid[]), unnest($4::uuid[])
              ON CONFLICT DO NOTHING",
             )
             .await?,
@@ -335,9 +389,12 @@ async fn write_orders(
     tx.execute(
         &tx.prepare_cached("INSERT INTO orders (tenant_id, order_id, location_id, status, currency, subtotal, discounts,
              comps, voids, net, tax, total, paid, tips, refunded, balance, opened_at_ms, closed_at_ms)
-         SELECT $1, u.* FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::bigint[],
-             $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
-             $13::bigint[], $14::bigint[], $15::bigint[], $16::bigint[], $17::bigint[], $18::bigint[]) AS u
+         SELECT $1, unnest($2::uuid[]), unnest($3::uuid[]), unnest($4::text[]),
+             unnest($5::text[]), unnest($6::bigint[]), unnest($7::bigint[]),
+             unnest($8::bigint[]), unnest($9::bigint[]), unnest($10::bigint[]),
+             unnest($11::bigint[]), unnest($12::bigint[]), unnest($13::bigint[]),
+             unnest($14::bigint[]), unnest($15::bigint[]), unnest($16::bigint[]),
+             unnest($17::bigint[]), unnest($18::bigint[])
          ON CONFLICT (tenant_id, order_id) DO UPDATE SET
              location_id = COALESCE(orders.location_id, EXCLUDED.location_id),
              status = EXCLUDED.status, currency = EXCLUDED.currency, subtotal = EXCLUDED.subtotal,
@@ -371,22 +428,27 @@ async fn write_orders(
 }
 
 /// Lines (replaced wholesale: voids and discounts change earlier lines' figures) and
-/// payments of the orders touched.
+/// payments of the orders touched. Lines are written only with their order's document, in
+/// the same transaction, so an order first stored by this push has none to delete.
 async fn write_order_details(
     tx: &Transaction<'_>,
     tenant: Uuid,
     orders: &[(Uuid, Order)],
+    stored: &[Uuid],
 ) -> Result<(), ProjectionError> {
     if orders.is_empty() {
         return Ok(());
     }
-    let ids: Vec<Uuid> = orders.iter().map(|(id, _)| *id).collect();
-    tx.execute(
-        &tx.prepare_cached("DELETE FROM order_lines WHERE tenant_id = $1 AND order_id = ANY($2)")
+    if !stored.is_empty() {
+        tx.execute(
+            &tx.prepare_cached(
+                "DELETE FROM order_lines WHERE tenant_id = $1 AND order_id = ANY($2)",
+            )
             .await?,
-        &[&tenant, &ids],
-    )
-    .await?;
+            &[&tenant, &stored],
+        )
+        .await?;
+    }
     let (mut order, mut line, mut position, mut item, mut name, mut qty) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut gross, mut line_discount, mut order_discount, mut comp, mut net, mut voided) =
@@ -422,9 +484,10 @@ async fn write_order_details(
     tx.execute(
         &tx.prepare_cached("INSERT INTO order_lines (tenant_id, order_id, line_id, position, item_id, name, qty_milli,
              gross, line_discount, order_discount, comp, net, voided)
-         SELECT $1, u.* FROM unnest($2::uuid[], $3::uuid[], $4::int[], $5::uuid[], $6::text[],
-             $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
-             $13::bool[]) AS u").await?,
+         SELECT $1, unnest($2::uuid[]), unnest($3::uuid[]), unnest($4::int[]),
+             unnest($5::uuid[]), unnest($6::text[]), unnest($7::bigint[]), unnest($8::bigint[]),
+             unnest($9::bigint[]), unnest($10::bigint[]), unnest($11::bigint[]),
+             unnest($12::bigint[]), unnest($13::bool[])").await?,
         &[
             &tenant,
             &order,
@@ -446,8 +509,9 @@ async fn write_order_details(
         &tx.prepare_cached(
             "INSERT INTO payments (tenant_id, payment_id, order_id, tender, amount, tip,
              drawer_session_id, taken_at_ms)
-         SELECT $1, u.* FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::bigint[], $6::bigint[],
-             $7::uuid[], $8::bigint[]) AS u
+         SELECT $1, unnest($2::uuid[]), unnest($3::uuid[]), unnest($4::text[]),
+             unnest($5::bigint[]), unnest($6::bigint[]), unnest($7::uuid[]),
+             unnest($8::bigint[])
          ON CONFLICT (tenant_id, payment_id) DO NOTHING",
         )
         .await?,
@@ -479,8 +543,9 @@ async fn write_drawers_and_stock(
         tx.execute(
             &tx.prepare_cached("INSERT INTO drawer_sessions (tenant_id, session_id, currency, open, float_amount,
                  expected_cash, counted, paid_in, paid_out, no_sales)
-             SELECT $1, u.* FROM unnest($2::uuid[], $3::text[], $4::bool[], $5::bigint[], $6::bigint[],
-                 $7::bigint[], $8::bigint[], $9::bigint[], $10::int[]) AS u
+             SELECT $1, unnest($2::uuid[]), unnest($3::text[]), unnest($4::bool[]),
+                 unnest($5::bigint[]), unnest($6::bigint[]), unnest($7::bigint[]),
+                 unnest($8::bigint[]), unnest($9::bigint[]), unnest($10::int[])
              ON CONFLICT (tenant_id, session_id) DO UPDATE SET currency = EXCLUDED.currency,
                  open = EXCLUDED.open, float_amount = EXCLUDED.float_amount,
                  expected_cash = EXCLUDED.expected_cash, counted = EXCLUDED.counted,
@@ -496,7 +561,7 @@ async fn write_drawers_and_stock(
         tx.execute(
             &tx.prepare_cached(
                 "INSERT INTO stock_levels (tenant_id, item_id, on_hand_milli, movements)
-             SELECT $1, u.* FROM unnest($2::uuid[], $3::bigint[], $4::bigint[]) AS u
+             SELECT $1, unnest($2::uuid[]), unnest($3::bigint[]), unnest($4::bigint[])
              ON CONFLICT (tenant_id, item_id) DO UPDATE SET
                  on_hand_milli = EXCLUDED.on_hand_milli, movements = EXCLUDED.movements",
             )

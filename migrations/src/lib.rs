@@ -58,6 +58,7 @@ pub const HUB: &[Migration] = migrations!("hub":
     2 => "aggregate_storage",
     3 => "console_sessions",
     4 => "work_orders",
+    5 => "aggregate_json",
 );
 
 #[cfg(test)]

@@ -1,0 +1,88 @@
+//! Push paths the ingest bench does not exercise: an order whose events arrive over several
+//! pushes (its stored document is loaded, folded further and its lines replaced, not
+//! duplicated), and a relayed batch that interleaves two devices' events.
+
+mod support;
+
+use anyhow::{Result, ensure};
+use reqwest::StatusCode;
+use support::{NOW_MS, TestHub};
+use thorbis_sync_protocol::Batch;
+
+#[tokio::test]
+async fn an_order_pushed_in_parts_is_projected_once() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Parts Co").await?;
+    let mut pos = hub.agent(tenant, location, 1).await?;
+    let order = pos.sale(1, NOW_MS);
+    // Opened with its line, then paid and closed in a later push.
+    for (from, to) in [(1, 2), (3, 4)] {
+        let (status, body) = hub.push(&pos, &pos.batch(from, to)).await?;
+        ensure!(status == StatusCode::OK && body["accepted"] == 2, "{status} {body}");
+    }
+    let db = hub.superuser().await?;
+    let row = db
+        .query_one("SELECT status, total, paid, balance FROM orders WHERE order_id = $1", &[&order])
+        .await?;
+    ensure!(row.get::<_, String>(0) == "closed");
+    ensure!((row.get::<_, i64>(1), row.get::<_, i64>(2), row.get::<_, i64>(3)) == (756, 756, 0));
+    let lines: i64 = db
+        .query_one("SELECT count(*) FROM order_lines WHERE order_id = $1", &[&order])
+        .await?
+        .get(0);
+    ensure!(lines == 1, "the line was stored {lines} times");
+    // The stored document is JSON Postgres can read, holding the whole order.
+    let parts: i64 = db
+        .query_one(
+            "SELECT count(*) FROM aggregates WHERE kind = 'order' AND id = $1
+                AND state::jsonb -> 'payments' IS NOT NULL AND state::jsonb -> 'closed' IS NOT NULL
+                AND state::jsonb -> 'opened' IS NOT NULL",
+            &[&order],
+        )
+        .await?
+        .get(0);
+    ensure!(parts == 1, "the order document misses a part");
+
+    // A replay of both parts at once changes nothing.
+    let (status, body) = hub.push(&pos, &pos.all()).await?;
+    ensure!(status == StatusCode::OK && body["duplicates"] == 4, "{status} {body}");
+    ensure!(hub.count("SELECT count(*) FROM order_lines").await? == 1);
+    hub.stop().await
+}
+
+#[tokio::test]
+async fn a_relayed_batch_may_interleave_devices() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Relay Co").await?;
+    let mut a = hub.agent(tenant, location, 1).await?;
+    let mut b = hub.agent(tenant, location, 2).await?;
+    a.sale(1, NOW_MS);
+    b.sale(2, NOW_MS);
+    // A carries B's events, interleaved with its own: A1 B1 A2 B2 ...
+    let (own, relayed) = (a.all(), b.all());
+    let mut batch = Batch::default();
+    for (x, y) in own.events.iter().zip(&relayed.events) {
+        batch.events.push(x.clone());
+        batch.events.push(y.clone());
+    }
+    batch.checkpoints = [own.checkpoints, relayed.checkpoints].concat();
+    let (status, body) = hub.push(&a, &batch).await?;
+    ensure!(status == StatusCode::OK && body["accepted"] == 8, "{status} {body}");
+    ensure!(hub.count("SELECT count(*) FROM orders WHERE status = 'closed'").await? == 2);
+
+    // A relayed event whose chain is broken is refused, and nothing of the batch is kept.
+    a.sale(3, NOW_MS + 10);
+    b.sale(4, NOW_MS + 10);
+    let (own, relayed) = (a.batch(5, 8), b.batch(5, 8));
+    let mut batch = Batch::default();
+    for (x, y) in own.events.iter().zip(&relayed.events) {
+        batch.events.push(x.clone());
+        batch.events.push(y.clone());
+    }
+    batch.events[3].payload.push(0);
+    batch.checkpoints = [own.checkpoints, relayed.checkpoints].concat();
+    let (status, body) = hub.push(&a, &batch).await?;
+    ensure!(status.is_client_error(), "tampered relay accepted: {status} {body}");
+    ensure!(hub.count("SELECT count(*) FROM events").await? == 8);
+    hub.stop().await
+}
