@@ -96,10 +96,8 @@ async fn main() -> Result<()> {
     }
     let ingest_secs = started.elapsed().as_secs_f64();
     // Terminals' events only: enrollment also wrote each device's record to the reference log.
-    ensure!(
-        hub.count("SELECT count(*) FROM events WHERE device_id <> tenant_id").await?
-            == total as i64 + warm_events
-    );
+    let stored = "SELECT count(*) FROM events WHERE device_id <> tenant_id";
+    ensure!(hub.count(stored).await? == total as i64 + warm_events);
     ensure!(
         hub.count("SELECT count(*) FROM orders WHERE status = 'closed'").await?
             == i64::from(DEVICES) * (SALES as i64 + 1)
