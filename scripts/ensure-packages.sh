@@ -13,9 +13,17 @@ if [ "${1:-}" = test ]; then
     command -v zbarimg >/dev/null || need+=(zbar-tools)
     # The terminal UI's browser tests drive headless Chromium.
     [ -x /usr/bin/chromium ] || need+=(chromium)
+    # The desktop shell (Tauri 2 on webkit2gtk) builds in CI and is smoke-tested under Xvfb;
+    # ImageMagick's `import` takes its screenshot.
+    pkg-config --exists webkit2gtk-4.1 2>/dev/null || need+=(libwebkit2gtk-4.1-dev libgtk-3-dev)
+    pkg-config --exists ayatana-appindicator3-0.1 2>/dev/null || need+=(libayatana-appindicator3-dev)
+    pkg-config --exists librsvg-2.0 2>/dev/null || need+=(librsvg2-dev)
+    [ -e /usr/include/xdo.h ] || need+=(libxdo-dev)
+    command -v Xvfb >/dev/null || need+=(xvfb xauth)
+    command -v import >/dev/null || need+=(imagemagick)
 fi
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "${need[@]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${need[@]}"
 fi

@@ -221,6 +221,22 @@ pub async fn fold(
     }
     let kinds: Vec<&str> = touched.0.iter().map(|(k, _)| *k).collect();
     let ids: Vec<Uuid> = touched.0.iter().map(|(_, id)| *id).collect();
+    // Two pushes folding the same aggregate (two terminals selling one item, paying into
+    // one drawer) must not both start from the same stored state, or the later commit
+    // overwrites the earlier one's facts. A transaction-scoped lock per aggregate key,
+    // taken before the load, serializes them: the second loads what the first committed.
+    // Keys are locked in one order (the sorted set's), so two pushes cannot deadlock; a
+    // lock on a key whose row does not exist yet covers two pushes creating it at once.
+    tx.execute(
+        &tx.prepare_cached(
+            "SELECT pg_advisory_xact_lock(
+                        hashtextextended($1::uuid::text || '/' || k.kind || '/' || k.id::text, 0))
+               FROM unnest($2::text[], $3::uuid[]) AS k(kind, id)",
+        )
+        .await?,
+        &[&tenant, &kinds, &ids],
+    )
+    .await?;
     // One primary-key probe per touched aggregate. `OFFSET 0` keeps the lookup a lateral
     // subquery: flattened into a join, the generic plan of this prepared statement hashed
     // the keys and scanned the tenant's whole `aggregates` table on every push (an eighth

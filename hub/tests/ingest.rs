@@ -1,12 +1,17 @@
 //! Push paths the ingest bench does not exercise: an order whose events arrive over several
 //! pushes (its stored document is loaded, folded further and its lines replaced, not
-//! duplicated), and a relayed batch that interleaves two devices' events.
+//! duplicated), a relayed batch that interleaves two devices' events, and terminals pushing
+//! at the same moment facts about one shared aggregate (none may be lost).
 
 mod support;
 
 use anyhow::{Result, ensure};
 use reqwest::StatusCode;
 use support::{NOW_MS, TestHub};
+use thorbis_domain::DomainEvent;
+use thorbis_domain::events::{StockMoved, StockReason};
+use thorbis_domain::ids::ItemId;
+use thorbis_domain::money::Qty;
 use thorbis_sync_protocol::Batch;
 
 #[tokio::test]
@@ -84,5 +89,40 @@ async fn a_relayed_batch_may_interleave_devices() -> Result<()> {
     let (status, body) = hub.push(&a, &batch).await?;
     ensure!(status.is_client_error(), "tampered relay accepted: {status} {body}");
     ensure!(hub.count("SELECT count(*) FROM events WHERE device_id <> tenant_id").await? == 8);
+    hub.stop().await
+}
+
+/// Two terminals selling the same item push at the same moment, round after round: the
+/// hub's stock level must count every movement. Without a lock per aggregate around the
+/// fold, both pushes of a round load the same stored level and the later commit silently
+/// drops the other's movement.
+#[tokio::test]
+async fn concurrent_pushes_to_one_aggregate_lose_nothing() -> Result<()> {
+    const ROUNDS: u64 = 25;
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Shared Stock Co").await?;
+    let mut a = hub.agent(tenant, location, 1).await?;
+    let mut b = hub.agent(tenant, location, 2).await?;
+    let item = ItemId(uuid::Uuid::from_u128(0x5eed));
+    let moved = |milli: i64| {
+        DomainEvent::StockMoved(StockMoved {
+            item_id: item,
+            delta: Qty(milli),
+            reason: StockReason::Receive { note: "delivery".into() },
+        })
+    };
+    for round in 0..ROUNDS {
+        a.append(&moved(1_000), NOW_MS + round);
+        b.append(&moved(10), NOW_MS + round);
+        let (ta, tb) = (a.tip().seq, b.tip().seq);
+        let (batch_a, batch_b) = (a.batch(ta, ta), b.batch(tb, tb));
+        let (ra, rb) = tokio::join!(hub.push(&a, &batch_a), hub.push(&b, &batch_b));
+        for (status, body) in [ra?, rb?] {
+            ensure!(status == StatusCode::OK, "round {round}: {status} {body}");
+        }
+    }
+    let on_hand = hub.count("SELECT on_hand_milli FROM stock_levels").await?;
+    let expected = i64::try_from(ROUNDS)? * 1_010;
+    ensure!(on_hand == expected, "stock level {on_hand}, expected {expected}: movements were lost");
     hub.stop().await
 }
