@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the system on embedded defaults: the hub (on a Postgres cluster of its own), a virtual
-# receipt printer, then the terminal agent on a seeded store printing its kitchen tickets and
-# receipts through it, which then serves the terminal UI (POS, kitchen display) on
-# http://127.0.0.1:8090/. Everything lives under ./.thorbis-demo; run it again and the stores
-# grow. Ctrl-C stops the UI, the hub and the printer.
+# receipt printer, then the terminal agent: enrolled with the hub on the first run (a demo
+# tenant, store and one-time code made through the hub's admin API), it rings up the demo
+# sales on a seeded store, prints its kitchen tickets and receipts, then syncs with the hub
+# and serves the terminal UI (POS, kitchen display) on http://127.0.0.1:8090/. Everything
+# lives under ./.thorbis-demo; run it again and the stores grow. Ctrl-C stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=.thorbis-demo
@@ -17,7 +18,11 @@ ui_port=${THORBIS_UI_PORT:-8090}
 target=${CARGO_TARGET_DIR:-target}
 
 # The hub starts (or reopens) a durable Postgres cluster under $data/hub-postgres.
+# The admin token lives in the demo folder only: it creates the demo tenant.
+[ -s "$data/admin-token" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$data/admin-token"
+admin_token=$(cat "$data/admin-token")
 THORBIS_HUB_DATA_DIR="$PWD/$data/hub-postgres" THORBIS_HUB_LISTEN="$hub_listen" \
+    THORBIS_HUB_ADMIN_TOKEN="$admin_token" \
     "$target/debug/thorbis-hub" > "$data/hub.log" 2>&1 &
 hub=$!
 "$target/debug/thorbis-sim" --printer "127.0.0.1:$printer_port" --out "$data/receipts" &
@@ -30,8 +35,32 @@ for _ in $(seq 1 150); do
 done
 if healthy; then echo "hub     http://$hub_listen  (healthy)"; else echo "hub     not up yet: see $data/hub.log"; fi
 
+hub_url="http://$hub_listen"
+admin() { curl -sf -H "Authorization: Bearer $admin_token" -H 'content-type: application/json' -d "$2" "$hub_url$1"; }
+# First run: a demo tenant with one store, and this terminal enrolled with a one-time code.
+if [ ! -s "$data/tenant" ] && healthy; then
+    tenant=$(admin /api/v1/admin/tenants '{"name": "Demo Bistro"}' | jq -r .tenant_id)
+    location=$(admin "/api/v1/admin/tenants/$tenant/locations" '{"name": "Main street"}' | jq -r .location_id)
+    code=$(admin "/api/v1/admin/tenants/$tenant/enrollment-codes" \
+        "{\"location_id\": \"$location\", \"role\": \"pos\"}" | jq -r .code)
+    if [ -e "$data/agent.db" ]; then
+        echo "agent   $data/agent.db has history from an earlier demo; it stays unenrolled"
+    else
+        "$target/debug/thorbis-agent" enroll --data "$data" --hub "$hub_url" --code "$code"
+    fi
+    echo "$tenant" > "$data/tenant"
+fi
+
 echo "Receipts and kitchen tickets print to the virtual printer: $data/receipts (text and PNG)."
-echo "The hub's API: http://$hub_listen/api/openapi.json (the agent's sync client lands next)."
+echo "The hub's API: $hub_url/api/openapi.json"
 echo
-# The agent rings up the demo sales, prints, then serves the terminal UI until Ctrl-C.
-"$target/debug/thorbis-agent" demo --data "$data" --printer "127.0.0.1:$printer_port" --ui-port "$ui_port"
+if "$target/debug/thorbis-agent" status --data "$data" --no-ui 2>/dev/null | grep -q '^  hub     http'; then
+    # The agent rings up the demo sales and prints them, then syncs them (and whatever the
+    # hub has) and serves the terminal UI until Ctrl-C.
+    "$target/debug/thorbis-agent" demo --data "$data" --printer "127.0.0.1:$printer_port" --no-ui
+    "$target/debug/thorbis-agent" run --data "$data" --printer "127.0.0.1:$printer_port" \
+        --ui-port "$ui_port"
+else
+    "$target/debug/thorbis-agent" demo --data "$data" --printer "127.0.0.1:$printer_port" \
+        --ui-port "$ui_port"
+fi

@@ -8,6 +8,11 @@ command -v cc >/dev/null || need+=(build-essential)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 # The hub runs on throwaway (tests) or local (demo) PostgreSQL 15 clusters.
 [ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql-15)
+if [ "${1:-}" = demo ]; then
+    # The demo makes its tenant through the hub's admin API.
+    command -v curl >/dev/null || need+=(curl)
+    command -v jq >/dev/null || need+=(jq)
+fi
 if [ "${1:-}" = test ]; then
     # The printer simulator's barcode tests read its PNGs back with a standard decoder.
     command -v zbarimg >/dev/null || need+=(zbar-tools)
