@@ -448,6 +448,23 @@ domain_events! {
     "device.configured" => DeviceConfigured(DeviceConfigured),
 }
 
+impl DomainEvent {
+    /// Whether only the hub's own signed logs may carry this event: the tenant's device
+    /// records (a terminal that wrote one could vouch for a key of its own making) and work
+    /// order assignments (it could hand itself a job or forge others' edits). The hub
+    /// refuses them in a terminal's push.
+    #[must_use]
+    pub fn is_hub_only(&self) -> bool {
+        matches!(
+            self,
+            DomainEvent::DeviceRegistered(_)
+                | DomainEvent::DeviceRevoked(_)
+                | DomainEvent::DeviceConfigured(_)
+                | DomainEvent::WorkOrderDispatched(_)
+        )
+    }
+}
+
 /// A payload that does not match its kind.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("payload of a \"{kind}\" event is malformed: {reason}")]

@@ -21,7 +21,7 @@
 //! and need no table. Each log's device id is also the Automerge actor of the changes it
 //! carries, which is what the domain's fold checks.
 //!
-//! Devices never write `work_order.dispatched` ([`device_may_write`], checked on push).
+//! Devices never write `work_order.dispatched` (`DomainEvent::is_hub_only`, checked on push).
 //!
 //! The summary rows are refreshed from the folded `WorkOrder` aggregate by
 //! [`write_summaries`], called from the projection for every work order a fold touched,
@@ -60,14 +60,6 @@ pub fn dispatch_log(tenant: Uuid, technician: DeviceId) -> DeviceId {
 #[must_use]
 pub fn desk_log(tenant: Uuid) -> DeviceId {
     derived(b"thorbis-edge work order desk\0", tenant, None)
-}
-
-/// Whether a device may write `event` in its own log. Assignments (with their snapshots of
-/// other authors' changes) come only from the hub's dispatch logs: a device that wrote one
-/// could hand itself a work order or forge others' edits, so the push path refuses it.
-#[must_use]
-pub fn device_may_write(event: &DomainEvent) -> bool {
-    !matches!(event, DomainEvent::WorkOrderDispatched(_))
 }
 
 fn count(n: usize) -> i32 {

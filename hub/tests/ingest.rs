@@ -9,6 +9,7 @@ use anyhow::{Result, ensure};
 use reqwest::StatusCode;
 use support::{NOW_MS, TestHub};
 use thorbis_domain::DomainEvent;
+use thorbis_domain::device::{DeviceRegistered, DeviceRole};
 use thorbis_domain::events::{StockMoved, StockReason};
 use thorbis_domain::ids::ItemId;
 use thorbis_domain::money::Qty;
@@ -124,5 +125,27 @@ async fn concurrent_pushes_to_one_aggregate_lose_nothing() -> Result<()> {
     let on_hand = hub.count("SELECT on_hand_milli FROM stock_levels").await?;
     let expected = i64::try_from(ROUNDS)? * 1_010;
     ensure!(on_hand == expected, "stock level {on_hand}, expected {expected}: movements were lost");
+    hub.stop().await
+}
+
+/// A terminal cannot vouch for a device key in its own log: device records come only from
+/// the hub's signed reference log, so a push carrying one is refused and stores nothing.
+#[tokio::test]
+async fn a_terminal_cannot_publish_device_records() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Forger Co").await?;
+    let mut pos = hub.agent(tenant, location, 1).await?;
+    let forged = DomainEvent::DeviceRegistered(DeviceRegistered {
+        device_id: uuid::Uuid::now_v7(),
+        location_id: location,
+        role: DeviceRole::Pos,
+        public_key: thorbis_sync_protocol::DeviceKey::from_seed(&[66; 32])?.public_key(),
+        credential_expires_at_ms: NOW_MS + 1_000_000,
+    });
+    pos.append(&forged, NOW_MS);
+    let (status, body) = hub.push(&pos, &pos.all()).await?;
+    ensure!(status == StatusCode::UNPROCESSABLE_ENTITY, "{status} {body}");
+    ensure!(body.to_string().contains("only the hub writes"), "{body}");
+    ensure!(hub.count("SELECT count(*) FROM events WHERE device_id <> tenant_id").await? == 0);
     hub.stop().await
 }

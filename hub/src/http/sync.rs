@@ -248,10 +248,9 @@ async fn ingest_run(
             .observe(event.hlc, now)
             .map_err(|e| Error::Unprocessable(format!("event {}: {e}", event.id())))?;
         match DomainEvent::decode(event.kind.as_str(), &event.payload) {
-            // A device's own log (hub logs have no location) may not dispatch work orders.
-            Ok(Some(domain))
-                if location != Uuid::nil() && !crate::dispatch::device_may_write(&domain) =>
-            {
+            // A device's own log (hub logs have no location) may not carry what only the hub
+            // writes: device records, work order assignments.
+            Ok(Some(domain)) if location != Uuid::nil() && domain.is_hub_only() => {
                 return Err(Error::Unprocessable(format!(
                     "event {}: only the hub writes {} events",
                     event.id(),
