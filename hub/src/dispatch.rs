@@ -29,7 +29,6 @@
 
 use deadpool_postgres::Transaction;
 use ring::digest::{Context, SHA256};
-use thorbis_domain::DomainEvent;
 use thorbis_domain::work_order::WorkOrder;
 use thorbis_sync_protocol::DeviceId;
 use uuid::Uuid;
