@@ -171,6 +171,49 @@ fn a_fork_or_a_gap_stores_nothing() -> Result<()> {
     Ok(())
 }
 
+/// A terminal's own log may not carry device records: a relayed or peer-sent one would make
+/// this store trust a key of the sender's making. Only the tenant's hub-signed log may.
+#[test]
+fn device_records_are_taken_only_from_the_hubs_log() -> Result<()> {
+    use thorbis_domain::DomainEvent;
+    use thorbis_domain::device::{DeviceRegistered, DeviceRole};
+
+    let dir = tempfile::tempdir()?;
+    let clock = Arc::new(ManualClock::new(NOW));
+    let mut pos = open(&dir, "pos.db", 1, &clock)?;
+    let mut kds = open(&dir, "kds.db", 2, &clock)?;
+    pos_sends_an_order(&mut pos)?;
+    let events = EventSource::events_after(&pos, pos.device_id(), 0, 10_000);
+    kds.apply_remote(&events)?;
+    let last = &events.last().expect("events").0;
+    let record = DomainEvent::DeviceRegistered(DeviceRegistered {
+        device_id: uuid::Uuid::from_u128(0xbad),
+        location_id: uuid::Uuid::from_u128(1),
+        role: DeviceRole::Pos,
+        public_key: thorbis_sync_protocol::DeviceKey::from_seed(&[66; 32])?.public_key(),
+        credential_expires_at_ms: NOW + 1_000_000,
+    });
+    let forged = Event {
+        device_id: last.device_id,
+        seq: last.seq + 1,
+        hlc: last.hlc,
+        prev_hash: last.hash(),
+        kind: thorbis_sync_protocol::EventKind::new(record.kind())?,
+        payload: record.encode_payload(),
+    };
+    let (count, digest) = (kds.event_count()?, kds.projection_digest()?);
+    let err = kds.apply_remote(&[(forged, None)]).expect_err("a terminal's device record");
+    ensure!(matches!(&err, StoreError::Conflict(m) if m.contains("only the hub")), "{err}");
+    ensure!(kds.event_count()? == count && kds.projection_digest()? == digest);
+    let forged_device = thorbis_sync_protocol::DeviceId::from_bytes(0xbad_u128.to_be_bytes());
+    ensure!(
+        thorbis_sync_protocol::sync::KeyRing::public_key(&kds.key_ring()?, &forged_device)
+            .is_none(),
+        "the forged key was trusted"
+    );
+    Ok(())
+}
+
 #[test]
 fn events_of_an_unknown_device_are_refused_by_the_protocol() -> Result<()> {
     let dir = tempfile::tempdir()?;

@@ -220,6 +220,10 @@ impl Store {
         }
         let now = self.clock.now_ms();
         let mut hlc = self.hlc.clone();
+        // Device records and work-order assignments vouch for keys and hand out jobs: only
+        // the tenant's own hub-signed log may carry them, whoever relays it (the hub refuses
+        // them in a terminal's push for the same reason).
+        let hub_log = self.enrollment()?.map(|e| e.reference_log_id);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Per device: where its chain ends now (read once, then advanced in memory) and the
         // stamp of its newest event, for `chain_tips`.
@@ -268,6 +272,15 @@ impl Store {
                 if let Some(domain_event) =
                     DomainEvent::decode(event.kind.as_str(), &event.payload)?
                 {
+                    if domain_event.is_hub_only() && hub_log != Some(device) {
+                        return Err(StoreError::Conflict(format!(
+                            "event {}:{} is a {} event, which only the hub's own log may \
+                             carry; nothing of this batch was stored",
+                            device,
+                            event.seq,
+                            domain_event.kind()
+                        )));
+                    }
                     project(
                         &mut state,
                         &EventMeta { hlc: event.hlc, id: event.id() },
