@@ -49,6 +49,15 @@ fn pos_sends_an_order(pos: &mut Store) -> Result<OrderId> {
     Ok(order_id)
 }
 
+/// A POS store that sent an order to the kitchen, and an empty KDS store, on one clock.
+fn pos_with_an_order_and_a_kds(dir: &tempfile::TempDir) -> Result<(Store, Store)> {
+    let clock = Arc::new(ManualClock::new(NOW));
+    let mut pos = open(dir, "pos.db", 1, &clock)?;
+    let kds = open(dir, "kds.db", 2, &clock)?;
+    pos_sends_an_order(&mut pos)?;
+    Ok((pos, kds))
+}
+
 /// Runs the protocol from `from` to `to` until quiet; returns every batch of verified events
 /// `to` stored, as received.
 fn sync(from: &Store, to: &mut Store, keys: &StoreKeys) -> Result<Vec<Verified>> {
@@ -140,10 +149,7 @@ fn another_devices_order_reaches_the_kitchen_and_replays_change_nothing() -> Res
 #[test]
 fn a_fork_or_a_gap_stores_nothing() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let clock = Arc::new(ManualClock::new(NOW));
-    let mut pos = open(&dir, "pos.db", 1, &clock)?;
-    let mut kds = open(&dir, "kds.db", 2, &clock)?;
-    pos_sends_an_order(&mut pos)?;
+    let (pos, mut kds) = pos_with_an_order_and_a_kds(&dir)?;
     let events = EventSource::events_after(&pos, pos.device_id(), 0, 10_000);
     ensure!(events.len() > 4);
 
@@ -179,10 +185,7 @@ fn device_records_are_taken_only_from_the_hubs_log() -> Result<()> {
     use thorbis_domain::device::{DeviceRegistered, DeviceRole};
 
     let dir = tempfile::tempdir()?;
-    let clock = Arc::new(ManualClock::new(NOW));
-    let mut pos = open(&dir, "pos.db", 1, &clock)?;
-    let mut kds = open(&dir, "kds.db", 2, &clock)?;
-    pos_sends_an_order(&mut pos)?;
+    let (pos, mut kds) = pos_with_an_order_and_a_kds(&dir)?;
     let events = EventSource::events_after(&pos, pos.device_id(), 0, 10_000);
     kds.apply_remote(&events)?;
     let last = &events.last().expect("events").0;
@@ -217,10 +220,7 @@ fn device_records_are_taken_only_from_the_hubs_log() -> Result<()> {
 #[test]
 fn events_of_an_unknown_device_are_refused_by_the_protocol() -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let clock = Arc::new(ManualClock::new(NOW));
-    let mut pos = open(&dir, "pos.db", 1, &clock)?;
-    let mut kds = open(&dir, "kds.db", 2, &clock)?;
-    pos_sends_an_order(&mut pos)?;
+    let (pos, mut kds) = pos_with_an_order_and_a_kds(&dir)?;
     let keys = kds.key_ring()?;
     ensure!(sync(&pos, &mut kds, &keys).is_err(), "the POS's key is not in the ring");
     ensure!(kds.event_count()? == 0);
