@@ -7,214 +7,23 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail, ensure};
-use serde_json::{Value, json};
+use anyhow::{Context as _, Result, ensure};
+use serde_json::json;
 use thorbis_agent::seed;
-use thorbis_agent::sync::hub::{enroll, http_client_trusting};
-use thorbis_agent::sync::{CredentialState, RetryPolicy, SharedStore, ShellConfig, SyncHandle};
+use thorbis_agent::sync::hub::enroll;
+use thorbis_agent::sync::{CredentialState, SharedStore};
 use thorbis_agent::{ManualClock, Store, StoreConfig};
 use thorbis_domain::Command;
 use thorbis_domain::events::ServiceMode;
 use thorbis_domain::ids::{LineId, OrderId};
 use thorbis_domain::{Currency, Qty};
-use thorbis_hub::identity::KeyWrap;
-use thorbis_hub::testing::{TestDatabase, fresh_database};
-use thorbis_hub::{AppState, Limits, Settings};
+use thorbis_hub::testing::fresh_database;
 use thorbis_sync_protocol::sync::EventSource;
-use tokio::sync::oneshot;
-use uuid::Uuid;
 
-const NOW_MS: u64 = 1_790_000_000_000;
-const ADMIN_TOKEN: &str = "agent-sync-test-token";
-const HUB_CERT: &[u8] = include_bytes!("../../hub/tests/tls/cert.pem");
-const HUB_KEY: &[u8] = include_bytes!("../../hub/tests/tls/key.pem");
+#[path = "support/hub.rs"]
+mod hub;
 
-/// One hub process over a database.
-struct Hub {
-    addr: std::net::SocketAddr,
-    base: String,
-    http: reqwest::Client,
-    db: TestDatabase,
-    shutdown: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-}
-
-impl Hub {
-    async fn start(db: TestDatabase, clock: Arc<ManualClock>, addr: &str) -> Result<Self> {
-        Self::start_serving(db, clock, addr, false).await
-    }
-
-    /// The hub serving TLS with the hub tests' self-signed certificate for 127.0.0.1.
-    async fn start_tls(db: TestDatabase, clock: Arc<ManualClock>) -> Result<Self> {
-        Self::start_serving(db, clock, "127.0.0.1:0", true).await
-    }
-
-    async fn start_serving(
-        db: TestDatabase,
-        clock: Arc<ManualClock>,
-        addr: &str,
-        tls: bool,
-    ) -> Result<Self> {
-        let state: AppState = thorbis_hub::prepare(
-            &db.config,
-            clock,
-            Settings {
-                limits: Limits { max_wait_ms: 2_000, ..Limits::default() },
-                admin_token: Some(ADMIN_TOKEN.into()),
-                key_wrap: Some(Arc::new(KeyWrap::new(&[0x4b; 32])?)),
-                secure_cookies: false,
-            },
-        )
-        .await?;
-        // Binding the address a stopped hub used may need a moment.
-        let mut listener = None;
-        for _ in 0..100 {
-            match tokio::net::TcpListener::bind(addr).await {
-                Ok(l) => {
-                    listener = Some(l);
-                    break;
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        }
-        let listener = listener.with_context(|| format!("binding {addr}"))?;
-        let addr = listener.local_addr()?;
-        let (tx, rx) = oneshot::channel();
-        let stopped = async {
-            let _ = rx.await;
-        };
-        let server = if tls {
-            let config = thorbis_hub::server_config(HUB_CERT, HUB_KEY)?;
-            tokio::spawn(thorbis_hub::serve_tls(listener, state, config, stopped))
-        } else {
-            tokio::spawn(thorbis_hub::serve(listener, state, stopped))
-        };
-        let scheme = if tls { "https" } else { "http" };
-        Ok(Self {
-            addr,
-            base: format!("{scheme}://{addr}"),
-            http: http_client_trusting(Some(HUB_CERT))?,
-            db,
-            shutdown: Some(tx),
-            server: Some(server),
-        })
-    }
-
-    async fn stop(mut self) -> Result<TestDatabase> {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = self.server.take() {
-            // Graceful: in-flight long-polls finish within the hub's wait cap.
-            tokio::time::timeout(Duration::from_secs(20), server).await???;
-        }
-        Ok(self.db.clone())
-    }
-
-    async fn admin(&self, path: &str, body: &Value) -> Result<Value> {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(ADMIN_TOKEN)
-            .json(body)
-            .send()
-            .await?;
-        let status = response.status();
-        let body: Value = response.json().await?;
-        ensure!(status.is_success(), "{path}: {status} {body}");
-        Ok(body)
-    }
-
-    /// A tenant with one location: (tenant, location).
-    async fn tenant(&self) -> Result<(Uuid, Uuid)> {
-        let tenant = self.admin("/api/v1/admin/tenants", &json!({ "name": "Bistro" })).await?;
-        let tenant: Uuid = serde_json::from_value(tenant["tenant_id"].clone())?;
-        let location = self
-            .admin(&format!("/api/v1/admin/tenants/{tenant}/locations"), &json!({ "name": "Main" }))
-            .await?;
-        Ok((tenant, serde_json::from_value(location["location_id"].clone())?))
-    }
-
-    async fn code(&self, tenant: Uuid, location: Uuid, role: &str) -> Result<String> {
-        let body = self
-            .admin(
-                &format!("/api/v1/admin/tenants/{tenant}/enrollment-codes"),
-                &json!({ "location_id": location, "role": role, "ttl_ms": 600_000 }),
-            )
-            .await?;
-        Ok(body["code"].as_str().context("code")?.to_owned())
-    }
-}
-
-/// A terminal: its store, shared, and its running sync shell.
-struct Agent {
-    store: SharedStore,
-    sync: Option<SyncHandle>,
-}
-
-fn shell_config(seed: u64) -> ShellConfig {
-    ShellConfig {
-        retry: RetryPolicy { base_ms: 20, max_ms: 400, credential_retry_ms: 2_000 },
-        long_poll: Duration::from_secs(1),
-        seed,
-        ..ShellConfig::default()
-    }
-}
-
-impl Agent {
-    async fn enroll(
-        hub: &Hub,
-        dir: &tempfile::TempDir,
-        clock: &Arc<ManualClock>,
-        tenant: (Uuid, Uuid),
-        role: &str,
-        seed: u8,
-    ) -> Result<Self> {
-        let store = Store::open(StoreConfig {
-            clock: clock.clone(),
-            id_seed: Some(u64::from(seed)),
-            device_key_seed: Some([seed; 32]),
-            ..StoreConfig::new(dir.path().join(format!("{role}.db")))
-        })?;
-        let store = SharedStore::new(store);
-        let code = hub.code(tenant.0, tenant.1, role).await?;
-        let client = http_client_trusting(Some(HUB_CERT))?;
-        let enrollment = enroll(&store, &client, &hub.base, &code).await?;
-        ensure!(enrollment.location_id == tenant.1 && enrollment.role == role);
-        ensure!(store.with(|s| s.device_id()) == enrollment.device_id, "the hub's id is taken");
-        let lan = store.with(|s| s.lan_identity())?.context("a LAN identity once enrolled")?;
-        ensure!(lan.credential.verify(&lan.tenant_key, &lan.credential_signature));
-        ensure!(lan.credential.device_id == enrollment.device_id);
-        let sync =
-            SyncHandle::start_hub_with(store.clone(), shell_config(u64::from(seed)), None, client)?;
-        Ok(Self { store, sync: Some(sync) })
-    }
-
-    fn status(&self) -> thorbis_agent::sync::PeerStatus {
-        self.sync.as_ref().map(|s| s.status().peers["hub"].clone()).unwrap_or_default()
-    }
-
-    async fn restart_sync(&mut self) -> Result<()> {
-        if let Some(sync) = self.sync.take() {
-            sync.shutdown().await;
-        }
-        let client = http_client_trusting(Some(HUB_CERT))?;
-        self.sync =
-            Some(SyncHandle::start_hub_with(self.store.clone(), shell_config(9), None, client)?);
-        Ok(())
-    }
-}
-
-/// Polls `check` every 20 ms for up to `secs` seconds.
-async fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> Result<bool>) -> Result<()> {
-    for _ in 0..secs * 50 {
-        if check()? {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    bail!("timed out after {secs} s waiting for {what}")
-}
+use hub::{Agent, Hub, NOW_MS, wait_for};
 
 fn send_order(pos: &SharedStore, table: &str) -> Result<OrderId> {
     let (order_id, burger, fries) =
