@@ -11,6 +11,12 @@
 //! The domain's `Projections` trait is synchronous and Postgres is not, hence two passes:
 //! [`Touched`] records which aggregates a run of events will touch, they are loaded in one
 //! query, and an in-memory cache folds them (each deserialized once per push).
+//!
+//! A closed order keeps no document (migration 6): its `orders` row lists the events that
+//! make it up (`event_refs`), and an event that reaches it later (a refund, a line relayed
+//! late) has it rebuilt by folding those events again from the event log before its own.
+//! Most orders open and close within one push, so most are never stored as documents at
+//! all: the documents were the largest rows an ingest wrote.
 
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet};
@@ -21,6 +27,7 @@ use thorbis_domain::order::{Order, OrderStatus};
 use thorbis_domain::stock::StockLevel;
 use thorbis_domain::work_order::WorkOrder;
 use thorbis_domain::{Aggregate, DomainEvent, EventMeta, Projections, Relation, project};
+use thorbis_sync_protocol::{DeviceId, EventId, Hlc};
 use uuid::Uuid;
 
 /// Records the aggregates a fold would touch, without folding.
@@ -161,6 +168,36 @@ struct Cache {
     locations: BTreeMap<Uuid, Uuid>,
     /// Location of the device whose event is being folded.
     location: Uuid,
+    /// The event being folded, recorded in [`Cache::refs`] for each order it touches.
+    current: Option<EventId>,
+    /// Per order, the `event_refs` (see [`push_ref`]) this push adds.
+    refs: BTreeMap<Uuid, Vec<u8>>,
+}
+
+/// Bytes per entry of `orders.event_refs`: device id, then seq big-endian.
+const REF_LEN: usize = 24;
+
+/// Appends `event` to an `event_refs` list.
+fn push_ref(refs: &mut Vec<u8>, event: EventId) {
+    refs.extend_from_slice(&event.device_id.0);
+    refs.extend_from_slice(&event.seq.to_be_bytes());
+}
+
+/// The events an `event_refs` list names, as device ids and seqs.
+fn parse_refs(refs: &[u8]) -> Result<Vec<(Uuid, i64)>, ProjectionError> {
+    if !refs.len().is_multiple_of(REF_LEN) {
+        return Err(ProjectionError::Refs(format!("{} bytes", refs.len())));
+    }
+    refs.chunks_exact(REF_LEN)
+        .map(|r| {
+            let (device, seq) = r.split_at(16);
+            let device =
+                Uuid::from_slice(device).map_err(|e| ProjectionError::Refs(e.to_string()))?;
+            let seq = u64::from_be_bytes(seq.try_into().expect("split at 16 of 24"));
+            let seq = i64::try_from(seq).map_err(|e| ProjectionError::Refs(e.to_string()))?;
+            Ok((device, seq))
+        })
+        .collect()
 }
 
 impl Projections for Cache {
@@ -175,6 +212,11 @@ impl Projections for Cache {
             self.docs.entry((A::KIND, id)).or_insert_with(|| Slot::Live(Box::new(A::default())));
         f(slot.get::<A>()?);
         self.locations.entry(id).or_insert(self.location);
+        if A::KIND == Order::KIND
+            && let Some(event) = self.current
+        {
+            push_ref(self.refs.entry(id).or_default(), event);
+        }
         Ok(())
     }
 
@@ -193,6 +235,12 @@ pub enum ProjectionError {
     /// A stored aggregate no longer deserializes.
     #[error("stored aggregate does not deserialize: {0}")]
     Json(#[from] serde_json::Error),
+    /// An `orders.event_refs` list is malformed or names an event the log does not hold.
+    #[error("order event references are broken: {0}")]
+    Refs(String),
+    /// A stored event an order is rebuilt from no longer decodes.
+    #[error("stored event does not decode: {0}")]
+    Event(#[from] thorbis_domain::events::PayloadError),
 }
 
 /// One decoded event to fold, with the location of its device.
@@ -237,27 +285,126 @@ pub async fn fold(
         &[&tenant, &kinds, &ids],
     )
     .await?;
-    // One primary-key probe per touched aggregate. `OFFSET 0` keeps the lookup a lateral
-    // subquery: flattened into a join, the generic plan of this prepared statement hashed
-    // the keys and scanned the tenant's whole `aggregates` table on every push (an eighth
-    // of the database's time in the ingest bench, growing with the table).
+    // One primary-key probe per touched aggregate, and per order one on `orders` for its
+    // event list. `OFFSET 0` keeps each lookup a lateral subquery: flattened into a join,
+    // the generic plan of this prepared statement hashed the keys and scanned the tenant's
+    // whole table on every push (an eighth of the database's time in the ingest bench,
+    // growing with the table).
     let rows = tx
         .query(
             &tx.prepare_cached(
-                "SELECT k.kind, k.id, a.state FROM unnest($2::text[], $3::uuid[]) AS k(kind, id)
-                 CROSS JOIN LATERAL (SELECT state FROM aggregates
-                                      WHERE tenant_id = $1 AND kind = k.kind AND id = k.id
-                                     OFFSET 0) AS a",
+                "SELECT k.kind, k.id, a.state, o.refs, o.found
+                   FROM unnest($2::text[], $3::uuid[]) AS k(kind, id)
+                   LEFT JOIN LATERAL (SELECT state FROM aggregates
+                                       WHERE tenant_id = $1 AND kind = k.kind AND id = k.id
+                                      OFFSET 0) AS a ON true
+                   LEFT JOIN LATERAL (SELECT event_refs AS refs, true AS found FROM orders
+                                       WHERE k.kind = 'order' AND tenant_id = $1
+                                         AND order_id = k.id
+                                      OFFSET 0) AS o ON true
+                  WHERE a.state IS NOT NULL OR o.found",
             )
             .await?,
             &[&tenant, &kinds, &ids],
         )
         .await?;
-    let loaded: Vec<(String, Uuid, serde_json::Value)> =
-        rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
+    let mut loaded = Loaded::default();
+    let mut history_refs = Vec::new();
+    for row in &rows {
+        let (kind, id): (String, Uuid) = (row.get(0), row.get(1));
+        let state: Option<serde_json::Value> = row.get(2);
+        let refs: Option<&[u8]> = row.get(3);
+        let found = row.get::<_, Option<bool>>(4).unwrap_or(false);
+        let Some(&(kind, _)) = touched.0.iter().find(|(k, _)| *k == kind) else { continue };
+        if kind == Order::KIND && found {
+            loaded.stored_orders.push(id);
+            match (refs, &state) {
+                (None, _) => {
+                    loaded.refs_unknown.insert(id);
+                }
+                // A closed order: no document, its events are folded again.
+                (Some(refs), None) => {
+                    history_refs.extend(parse_refs(refs)?.into_iter().map(|(d, s)| (id, d, s)));
+                }
+                (Some(_), Some(_)) => {}
+            }
+        }
+        if let Some(state) = state {
+            loaded.docs.push((kind, id, state));
+        }
+    }
+    if !history_refs.is_empty() {
+        loaded.history = history(tx, tenant, &history_refs).await?;
+    }
     // The typed cache is not `Send`, so folding happens in a plain function between awaits.
-    let folded = fold_in_memory(&touched, loaded, events)?;
+    let folded = fold_in_memory(loaded, events)?;
     write(tx, tenant, &folded).await
+}
+
+/// The stored events `refs` (order, device, seq) name, decoded, each with its order.
+async fn history(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    refs: &[(Uuid, Uuid, i64)],
+) -> Result<Vec<(Uuid, EventMeta, DomainEvent)>, ProjectionError> {
+    let orders: Vec<Uuid> = refs.iter().map(|r| r.0).collect();
+    let devices: Vec<Uuid> = refs.iter().map(|r| r.1).collect();
+    let seqs: Vec<i64> = refs.iter().map(|r| r.2).collect();
+    let rows = tx
+        .query(
+            &tx.prepare_cached(
+                "SELECT r.order_id, r.device_id, r.seq, e.hlc_wall_ms, e.hlc_counter, e.kind,
+                        e.payload
+                   FROM unnest($2::uuid[], $3::uuid[], $4::bigint[]) AS r(order_id, device_id, seq)
+                  CROSS JOIN LATERAL (SELECT hlc_wall_ms, hlc_counter, kind, payload FROM events
+                                       WHERE tenant_id = $1 AND device_id = r.device_id
+                                         AND seq = r.seq
+                                      OFFSET 0) AS e",
+            )
+            .await?,
+            &[&tenant, &orders, &devices, &seqs],
+        )
+        .await?;
+    if rows.len() != refs.len() {
+        return Err(ProjectionError::Refs(format!(
+            "{} of {} referenced events are stored",
+            rows.len(),
+            refs.len()
+        )));
+    }
+    rows.iter()
+        .map(|row| {
+            let device: Uuid = row.get(1);
+            let meta = EventMeta {
+                hlc: Hlc {
+                    wall_ms: row.get::<_, i64>(3) as u64,
+                    counter: row.get::<_, i64>(4) as u32,
+                },
+                id: EventId {
+                    device_id: DeviceId::from_bytes(device.into_bytes()),
+                    seq: row.get::<_, i64>(2) as u64,
+                },
+            };
+            let event = DomainEvent::decode(row.get(5), row.get(6))?.ok_or_else(|| {
+                ProjectionError::Refs(format!("event {} is of no folded kind", meta.id))
+            })?;
+            Ok((row.get(0), meta, event))
+        })
+        .collect()
+}
+
+/// What was stored of the aggregates a push touches.
+#[derive(Debug, Default)]
+struct Loaded {
+    /// Stored documents.
+    docs: Vec<(&'static str, Uuid, serde_json::Value)>,
+    /// Orders with an `orders` row: only they can have lines to replace.
+    stored_orders: Vec<Uuid>,
+    /// Orders whose event list is not known (written before migration 6): they keep
+    /// their document even when closed.
+    refs_unknown: BTreeSet<Uuid>,
+    /// The events of closed orders without a document, to fold again.
+    history: Vec<(Uuid, EventMeta, DomainEvent)>,
 }
 
 /// What one push's fold produced, ready to write.
@@ -265,9 +412,13 @@ pub async fn fold(
 struct Folded {
     /// Kind, id and the aggregate as JSON text.
     docs: Vec<(&'static str, Uuid, String)>,
+    /// Order documents to delete: the order closed, its event list stands in for them.
+    dropped: Vec<Uuid>,
     links: BTreeSet<(&'static str, Uuid, Uuid)>,
     locations: BTreeMap<Uuid, Uuid>,
     orders: Vec<(Uuid, Order)>,
+    /// Per order, the `event_refs` to append.
+    refs: BTreeMap<Uuid, Vec<u8>>,
     /// Orders that were stored before this push: only they can have lines to replace.
     stored_orders: Vec<Uuid>,
     drawers: Vec<(Uuid, DrawerSession)>,
@@ -275,35 +426,49 @@ struct Folded {
     work_orders: Vec<(Uuid, WorkOrder)>,
 }
 
-fn fold_in_memory(
-    touched: &Touched,
-    loaded: Vec<(String, Uuid, serde_json::Value)>,
-    events: &[ToFold],
-) -> Result<Folded, ProjectionError> {
+fn fold_in_memory(loaded: Loaded, events: &[ToFold]) -> Result<Folded, ProjectionError> {
     let mut cache = Cache::default();
-    let mut stored_orders = Vec::new();
-    for (kind, id, state) in loaded {
-        if let Some((k, _)) = touched.0.iter().find(|(k, _)| *k == kind) {
-            if *k == Order::KIND {
-                stored_orders.push(id);
-            }
-            cache.docs.insert((k, id), Slot::Stored(state));
-        }
+    let mut had_doc = BTreeSet::new();
+    for (kind, id, state) in loaded.docs {
+        had_doc.insert((kind, id));
+        cache.docs.insert((kind, id), Slot::Stored(state));
+    }
+    // A closed order's own events first, into that order only (the other aggregates they
+    // touched, a drawer say, already hold them).
+    for (id, meta, event) in &loaded.history {
+        let slot = cache
+            .docs
+            .entry((Order::KIND, *id))
+            .or_insert_with(|| Slot::Live(Box::new(Order::default())));
+        slot.get::<Order>()?.apply(*id, meta, event);
     }
     for e in events {
         cache.location = e.location;
+        cache.current = Some(e.meta.id);
         project(&mut cache, &e.meta, &e.event)?;
     }
     let mut folded = Folded {
         links: cache.links,
         locations: cache.locations,
-        stored_orders,
+        refs: cache.refs,
+        stored_orders: loaded.stored_orders,
         ..Folded::default()
     };
     for ((kind, id), slot) in &cache.docs {
+        if *kind == Order::KIND {
+            let order = slot.read::<Order>()?;
+            if order.status() == OrderStatus::Closed && !loaded.refs_unknown.contains(id) {
+                if had_doc.contains(&(*kind, *id)) {
+                    folded.dropped.push(*id);
+                }
+            } else {
+                folded.docs.push((kind, *id, slot.to_json()?));
+            }
+            folded.orders.push((*id, order));
+            continue;
+        }
         folded.docs.push((kind, *id, slot.to_json()?));
         match *kind {
-            Order::KIND => folded.orders.push((*id, slot.read::<Order>()?)),
             DrawerSession::KIND => folded.drawers.push((*id, slot.read::<DrawerSession>()?)),
             StockLevel::KIND => folded.stock.push((*id, slot.read::<StockLevel>()?)),
             WorkOrder::KIND => folded.work_orders.push((*id, slot.read::<WorkOrder>()?)),
@@ -325,7 +490,7 @@ fn fold_in_memory(
 async fn write(tx: &Transaction<'_>, tenant: Uuid, folded: &Folded) -> Result<(), ProjectionError> {
     tokio::try_join!(
         write_aggregates(tx, tenant, folded),
-        write_orders(tx, tenant, &folded.locations, &folded.orders),
+        write_orders(tx, tenant, folded),
         write_order_details(tx, tenant, &folded.orders, &folded.stored_orders),
         write_drawers_and_stock(tx, tenant, &folded.drawers, &folded.stock),
         async {
@@ -342,19 +507,31 @@ async fn write_aggregates(
     tenant: Uuid,
     folded: &Folded,
 ) -> Result<(), ProjectionError> {
-    let kinds: Vec<&str> = folded.docs.iter().map(|d| d.0).collect();
-    let ids: Vec<Uuid> = folded.docs.iter().map(|d| d.1).collect();
-    let states: Vec<&str> = folded.docs.iter().map(|d| d.2.as_str()).collect();
-    tx.execute(
-        &tx.prepare_cached(
-            "INSERT INTO aggregates (tenant_id, kind, id, state)
-         SELECT $1, unnest($2::text[]), unnest($3::uuid[]), unnest($4::text[])::json
-         ON CONFLICT (tenant_id, kind, id) DO UPDATE SET state = EXCLUDED.state",
+    if !folded.docs.is_empty() {
+        let kinds: Vec<&str> = folded.docs.iter().map(|d| d.0).collect();
+        let ids: Vec<Uuid> = folded.docs.iter().map(|d| d.1).collect();
+        let states: Vec<&str> = folded.docs.iter().map(|d| d.2.as_str()).collect();
+        tx.execute(
+            &tx.prepare_cached(
+                "INSERT INTO aggregates (tenant_id, kind, id, state)
+             SELECT $1, unnest($2::text[]), unnest($3::uuid[]), unnest($4::text[])::json
+             ON CONFLICT (tenant_id, kind, id) DO UPDATE SET state = EXCLUDED.state",
+            )
+            .await?,
+            &[&tenant, &kinds, &ids, &states],
         )
-        .await?,
-        &[&tenant, &kinds, &ids, &states],
-    )
-    .await?;
+        .await?;
+    }
+    if !folded.dropped.is_empty() {
+        tx.execute(
+            &tx.prepare_cached(
+                "DELETE FROM aggregates WHERE tenant_id = $1 AND kind = 'order' AND id = ANY($2)",
+            )
+            .await?,
+            &[&tenant, &folded.dropped],
+        )
+        .await?;
+    }
     if !folded.links.is_empty() {
         let relations: Vec<&str> = folded.links.iter().map(|l| l.0).collect();
         let from: Vec<Uuid> = folded.links.iter().map(|l| l.1).collect();
@@ -376,14 +553,18 @@ async fn write_aggregates(
 async fn write_orders(
     tx: &Transaction<'_>,
     tenant: Uuid,
-    locations: &BTreeMap<Uuid, Uuid>,
-    orders: &[(Uuid, Order)],
+    folded: &Folded,
 ) -> Result<(), ProjectionError> {
+    let orders = &folded.orders;
     if orders.is_empty() {
         return Ok(());
     }
     let ids: Vec<Uuid> = orders.iter().map(|(id, _)| *id).collect();
-    let locations: Vec<Option<Uuid>> = ids.iter().map(|id| locations.get(id).copied()).collect();
+    let locations: Vec<Option<Uuid>> =
+        ids.iter().map(|id| folded.locations.get(id).copied()).collect();
+    // Every order here was touched by a new event, so each has references to add.
+    let refs: Vec<&[u8]> =
+        ids.iter().map(|id| folded.refs.get(id).map_or(&[][..], Vec::as_slice)).collect();
     let statuses: Vec<&str> = orders
         .iter()
         .map(|(_, o)| match o.status() {
@@ -404,14 +585,17 @@ async fn write_orders(
         orders.iter().map(|(_, o)| o.closed.as_ref().map(|s| s.meta.hlc.wall_ms as i64)).collect();
     tx.execute(
         &tx.prepare_cached("INSERT INTO orders (tenant_id, order_id, location_id, status, currency, subtotal, discounts,
-             comps, voids, net, tax, total, paid, tips, refunded, balance, opened_at_ms, closed_at_ms)
+             comps, voids, net, tax, total, paid, tips, refunded, balance, opened_at_ms, closed_at_ms,
+             event_refs)
          SELECT $1, unnest($2::uuid[]), unnest($3::uuid[]), unnest($4::text[]),
              unnest($5::text[]), unnest($6::bigint[]), unnest($7::bigint[]),
              unnest($8::bigint[]), unnest($9::bigint[]), unnest($10::bigint[]),
              unnest($11::bigint[]), unnest($12::bigint[]), unnest($13::bigint[]),
              unnest($14::bigint[]), unnest($15::bigint[]), unnest($16::bigint[]),
-             unnest($17::bigint[]), unnest($18::bigint[])
+             unnest($17::bigint[]), unnest($18::bigint[]), unnest($19::bytea[])
          ON CONFLICT (tenant_id, order_id) DO UPDATE SET
+             -- NULL (not known, see migration 6) stays NULL: || is strict.
+             event_refs = orders.event_refs || EXCLUDED.event_refs,
              location_id = COALESCE(orders.location_id, EXCLUDED.location_id),
              status = EXCLUDED.status, currency = EXCLUDED.currency, subtotal = EXCLUDED.subtotal,
              discounts = EXCLUDED.discounts, comps = EXCLUDED.comps, voids = EXCLUDED.voids,
@@ -437,6 +621,7 @@ async fn write_orders(
             &column(|t| t.balance.0),
             &opened,
             &closed,
+            &refs,
         ],
     )
     .await?;

@@ -1,7 +1,9 @@
 //! Push paths the ingest bench does not exercise: an order whose events arrive over several
 //! pushes (its stored document is loaded, folded further and its lines replaced, not
-//! duplicated), a relayed batch that interleaves two devices' events, and terminals pushing
-//! at the same moment facts about one shared aggregate (none may be lost).
+//! duplicated), an event reaching an order after it closed (rebuilt from the event log, as
+//! closed orders keep no document), a relayed batch that interleaves two devices' events,
+//! and terminals pushing at the same moment facts about one shared aggregate (none may be
+//! lost).
 
 mod support;
 
@@ -10,10 +12,11 @@ use reqwest::StatusCode;
 use support::{NOW_MS, TestHub};
 use thorbis_domain::DomainEvent;
 use thorbis_domain::device::{DeviceRegistered, DeviceRole};
-use thorbis_domain::events::{StockMoved, StockReason};
-use thorbis_domain::ids::ItemId;
-use thorbis_domain::money::Qty;
+use thorbis_domain::events::{RefundIssued, StockMoved, StockReason, Tender};
+use thorbis_domain::ids::{ItemId, OrderId, RefundId};
+use thorbis_domain::money::{Money, Qty};
 use thorbis_sync_protocol::Batch;
+use uuid::Uuid;
 
 #[tokio::test]
 async fn an_order_pushed_in_parts_is_projected_once() -> Result<()> {
@@ -21,12 +24,22 @@ async fn an_order_pushed_in_parts_is_projected_once() -> Result<()> {
     let (tenant, location) = hub.tenant("Parts Co").await?;
     let mut pos = hub.agent(tenant, location, 1).await?;
     let order = pos.sale(1, NOW_MS);
-    // Opened with its line, then paid and closed in a later push.
-    for (from, to) in [(1, 2), (3, 4)] {
-        let (status, body) = hub.push(&pos, &pos.batch(from, to)).await?;
-        ensure!(status == StatusCode::OK && body["accepted"] == 2, "{status} {body}");
-    }
     let db = hub.superuser().await?;
+    // Opened with its line, then paid and closed in a later push.
+    let (status, body) = hub.push(&pos, &pos.batch(1, 2)).await?;
+    ensure!(status == StatusCode::OK && body["accepted"] == 2, "{status} {body}");
+    // While open, the order is kept as a document Postgres can read, holding both events.
+    let parts: i64 = db
+        .query_one(
+            "SELECT count(*) FROM aggregates WHERE kind = 'order' AND id = $1
+                AND state::jsonb -> 'opened' IS NOT NULL AND state::jsonb -> 'lines' <> '{}'",
+            &[&order],
+        )
+        .await?
+        .get(0);
+    ensure!(parts == 1, "the open order's document misses a part");
+    let (status, body) = hub.push(&pos, &pos.batch(3, 4)).await?;
+    ensure!(status == StatusCode::OK && body["accepted"] == 2, "{status} {body}");
     let row = db
         .query_one("SELECT status, total, paid, balance FROM orders WHERE order_id = $1", &[&order])
         .await?;
@@ -37,22 +50,82 @@ async fn an_order_pushed_in_parts_is_projected_once() -> Result<()> {
         .await?
         .get(0);
     ensure!(lines == 1, "the line was stored {lines} times");
-    // The stored document is JSON Postgres can read, holding the whole order.
-    let parts: i64 = db
-        .query_one(
-            "SELECT count(*) FROM aggregates WHERE kind = 'order' AND id = $1
-                AND state::jsonb -> 'payments' IS NOT NULL AND state::jsonb -> 'closed' IS NOT NULL
-                AND state::jsonb -> 'opened' IS NOT NULL",
-            &[&order],
-        )
-        .await?
-        .get(0);
-    ensure!(parts == 1, "the order document misses a part");
+    // Closed, it keeps no document; its row lists its four events instead.
+    ensure!(hub.count("SELECT count(*) FROM aggregates WHERE kind = 'order'").await? == 0);
+    ensure!(hub.count("SELECT length(event_refs)::bigint FROM orders").await? == 4 * 24);
 
     // A replay of both parts at once changes nothing.
     let (status, body) = hub.push(&pos, &pos.all()).await?;
     ensure!(status == StatusCode::OK && body["duplicates"] == 4, "{status} {body}");
     ensure!(hub.count("SELECT count(*) FROM order_lines").await? == 1);
+    hub.stop().await
+}
+
+fn refund(order: Uuid, amount: i64) -> DomainEvent {
+    DomainEvent::RefundIssued(RefundIssued {
+        refund_id: RefundId(Uuid::from_u128(0x0123_4567_89ab_7def_8123_4567_89ab_cdef)),
+        order_id: OrderId(order),
+        amount: Money(amount),
+        lines: vec![],
+        tender: Tender::Cash { tendered: Money(0), change: Money(0) },
+        reason: "goodwill".into(),
+        approved_by: None,
+        drawer_session: None,
+    })
+}
+
+/// A closed order keeps no document: an event that reaches it later (here another
+/// terminal's refund) has it rebuilt from the events its row lists, so nothing of the sale
+/// is lost and nothing is counted twice.
+#[tokio::test]
+async fn an_event_after_the_close_rebuilds_the_order_from_its_events() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Late Co").await?;
+    let mut pos = hub.agent(tenant, location, 1).await?;
+    let mut other = hub.agent(tenant, location, 2).await?;
+    let order = pos.sale(1, NOW_MS);
+    let (status, body) = hub.push(&pos, &pos.all()).await?;
+    ensure!(status == StatusCode::OK && body["accepted"] == 4, "{status} {body}");
+    ensure!(hub.count("SELECT count(*) FROM aggregates WHERE kind = 'order'").await? == 0);
+
+    other.append(&refund(order, 200), NOW_MS + 10);
+    let (status, body) = hub.push(&other, &other.all()).await?;
+    ensure!(status == StatusCode::OK && body["accepted"] == 1, "{status} {body}");
+    let db = hub.superuser().await?;
+    let row = db
+        .query_one(
+            "SELECT status, total, paid, refunded, length(event_refs) FROM orders
+              WHERE order_id = $1",
+            &[&order],
+        )
+        .await?;
+    ensure!(row.get::<_, String>(0) == "closed");
+    let figures = (row.get::<_, i64>(1), row.get::<_, i64>(2), row.get::<_, i64>(3));
+    ensure!(figures == (756, 756, 200), "total, paid, refunded: {figures:?}");
+    ensure!(row.get::<_, i32>(4) == 5 * 24, "the refund is not listed with the order");
+    ensure!(hub.count("SELECT count(*) FROM order_lines").await? == 1);
+    ensure!(hub.count("SELECT count(*) FROM payments").await? == 1);
+    ensure!(hub.count("SELECT count(*) FROM aggregates WHERE kind = 'order'").await? == 0);
+
+    // A row whose event list is not known (written before the lists were kept) keeps its
+    // document, closed or not, and its figures still follow every event.
+    let open = pos.sale(2, NOW_MS + 20);
+    let tip = pos.tip().seq;
+    let (status, body) = hub.push(&pos, &pos.batch(tip - 3, tip - 2)).await?;
+    ensure!(status == StatusCode::OK && body["accepted"] == 2, "{status} {body}");
+    db.execute("UPDATE orders SET event_refs = NULL WHERE order_id = $1", &[&open]).await?;
+    let (status, body) = hub.push(&pos, &pos.batch(tip - 1, tip)).await?;
+    ensure!(status == StatusCode::OK && body["accepted"] == 2, "{status} {body}");
+    let row = db
+        .query_one(
+            "SELECT status, paid, event_refs IS NULL FROM orders WHERE order_id = $1",
+            &[&open],
+        )
+        .await?;
+    ensure!(row.get::<_, String>(0) == "closed" && row.get::<_, i64>(1) == 756);
+    ensure!(row.get::<_, bool>(2), "an unknown event list became a partial one");
+    let docs = hub.count("SELECT count(*) FROM aggregates WHERE kind = 'order'").await?;
+    ensure!(docs == 1, "{docs} order documents");
     hub.stop().await
 }
 

@@ -59,6 +59,7 @@ pub const HUB: &[Migration] = migrations!("hub":
     3 => "console_sessions",
     4 => "work_orders",
     5 => "aggregate_json",
+    6 => "closed_order_refs",
 );
 
 #[cfg(test)]
