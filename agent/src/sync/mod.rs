@@ -97,7 +97,10 @@ impl SharedStore {
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    fn subscribe(&self) -> watch::Receiver<u64> {
+    /// A receiver woken whenever the log gained events (local commits and stored remote
+    /// events alike), for whatever waits on news (a screen, a measurement).
+    #[must_use]
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
     }
 }
