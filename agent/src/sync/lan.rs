@@ -127,7 +127,8 @@ impl SyncHandle {
             .local_addr()
             .map_err(|e| StartError::Lan(format!("the LAN listener's address: {e}")))?;
         tracing::info!(%local, "accepting LAN peers");
-        let listen = Listener { lan, revoked, spawner, keepalive: config.keepalive };
+        let listen =
+            Listener { lan, revoked, spawner, keepalive: config.keepalive, retry: config.retry };
         self.tasks.push(tokio::spawn(listen.run(listener)));
         Ok(Some(local))
     }
@@ -139,6 +140,8 @@ struct Listener {
     revoked: Arc<RevokedCache>,
     spawner: Spawner,
     keepalive: Duration,
+    /// After a failed round on a live connection (e.g. events that do not verify yet).
+    retry: RetryPolicy,
 }
 
 impl Listener {
@@ -169,7 +172,7 @@ impl Listener {
                     let Ok(Ok(conn)) = done else { continue };
                     let device = conn.peer().device_id;
                     let transport = LanTransport::accepted(conn, self.keepalive);
-                    let task = self.spawner.spawn(transport, self.spawner.config.retry);
+                    let task = self.spawner.spawn(transport, self.retry);
                     if let Some(older) = peers.insert(device, task) {
                         older.abort();
                     }
