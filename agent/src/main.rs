@@ -24,6 +24,10 @@
 //! shell (the hub it enrolled with, or `--hub`) and the terminal UI (as `demo` does, with
 //! the sync state in its indicator bar), printing the sync status every few seconds, until
 //! Ctrl-C (or for `SECONDS`).
+//!
+//! `run --lan-listen ADDR` also accepts the store's other terminals as LAN sync peers on
+//! `ADDR` (printing `LAN listening on <addr>`, so port 0 works), and `--peer ADDR`
+//! (repeatable) dials one. Peers prove themselves with their enrolled credentials.
 
 #![allow(clippy::print_stdout)] // A command line's output is its product.
 
@@ -35,6 +39,7 @@ use anyhow::{Context, Result, bail};
 use thorbis_agent::print::policy::Timing;
 use thorbis_agent::print::{JobState, PrintRouting, PrintService, PrinterConfig};
 use thorbis_agent::seed::{self, SaleIds};
+use thorbis_agent::sync::lan::LanConfig;
 use thorbis_agent::sync::{self, SharedStore, ShellConfig, SyncHandle};
 use thorbis_agent::ui;
 use thorbis_agent::{Store, StoreConfig};
@@ -56,6 +61,8 @@ struct Args {
     hub_ca: Option<PathBuf>,
     code: Option<String>,
     run_for: Option<Duration>,
+    lan_listen: Option<String>,
+    peers: Vec<std::net::SocketAddr>,
 }
 
 /// The UI's port unless told otherwise.
@@ -68,6 +75,7 @@ fn parse_args() -> Result<Args> {
     let mut printer = None;
     let mut ui_port = Some(DEFAULT_UI_PORT);
     let (mut hub, mut hub_ca, mut code, mut run_for) = (None, None, None, None);
+    let (mut lan_listen, mut peers) = (None, Vec::new());
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--data" => data = args.next().context("--data needs a directory")?.into(),
@@ -84,13 +92,21 @@ fn parse_args() -> Result<Args> {
                 let secs: u64 = args.next().context("--for needs seconds")?.parse()?;
                 run_for = Some(Duration::from_secs(secs));
             }
+            "--lan-listen" => {
+                lan_listen = Some(args.next().context("--lan-listen needs HOST:PORT")?);
+            }
+            "--peer" => {
+                let peer = args.next().context("--peer needs HOST:PORT")?;
+                peers.push(peer.parse().with_context(|| format!("--peer {peer:?}"))?);
+            }
             "-h" | "--help" => {
                 println!(
                     "usage: thorbis-agent (demo|status) [--data DIR] [--printer HOST:PORT] \
                      [--ui-port PORT | --no-ui]\n       \
                      thorbis-agent enroll --hub URL --code CODE [--hub-ca PEM] [--data DIR]\n       \
                      thorbis-agent run [--hub URL] [--hub-ca PEM] [--for SECONDS] [--data DIR] \
-                     [--printer HOST:PORT] [--ui-port PORT | --no-ui]"
+                     [--printer HOST:PORT] [--ui-port PORT | --no-ui] \
+                     [--lan-listen HOST:PORT] [--peer HOST:PORT]..."
                 );
                 std::process::exit(0);
             }
@@ -107,6 +123,8 @@ fn parse_args() -> Result<Args> {
         hub_ca,
         code,
         run_for,
+        lan_listen,
+        peers,
     })
 }
 
@@ -160,7 +178,8 @@ fn main() -> Result<()> {
             let terminal = Terminal { store: SharedStore::new(store), service, clock };
             let hub = Some((args.hub.as_deref(), client(args.hub_ca.as_deref())?));
             let store = terminal.store.clone();
-            run(terminal, hub, args.ui_port, args.run_for)?;
+            let lan = Lan { listen: args.lan_listen, peers: args.peers };
+            run(terminal, hub, &lan, args.ui_port, args.run_for)?;
             return store.with(|s| print_summary(s));
         }
         other => bail!("unknown command {other:?}; try --help"),
@@ -171,9 +190,16 @@ fn main() -> Result<()> {
     }
     if serve_ui.is_some() {
         let terminal = Terminal { store: SharedStore::new(store), service, clock };
-        run(terminal, None, serve_ui, None)?;
+        run(terminal, None, &Lan::default(), serve_ui, None)?;
     }
     Ok(())
+}
+
+/// The LAN flags of `run`.
+#[derive(Default)]
+struct Lan {
+    listen: Option<String>,
+    peers: Vec<std::net::SocketAddr>,
 }
 
 /// What `run` serves and syncs.
@@ -216,12 +242,13 @@ fn enroll(store: Store, hub: &str, code: &str, client: &reqwest::Client) -> Resu
 fn run(
     terminal: Terminal,
     hub: Option<(Option<&str>, reqwest::Client)>,
+    lan: &Lan,
     ui_port: Option<u16>,
     run_for: Option<Duration>,
 ) -> Result<()> {
     let Terminal { store, service, clock } = terminal;
     runtime()?.block_on(async {
-        let handle = match hub {
+        let mut handle = match hub {
             Some((url, client)) => Some(SyncHandle::start_hub_with(
                 store.clone(),
                 ShellConfig::default(),
@@ -230,6 +257,22 @@ fn run(
             )?),
             None => None,
         };
+        if let Some(handle) = &mut handle
+            && (lan.listen.is_some() || !lan.peers.is_empty())
+        {
+            let listener = match &lan.listen {
+                Some(addr) => Some(
+                    tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("--lan-listen {addr}"))?,
+                ),
+                None => None,
+            };
+            let config = LanConfig { listener, peers: lan.peers.clone(), ..LanConfig::default() };
+            if let Some(addr) = handle.start_lan(config)? {
+                println!("LAN listening on {addr}");
+            }
+        }
         let (stop_ui, ui_stopped) = tokio::sync::oneshot::channel::<()>();
         let ui = match ui_port {
             Some(port) => {

@@ -194,6 +194,15 @@ impl Store {
         Ok(keys)
     }
 
+    /// The devices the tenant's log says were revoked, for the LAN listener's refusals.
+    pub fn revoked_devices(&self) -> Result<std::collections::BTreeSet<DeviceId>, StoreError> {
+        Ok(list::<Device>(&self.conn, false)?
+            .into_iter()
+            .filter(|(_, device)| device.is_revoked())
+            .map(|(id, _)| DeviceId::from_bytes(*id.as_bytes()))
+            .collect())
+    }
+
     /// Something that signs sync requests as this device.
     #[must_use]
     pub fn request_signer(&self) -> RequestSigner {

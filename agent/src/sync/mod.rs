@@ -23,6 +23,7 @@
 
 pub mod backoff;
 pub mod hub;
+pub mod lan;
 mod peer;
 
 use std::collections::BTreeMap;
@@ -33,7 +34,7 @@ use std::time::Duration;
 use thorbis_domain::Command;
 use thorbis_sync_protocol::clock::Clock;
 use thorbis_sync_protocol::sync::{Message, SyncConfig, SyncError};
-use thorbis_sync_protocol::{DeviceId, VersionVector};
+use thorbis_sync_protocol::{DeviceId, PublicKey, VersionVector};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -96,7 +97,10 @@ impl SharedStore {
         self.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
-    fn subscribe(&self) -> watch::Receiver<u64> {
+    /// A receiver woken whenever the log gained events (local commits and stored remote
+    /// events alike), for whatever waits on news (a screen, a measurement).
+    #[must_use]
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
     }
 }
@@ -124,6 +128,19 @@ pub trait Transport: Send + 'static {
 
     /// Requests made so far, for the status.
     fn requests(&self) -> u64;
+
+    /// A key the transport itself authenticated for its peer's own events (a LAN peer's
+    /// tenant-signed credential), trusted besides the store's key ring for what this
+    /// transport receives. The hub vouches for nothing this way: `None`.
+    fn vouched_key(&self) -> Option<(DeviceId, PublicKey)> {
+        None
+    }
+
+    /// Whether the transport can never carry another message (a connection a peer opened
+    /// to us has ended: it is the peer's to open again). The peer's task then ends.
+    fn closed(&self) -> bool {
+        false
+    }
 }
 
 /// Why an exchange with a peer failed.
@@ -252,6 +269,9 @@ pub enum StartError {
     /// The HTTP client could not be built.
     #[error(transparent)]
     Transport(#[from] TransportError),
+    /// The LAN transport could not be set up (TLS, the listener).
+    #[error("LAN: {0}")]
+    Lan(String),
 }
 
 /// What went wrong in one round with a peer.
@@ -348,26 +368,19 @@ impl SyncHandle {
 
     /// Starts a task syncing with one more peer. Call inside a tokio runtime.
     pub fn add_peer<T: Transport>(&mut self, transport: T) {
-        let name = transport.name();
-        self.status
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .peers
-            .entry(name.clone())
-            .or_default();
-        let task = peer::PeerTask {
-            seed: self.config.seed ^ fnv1a(name.as_bytes()),
-            name,
-            transport,
+        let task = self.spawner().spawn(transport, self.config.retry);
+        self.tasks.push(task);
+    }
+
+    /// What starting peer tasks takes, for tasks that start them later (the LAN listener).
+    fn spawner(&self) -> Spawner {
+        Spawner {
             store: self.store.clone(),
             clock: Arc::clone(&self.clock),
             config: self.config,
             status: Arc::clone(&self.status),
-            changes: self.store.subscribe(),
             shutdown: self.shutdown.subscribe(),
-            known: VersionVector::new(),
-        };
-        self.tasks.push(tokio::spawn(task.run()));
+        }
     }
 
     /// A cheap, cloneable view of the peers' state, for screens that outlive a borrow of
@@ -406,6 +419,46 @@ impl SyncHandle {
 impl Drop for SyncHandle {
     fn drop(&mut self) {
         self.shutdown.send_replace(true);
+    }
+}
+
+/// Starts peer tasks sharing one shell's store, clock, status and shutdown signal.
+#[derive(Clone)]
+struct Spawner {
+    store: SharedStore,
+    clock: Arc<dyn Clock>,
+    config: ShellConfig,
+    status: Arc<Mutex<SyncStatus>>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Spawner {
+    /// Starts a task syncing with the peer `transport` reaches, retrying by `retry`.
+    fn spawn<T: Transport>(&self, transport: T, retry: RetryPolicy) -> JoinHandle<()> {
+        let name = transport.name();
+        self.status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .peers
+            .entry(name.clone())
+            .or_default();
+        let task = peer::PeerTask {
+            seed: self.config.seed ^ fnv1a(name.as_bytes()),
+            name,
+            transport,
+            store: self.store.clone(),
+            clock: Arc::clone(&self.clock),
+            config: ShellConfig { retry, ..self.config },
+            status: Arc::clone(&self.status),
+            changes: self.store.subscribe(),
+            shutdown: self.shutdown.clone(),
+            known: VersionVector::new(),
+        };
+        tokio::spawn(task.run())
+    }
+
+    fn stopping(&self) -> bool {
+        *self.shutdown.borrow() || self.shutdown.has_changed().is_err()
     }
 }
 

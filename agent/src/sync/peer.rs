@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use thorbis_sync_protocol::clock::Clock;
 use thorbis_sync_protocol::sync::{KeyRing, Message, PeerState};
-use thorbis_sync_protocol::{Batch, DeviceId, VersionVector};
+use thorbis_sync_protocol::{Batch, DeviceId, PublicKey, VersionVector};
 use tokio::sync::watch;
 
 use super::backoff::delay_ms;
@@ -49,6 +49,14 @@ impl<T: Transport> PeerTask<T> {
             self.changes.borrow_and_update();
             match self.round(&mut peer).await {
                 Ok(()) => failures = 0,
+                Err(e) if self.transport.closed() => {
+                    tracing::info!(peer = %self.name, error = %e, "peer connection ended");
+                    self.update(|s| {
+                        s.online = false;
+                        s.last_error = Some(e.to_string());
+                    });
+                    break;
+                }
                 Err(e) => {
                     failures = failures.saturating_add(1);
                     // Forget what we believed of the peer: the next round says Hello and
@@ -129,7 +137,10 @@ impl<T: Transport> PeerTask<T> {
             *peer = state;
             self.track_outbox(peer, &ours?);
             let Some(msg) = msg else { break };
-            let replies = self.transport.send(msg).await?;
+            let replies = tokio::select! {
+                r = self.transport.send(msg) => r?,
+                _ = self.shutdown.changed() => return Ok(()),
+            };
             self.contact();
             for reply in replies {
                 self.receive(peer, reply).await?;
@@ -157,11 +168,12 @@ impl<T: Transport> PeerTask<T> {
         let now = self.clock.now_ms();
         let events = matches!(&msg, Message::Events { batch, .. } if !batch.events.is_empty());
         let state = peer.clone();
+        let vouched = self.transport.vouched_key();
         let (state, outcome) = self
             .store
             .run(move |s| {
                 let mut state = state;
-                let outcome = receive_into(&mut state, s, msg, now);
+                let outcome = receive_into(&mut state, s, vouched, msg, now);
                 (state, outcome)
             })
             .await;
@@ -187,21 +199,32 @@ impl<T: Transport> PeerTask<T> {
 /// Feeds one message to the protocol and stores the events it verified. A batch can carry
 /// the reference-data log that introduces keys for other runs of the same batch, so runs of
 /// devices without a key wait until the runs with keys are stored, then get another pass.
+/// `vouched` is a key the transport authenticated for its peer's own events.
 fn receive_into(
     peer: &mut PeerState,
     store: &mut Store,
+    vouched: Option<(DeviceId, PublicKey)>,
     msg: Message,
     now: u64,
 ) -> Result<Outcome, RoundError> {
+    let key_ring = |store: &Store| {
+        let mut keys = store.key_ring()?;
+        if let Some((device, key)) = vouched
+            && keys.public_key(&device).is_none()
+        {
+            keys.insert(device, key);
+        }
+        Ok::<_, RoundError>(keys)
+    };
     let mut outcome = Outcome::default();
     let Message::Events { batch, more } = msg else {
-        let keys = store.key_ring()?;
+        let keys = key_ring(store)?;
         peer.receive_message(&*store, &keys, msg, now)?;
         return Ok(outcome);
     };
     let mut pending = batch;
     for _ in 0..4 {
-        let keys = store.key_ring()?;
+        let keys = key_ring(store)?;
         let (known, unknown) = split_by_key(pending, &keys);
         pending = unknown;
         if known.events.is_empty() {

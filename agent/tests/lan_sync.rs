@@ -1,0 +1,321 @@
+//! LAN peers in the sync shell, with no hub: terminals of one store (enrolled with
+//! credentials a test tenant signs, as a hub would) sync over real TLS on 127.0.0.1; a
+//! POS's order reaches the KDS, the KDS's bump reaches the POS, a restarted KDS catches up,
+//! and a terminal of another tenant is refused. Every wait is bounded.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail, ensure};
+use thorbis_agent::seed;
+use thorbis_agent::sync::lan::LanConfig;
+use thorbis_agent::sync::{RetryPolicy, SharedStore, ShellConfig, SyncHandle};
+use thorbis_agent::{Enrollment, ManualClock, Store, StoreConfig};
+use thorbis_domain::Command;
+use thorbis_domain::events::ServiceMode;
+use thorbis_domain::ids::{LineId, OrderId};
+use thorbis_domain::{Currency, Qty};
+use thorbis_sync_protocol::{Credential, DeviceId, DeviceKey, DeviceRole};
+use tokio::net::TcpListener;
+use uuid::Uuid;
+
+const NOW_MS: u64 = 1_790_000_000_000;
+
+/// A tenant with one store, issuing credentials as the hub does at enrollment.
+struct Tenant {
+    key: DeviceKey,
+    id: Uuid,
+    location: Uuid,
+    log: DeviceId,
+}
+
+impl Tenant {
+    fn new(seed: u8) -> Result<Self> {
+        Ok(Self {
+            key: DeviceKey::from_seed(&[seed; 32])?,
+            id: Uuid::from_bytes([seed; 16]),
+            location: Uuid::from_bytes([seed.wrapping_add(1); 16]),
+            log: DeviceId([seed.wrapping_add(2); 16]),
+        })
+    }
+
+    /// A fresh store enrolled as device `seed` in `role`.
+    fn terminal(
+        &self,
+        dir: &tempfile::TempDir,
+        clock: &Arc<ManualClock>,
+        role: DeviceRole,
+        seed: u8,
+    ) -> Result<SharedStore> {
+        let mut store = Store::open(StoreConfig {
+            clock: clock.clone(),
+            id_seed: Some(u64::from(seed)),
+            device_key_seed: Some([seed; 32]),
+            ..StoreConfig::new(dir.path().join(format!("{seed}.db")))
+        })?;
+        let credential = Credential {
+            device_id: DeviceId([seed; 16]),
+            tenant_id: self.id,
+            location_id: self.location,
+            role,
+            public_key: store.public_key(),
+            expires_at_ms: NOW_MS + 86_400_000,
+        };
+        store.record_enrollment(&Enrollment {
+            // No hub in these tests: nothing dials it.
+            hub_url: "http://127.0.0.1:9".into(),
+            device_id: credential.device_id,
+            tenant_id: self.id,
+            location_id: self.location,
+            role: role.as_str().into(),
+            tenant_public_key: self.key.public_key(),
+            reference_log_id: self.log,
+            credential: credential.canonical_bytes(),
+            credential_signature: self.key.sign_credential(&credential),
+            expires_at_ms: credential.expires_at_ms,
+        })?;
+        Ok(SharedStore::new(store))
+    }
+}
+
+fn shell_config(seed: u64) -> ShellConfig {
+    ShellConfig {
+        retry: RetryPolicy { base_ms: 20, max_ms: 400, credential_retry_ms: 2_000 },
+        long_poll: Duration::from_secs(1),
+        seed,
+        ..ShellConfig::default()
+    }
+}
+
+fn lan_config(listener: Option<TcpListener>, peers: Vec<std::net::SocketAddr>) -> LanConfig {
+    LanConfig {
+        listener,
+        peers,
+        retry: RetryPolicy { base_ms: 20, max_ms: 200, credential_retry_ms: 2_000 },
+        keepalive: Duration::from_millis(500),
+        handshake_timeout: Duration::from_secs(2),
+    }
+}
+
+/// Starts a LAN-only shell: listening on `listener`, dialling `peers`.
+fn start(
+    store: &SharedStore,
+    seed: u64,
+    listener: Option<TcpListener>,
+    peers: Vec<std::net::SocketAddr>,
+) -> Result<SyncHandle> {
+    let mut handle = SyncHandle::new(store.clone(), shell_config(seed));
+    handle.start_lan(lan_config(listener, peers))?;
+    Ok(handle)
+}
+
+/// Polls `check` every 10 ms for up to `secs` seconds.
+async fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> Result<bool>) -> Result<()> {
+    for _ in 0..secs * 100 {
+        if check()? {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    bail!("timed out after {secs} s waiting for {what}")
+}
+
+fn send_order(pos: &SharedStore, table: &str) -> Result<OrderId> {
+    let (order_id, burger, fries) =
+        pos.with(|s| (OrderId(s.new_id()), LineId(s.new_id()), LineId(s.new_id())));
+    pos.execute(&[
+        Command::OpenOrder {
+            order_id,
+            currency: Currency::USD,
+            mode: ServiceMode::DineIn,
+            table: Some(table.into()),
+            guests: Some(2),
+            staff: None,
+        },
+        seed::line(order_id, burger, seed::BURGER, Qty::ONE, vec![seed::MEDIUM_RARE]),
+        seed::line(order_id, fries, seed::FRIES, Qty::ONE, vec![]),
+        Command::SendToKitchen { order_id },
+    ])?;
+    Ok(order_id)
+}
+
+fn tickets_for(store: &SharedStore, order: OrderId) -> Result<usize> {
+    Ok(store.with(|s| s.kds_queue(None))?.iter().filter(|t| t.order_id == order).count())
+}
+
+fn same_events(a: &SharedStore, b: &SharedStore) -> Result<bool> {
+    Ok(a.with(|s| s.version_vector())? == b.with(|s| s.version_vector())?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_flow_between_pos_and_kds_over_the_lan_with_no_hub() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let tenant = Tenant::new(1)?;
+    let pos = tenant.terminal(&dir, &clock, DeviceRole::Pos, 10)?;
+    let kds = tenant.terminal(&dir, &clock, DeviceRole::Kds, 11)?;
+
+    // The KDS listens; the POS dials it. Neither has ever seen the other's device record:
+    // each trusts the other's events through the credential its peer proved.
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let kds_sync = start(&kds, 11, Some(listener), vec![])?;
+    let pos_sync = start(&pos, 10, None, vec![addr])?;
+
+    pos.execute(&seed::catalog())?;
+    let order = send_order(&pos, "4")?;
+    wait_for("the tickets on the KDS", 20, || Ok(tickets_for(&kds, order)? == 2)).await?;
+    wait_for("the replicas to agree", 20, || same_events(&pos, &kds)).await?;
+    ensure!(pos.with(|s| s.projection_digest())? == kds.with(|s| s.projection_digest())?);
+
+    // The other way: the kitchen bumps a ticket, the POS sees it.
+    let ticket = kds.with(|s| s.kds_queue(None))?[0].ticket.ticket_id;
+    kds.execute(&[Command::BumpTicket { ticket_id: ticket }])?;
+    wait_for("the bump on the POS", 20, || {
+        Ok(pos.with(|s| s.kds_queue(None))?.iter().all(|t| t.ticket.ticket_id != ticket))
+    })
+    .await?;
+    wait_for("the replicas to agree again", 20, || same_events(&pos, &kds)).await?;
+
+    // The status shows each side's peer: online, in contact, nothing waiting.
+    wait_for("empty outboxes", 20, || {
+        let p = pos_sync.status().peers[&format!("lan {addr}")].clone();
+        let k = kds_sync.status();
+        let k = k.peers.iter().find(|(name, _)| name.starts_with("lan pos ")).map(|(_, s)| s);
+        Ok(p.online
+            && p.outbox_depth == 0
+            && p.last_contact_ms.is_some()
+            && k.is_some_and(|k| k.online && k.outbox_depth == 0 && k.events_received > 0))
+    })
+    .await?;
+
+    // The KDS restarts on the same address; orders taken meanwhile arrive once it is back.
+    kds_sync.shutdown().await;
+    let during = send_order(&pos, "5")?;
+    wait_for("the POS to notice the KDS is gone", 20, || {
+        let p = pos_sync.status().peers[&format!("lan {addr}")].clone();
+        Ok(!p.online && p.last_error.is_some() && p.outbox_depth > 0)
+    })
+    .await?;
+    ensure!(tickets_for(&kds, during)? == 0);
+    let listener = TcpListener::bind(addr).await.context("binding the KDS's address again")?;
+    let kds_sync = start(&kds, 12, Some(listener), vec![])?;
+    wait_for("the order taken meanwhile on the KDS", 20, || Ok(tickets_for(&kds, during)? == 2))
+        .await?;
+    wait_for("the replicas to agree after the restart", 20, || same_events(&pos, &kds)).await?;
+    ensure!(pos.with(|s| s.projection_digest())? == kds.with(|s| s.projection_digest())?);
+    ensure!(kds.with(|s| s.verify_log())?.events == kds.with(|s| s.event_count())?);
+
+    pos_sync.shutdown().await;
+    kds_sync.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_relays_a_third_terminals_events() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let tenant = Tenant::new(1)?;
+    let pos = tenant.terminal(&dir, &clock, DeviceRole::Pos, 20)?;
+    let register = tenant.terminal(&dir, &clock, DeviceRole::Pos, 21)?;
+    let kds = tenant.terminal(&dir, &clock, DeviceRole::Kds, 22)?;
+
+    // POS ↔ register ↔ KDS: the POS and the KDS never meet.
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let register_addr = listener.local_addr()?;
+    let register_sync = start(&register, 21, Some(listener), vec![])?;
+    let pos_sync = start(&pos, 20, None, vec![register_addr])?;
+    pos.execute(&seed::catalog())?;
+    let order = send_order(&pos, "8")?;
+    wait_for("the POS's events on the register", 20, || same_events(&pos, &register)).await?;
+
+    // The KDS trusts only what the tenant's device records or a connected peer vouch
+    // for: the POS's events reach it through the register, verified by the POS's key, once
+    // the tenant's log (here: its device record, which only the hub's log may carry) says
+    // so. Without it they are not stored at all.
+    let kds_sync = start(&kds, 22, None, vec![register_addr])?;
+    wait_for("the KDS to refuse what it cannot verify", 20, || {
+        Ok(kds_sync
+            .status()
+            .peers
+            .values()
+            .any(|p| p.last_error.as_deref().is_some_and(|e| e.contains("no key for"))))
+    })
+    .await?;
+    ensure!(tickets_for(&kds, order)? == 0, "events of a device no one vouched for are stored");
+    let pos_device = pos.with(|s| s.device_id());
+    ensure!(kds.with(|s| s.chain_tip(pos_device))?.seq == 0);
+
+    // The POS dials the KDS too: now the KDS has the POS's credential and takes the
+    // POS's events, from either peer.
+    drop(pos_sync);
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let kds_addr = listener.local_addr()?;
+    kds_sync.shutdown().await;
+    let kds_sync = start(&kds, 23, Some(listener), vec![register_addr])?;
+    let pos_sync = start(&pos, 24, None, vec![register_addr, kds_addr])?;
+    wait_for("the tickets on the KDS", 20, || Ok(tickets_for(&kds, order)? == 2)).await?;
+    wait_for("all three to agree", 20, || {
+        Ok(same_events(&pos, &register)? && same_events(&register, &kds)?)
+    })
+    .await?;
+
+    // And the KDS's own events reach the POS through the register as well as directly.
+    let ticket = kds.with(|s| s.kds_queue(None))?[0].ticket.ticket_id;
+    kds.execute(&[Command::BumpTicket { ticket_id: ticket }])?;
+    wait_for("the bump everywhere", 20, || {
+        Ok(same_events(&pos, &kds)? && same_events(&register, &kds)?)
+    })
+    .await?;
+    let digest = kds.with(|s| s.projection_digest())?;
+    ensure!(pos.with(|s| s.projection_digest())? == digest);
+    ensure!(register.with(|s| s.projection_digest())? == digest);
+
+    pos_sync.shutdown().await;
+    kds_sync.shutdown().await;
+    register_sync.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_of_another_tenant_or_store_is_refused() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let tenant = Tenant::new(1)?;
+    let kds = tenant.terminal(&dir, &clock, DeviceRole::Kds, 30)?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let kds_sync = start(&kds, 30, Some(listener), vec![])?;
+
+    let other_tenant = Tenant::new(50)?;
+    let stranger = other_tenant.terminal(&dir, &clock, DeviceRole::Pos, 31)?;
+    let other_store = Tenant { location: Uuid::from_bytes([99; 16]), ..Tenant::new(1)? };
+    let neighbour = other_store.terminal(&dir, &clock, DeviceRole::Pos, 32)?;
+    let mut shells = Vec::new();
+    for (who, store) in [("another tenant", &stranger), ("another store", &neighbour)] {
+        store.execute(&seed::catalog())?;
+        send_order(store, "1")?;
+        let shell = start(store, 31, None, vec![addr])?;
+        let name = format!("lan {addr}");
+        wait_for(&format!("{who} to be refused"), 20, || {
+            let s = shell.status().peers[&name].clone();
+            Ok(!s.online && s.last_error.is_some() && shell.status().peers[&name].requests >= 2)
+        })
+        .await?;
+        shells.push(shell);
+    }
+    // Nothing crossed, either way, and the KDS lists no peer.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    ensure!(kds.with(|s| s.event_count())? == 0, "the KDS stored a stranger's events");
+    ensure!(kds_sync.status().peers.is_empty(), "{:?}", kds_sync.status());
+    for shell in &shells {
+        let status = shell.status();
+        let s = status.peers.values().next().context("a peer")?;
+        ensure!(!s.online && s.events_received == 0, "{s:?}");
+    }
+    for shell in shells {
+        shell.shutdown().await;
+    }
+    kds_sync.shutdown().await;
+    Ok(())
+}
