@@ -275,3 +275,83 @@ pub fn short(id: uuid::Uuid) -> String {
     let hex = id.simple().to_string();
     hex[hex.len() - 8..].to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receipt_numbers_name_their_order_and_nothing_else() {
+        for id in [uuid::Uuid::nil(), uuid::Uuid::max(), uuid::Uuid::from_u128(0x0193_abcd)] {
+            let number = receipt_number(OrderId(id));
+            assert!(number.len() <= 39 && number.bytes().all(|b| b.is_ascii_digit()));
+            assert_eq!(parse_receipt_number(&number), Some(OrderId(id)));
+            assert_eq!(parse_receipt_number(&format!(" {number} ")), Some(OrderId(id)));
+            assert_eq!(parse_receipt_number(&id.to_string()), Some(OrderId(id)));
+        }
+        // Past u128, too long, signed, or not digits at all.
+        let too_big = "340282366920938463463374607431768211456";
+        for bad in ["", "abc", "-5", "1.5", too_big, &"9".repeat(40), "12 34"] {
+            assert_eq!(parse_receipt_number(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_z_report_prints_every_drawer_figure() {
+        use std::collections::BTreeMap;
+
+        use thorbis_domain::Money;
+        use thorbis_domain::drawer::TenderTotal;
+        use thorbis_drivers::profile::PrinterProfile;
+
+        let z = ZReport {
+            currency: Currency::USD,
+            orders: 2,
+            gross_sales: Money(30_00),
+            discounts: Money(1_00),
+            comps: Money::ZERO,
+            voids: Money(2_00),
+            net_sales: Money(29_00),
+            tax: Money(1_50),
+            tenders: BTreeMap::from([(
+                "cash".to_owned(),
+                TenderTotal {
+                    count: 2,
+                    amount: Money(30_50),
+                    tips: Money::ZERO,
+                    refunds: Money(5_00),
+                },
+            )]),
+            float: Money(100_00),
+            paid_in: Money(20_00),
+            paid_out: Money(3_00),
+            no_sales: 1,
+            expected_cash: Money(142_50),
+            counted_cash: Some(Money(143_00)),
+            over_short: Some(Money(50)),
+        };
+        let receipt = z_report(DrawerSessionId(uuid::Uuid::from_u128(7)), &z, false);
+        let profile = PrinterProfile::builtin("epson-tm-t88").unwrap();
+        let bytes = thorbis_drivers::encoder::Encoder::new(&profile).encode(&receipt).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for needle in [
+            "Z REPORT",
+            "cash (2)",
+            "30.50",
+            "cash refunds",
+            "-5.00",
+            "Pay-ins",
+            "20.00",
+            "Pay-outs",
+            "-3.00",
+            "No-sales",
+            "Expected",
+            "142.50",
+            "Counted",
+            "143.00",
+            "OVER",
+        ] {
+            assert!(text.contains(needle), "{needle:?} missing from the Z report");
+        }
+    }
+}

@@ -430,7 +430,9 @@ fn lines(data: &SaleData, o: &OrderView, cur: Currency, open: bool, base: &str) 
             qty = esc(&qty),
             amount = esc(&net.map_or(Money::ZERO, |t| t.net).format(cur)),
         );
-        let mut tags = vec![format!("{} each", line.unit_price.format(cur))];
+        let by_weight = data.items.iter().any(|i| i.id == line.item_id && i.sold_by_weight);
+        let per = if by_weight { "/ kg" } else { "each" };
+        let mut tags = vec![format!("{} {per}", line.unit_price.format(cur))];
         if line.price_override_by.is_some() {
             tags.push("price overridden".into());
         }
