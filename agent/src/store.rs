@@ -43,7 +43,8 @@ pub use remote::{Applied, Enrollment, RequestSigner, StoreKeys};
 /// any such events as an unknown kind, unfolded.
 /// 3: device records (`device.*`, from the tenant's reference log) are folded; the key ring
 /// that verifies other devices' events is read from them.
-pub const PROJECTION_VERSION: u32 = 3;
+/// 4: drawer sessions keep their recorded Z report (`drawer.z_reported`).
+pub const PROJECTION_VERSION: u32 = 4;
 
 /// How to open a store.
 #[derive(Clone, Debug)]

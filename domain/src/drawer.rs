@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::events::{DomainEvent, DrawerClosed, DrawerCounted, DrawerOpened, Tender};
+use crate::events::{
+    DomainEvent, DrawerClosed, DrawerCounted, DrawerOpened, DrawerZReported, Tender,
+};
 use crate::fold::{Aggregate, EventMeta, Stamped, State, keep_first, keep_last};
 use crate::money::{Currency, Money};
 use crate::order::Order;
@@ -44,6 +46,9 @@ pub struct DrawerSession {
     pub count: Option<Stamped<DrawerCounted>>,
     /// Closing, if closed.
     pub closed: Option<Stamped<DrawerClosed>>,
+    /// The Z report issued at closing, as printed.
+    #[serde(default)]
+    pub z_report: Option<Stamped<DrawerZReported>>,
 }
 
 impl DrawerSession {
@@ -91,6 +96,7 @@ impl Aggregate for DrawerSession {
             DomainEvent::DrawerNoSale(_) => self.no_sales += 1,
             DomainEvent::DrawerCounted(e) => keep_last(&mut self.count, meta, e),
             DomainEvent::DrawerClosed(e) => keep_first(&mut self.closed, meta, e),
+            DomainEvent::DrawerZReported(e) => keep_first(&mut self.z_report, meta, e),
             _ => {}
         }
     }
@@ -146,6 +152,22 @@ pub struct ZReport {
 }
 
 impl ZReport {
+    /// Whether the drawer's own figures (everything but the sales, which come from the
+    /// orders) are those of `session` now: what a recorded report is checked against.
+    #[must_use]
+    pub fn matches_drawer(&self, session: &DrawerSession) -> bool {
+        let now = ZReport::new(session, std::iter::empty());
+        self.currency == now.currency
+            && self.tenders == now.tenders
+            && self.float == now.float
+            && self.paid_in == now.paid_in
+            && self.paid_out == now.paid_out
+            && self.no_sales == now.no_sales
+            && self.expected_cash == now.expected_cash
+            && self.counted_cash == now.counted_cash
+            && self.over_short == now.over_short
+    }
+
     /// The Z report of `session`, with the sales figures of `orders`: the orders paid in
     /// it, which projections link to the session by [`Relation::DrawerOrder`].
     ///

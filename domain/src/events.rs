@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Category, Item, ModifierGroup, Staff, Station};
 use crate::device::{DeviceConfigured, DeviceRegistered, DeviceRevoked};
+use crate::drawer::ZReport;
 use crate::ids::{
     DiscountId, DrawerSessionId, ItemId, LineId, LocationId, ModifierId, OrderId, PaymentId,
     RefundId, StaffId, TicketId, WorkOrderId,
@@ -305,6 +306,16 @@ pub struct DrawerClosed {
     pub by: Option<StaffId>,
 }
 
+/// The Z report that ended a drawer session, as printed: the figures at closing, kept as a
+/// fact so the console reads the very report the cashier signed off.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DrawerZReported {
+    pub session_id: DrawerSessionId,
+    pub report: ZReport,
+    #[serde(default)]
+    pub by: Option<StaffId>,
+}
+
 /// Why stock moved.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
@@ -440,6 +451,7 @@ domain_events! {
     "drawer.no_sale" => DrawerNoSale(DrawerNoSale),
     "drawer.counted" => DrawerCounted(DrawerCounted),
     "drawer.closed" => DrawerClosed(DrawerClosed),
+    "drawer.z_reported" => DrawerZReported(DrawerZReported),
     "stock.moved" => StockMoved(StockMoved),
     "work_order.dispatched" => WorkOrderDispatched(WorkOrderDispatched),
     "work_order.changed" => WorkOrderChanged(WorkOrderChanged),

@@ -208,6 +208,7 @@ pub fn project<P: Projections>(
         E::DrawerNoSale(e) => fold(store, e.session_id.0, Target::Drawer),
         E::DrawerCounted(e) => fold(store, e.session_id.0, Target::Drawer),
         E::DrawerClosed(e) => fold(store, e.session_id.0, Target::Drawer),
+        E::DrawerZReported(e) => fold(store, e.session_id.0, Target::Drawer),
         E::StockMoved(e) => fold(store, e.item_id.0, Target::Stock),
         E::WorkOrderDispatched(e) => fold(store, e.work_order_id.0, Target::WorkOrder),
         E::WorkOrderChanged(e) => fold(store, e.work_order_id.0, Target::WorkOrder),

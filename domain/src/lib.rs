@@ -5,7 +5,8 @@
 //! one documented rounding rule); the [`catalog`] (staff and their PIN hashes included); the tenant's [`device`] records (keys, revocations, configuration) as the hub publishes them; the business [`events`] and their payload
 //! encoding; the aggregates they fold into ([`order`], [`kitchen`], [`drawer`], [`stock`],
 //! and [`work_order`], field-service jobs kept as Automerge documents) through [`fold`]; and [`command`], which checks a request against state and decides
-//! which events carry it out.
+//! which events carry it out. [`scan`] says what a scanned code or scale label rings up, and
+//! [`returns`] what returning part of a sale refunds.
 //!
 //! It never does IO: no database, no clock, no randomness. Time arrives inside events'
 //! clock stamps; fresh ids come from the caller's [`command::IdSource`].
@@ -26,6 +27,8 @@ pub mod ids;
 pub mod kitchen;
 pub mod money;
 pub mod order;
+pub mod returns;
+pub mod scan;
 pub mod stock;
 pub mod tax;
 pub mod work_order;

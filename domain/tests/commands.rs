@@ -3,7 +3,7 @@
 
 use thorbis_domain::catalog::{Item, Modifier, ModifierGroup, Role, Staff};
 use thorbis_domain::command::{PriceOverride, TenderInput};
-use thorbis_domain::drawer::ZReport;
+use thorbis_domain::drawer::{DrawerSession, ZReport};
 use thorbis_domain::events::{DiscountRule, DiscountScope, ServiceMode, Tender};
 use thorbis_domain::ids::{
     DiscountId, DrawerSessionId, ItemId, LineId, ModifierGroupId, ModifierId, OrderId, PaymentId,
@@ -550,6 +550,39 @@ fn drawer_must_be_counted_blind_before_closing() {
         }),
         CommandError::DrawerClosed(_)
     ));
+}
+
+#[test]
+fn a_closed_drawer_records_its_z_report_once_with_its_own_figures() {
+    let mut t = Terminal::new();
+    t.run(&Command::PayIn {
+        session_id: DRAWER,
+        amount: Money(20_00),
+        reason: "change run".into(),
+        staff: None,
+    })
+    .unwrap();
+    let report = |t: &Terminal| ZReport::new(t.state.get(DRAWER.0).unwrap(), []);
+    let early = report(&t);
+    let issue = |report: ZReport| Command::IssueZReport { session_id: DRAWER, report, staff: None };
+    assert!(matches!(t.refuse(&issue(early)), CommandError::DrawerNotClosed(_)));
+    t.run(&Command::CountDrawer { session_id: DRAWER, counted: Money(119_00), staff: None })
+        .unwrap();
+    // A report taken before the count no longer matches the drawer.
+    let stale = report(&t);
+    t.run(&Command::CloseDrawer { session_id: DRAWER, staff: None }).unwrap();
+    let z = report(&t);
+    let mut forged = z.clone();
+    forged.paid_in = Money(1);
+    assert!(matches!(t.refuse(&issue(forged)), CommandError::ZReportMismatch(_)));
+    let mut uncounted = stale;
+    uncounted.counted_cash = None;
+    assert!(matches!(t.refuse(&issue(uncounted)), CommandError::ZReportMismatch(_)));
+    t.run(&issue(z.clone())).unwrap();
+    let session: &DrawerSession = t.state.get(DRAWER.0).unwrap();
+    assert_eq!(session.z_report.as_ref().map(|s| &s.value.report), Some(&z));
+    assert_eq!(z.over_short, Some(Money(-1_00)));
+    assert!(matches!(t.refuse(&issue(z)), CommandError::ZReportExists(_)));
 }
 
 #[test]

@@ -26,10 +26,13 @@ use std::collections::BTreeMap;
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use thorbis_domain::DomainEvent;
-use thorbis_domain::ids::{DrawerSessionId, OrderId, TicketId};
+use thorbis_domain::ids::{DrawerSessionId, OrderId, RefundId, TicketId};
 use uuid::Uuid;
 
-pub use layout::{customer_receipt, kitchen_ticket, short};
+pub use layout::{
+    customer_receipt, kitchen_ticket, parse_receipt_number, receipt_number, refund_receipt, short,
+    z_report,
+};
 pub use worker::{Connector, Link, PrintService, PrinterConfig, PrinterStatus};
 
 use crate::error::StoreError;
@@ -60,7 +63,14 @@ pub enum Document {
         /// The order.
         order_id: OrderId,
     },
-    /// A drawer session's Z report.
+    /// A refund receipt.
+    Refund {
+        /// The order refunded.
+        order_id: OrderId,
+        /// The refund.
+        refund_id: RefundId,
+    },
+    /// A drawer session's Z report (the one recorded when the session closed).
     ZReport {
         /// The session.
         session_id: DrawerSessionId,
@@ -71,7 +81,7 @@ impl Document {
     fn kind(&self) -> &'static str {
         match self {
             Document::Kitchen { .. } => "kitchen",
-            Document::Receipt { .. } => "receipt",
+            Document::Receipt { .. } | Document::Refund { .. } => "receipt",
             Document::ZReport { .. } => "report",
         }
     }
@@ -180,6 +190,20 @@ pub(crate) fn jobs_for(
             .receipt_printer
             .iter()
             .map(|p| (p.clone(), None, Document::Receipt { order_id: closed.order_id }))
+            .collect(),
+        DomainEvent::RefundIssued(refund) => routing
+            .receipt_printer
+            .iter()
+            .map(|p| {
+                let document =
+                    Document::Refund { order_id: refund.order_id, refund_id: refund.refund_id };
+                (p.clone(), None, document)
+            })
+            .collect(),
+        DomainEvent::DrawerZReported(z) => routing
+            .receipt_printer
+            .iter()
+            .map(|p| (p.clone(), None, Document::ZReport { session_id: z.session_id }))
             .collect(),
         _ => Vec::new(),
     }
@@ -326,6 +350,17 @@ pub(crate) fn render(
             let totals = order.totals();
             customer_receipt(&crate::store::OrderView { id: *order_id, order, totals }, copy)
         }),
-        Document::ZReport { .. } => None,
+        Document::Refund { order_id, refund_id } => {
+            read::<Order>(conn, order_id.0)?.and_then(|order| {
+                let totals = order.totals();
+                let view = crate::store::OrderView { id: *order_id, order, totals };
+                refund_receipt(&view, *refund_id, copy)
+            })
+        }
+        Document::ZReport { session_id } => {
+            read::<thorbis_domain::drawer::DrawerSession>(conn, session_id.0)?
+                .and_then(|s| s.z_report)
+                .map(|z| z_report(*session_id, &z.value.report, copy))
+        }
     })
 }

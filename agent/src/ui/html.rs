@@ -136,6 +136,9 @@ pub(crate) fn page(
         if super::may_use_kds(who.role) {
             nav.push_str("<a class=\"btn ghost\" href=\"/kds\">Kitchen</a>");
         }
+        if super::may_use_register(who.role) {
+            nav.push_str("<a class=\"btn ghost\" href=\"/register\">Register</a><a class=\"btn ghost\" href=\"/drawer\">Drawer</a>");
+        }
         let _ = write!(
             nav,
             "<span class=\"who\" id=\"who\">{} · {}</span><form method=\"post\" action=\"/signout\" class=\"inline\"><button class=\"btn ghost\" type=\"submit\">Sign out</button></form>",

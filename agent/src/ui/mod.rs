@@ -6,7 +6,11 @@
 //! Screens: sign-in by staff PIN (`signin.rs`), the restaurant POS (`pos.rs`: open checks, a
 //! check with its menu grid, modifiers, seats and courses, send to kitchen, cash tender,
 //! receipt and copy) and the kitchen display (`kds.rs`: tickets per station, age timers,
-//! bump and recall, live over SSE). Every page carries the indicator bar (online/offline,
+//! bump and recall, live over SSE), the retail register (`register.rs`: scan or search,
+//! scale labels, stock on hand, price overrides and discounts approved inline, cash and card;
+//! `returns.rs`: returns against a receipt's barcode) and the cash drawer (`drawer.rs`:
+//! float, pay-ins and pay-outs, audited no-sales, blind close with over/short and the Z
+//! report). Every page carries the indicator bar (online/offline,
 //! sync backlog, printers).
 //!
 //! Rules this module keeps:
@@ -20,11 +24,14 @@
 //!   short call on the blocking pool, never across an await; every write through the UI
 //!   also wakes the sync peers, so a sale leaves for the hub and the kitchen at once.
 
+mod drawer;
 mod form;
 pub mod html;
 mod kds;
 mod pos;
 mod read;
+mod register;
+mod returns;
 mod session;
 mod signin;
 
@@ -45,6 +52,7 @@ use crate::store::Store;
 use crate::sync::SharedStore;
 use crate::{SignedIn, StoreError};
 
+pub use register::default_scale_labels;
 pub use session::SessionKey;
 
 /// Whether the terminal reaches the hub, and how much it still has to send.
@@ -106,6 +114,8 @@ pub struct UiState {
     clock: Arc<dyn Clock>,
     sync: Arc<dyn SyncStatus>,
     key: Arc<SessionKey>,
+    /// How the register reads scale labels (variable-measure barcodes).
+    scale_labels: Arc<thorbis_drivers::variable_measure::VariableMeasureConfig>,
     /// Bumped after every write made through the UI, so live pages refresh at once (they
     /// also look for writes made elsewhere, such as events arriving by sync).
     changed: Arc<watch::Sender<u64>>,
@@ -127,8 +137,19 @@ impl UiState {
             clock,
             sync: Arc::new(NoSync),
             key: Arc::new(key),
+            scale_labels: Arc::new(register::default_scale_labels()),
             changed: Arc::new(watch::channel(0).0),
         }
+    }
+
+    /// Replaces the register's scale-label layouts ([`default_scale_labels`] otherwise).
+    #[must_use]
+    pub fn with_scale_labels(
+        mut self,
+        layouts: thorbis_drivers::variable_measure::VariableMeasureConfig,
+    ) -> Self {
+        self.scale_labels = Arc::new(layouts);
+        self
     }
 
     /// Replaces the sync status source shown in the indicator bar.
@@ -229,6 +250,10 @@ fn may_use_pos(role: Role) -> bool {
     matches!(role, Role::Cashier | Role::Server | Role::Manager | Role::Owner)
 }
 
+fn may_use_register(role: Role) -> bool {
+    matches!(role, Role::Cashier | Role::Manager | Role::Owner)
+}
+
 fn may_use_kds(role: Role) -> bool {
     matches!(role, Role::Kitchen | Role::Manager | Role::Owner)
 }
@@ -262,6 +287,22 @@ pub fn router(state: UiState) -> Router {
         .route("/pos/checks/{order}/cash", post(pos::cash))
         .route("/pos/checks/{order}/reprint", post(pos::reprint))
         .route("/pos/drawer", post(pos::open_drawer))
+        .route("/register", get(register::screen))
+        .route("/register/scan", post(register::scan))
+        .route("/register/add", post(register::add_item))
+        .route("/register/{order}", get(register::sale))
+        .route("/register/{order}/price", post(register::override_price))
+        .route("/register/{order}/discount", post(register::discount))
+        .route("/register/{order}/cash", post(register::cash))
+        .route("/register/{order}/card", post(register::card))
+        .route("/returns", get(returns::find).post(returns::look_up))
+        .route("/returns/{order}", get(returns::sale).post(returns::refund))
+        .route("/drawer", get(drawer::screen))
+        .route("/drawer/open", post(drawer::open))
+        .route("/drawer/cash", post(drawer::move_cash))
+        .route("/drawer/no-sale", post(drawer::no_sale))
+        .route("/drawer/count", post(drawer::count))
+        .route("/drawer/report/{session}", get(drawer::report))
         .route("/kds", get(kds::screen))
         .route("/kds/tickets", get(kds::fragment))
         .route("/kds/events", get(kds::events))

@@ -1,8 +1,9 @@
 //! Cash drawer sessions: opening, pay-ins and pay-outs, no-sales, the blind count, closing.
 
-use crate::drawer::DrawerSession;
+use crate::drawer::{DrawerSession, ZReport};
 use crate::events::{
     DomainEvent as E, DrawerCashMoved, DrawerClosed, DrawerCounted, DrawerNoSale, DrawerOpened,
+    DrawerZReported,
 };
 use crate::ids::{DrawerSessionId, StaffId};
 use crate::money::{Currency, Money};
@@ -96,4 +97,27 @@ pub(super) fn close_drawer(
         return Err(CommandError::DrawerNotCounted(session_id));
     }
     Ok(vec![E::DrawerClosed(DrawerClosed { session_id, by })])
+}
+
+pub(super) fn z_report(
+    cx: &Cx<'_, impl ReadModel>,
+    session_id: DrawerSessionId,
+    report: &ZReport,
+    by: Option<StaffId>,
+) -> Decided {
+    let session = cx
+        .state
+        .get::<DrawerSession>(session_id.0)?
+        .filter(|d| d.opened.is_some())
+        .ok_or(CommandError::UnknownDrawer(session_id))?;
+    if session.closed.is_none() {
+        return Err(CommandError::DrawerNotClosed(session_id));
+    }
+    if session.z_report.is_some() {
+        return Err(CommandError::ZReportExists(session_id));
+    }
+    if !report.matches_drawer(&session) {
+        return Err(CommandError::ZReportMismatch(session_id));
+    }
+    Ok(vec![E::DrawerZReported(DrawerZReported { session_id, report: report.clone(), by })])
 }

@@ -16,6 +16,7 @@ use thorbis_sync_protocol::DeviceId;
 use uuid::Uuid;
 
 use crate::catalog::{Category, Item, ModifierError, ModifierGroup, Staff};
+use crate::drawer::ZReport;
 use crate::events::{DiscountRule, DiscountScope, DomainEvent, ServiceMode};
 use crate::fold::{Aggregate, State};
 use crate::ids::{
@@ -233,6 +234,13 @@ pub enum Command {
         session_id: DrawerSessionId,
         staff: Option<StaffId>,
     },
+    /// Records the Z report of a closed session (once). The sales figures come from the
+    /// orders the caller read; the drawer's figures must be the session's.
+    IssueZReport {
+        session_id: DrawerSessionId,
+        report: ZReport,
+        staff: Option<StaffId>,
+    },
     ReceiveStock {
         item_id: ItemId,
         qty: Qty,
@@ -344,6 +352,12 @@ pub enum CommandError {
     DrawerClosed(DrawerSessionId),
     #[error("drawer session {0} must be counted before it is closed")]
     DrawerNotCounted(DrawerSessionId),
+    #[error("drawer session {0} must be closed before its Z report")]
+    DrawerNotClosed(DrawerSessionId),
+    #[error("drawer session {0} already has its Z report")]
+    ZReportExists(DrawerSessionId),
+    #[error("the Z report's drawer figures are not those of session {0}")]
+    ZReportMismatch(DrawerSessionId),
     #[error("unknown work order {0}")]
     UnknownWorkOrder(WorkOrderId),
     #[error("work order {work_order} is not assigned to this device ({device})")]
@@ -355,6 +369,7 @@ pub enum CommandError {
 }
 
 /// Checks `command` against state and returns the events that carry it out.
+#[allow(clippy::too_many_lines, reason = "one arm per command, each only forwarding to its area")]
 pub fn decide(
     command: &Command,
     state: &impl ReadModel,
@@ -454,6 +469,7 @@ pub fn decide(
             drawer::count_drawer(cx, *session_id, *counted, *staff)
         }
         C::CloseDrawer { session_id, staff } => drawer::close_drawer(cx, *session_id, *staff),
+        C::IssueZReport { session_id: s, report: r, staff } => drawer::z_report(cx, *s, r, *staff),
         C::ReceiveStock { item_id, qty, note } => stock::receive_stock(cx, *item_id, *qty, note),
         C::AdjustStock { item_id, delta, note } => stock::adjust_stock(cx, *item_id, *delta, note),
         C::CountStock { item_id, counted } => stock::count_stock(cx, *item_id, *counted),
