@@ -333,6 +333,23 @@ impl Order {
     }
 }
 
+/// `balance` in `parts` tenders for an even split: each `balance / parts` (integer
+/// division of minor units), the remainder cents on the last, so they add up exactly.
+/// Empty when `parts` is zero or the balance is not above zero.
+#[must_use]
+pub fn even_split(balance: Money, parts: u16) -> Vec<Money> {
+    if parts == 0 || balance.as_minor() <= 0 {
+        return Vec::new();
+    }
+    let n = i64::from(parts);
+    let each = balance.as_minor() / n;
+    let mut split = vec![Money(each); usize::from(parts)];
+    if let Some(last) = split.last_mut() {
+        *last = Money(balance.as_minor() - each * (n - 1));
+    }
+    split
+}
+
 fn discount_amount(rule: DiscountRule, of: Money) -> Money {
     match rule {
         DiscountRule::PercentBps(bps) => of.percent_bps(bps.min(10_000)),
@@ -390,5 +407,25 @@ impl Aggregate for Order {
 
     fn map_ref(state: &State) -> &BTreeMap<Uuid, Self> {
         &state.orders
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_even_split_puts_the_remainder_cents_on_the_last_part() {
+        assert_eq!(even_split(Money(10_00), 3), vec![Money(3_33), Money(3_33), Money(3_34)]);
+        assert_eq!(even_split(Money(11), 4), vec![Money(2), Money(2), Money(2), Money(5)]);
+        assert_eq!(even_split(Money(9_00), 3), vec![Money(3_00); 3]);
+        assert_eq!(even_split(Money(2), 3), vec![Money(0), Money(0), Money(2)]);
+        assert_eq!(even_split(Money(5_00), 1), vec![Money(5_00)]);
+        assert!(even_split(Money(5_00), 0).is_empty());
+        assert!(even_split(Money::ZERO, 2).is_empty());
+        for (balance, n) in [(1_234_567, 7), (99, 10), (1, 1)] {
+            let parts = even_split(Money(balance), n);
+            assert_eq!(parts.iter().map(|m| m.as_minor()).sum::<i64>(), balance);
+        }
     }
 }
