@@ -136,6 +136,84 @@ pub struct DiscountApplied {
     pub approved_by: Option<StaffId>,
 }
 
+/// A line's unit price was overridden after it was added (before modifiers). A later
+/// override replaces an earlier one; every override names the manager who approved it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineRepriced {
+    pub order_id: OrderId,
+    pub line_id: LineId,
+    pub unit_price: Money,
+    pub approved_by: Option<StaffId>,
+}
+
+/// Lines left this order for another one (a split or a merge). They no longer count here;
+/// the matching [`LinesMovedIn`] on the other order carries them whole. Each of the pair
+/// touches one order, so each folds into one aggregate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinesMovedOut {
+    pub order_id: OrderId,
+    /// Where they went.
+    pub to: OrderId,
+    pub lines: Vec<LineId>,
+    #[serde(default)]
+    pub by: Option<StaffId>,
+}
+
+/// One line as it arrives on another order: under a new line id, with everything that
+/// priced and routed it on the order it left (the price in force, its comp, its line
+/// discounts under new ids, and the kitchen ticket it already went out on).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovedLine {
+    /// Its id on the order it came from.
+    pub from_line: LineId,
+    /// The line as it now stands on this order (this order's id, its new line id).
+    pub line: LineAdded,
+    #[serde(default)]
+    pub comp: Option<LineComped>,
+    #[serde(default)]
+    pub discounts: Vec<DiscountApplied>,
+    /// The kitchen ticket it was sent on, if it was.
+    #[serde(default)]
+    pub sent: Option<TicketId>,
+}
+
+/// Lines arrived from another order (see [`LinesMovedOut`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinesMovedIn {
+    pub order_id: OrderId,
+    /// Where they came from.
+    pub from: OrderId,
+    pub lines: Vec<MovedLine>,
+    #[serde(default)]
+    pub by: Option<StaffId>,
+}
+
+/// The check moved to another table and/or server. It names both as they stand after the
+/// transfer, and the latest transfer wins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderTransferred {
+    pub order_id: OrderId,
+    /// The table from now on.
+    #[serde(default)]
+    pub table: Option<String>,
+    /// The server from now on.
+    #[serde(default)]
+    pub server: Option<StaffId>,
+    #[serde(default)]
+    pub by: Option<StaffId>,
+}
+
+/// The order was merged into another (its lines moved there in the same command): it is
+/// finished, with nothing to pay and no receipt of its own.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderMerged {
+    pub order_id: OrderId,
+    /// The order that took its lines.
+    pub into: OrderId,
+    #[serde(default)]
+    pub by: Option<StaffId>,
+}
+
 /// One line as a kitchen sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketLine {
@@ -439,6 +517,11 @@ domain_events! {
     "order.line_voided" => LineVoided(LineVoided),
     "order.line_comped" => LineComped(LineComped),
     "order.discount_applied" => DiscountApplied(DiscountApplied),
+    "order.line_repriced" => LineRepriced(LineRepriced),
+    "order.lines_moved_out" => LinesMovedOut(LinesMovedOut),
+    "order.lines_moved_in" => LinesMovedIn(LinesMovedIn),
+    "order.transferred" => OrderTransferred(OrderTransferred),
+    "order.merged" => OrderMerged(OrderMerged),
     "order.sent_to_kitchen" => SentToKitchen(SentToKitchen),
     "order.payment_taken" => PaymentTaken(PaymentTaken),
     "order.closed" => OrderClosed(OrderClosed),

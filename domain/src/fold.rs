@@ -68,6 +68,20 @@ pub(crate) fn keep_last<T: Clone>(slot: &mut Option<Stamped<T>>, meta: &EventMet
     }
 }
 
+/// [`keep_last`] for a map entry.
+pub(crate) fn insert_last<K: Ord, T: Clone>(
+    map: &mut BTreeMap<K, Stamped<T>>,
+    key: K,
+    meta: &EventMeta,
+    value: &T,
+) {
+    let mut slot = map.remove(&key);
+    keep_last(&mut slot, meta, value);
+    if let Some(s) = slot {
+        map.insert(key, s);
+    }
+}
+
 /// [`keep_first`] for a map entry.
 pub(crate) fn insert_first<K: Ord, T: Clone>(
     map: &mut BTreeMap<K, Stamped<T>>,
@@ -177,6 +191,11 @@ pub fn project<P: Projections>(
         E::LineVoided(e) => fold(store, e.order_id.0, Target::Order),
         E::LineComped(e) => fold(store, e.order_id.0, Target::Order),
         E::DiscountApplied(e) => fold(store, e.order_id.0, Target::Order),
+        E::LineRepriced(e) => fold(store, e.order_id.0, Target::Order),
+        E::LinesMovedOut(e) => fold(store, e.order_id.0, Target::Order),
+        E::LinesMovedIn(e) => fold(store, e.order_id.0, Target::Order),
+        E::OrderTransferred(e) => fold(store, e.order_id.0, Target::Order),
+        E::OrderMerged(e) => fold(store, e.order_id.0, Target::Order),
         E::OrderClosed(e) => fold(store, e.order_id.0, Target::Order),
         E::SentToKitchen(e) => {
             fold(store, e.order_id.0, Target::Order)?;

@@ -10,11 +10,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::events::{
-    DiscountApplied, DiscountRule, DiscountScope, DomainEvent, LineAdded, LineComped, LineVoided,
-    OrderClosed, OrderOpened, PaymentTaken, RefundIssued,
+    DiscountApplied, DiscountRule, DiscountScope, DomainEvent, LineAdded, LineComped, LineRepriced,
+    LineVoided, LinesMovedIn, OrderClosed, OrderMerged, OrderOpened, OrderTransferred,
+    PaymentTaken, RefundIssued,
 };
-use crate::fold::{Aggregate, EventMeta, Stamped, State, insert_first, keep_first};
-use crate::ids::{DiscountId, LineId, PaymentId, RefundId, TicketId};
+use crate::fold::{
+    Aggregate, EventMeta, Stamped, State, insert_first, insert_last, keep_first, keep_last,
+};
+use crate::ids::{DiscountId, LineId, OrderId, PaymentId, RefundId, StaffId, TicketId};
 use crate::money::{Currency, Money, Qty};
 use crate::tax::{self, TaxBreakdown};
 
@@ -41,6 +44,19 @@ pub struct Order {
     pub refunds: BTreeMap<RefundId, Stamped<RefundIssued>>,
     /// Closing, if closed.
     pub closed: Option<Stamped<OrderClosed>>,
+    /// Price overrides made after a line was added (the latest per line wins).
+    #[serde(default)]
+    pub repriced: BTreeMap<LineId, Stamped<LineRepriced>>,
+    /// Lines that left for another order (split, merge), with where they went. They no
+    /// longer count here at all: not in the lines, the totals or the voids.
+    #[serde(default)]
+    pub moved_out: BTreeMap<LineId, Stamped<OrderId>>,
+    /// The latest transfer to another table or server.
+    #[serde(default)]
+    pub transferred: Option<Stamped<OrderTransferred>>,
+    /// Set when the order was merged into another: it is finished, like a closed one.
+    #[serde(default)]
+    pub merged: Option<Stamped<OrderMerged>>,
 }
 
 /// Where an order stands.
@@ -110,8 +126,8 @@ impl Order {
     pub fn status(&self) -> OrderStatus {
         match (&self.opened, &self.closed) {
             (None, _) => OrderStatus::Unknown,
-            (Some(_), None) => OrderStatus::Open,
-            (Some(_), Some(_)) => OrderStatus::Closed,
+            (Some(_), None) if self.merged.is_none() => OrderStatus::Open,
+            (Some(_), _) => OrderStatus::Closed,
         }
     }
 
@@ -121,15 +137,53 @@ impl Order {
         self.opened.as_ref().map(|o| o.value.currency)
     }
 
-    /// Every line, voided ones included, in the order they were added.
+    /// The table it is at now: the latest transfer's, else the one it was opened at.
+    #[must_use]
+    pub fn table(&self) -> Option<&str> {
+        self.transferred
+            .as_ref()
+            .and_then(|t| t.value.table.as_deref())
+            .or_else(|| self.opened.as_ref().and_then(|o| o.value.table.as_deref()))
+    }
+
+    /// Who serves it now: the latest transfer's server, else whoever opened it.
+    #[must_use]
+    pub fn server(&self) -> Option<StaffId> {
+        self.transferred
+            .as_ref()
+            .and_then(|t| t.value.server)
+            .or_else(|| self.opened.as_ref().and_then(|o| o.value.opened_by))
+    }
+
+    /// The unit price in force for a line (before modifiers): the latest override, else
+    /// the price it was added at.
+    #[must_use]
+    pub fn unit_price(&self, line: &LineAdded) -> Money {
+        self.repriced.get(&line.line_id).map_or(line.unit_price, |r| r.value.unit_price)
+    }
+
+    /// Whether a line is still on this order and not voided: the lines commands may act on.
+    #[must_use]
+    pub fn is_live(&self, line: LineId) -> bool {
+        self.lines.contains_key(&line)
+            && !self.voids.contains_key(&line)
+            && !self.moved_out.contains_key(&line)
+    }
+
+    /// Every line on the order, voided ones included, in the order they were added. Lines
+    /// moved to another order are not on this one any more.
     #[must_use]
     pub fn lines_in_order(&self) -> Vec<&Stamped<LineAdded>> {
-        let mut lines: Vec<_> = self.lines.values().collect();
+        let mut lines: Vec<_> = self
+            .lines
+            .values()
+            .filter(|l| !self.moved_out.contains_key(&l.value.line_id))
+            .collect();
         lines.sort_by_key(|l| l.meta);
         lines
     }
 
-    /// Lines that are not voided, in the order they were added.
+    /// Lines that are not voided (nor moved away), in the order they were added.
     pub fn live_lines(&self) -> impl Iterator<Item = &LineAdded> {
         self.lines_in_order()
             .into_iter()
@@ -159,7 +213,7 @@ impl Order {
         let lines = self.lines_in_order();
         for stamped in &lines {
             let line = &stamped.value;
-            let unit = line.unit_price + line.modifiers.iter().map(|m| m.price_delta).sum();
+            let unit = self.unit_price(line) + line.modifiers.iter().map(|m| m.price_delta).sum();
             let gross = unit.times(line.qty);
             let voided = self.voids.contains_key(&line.line_id);
             let line_discount = if voided {
@@ -256,6 +310,46 @@ impl Order {
     }
 }
 
+impl Order {
+    /// Folds lines arriving from another order: each becomes a line of this order (keyed
+    /// by its new id, so the fold stays commutative) with its comp, discounts and send.
+    fn move_in(&mut self, meta: &EventMeta, e: &LinesMovedIn) {
+        for moved in &e.lines {
+            let id = moved.line.line_id;
+            insert_first(&mut self.lines, id, meta, &moved.line);
+            if let Some(comp) = &moved.comp {
+                insert_first(&mut self.comps, id, meta, comp);
+            }
+            for d in &moved.discounts {
+                insert_first(&mut self.discounts, d.discount_id, meta, d);
+            }
+            if let Some(ticket) = moved.sent {
+                let entry = self.sent.entry(id).or_insert(ticket);
+                if ticket < *entry {
+                    *entry = ticket;
+                }
+            }
+        }
+    }
+}
+
+/// `balance` in `parts` tenders for an even split: each `balance / parts` (integer
+/// division of minor units), the remainder cents on the last, so they add up exactly.
+/// Empty when `parts` is zero or the balance is not above zero.
+#[must_use]
+pub fn even_split(balance: Money, parts: u16) -> Vec<Money> {
+    if parts == 0 || balance.as_minor() <= 0 {
+        return Vec::new();
+    }
+    let n = i64::from(parts);
+    let each = balance.as_minor() / n;
+    let mut split = vec![Money(each); usize::from(parts)];
+    if let Some(last) = split.last_mut() {
+        *last = Money(balance.as_minor() - each * (n - 1));
+    }
+    split
+}
+
 fn discount_amount(rule: DiscountRule, of: Money) -> Money {
     match rule {
         DiscountRule::PercentBps(bps) => of.percent_bps(bps.min(10_000)),
@@ -290,6 +384,15 @@ impl Aggregate for Order {
             DomainEvent::PaymentTaken(e) => insert_first(&mut self.payments, e.payment_id, meta, e),
             DomainEvent::RefundIssued(e) => insert_first(&mut self.refunds, e.refund_id, meta, e),
             DomainEvent::OrderClosed(e) => keep_first(&mut self.closed, meta, e),
+            DomainEvent::LineRepriced(e) => insert_last(&mut self.repriced, e.line_id, meta, e),
+            DomainEvent::LinesMovedOut(e) => {
+                for line in &e.lines {
+                    insert_first(&mut self.moved_out, *line, meta, &e.to);
+                }
+            }
+            DomainEvent::LinesMovedIn(e) => self.move_in(meta, e),
+            DomainEvent::OrderTransferred(e) => keep_last(&mut self.transferred, meta, e),
+            DomainEvent::OrderMerged(e) => keep_first(&mut self.merged, meta, e),
             _ => {}
         }
     }
@@ -304,5 +407,25 @@ impl Aggregate for Order {
 
     fn map_ref(state: &State) -> &BTreeMap<Uuid, Self> {
         &state.orders
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_even_split_puts_the_remainder_cents_on_the_last_part() {
+        assert_eq!(even_split(Money(10_00), 3), vec![Money(3_33), Money(3_33), Money(3_34)]);
+        assert_eq!(even_split(Money(11), 4), vec![Money(2), Money(2), Money(2), Money(5)]);
+        assert_eq!(even_split(Money(9_00), 3), vec![Money(3_00); 3]);
+        assert_eq!(even_split(Money(2), 3), vec![Money(0), Money(0), Money(2)]);
+        assert_eq!(even_split(Money(5_00), 1), vec![Money(5_00)]);
+        assert!(even_split(Money(5_00), 0).is_empty());
+        assert!(even_split(Money::ZERO, 2).is_empty());
+        for (balance, n) in [(1_234_567, 7), (99, 10), (1, 1)] {
+            let parts = even_split(Money(balance), n);
+            assert_eq!(parts.iter().map(|m| m.as_minor()).sum::<i64>(), balance);
+        }
     }
 }

@@ -715,3 +715,230 @@ fn approvals_name_a_published_active_manager() {
     assert_eq!(refused(&mut t, &refund(CASHIER)), (CASHIER, "not an approver"));
     t.run(&refund(MANAGER)).unwrap();
 }
+
+#[test]
+fn a_price_override_on_a_line_needs_a_manager_and_reprices_it() {
+    let mut t = Terminal::new();
+    let o = open(&mut t, 1);
+    t.run(&add(WINE, o, 1, Qty::units(2), vec![])).unwrap();
+    let reprice = |unit_price, approved_by| Command::RepriceLine {
+        order_id: o,
+        line_id: LineId(u(2001)),
+        unit_price: Money(unit_price),
+        approved_by,
+    };
+    assert!(matches!(t.refuse(&reprice(5_00, None)), CommandError::ApprovalRequired(_)));
+    assert!(matches!(t.refuse(&reprice(5_00, Some(CASHIER))), CommandError::NotAnApprover(_)));
+    assert!(matches!(t.refuse(&reprice(-1, Some(MANAGER))), CommandError::InvalidAmount { .. }));
+    t.run(&reprice(5_00, Some(MANAGER))).unwrap();
+    assert_eq!(t.order(o).totals().subtotal, Money(10_00));
+    // A later override replaces the earlier one.
+    t.run(&reprice(4_00, Some(MANAGER))).unwrap();
+    assert_eq!(t.order(o).totals().subtotal, Money(8_00));
+}
+
+/// Opens check `n` (table "12") and moves `lines` of `from` onto it, in one batch as the
+/// terminal does for a split.
+fn split(
+    t: &mut Terminal,
+    from: OrderId,
+    n: u128,
+    lines: &[u128],
+) -> Result<OrderId, CommandError> {
+    let to = open(t, n);
+    t.run(&Command::MoveLines {
+        from,
+        to,
+        lines: lines.iter().map(|l| LineId(u(2000 + l))).collect(),
+        staff: Some(CASHIER),
+    })?;
+    Ok(to)
+}
+
+#[test]
+fn splitting_a_check_moves_lines_whole_and_keeps_the_totals() {
+    let mut t = Terminal::new();
+    let a = open(&mut t, 1);
+    // Seat 1: a burger with cheese (13.50), comped; seat 2: two wines (18.00) at 10 % off.
+    t.run(&add(BURGER, a, 1, Qty::ONE, vec![RARE, CHEESE])).unwrap();
+    t.run(&add(WINE, a, 2, Qty::units(2), vec![])).unwrap();
+    t.run(&add(WINE, a, 3, Qty::ONE, vec![])).unwrap();
+    t.run(&Command::CompLine {
+        order_id: a,
+        line_id: LineId(u(2001)),
+        reason: "birthday".into(),
+        approved_by: Some(MANAGER),
+    })
+    .unwrap();
+    t.run(&Command::ApplyDiscount {
+        order_id: a,
+        discount_id: DiscountId(u(1)),
+        scope: DiscountScope::Line(LineId(u(2002))),
+        rule: DiscountRule::PercentBps(1_000),
+        reason: "happy hour".into(),
+        approved_by: None,
+    })
+    .unwrap();
+    t.run(&Command::RepriceLine {
+        order_id: a,
+        line_id: LineId(u(2003)),
+        unit_price: Money(7_00),
+        approved_by: Some(MANAGER),
+    })
+    .unwrap();
+    t.run(&Command::SendToKitchen { order_id: a }).unwrap();
+    let before = t.order(a).totals();
+
+    let b = split(&mut t, a, 2, &[2, 3]).unwrap();
+    let (ta, tb) = (t.order(a).totals(), t.order(b).totals());
+    assert_eq!(t.order(a).live_lines().count(), 1);
+    assert_eq!(t.order(b).live_lines().count(), 2);
+    // Nothing is lost or made up: the two checks add up to the one they were.
+    assert_eq!(ta.subtotal + tb.subtotal, before.subtotal);
+    assert_eq!(ta.comps + tb.comps, before.comps);
+    assert_eq!(ta.discounts + tb.discounts, before.discounts);
+    assert_eq!(ta.total + tb.total, before.total);
+    assert_eq!(tb.discounts, Money(1_80), "the line discount moved with its line");
+    assert_eq!(tb.subtotal, Money(18_00 + 7_00), "the overridden price moved with its line");
+    let moved = t.order(b).live_lines().find(|l| l.unit_price == Money(7_00)).unwrap().clone();
+    assert_eq!(moved.price_override_by, Some(MANAGER));
+    // Sent lines stay sent: nothing goes to the kitchen twice.
+    assert!(matches!(
+        t.refuse(&Command::SendToKitchen { order_id: b }),
+        CommandError::NothingToSend
+    ));
+    // A moved line is gone from the source: it cannot be voided there or moved again.
+    let void = Command::VoidLine {
+        order_id: a,
+        line_id: LineId(u(2002)),
+        reason: "x".into(),
+        approved_by: Some(MANAGER),
+    };
+    assert!(matches!(t.refuse(&void), CommandError::LineMoved { .. }));
+
+    // And it can come back (under a new id again), comp and all.
+    let comped = t.order(b).live_lines().map(|l| l.line_id).collect::<Vec<_>>();
+    t.run(&Command::MoveLines { from: b, to: a, lines: comped, staff: None }).unwrap();
+    assert_eq!(t.order(a).totals().total, before.total);
+    assert_eq!(t.order(b).totals().total, Money::ZERO);
+}
+
+#[test]
+fn moves_are_refused_when_payments_are_applied_or_the_request_is_wrong() {
+    let mut t = Terminal::new();
+    let a = open(&mut t, 1);
+    t.run(&add(WINE, a, 1, Qty::ONE, vec![])).unwrap();
+    t.run(&add(WINE, a, 2, Qty::ONE, vec![])).unwrap();
+    t.run(&add(WINE, a, 3, Qty::ONE, vec![])).unwrap();
+    t.run(&Command::VoidLine {
+        order_id: a,
+        line_id: LineId(u(2003)),
+        reason: "spilt".into(),
+        approved_by: Some(MANAGER),
+    })
+    .unwrap();
+    let b = open(&mut t, 2);
+    let mv = |lines: &[u128], from, to| Command::MoveLines {
+        from,
+        to,
+        lines: lines.iter().map(|l| LineId(u(2000 + l))).collect(),
+        staff: None,
+    };
+    assert!(matches!(t.refuse(&mv(&[], a, b)), CommandError::NothingToMove));
+    assert!(matches!(t.refuse(&mv(&[1], a, a)), CommandError::SameOrder));
+    assert!(matches!(t.refuse(&mv(&[1, 1], a, b)), CommandError::LineTwice(_)));
+    assert!(matches!(t.refuse(&mv(&[3], a, b)), CommandError::LineVoided(_)));
+    assert!(matches!(t.refuse(&mv(&[9], a, b)), CommandError::UnknownLine { .. }));
+    assert!(matches!(t.refuse(&mv(&[1], a, OrderId(u(77)))), CommandError::UnknownOrder(_)));
+    // Part paid: the lines stay, and the message says why.
+    t.run(&card(a, 1, 5_00, 0)).unwrap();
+    let err = t.refuse(&mv(&[1], a, b));
+    assert!(matches!(err, CommandError::PaymentsApplied(o) if o == a));
+    assert!(err.to_string().contains("payments applied"), "{err}");
+    assert!(matches!(
+        t.refuse(&Command::MergeOrders { into: b, from: a, staff: None }),
+        CommandError::PaymentsApplied(_)
+    ));
+    // Moving into a part-paid check is fine: its balance grows.
+    t.run(&add(WINE, b, 4, Qty::ONE, vec![])).unwrap();
+    t.run(&mv(&[4], b, a)).unwrap();
+    assert_eq!(t.order(a).live_lines().count(), 3);
+    // A closed check takes no lines.
+    t.run(&cash(a, 2, 100_00, None)).unwrap();
+    t.run(&Command::CloseOrder { order_id: a, staff: None }).unwrap();
+    t.run(&add(WINE, b, 5, Qty::ONE, vec![])).unwrap();
+    assert!(matches!(t.refuse(&mv(&[5], b, a)), CommandError::OrderClosed(_)));
+}
+
+#[test]
+fn merging_finishes_the_merged_check_and_transfers_move_table_and_server() {
+    let mut t = Terminal::new();
+    let a = open(&mut t, 1);
+    let b = open(&mut t, 2);
+    t.run(&add(WINE, a, 1, Qty::ONE, vec![])).unwrap();
+    t.run(&add(WINE, b, 2, Qty::ONE, vec![])).unwrap();
+    t.run(&add(BURGER, b, 3, Qty::ONE, vec![RARE])).unwrap();
+    t.run(&Command::VoidLine {
+        order_id: b,
+        line_id: LineId(u(2003)),
+        reason: "wrong".into(),
+        approved_by: Some(MANAGER),
+    })
+    .unwrap();
+    let (ta, tb) = (t.order(a).totals(), t.order(b).totals());
+    let discount = Command::ApplyDiscount {
+        order_id: b,
+        discount_id: DiscountId(u(5)),
+        scope: DiscountScope::Order,
+        rule: DiscountRule::PercentBps(500),
+        reason: "regular".into(),
+        approved_by: None,
+    };
+    let mut with_discount = Terminal::new();
+    with_discount.state = t.state.clone();
+    with_discount.seq = t.seq;
+    with_discount.run(&discount).unwrap();
+    assert!(matches!(
+        with_discount.refuse(&Command::MergeOrders { into: a, from: b, staff: None }),
+        CommandError::CheckDiscountWouldBeLost(_)
+    ));
+
+    t.run(&Command::MergeOrders { into: a, from: b, staff: Some(CASHIER) }).unwrap();
+    assert_eq!(t.order(b).status(), OrderStatus::Closed);
+    assert_eq!(t.order(a).status(), OrderStatus::Open);
+    assert_eq!(t.order(a).totals().total, ta.total + tb.total);
+    // The voided burger stays on the merged check's record; it is not charged anywhere.
+    assert_eq!(t.order(b).totals().voids, Money(12_50));
+    assert_eq!(t.order(a).totals().voids, Money::ZERO);
+    assert!(matches!(
+        t.refuse(&Command::MergeOrders { into: a, from: b, staff: None }),
+        CommandError::OrderClosed(_)
+    ));
+    assert!(matches!(
+        t.refuse(&Command::MergeOrders { into: a, from: a, staff: None }),
+        CommandError::SameOrder
+    ));
+
+    // Transfers: to another table, to another server, refused when nothing changes.
+    let transfer = |table: Option<&str>, server| Command::TransferOrder {
+        order_id: a,
+        table: table.map(str::to_owned),
+        server,
+        staff: Some(MANAGER),
+    };
+    t.run(&transfer(Some("Patio 3"), None)).unwrap();
+    assert_eq!(t.order(a).table(), Some("Patio 3"));
+    t.run(&transfer(None, Some(CASHIER))).unwrap();
+    assert_eq!(t.order(a).server(), Some(CASHIER));
+    assert_eq!(t.order(a).table(), Some("Patio 3"), "a server transfer keeps the table");
+    assert!(matches!(t.refuse(&transfer(None, None)), CommandError::NothingToTransfer));
+    assert!(matches!(
+        t.refuse(&transfer(Some("Patio 3"), Some(CASHIER))),
+        CommandError::NothingToTransfer
+    ));
+    assert!(matches!(
+        t.refuse(&transfer(None, Some(StaffId(u(999))))),
+        CommandError::UnknownStaff(_)
+    ));
+    assert!(matches!(t.refuse(&transfer(Some("  "), None)), CommandError::InvalidText(_)));
+}

@@ -9,8 +9,9 @@ use proptest::prelude::*;
 use thorbis_domain::catalog::{Item, Role, Staff};
 use thorbis_domain::events::{
     AvailabilitySet, DiscountApplied, DiscountRule, DiscountScope, DrawerCashMoved, DrawerClosed,
-    DrawerCounted, DrawerOpened, KitchenTicket, LineAdded, LineComped, LineModifier, LineVoided,
-    OrderClosed, OrderOpened, PaymentTaken, RefundIssued, SentToKitchen, ServiceMode, StockMoved,
+    DrawerCounted, DrawerOpened, KitchenTicket, LineAdded, LineComped, LineModifier, LineRepriced,
+    LineVoided, LinesMovedIn, LinesMovedOut, MovedLine, OrderClosed, OrderMerged, OrderOpened,
+    OrderTransferred, PaymentTaken, RefundIssued, SentToKitchen, ServiceMode, StockMoved,
     StockReason, Tender, TicketLine, TicketStateChanged,
 };
 use thorbis_domain::ids::TaxRateId;
@@ -38,7 +39,7 @@ fn event(sel: u8, a: u8, b: u8, amt: i64) -> DomainEvent {
     let drawer = DrawerSessionId(id(4, a));
     let item = ItemId(id(5, b));
     let money = Money(amt.rem_euclid(10_000));
-    match sel % 20 {
+    match sel % 24 {
         0 => DomainEvent::OrderOpened(OrderOpened {
             order_id: order,
             currency: Currency::USD,
@@ -170,6 +171,70 @@ fn event(sel: u8, a: u8, b: u8, amt: i64) -> DomainEvent {
             item_id: item,
             delta: Qty(amt % 5000),
             reason: StockReason::Adjust { note: "x".into() },
+        }),
+        19 => DomainEvent::LineRepriced(LineRepriced {
+            order_id: order,
+            line_id: line,
+            unit_price: money,
+            approved_by: None,
+        }),
+        20 => DomainEvent::LinesMovedOut(LinesMovedOut {
+            order_id: order,
+            to: OrderId(id(1, a.wrapping_add(1))),
+            lines: vec![line],
+            by: None,
+        }),
+        21 => {
+            let moved = LineId(id(11, b));
+            DomainEvent::LinesMovedIn(LinesMovedIn {
+                order_id: order,
+                from: OrderId(id(1, a.wrapping_add(1))),
+                lines: vec![MovedLine {
+                    from_line: line,
+                    line: LineAdded {
+                        order_id: order,
+                        line_id: moved,
+                        item_id: item,
+                        name: "moved".into(),
+                        unit_price: money,
+                        qty: Qty::ONE,
+                        modifiers: vec![],
+                        seat: Some(2),
+                        course: None,
+                        taxes: vec![],
+                        station: None,
+                        note: None,
+                        price_override_by: None,
+                    },
+                    comp: a.is_multiple_of(2).then(|| LineComped {
+                        order_id: order,
+                        line_id: moved,
+                        reason: "moved".into(),
+                        approved_by: None,
+                    }),
+                    discounts: vec![DiscountApplied {
+                        order_id: order,
+                        discount_id: DiscountId(id(12, b)),
+                        scope: DiscountScope::Line(moved),
+                        rule: DiscountRule::Amount(Money(amt.rem_euclid(500))),
+                        reason: "moved".into(),
+                        approved_by: None,
+                    }],
+                    sent: b.is_multiple_of(2).then_some(ticket),
+                }],
+                by: None,
+            })
+        }
+        22 => DomainEvent::OrderTransferred(OrderTransferred {
+            order_id: order,
+            table: Some(format!("T{b}")),
+            server: None,
+            by: None,
+        }),
+        23 => DomainEvent::OrderMerged(OrderMerged {
+            order_id: order,
+            into: OrderId(id(1, a.wrapping_add(1))),
+            by: None,
         }),
         _ => match a % 3 {
             0 => DomainEvent::AvailabilitySet(AvailabilitySet {

@@ -70,6 +70,9 @@ pub(super) fn live_line(
     if order.voids.contains_key(&line_id) {
         return Err(CommandError::LineVoided(line_id));
     }
+    if let Some(to) = order.moved_out.get(&line_id) {
+        return Err(CommandError::LineMoved { line: line_id, to: to.value });
+    }
     Ok(&line.value)
 }
 

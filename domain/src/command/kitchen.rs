@@ -40,7 +40,7 @@ pub(super) fn send_to_kitchen(
             lines,
         })
         .collect();
-    let table = order.opened.and_then(|o| o.value.table);
+    let table = order.table().map(str::to_owned);
     Ok(vec![E::SentToKitchen(SentToKitchen { order_id, table, tickets })])
 }
 

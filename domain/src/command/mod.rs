@@ -34,6 +34,7 @@ mod kitchen;
 mod order;
 mod payment;
 mod stock;
+mod transfer;
 mod work_order;
 
 pub use check::looks_like_card_number;
@@ -169,6 +170,35 @@ pub enum Command {
         reason: String,
         approved_by: Option<StaffId>,
     },
+    /// A manager's price override on a line already on the check.
+    RepriceLine {
+        order_id: OrderId,
+        line_id: LineId,
+        unit_price: Money,
+        approved_by: Option<StaffId>,
+    },
+    /// Moves live lines from one open check to another (split by seat or item: open the
+    /// new check first in the same batch). Refused while `from` has payments applied.
+    MoveLines {
+        from: OrderId,
+        to: OrderId,
+        lines: Vec<LineId>,
+        staff: Option<StaffId>,
+    },
+    /// Moves a check to another table and/or server.
+    TransferOrder {
+        order_id: OrderId,
+        table: Option<String>,
+        server: Option<StaffId>,
+        staff: Option<StaffId>,
+    },
+    /// Merges check `from` into check `into`: every live line moves, and `from` is
+    /// finished.
+    MergeOrders {
+        into: OrderId,
+        from: OrderId,
+        staff: Option<StaffId>,
+    },
     SendToKitchen {
         order_id: OrderId,
     },
@@ -292,6 +322,28 @@ pub enum CommandError {
     LineVoided(LineId),
     #[error("line {0} is already comped")]
     LineComped(LineId),
+    #[error("line {line} was moved to check {to}")]
+    LineMoved { line: LineId, to: OrderId },
+    #[error(
+        "check {0} has payments applied, so its lines cannot move: finish paying it, or refund first"
+    )]
+    PaymentsApplied(OrderId),
+    #[error("a check cannot take lines from itself")]
+    SameOrder,
+    #[error("choose at least one line to move")]
+    NothingToMove,
+    #[error("the same line is chosen twice")]
+    LineTwice(LineId),
+    #[error(
+        "check {0} has a check discount, which would be lost in a merge: apply it on the other check instead"
+    )]
+    CheckDiscountWouldBeLost(OrderId),
+    #[error("choose a new table or server")]
+    NothingToTransfer,
+    #[error("unknown staff {0}")]
+    UnknownStaff(StaffId),
+    #[error("staff {0} is not active")]
+    InactiveStaff(StaffId),
     #[error("{0} already exists")]
     DuplicateId(Uuid),
     #[error("quantity must be above zero and at most {max:?}, got {got:?}")]
@@ -423,6 +475,18 @@ pub fn decide(
         }
         C::ApplyDiscount { order_id, discount_id, scope, rule, reason, approved_by } => {
             order::apply_discount(cx, *order_id, *discount_id, *scope, *rule, reason, *approved_by)
+        }
+        C::RepriceLine { order_id, line_id, unit_price, approved_by } => {
+            order::reprice_line(cx, *order_id, *line_id, *unit_price, *approved_by)
+        }
+        C::MoveLines { from, to, lines, staff } => {
+            transfer::move_lines(cx, *from, *to, lines, *staff, ids)
+        }
+        C::TransferOrder { order_id, table, server, staff } => {
+            transfer::transfer_order(cx, *order_id, table.as_deref(), *server, *staff)
+        }
+        C::MergeOrders { into, from, staff } => {
+            transfer::merge_orders(cx, *into, *from, *staff, ids)
         }
         C::SendToKitchen { order_id } => kitchen::send_to_kitchen(cx, *order_id, ids),
         C::BumpTicket { ticket_id } => kitchen::bump_ticket(cx, *ticket_id),

@@ -3,11 +3,12 @@
 use crate::catalog::{Item, ModifierGroup, resolve_modifiers};
 use crate::events::{
     DiscountApplied, DiscountRule, DiscountScope, DomainEvent as E, LineAdded, LineComped,
-    LineModifier, LineVoided, OrderClosed, OrderOpened, ServiceMode, StockMoved, StockReason,
+    LineModifier, LineRepriced, LineVoided, OrderClosed, OrderOpened, ServiceMode, StockMoved,
+    StockReason,
 };
 use crate::fold::Versioned;
 use crate::ids::{DiscountId, ItemId, LineId, ModifierId, OrderId, StaffId};
-use crate::money::{Currency, Qty};
+use crate::money::{Currency, Money, Qty};
 use crate::order::Order;
 use crate::stock::Availability;
 
@@ -153,6 +154,26 @@ pub(super) fn void_line(
         order_id,
         line_id,
         reason: reason.to_owned(),
+        approved_by: Some(approved_by),
+    })])
+}
+
+pub(super) fn reprice_line(
+    cx: &Cx<'_, impl ReadModel>,
+    order_id: OrderId,
+    line_id: LineId,
+    unit_price: Money,
+    approved_by: Option<StaffId>,
+) -> Decided {
+    let order = open(cx.state, order_id)?;
+    live_line(&order, order_id, line_id)?;
+    let unit_price = amount(unit_price, "an overridden price", cx.policy)?;
+    let approved_by = approved_by.ok_or(CommandError::ApprovalRequired("a price override"))?;
+    approver(cx.state, approved_by)?;
+    Ok(vec![E::LineRepriced(LineRepriced {
+        order_id,
+        line_id,
+        unit_price,
         approved_by: Some(approved_by),
     })])
 }

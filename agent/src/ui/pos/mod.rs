@@ -1,9 +1,22 @@
 //! The restaurant POS: open checks, a new check, and one check's screen: the menu grid by
 //! category, the inline modifier panel (seat, course, quantity), the lines and totals, send
-//! to kitchen, cash tender with change due, and the receipt with its copy.
+//! to kitchen, and the receipt with its copy. Check operations live in submodules, each an
+//! inline panel on the same screen (never a dialog): `adjust` (void, comp, discount, price
+//! override) with `approval` (a manager's PIN when the signed-in staff may not approve),
+//! `tender` (cash with change, external card with tip, split tenders, even split) and
+//! `split` (split by seat or item, transfer, merge).
 //!
 //! Forms post and redirect back (so a reload never repeats a sale); a refusal re-renders
 //! the same screen with the message inline and the typed values kept, with status 422.
+
+mod adjust;
+mod approval;
+mod split;
+mod tender;
+
+pub(crate) use adjust::{check_discount, line_op};
+pub(crate) use split::{merge, split_check, transfer};
+pub(crate) use tender::{card, cash, even};
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -13,11 +26,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use thorbis_domain::catalog::{Category, Item, ModifierGroup};
-use thorbis_domain::command::{CommandError, TenderInput};
-use thorbis_domain::events::{ServiceMode, Tender};
+use thorbis_domain::catalog::{Category, Item, ModifierGroup, Staff};
+use thorbis_domain::command::CommandError;
+use thorbis_domain::events::ServiceMode;
 use thorbis_domain::ids::{
-    CategoryId, DrawerSessionId, ItemId, LineId, ModifierGroupId, ModifierId, OrderId, PaymentId,
+    CategoryId, DrawerSessionId, ItemId, LineId, ModifierGroupId, ModifierId, OrderId,
 };
 use thorbis_domain::order::OrderStatus;
 use thorbis_domain::{Command, Currency, Money, Qty};
@@ -60,14 +73,18 @@ pub(crate) fn refusal_text(e: &CommandError, currency: Currency) -> String {
         }
         CommandError::OrderUnpaid { balance, .. } => format!("{} is still to pay.", m(balance)),
         CommandError::NothingToSend => "Nothing new to send to the kitchen.".into(),
-        CommandError::Modifiers(e) => {
-            let text = e.to_string();
-            let mut chars = text.chars();
-            let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
-            format!("{}{}.", first.unwrap_or_default(), chars.as_str())
-        }
-        other => format!("{other}."),
+        CommandError::ApprovalRequired(what) => format!(
+            "{} requires a manager's approval: choose the manager and enter their PIN.",
+            capitalised(what)
+        ),
+        CommandError::Modifiers(e) => format!("{}.", capitalised(&e.to_string())),
+        other => format!("{}.", capitalised(&other.to_string())),
     }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
 /// Runs `commands`; a refusal comes back as its text (nothing was written).
@@ -90,7 +107,7 @@ async fn run(
 }
 
 fn table_of(o: &OrderView) -> String {
-    o.order.opened.as_ref().and_then(|x| x.value.table.clone()).unwrap_or_else(|| "—".into())
+    o.order.table().map_or_else(|| "—".into(), str::to_owned)
 }
 
 fn currency_of(o: &OrderView) -> Currency {
@@ -206,8 +223,46 @@ struct Screen {
     course: Option<u16>,
     /// The item whose modifier panel is open, with the values typed into it.
     panel: Option<(ItemId, Fields)>,
+    /// The line whose panel (void, comp, discount, price) is open.
+    line: Option<LineId>,
+    /// The check operation whose panel is open instead of the menu.
+    op: Option<Op>,
+    /// Which form the values in `typed` were typed into (a form id), so only that form
+    /// shows them again.
+    form: &'static str,
+    /// Values typed into a refused form, shown again.
+    typed: Fields,
+    /// An even split being paid: the parts still to pay, in order.
+    parts: Vec<Money>,
     msg: Option<Message>,
-    tendered: String,
+}
+
+impl Screen {
+    /// What was typed into `field` of form `form`, if that form was the one refused.
+    fn typed(&self, form: &str, field: &str) -> &str {
+        if self.form == form { self.typed.get(field) } else { "" }
+    }
+}
+
+/// The check operations that replace the menu with their panel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Discount,
+    Split,
+    Transfer,
+    Merge,
+}
+
+impl Op {
+    fn parse(raw: &str) -> Option<Op> {
+        match raw {
+            "discount" => Some(Op::Discount),
+            "split" => Some(Op::Split),
+            "transfer" => Some(Op::Transfer),
+            "merge" => Some(Op::Merge),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, Default)]
@@ -217,6 +272,9 @@ pub(crate) struct CheckQuery {
     seat: Option<String>,
     course: Option<String>,
     msg: Option<String>,
+    line: Option<String>,
+    op: Option<String>,
+    parts: Option<String>,
 }
 
 fn parse_id(raw: Option<&str>) -> Option<Uuid> {
@@ -237,16 +295,33 @@ pub(crate) async fn check(
         seat: q.seat.as_deref().and_then(|s| form::count(s, "Seat", 1, 99).ok()),
         course: q.course.as_deref().and_then(|s| form::count(s, "Course", 1, 9).ok()),
         panel: parse_id(q.item.as_deref()).map(|id| (ItemId(id), Fields::default())),
+        line: parse_id(q.line.as_deref()).map(LineId),
+        op: q.op.as_deref().and_then(Op::parse),
+        parts: tender::parse_parts(q.parts.as_deref()),
         // Confirmations after a redirect are chosen from a fixed list, never echoed.
-        msg: match q.msg.as_deref() {
-            Some("sent") => Some(Message::Info("Sent to the kitchen.".into())),
-            Some("copy") => Some(Message::Info("Receipt copy sent to the printer.".into())),
-            Some("drawer") => Some(Message::Info("Drawer opened.".into())),
-            _ => None,
-        },
-        tendered: String::new(),
+        msg: q.msg.as_deref().and_then(confirmation).map(|m| Message::Info(m.into())),
+        ..Screen::default()
     };
     render_check(&state, &who, order_id, screen, StatusCode::OK).await
+}
+
+/// The confirmation shown after a redirect, by its key.
+fn confirmation(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "sent" => "Sent to the kitchen.",
+        "copy" => "Receipt copy sent to the printer.",
+        "drawer" => "Drawer opened.",
+        "void" => "Line voided.",
+        "comp" => "Line comped.",
+        "discount" => "Discount applied.",
+        "price" => "Price changed.",
+        "paid" => "Payment taken.",
+        "split" => "Split off to this new check.",
+        "moved" => "Lines moved.",
+        "transfer" => "Check transferred.",
+        "merge" => "Checks merged into this one.",
+        _ => return None,
+    })
 }
 
 /// Everything a check's screen reads, in one store call.
@@ -260,9 +335,13 @@ struct CheckData {
     drawer: Option<DrawerSessionId>,
     receipt: Option<PrintJob>,
     copies: usize,
+    /// Active staff, for approvals (managers) and transfers (servers).
+    staff: Vec<Staff>,
+    /// The other open checks, read only for the merge panel.
+    others: Vec<OrderView>,
 }
 
-fn load(store: &Store, order_id: OrderId) -> Result<Option<CheckData>, StoreError> {
+fn load(store: &Store, order_id: OrderId, op: Option<Op>) -> Result<Option<CheckData>, StoreError> {
     let Some(order) = store.order(order_id)? else { return Ok(None) };
     let jobs: Vec<PrintJob> = store
         .print_jobs(&ALL_JOB_STATES)?
@@ -280,6 +359,12 @@ fn load(store: &Store, order_id: OrderId) -> Result<Option<CheckData>, StoreErro
         drawer: store.open_drawers()?.first().map(|(id, _)| *id),
         receipt,
         copies,
+        staff: read::active_staff(store)?,
+        others: if op == Some(Op::Merge) {
+            store.open_orders()?.into_iter().filter(|o| o.id != order_id).collect()
+        } else {
+            Vec::new()
+        },
     }))
 }
 
@@ -290,14 +375,15 @@ async fn render_check(
     screen: Screen,
     status: StatusCode,
 ) -> Result<Response, UiError> {
+    let op = screen.op;
     let data =
-        state.with_store(move |store| load(store, order_id)).await?.ok_or(UiError::NotFound)?;
-    let body = check_body(&data, &screen);
+        state.with_store(move |store| load(store, order_id, op)).await?.ok_or(UiError::NotFound)?;
+    let body = check_body(who, &data, &screen);
     let title = format!("Table {}", table_of(&data.order));
     Ok((status, page(&title, "check", Some(who), &state.indicators(), &body)).into_response())
 }
 
-fn check_body(data: &CheckData, screen: &Screen) -> String {
+fn check_body(who: &SignedIn, data: &CheckData, screen: &Screen) -> String {
     let o = &data.order;
     let cur = currency_of(o);
     let open = o.order.status() == OrderStatus::Open;
@@ -305,24 +391,40 @@ fn check_body(data: &CheckData, screen: &Screen) -> String {
     let mut out = String::from("<div class=\"cols\">");
     if open {
         out.push_str("<section class=\"col menu\">");
-        out.push_str(&menu(data, screen, &base));
+        let line = screen.line.filter(|l| o.order.is_live(*l));
+        match (line, screen.op) {
+            (Some(line), _) => out.push_str(&adjust::line_panel(who, data, screen, &base, line)),
+            (None, Some(Op::Discount)) => {
+                out.push_str(&adjust::check_discount_panel(who, data, screen, &base));
+            }
+            (None, Some(op)) => out.push_str(&split::panel(data, screen, &base, op)),
+            (None, None) => out.push_str(&menu(data, screen, &base)),
+        }
         out.push_str("</section>");
     }
     out.push_str("<section class=\"col narrow check\" id=\"check\">");
     let guests = o.order.opened.as_ref().and_then(|x| x.value.guests);
+    let server = o
+        .order
+        .server()
+        .and_then(|id| data.staff.iter().find(|s| s.id == id))
+        .map_or(String::new(), |s| {
+            format!(" <span class=\"muted\" id=\"server\">· {}</span>", esc(&s.name))
+        });
     let _ = write!(
         out,
-        "<h1>Table {}{}</h1>",
+        "<h1>Table <span id=\"check-table\">{}</span>{}{server}</h1>",
         esc(&table_of(o)),
         guests.map_or(String::new(), |g| format!(" <span class=\"muted\">· {g} guests</span>"))
     );
     out.push_str(&message(screen.msg.as_ref()));
-    out.push_str(&lines(o, cur));
+    out.push_str(&lines(o, cur, open.then_some(base.as_str()), screen.line));
     out.push_str(&totals(o, cur));
+    out.push_str(&tender::payments(o, cur));
     if open {
         out.push_str(&actions(data, screen, &base, cur));
     } else {
-        out.push_str(&paid(data, &base, cur));
+        out.push_str(&paid(data, &base));
     }
     out.push_str("</section></div>");
     out
@@ -522,7 +624,9 @@ fn modifier_panel(
     out
 }
 
-fn lines(o: &OrderView, cur: Currency) -> String {
+/// The check's lines. On an open check (`base` given) each live line's name opens its
+/// panel; `selected` is the line whose panel is open.
+fn lines(o: &OrderView, cur: Currency, base: Option<&str>, selected: Option<LineId>) -> String {
     let mut out = String::from("<ol class=\"lines\" id=\"lines\">");
     for stamped in o.order.lines_in_order() {
         let line = &stamped.value;
@@ -538,13 +642,28 @@ fn lines(o: &OrderView, cur: Currency) -> String {
         if o.order.sent.contains_key(&line.line_id) {
             tags.push("sent".into());
         }
+        if o.order.comps.contains_key(&line.line_id) {
+            tags.push("comped".into());
+        }
+        if o.order.repriced.contains_key(&line.line_id) || line.price_override_by.is_some() {
+            tags.push("price override".into());
+        }
         let qty = if line.qty == Qty::ONE { String::new() } else { format!("{} × ", line.qty) };
+        let name = match base {
+            Some(base) if !voided => format!(
+                "<a class=\"name\" href=\"{base}?line={}\" data-line-id=\"{}\">{}{}</a>",
+                line.line_id.0,
+                line.line_id.0,
+                esc(&qty),
+                esc(&line.name)
+            ),
+            _ => format!("<span class=\"name\">{}{}</span>", esc(&qty), esc(&line.name)),
+        };
         let _ = write!(
             out,
-            "<li class=\"line{}\" data-line=\"{}\"><span class=\"name\">{}{}</span><span class=\"money\">{}</span>",
+            "<li class=\"line{}{}\" data-line=\"{}\">{name}<span class=\"money\">{}</span>",
             if voided { " void" } else { "" },
-            esc(&line.name),
-            esc(&qty),
+            if selected == Some(line.line_id) { " on" } else { "" },
             esc(&line.name),
             esc(&net.map_or(Money::ZERO, |t| t.net).format(cur)),
         );
@@ -578,10 +697,16 @@ fn totals(o: &OrderView, cur: Currency) -> String {
     if t.discounts != Money::ZERO {
         row("Discounts", "discounts", t.discounts);
     }
+    if t.comps != Money::ZERO {
+        row("Comps", "comps", t.comps);
+    }
     row("Tax", "tax", t.tax.exclusive);
     row("Total", "total", t.total);
     if t.paid != Money::ZERO {
         row("Paid", "paid", t.paid);
+    }
+    if t.tips != Money::ZERO {
+        row("Tips", "tips", t.tips);
     }
     row("Due", "due", t.balance);
     out.push_str("</dl>");
@@ -589,10 +714,21 @@ fn totals(o: &OrderView, cur: Currency) -> String {
 }
 
 fn actions(data: &CheckData, screen: &Screen, base: &str, cur: Currency) -> String {
-    let balance = data.order.totals.balance;
     let mut out = format!(
-        "<form method=\"post\" action=\"{base}/send\"><button class=\"btn primary wide\" type=\"submit\" id=\"send\">Send to kitchen</button></form>"
+        "<form method=\"post\" action=\"{base}/send\"><button class=\"btn primary wide\" type=\"submit\" id=\"send\">Send to kitchen</button></form>\
+<nav class=\"row ops\" id=\"check-ops\">"
     );
+    for (op, label) in
+        [("discount", "Discount"), ("split", "Split"), ("transfer", "Transfer"), ("merge", "Merge")]
+    {
+        let on = screen.op.and_then(|o| Op::parse(op).filter(|p| *p == o)).is_some();
+        let _ = write!(
+            out,
+            "<a class=\"chip{}\" href=\"{base}?op={op}\" id=\"op-{op}\">{label}</a>",
+            if on { " on" } else { "" }
+        );
+    }
+    out.push_str("</nav>");
     let Some(_) = data.drawer else {
         let _ = write!(
             out,
@@ -604,55 +740,12 @@ fn actions(data: &CheckData, screen: &Screen, base: &str, cur: Currency) -> Stri
         );
         return out;
     };
-    let _ = write!(
-        out,
-        "<section class=\"panel\" id=\"pay\"><h2>Cash</h2><form method=\"post\" action=\"{base}/cash\" class=\"stack\" id=\"cash-form\">\
-<label>Tendered <input name=\"tendered\" id=\"tendered\" inputmode=\"decimal\" autocomplete=\"off\" value=\"{}\"></label><div class=\"row quick\">",
-        esc(&screen.tendered)
-    );
-    let exact = balance.format(cur);
-    let _ = write!(
-        out,
-        "<button type=\"button\" class=\"chip\" data-fill=\"{e}\">Exact {e}</button>",
-        e = esc(&exact)
-    );
-    let scale = 10_i64.pow(u32::from(cur.exponent));
-    let mut last = balance.0;
-    for note in [5, 10, 20, 50, 100] {
-        let round = (balance.0 + note * scale - 1) / (note * scale) * note * scale;
-        if round > last && balance.0 > 0 {
-            let v = Money(round).format(cur);
-            let _ = write!(
-                out,
-                "<button type=\"button\" class=\"chip\" data-fill=\"{v}\">{v}</button>",
-                v = esc(&v)
-            );
-            last = round;
-        }
-    }
-    out.push_str("</div><button class=\"btn primary wide\" type=\"submit\" id=\"take-cash\">Take cash</button></form></section>");
+    out.push_str(&tender::pay_panel(data, screen, base, cur));
     out
 }
 
-fn paid(data: &CheckData, base: &str, cur: Currency) -> String {
+fn paid(data: &CheckData, base: &str) -> String {
     let mut out = String::from("<section class=\"panel done\" id=\"paid\"><h2>Paid</h2>");
-    for p in data.order.order.payments.values() {
-        if let Tender::Cash { tendered, change } = &p.value.tender {
-            let _ = write!(
-                out,
-                "<p>Cash <span class=\"money\">{}</span></p><p class=\"change\">Change due <span class=\"money\" id=\"change\">{}</span></p>",
-                esc(&tendered.format(cur)),
-                esc(&change.format(cur))
-            );
-        } else {
-            let _ = write!(
-                out,
-                "<p>{} <span class=\"money\">{}</span></p>",
-                esc(p.value.tender.label()),
-                esc(&p.value.amount.format(cur))
-            );
-        }
-    }
     match &data.receipt {
         Some(job) => {
             let state = format!("{:?}", job.state).to_lowercase();
@@ -747,7 +840,7 @@ pub(crate) async fn add_line(
                 course: if from_panel { None } else { course },
                 panel: from_panel.then_some((item_id, fields)),
                 msg: Some(Message::Error(e)),
-                tendered: String::new(),
+                ..Screen::default()
             };
             render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
         }
@@ -775,53 +868,6 @@ pub(crate) async fn send(
         Ok(()) => Ok(Redirect::to(&format!("/pos/checks/{}?msg=sent", order_id.0)).into_response()),
         Err(e) => {
             let screen = Screen { msg: Some(Message::Error(e)), ..Screen::default() };
-            render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
-    }
-}
-
-/// Takes cash for the whole balance and closes the check (which prints the receipt).
-pub(crate) async fn cash(
-    State(state): State<UiState>,
-    who: SignedIn,
-    Path(order): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
-) -> Result<Response, UiError> {
-    require_pos(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
-    let fields = Fields(fields);
-    let currency = order_currency(&state, order_id).await?;
-    let refusal = match form::money(fields.get("tendered"), currency, "Cash tendered") {
-        Err(e) => Some(e),
-        Ok(tendered) => {
-            let drawer = state
-                .with_store(|store| Ok(store.open_drawers()?.first().map(|(id, _)| *id)))
-                .await?;
-            let payment_id = state.with_store(|store| Ok(PaymentId(store.new_id()))).await?;
-            let staff = Some(who.staff_id);
-            let commands = vec![
-                Command::TakePayment {
-                    order_id,
-                    payment_id,
-                    tender: TenderInput::Cash { tendered },
-                    amount: None,
-                    tip: Money::ZERO,
-                    drawer_session: drawer,
-                    staff,
-                },
-                Command::CloseOrder { order_id, staff },
-            ];
-            run(&state, commands, currency).await?.err()
-        }
-    };
-    match refusal {
-        None => Ok(Redirect::to(&format!("/pos/checks/{}", order_id.0)).into_response()),
-        Some(e) => {
-            let screen = Screen {
-                msg: Some(Message::Error(e)),
-                tendered: fields.get("tendered").to_owned(),
-                ..Screen::default()
-            };
             render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
         }
     }
