@@ -5,9 +5,11 @@
 //!
 //! Screens: sign-in by staff PIN (`signin.rs`), the restaurant POS (`pos.rs`: open checks, a
 //! check with its menu grid, modifiers, seats and courses, send to kitchen, cash tender,
-//! receipt and copy) and the kitchen display (`kds.rs`: tickets per station, age timers,
-//! bump and recall, live over SSE). Every page carries the indicator bar (online/offline,
-//! sync backlog, printers).
+//! receipt and copy), the kitchen display (`kds.rs`: tickets per station, age timers,
+//! bump and recall, all-day counts, the expo view, live over SSE) and the 86 board
+//! (`availability.rs`). Every page carries the indicator bar (online/offline, sync backlog,
+//! printers). On signed-in screens `assets/app.js` posts forms with `fetch` and swaps the
+//! answer's `<main>` into the page (a plain form post without it).
 //!
 //! Rules this module keeps:
 //! - **Loopback only.** [`bind_loopback`] refuses any address but 127.0.0.1; the Tauri shell
@@ -20,6 +22,7 @@
 //!   short call on the blocking pool, never across an await; every write through the UI
 //!   also wakes the sync peers, so a sale leaves for the hub and the kitchen at once.
 
+mod availability;
 mod form;
 pub mod html;
 mod kds;
@@ -233,6 +236,11 @@ fn may_use_kds(role: Role) -> bool {
     matches!(role, Role::Kitchen | Role::Manager | Role::Owner)
 }
 
+/// Who may 86 an item (and bring it back): the kitchen that runs out, and managers.
+fn may_set_availability(role: Role) -> bool {
+    matches!(role, Role::Kitchen | Role::Manager | Role::Owner)
+}
+
 /// The first screen of a role.
 fn home_of(who: &SignedIn) -> &'static str {
     if may_use_pos(who.role) { "/pos" } else { "/kds" }
@@ -262,11 +270,16 @@ pub fn router(state: UiState) -> Router {
         .route("/pos/checks/{order}/cash", post(pos::cash))
         .route("/pos/checks/{order}/reprint", post(pos::reprint))
         .route("/pos/drawer", post(pos::open_drawer))
+        .route("/pos/availability", get(availability::board).post(availability::set))
         .route("/kds", get(kds::screen))
         .route("/kds/tickets", get(kds::fragment))
         .route("/kds/events", get(kds::events))
         .route("/kds/bump", post(kds::bump))
         .route("/kds/recall", post(kds::recall))
+        .route("/kds/expo", get(kds::expo))
+        .route("/kds/expo/events", get(kds::expo_events))
+        .route("/kds/expo/bump", post(kds::expo_bump))
+        .route("/kds/expo/recall", post(kds::expo_recall))
         .with_state(state)
 }
 
