@@ -139,12 +139,18 @@
     } catch (err) { return; }
     e.preventDefault();
     var mine = ++latest;
-    fetch(form.action, { method: "POST", body: body, credentials: "same-origin", redirect: "follow" })
+    // The header asks the agent to follow its own redirect (one round trip, not two); it
+    // names the page's address in `x-thorbis-url`. A plain redirect is followed too.
+    fetch(form.action, {
+      method: "POST", body: body, credentials: "same-origin", redirect: "follow",
+      headers: { "x-thorbis-swap": "1" }
+    })
       .then(function (r) {
         return r.text().then(function (html) {
           // Only the latest tap's answer is shown; an earlier one arriving late is stale.
           if (mine !== latest) return;
-          var url = r.redirected ? r.url : null;
+          var named = r.headers.get("x-thorbis-url");
+          var url = named ? new URL(named, location.href).href : (r.redirected ? r.url : null);
           try {
             var doc = new DOMParser().parseFromString(html, "text/html");
             // A page outside the swap (signed out, another person) loads as a document.
