@@ -66,8 +66,13 @@ addEventListener('DOMContentLoaded', __mark);";
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
-    let taps: usize =
-        std::env::var("THORBIS_UI_TAPS").ok().and_then(|n| n.parse().ok()).unwrap_or(40);
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing and wants a
+    // quick smoke run.
+    let bench = std::env::args().any(|a| a == "--bench");
+    let taps: usize = std::env::var("THORBIS_UI_TAPS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(if bench { 40 } else { 3 });
     let dir = tempfile::tempdir()?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut store = Store::open(StoreConfig {
