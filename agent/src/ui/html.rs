@@ -119,7 +119,8 @@ impl Indicators {
     }
 }
 
-/// A full page: head, the indicator bar with who is signed in, and `body`.
+/// A full page: head, the indicator bar with who is signed in, and `body` as its `<main>`
+/// (marked `data-swap` when someone is signed in: see `assets/app.js`).
 pub(crate) fn page(
     title: &str,
     screen: &str,
@@ -139,6 +140,9 @@ pub(crate) fn page(
         if super::may_use_register(who.role) {
             nav.push_str("<a class=\"btn ghost\" href=\"/register\">Register</a><a class=\"btn ghost\" href=\"/drawer\">Drawer</a>");
         }
+        if super::may_set_availability(who.role) {
+            nav.push_str("<a class=\"btn ghost\" href=\"/pos/availability\" id=\"nav-86\">86</a>");
+        }
         let _ = write!(
             nav,
             "<span class=\"who\" id=\"who\">{} · {}</span><form method=\"post\" action=\"/signout\" class=\"inline\"><button class=\"btn ghost\" type=\"submit\">Sign out</button></form>",
@@ -153,9 +157,12 @@ pub(crate) fn page(
 <script src=\"/assets/app.js\" defer></script></head>\
 <body data-screen=\"{screen}\"><header class=\"bar\"><span class=\"brand\">Thorbis</span>\
 <span id=\"indicators\" class=\"indicators\">{indicators}</span><nav>{nav}</nav></header>\
-<main>{body}</main></body></html>",
+<main{swap}>{body}</main></body></html>",
         title = esc(title),
         screen = esc(screen),
+        // Signed-in screens keep their header from one form to the next, so the script
+        // may post their forms and swap `<main>` in place.
+        swap = if who.is_some() { " data-swap" } else { "" },
         indicators = indicators.render(),
     ))
 }

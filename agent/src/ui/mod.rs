@@ -5,13 +5,15 @@
 //!
 //! Screens: sign-in by staff PIN (`signin.rs`), the restaurant POS (`pos.rs`: open checks, a
 //! check with its menu grid, modifiers, seats and courses, send to kitchen, cash tender,
-//! receipt and copy) and the kitchen display (`kds.rs`: tickets per station, age timers,
-//! bump and recall, live over SSE), the retail register (`register.rs`: scan or search,
-//! scale labels, stock on hand, price overrides and discounts approved inline, cash and card;
+//! receipt and copy), the kitchen display (`kds.rs`: tickets per station, age timers,
+//! bump and recall, all-day counts, the expo view, live over SSE), the 86 board
+//! (`availability.rs`), the retail register (`register.rs`: scan or search, scale labels,
+//! stock on hand, price overrides and discounts approved inline, cash and card;
 //! `returns.rs`: returns against a receipt's barcode) and the cash drawer (`drawer.rs`:
 //! float, pay-ins and pay-outs, audited no-sales, blind close with over/short and the Z
-//! report). Every page carries the indicator bar (online/offline,
-//! sync backlog, printers).
+//! report). Every page carries the indicator bar (online/offline, sync backlog,
+//! printers). On signed-in screens `assets/app.js` posts forms with `fetch` and swaps the
+//! answer's `<main>` into the page (a plain form post without it).
 //!
 //! Rules this module keeps:
 //! - **Loopback only.** [`bind_loopback`] refuses any address but 127.0.0.1; the Tauri shell
@@ -24,6 +26,7 @@
 //!   short call on the blocking pool, never across an await; every write through the UI
 //!   also wakes the sync peers, so a sale leaves for the hub and the kitchen at once.
 
+mod availability;
 mod drawer;
 mod form;
 pub mod html;
@@ -258,6 +261,11 @@ fn may_use_kds(role: Role) -> bool {
     matches!(role, Role::Kitchen | Role::Manager | Role::Owner)
 }
 
+/// Who may 86 an item (and bring it back): the kitchen that runs out, and managers.
+fn may_set_availability(role: Role) -> bool {
+    matches!(role, Role::Kitchen | Role::Manager | Role::Owner)
+}
+
 /// The first screen of a role.
 fn home_of(who: &SignedIn) -> &'static str {
     if may_use_pos(who.role) { "/pos" } else { "/kds" }
@@ -269,8 +277,71 @@ pub async fn bind_loopback(port: u16) -> std::io::Result<tokio::net::TcpListener
         .await
 }
 
+/// The request header with which the page's script posts a form it will swap into the
+/// page: a redirect answering it is followed here, in-process, saving the browser a round
+/// trip.
+const SWAP_REQUEST: &str = "x-thorbis-swap";
+
+/// The response header that tells the script the address of the page it got (the redirect's
+/// target), for its history.
+const SWAP_URL: &str = "x-thorbis-url";
+
 /// The UI's routes.
 pub fn router(state: UiState) -> Router {
+    let routes = routes(state);
+    let inner = routes.clone();
+    routes.layer(axum::middleware::from_fn(move |request, next| {
+        follow_swap_redirect(inner.clone(), request, next)
+    }))
+}
+
+/// For a swapped form post (see [`SWAP_REQUEST`]) answered by a redirect to a page of this
+/// UI, answers with that page instead, as the browser's follow-up `GET` would get it (same
+/// cookies), naming its address in [`SWAP_URL`]. A redirect that sets a cookie (signing
+/// in or out) goes back to the browser as it is, so the cookie applies first.
+async fn follow_swap_redirect(
+    routes: Router,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use tower::ServiceExt as _;
+    let swap = request.headers().contains_key(SWAP_REQUEST);
+    let cookie = request.headers().get(header::COOKIE).cloned();
+    let response = next.run(request).await;
+    if !swap
+        || response.status() != StatusCode::SEE_OTHER
+        || response.headers().contains_key(header::SET_COOKIE)
+    {
+        return response;
+    }
+    let Some(location) = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|l| l.starts_with('/') && !l.starts_with("//"))
+        .map(str::to_owned)
+    else {
+        return response;
+    };
+    let mut get = axum::http::Request::get(location.as_str());
+    if let Some(cookie) = cookie {
+        get = get.header(header::COOKIE, cookie);
+    }
+    let (Ok(get), Ok(url)) =
+        (get.body(axum::body::Body::empty()), header::HeaderValue::from_str(&location))
+    else {
+        return response;
+    };
+    match routes.oneshot(get).await {
+        Ok(mut page) => {
+            page.headers_mut().insert(SWAP_URL, url);
+            page
+        }
+        Err(never) => match never {},
+    }
+}
+
+fn routes(state: UiState) -> Router {
     Router::new()
         .route("/", get(root))
         .route("/assets/app.css", get(css))
@@ -310,11 +381,16 @@ pub fn router(state: UiState) -> Router {
         .route("/drawer/no-sale", post(drawer::no_sale))
         .route("/drawer/count", post(drawer::count))
         .route("/drawer/report/{session}", get(drawer::report))
+        .route("/pos/availability", get(availability::board).post(availability::set))
         .route("/kds", get(kds::screen))
         .route("/kds/tickets", get(kds::fragment))
         .route("/kds/events", get(kds::events))
         .route("/kds/bump", post(kds::bump))
         .route("/kds/recall", post(kds::recall))
+        .route("/kds/expo", get(kds::expo))
+        .route("/kds/expo/events", get(kds::expo_events))
+        .route("/kds/expo/bump", post(kds::expo_bump))
+        .route("/kds/expo/recall", post(kds::expo_recall))
         .with_state(state)
 }
 
@@ -399,6 +475,33 @@ mod tests {
         let open = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
         let err = serve(open, state, async {}).await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    }
+
+    #[tokio::test]
+    async fn a_swapped_request_gets_the_page_its_redirect_leads_to() {
+        use tower::ServiceExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(StoreConfig::new(dir.path().join("a.db"))).unwrap();
+        let app = router(UiState::new(
+            SharedStore::new(store),
+            None,
+            Arc::new(crate::SystemClock),
+            SessionKey::from_bytes(b"k"),
+        ));
+        let request = |swap: bool| {
+            let mut r = axum::http::Request::get("/");
+            if swap {
+                r = r.header(SWAP_REQUEST, "1");
+            }
+            r.body(axum::body::Body::empty()).unwrap()
+        };
+        let plain = app.clone().oneshot(request(false)).await.unwrap();
+        assert_eq!(plain.status(), StatusCode::SEE_OTHER);
+        assert_eq!(plain.headers()[header::LOCATION], "/signin");
+        assert!(!plain.headers().contains_key(SWAP_URL));
+        let swapped = app.oneshot(request(true)).await.unwrap();
+        assert_eq!(swapped.status(), StatusCode::OK);
+        assert_eq!(swapped.headers()[SWAP_URL], "/signin");
     }
 
     #[test]

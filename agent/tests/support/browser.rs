@@ -109,10 +109,12 @@ pub async fn wait_for(page: &Page, what: &str, expr: &str) -> Result<()> {
     }
 }
 
-/// Clicks `selector` with a real mouse event and waits for the next document to load and
-/// satisfy `then` (a page navigation: the old document's marker is gone).
+/// Clicks `selector` with a real mouse event and waits for the next page to arrive and
+/// satisfy `then`: a new document, or a new `<main>` swapped into this one by the page's
+/// script (either way, the marker left on the old `<main>` is gone).
 pub async fn click_and_load(page: &Page, selector: &str, then: &str) -> Result<()> {
-    eval(page, "window.__old = true").await;
+    eval(page, "(() => { const m = document.querySelector('main'); if (m) m.__old = true; return true; })()")
+        .await;
     // Input goes to the tab in front, as a person's tap would.
     page.bring_to_front().await.context("bringing the tab to the front")?;
     page.find_element(selector)
@@ -121,7 +123,9 @@ pub async fn click_and_load(page: &Page, selector: &str, then: &str) -> Result<(
         .click()
         .await
         .with_context(|| format!("clicking {selector}"))?;
-    let expr = format!("window.__old !== true && document.readyState === 'complete' && ({then})");
+    let expr = format!(
+        "document.readyState === 'complete' && !!document.querySelector('main') && document.querySelector('main').__old !== true && ({then})"
+    );
     wait_for(page, &format!("the page after clicking {selector}"), &expr).await
 }
 

@@ -1,26 +1,25 @@
 // Thorbis terminal UI: small enhancements over server-rendered pages. Every screen works
 // without this file; with it, the PIN pad takes taps, quick-cash buttons fill the amount,
-// the indicator bar refreshes, and the kitchen display updates live and beeps.
+// the indicator bar refreshes, forms on signed-in screens swap the page's <main> in place
+// instead of loading a new document, and the kitchen screens update live and beep.
 (function () {
   "use strict";
 
-  // PIN pad: digit, clear.
-  var pin = document.getElementById("pin");
-  document.querySelectorAll("[data-digit]").forEach(function (b) {
-    b.addEventListener("click", function () {
+  // Taps are handled on the document, so they keep working on content swapped in later.
+  document.addEventListener("click", function (e) {
+    var b = e.target.closest ? e.target.closest("[data-digit],[data-clear],[data-fill],[data-sound]") : null;
+    if (!b) return;
+    var pin = document.getElementById("pin");
+    if (b.hasAttribute("data-digit")) {
       if (pin && pin.value.length < 8) pin.value += b.getAttribute("data-digit");
-    });
-  });
-  document.querySelectorAll("[data-clear]").forEach(function (b) {
-    b.addEventListener("click", function () { if (pin) pin.value = ""; });
-  });
-
-  // Quick cash amounts.
-  document.querySelectorAll("[data-fill]").forEach(function (b) {
-    b.addEventListener("click", function () {
+    } else if (b.hasAttribute("data-clear")) {
+      if (pin) pin.value = "";
+    } else if (b.hasAttribute("data-fill")) {
       var input = document.getElementById("tendered");
       if (input) { input.value = b.getAttribute("data-fill"); input.focus(); }
-    });
+    } else {
+      b.textContent = "Sound ready";
+    }
   });
 
   // Keyboard-wedge scanners type a code as a burst of keys ending in Enter, faster than any
@@ -64,10 +63,8 @@
     }, 5000);
   }
 
-  // Kitchen display.
-  var tickets = document.getElementById("tickets");
-  if (!tickets) return;
-  window.thorbisBeeps = 0;
+  // Audio for the kitchen's cue. Browsers start audio only after a tap; any tap unlocks it.
+  window.thorbisBeeps = window.thorbisBeeps || 0;
   var audio = null;
   function beep() {
     window.thorbisBeeps += 1;
@@ -80,48 +77,127 @@
       osc.start(); osc.stop(audio.currentTime + 0.25);
     } catch (e) { /* no audio device: the screen still updates */ }
   }
-  // Browsers start audio only after a tap; the Sound button (or any tap) unlocks it.
   document.addEventListener("pointerdown", function () {
     if (!audio) { try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch (e) {} }
     if (audio && audio.state === "suspended") audio.resume();
   });
-  var sound = document.getElementById("sound");
-  if (sound) sound.addEventListener("click", function () { sound.textContent = "Sound ready"; });
 
-  var offset = Number(tickets.getAttribute("data-now")) - Date.now();
-  var warn = Number(tickets.getAttribute("data-warn-ms"));
-  var late = Number(tickets.getAttribute("data-late-ms"));
-  function ages() {
-    var now = Date.now() + offset;
-    tickets.querySelectorAll(".ticket[data-sent]").forEach(function (t) {
-      var age = Math.max(0, now - Number(t.getAttribute("data-sent")));
-      var s = Math.floor(age / 1000);
-      var label = t.querySelector(".age");
-      if (label) label.textContent = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
-      t.classList.toggle("warn", age >= warn && age < late);
-      t.classList.toggle("late", age >= late);
-      t.classList.toggle("fresh", age < warn);
-    });
+  // A live region (the kitchen display, expo): the element with `data-live` names the
+  // stream; `data-parts` names the stream's events, each replacing the element of the same
+  // id. Ticket ages tick in the page. Returns what stops it, for when <main> is swapped.
+  function live(root) {
+    var box = root.querySelector("[data-live]");
+    if (!box) return function () {};
+    var offset = Number(box.getAttribute("data-now")) - Date.now();
+    var warn = Number(box.getAttribute("data-warn-ms"));
+    var late = Number(box.getAttribute("data-late-ms"));
+    function ages() {
+      var now = Date.now() + offset;
+      root.querySelectorAll(".ticket[data-sent]").forEach(function (t) {
+        var age = Math.max(0, now - Number(t.getAttribute("data-sent")));
+        var s = Math.floor(age / 1000);
+        var label = t.querySelector(".age");
+        if (label) label.textContent = Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+        t.classList.toggle("warn", age >= warn && age < late);
+        t.classList.toggle("late", age >= late);
+        t.classList.toggle("fresh", age < warn);
+      });
+    }
+    function ids() {
+      var set = {};
+      box.querySelectorAll("[data-ticket]").forEach(function (t) { set[t.getAttribute("data-ticket")] = true; });
+      return set;
+    }
+    ages();
+    var timer = setInterval(ages, 1000);
+    var known = ids();
+    var source = null;
+    if (window.EventSource) {
+      source = new EventSource(box.getAttribute("data-live"));
+      (box.getAttribute("data-parts") || box.id).split(" ").forEach(function (part) {
+        source.addEventListener(part, function (e) {
+          var target = document.getElementById(part);
+          if (!target) return;
+          target.innerHTML = e.data;
+          var now = ids(), fresh = false;
+          Object.keys(now).forEach(function (id) { if (!known[id]) fresh = true; });
+          known = now;
+          ages();
+          if (fresh) beep();
+          box.setAttribute("data-updates", String(Number(box.getAttribute("data-updates") || 0) + 1));
+        });
+      });
+    }
+    return function () { clearInterval(timer); if (source) source.close(); };
   }
-  function ids() {
-    var set = {};
-    tickets.querySelectorAll("[data-ticket]").forEach(function (t) { set[t.getAttribute("data-ticket")] = true; });
-    return set;
+  var stopLive = live(document);
+
+  // Forms inside <main data-swap> post with fetch and the answer's <main> replaces the
+  // page's: no new document, stylesheet or script to load, so a tap paints in one frame
+  // after the agent answers. Without fetch/DOMParser the form simply submits as usual.
+  var latest = 0;
+  function swap(doc, url) {
+    var next = doc.querySelector("main");
+    var old = document.querySelector("main");
+    var focused = document.activeElement && document.activeElement.id;
+    var path = location.pathname;
+    stopLive();
+    old.replaceWith(document.adoptNode(next));
+    document.title = doc.title;
+    var screen = doc.body && doc.body.getAttribute("data-screen");
+    if (screen) document.body.setAttribute("data-screen", screen);
+    var ind = doc.getElementById("indicators");
+    if (ind && bar) bar.innerHTML = ind.innerHTML;
+    if (url && url !== location.href) history.pushState(null, "", url);
+    if (location.pathname !== path) window.scrollTo(0, 0);
+    stopLive = live(next);
+    // Focus stays on the same control when the new page has it (the cash field after a
+    // refused tender); otherwise the new content takes it, without scrolling.
+    var target = (focused && document.getElementById(focused)) || next.querySelector("[autofocus]");
+    if (!target) { next.setAttribute("tabindex", "-1"); target = next; }
+    target.focus({ preventScroll: true });
   }
-  ages();
-  setInterval(ages, 1000);
-  var known = ids();
-  var live = tickets.getAttribute("data-live");
-  if (live && window.EventSource) {
-    var source = new EventSource(live);
-    source.addEventListener("tickets", function (e) {
-      tickets.innerHTML = e.data;
-      var now = ids(), fresh = false;
-      Object.keys(now).forEach(function (id) { if (!known[id]) fresh = true; });
-      known = now;
-      ages();
-      if (fresh) beep();
-      tickets.setAttribute("data-updates", String(Number(tickets.getAttribute("data-updates") || 0) + 1));
-    });
-  }
+  document.addEventListener("submit", function (e) {
+    var form = e.target;
+    var main = document.querySelector("main[data-swap]");
+    if (e.defaultPrevented || !main || !main.contains(form) || !window.fetch || !window.DOMParser) return;
+    if ((form.getAttribute("method") || "get").toLowerCase() !== "post") return;
+    var body;
+    try {
+      body = new URLSearchParams(new FormData(form));
+      if (e.submitter && e.submitter.name) body.append(e.submitter.name, e.submitter.value);
+    } catch (err) { return; }
+    e.preventDefault();
+    var mine = ++latest;
+    // The header asks the agent to follow its own redirect (one round trip, not two); it
+    // names the page's address in `x-thorbis-url`. A plain redirect is followed too.
+    fetch(form.action, {
+      method: "POST", body: body, credentials: "same-origin", redirect: "follow",
+      headers: { "x-thorbis-swap": "1" }
+    })
+      .then(function (r) {
+        return r.text().then(function (html) {
+          // Only the latest tap's answer is shown; an earlier one arriving late is stale.
+          if (mine !== latest) return;
+          var named = r.headers.get("x-thorbis-url");
+          var url = named ? new URL(named, location.href).href : (r.redirected ? r.url : null);
+          try {
+            var doc = new DOMParser().parseFromString(html, "text/html");
+            // A page outside the swap (signed out, another person) loads as a document.
+            if (!doc.querySelector("main") || (url && !doc.querySelector("main[data-swap]"))) {
+              location.assign(url || location.href);
+              return;
+            }
+            swap(doc, url);
+          } catch (err) {
+            location.assign(url || location.href);
+          }
+        });
+      }, function () {
+        // The agent did not answer: submit as the page would without this script.
+        if (mine === latest) HTMLFormElement.prototype.submit.call(form);
+      });
+  });
+  // Swapped pages have their own URLs; going back or forward loads that URL afresh.
+  window.addEventListener("popstate", function () { location.reload(); });
 })();
