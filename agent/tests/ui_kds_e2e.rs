@@ -336,6 +336,9 @@ async fn eighty_six(a: &Rig, b: &Rig, chromium: &Chromium) -> Result<()> {
             == Some(true.into()),
         "fries are greyed on terminal B"
     );
+    // The swapped page's header names who the session is now (the manager signed in on
+    // terminal A in the same browser).
+    ensure!(text(&pos_b, "document.getElementById('who').innerText").await?.contains("Morgan"));
     screenshot(&pos_b, "kds-06-pos-86d").await?;
 
     // Back on at A, synced: B sells fries again.
