@@ -272,6 +272,13 @@ async fn eighty_six(a: &Rig, b: &Rig, chromium: &Chromium) -> Result<()> {
     let status = eval(&pos_b, "fetch('/pos/availability').then(r => r.status)").await;
     ensure!(status == Some(403.into()), "a cashier may not 86: {status:?}");
     ensure!(eval(&pos_b, "!document.getElementById('nav-86')").await == Some(true.into()));
+    let before = b.fingerprint()?;
+    let post = format!(
+        "fetch('/pos/availability', {{method: 'POST', headers: {{'content-type': 'application/x-www-form-urlencoded'}}, body: 'available=0&item={}'}}).then(r => r.status)",
+        seed::FRIES.0
+    );
+    ensure!(eval(&pos_b, &post).await == Some(403.into()), "a cashier's 86 is refused");
+    ensure!(b.fingerprint()? == before, "a refused 86 changed the store");
     open_check(&pos_b, "8").await?;
     ensure!(
         eval(&pos_b, "!!document.querySelector(\"button[data-item='Fries']\")").await
@@ -336,6 +343,9 @@ async fn eighty_six(a: &Rig, b: &Rig, chromium: &Chromium) -> Result<()> {
             == Some(true.into()),
         "fries are greyed on terminal B"
     );
+    // The swapped page's header names who the session is now (the manager signed in on
+    // terminal A in the same browser).
+    ensure!(text(&pos_b, "document.getElementById('who').innerText").await?.contains("Morgan"));
     screenshot(&pos_b, "kds-06-pos-86d").await?;
 
     // Back on at A, synced: B sells fries again.

@@ -212,20 +212,27 @@ where
                     }
                 }
                 let render = parts.clone();
+                let known = seen;
+                // The regions are rendered only when the event count moved (a poll that
+                // finds nothing new costs one count).
                 let read = state
-                    .with_store(move |store| Ok((store.event_count()?, render(store)?)))
+                    .with_store(move |store| {
+                        let count = store.event_count()?;
+                        if known == Some(count) {
+                            return Ok((count, None));
+                        }
+                        Ok((count, Some(render(store)?)))
+                    })
                     .await;
                 let (count, now) = match read {
-                    Ok(v) => v,
+                    Ok((_, None)) => continue,
+                    Ok((count, Some(now))) => (count, now),
                     Err(e) => {
                         tracing::warn!(error = %e, "a live kitchen screen could not read the store");
                         seen = Some(0);
                         continue;
                     }
                 };
-                if seen == Some(count) {
-                    continue;
-                }
                 seen = Some(count);
                 let events: Vec<Event> = now
                     .iter()

@@ -148,6 +148,9 @@
     if (screen) document.body.setAttribute("data-screen", screen);
     var ind = doc.getElementById("indicators");
     if (ind && bar) bar.innerHTML = ind.innerHTML;
+    // The header's nav names who is signed in: another tab may have signed someone else in.
+    var nav = doc.querySelector("header nav"), ownNav = document.querySelector("header nav");
+    if (nav && ownNav && nav.innerHTML !== ownNav.innerHTML) ownNav.innerHTML = nav.innerHTML;
     if (url && url !== location.href) history.pushState(null, "", url);
     if (location.pathname !== path) window.scrollTo(0, 0);
     stopLive = live(next);
