@@ -374,6 +374,17 @@ async fn scenario(rig: &Rig, chromium: &Chromium) -> Result<()> {
     fill(&page, "#no-sale-reason", "change for a customer").await?;
     click_and_load(&page, "#no-sale", "!!document.getElementById('msg')").await?;
     ensure!(message(&page).await?.contains("No-sale recorded"));
+    // The slip says who and why, and kicks the drawer open.
+    let slip = wait_for_job(rig, |t| t.contains("NO SALE")).await?;
+    ensure!(slip.contains("By: Sam") && slip.contains("Reason: change for a customer"), "{slip}");
+    let kicked = rig.sim.jobs().iter().any(|j| {
+        j.text.contains("NO SALE")
+            && j.receipt
+                .blocks
+                .iter()
+                .any(|b| matches!(b, thorbis_simulators::receipt::Block::DrawerPulse { .. }))
+    });
+    ensure!(kicked, "the no-sale slip kicks the drawer");
     let moves = text(&page, "document.getElementById('moves').innerText").await?;
     ensure!(moves.contains("20.00 in") && moves.contains("1 no-sale"), "{moves}");
     // Blind: nothing on the screen says what the drawer should hold.
