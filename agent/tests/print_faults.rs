@@ -196,7 +196,7 @@ fn account(jobs: &[thorbis_agent::print::PrintJob], texts: &[String]) -> (usize,
             Document::Kitchen { ticket_id } => format!("Ticket {}", short(ticket_id.0)),
             Document::Receipt { order_id } => format!("Order {}", short(order_id.0)),
             Document::Refund { refund_id, .. } => format!("Refund {}", short(refund_id.0)),
-            Document::ZReport { .. } => continue,
+            Document::ZReport { .. } | Document::NoSale { .. } => continue,
         };
         match texts.iter().filter(|t| t.contains(&marker)).count() {
             0 => {

@@ -374,6 +374,17 @@ async fn scenario(rig: &Rig, chromium: &Chromium) -> Result<()> {
     fill(&page, "#no-sale-reason", "change for a customer").await?;
     click_and_load(&page, "#no-sale", "!!document.getElementById('msg')").await?;
     ensure!(message(&page).await?.contains("No-sale recorded"));
+    // The slip says who and why, and kicks the drawer open.
+    let slip = wait_for_job(rig, |t| t.contains("NO SALE")).await?;
+    ensure!(slip.contains("By: Sam") && slip.contains("Reason: change for a customer"), "{slip}");
+    let kicked = rig.sim.jobs().iter().any(|j| {
+        j.text.contains("NO SALE")
+            && j.receipt
+                .blocks
+                .iter()
+                .any(|b| matches!(b, thorbis_simulators::receipt::Block::DrawerPulse { .. }))
+    });
+    ensure!(kicked, "the no-sale slip kicks the drawer");
     let moves = text(&page, "document.getElementById('moves').innerText").await?;
     ensure!(moves.contains("20.00 in") && moves.contains("1 no-sale"), "{moves}");
     // Blind: nothing on the screen says what the drawer should hold.
@@ -417,4 +428,68 @@ async fn scenario(rig: &Rig, chromium: &Chromium) -> Result<()> {
     ensure!(report.counted_cash == Some(Money(121_00)) && report.paid_in == Money(20_00));
     ensure!(report.over_short == Some(Money(-59)) && report.no_sales == 1);
     Ok(())
+}
+
+#[cfg(unix)] // The virtual scanner is a pseudo-terminal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serial_scanner_rings_up_on_the_open_register() -> Result<()> {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use thorbis_drivers::scanner::FramingConfig;
+    use thorbis_drivers::transport::{FlowControl, SerialConfig, SerialTransport};
+    use thorbis_simulators::scanner::{ScannerConfig, start_scanner};
+
+    let rig = Rig::start().await?;
+    let scanner = start_scanner(ScannerConfig {
+        char_delay: Duration::from_millis(1),
+        ..ScannerConfig::default()
+    })?;
+    let port = SerialTransport::open(&SerialConfig {
+        flow_control: FlowControl::None,
+        ..SerialConfig::new(scanner.path())
+    })?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = thorbis_agent::ui::spawn_serial_scanner(
+        port,
+        FramingConfig::default(),
+        rig.scans.clone(),
+        Arc::clone(&stop),
+    )?;
+    let chromium = Chromium::launch().await?;
+    let result = async {
+        let page = chromium.open(&rig.url("/signin")).await?;
+        sign_in(&rig, &page, "Sam", seed::CASHIER_PIN, "location.pathname === '/pos'").await?;
+        page.goto(rig.url("/register")).await?;
+        for (code, then) in [
+            ("0012345678905", has("#lines li", "Coffee beans")),
+            ("2012340007500", has("#lines li", "0.750 × Bananas")),
+        ] {
+            wait_for(&page, "the register listening for scans", "window.thorbisScansLive === true")
+                .await?;
+            eval(&page, "window.__old = true").await;
+            scanner.scan(None, code.as_bytes());
+            let expr =
+                format!("window.__old !== true && document.readyState === 'complete' && ({then})");
+            wait_for(&page, &format!("{code} rung up from the serial scanner"), &expr).await?;
+        }
+        // An unknown code from the scanner is refused like a wedge scan, nothing written.
+        let before = rig.fingerprint()?;
+        wait_for(&page, "the register listening for scans", "window.thorbisScansLive === true")
+            .await?;
+        eval(&page, "window.__old = true").await;
+        scanner.scan(None, b"4006381333931");
+        wait_for(&page, "the refusal", "window.__old !== true && !!document.getElementById('msg')")
+            .await?;
+        ensure!(message(&page).await?.contains("No item has the barcode 4006381333931"));
+        ensure!(rig.fingerprint()? == before);
+        screenshot(&page, "retail-10-serial-scanner").await?;
+        Ok(())
+    }
+    .await;
+    chromium.close().await;
+    stop.store(true, Ordering::Relaxed);
+    let _ = reader.join();
+    scanner.shutdown();
+    result
 }

@@ -7,12 +7,13 @@
 
 use proptest::prelude::*;
 use thorbis_domain::catalog::{Item, Role, Staff};
+use thorbis_domain::drawer::{DrawerSession, ZReport};
 use thorbis_domain::events::{
     AvailabilitySet, DiscountApplied, DiscountRule, DiscountScope, DrawerCashMoved, DrawerClosed,
-    DrawerCounted, DrawerOpened, KitchenTicket, LineAdded, LineComped, LineModifier, LineRepriced,
-    LineVoided, LinesMovedIn, LinesMovedOut, MovedLine, OrderClosed, OrderMerged, OrderOpened,
-    OrderTransferred, PaymentTaken, RefundIssued, SentToKitchen, ServiceMode, StockMoved,
-    StockReason, Tender, TicketLine, TicketStateChanged,
+    DrawerCounted, DrawerOpened, DrawerZReported, KitchenTicket, LineAdded, LineComped,
+    LineModifier, LineRepriced, LineVoided, LinesMovedIn, LinesMovedOut, MovedLine, OrderClosed,
+    OrderMerged, OrderOpened, OrderTransferred, PaymentTaken, RefundIssued, SentToKitchen,
+    ServiceMode, StockMoved, StockReason, Tender, TicketLine, TicketStateChanged,
 };
 use thorbis_domain::ids::TaxRateId;
 use thorbis_domain::ids::{
@@ -236,7 +237,13 @@ fn event(sel: u8, a: u8, b: u8, amt: i64) -> DomainEvent {
             into: OrderId(id(1, a.wrapping_add(1))),
             by: None,
         }),
-        _ => match a % 3 {
+        _ => match a % 4 {
+            // Z reports compete for a session's one slot: the first by event order wins.
+            3 => DomainEvent::DrawerZReported(DrawerZReported {
+                session_id: drawer,
+                report: ZReport::new(&DrawerSession::default(), []),
+                by: Some(StaffId(id(6, b))),
+            }),
             0 => DomainEvent::AvailabilitySet(AvailabilitySet {
                 item_id: item,
                 available: b.is_multiple_of(2),

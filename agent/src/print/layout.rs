@@ -11,7 +11,7 @@ use thorbis_domain::drawer::ZReport;
 use thorbis_domain::events::Tender;
 use thorbis_domain::ids::{DrawerSessionId, OrderId, RefundId};
 use thorbis_drivers::receipt::{
-    Align, Barcode, Cell, CutKind, Paragraph, Receipt, Row, Size, Symbology,
+    Align, Barcode, Cell, CutKind, DrawerPulse, Paragraph, Receipt, Row, Size, Symbology,
 };
 
 use crate::store::{OrderView, TicketView};
@@ -209,6 +209,30 @@ pub fn refund_receipt(order: &OrderView, refund_id: RefundId, copy: bool) -> Opt
             .feed(2)
             .cut(CutKind::Partial),
     )
+}
+
+/// A no-sale slip: opens the cash drawer (the kick goes with the slip, so the drawer opens
+/// only once the no-sale is on record) and says who opened it and why.
+#[must_use]
+pub fn no_sale_slip(
+    session_id: DrawerSessionId,
+    reason: &str,
+    by: Option<&str>,
+    copy: bool,
+) -> Receipt {
+    let mut r = Receipt::new();
+    if copy {
+        r = r.paragraph(Paragraph::new(COPY_BANNER).bold().align(Align::Center));
+    } else {
+        r = r.kick_drawer(DrawerPulse::default());
+    }
+    r.paragraph(Paragraph::new("NO SALE").bold().size(Size::DOUBLE).align(Align::Center))
+        .paragraph(Paragraph::new(format!("Drawer {}", short(session_id.0))).align(Align::Center))
+        .rule('-')
+        .row(Row::new([Cell::fill(format!("By: {}", by.unwrap_or("unknown")))]))
+        .row(Row::new([Cell::fill(format!("Reason: {reason}"))]))
+        .feed(2)
+        .cut(CutKind::Partial)
 }
 
 /// A drawer session's Z report: takings by tender, cash in and out, no-sales, and the

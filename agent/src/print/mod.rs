@@ -26,12 +26,12 @@ use std::collections::BTreeMap;
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use thorbis_domain::DomainEvent;
-use thorbis_domain::ids::{DrawerSessionId, OrderId, RefundId, TicketId};
+use thorbis_domain::ids::{DrawerSessionId, OrderId, RefundId, StaffId, TicketId};
 use uuid::Uuid;
 
 pub use layout::{
-    customer_receipt, kitchen_ticket, parse_receipt_number, receipt_number, refund_receipt, short,
-    z_report,
+    customer_receipt, kitchen_ticket, no_sale_slip, parse_receipt_number, receipt_number,
+    refund_receipt, short, z_report,
 };
 pub use worker::{Connector, Link, PrintService, PrinterConfig, PrinterStatus};
 
@@ -70,6 +70,15 @@ pub enum Document {
         /// The refund.
         refund_id: RefundId,
     },
+    /// A no-sale: a slip saying who opened the drawer and why, which kicks the drawer open.
+    NoSale {
+        /// The session.
+        session_id: DrawerSessionId,
+        /// Why the drawer was opened.
+        reason: String,
+        /// Who opened it.
+        by: Option<StaffId>,
+    },
     /// A drawer session's Z report (the one recorded when the session closed).
     ZReport {
         /// The session.
@@ -81,7 +90,9 @@ impl Document {
     fn kind(&self) -> &'static str {
         match self {
             Document::Kitchen { .. } => "kitchen",
-            Document::Receipt { .. } | Document::Refund { .. } => "receipt",
+            Document::Receipt { .. } | Document::Refund { .. } | Document::NoSale { .. } => {
+                "receipt"
+            }
             Document::ZReport { .. } => "report",
         }
     }
@@ -197,6 +208,18 @@ pub(crate) fn jobs_for(
             .map(|p| {
                 let document =
                     Document::Refund { order_id: refund.order_id, refund_id: refund.refund_id };
+                (p.clone(), None, document)
+            })
+            .collect(),
+        DomainEvent::DrawerNoSale(no_sale) => routing
+            .receipt_printer
+            .iter()
+            .map(|p| {
+                let document = Document::NoSale {
+                    session_id: no_sale.session_id,
+                    reason: no_sale.reason.clone(),
+                    by: no_sale.by,
+                };
                 (p.clone(), None, document)
             })
             .collect(),
@@ -356,6 +379,18 @@ pub(crate) fn render(
                 let view = crate::store::OrderView { id: *order_id, order, totals };
                 refund_receipt(&view, *refund_id, copy)
             })
+        }
+        Document::NoSale { session_id, reason, by } => {
+            let name =
+                match by {
+                    Some(id) => read::<
+                        thorbis_domain::fold::Versioned<thorbis_domain::catalog::Staff>,
+                    >(conn, id.0)?
+                    .and_then(|v| v.current)
+                    .map(|s| s.value.name),
+                    None => None,
+                };
+            Some(no_sale_slip(*session_id, reason, name.as_deref(), copy))
         }
         Document::ZReport { session_id } => {
             read::<thorbis_domain::drawer::DrawerSession>(conn, session_id.0)?

@@ -1,5 +1,6 @@
 //! The cash drawer: open a shift with its float, pay-ins and pay-outs with a reason, no-sale
-//! openings (audited: the reason and who opened it are recorded), and the blind close.
+//! openings (audited: the reason and who opened it are recorded, and the slip that prints
+//! kicks the drawer open), and the blind close.
 //!
 //! **Blind**: while the session is open the screen never shows what the drawer should
 //! hold; the cashier counts and types the count, and only then sees expected, counted and

@@ -35,6 +35,7 @@ mod pos;
 mod read;
 mod register;
 mod returns;
+mod scans;
 mod session;
 mod signin;
 
@@ -56,6 +57,7 @@ use crate::sync::SharedStore;
 use crate::{SignedIn, StoreError};
 
 pub use register::default_scale_labels;
+pub use scans::{ScanFeed, spawn_serial_scanner};
 pub use session::SessionKey;
 
 /// Whether the terminal reaches the hub, and how much it still has to send.
@@ -119,6 +121,8 @@ pub struct UiState {
     key: Arc<SessionKey>,
     /// How the register reads scale labels (variable-measure barcodes).
     scale_labels: Arc<thorbis_drivers::variable_measure::VariableMeasureConfig>,
+    /// Codes from a serial scanner, for the register pages.
+    scans: ScanFeed,
     /// Bumped after every write made through the UI, so live pages refresh at once (they
     /// also look for writes made elsewhere, such as events arriving by sync).
     changed: Arc<watch::Sender<u64>>,
@@ -141,6 +145,7 @@ impl UiState {
             sync: Arc::new(NoSync),
             key: Arc::new(key),
             scale_labels: Arc::new(register::default_scale_labels()),
+            scans: ScanFeed::default(),
             changed: Arc::new(watch::channel(0).0),
         }
     }
@@ -160,6 +165,12 @@ impl UiState {
     pub fn with_sync(mut self, sync: Arc<dyn SyncStatus>) -> Self {
         self.sync = sync;
         self
+    }
+
+    /// Where a serial scanner's codes go ([`spawn_serial_scanner`]): the register pages.
+    #[must_use]
+    pub fn scan_feed(&self) -> ScanFeed {
+        self.scans.clone()
     }
 
     /// The shared store.
@@ -368,6 +379,7 @@ fn routes(state: UiState) -> Router {
         .route("/register", get(register::screen))
         .route("/register/scan", post(register::scan))
         .route("/register/add", post(register::add_item))
+        .route("/register/scans", get(scans::events))
         .route("/register/{order}", get(register::sale))
         .route("/register/{order}/price", post(register::override_price))
         .route("/register/{order}/discount", post(register::discount))

@@ -215,6 +215,8 @@ struct SaleData {
     drawer: bool,
     receipt: Option<String>,
     parked: Vec<OrderView>,
+    /// A serial scanner feeds this terminal's register pages.
+    scanner: bool,
 }
 
 fn load(store: &Store, order_id: Option<OrderId>) -> Result<SaleData, StoreError> {
@@ -248,6 +250,7 @@ fn load(store: &Store, order_id: Option<OrderId>) -> Result<SaleData, StoreError
         drawer: !store.open_drawers()?.is_empty(),
         receipt,
         parked,
+        scanner: false,
     })
 }
 
@@ -294,7 +297,8 @@ async fn render(
     screen: Screen,
     status: StatusCode,
 ) -> Result<Response, UiError> {
-    let data = state.with_store(move |store| load(store, order_id)).await?;
+    let mut data = state.with_store(move |store| load(store, order_id)).await?;
+    data.scanner = state.scans.is_attached();
     if order_id.is_some() && data.order.is_none() {
         return Err(UiError::NotFound);
     }
@@ -367,13 +371,14 @@ fn body(data: &SaleData, screen: &Screen) -> String {
 fn scan_form(data: &SaleData, screen: &Screen) -> String {
     let order = data.order.as_ref().map(|o| o.id.0.to_string()).unwrap_or_default();
     format!(
-        "<form method=\"post\" action=\"/register/scan\" class=\"stack panel\" id=\"scan-form\" data-wedge>\
+        "<form method=\"post\" action=\"/register/scan\" class=\"stack panel\" id=\"scan-form\" data-wedge{live}>\
 <input type=\"hidden\" name=\"order\" value=\"{order}\"><input type=\"hidden\" name=\"via\" id=\"via\" value=\"typed\">\
 <div class=\"row\"><label class=\"grow\">Scan or search <input name=\"code\" id=\"scan\" value=\"{code}\" autocomplete=\"off\" autofocus></label>\
 <label class=\"short\">Qty / kg <input name=\"qty\" id=\"qty\" value=\"{qty}\" inputmode=\"decimal\" autocomplete=\"off\" placeholder=\"1\"></label></div>\
 <button class=\"btn primary\" type=\"submit\" id=\"scan-go\">Enter</button></form>",
         code = esc(&screen.code),
         qty = esc(&screen.qty),
+        live = if data.scanner { " data-live=\"/register/scans\"" } else { "" },
     )
 }
 

@@ -28,6 +28,8 @@ pub struct Rig {
     pub store: SharedStore,
     pub sim: PrinterHandle,
     pub base: String,
+    /// Where a serial scanner's codes go.
+    pub scans: ui::ScanFeed,
     _print: Arc<PrintService>,
     _dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -74,13 +76,14 @@ impl Rig {
             clock,
             SessionKey::from_bytes(b"ui e2e"),
         );
+        let scans = state.scan_feed();
         let listener = ui::bind_loopback(0).await?;
         let base = format!("http://{}", listener.local_addr()?);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(ui::serve(listener, state, async {
             let _ = stopped.await;
         }));
-        Ok(Rig { store, sim, base, _print: print, _dir: dir, stop: Some(stop) })
+        Ok(Rig { store, sim, base, scans, _print: print, _dir: dir, stop: Some(stop) })
     }
 
     /// The store's event count and projection digest: what bad input must leave alone.

@@ -50,6 +50,21 @@
     });
     // Whatever is in the field after a refusal is replaced by the next scan.
     field.select();
+    // A serial scanner's codes arrive over server-sent events and go in as scans.
+    var live = form.getAttribute("data-live");
+    if (live && window.EventSource) {
+      var scans = new EventSource(live);
+      scans.onopen = function () { window.thorbisScansLive = true; };
+      // Let the stream go as soon as the page does, so it never holds a connection.
+      window.addEventListener("pagehide", function () { scans.close(); });
+      document.addEventListener("submit", function () { scans.close(); });
+      scans.addEventListener("scan", function (e) {
+        scans.close();
+        field.value = e.data;
+        via.value = "scan";
+        form.submit();
+      });
+    }
   });
 
   // The indicator bar: online/offline, backlog, printers.
