@@ -735,5 +735,30 @@ async fn check_operations(rig: &Rig, chromium: &Chromium) -> Result<()> {
         wait_for_job(rig, |t| t.contains(&total) && !t.contains("COPY")).await?;
     }
     ensure!(rig.store.with(|store| store.open_orders())?.is_empty(), "both checks are closed");
+
+    // Merge: table 10's check into table 8's; table 10 is then finished.
+    for (table, item) in [("10", "Fries"), ("8", "Soda")] {
+        pos.goto(rig.url("/pos")).await?;
+        wait_for(&pos, "the checks", "!!document.getElementById('new-check')").await?;
+        fill(&pos, "#table", table).await?;
+        fill(&pos, "#guests", "1").await?;
+        click_and_load(&pos, "#open-check", "!!document.getElementById('items')").await?;
+        click_and_load(&pos, &format!("[data-item='{item}']"), &has("#lines li", item)).await?;
+    }
+    click_and_load(&pos, "#op-merge", "!!document.getElementById('merge-panel')").await?;
+    // A check cannot be merged into itself (a tampered form): refused, nothing written.
+    let (eight, _) = lines_of(rig, "8")?;
+    let tamper = format!(
+        "document.querySelector('[data-merge=\"10\"]').form.querySelector('[name=from]').value = '{}'",
+        eight.0
+    );
+    eval(&pos, &tamper).await;
+    refused(rig, &pos, &[], "[data-merge='10']", "cannot take lines from itself").await?;
+    click_and_load(&pos, "[data-merge='10']", "!!document.getElementById('msg')").await?;
+    ensure!(message(&pos).await?.contains("merged"));
+    let merged = text(&pos, "document.getElementById('lines').innerText").await?;
+    ensure!(merged.contains("Fries") && merged.contains("Soda"), "{merged}");
+    let open = rig.store.with(|store| store.open_orders())?;
+    ensure!(open.len() == 1 && open[0].order.table() == Some("8"), "table 10 is finished");
     Ok(())
 }

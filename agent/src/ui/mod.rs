@@ -3,8 +3,8 @@
 //! every byte a screen needs (CSS, script) is compiled into the binary, so the UI works with
 //! the internet down.
 //!
-//! Screens: sign-in by staff PIN (`signin.rs`), the restaurant POS (`pos.rs`: open checks, a
-//! check with its menu grid, modifiers, seats and courses, send to kitchen, cash tender,
+//! Screens: sign-in by staff PIN (`signin.rs`), the restaurant POS (`pos/`: open checks, a
+//! check with its menu grid, modifiers, seats and courses, send to kitchen, check operations and tenders,
 //! receipt and copy) and the kitchen display (`kds.rs`: tickets per station, age timers,
 //! bump and recall, live over SSE). Every page carries the indicator bar (online/offline,
 //! sync backlog, printers).
