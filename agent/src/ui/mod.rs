@@ -4,8 +4,8 @@
 //! the internet down.
 //!
 //! Screens: sign-in by staff PIN (`signin.rs`), the restaurant POS (`pos/`: open checks, a
-//! check with its menu grid, modifiers, seats and courses, send to kitchen, check operations and tenders,
-//! receipt and copy) and the kitchen display (`kds.rs`: tickets per station, age timers,
+//! check with its menu grid, modifiers, seats and courses, send to kitchen, check
+//! operations and tenders, receipt and copy) and the kitchen display (`kds.rs`: tickets per station, age timers,
 //! bump and recall, live over SSE). Every page carries the indicator bar (online/offline,
 //! sync backlog, printers).
 //!
