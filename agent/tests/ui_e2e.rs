@@ -760,5 +760,41 @@ async fn check_operations(rig: &Rig, chromium: &Chromium) -> Result<()> {
     ensure!(merged.contains("Fries") && merged.contains("Soda"), "{merged}");
     let open = rig.store.with(|store| store.open_orders())?;
     ensure!(open.len() == 1 && open[0].order.table() == Some("8"), "table 10 is finished");
+
+    // A price override and a large check discount, each approved by Morgan's PIN and
+    // recorded with Morgan as the approver.
+    let (eight, lines) = lines_of(rig, "8")?;
+    let soda = lines.iter().find(|l| l.0 == "Soda").context("table 8's soda")?.2;
+    click_and_load(
+        &pos,
+        &format!("[data-line-id='{soda}']"),
+        "!!document.getElementById('price-form')",
+    )
+    .await?;
+    fill(&pos, "#price-value", "2").await?;
+    fill(&pos, "#price-pin", seed::MANAGER_PIN).await?;
+    click_and_load(&pos, "#price-line", "!!document.getElementById('msg')").await?;
+    ensure!(message(&pos).await?.contains("Price changed"));
+    click_and_load(&pos, "#op-discount", "!!document.getElementById('discount-panel')").await?;
+    refused(
+        rig,
+        &pos,
+        &[("#cdisc-value", "50"), ("#cdisc-reason", "guest of the house"), ("#cdisc-pin", "")],
+        "#cdisc-apply",
+        "requires a manager's approval",
+    )
+    .await?;
+    fill(&pos, "#cdisc-pin", seed::MANAGER_PIN).await?;
+    click_and_load(&pos, "#cdisc-apply", "!!document.getElementById('msg')").await?;
+    ensure!(message(&pos).await?.contains("Discount applied"));
+    let view = rig.store.with(|store| store.order(eight))?.context("table 8")?;
+    let repriced = view.order.repriced.values().next().context("the override")?;
+    ensure!(repriced.value.approved_by == Some(seed::MANAGER));
+    ensure!(repriced.value.unit_price == Money(2_00));
+    let discount = view.order.discounts.values().next().context("the discount")?;
+    ensure!(discount.value.approved_by == Some(seed::MANAGER));
+    // Fries 4.50 and the soda at 2.00, half off: 3.25 before tax.
+    ensure!(view.totals.net == Money(3_25), "{:?}", view.totals);
+    screenshot(&pos, "26-approved-discount").await?;
     Ok(())
 }
