@@ -272,3 +272,374 @@ async fn kitchen_staff_get_the_kds_and_a_lockout_is_shown_on_the_pad() -> Result
     chromium.close().await;
     result
 }
+
+/// A check's live lines as (name, seat, line id).
+type Lines = Vec<(String, Option<u16>, uuid::Uuid)>;
+
+/// The open check at table `table` and its live lines.
+fn lines_of(rig: &Rig, table: &str) -> Result<(thorbis_domain::ids::OrderId, Lines)> {
+    let orders = rig.store.with(|store| store.open_orders())?;
+    let order = orders
+        .into_iter()
+        .find(|o| o.order.table() == Some(table))
+        .with_context(|| format!("an open check at table {table}"))?;
+    let lines = order.order.live_lines().map(|l| (l.name.clone(), l.seat, l.line_id.0)).collect();
+    Ok((order.id, lines))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_approved_void_a_split_check_and_card_and_cash_tenders() -> Result<()> {
+    let rig = Rig::start().await?;
+    let chromium = Chromium::launch().await?;
+    let result = check_operations(&rig, &chromium).await;
+    chromium.close().await;
+    result
+}
+
+#[allow(clippy::too_many_lines)] // One scenario, told in order.
+async fn check_operations(rig: &Rig, chromium: &Chromium) -> Result<()> {
+    use thorbis_domain::Money;
+    let pos = chromium.open(&rig.url("/signin")).await?;
+    // Sam is a cashier: voids need a manager's PIN.
+    sign_in(rig, &pos, "Sam", seed::CASHIER_PIN, "location.pathname === '/pos'").await?;
+    fill(&pos, "#table", "7").await?;
+    fill(&pos, "#guests", "2").await?;
+    click_and_load(&pos, "#open-check", "!!document.getElementById('items')").await?;
+    // Seat 1: fries and a soda; seat 2: fries and a soda.
+    for seat in ["1", "2"] {
+        click_and_load(
+            &pos,
+            &format!("[data-seat='{seat}']"),
+            "!!document.getElementById('items')",
+        )
+        .await?;
+        for item in ["Fries", "Soda"] {
+            let before = rig.fingerprint()?.0;
+            click_and_load(
+                &pos,
+                &format!("[data-item='{item}']"),
+                "!!document.getElementById('lines')",
+            )
+            .await?;
+            ensure!(rig.fingerprint()?.0 > before, "{item} was not added");
+        }
+    }
+    let (order, lines) = lines_of(rig, "7")?;
+    ensure!(lines.len() == 4, "{lines:?}");
+    let soda = lines.iter().find(|l| l.0 == "Soda" && l.1 == Some(1)).context("seat 1's soda")?.2;
+    let fries =
+        lines.iter().find(|l| l.0 == "Fries" && l.1 == Some(1)).context("seat 1's fries")?.2;
+
+    // The soda's panel: a void needs a reason and a manager; junk and wrong PINs change nothing.
+    click_and_load(
+        &pos,
+        &format!("[data-line-id='{soda}']"),
+        "!!document.getElementById('line-panel')",
+    )
+    .await?;
+    screenshot(&pos, "20-line-panel").await?;
+    ensure!(
+        eval(&pos, "!!document.querySelector('[data-manager=\"Morgan\"]')").await
+            == Some(true.into()),
+        "the manager to approve is offered"
+    );
+    refused(
+        rig,
+        &pos,
+        &[("#void-reason", ""), ("#void-pin", "")],
+        "#void-line",
+        "A reason is required",
+    )
+    .await?;
+    refused(
+        rig,
+        &pos,
+        &[("#void-reason", "wrong item"), ("#void-pin", "")],
+        "#void-line",
+        "requires a manager's approval",
+    )
+    .await?;
+    for junk in ["12ab", "-123", "99999999999999", "１２３４"] {
+        refused(
+            rig,
+            &pos,
+            &[("#void-reason", "wrong item"), ("#void-pin", junk)],
+            "#void-line",
+            "A manager PIN is 4 to 8 digits",
+        )
+        .await?;
+    }
+    refused(
+        rig,
+        &pos,
+        &[("#void-reason", "wrong item"), ("#void-pin", "0000")],
+        "#void-line",
+        "Wrong manager PIN",
+    )
+    .await?;
+    // A cashier's own PIN is no approval.
+    let as_cashier = format!(
+        "document.querySelectorAll('[name=\"void-mgr\"]').forEach(e => e.value = '{}')",
+        seed::CASHIER.0
+    );
+    eval(&pos, &as_cashier).await;
+    refused(
+        rig,
+        &pos,
+        &[("#void-reason", "wrong item"), ("#void-pin", seed::CASHIER_PIN)],
+        "#void-line",
+        "manager's or owner's PIN",
+    )
+    .await?;
+    fill(&pos, "#void-reason", "wrong item").await?;
+    fill(&pos, "#void-pin", seed::MANAGER_PIN).await?;
+    click_and_load(&pos, "#void-line", "!!document.getElementById('msg')").await?;
+    ensure!(message(&pos).await?.contains("Line voided"));
+    let voided = rig.store.with(|store| store.order(order))?.context("the check")?;
+    let void = voided.order.voids.values().next().context("the void")?;
+    ensure!(void.value.approved_by == Some(seed::MANAGER), "the void records its approver");
+    ensure!(void.value.line_id.0 == soda);
+    screenshot(&pos, "21-void-approved").await?;
+
+    // The fries' panel: bad discounts and prices are refused inline.
+    click_and_load(
+        &pos,
+        &format!("[data-line-id='{fries}']"),
+        "!!document.getElementById('line-panel')",
+    )
+    .await?;
+    for bad in ["", "-5", "abc", "101", "99999999999", "0"] {
+        refused(
+            rig,
+            &pos,
+            &[("#ldisc-value", bad), ("#ldisc-reason", "regular")],
+            "#ldisc-apply",
+            "Percent must be",
+        )
+        .await?;
+    }
+    refused(
+        rig,
+        &pos,
+        &[("#ldisc-value", "50"), ("#ldisc-reason", "regular"), ("#ldisc-pin", "")],
+        "#ldisc-apply",
+        "requires a manager's approval",
+    )
+    .await?;
+    pos.find_element("#ldisc-amount").await?.click().await?;
+    refused(
+        rig,
+        &pos,
+        &[("#ldisc-value", "0"), ("#ldisc-reason", "regular")],
+        "#ldisc-apply",
+        "Discount must be above zero",
+    )
+    .await?;
+    for bad in ["", "abc", "-1", "1e3", "99999999999"] {
+        refused(
+            rig,
+            &pos,
+            &[("#price-value", bad), ("#price-pin", seed::MANAGER_PIN)],
+            "#price-line",
+            "Price must be",
+        )
+        .await?;
+    }
+    refused(
+        rig,
+        &pos,
+        &[("#price-value", "3"), ("#price-pin", "")],
+        "#price-line",
+        "requires a manager's approval",
+    )
+    .await?;
+
+    // Transfer to table 9 and to Morgan; a bad table changes nothing.
+    click_and_load(&pos, "#op-transfer", "!!document.getElementById('transfer-panel')").await?;
+    refused(rig, &pos, &[("#transfer-table", "")], "#transfer-go", "Table is required").await?;
+    refused(rig, &pos, &[("#transfer-table", &"9".repeat(21))], "#transfer-go", "at most 20")
+        .await?;
+    refused(rig, &pos, &[("#transfer-table", "7")], "#transfer-go", "Choose a new table or server")
+        .await?;
+    fill(&pos, "#transfer-table", "9").await?;
+    pos.find_element("[data-server='Morgan']").await?.click().await?;
+    click_and_load(&pos, "#transfer-go", "!!document.getElementById('msg')").await?;
+    ensure!(message(&pos).await?.contains("transferred"));
+    ensure!(text(&pos, "document.getElementById('check-table').innerText").await? == "9");
+    ensure!(text(&pos, "document.getElementById('server').innerText").await?.contains("Morgan"));
+
+    // Split: nothing ticked is refused and opens no check; then seat 2 goes to a new check.
+    click_and_load(&pos, "#op-split", "!!document.getElementById('split-panel')").await?;
+    refused(rig, &pos, &[], "#split-items", "Choose at least one line to move").await?;
+    screenshot(&pos, "22-split").await?;
+    click_and_load(&pos, "#split-seat-2", "!!document.getElementById('msg')").await?;
+    ensure!(message(&pos).await?.contains("Split off"));
+    let split_lines = text(&pos, "document.getElementById('lines').innerText").await?;
+    ensure!(
+        split_lines.contains("Fries")
+            && split_lines.contains("Soda")
+            && !split_lines.contains("seat 1"),
+        "{split_lines}"
+    );
+    let new_check = rig
+        .store
+        .with(|store| store.open_orders())?
+        .into_iter()
+        .find(|o| o.id != order)
+        .context("the new check")?;
+    let original = rig.store.with(|store| store.order(order))?.context("the check")?;
+    ensure!(original.order.live_lines().count() == 1, "only seat 1's fries stay");
+    let card_total = new_check.totals.total;
+
+    // The new check by card, with a tip: bad card input changes nothing.
+    fill(&pos, "#float", "100").await?;
+    click_and_load(&pos, "#open-drawer", "!!document.getElementById('card-form')").await?;
+    let card =
+        |amount: &'static str, tip: &'static str, last4: &'static str, auth: &'static str| {
+            [
+                ("#card-amount", amount),
+                ("#card-tip", tip),
+                ("#card-brand", "visa"),
+                ("#card-last4", last4),
+                ("#card-auth", auth),
+            ]
+        };
+    for (values, expect) in [
+        (card("", "abc", "4242", "A1B2C3"), "Tip must be"),
+        (card("", "-1", "4242", "A1B2C3"), "Tip must be"),
+        (card("-5", "1", "4242", "A1B2C3"), "Amount must be"),
+        (card("abc", "1", "4242", "A1B2C3"), "Amount must be"),
+        (card("99999999999", "1", "4242", "A1B2C3"), "Amount must be"),
+        (card("0", "1", "4242", "A1B2C3"), "above zero"),
+        (card("", "1", "", "A1B2C3"), "last four digits"),
+        (card("", "1", "42x2", "A1B2C3"), "last four digits"),
+        (card("", "1", "4242424242424242", "A1B2C3"), "last four digits"),
+        (card("", "1", "4242", ""), "authorization code"),
+        (card("", "500", "4242", "A1B2C3"), "over the"),
+        (card("500", "1", "4242", "A1B2C3"), "more than the"),
+    ] {
+        refused(rig, &pos, &values, "#take-card", expect).await?;
+    }
+    for (selector, value) in card("", "1.50", "4242", "A1B2C3") {
+        fill(&pos, selector, value).await?;
+    }
+    screenshot(&pos, "23-card").await?;
+    click_and_load(&pos, "#take-card", "!!document.getElementById('paid')").await?;
+    let paid = text(&pos, "document.getElementById('payments').innerText").await?;
+    let tip = Money(1_50).format(Currency::USD);
+    ensure!(paid.contains("VISA ••••4242") && paid.contains(&format!("tip {tip}")), "{paid}");
+    ensure!(text(&pos, "document.getElementById('tips').innerText").await? == tip);
+
+    // The rest of the table: split evenly in two, each part in cash.
+    pos.goto(rig.url(&format!("/pos/checks/{}", order.0))).await?;
+    wait_for(&pos, "the original check", "!!document.getElementById('even-form')").await?;
+    for bad in ["", "1", "abc", "-2", "999", "2.5"] {
+        refused(rig, &pos, &[("#even-n", bad)], "#even-split", "Parts must be").await?;
+    }
+    fill(&pos, "#even-n", "2").await?;
+    click_and_load(&pos, "#even-split", "!!document.getElementById('even-plan')").await?;
+    let balance = original.totals.balance;
+    let parts = thorbis_domain::order::even_split(balance, 2);
+    let plan = text(&pos, "document.getElementById('even-plan').innerText").await?;
+    ensure!(
+        plan.contains(&format!(
+            "{} + {}",
+            parts[0].format(Currency::USD),
+            parts[1].format(Currency::USD)
+        )),
+        "{plan}"
+    );
+    ensure!(
+        text(&pos, "document.getElementById('cash-amount').value").await?
+            == parts[0].format(Currency::USD),
+        "the first part is filled in"
+    );
+    screenshot(&pos, "24-even-split").await?;
+    fill(&pos, "#tendered", "20").await?;
+    click_and_load(&pos, "#take-cash", "!!document.getElementById('even-plan')").await?;
+    ensure!(message(&pos).await?.contains("Payment taken"));
+    let change = text(&pos, "document.getElementById('change').innerText").await?;
+    ensure!(change == Money(20_00 - parts[0].0).format(Currency::USD), "change {change}");
+    // With a payment applied, the check gives up no lines.
+    click_and_load(&pos, "#op-split", "!!document.getElementById('split-panel')").await?;
+    pos.find_element("[data-split-line='Fries']").await?.click().await?;
+    refused(rig, &pos, &[], "#split-items", "payments applied").await?;
+    pos.goto(rig.url(&format!("/pos/checks/{}?parts={}", order.0, parts[1].0))).await?;
+    wait_for(&pos, "the last part", "!!document.getElementById('even-plan')").await?;
+    fill(&pos, "#tendered", &parts[1].format(Currency::USD)).await?;
+    click_and_load(&pos, "#take-cash", "!!document.getElementById('paid')").await?;
+    ensure!(
+        text(&pos, "document.getElementById('change').innerText").await?
+            == Money::ZERO.format(Currency::USD)
+    );
+    screenshot(&pos, "25-paid-split").await?;
+
+    // Both checks printed their receipts.
+    for total in [card_total, original.totals.total] {
+        let total = total.format(Currency::USD);
+        wait_for_job(rig, |t| t.contains(&total) && !t.contains("COPY")).await?;
+    }
+    ensure!(rig.store.with(|store| store.open_orders())?.is_empty(), "both checks are closed");
+
+    // Merge: table 10's check into table 8's; table 10 is then finished.
+    for (table, item) in [("10", "Fries"), ("8", "Soda")] {
+        pos.goto(rig.url("/pos")).await?;
+        wait_for(&pos, "the checks", "!!document.getElementById('new-check')").await?;
+        fill(&pos, "#table", table).await?;
+        fill(&pos, "#guests", "1").await?;
+        click_and_load(&pos, "#open-check", "!!document.getElementById('items')").await?;
+        click_and_load(&pos, &format!("[data-item='{item}']"), &has("#lines li", item)).await?;
+    }
+    click_and_load(&pos, "#op-merge", "!!document.getElementById('merge-panel')").await?;
+    // A check cannot be merged into itself (a tampered form): refused, nothing written.
+    let (eight, _) = lines_of(rig, "8")?;
+    let tamper = format!(
+        "document.querySelector('[data-merge=\"10\"]').form.querySelector('[name=from]').value = '{}'",
+        eight.0
+    );
+    eval(&pos, &tamper).await;
+    refused(rig, &pos, &[], "[data-merge='10']", "cannot take lines from itself").await?;
+    click_and_load(&pos, "[data-merge='10']", "!!document.getElementById('msg')").await?;
+    ensure!(message(&pos).await?.contains("merged"));
+    let merged = text(&pos, "document.getElementById('lines').innerText").await?;
+    ensure!(merged.contains("Fries") && merged.contains("Soda"), "{merged}");
+    let open = rig.store.with(|store| store.open_orders())?;
+    ensure!(open.len() == 1 && open[0].order.table() == Some("8"), "table 10 is finished");
+
+    // A price override and a large check discount, each approved by Morgan's PIN and
+    // recorded with Morgan as the approver.
+    let (eight, lines) = lines_of(rig, "8")?;
+    let soda = lines.iter().find(|l| l.0 == "Soda").context("table 8's soda")?.2;
+    click_and_load(
+        &pos,
+        &format!("[data-line-id='{soda}']"),
+        "!!document.getElementById('price-form')",
+    )
+    .await?;
+    fill(&pos, "#price-value", "2").await?;
+    fill(&pos, "#price-pin", seed::MANAGER_PIN).await?;
+    click_and_load(&pos, "#price-line", "!!document.getElementById('msg')").await?;
+    ensure!(message(&pos).await?.contains("Price changed"));
+    click_and_load(&pos, "#op-discount", "!!document.getElementById('discount-panel')").await?;
+    refused(
+        rig,
+        &pos,
+        &[("#cdisc-value", "50"), ("#cdisc-reason", "guest of the house"), ("#cdisc-pin", "")],
+        "#cdisc-apply",
+        "requires a manager's approval",
+    )
+    .await?;
+    fill(&pos, "#cdisc-pin", seed::MANAGER_PIN).await?;
+    click_and_load(&pos, "#cdisc-apply", "!!document.getElementById('msg')").await?;
+    ensure!(message(&pos).await?.contains("Discount applied"));
+    let view = rig.store.with(|store| store.order(eight))?.context("table 8")?;
+    let repriced = view.order.repriced.values().next().context("the override")?;
+    ensure!(repriced.value.approved_by == Some(seed::MANAGER));
+    ensure!(repriced.value.unit_price == Money(2_00));
+    let discount = view.order.discounts.values().next().context("the discount")?;
+    ensure!(discount.value.approved_by == Some(seed::MANAGER));
+    // Fries 4.50 and the soda at 2.00, half off: 3.25 before tax.
+    ensure!(view.totals.net == Money(3_25), "{:?}", view.totals);
+    screenshot(&pos, "26-approved-discount").await?;
+    Ok(())
+}

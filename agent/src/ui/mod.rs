@@ -3,9 +3,9 @@
 //! every byte a screen needs (CSS, script) is compiled into the binary, so the UI works with
 //! the internet down.
 //!
-//! Screens: sign-in by staff PIN (`signin.rs`), the restaurant POS (`pos.rs`: open checks, a
-//! check with its menu grid, modifiers, seats and courses, send to kitchen, cash tender,
-//! receipt and copy), the kitchen display (`kds.rs`: tickets per station, age timers,
+//! Screens: sign-in by staff PIN (`signin.rs`), the restaurant POS (`pos/`: open checks, a
+//! check with its menu grid, modifiers, seats and courses, send to kitchen, check
+//! operations and tenders, receipt and copy), the kitchen display (`kds.rs`: tickets per station, age timers,
 //! bump and recall, all-day counts, the expo view, live over SSE), the 86 board
 //! (`availability.rs`), the retail register (`register.rs`: scan or search, scale labels,
 //! stock on hand, price overrides and discounts approved inline, cash and card;

@@ -72,6 +72,9 @@ pub(crate) fn refusal_text(e: &CommandError, currency: Currency) -> String {
             format!("{} is more than the {} balance.", m(amount), m(balance))
         }
         CommandError::OrderUnpaid { balance, .. } => format!("{} is still to pay.", m(balance)),
+        CommandError::TipTooLarge { tip, limit } => {
+            format!("A tip of {} is over the {} limit.", m(tip), m(limit))
+        }
         CommandError::NothingToSend => "Nothing new to send to the kitchen.".into(),
         CommandError::ApprovalRequired(what) => format!(
             "{} requires a manager's approval: choose the manager and enter their PIN.",

@@ -106,7 +106,7 @@ pub(super) fn pay_panel(data: &CheckData, screen: &Screen, base: &str, cur: Curr
         let amounts: Vec<String> = plan.iter().map(|m| m.format(cur)).collect();
         let _ = write!(
             out,
-            "<p class=\"msg\" id=\"even-plan\">Even split: {} part{} left: {}. <a href=\"{base}\">Cancel</a></p>",
+            "<p class=\"msg\" id=\"even-plan\">Even split: {} part{} left: {}. <a class=\"chip\" href=\"{base}\" id=\"even-cancel\">Cancel</a></p>",
             plan.len(),
             if plan.len() == 1 { "" } else { "s" },
             esc(&amounts.join(" + "))
