@@ -17,7 +17,9 @@ mod rig;
 use std::time::Duration;
 
 use anyhow::{Context, Result, ensure};
-use browser::{Chromium, click_and_load, eval, fill, screenshot, text, wait_for};
+use browser::{
+    Chromium, NEW_PAGE, click_and_load, eval, fill, mark_page, screenshot, text, wait_for,
+};
 use chromiumoxide::cdp::browser_protocol::input::{DispatchKeyEventParams, DispatchKeyEventType};
 use chromiumoxide::page::Page;
 use rig::{Rig, has, message, refused, sign_in, wait_for_job};
@@ -79,9 +81,14 @@ async fn person_types(page: &Page, field: &str, text: &str) -> Result<()> {
 /// Scans `code` into `field`; the store must not change and the page must say `expect`.
 async fn scan_refused(rig: &Rig, page: &Page, field: &str, code: &str, expect: &str) -> Result<()> {
     let before = rig.fingerprint()?;
-    eval(page, "window.__old = true").await;
+    mark_page(page).await;
     wedge_scan(page, field, code).await?;
-    wait_for(page, "the page after a scan", "window.__old !== true && document.readyState === 'complete' && !!document.getElementById('msg')").await?;
+    wait_for(
+        page,
+        "the page after a scan",
+        &format!("{NEW_PAGE} && !!document.getElementById('msg')"),
+    )
+    .await?;
     let msg = message(page).await?;
     ensure!(msg.contains(expect), "scanning {code:?} should say {expect:?}, the page said {msg:?}");
     ensure!(rig.fingerprint()? == before, "scanning {code:?} changed the store");
@@ -89,9 +96,9 @@ async fn scan_refused(rig: &Rig, page: &Page, field: &str, code: &str, expect: &
 }
 
 async fn scan_and_load(page: &Page, field: &str, code: &str, then: &str) -> Result<()> {
-    eval(page, "window.__old = true").await;
+    mark_page(page).await;
     wedge_scan(page, field, code).await?;
-    let expr = format!("window.__old !== true && document.readyState === 'complete' && ({then})");
+    let expr = format!("{NEW_PAGE} && ({then})");
     wait_for(page, &format!("the page after scanning {code}"), &expr).await
 }
 
@@ -164,7 +171,7 @@ async fn scenario(rig: &Rig, chromium: &Chromium) -> Result<()> {
     }
     fill(&page, "#qty", "").await?;
     // Typing slowly is a search, not a scan.
-    eval(&page, "window.__old = true").await;
+    mark_page(&page).await;
     person_types(&page, "#scan", "coff").await?;
     wait_for(&page, "search results", &has("#results", "Coffee beans")).await?;
     ensure!(page.url().await?.unwrap_or_default().contains("q=coff"));
@@ -467,19 +474,18 @@ async fn a_serial_scanner_rings_up_on_the_open_register() -> Result<()> {
         ] {
             wait_for(&page, "the register listening for scans", "window.thorbisScansLive === true")
                 .await?;
-            eval(&page, "window.__old = true").await;
+            mark_page(&page).await;
             scanner.scan(None, code.as_bytes());
-            let expr =
-                format!("window.__old !== true && document.readyState === 'complete' && ({then})");
+            let expr = format!("{NEW_PAGE} && ({then})");
             wait_for(&page, &format!("{code} rung up from the serial scanner"), &expr).await?;
         }
         // An unknown code from the scanner is refused like a wedge scan, nothing written.
         let before = rig.fingerprint()?;
         wait_for(&page, "the register listening for scans", "window.thorbisScansLive === true")
             .await?;
-        eval(&page, "window.__old = true").await;
+        mark_page(&page).await;
         scanner.scan(None, b"4006381333931");
-        wait_for(&page, "the refusal", "window.__old !== true && !!document.getElementById('msg')")
+        wait_for(&page, "the refusal", &format!("{NEW_PAGE} && !!document.getElementById('msg')"))
             .await?;
         ensure!(message(&page).await?.contains("No item has the barcode 4006381333931"));
         ensure!(rig.fingerprint()? == before);

@@ -113,8 +113,7 @@ pub async fn wait_for(page: &Page, what: &str, expr: &str) -> Result<()> {
 /// satisfy `then`: a new document, or a new `<main>` swapped into this one by the page's
 /// script (either way, the marker left on the old `<main>` is gone).
 pub async fn click_and_load(page: &Page, selector: &str, then: &str) -> Result<()> {
-    eval(page, "(() => { const m = document.querySelector('main'); if (m) m.__old = true; return true; })()")
-        .await;
+    mark_page(page).await;
     // Input goes to the tab in front, as a person's tap would.
     page.bring_to_front().await.context("bringing the tab to the front")?;
     page.find_element(selector)
@@ -123,11 +122,19 @@ pub async fn click_and_load(page: &Page, selector: &str, then: &str) -> Result<(
         .click()
         .await
         .with_context(|| format!("clicking {selector}"))?;
-    let expr = format!(
-        "document.readyState === 'complete' && !!document.querySelector('main') && document.querySelector('main').__old !== true && ({then})"
-    );
+    let expr = format!("{NEW_PAGE} && ({then})");
     wait_for(page, &format!("the page after clicking {selector}"), &expr).await
 }
+
+/// Marks the page in front as seen, so [`NEW_PAGE`] tells when the next one is in: a new
+/// document, or a new `<main>` swapped in by the page's script.
+pub async fn mark_page(page: &Page) {
+    eval(page, "(() => { const m = document.querySelector('main'); if (m) m.__old = true; return true; })()")
+        .await;
+}
+
+/// True once the page marked by [`mark_page`] was replaced and the new one has loaded.
+pub const NEW_PAGE: &str = "document.readyState === 'complete' && !!document.querySelector('main') && document.querySelector('main').__old !== true";
 
 /// Sets an input's value as if typed (bad input goes in verbatim, whatever the keyboard).
 pub async fn fill(page: &Page, selector: &str, value: &str) -> Result<()> {

@@ -26,46 +26,54 @@
   // person: every key under 30 ms after the one before. Forms marked data-wedge send
   // via=scan for such a burst and via=typed otherwise, so the server knows a scan (which
   // must be a barcode) from typing (which may be a search).
-  document.querySelectorAll("form[data-wedge]").forEach(function (form) {
-    var via = form.querySelector("input[name=via]");
-    var field = form.querySelector("input[autofocus]");
-    if (!via || !field) return;
-    var last = 0, keys = 0, slow = false;
-    field.addEventListener("keydown", function (e) {
-      var now = performance.now();
-      if (e.key === "Enter") {
-        via.value = keys >= 4 && !slow ? "scan" : "typed";
-        form.setAttribute("data-last-via", via.value);
-        keys = 0; slow = false; last = 0;
-        return;
-      }
-      if (e.key.length !== 1) return;
-      if (keys === 0 || field.value === "") { keys = 0; slow = false; }
-      else if (now - last >= 30) slow = true;
-      keys += 1; last = now;
-    });
-    // A tap on the button is a person's.
-    form.querySelectorAll("button").forEach(function (b) {
-      b.addEventListener("pointerdown", function () { via.value = "typed"; });
-    });
-    // Whatever is in the field after a refusal is replaced by the next scan.
-    field.select();
-    // A serial scanner's codes arrive over server-sent events and go in as scans.
-    var live = form.getAttribute("data-live");
-    if (live && window.EventSource) {
-      var scans = new EventSource(live);
-      scans.onopen = function () { window.thorbisScansLive = true; };
-      // Let the stream go as soon as the page does, so it never holds a connection.
-      window.addEventListener("pagehide", function () { scans.close(); });
-      document.addEventListener("submit", function () { scans.close(); });
-      scans.addEventListener("scan", function (e) {
-        scans.close();
-        field.value = e.data;
-        via.value = "scan";
-        form.submit();
+  function wedge(root) {
+    var stops = [];
+    root.querySelectorAll("form[data-wedge]").forEach(function (form) {
+      var via = form.querySelector("input[name=via]");
+      var field = form.querySelector("input[autofocus]");
+      if (!via || !field) return;
+      var last = 0, keys = 0, slow = false;
+      field.addEventListener("keydown", function (e) {
+        var now = performance.now();
+        if (e.key === "Enter") {
+          via.value = keys >= 4 && !slow ? "scan" : "typed";
+          form.setAttribute("data-last-via", via.value);
+          keys = 0; slow = false; last = 0;
+          return;
+        }
+        if (e.key.length !== 1) return;
+        if (keys === 0 || field.value === "") { keys = 0; slow = false; }
+        else if (now - last >= 30) slow = true;
+        keys += 1; last = now;
       });
-    }
-  });
+      // A tap on the button is a person's.
+      form.querySelectorAll("button").forEach(function (b) {
+        b.addEventListener("pointerdown", function () { via.value = "typed"; });
+      });
+      // Whatever is in the field after a refusal is replaced by the next scan.
+      field.select();
+      // A serial scanner's codes arrive over server-sent events and go in as scans.
+      var live = form.getAttribute("data-live");
+      if (live && window.EventSource) {
+        var scans = new EventSource(live);
+        var stop = function () { scans.close(); window.thorbisScansLive = false; };
+        stops.push(stop);
+        scans.onopen = function () { window.thorbisScansLive = true; };
+        // Let the stream go as soon as the page does, so it never holds a connection.
+        window.addEventListener("pagehide", stop);
+        document.addEventListener("submit", stop);
+        scans.addEventListener("scan", function (e) {
+          stop();
+          field.value = e.data;
+          via.value = "scan";
+          form.submit();
+        });
+      }
+    });
+    return function () { stops.forEach(function (stop) { stop(); }); };
+  }
+  // Swapped-in content gets its own (see `swap`).
+  var stopWedge = wedge(document);
 
   // The indicator bar: online/offline, backlog, printers.
   var bar = document.getElementById("indicators");
@@ -169,6 +177,8 @@
     if (url && url !== location.href) history.pushState(null, "", url);
     if (location.pathname !== path) window.scrollTo(0, 0);
     stopLive = live(next);
+    stopWedge();
+    stopWedge = wedge(next);
     // Focus stays on the same control when the new page has it (the cash field after a
     // refused tender); otherwise the new content takes it, without scrolling.
     var target = (focused && document.getElementById(focused)) || next.querySelector("[autofocus]");
