@@ -2,7 +2,8 @@
 //! syncs with a real hub (throwaway Postgres, the hub on 127.0.0.1:0) and with the POS over
 //! the LAN; the POS talks to no hub at all. The POS's events reach the hub through the
 //! register (verified there by the POS's signature), and from the hub a KDS that knows only
-//! the hub. Every wait is bounded.
+//! the hub. And a terminal the tenant revokes loses its live LAN connection once its peer
+//! hears of the revocation from the hub. Every wait is bounded.
 
 use std::sync::Arc;
 use std::time::Duration;
