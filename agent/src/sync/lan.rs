@@ -19,7 +19,9 @@
 //!   each other (each end only writes what its protocol state allows, which bounds it).
 //! * **Liveness.** When a connection is quiet for [`LanConfig::keepalive`] each end sends
 //!   an `Ack` of what it holds (true, and harmless to the protocol); an end that heard
-//!   nothing for three keepalives counts the connection dead.
+//!   nothing for three keepalives counts the connection dead. Every keepalive period each
+//!   end also checks its peer again as the handshake did (revoked since, by the device
+//!   records the store holds now? credential expired?) and drops the connection if not.
 //! * **What arrives is verified by signature** like everything else, against the store's
 //!   key ring plus the key the peer's tenant-signed credential vouches for (its own events
 //!   only), so two terminals that have never reached the hub since the other enrolled still
@@ -31,6 +33,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
+use thorbis_sync_protocol::clock::Clock;
 use thorbis_sync_protocol::sync::{Message, decode_message, encode_message};
 use thorbis_sync_protocol::{DeviceId, PublicKey, VersionVector};
 use tokio::net::TcpListener;
@@ -76,7 +79,8 @@ impl Default for LanConfig {
 }
 
 /// The tenant's revoked devices as the store last folded them, refreshed before every
-/// handshake ([`Revocations`] is asked synchronously, inside the handshake).
+/// handshake ([`Revocations`] is asked synchronously, inside the handshake) and every
+/// keepalive period on live connections.
 #[derive(Debug, Default)]
 struct RevokedCache(RwLock<BTreeSet<DeviceId>>);
 
@@ -107,17 +111,18 @@ impl SyncHandle {
             .with_handshake_timeout(config.handshake_timeout);
         let lan = Arc::new(lan);
         let spawner = self.spawner();
+        let checks = Checks {
+            store: self.store.clone(),
+            clock: Arc::clone(&self.clock),
+            revoked,
+            keepalive: config.keepalive,
+        };
         for addr in config.peers {
             let transport = LanTransport {
                 name: format!("lan {addr}"),
-                source: Source::Dial {
-                    lan: Arc::clone(&lan),
-                    addr,
-                    revoked: Arc::clone(&revoked),
-                    store: self.store.clone(),
-                },
+                source: Source::Dial { lan: Arc::clone(&lan), addr },
                 link: None,
-                keepalive: config.keepalive,
+                checks: checks.clone(),
                 requests: Arc::new(AtomicU64::new(0)),
             };
             self.tasks.push(spawner.spawn(transport, config.retry));
@@ -127,8 +132,7 @@ impl SyncHandle {
             .local_addr()
             .map_err(|e| StartError::Lan(format!("the LAN listener's address: {e}")))?;
         tracing::info!(%local, "accepting LAN peers");
-        let listen =
-            Listener { lan, revoked, spawner, keepalive: config.keepalive, retry: config.retry };
+        let listen = Listener { lan, checks, spawner, retry: config.retry };
         self.tasks.push(tokio::spawn(listen.run(listener)));
         Ok(Some(local))
     }
@@ -137,9 +141,8 @@ impl SyncHandle {
 /// The accept loop and the tasks of accepted peers.
 struct Listener {
     lan: Arc<Lan>,
-    revoked: Arc<RevokedCache>,
+    checks: Checks,
     spawner: Spawner,
-    keepalive: Duration,
     /// After a failed round on a live connection (e.g. events that do not verify yet).
     retry: RetryPolicy,
 }
@@ -156,7 +159,7 @@ impl Listener {
                     match accepted {
                         Ok((tcp, from)) => {
                             tracing::debug!(%from, "LAN connection");
-                            self.revoked.refresh(&self.spawner.store).await;
+                            self.checks.revoked.refresh(&self.checks.store).await;
                             let lan = Arc::clone(&self.lan);
                             handshakes.spawn(async move { lan.accept(tcp).await });
                         }
@@ -171,7 +174,7 @@ impl Listener {
                     // Refusals were logged by `Lan::accept`, with their reason.
                     let Ok(Ok(conn)) = done else { continue };
                     let device = conn.peer().device_id;
-                    let transport = LanTransport::accepted(conn, self.keepalive);
+                    let transport = LanTransport::accepted(conn, self.checks.clone());
                     let task = self.spawner.spawn(transport, self.retry);
                     if let Some(older) = peers.insert(device, task) {
                         older.abort();
@@ -195,9 +198,19 @@ impl Listener {
 /// Where a [`LanTransport`]'s connections come from.
 enum Source {
     /// It dials `addr` whenever it has no connection.
-    Dial { lan: Arc<Lan>, addr: SocketAddr, revoked: Arc<RevokedCache>, store: SharedStore },
+    Dial { lan: Arc<Lan>, addr: SocketAddr },
     /// The peer dialled us; once the connection ends there is no other.
     Accepted,
+}
+
+/// What a live connection's peer is checked against while it lasts, as at its handshake:
+/// revocation (from the store's device records) and its credential's expiry.
+#[derive(Clone)]
+struct Checks {
+    store: SharedStore,
+    clock: Arc<dyn Clock>,
+    revoked: Arc<RevokedCache>,
+    keepalive: Duration,
 }
 
 /// One live connection: the reader and writer tasks that own its halves.
@@ -205,7 +218,9 @@ struct Link {
     outgoing: mpsc::Sender<Vec<u8>>,
     incoming: mpsc::UnboundedReceiver<Result<Message, TransportError>>,
     vouched: (DeviceId, PublicKey),
+    expires_at_ms: u64,
     last_heard: Instant,
+    last_checked: Instant,
     tasks: [JoinHandle<()>; 2],
 }
 
@@ -220,6 +235,7 @@ impl Drop for Link {
 impl Link {
     fn new(conn: PeerConnection) -> Self {
         let vouched = (conn.peer().device_id, conn.peer().public_key);
+        let expires_at_ms = conn.peer().expires_at_ms;
         let (reader, writer) = conn.split();
         let (in_tx, incoming) = mpsc::unbounded_channel();
         let (outgoing, out_rx) = mpsc::channel(WRITE_QUEUE);
@@ -227,7 +243,16 @@ impl Link {
             tokio::spawn(read_loop(reader, in_tx.clone())),
             tokio::spawn(write_loop(writer, out_rx, in_tx)),
         ];
-        Self { outgoing, incoming, vouched, last_heard: Instant::now(), tasks }
+        let now = Instant::now();
+        Self {
+            outgoing,
+            incoming,
+            vouched,
+            expires_at_ms,
+            last_heard: now,
+            last_checked: now,
+            tasks,
+        }
     }
 
     /// Everything already received, without waiting.
@@ -286,7 +311,7 @@ pub struct LanTransport {
     name: String,
     source: Source,
     link: Option<Link>,
-    keepalive: Duration,
+    checks: Checks,
     requests: Arc<AtomicU64>,
 }
 
@@ -300,13 +325,13 @@ impl std::fmt::Debug for LanTransport {
 }
 
 impl LanTransport {
-    fn accepted(conn: PeerConnection, keepalive: Duration) -> Self {
+    fn accepted(conn: PeerConnection, checks: Checks) -> Self {
         let peer = conn.peer();
         Self {
             name: format!("lan {} {}", peer.role.as_str(), peer.device_id),
             source: Source::Accepted,
             link: Some(Link::new(conn)),
-            keepalive,
+            checks,
             requests: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -316,13 +341,13 @@ impl LanTransport {
     /// with one, so both ends of a new connection start from fresh protocol states.
     async fn link(&mut self, hello: bool) -> Result<&mut Link, TransportError> {
         if self.link.is_none() {
-            let Source::Dial { lan, addr, revoked, store } = &self.source else {
+            let Source::Dial { lan, addr } = &self.source else {
                 return Err(TransportError::Unreachable("the peer's connection ended".into()));
             };
             if !hello {
                 return Err(TransportError::Unreachable("not connected".into()));
             }
-            revoked.refresh(store).await;
+            self.checks.revoked.refresh(&self.checks.store).await;
             let conn = lan.connect(*addr).await.map_err(|e| match e {
                 LanError::Refused(_) | LanError::Revoked(_) => {
                     TransportError::Refused(format!("{addr}: {e}"))
@@ -333,6 +358,26 @@ impl LanTransport {
             self.link = Some(Link::new(conn));
         }
         Ok(self.link.as_mut().expect("set above"))
+    }
+
+    /// Checks the connected peer again, as its handshake did: still not revoked (the
+    /// device records may have changed since), credential not expired.
+    async fn recheck(&mut self) -> Result<(), TransportError> {
+        self.checks.revoked.refresh(&self.checks.store).await;
+        let now = self.checks.clock.now_ms();
+        let Some(link) = self.link.as_mut() else { return Ok(()) };
+        link.last_checked = Instant::now();
+        let device = link.vouched.0;
+        if self.checks.revoked.is_revoked(device) {
+            return Err(TransportError::Refused(format!("device {device} has been revoked")));
+        }
+        if link.expires_at_ms <= now {
+            return Err(TransportError::Refused(format!(
+                "the credential of device {device} expired at {} ms",
+                link.expires_at_ms
+            )));
+        }
+        Ok(())
     }
 
     /// Drops the link if `result` is a failure, so the next `Hello` connects afresh.
@@ -371,7 +416,11 @@ impl Transport for LanTransport {
         have: VersionVector,
         wait: Duration,
     ) -> Result<Vec<Message>, TransportError> {
-        let keepalive = self.keepalive;
+        let keepalive = self.checks.keepalive;
+        if self.link.as_ref().is_some_and(|l| l.last_checked.elapsed() >= keepalive) {
+            let result = self.recheck().await;
+            self.check(result)?;
+        }
         let Some(link) = self.link.as_mut() else {
             let e = TransportError::Unreachable("not connected".into());
             return Err(e);

@@ -4,11 +4,13 @@
 //! # Design
 //!
 //! * **One task per peer**, the same loop for every peer ([`peer`]); what differs is the
-//!   [`Transport`]: [`hub::HubTransport`] speaks the hub's HTTP push/pull, a LAN peer is
-//!   another instance with another transport. A round says everything the protocol has to
-//!   say (`Hello`, pushes in batches of at most `max_batch_events`, bounded per round), then
-//!   listens: for the hub a long-poll, so new events arrive within milliseconds of their
-//!   push, cut short the moment this terminal writes something to send.
+//!   [`Transport`]: [`hub::HubTransport`] speaks the hub's HTTP push/pull,
+//!   [`lan::LanTransport`] a store terminal's authenticated TLS connection
+//!   ([`SyncHandle::start_lan`] dials the configured peers and accepts the others). A
+//!   round says everything the protocol has to say (`Hello`, pushes in batches of at most
+//!   `max_batch_events`, bounded per round), then listens: for the hub a long-poll, for a
+//!   LAN peer its connection, so new events arrive within milliseconds of their commit,
+//!   cut short the moment this terminal writes something to send.
 //! * **The store stays usable**: it is shared as [`SharedStore`] (an `Arc<Mutex<Store>>`);
 //!   the shell takes the lock only on the blocking pool (`spawn_blocking`) and only for one
 //!   step (generate a message, or verify and store one received message in one
