@@ -73,7 +73,9 @@ fn the_app_opens_the_agent_ui_and_exits_cleanly() -> Result<()> {
             .args(extra)
             .env("DISPLAY", format!(":{display}"))
             .env("RUST_LOG", "warn")
-            .stdout(std::fs::File::create(&log)?)
+            // Both instances write to the one log: appending, so neither overwrites the
+            // other's lines from its own file offset.
+            .stdout(std::fs::OpenOptions::new().create(true).append(true).open(&log)?)
             .stderr(Stdio::inherit())
             .spawn()?)
     };
