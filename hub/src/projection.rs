@@ -557,7 +557,45 @@ async fn write_orders(
     tenant: Uuid,
     folded: &Folded,
 ) -> Result<(), ProjectionError> {
-    let orders = &folded.orders;
+    // An order first stored by this push gets a plain insert: its key is locked (see
+    // `fold`) and was not found after the lock was taken, so nothing can conflict, and
+    // `ON CONFLICT` costs every row a speculative insertion. Most pushes have no others.
+    let (stored, new): (Vec<_>, Vec<_>) =
+        folded.orders.iter().partition(|(id, ..)| folded.stored_orders.contains(id));
+    tokio::try_join!(
+        write_order_rows(tx, tenant, folded, &new, false),
+        write_order_rows(tx, tenant, folded, &stored, true),
+    )?;
+    Ok(())
+}
+
+/// The `orders` rows of `orders`: inserted, or with `upsert` updated where they exist.
+async fn write_order_rows(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    folded: &Folded,
+    orders: &[&(Uuid, Order, Totals)],
+    upsert: bool,
+) -> Result<(), ProjectionError> {
+    const INSERT: &str = "INSERT INTO orders (tenant_id, order_id, location_id, status, currency,
+             subtotal, discounts, comps, voids, net, tax, total, paid, tips, refunded, balance,
+             opened_at_ms, closed_at_ms, event_refs)
+         SELECT $1, unnest($2::uuid[]), unnest($3::uuid[]), unnest($4::text[]),
+             unnest($5::text[]), unnest($6::bigint[]), unnest($7::bigint[]),
+             unnest($8::bigint[]), unnest($9::bigint[]), unnest($10::bigint[]),
+             unnest($11::bigint[]), unnest($12::bigint[]), unnest($13::bigint[]),
+             unnest($14::bigint[]), unnest($15::bigint[]), unnest($16::bigint[]),
+             unnest($17::bigint[]), unnest($18::bigint[]), unnest($19::bytea[])";
+    const UPSERT: &str = "
+         ON CONFLICT (tenant_id, order_id) DO UPDATE SET
+             -- NULL (not known, see migration 6) stays NULL: || is strict.
+             event_refs = orders.event_refs || EXCLUDED.event_refs,
+             location_id = COALESCE(orders.location_id, EXCLUDED.location_id),
+             status = EXCLUDED.status, currency = EXCLUDED.currency, subtotal = EXCLUDED.subtotal,
+             discounts = EXCLUDED.discounts, comps = EXCLUDED.comps, voids = EXCLUDED.voids,
+             net = EXCLUDED.net, tax = EXCLUDED.tax, total = EXCLUDED.total, paid = EXCLUDED.paid,
+             tips = EXCLUDED.tips, refunded = EXCLUDED.refunded, balance = EXCLUDED.balance,
+             opened_at_ms = EXCLUDED.opened_at_ms, closed_at_ms = EXCLUDED.closed_at_ms";
     if orders.is_empty() {
         return Ok(());
     }
@@ -587,25 +625,13 @@ async fn write_orders(
         .iter()
         .map(|(_, o, _)| o.closed.as_ref().map(|s| s.meta.hlc.wall_ms as i64))
         .collect();
+    let statement = if upsert {
+        tx.prepare_cached(&format!("{INSERT}{UPSERT}")).await?
+    } else {
+        tx.prepare_cached(INSERT).await?
+    };
     tx.execute(
-        &tx.prepare_cached("INSERT INTO orders (tenant_id, order_id, location_id, status, currency, subtotal, discounts,
-             comps, voids, net, tax, total, paid, tips, refunded, balance, opened_at_ms, closed_at_ms,
-             event_refs)
-         SELECT $1, unnest($2::uuid[]), unnest($3::uuid[]), unnest($4::text[]),
-             unnest($5::text[]), unnest($6::bigint[]), unnest($7::bigint[]),
-             unnest($8::bigint[]), unnest($9::bigint[]), unnest($10::bigint[]),
-             unnest($11::bigint[]), unnest($12::bigint[]), unnest($13::bigint[]),
-             unnest($14::bigint[]), unnest($15::bigint[]), unnest($16::bigint[]),
-             unnest($17::bigint[]), unnest($18::bigint[]), unnest($19::bytea[])
-         ON CONFLICT (tenant_id, order_id) DO UPDATE SET
-             -- NULL (not known, see migration 6) stays NULL: || is strict.
-             event_refs = orders.event_refs || EXCLUDED.event_refs,
-             location_id = COALESCE(orders.location_id, EXCLUDED.location_id),
-             status = EXCLUDED.status, currency = EXCLUDED.currency, subtotal = EXCLUDED.subtotal,
-             discounts = EXCLUDED.discounts, comps = EXCLUDED.comps, voids = EXCLUDED.voids,
-             net = EXCLUDED.net, tax = EXCLUDED.tax, total = EXCLUDED.total, paid = EXCLUDED.paid,
-             tips = EXCLUDED.tips, refunded = EXCLUDED.refunded, balance = EXCLUDED.balance,
-             opened_at_ms = EXCLUDED.opened_at_ms, closed_at_ms = EXCLUDED.closed_at_ms").await?,
+        &statement,
         &[
             &tenant,
             &ids,
