@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use deadpool_postgres::Transaction;
 use thorbis_domain::drawer::DrawerSession;
-use thorbis_domain::order::{Order, OrderStatus};
+use thorbis_domain::order::{Order, OrderStatus, Totals};
 use thorbis_domain::stock::StockLevel;
 use thorbis_domain::work_order::WorkOrder;
 use thorbis_domain::{Aggregate, DomainEvent, EventMeta, Projections, Relation, project};
@@ -416,7 +416,8 @@ struct Folded {
     dropped: Vec<Uuid>,
     links: BTreeSet<(&'static str, Uuid, Uuid)>,
     locations: BTreeMap<Uuid, Uuid>,
-    orders: Vec<(Uuid, Order)>,
+    /// Each order with its totals, computed once for `orders` and `order_lines`.
+    orders: Vec<(Uuid, Order, Totals)>,
     /// Per order, the `event_refs` to append.
     refs: BTreeMap<Uuid, Vec<u8>>,
     /// Orders that were stored before this push: only they can have lines to replace.
@@ -464,7 +465,8 @@ fn fold_in_memory(loaded: Loaded, events: &[ToFold]) -> Result<Folded, Projectio
             } else {
                 folded.docs.push((kind, *id, slot.to_json()?));
             }
-            folded.orders.push((*id, order));
+            let totals = order.totals();
+            folded.orders.push((*id, order, totals));
             continue;
         }
         folded.docs.push((kind, *id, slot.to_json()?));
@@ -555,44 +557,36 @@ async fn write_orders(
     tenant: Uuid,
     folded: &Folded,
 ) -> Result<(), ProjectionError> {
-    let orders = &folded.orders;
-    if orders.is_empty() {
-        return Ok(());
-    }
-    let ids: Vec<Uuid> = orders.iter().map(|(id, _)| *id).collect();
-    let locations: Vec<Option<Uuid>> =
-        ids.iter().map(|id| folded.locations.get(id).copied()).collect();
-    // Every order here was touched by a new event, so each has references to add.
-    let refs: Vec<&[u8]> =
-        ids.iter().map(|id| folded.refs.get(id).map_or(&[][..], Vec::as_slice)).collect();
-    let statuses: Vec<&str> = orders
-        .iter()
-        .map(|(_, o)| match o.status() {
-            OrderStatus::Unknown => "unknown",
-            OrderStatus::Open => "open",
-            OrderStatus::Closed => "closed",
-        })
-        .collect();
-    let currencies: Vec<Option<String>> =
-        orders.iter().map(|(_, o)| o.currency().map(|c| c.code().to_owned())).collect();
-    let totals: Vec<_> = orders.iter().map(|(_, o)| o.totals()).collect();
-    let column = |f: fn(&thorbis_domain::order::Totals) -> i64| -> Vec<i64> {
-        totals.iter().map(f).collect()
-    };
-    let opened: Vec<Option<i64>> =
-        orders.iter().map(|(_, o)| o.opened.as_ref().map(|s| s.meta.hlc.wall_ms as i64)).collect();
-    let closed: Vec<Option<i64>> =
-        orders.iter().map(|(_, o)| o.closed.as_ref().map(|s| s.meta.hlc.wall_ms as i64)).collect();
-    tx.execute(
-        &tx.prepare_cached("INSERT INTO orders (tenant_id, order_id, location_id, status, currency, subtotal, discounts,
-             comps, voids, net, tax, total, paid, tips, refunded, balance, opened_at_ms, closed_at_ms,
-             event_refs)
+    // An order first stored by this push gets a plain insert: its key is locked (see
+    // `fold`) and was not found after the lock was taken, so nothing can conflict, and
+    // `ON CONFLICT` costs every row a speculative insertion. Most pushes have no others.
+    let (stored, new): (Vec<_>, Vec<_>) =
+        folded.orders.iter().partition(|(id, ..)| folded.stored_orders.contains(id));
+    tokio::try_join!(
+        write_order_rows(tx, tenant, folded, &new, false),
+        write_order_rows(tx, tenant, folded, &stored, true),
+    )?;
+    Ok(())
+}
+
+/// The `orders` rows of `orders`: inserted, or with `upsert` updated where they exist.
+async fn write_order_rows(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    folded: &Folded,
+    orders: &[&(Uuid, Order, Totals)],
+    upsert: bool,
+) -> Result<(), ProjectionError> {
+    const INSERT: &str = "INSERT INTO orders (tenant_id, order_id, location_id, status, currency,
+             subtotal, discounts, comps, voids, net, tax, total, paid, tips, refunded, balance,
+             opened_at_ms, closed_at_ms, event_refs)
          SELECT $1, unnest($2::uuid[]), unnest($3::uuid[]), unnest($4::text[]),
              unnest($5::text[]), unnest($6::bigint[]), unnest($7::bigint[]),
              unnest($8::bigint[]), unnest($9::bigint[]), unnest($10::bigint[]),
              unnest($11::bigint[]), unnest($12::bigint[]), unnest($13::bigint[]),
              unnest($14::bigint[]), unnest($15::bigint[]), unnest($16::bigint[]),
-             unnest($17::bigint[]), unnest($18::bigint[]), unnest($19::bytea[])
+             unnest($17::bigint[]), unnest($18::bigint[]), unnest($19::bytea[])";
+    const UPSERT: &str = "
          ON CONFLICT (tenant_id, order_id) DO UPDATE SET
              -- NULL (not known, see migration 6) stays NULL: || is strict.
              event_refs = orders.event_refs || EXCLUDED.event_refs,
@@ -601,7 +595,43 @@ async fn write_orders(
              discounts = EXCLUDED.discounts, comps = EXCLUDED.comps, voids = EXCLUDED.voids,
              net = EXCLUDED.net, tax = EXCLUDED.tax, total = EXCLUDED.total, paid = EXCLUDED.paid,
              tips = EXCLUDED.tips, refunded = EXCLUDED.refunded, balance = EXCLUDED.balance,
-             opened_at_ms = EXCLUDED.opened_at_ms, closed_at_ms = EXCLUDED.closed_at_ms").await?,
+             opened_at_ms = EXCLUDED.opened_at_ms, closed_at_ms = EXCLUDED.closed_at_ms";
+    if orders.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = orders.iter().map(|(id, ..)| *id).collect();
+    let locations: Vec<Option<Uuid>> =
+        ids.iter().map(|id| folded.locations.get(id).copied()).collect();
+    // Every order here was touched by a new event, so each has references to add.
+    let refs: Vec<&[u8]> =
+        ids.iter().map(|id| folded.refs.get(id).map_or(&[][..], Vec::as_slice)).collect();
+    let statuses: Vec<&str> = orders
+        .iter()
+        .map(|(_, o, _)| match o.status() {
+            OrderStatus::Unknown => "unknown",
+            OrderStatus::Open => "open",
+            OrderStatus::Closed => "closed",
+        })
+        .collect();
+    let currencies: Vec<Option<String>> =
+        orders.iter().map(|(_, o, _)| o.currency().map(|c| c.code().to_owned())).collect();
+    let column =
+        |f: fn(&Totals) -> i64| -> Vec<i64> { orders.iter().map(|(.., t)| f(t)).collect() };
+    let opened: Vec<Option<i64>> = orders
+        .iter()
+        .map(|(_, o, _)| o.opened.as_ref().map(|s| s.meta.hlc.wall_ms as i64))
+        .collect();
+    let closed: Vec<Option<i64>> = orders
+        .iter()
+        .map(|(_, o, _)| o.closed.as_ref().map(|s| s.meta.hlc.wall_ms as i64))
+        .collect();
+    let statement = if upsert {
+        tx.prepare_cached(&format!("{INSERT}{UPSERT}")).await?
+    } else {
+        tx.prepare_cached(INSERT).await?
+    };
+    tx.execute(
+        &statement,
         &[
             &tenant,
             &ids,
@@ -634,7 +664,7 @@ async fn write_orders(
 async fn write_order_details(
     tx: &Transaction<'_>,
     tenant: Uuid,
-    orders: &[(Uuid, Order)],
+    orders: &[(Uuid, Order, Totals)],
     stored: &[Uuid],
 ) -> Result<(), ProjectionError> {
     if orders.is_empty() {
@@ -656,9 +686,9 @@ async fn write_order_details(
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut pay_id, mut pay_order, mut tender, mut amount, mut tip, mut session, mut taken) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for (id, o) in orders {
+    for (id, o, totals) in orders {
         // `totals().lines` follows `lines_in_order()`, so the two zip line for line.
-        for (i, (t, added)) in o.totals().lines.iter().zip(o.lines_in_order()).enumerate() {
+        for (i, (t, added)) in totals.lines.iter().zip(o.lines_in_order()).enumerate() {
             order.push(*id);
             line.push(t.line_id.0);
             position.push(i as i32);

@@ -60,6 +60,7 @@ pub const HUB: &[Migration] = migrations!("hub":
     4 => "work_orders",
     5 => "aggregate_json",
     6 => "closed_order_refs",
+    7 => "tenant_policy_initplan",
 );
 
 #[cfg(test)]
