@@ -14,9 +14,9 @@ use thorbis_domain::Command;
 use thorbis_domain::ids::ItemId;
 use uuid::Uuid;
 
+use super::action::refusal_text;
 use super::form::Fields;
 use super::html::{Message, esc, message, page};
-use super::pos::refusal_text;
 use super::{UiError, UiState, may_set_availability, read};
 use crate::{SignedIn, StoreError};
 

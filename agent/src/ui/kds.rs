@@ -23,9 +23,9 @@ use thorbis_domain::ids::{OrderId, TicketId};
 use thorbis_domain::{Command, Qty};
 use uuid::Uuid;
 
+use super::action::refusal_text;
 use super::form::Fields;
 use super::html::{Message, esc, message, page};
-use super::pos::refusal_text;
 use super::{UiError, UiState, may_use_kds, read};
 use crate::{SignedIn, Store, StoreError, TicketView};
 

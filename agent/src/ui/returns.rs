@@ -19,9 +19,9 @@ use thorbis_domain::returns::refund_due;
 use thorbis_domain::{Command, Currency, Qty};
 use uuid::Uuid;
 
+use super::action::{currency_of, refusal_text};
 use super::form::Fields;
 use super::html::{Message, esc, message, page};
-use super::pos::refusal_text;
 use super::register::{
     approval, approval_fields, approvers, card_input, parse_qty, require_register,
 };
@@ -112,10 +112,6 @@ pub(crate) async fn sale(
     render(&state, &who, order_id, msg, &Fields::default(), StatusCode::OK).await
 }
 
-fn currency_of(o: &OrderView) -> Currency {
-    o.order.currency().unwrap_or(Currency::USD)
-}
-
 async fn render(
     state: &UiState,
     who: &SignedIn,
@@ -128,15 +124,7 @@ async fn render(
         .with_store(move |store| {
             let Some(o) = store.order(order_id)? else { return Ok(None) };
             let printed: Vec<(RefundId, String)> = store
-                .print_jobs(&[
-                    JobState::Queued,
-                    JobState::Sending,
-                    JobState::Sent,
-                    JobState::Printed,
-                    JobState::Uncertain,
-                    JobState::Held,
-                    JobState::Discarded,
-                ])?
+                .print_jobs(&JobState::ALL)?
                 .into_iter()
                 .filter_map(|j| match j.document {
                     Document::Refund { order_id: o, refund_id }
