@@ -1,10 +1,13 @@
 //! Running a screen's commands: one transaction through the store, a refusal turned into
 //! text a cashier can act on (amounts in the order's currency), and the live screens told
 //! when something was written. Every screen that posts commands (POS, register, returns,
-//! drawer, kitchen display, availability) goes through here.
+//! drawer, kitchen display, availability) goes through here, as does finding the order a
+//! path or form names.
 
 use thorbis_domain::command::CommandError;
+use thorbis_domain::ids::OrderId;
 use thorbis_domain::{Command, Currency, Money};
+use uuid::Uuid;
 
 use super::{UiError, UiState};
 use crate::{OrderView, StoreError};
@@ -12,6 +15,16 @@ use crate::{OrderView, StoreError};
 /// The order's currency; an order with no lines yet has none, and shows USD.
 pub(crate) fn currency_of(o: &OrderView) -> Currency {
     o.order.currency().unwrap_or(Currency::USD)
+}
+
+/// An order's id from a path segment or form field; anything else is not found.
+pub(crate) fn order_id(raw: &str) -> Result<OrderId, UiError> {
+    Uuid::try_parse(raw).map(OrderId).map_err(|_| UiError::NotFound)
+}
+
+/// The order as it stands now; not found if there is none.
+pub(crate) async fn order_view(state: &UiState, order_id: OrderId) -> Result<OrderView, UiError> {
+    state.with_store(move |store| store.order(order_id)).await?.ok_or(UiError::NotFound)
 }
 
 /// Runs `commands` in one transaction; a refusal comes back as its text (nothing was

@@ -33,11 +33,11 @@ use thorbis_drivers::variable_measure::{
 };
 use uuid::Uuid;
 
-use super::action::{currency_of, run};
+use super::action::{currency_of, order_id, order_view, run};
 use super::form::{self, Fields};
 use super::html::{Message, esc, message, page};
 use super::{UiError, UiState, may_use_register, read};
-use crate::print::{Document, JobState, receipt_number};
+use crate::print::{Document, receipt_number};
 use crate::{OrderView, SignedIn, Store, StoreError};
 
 /// The scale-label layouts a terminal uses unless configured otherwise: prefixes 20–24
@@ -180,11 +180,10 @@ fn load(store: &Store, order_id: Option<OrderId>) -> Result<SaleData, StoreError
     }
     let order = order_id.map(|id| store.order(id)).transpose()?.flatten();
     let receipt = match &order {
-        Some(o) if o.order.status() == OrderStatus::Closed => store
-            .print_jobs(&JobState::ALL)?
-            .into_iter()
-            .find(|j| j.document == Document::Receipt { order_id: o.id } && j.copy_of.is_none())
-            .map(|j| format!("{:?}", j.state).to_lowercase()),
+        Some(o) if o.order.status() == OrderStatus::Closed => {
+            read::original_job(store, &Document::Receipt { order_id: o.id })?
+                .map(|j| format!("{:?}", j.state).to_lowercase())
+        }
         _ => None,
     };
     let parked = store
@@ -226,7 +225,7 @@ pub(crate) async fn sale(
     Query(q): Query<SaleQuery>,
 ) -> Result<Response, UiError> {
     require_register(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let screen = Screen {
         // Confirmations after a redirect are chosen from a fixed list, never echoed.
         msg: match q.msg.as_deref() {
@@ -599,7 +598,7 @@ pub(crate) async fn scan(
     let fields = Fields(fields);
     let order_id = match fields.get("order") {
         "" => None,
-        raw => Some(OrderId(Uuid::try_parse(raw).map_err(|_| UiError::NotFound)?)),
+        raw => Some(order_id(raw)?),
     };
     let code = fields.get("code").to_owned();
     let scanned = fields.get("via") == "scan";
@@ -671,7 +670,7 @@ pub(crate) async fn add_item(
     let fields = Fields(fields);
     let order_id = match fields.get("order") {
         "" => None,
-        raw => Some(OrderId(Uuid::try_parse(raw).map_err(|_| UiError::NotFound)?)),
+        raw => Some(order_id(raw)?),
     };
     let item_id = ItemId(Uuid::try_parse(fields.get("item")).map_err(|_| UiError::NotFound)?);
     let by_weight = state
@@ -751,8 +750,7 @@ fn url_encode(text: &str) -> String {
 }
 
 async fn open_sale(state: &UiState, order: &str) -> Result<OrderView, UiError> {
-    let order_id = OrderId(Uuid::try_parse(order).map_err(|_| UiError::NotFound)?);
-    state.with_store(move |store| store.order(order_id)).await?.ok_or(UiError::NotFound)
+    order_view(state, order_id(order)?).await
 }
 
 /// Overrides a line's unit price with a manager's approval: the line is voided (reason

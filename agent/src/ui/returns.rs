@@ -17,9 +17,8 @@ use thorbis_domain::ids::{LineId, OrderId, RefundId};
 use thorbis_domain::order::OrderStatus;
 use thorbis_domain::returns::refund_due;
 use thorbis_domain::{Command, Currency, Qty};
-use uuid::Uuid;
 
-use super::action::{currency_of, refusal_text};
+use super::action::{currency_of, order_id, order_view, refusal_text};
 use super::form::Fields;
 use super::html::{Message, esc, message, page};
 use super::register::{
@@ -104,7 +103,7 @@ pub(crate) async fn sale(
     Query(q): Query<ReturnQuery>,
 ) -> Result<Response, UiError> {
     require_register(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let msg = match q.msg.as_deref() {
         Some("refunded") => Some(Message::Info("Refunded. The refund receipt is printing.".into())),
         _ => None,
@@ -230,9 +229,9 @@ pub(crate) async fn refund(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     require_register(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let fields = Fields(fields);
-    let o = state.with_store(move |store| store.order(order_id)).await?.ok_or(UiError::NotFound)?;
+    let o = order_view(&state, order_id).await?;
     let refusal = match parse(&o, &fields) {
         Err(e) => Some(e),
         Ok((lines, tender, reason)) => match approval(&state, &fields, true).await? {

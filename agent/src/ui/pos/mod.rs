@@ -35,7 +35,7 @@ use thorbis_domain::order::OrderStatus;
 use thorbis_domain::{Command, Currency, Money, Qty};
 use uuid::Uuid;
 
-use super::action::{currency_of, run};
+use super::action::{currency_of, order_id, order_view, run};
 use super::form::{self, Fields};
 use super::html::{Message, esc, message, page};
 use super::{UiError, UiState, may_use_pos, read};
@@ -225,7 +225,7 @@ pub(crate) async fn check(
     Query(q): Query<CheckQuery>,
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let screen = Screen {
         category: parse_id(q.cat.as_deref()).map(CategoryId),
         seat: q.seat.as_deref().and_then(|s| form::count(s, "Seat", 1, 99).ok()),
@@ -711,7 +711,7 @@ pub(crate) async fn add_line(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let fields = Fields(fields);
     let item_id = ItemId(Uuid::try_parse(fields.get("item")).map_err(|_| UiError::NotFound)?);
     let category = parse_id(Some(fields.get("cat"))).map(CategoryId);
@@ -784,11 +784,7 @@ pub(crate) async fn add_line(
 }
 
 async fn order_currency(state: &UiState, order_id: OrderId) -> Result<Currency, UiError> {
-    state
-        .with_store(move |store| store.order(order_id))
-        .await?
-        .ok_or(UiError::NotFound)
-        .map(|o| currency_of(&o))
+    order_view(state, order_id).await.map(|o| currency_of(&o))
 }
 
 /// Sends the check's new lines to the kitchen.
@@ -798,7 +794,7 @@ pub(crate) async fn send(
     Path(order): Path<String>,
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let currency = order_currency(&state, order_id).await?;
     match run(&state, vec![Command::SendToKitchen { order_id }], currency).await? {
         Ok(()) => Ok(Redirect::to(&format!("/pos/checks/{}?msg=sent", order_id.0)).into_response()),
@@ -816,13 +812,10 @@ pub(crate) async fn reprint(
     Path(order): Path<String>,
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let done = state
         .with_store(move |store| {
-            let original = store
-                .print_jobs(&JobState::ALL)?
-                .into_iter()
-                .find(|j| j.document == Document::Receipt { order_id } && j.copy_of.is_none());
+            let original = read::original_job(store, &Document::Receipt { order_id })?;
             original.map(|job| store.reprint(job.id)).transpose()
         })
         .await?;
@@ -845,7 +838,7 @@ pub(crate) async fn open_drawer(
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
     let fields = Fields(fields);
-    let order_id = OrderId(Uuid::try_parse(fields.get("order")).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(fields.get("order"))?;
     let refusal = match form::money(fields.get("float"), Currency::USD, "Float") {
         Err(e) => Some(e),
         Ok(float) => {
