@@ -36,6 +36,7 @@ use uuid::Uuid;
 use super::action::{currency_of, order_id, order_view, run};
 use super::form::{self, Fields};
 use super::html::{Message, esc, message, page};
+use super::pos::totals;
 use super::{UiError, UiState, may_use_register, read};
 use crate::print::{Document, receipt_number};
 use crate::{OrderView, SignedIn, Store, StoreError};
@@ -411,30 +412,6 @@ fn lines(data: &SaleData, o: &OrderView, cur: Currency, open: bool, base: &str) 
         out.push_str("<li class=\"muted\">Nothing yet: scan an item.</li>");
     }
     out.push_str("</ol>");
-    out
-}
-
-fn totals(o: &OrderView, cur: Currency) -> String {
-    let t = &o.totals;
-    let mut out = String::from("<dl class=\"totals\" id=\"totals\">");
-    let mut row = |label: &str, id: &str, m: Money| {
-        let _ = write!(
-            out,
-            "<dt>{label}</dt><dd id=\"{id}\" class=\"money\">{}</dd>",
-            esc(&m.format(cur))
-        );
-    };
-    row("Subtotal", "subtotal", t.subtotal);
-    if t.discounts != Money::ZERO {
-        row("Discounts", "discounts", t.discounts);
-    }
-    row("Tax", "tax", t.tax.exclusive);
-    row("Total", "total", t.total);
-    if t.paid != Money::ZERO {
-        row("Paid", "paid", t.paid);
-    }
-    row("Due", "due", t.balance);
-    out.push_str("</dl>");
     out
 }
 

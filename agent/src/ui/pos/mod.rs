@@ -619,7 +619,9 @@ fn lines(o: &OrderView, cur: Currency, base: Option<&str>, selected: Option<Line
     out
 }
 
-fn totals(o: &OrderView, cur: Currency) -> String {
+/// The totals block of a check or a sale; comps, payments and tips show only once there
+/// are some.
+pub(crate) fn totals(o: &OrderView, cur: Currency) -> String {
     let t = &o.totals;
     let mut out = String::from("<dl class=\"totals\" id=\"totals\">");
     let mut row = |label: &str, id: &str, m: Money| {
