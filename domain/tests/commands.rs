@@ -217,6 +217,21 @@ fn cash(order_id: OrderId, payment: u128, tendered: i64, amount: Option<i64>) ->
     }
 }
 
+/// Cash paid into the terminal's drawer.
+fn pay_in(amount: i64, reason: &str) -> Command {
+    Command::PayIn { session_id: DRAWER, amount: Money(amount), reason: reason.into(), staff: None }
+}
+
+/// Cash paid out of the terminal's drawer.
+fn pay_out(amount: i64, reason: &str) -> Command {
+    Command::PayOut {
+        session_id: DRAWER,
+        amount: Money(amount),
+        reason: reason.into(),
+        staff: None,
+    }
+}
+
 fn card(order_id: OrderId, payment: u128, amount: i64, tip: i64) -> Command {
     Command::TakePayment {
         order_id,
@@ -501,35 +516,15 @@ fn refunds_stock_and_availability() {
 #[test]
 fn drawer_must_be_counted_blind_before_closing() {
     let mut t = Terminal::new();
-    t.run(&Command::PayIn {
-        session_id: DRAWER,
-        amount: Money(20_00),
-        reason: "change run".into(),
-        staff: None,
-    })
-    .unwrap();
-    t.run(&Command::PayOut {
-        session_id: DRAWER,
-        amount: Money(5_00),
-        reason: "milk".into(),
-        staff: None,
-    })
-    .unwrap();
+    t.run(&pay_in(20_00, "change run")).unwrap();
+    t.run(&pay_out(5_00, "milk")).unwrap();
     t.run(&Command::NoSale {
         session_id: DRAWER,
         reason: "change for a customer".into(),
         staff: None,
     })
     .unwrap();
-    assert!(matches!(
-        t.refuse(&Command::PayOut {
-            session_id: DRAWER,
-            amount: Money(-1),
-            reason: "x".into(),
-            staff: None
-        }),
-        CommandError::InvalidAmount { .. }
-    ));
+    assert!(matches!(t.refuse(&pay_out(-1, "x")), CommandError::InvalidAmount { .. }));
     assert!(matches!(
         t.refuse(&Command::CloseDrawer { session_id: DRAWER, staff: None }),
         CommandError::DrawerNotCounted(_)
@@ -541,27 +536,13 @@ fn drawer_must_be_counted_blind_before_closing() {
     assert_eq!(z.expected_cash, Money(115_00));
     assert_eq!(z.over_short, Some(Money(10)));
     assert_eq!(z.no_sales, 1);
-    assert!(matches!(
-        t.refuse(&Command::PayIn {
-            session_id: DRAWER,
-            amount: Money(1),
-            reason: "late".into(),
-            staff: None
-        }),
-        CommandError::DrawerClosed(_)
-    ));
+    assert!(matches!(t.refuse(&pay_in(1, "late")), CommandError::DrawerClosed(_)));
 }
 
 #[test]
 fn a_closed_drawer_records_its_z_report_once_with_its_own_figures() {
     let mut t = Terminal::new();
-    t.run(&Command::PayIn {
-        session_id: DRAWER,
-        amount: Money(20_00),
-        reason: "change run".into(),
-        staff: None,
-    })
-    .unwrap();
+    t.run(&pay_in(20_00, "change run")).unwrap();
     let report = |t: &Terminal| ZReport::new(t.state.get(DRAWER.0).unwrap(), []);
     let early = report(&t);
     let issue = |report: ZReport| Command::IssueZReport { session_id: DRAWER, report, staff: None };

@@ -38,14 +38,22 @@ pub fn parse_receipt_number(text: &str) -> Option<OrderId> {
 /// Printed at the top of reprints so nobody mistakes one for a new order.
 const COPY_BANNER: &str = "*** COPY ***";
 
+/// An empty document, under the copy banner when it is a reprint.
+fn begin(copy: bool) -> Receipt {
+    let r = Receipt::new();
+    if copy { r.paragraph(Paragraph::new(COPY_BANNER).bold().align(Align::Center)) } else { r }
+}
+
+/// The store's name heading a customer's receipt or refund.
+fn store_name() -> Paragraph {
+    Paragraph::new("THORBIS EDGE").bold().size(Size::DOUBLE).align(Align::Center)
+}
+
 /// A kitchen ticket: big station and table, one line per item with its modifiers, seat
 /// and course, so the line cook reads it from a metre away.
 #[must_use]
 pub fn kitchen_ticket(ticket: &TicketView, copy: bool) -> Receipt {
-    let mut r = Receipt::new();
-    if copy {
-        r = r.paragraph(Paragraph::new(COPY_BANNER).bold().align(Align::Center));
-    }
+    let mut r = begin(copy);
     let table =
         ticket.table.as_deref().map_or_else(|| "TO GO".to_owned(), |t| format!("TABLE {t}"));
     r = r
@@ -85,12 +93,8 @@ pub fn kitchen_ticket(ticket: &TicketView, copy: bool) -> Receipt {
 pub fn customer_receipt(order: &OrderView, copy: bool) -> Receipt {
     let currency = order.order.currency().unwrap_or(Currency::USD);
     let money = |m: thorbis_domain::Money| m.format(currency);
-    let mut r = Receipt::new();
-    if copy {
-        r = r.paragraph(Paragraph::new(COPY_BANNER).bold().align(Align::Center));
-    }
-    r = r
-        .paragraph(Paragraph::new("THORBIS EDGE").bold().size(Size::DOUBLE).align(Align::Center))
+    let mut r = begin(copy)
+        .paragraph(store_name())
         .paragraph(Paragraph::new(format!("Order {}", short(order.id.0))).align(Align::Center))
         .rule('-');
     let totals = &order.totals;
@@ -172,12 +176,8 @@ pub fn refund_receipt(order: &OrderView, refund_id: RefundId, copy: bool) -> Opt
     let refund = &order.order.refunds.get(&refund_id)?.value;
     let currency = order.order.currency().unwrap_or(Currency::USD);
     let money = |m: thorbis_domain::Money| m.format(currency);
-    let mut r = Receipt::new();
-    if copy {
-        r = r.paragraph(Paragraph::new(COPY_BANNER).bold().align(Align::Center));
-    }
-    r = r
-        .paragraph(Paragraph::new("THORBIS EDGE").bold().size(Size::DOUBLE).align(Align::Center))
+    let mut r = begin(copy)
+        .paragraph(store_name())
         .paragraph(Paragraph::new("REFUND").bold().size(Size::DOUBLE).align(Align::Center))
         .paragraph(Paragraph::new(format!("Refund {}", short(refund_id.0))).align(Align::Center))
         .paragraph(Paragraph::new(format!("Order {}", short(order.id.0))).align(Align::Center))
@@ -220,10 +220,8 @@ pub fn no_sale_slip(
     by: Option<&str>,
     copy: bool,
 ) -> Receipt {
-    let mut r = Receipt::new();
-    if copy {
-        r = r.paragraph(Paragraph::new(COPY_BANNER).bold().align(Align::Center));
-    } else {
+    let mut r = begin(copy);
+    if !copy {
         r = r.kick_drawer(DrawerPulse::default());
     }
     r.paragraph(Paragraph::new("NO SALE").bold().size(Size::DOUBLE).align(Align::Center))
@@ -243,10 +241,7 @@ pub fn z_report(session_id: DrawerSessionId, z: &ZReport, copy: bool) -> Receipt
     let row = |label: String, amount: String| {
         Row::new([Cell::fill(label), Cell::fixed(14, amount).right()])
     };
-    let mut r = Receipt::new();
-    if copy {
-        r = r.paragraph(Paragraph::new(COPY_BANNER).bold().align(Align::Center));
-    }
+    let mut r = begin(copy);
     r = r
         .paragraph(Paragraph::new("Z REPORT").bold().size(Size::DOUBLE).align(Align::Center))
         .paragraph(Paragraph::new(format!("Drawer {}", short(session_id.0))).align(Align::Center))

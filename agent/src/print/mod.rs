@@ -119,6 +119,17 @@ pub enum JobState {
 }
 
 impl JobState {
+    /// Every state, for listing all jobs whatever they stand at.
+    pub const ALL: [JobState; 7] = [
+        JobState::Queued,
+        JobState::Sending,
+        JobState::Sent,
+        JobState::Printed,
+        JobState::Uncertain,
+        JobState::Held,
+        JobState::Discarded,
+    ];
+
     fn as_str(self) -> &'static str {
         match self {
             JobState::Queued => "queued",

@@ -10,15 +10,15 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
-use thorbis_domain::Command;
 use thorbis_domain::ids::ItemId;
+use thorbis_domain::{Command, Currency};
 use uuid::Uuid;
 
+use super::action::run;
 use super::form::Fields;
 use super::html::{Message, esc, message, page};
-use super::pos::refusal_text;
 use super::{UiError, UiState, may_set_availability, read};
-use crate::{SignedIn, StoreError};
+use crate::SignedIn;
 
 fn require(who: &SignedIn) -> Result<(), UiError> {
     if may_set_availability(who.role) { Ok(()) } else { Err(UiError::Forbidden) }
@@ -136,16 +136,8 @@ pub(crate) async fn set(
         (_, Err(e)) => return refused(&state, &who, e.into()).await,
     };
     let command = Command::SetAvailability { item_id, available, by: Some(who.staff_id) };
-    let result = state
-        .with_store(move |store| match store.execute(&command) {
-            Ok(_) => Ok(Ok(())),
-            Err(StoreError::Refused(e)) => Ok(Err(refusal_text(&e, thorbis_domain::Currency::USD))),
-            Err(e) => Err(e),
-        })
-        .await?;
-    match result {
+    match run(&state, vec![command], Currency::USD).await? {
         Ok(()) => {
-            state.notify();
             let msg = if available { "on" } else { "off" };
             Ok(Redirect::to(&format!("/pos/availability?msg={msg}&item={}", item_id.0))
                 .into_response())

@@ -19,9 +19,10 @@ use thorbis_domain::ids::DrawerSessionId;
 use thorbis_domain::{Command, Currency};
 use uuid::Uuid;
 
+use super::action::run;
 use super::form::{self, Fields};
 use super::html::{Message, esc, message, page};
-use super::register::{require_register, run};
+use super::register::require_register;
 use super::{UiError, UiState};
 use crate::SignedIn;
 use crate::print::{Document, JobState, short};
@@ -278,7 +279,9 @@ pub(crate) async fn count(
             ];
             match store.execute_all(&commands) {
                 Ok(_) => Ok(None),
-                Err(crate::StoreError::Refused(e)) => Ok(Some(super::pos::refusal_text(&e, cur))),
+                Err(crate::StoreError::Refused(e)) => {
+                    Ok(Some(super::action::refusal_text(&e, cur)))
+                }
                 Err(other) => Err(other),
             }
         })

@@ -63,6 +63,30 @@ pub(crate) fn text(raw: &str, what: &str, max_chars: usize) -> Result<String, St
     Ok(raw.to_owned())
 }
 
+/// A non-negative decimal typed as `12`, `12.5` or `.75`, scaled to `places` decimals
+/// (`0.75` with 3 places is 750): at most `whole_digits` before the point and `places`
+/// after it. `None` when it is empty or not of that form; the caller bounds the value and
+/// words the message.
+pub(crate) fn fixed_point(raw: &str, whole_digits: usize, places: u32) -> Option<i64> {
+    let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if raw.is_empty()
+        || !digits(whole)
+        || !digits(frac)
+        || whole.len() > whole_digits
+        || frac.len() > places as usize
+    {
+        return None;
+    }
+    let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let frac: i64 = if frac.is_empty() {
+        0
+    } else {
+        frac.parse::<i64>().ok()? * 10_i64.pow(places - frac.len() as u32)
+    };
+    Some(whole * 10_i64.pow(places) + frac)
+}
+
 /// An amount typed as `25`, `25.5`, `25.50` or `$25.50`, in `currency`'s minor units.
 /// Refuses empty, negative, non-numeric, too many decimals, and more than 100,000.
 pub(crate) fn money(raw: &str, currency: Currency, what: &str) -> Result<Money, String> {
@@ -134,6 +158,18 @@ mod tests {
         }
         assert_eq!(money("1200", Currency::JPY, "Cash"), Ok(Money(1200)));
         assert!(money("12.5", Currency::JPY, "Cash").is_err());
+    }
+
+    #[test]
+    fn fixed_point_scales_without_floats() {
+        assert_eq!(fixed_point("0.75", 3, 3), Some(750));
+        assert_eq!(fixed_point(".5", 3, 3), Some(500));
+        assert_eq!(fixed_point("12", 3, 2), Some(1200));
+        assert_eq!(fixed_point("12.5", 3, 2), Some(1250));
+        assert_eq!(fixed_point("0", 3, 2), Some(0));
+        for bad in ["", "1.2345", "1000", "-1", "1e3", "a", "1.2.3", " 1"] {
+            assert_eq!(fixed_point(bad, 3, 3), None, "{bad:?}");
+        }
     }
 
     #[test]

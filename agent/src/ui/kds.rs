@@ -20,12 +20,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use futures_util::{Stream, StreamExt as _};
 use serde::Deserialize;
 use thorbis_domain::ids::{OrderId, TicketId};
-use thorbis_domain::{Command, Qty};
+use thorbis_domain::{Command, Currency, Qty};
 use uuid::Uuid;
 
+use super::action::{refusal_text, run};
 use super::form::Fields;
 use super::html::{Message, esc, message, page};
-use super::pos::refusal_text;
 use super::{UiError, UiState, may_use_kds, read};
 use crate::{SignedIn, Store, StoreError, TicketView};
 
@@ -383,16 +383,8 @@ async fn ticket_command(
     let station = station_of(Some(fields.get("station")));
     let ticket = TicketId(Uuid::try_parse(fields.get("ticket")).map_err(|_| UiError::NotFound)?);
     let command = make(ticket);
-    let result = state
-        .with_store(move |store| match store.execute(&command) {
-            Ok(_) => Ok(Ok(())),
-            Err(StoreError::Refused(e)) => Ok(Err(refusal_text(&e, thorbis_domain::Currency::USD))),
-            Err(e) => Err(e),
-        })
-        .await?;
-    match result {
+    match run(&state, vec![command], Currency::USD).await? {
         Ok(()) => {
-            state.notify();
             let q = station.map_or(String::new(), |s| format!("station={}&", urlencode(&s)));
             Ok(Redirect::to(&format!("/kds?{q}msg={done}")).into_response())
         }

@@ -26,6 +26,7 @@
 //!   short call on the blocking pool, never across an await; every write through the UI
 //!   also wakes the sync peers, so a sale leaves for the hub and the kitchen at once.
 
+mod action;
 mod availability;
 mod drawer;
 mod form;

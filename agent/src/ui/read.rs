@@ -1,5 +1,6 @@
 //! Read-only queries the screens need beyond the `Store`'s own read methods: staff,
-//! categories and modifier groups of the catalog, and recently bumped tickets. They read
+//! categories and modifier groups of the catalog, recently bumped tickets, and the
+//! original print job of a document. They read
 //! the same projections the store folds, through its connection, and never write.
 
 use std::collections::BTreeMap;
@@ -9,8 +10,20 @@ use thorbis_domain::fold::Versioned;
 use thorbis_domain::ids::{ModifierGroupId, StaffId, TicketId};
 use thorbis_domain::kitchen::Ticket;
 
+use crate::print::{Document, JobState, PrintJob};
 use crate::projection::{list, read};
 use crate::{Store, StoreError, TicketView};
+
+/// The first print job of `document` (not a copy), whatever state it is in.
+pub(crate) fn original_job(
+    store: &Store,
+    document: &Document,
+) -> Result<Option<PrintJob>, StoreError> {
+    Ok(store
+        .print_jobs(&JobState::ALL)?
+        .into_iter()
+        .find(|j| j.document == *document && j.copy_of.is_none()))
+}
 
 /// A member of staff's current record.
 pub(crate) fn staff(store: &Store, id: StaffId) -> Result<Option<Staff>, StoreError> {

@@ -33,11 +33,12 @@ use thorbis_drivers::variable_measure::{
 };
 use uuid::Uuid;
 
+use super::action::{currency_of, order_id, order_view, run};
 use super::form::{self, Fields};
 use super::html::{Message, esc, message, page};
-use super::pos::refusal_text;
+use super::pos::totals;
 use super::{UiError, UiState, may_use_register, read};
-use crate::print::{Document, JobState, receipt_number};
+use crate::print::{Document, receipt_number};
 use crate::{OrderView, SignedIn, Store, StoreError};
 
 /// The scale-label layouts a terminal uses unless configured otherwise: prefixes 20–24
@@ -63,35 +64,6 @@ pub fn default_scale_labels() -> VariableMeasureConfig {
 
 pub(crate) fn require_register(who: &SignedIn) -> Result<(), UiError> {
     if may_use_register(who.role) { Ok(()) } else { Err(UiError::Forbidden) }
-}
-
-const ALL_JOB_STATES: [JobState; 7] = [
-    JobState::Queued,
-    JobState::Sending,
-    JobState::Sent,
-    JobState::Printed,
-    JobState::Uncertain,
-    JobState::Held,
-    JobState::Discarded,
-];
-
-/// Runs `commands` in one transaction; a refusal comes back as its text.
-pub(crate) async fn run(
-    state: &UiState,
-    commands: Vec<Command>,
-    currency: Currency,
-) -> Result<Result<(), String>, UiError> {
-    let result = state
-        .with_store(move |store| match store.execute_all(&commands) {
-            Ok(_) => Ok(Ok(())),
-            Err(StoreError::Refused(e)) => Ok(Err(refusal_text(&e, currency))),
-            Err(other) => Err(other),
-        })
-        .await?;
-    if result.is_ok() {
-        state.notify();
-    }
-    Ok(result)
 }
 
 /// Staff who may approve, for the inline approval fields.
@@ -150,30 +122,12 @@ pub(crate) async fn approval(
     Ok(result)
 }
 
-fn currency_of(o: &OrderView) -> Currency {
-    o.order.currency().unwrap_or(Currency::USD)
-}
-
 /// A quantity typed for an item: whole units, or kilograms with up to three decimals for
 /// an item sold by weight.
 pub(crate) fn parse_qty(raw: &str, by_weight: bool) -> Result<Qty, String> {
     if by_weight {
         let message = || "Weight must be in kg, like 0.750, above 0 and at most 999".to_owned();
-        let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
-        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-        if raw.is_empty() || !digits(whole) || !digits(frac) || whole.len() > 3 || frac.len() > 3 {
-            return Err(message());
-        }
-        let whole: i64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| message())? };
-        let frac: i64 = if frac.is_empty() {
-            0
-        } else {
-            frac.parse::<i64>().map_err(|_| message())? * 10_i64.pow(3 - frac.len() as u32)
-        };
-        let milli = whole * 1000 + frac;
-        if milli <= 0 {
-            return Err(message());
-        }
+        let milli = form::fixed_point(raw, 3, 3).filter(|m| *m > 0).ok_or_else(message)?;
         return Ok(Qty::milli(milli));
     }
     let n = form::count(if raw.is_empty() { "1" } else { raw }, "Quantity", 1, 999)?;
@@ -227,11 +181,10 @@ fn load(store: &Store, order_id: Option<OrderId>) -> Result<SaleData, StoreError
     }
     let order = order_id.map(|id| store.order(id)).transpose()?.flatten();
     let receipt = match &order {
-        Some(o) if o.order.status() == OrderStatus::Closed => store
-            .print_jobs(&ALL_JOB_STATES)?
-            .into_iter()
-            .find(|j| j.document == Document::Receipt { order_id: o.id } && j.copy_of.is_none())
-            .map(|j| format!("{:?}", j.state).to_lowercase()),
+        Some(o) if o.order.status() == OrderStatus::Closed => {
+            read::original_job(store, &Document::Receipt { order_id: o.id })?
+                .map(|j| format!("{:?}", j.state).to_lowercase())
+        }
         _ => None,
     };
     let parked = store
@@ -273,7 +226,7 @@ pub(crate) async fn sale(
     Query(q): Query<SaleQuery>,
 ) -> Result<Response, UiError> {
     require_register(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let screen = Screen {
         // Confirmations after a redirect are chosen from a fixed list, never echoed.
         msg: match q.msg.as_deref() {
@@ -462,30 +415,6 @@ fn lines(data: &SaleData, o: &OrderView, cur: Currency, open: bool, base: &str) 
     out
 }
 
-fn totals(o: &OrderView, cur: Currency) -> String {
-    let t = &o.totals;
-    let mut out = String::from("<dl class=\"totals\" id=\"totals\">");
-    let mut row = |label: &str, id: &str, m: Money| {
-        let _ = write!(
-            out,
-            "<dt>{label}</dt><dd id=\"{id}\" class=\"money\">{}</dd>",
-            esc(&m.format(cur))
-        );
-    };
-    row("Subtotal", "subtotal", t.subtotal);
-    if t.discounts != Money::ZERO {
-        row("Discounts", "discounts", t.discounts);
-    }
-    row("Tax", "tax", t.tax.exclusive);
-    row("Total", "total", t.total);
-    if t.paid != Money::ZERO {
-        row("Paid", "paid", t.paid);
-    }
-    row("Due", "due", t.balance);
-    out.push_str("</dl>");
-    out
-}
-
 fn override_panel(
     data: &SaleData,
     o: &OrderView,
@@ -646,7 +575,7 @@ pub(crate) async fn scan(
     let fields = Fields(fields);
     let order_id = match fields.get("order") {
         "" => None,
-        raw => Some(OrderId(Uuid::try_parse(raw).map_err(|_| UiError::NotFound)?)),
+        raw => Some(order_id(raw)?),
     };
     let code = fields.get("code").to_owned();
     let scanned = fields.get("via") == "scan";
@@ -718,7 +647,7 @@ pub(crate) async fn add_item(
     let fields = Fields(fields);
     let order_id = match fields.get("order") {
         "" => None,
-        raw => Some(OrderId(Uuid::try_parse(raw).map_err(|_| UiError::NotFound)?)),
+        raw => Some(order_id(raw)?),
     };
     let item_id = ItemId(Uuid::try_parse(fields.get("item")).map_err(|_| UiError::NotFound)?);
     let by_weight = state
@@ -798,8 +727,7 @@ fn url_encode(text: &str) -> String {
 }
 
 async fn open_sale(state: &UiState, order: &str) -> Result<OrderView, UiError> {
-    let order_id = OrderId(Uuid::try_parse(order).map_err(|_| UiError::NotFound)?);
-    state.with_store(move |store| store.order(order_id)).await?.ok_or(UiError::NotFound)
+    order_view(state, order_id(order)?).await
 }
 
 /// Overrides a line's unit price with a manager's approval: the line is voided (reason
@@ -872,22 +800,10 @@ pub(crate) async fn override_price(
 /// A percentage typed as `10` or `12.5`, to basis points (above 0, at most 100 %).
 fn percent_bps(raw: &str) -> Result<u32, String> {
     let message = || "Percent must be a number above 0 and at most 100, like 10 or 12.5".to_owned();
-    let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if raw.is_empty() || !digits(whole) || !digits(frac) || whole.len() > 3 || frac.len() > 2 {
-        return Err(message());
-    }
-    let whole: u32 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| message())? };
-    let frac: u32 = if frac.is_empty() {
-        0
-    } else {
-        frac.parse::<u32>().map_err(|_| message())? * 10_u32.pow(2 - frac.len() as u32)
-    };
-    let bps = whole * 100 + frac;
-    if bps == 0 || bps > 10_000 {
-        return Err(message());
-    }
-    Ok(bps)
+    form::fixed_point(raw, 3, 2)
+        .and_then(|bps| u32::try_from(bps).ok())
+        .filter(|bps| (1..=10_000).contains(bps))
+        .ok_or_else(message)
 }
 
 /// A discount on the whole sale; the domain asks for a manager above the policy's limit.

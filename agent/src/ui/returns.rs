@@ -17,11 +17,10 @@ use thorbis_domain::ids::{LineId, OrderId, RefundId};
 use thorbis_domain::order::OrderStatus;
 use thorbis_domain::returns::refund_due;
 use thorbis_domain::{Command, Currency, Qty};
-use uuid::Uuid;
 
+use super::action::{currency_of, order_id, order_view, refusal_text};
 use super::form::Fields;
 use super::html::{Message, esc, message, page};
-use super::pos::refusal_text;
 use super::register::{
     approval, approval_fields, approvers, card_input, parse_qty, require_register,
 };
@@ -104,16 +103,12 @@ pub(crate) async fn sale(
     Query(q): Query<ReturnQuery>,
 ) -> Result<Response, UiError> {
     require_register(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let msg = match q.msg.as_deref() {
         Some("refunded") => Some(Message::Info("Refunded. The refund receipt is printing.".into())),
         _ => None,
     };
     render(&state, &who, order_id, msg, &Fields::default(), StatusCode::OK).await
-}
-
-fn currency_of(o: &OrderView) -> Currency {
-    o.order.currency().unwrap_or(Currency::USD)
 }
 
 async fn render(
@@ -128,15 +123,7 @@ async fn render(
         .with_store(move |store| {
             let Some(o) = store.order(order_id)? else { return Ok(None) };
             let printed: Vec<(RefundId, String)> = store
-                .print_jobs(&[
-                    JobState::Queued,
-                    JobState::Sending,
-                    JobState::Sent,
-                    JobState::Printed,
-                    JobState::Uncertain,
-                    JobState::Held,
-                    JobState::Discarded,
-                ])?
+                .print_jobs(&JobState::ALL)?
                 .into_iter()
                 .filter_map(|j| match j.document {
                     Document::Refund { order_id: o, refund_id }
@@ -242,9 +229,9 @@ pub(crate) async fn refund(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     require_register(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let fields = Fields(fields);
-    let o = state.with_store(move |store| store.order(order_id)).await?.ok_or(UiError::NotFound)?;
+    let o = order_view(&state, order_id).await?;
     let refusal = match parse(&o, &fields) {
         Err(e) => Some(e),
         Ok((lines, tender, reason)) => match approval(&state, &fields, true).await? {

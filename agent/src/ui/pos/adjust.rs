@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use thorbis_domain::events::{DiscountRule, DiscountScope};
-use thorbis_domain::ids::{DiscountId, LineId, OrderId};
+use thorbis_domain::ids::{DiscountId, LineId};
 use thorbis_domain::{Command, Currency, Money};
 use uuid::Uuid;
 
@@ -19,7 +19,8 @@ use super::super::form::{self, Fields};
 use super::super::html::{Message, esc};
 use super::super::{UiError, UiState};
 use super::{
-    CheckData, Screen, approval, currency_of, order_currency, render_check, require_pos, run,
+    CheckData, Screen, approval, currency_of, order_currency, order_id, render_check, require_pos,
+    run,
 };
 use crate::SignedIn;
 
@@ -147,7 +148,7 @@ pub(crate) async fn line_op(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let line_id = LineId(Uuid::try_parse(&line).map_err(|_| UiError::NotFound)?);
     let (form_id, key): (&'static str, &'static str) = match op.as_str() {
         "void" => ("void", "void"),
@@ -213,7 +214,7 @@ pub(crate) async fn check_discount(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let fields = Fields(fields);
     let currency = order_currency(&state, order_id).await?;
     let refusal = match approval::approver(&state, &who, &fields, "cdisc").await? {

@@ -27,7 +27,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use thorbis_domain::catalog::{Category, Item, ModifierGroup, Staff};
-use thorbis_domain::command::CommandError;
 use thorbis_domain::events::ServiceMode;
 use thorbis_domain::ids::{
     CategoryId, DrawerSessionId, ItemId, LineId, ModifierGroupId, ModifierId, OrderId,
@@ -36,85 +35,19 @@ use thorbis_domain::order::OrderStatus;
 use thorbis_domain::{Command, Currency, Money, Qty};
 use uuid::Uuid;
 
+use super::action::{currency_of, order_id, order_view, run};
 use super::form::{self, Fields};
 use super::html::{Message, esc, message, page};
 use super::{UiError, UiState, may_use_pos, read};
 use crate::print::{Document, JobState, PrintJob};
 use crate::{OrderView, SignedIn, Store, StoreError};
 
-const ALL_JOB_STATES: [JobState; 7] = [
-    JobState::Queued,
-    JobState::Sending,
-    JobState::Sent,
-    JobState::Printed,
-    JobState::Uncertain,
-    JobState::Held,
-    JobState::Discarded,
-];
-
 fn require_pos(who: &SignedIn) -> Result<(), UiError> {
     if may_use_pos(who.role) { Ok(()) } else { Err(UiError::Forbidden) }
 }
 
-/// Text for a refused command, with amounts in the order's currency.
-pub(crate) fn refusal_text(e: &CommandError, currency: Currency) -> String {
-    let m = |x: &Money| x.format(currency);
-    match e {
-        CommandError::TenderTooSmall { tendered, amount } => {
-            format!("Cash of {} does not cover {} due.", m(tendered), m(amount))
-        }
-        CommandError::ChangeTooLarge { change, limit } => format!(
-            "Change of {} is over the {} limit: check the amount tendered.",
-            m(change),
-            m(limit)
-        ),
-        CommandError::TenderExceedsBalance { amount, balance } => {
-            format!("{} is more than the {} balance.", m(amount), m(balance))
-        }
-        CommandError::OrderUnpaid { balance, .. } => format!("{} is still to pay.", m(balance)),
-        CommandError::TipTooLarge { tip, limit } => {
-            format!("A tip of {} is over the {} limit.", m(tip), m(limit))
-        }
-        CommandError::NothingToSend => "Nothing new to send to the kitchen.".into(),
-        CommandError::ApprovalRequired(what) => format!(
-            "{} requires a manager's approval: choose the manager and enter their PIN.",
-            capitalised(what)
-        ),
-        CommandError::Modifiers(e) => format!("{}.", capitalised(&e.to_string())),
-        other => format!("{}.", capitalised(&other.to_string())),
-    }
-}
-
-fn capitalised(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
-}
-
-/// Runs `commands`; a refusal comes back as its text (nothing was written).
-async fn run(
-    state: &UiState,
-    commands: Vec<Command>,
-    currency: Currency,
-) -> Result<Result<(), String>, UiError> {
-    let result = state
-        .with_store(move |store| match store.execute_all(&commands) {
-            Ok(_) => Ok(Ok(())),
-            Err(StoreError::Refused(e)) => Ok(Err(refusal_text(&e, currency))),
-            Err(other) => Err(other),
-        })
-        .await?;
-    if result.is_ok() {
-        state.notify();
-    }
-    Ok(result)
-}
-
 fn table_of(o: &OrderView) -> String {
     o.order.table().map_or_else(|| "—".into(), str::to_owned)
-}
-
-fn currency_of(o: &OrderView) -> Currency {
-    o.order.currency().unwrap_or(Currency::USD)
 }
 
 /// The open checks and the new-check form.
@@ -292,7 +225,7 @@ pub(crate) async fn check(
     Query(q): Query<CheckQuery>,
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let screen = Screen {
         category: parse_id(q.cat.as_deref()).map(CategoryId),
         seat: q.seat.as_deref().and_then(|s| form::count(s, "Seat", 1, 99).ok()),
@@ -347,7 +280,7 @@ struct CheckData {
 fn load(store: &Store, order_id: OrderId, op: Option<Op>) -> Result<Option<CheckData>, StoreError> {
     let Some(order) = store.order(order_id)? else { return Ok(None) };
     let jobs: Vec<PrintJob> = store
-        .print_jobs(&ALL_JOB_STATES)?
+        .print_jobs(&JobState::ALL)?
         .into_iter()
         .filter(|j| j.document == Document::Receipt { order_id })
         .collect();
@@ -686,7 +619,9 @@ fn lines(o: &OrderView, cur: Currency, base: Option<&str>, selected: Option<Line
     out
 }
 
-fn totals(o: &OrderView, cur: Currency) -> String {
+/// The totals block of a check or a sale; comps, payments and tips show only once there
+/// are some.
+pub(crate) fn totals(o: &OrderView, cur: Currency) -> String {
     let t = &o.totals;
     let mut out = String::from("<dl class=\"totals\" id=\"totals\">");
     let mut row = |label: &str, id: &str, m: Money| {
@@ -778,7 +713,7 @@ pub(crate) async fn add_line(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let fields = Fields(fields);
     let item_id = ItemId(Uuid::try_parse(fields.get("item")).map_err(|_| UiError::NotFound)?);
     let category = parse_id(Some(fields.get("cat"))).map(CategoryId);
@@ -851,11 +786,7 @@ pub(crate) async fn add_line(
 }
 
 async fn order_currency(state: &UiState, order_id: OrderId) -> Result<Currency, UiError> {
-    state
-        .with_store(move |store| store.order(order_id))
-        .await?
-        .ok_or(UiError::NotFound)
-        .map(|o| currency_of(&o))
+    order_view(state, order_id).await.map(|o| currency_of(&o))
 }
 
 /// Sends the check's new lines to the kitchen.
@@ -865,7 +796,7 @@ pub(crate) async fn send(
     Path(order): Path<String>,
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let currency = order_currency(&state, order_id).await?;
     match run(&state, vec![Command::SendToKitchen { order_id }], currency).await? {
         Ok(()) => Ok(Redirect::to(&format!("/pos/checks/{}?msg=sent", order_id.0)).into_response()),
@@ -883,13 +814,10 @@ pub(crate) async fn reprint(
     Path(order): Path<String>,
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let done = state
         .with_store(move |store| {
-            let original = store
-                .print_jobs(&ALL_JOB_STATES)?
-                .into_iter()
-                .find(|j| j.document == Document::Receipt { order_id } && j.copy_of.is_none());
+            let original = read::original_job(store, &Document::Receipt { order_id })?;
             original.map(|job| store.reprint(job.id)).transpose()
         })
         .await?;
@@ -912,7 +840,7 @@ pub(crate) async fn open_drawer(
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
     let fields = Fields(fields);
-    let order_id = OrderId(Uuid::try_parse(fields.get("order")).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(fields.get("order"))?;
     let refusal = match form::money(fields.get("float"), Currency::USD, "Float") {
         Err(e) => Some(e),
         Ok(float) => {

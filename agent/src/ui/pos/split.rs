@@ -22,7 +22,10 @@ use uuid::Uuid;
 use super::super::form::{self, Fields};
 use super::super::html::{Message, esc};
 use super::super::{UiError, UiState, may_use_pos};
-use super::{CheckData, Op, Screen, currency_of, render_check, require_pos, run, table_of};
+use super::{
+    CheckData, Op, Screen, currency_of, order_id, order_view, render_check, require_pos, run,
+    table_of,
+};
 use crate::SignedIn;
 
 /// The panel of a split, transfer or merge.
@@ -146,9 +149,9 @@ pub(crate) async fn split_check(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
-    let from = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let from = order_id(&order)?;
     let fields = Fields(fields);
-    let view = state.with_store(move |store| store.order(from)).await?.ok_or(UiError::NotFound)?;
+    let view = order_view(&state, from).await?;
     let cur = currency_of(&view);
     let chosen: Result<Vec<LineId>, String> = match fields.get("seat") {
         "" => fields
@@ -205,7 +208,7 @@ pub(crate) async fn transfer(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let fields = Fields(fields);
     let server: Result<Option<StaffId>, String> = match fields.get("server") {
         "" => Ok(None),
@@ -246,7 +249,7 @@ pub(crate) async fn merge(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
-    let into = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let into = order_id(&order)?;
     let fields = Fields(fields);
     let refusal = match Uuid::try_parse(fields.get("from")) {
         Err(_) => "Choose the check to merge.".to_owned(),

@@ -19,12 +19,11 @@ use thorbis_domain::events::Tender;
 use thorbis_domain::ids::{OrderId, PaymentId};
 use thorbis_domain::order::even_split;
 use thorbis_domain::{Command, Currency, Money};
-use uuid::Uuid;
 
 use super::super::form::{self, Fields};
 use super::super::html::{Message, esc};
 use super::super::{UiError, UiState};
-use super::{CheckData, Screen, currency_of, render_check, require_pos, run};
+use super::{CheckData, Screen, currency_of, order_id, order_view, render_check, require_pos, run};
 use crate::{OrderView, SignedIn};
 
 /// The most parts a check is split into evenly.
@@ -181,7 +180,7 @@ pub(crate) async fn even(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let fields = Fields(fields);
     let view = order_view(&state, order_id).await?;
     let cur = currency_of(&view);
@@ -207,10 +206,6 @@ pub(crate) async fn even(
     render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
-async fn order_view(state: &UiState, order_id: OrderId) -> Result<OrderView, UiError> {
-    state.with_store(move |store| store.order(order_id)).await?.ok_or(UiError::NotFound)
-}
-
 /// Takes cash: the amount typed (or the whole balance), with change from what was handed
 /// over.
 pub(crate) async fn cash(
@@ -220,7 +215,7 @@ pub(crate) async fn cash(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let fields = Fields(fields);
     let cur = currency_of(&order_view(&state, order_id).await?);
     let tender = form::money(fields.get("tendered"), cur, "Cash tendered")
@@ -236,7 +231,7 @@ pub(crate) async fn card(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, UiError> {
     require_pos(&who)?;
-    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let order_id = order_id(&order)?;
     let fields = Fields(fields);
     let cur = currency_of(&order_view(&state, order_id).await?);
     let tip = match fields.get("tip") {
