@@ -119,14 +119,7 @@ pub async fn refused(
 
 /// Signs in on `page` as the staff member named `name`, tapping the PIN pad.
 pub async fn sign_in(rig: &Rig, page: &Page, name: &str, pin: &str, then: &str) -> Result<()> {
-    page.goto(rig.url("/signin")).await?;
-    wait_for(page, "the staff list", "!!document.querySelector('[data-staff]')").await?;
-    click_and_load(page, &format!("[data-staff='{name}']"), "!!document.getElementById('pin')")
-        .await?;
-    for digit in pin.chars() {
-        page.find_element(format!("[data-digit='{digit}']")).await?.click().await?;
-    }
-    click_and_load(page, "#pin-ok", then).await
+    browser::sign_in(page, &rig.url("/signin"), name, pin, then).await
 }
 
 pub fn has(selector: &str, needle: &str) -> String {
