@@ -21,13 +21,14 @@ use thorbis_agent::seed;
 use thorbis_agent::sync::lan::LanConfig;
 use thorbis_agent::sync::{SharedStore, ShellConfig, SyncHandle};
 use thorbis_agent::{Clock as _, Enrollment, Store, StoreConfig, SystemClock};
-use thorbis_domain::Command;
-use thorbis_domain::events::ServiceMode;
-use thorbis_domain::ids::{LineId, OrderId};
-use thorbis_domain::{Currency, Qty};
 use thorbis_sync_protocol::{Credential, DeviceId, DeviceKey, DeviceRole};
 use tokio::net::TcpListener;
 use uuid::Uuid;
+
+#[path = "../tests/support/orders.rs"]
+mod orders;
+
+use orders::send_order;
 
 /// Orders per second the POS takes.
 const RATE: u64 = 100;
@@ -69,21 +70,7 @@ fn terminal(
 
 /// One check with a burger and fries, sent to the kitchen; returns the POS's tip after it.
 fn take_order(pos: &SharedStore, table: &str) -> Result<u64> {
-    let (order_id, burger, fries) =
-        pos.with(|s| (OrderId(s.new_id()), LineId(s.new_id()), LineId(s.new_id())));
-    pos.execute(&[
-        Command::OpenOrder {
-            order_id,
-            currency: Currency::USD,
-            mode: ServiceMode::DineIn,
-            table: Some(table.into()),
-            guests: Some(2),
-            staff: None,
-        },
-        seed::line(order_id, burger, seed::BURGER, Qty::ONE, vec![seed::MEDIUM_RARE]),
-        seed::line(order_id, fries, seed::FRIES, Qty::ONE, vec![]),
-        Command::SendToKitchen { order_id },
-    ])?;
+    send_order(pos, table)?;
     Ok(pos.with(|s| s.tip().seq))
 }
 

@@ -36,8 +36,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use thorbis_agent::print::policy::Timing;
-use thorbis_agent::print::{JobState, PrintRouting, PrintService, PrinterConfig};
+use thorbis_agent::print::{self, JobState, PrintService};
 use thorbis_agent::seed::{self, SaleIds};
 use thorbis_agent::sync::lan::LanConfig;
 use thorbis_agent::sync::{self, SharedStore, ShellConfig, SyncHandle};
@@ -47,9 +46,6 @@ use thorbis_domain::command::TenderInput;
 use thorbis_domain::events::ServiceMode;
 use thorbis_domain::ids::{DrawerSessionId, LineId, OrderId, PaymentId};
 use thorbis_domain::{Command, Currency, Money, Qty};
-use thorbis_drivers::drawer::DrawerMonitorConfig;
-use thorbis_drivers::profile::PrinterProfile;
-use thorbis_drivers::transport::TcpConfig;
 
 /// Parsed command line.
 struct Args {
@@ -140,25 +136,14 @@ fn main() -> Result<()> {
     let path = args.data.join("agent.db");
     let mut config = StoreConfig::new(&path);
     if args.printer.is_some() {
-        config.print = PrintRouting {
-            stations: ["grill", "fryer"].map(|s| (s.to_owned(), "front".to_owned())).into(),
-            receipt_printer: Some("front".into()),
-        };
+        config.print = print::setup::front_routing();
     }
     let clock = Arc::clone(&config.clock);
     let mut store = Store::open(config).with_context(|| format!("opening {}", path.display()))?;
     let service = match &args.printer {
         Some(address) => Some(PrintService::start(
             &path,
-            vec![PrinterConfig {
-                name: "front".into(),
-                connector: Arc::new(TcpConfig::new(address.clone())),
-                profile: PrinterProfile::builtin("epson-tm-t88")?,
-                drawer: None,
-                backup: None,
-                timing: Timing::default(),
-                drawer_alert: DrawerMonitorConfig::default(),
-            }],
+            vec![print::setup::front_printer(address.clone())?],
             &clock,
         )?),
         None => None,

@@ -6,20 +6,22 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, Result, bail, ensure};
+use anyhow::{Context as _, Result, ensure};
 use thorbis_agent::seed;
-use thorbis_agent::sync::lan::LanConfig;
-use thorbis_agent::sync::{RetryPolicy, SharedStore, ShellConfig, SyncHandle};
+use thorbis_agent::sync::{SharedStore, SyncHandle};
 use thorbis_agent::{Enrollment, ManualClock, Store, StoreConfig};
 use thorbis_domain::Command;
-use thorbis_domain::events::ServiceMode;
-use thorbis_domain::ids::{LineId, OrderId};
-use thorbis_domain::{Currency, Qty};
 use thorbis_sync_protocol::{Credential, DeviceId, DeviceKey, DeviceRole};
 use tokio::net::TcpListener;
 use uuid::Uuid;
 
-const NOW_MS: u64 = 1_790_000_000_000;
+#[path = "support/hub.rs"]
+mod hub;
+#[path = "support/orders.rs"]
+mod orders;
+
+use hub::{NOW_MS, lan_config, shell_config, wait_for};
+use orders::{send_order, tickets_for};
 
 /// A tenant with one store, issuing credentials as the hub does at enrollment.
 struct Tenant {
@@ -78,25 +80,6 @@ impl Tenant {
     }
 }
 
-fn shell_config(seed: u64) -> ShellConfig {
-    ShellConfig {
-        retry: RetryPolicy { base_ms: 20, max_ms: 400, credential_retry_ms: 2_000 },
-        long_poll: Duration::from_secs(1),
-        seed,
-        ..ShellConfig::default()
-    }
-}
-
-fn lan_config(listener: Option<TcpListener>, peers: Vec<std::net::SocketAddr>) -> LanConfig {
-    LanConfig {
-        listener,
-        peers,
-        retry: RetryPolicy { base_ms: 20, max_ms: 200, credential_retry_ms: 2_000 },
-        keepalive: Duration::from_millis(500),
-        handshake_timeout: Duration::from_secs(2),
-    }
-}
-
 /// Starts a LAN-only shell: listening on `listener`, dialling `peers`.
 fn start(
     store: &SharedStore,
@@ -107,40 +90,6 @@ fn start(
     let mut handle = SyncHandle::new(store.clone(), shell_config(seed));
     handle.start_lan(lan_config(listener, peers))?;
     Ok(handle)
-}
-
-/// Polls `check` every 10 ms for up to `secs` seconds.
-async fn wait_for(what: &str, secs: u64, mut check: impl FnMut() -> Result<bool>) -> Result<()> {
-    for _ in 0..secs * 100 {
-        if check()? {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    bail!("timed out after {secs} s waiting for {what}")
-}
-
-fn send_order(pos: &SharedStore, table: &str) -> Result<OrderId> {
-    let (order_id, burger, fries) =
-        pos.with(|s| (OrderId(s.new_id()), LineId(s.new_id()), LineId(s.new_id())));
-    pos.execute(&[
-        Command::OpenOrder {
-            order_id,
-            currency: Currency::USD,
-            mode: ServiceMode::DineIn,
-            table: Some(table.into()),
-            guests: Some(2),
-            staff: None,
-        },
-        seed::line(order_id, burger, seed::BURGER, Qty::ONE, vec![seed::MEDIUM_RARE]),
-        seed::line(order_id, fries, seed::FRIES, Qty::ONE, vec![]),
-        Command::SendToKitchen { order_id },
-    ])?;
-    Ok(order_id)
-}
-
-fn tickets_for(store: &SharedStore, order: OrderId) -> Result<usize> {
-    Ok(store.with(|s| s.kds_queue(None))?.iter().filter(|t| t.order_id == order).count())
 }
 
 fn same_events(a: &SharedStore, b: &SharedStore) -> Result<bool> {

@@ -13,40 +13,16 @@ use thorbis_agent::seed;
 use thorbis_agent::sync::hub::enroll;
 use thorbis_agent::sync::{CredentialState, SharedStore};
 use thorbis_agent::{ManualClock, Store, StoreConfig};
-use thorbis_domain::Command;
-use thorbis_domain::events::ServiceMode;
-use thorbis_domain::ids::{LineId, OrderId};
-use thorbis_domain::{Currency, Qty};
 use thorbis_hub::testing::fresh_database;
 use thorbis_sync_protocol::sync::EventSource;
 
 #[path = "support/hub.rs"]
 mod hub;
+#[path = "support/orders.rs"]
+mod orders;
 
 use hub::{Agent, Hub, NOW_MS, wait_for};
-
-fn send_order(pos: &SharedStore, table: &str) -> Result<OrderId> {
-    let (order_id, burger, fries) =
-        pos.with(|s| (OrderId(s.new_id()), LineId(s.new_id()), LineId(s.new_id())));
-    pos.execute(&[
-        Command::OpenOrder {
-            order_id,
-            currency: Currency::USD,
-            mode: ServiceMode::DineIn,
-            table: Some(table.into()),
-            guests: Some(2),
-            staff: None,
-        },
-        seed::line(order_id, burger, seed::BURGER, Qty::ONE, vec![seed::MEDIUM_RARE]),
-        seed::line(order_id, fries, seed::FRIES, Qty::ONE, vec![]),
-        Command::SendToKitchen { order_id },
-    ])?;
-    Ok(order_id)
-}
-
-fn tickets_for(store: &SharedStore, order: OrderId) -> Result<usize> {
-    Ok(store.with(|s| s.kds_queue(None))?.iter().filter(|t| t.order_id == order).count())
-}
+use orders::{send_order, tickets_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_sent_on_the_pos_reaches_the_kds_and_replays_change_nothing() -> Result<()> {

@@ -13,7 +13,7 @@ mod browser;
 mod rig;
 
 use anyhow::{Context, Result, ensure};
-use browser::{Chromium, click_and_load, eval, fill, screenshot, text, wait_for};
+use browser::{Chromium, click_and_load, eval, fill, screenshot, text, wait_for, with_chromium};
 use rig::{Rig, has, message, refused, sign_in, wait_for_job};
 use thorbis_agent::seed;
 use thorbis_domain::Currency;
@@ -21,10 +21,7 @@ use thorbis_domain::Currency;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_table_from_pin_to_kitchen_to_cash_and_receipt() -> Result<()> {
     let rig = Rig::start().await?;
-    let chromium = Chromium::launch().await?;
-    let result = scenario(&rig, &chromium).await;
-    chromium.close().await;
-    result
+    with_chromium(async |chromium| scenario(&rig, chromium).await).await
 }
 
 #[allow(clippy::too_many_lines)] // One scenario, told in order.
@@ -290,10 +287,7 @@ fn lines_of(rig: &Rig, table: &str) -> Result<(thorbis_domain::ids::OrderId, Lin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_approved_void_a_split_check_and_card_and_cash_tenders() -> Result<()> {
     let rig = Rig::start().await?;
-    let chromium = Chromium::launch().await?;
-    let result = check_operations(&rig, &chromium).await;
-    chromium.close().await;
-    result
+    with_chromium(async |chromium| check_operations(&rig, chromium).await).await
 }
 
 #[allow(clippy::too_many_lines)] // One scenario, told in order.

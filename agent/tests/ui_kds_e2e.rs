@@ -13,7 +13,7 @@ mod browser;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail, ensure};
-use browser::{Chromium, click_and_load, eval, fill, screenshot, text, wait_for};
+use browser::{Chromium, click_and_load, eval, fill, screenshot, text, wait_for, with_chromium};
 use chromiumoxide::page::Page;
 use thorbis_agent::sync::SharedStore;
 use thorbis_agent::ui::{self, SessionKey, UiState};
@@ -104,14 +104,7 @@ fn sync(from: &Rig, to: &Rig) -> Result<usize> {
 
 /// Signs in on `page` (at `rig`) as `name`, tapping the PIN pad.
 async fn sign_in(rig: &Rig, page: &Page, name: &str, pin: &str) -> Result<()> {
-    page.goto(rig.url("/signin")).await?;
-    wait_for(page, "the staff list", "!!document.querySelector('[data-staff]')").await?;
-    click_and_load(page, &format!("[data-staff='{name}']"), "!!document.getElementById('pin')")
-        .await?;
-    for digit in pin.chars() {
-        page.find_element(format!("[data-digit='{digit}']")).await?.click().await?;
-    }
-    click_and_load(page, "#pin-ok", "location.pathname === '/pos'").await
+    browser::sign_in(page, &rig.url("/signin"), name, pin, "location.pathname === '/pos'").await
 }
 
 /// Opens a check for `table` on the POS screen of `page`.
@@ -138,10 +131,7 @@ async fn message(page: &Page) -> Result<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expo_and_all_day_counts_follow_the_kitchen() -> Result<()> {
     let rig = Rig::start(21).await?;
-    let chromium = Chromium::launch().await?;
-    let result = kitchen(&rig, &chromium).await;
-    chromium.close().await;
-    result
+    with_chromium(async |chromium| kitchen(&rig, chromium).await).await
 }
 
 #[allow(clippy::print_stdout, reason = "the screenshots' path is the test's report")]
@@ -259,10 +249,7 @@ async fn kitchen(rig: &Rig, chromium: &Chromium) -> Result<()> {
 async fn an_item_86d_on_one_terminal_is_greyed_and_refused_on_another() -> Result<()> {
     let a = Rig::start(31).await?;
     let b = Rig::start(32).await?;
-    let chromium = Chromium::launch().await?;
-    let result = eighty_six(&a, &b, &chromium).await;
-    chromium.close().await;
-    result
+    with_chromium(async |chromium| eighty_six(&a, &b, chromium).await).await
 }
 
 async fn eighty_six(a: &Rig, b: &Rig, chromium: &Chromium) -> Result<()> {

@@ -19,6 +19,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 use browser::{
     Chromium, NEW_PAGE, click_and_load, eval, fill, mark_page, screenshot, text, wait_for,
+    with_chromium,
 };
 use chromiumoxide::cdp::browser_protocol::input::{DispatchKeyEventParams, DispatchKeyEventType};
 use chromiumoxide::page::Page;
@@ -125,10 +126,7 @@ async fn a_retail_sale_by_scanner_a_return_by_receipt_and_a_blind_drawer_close()
             },
         ])
     })?;
-    let chromium = Chromium::launch().await?;
-    let result = scenario(&rig, &chromium).await;
-    chromium.close().await;
-    result
+    with_chromium(async |chromium| scenario(&rig, chromium).await).await
 }
 
 #[allow(clippy::too_many_lines)] // One scenario, told in order.

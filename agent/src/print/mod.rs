@@ -19,6 +19,7 @@
 
 mod layout;
 pub mod policy;
+pub mod setup;
 mod worker;
 
 use std::collections::BTreeMap;

@@ -75,6 +75,14 @@ impl Chromium {
     }
 }
 
+/// Launches Chromium, runs `scenario` in it and closes it whether the scenario passed or not.
+pub async fn with_chromium(scenario: impl AsyncFnOnce(&Chromium) -> Result<()>) -> Result<()> {
+    let chromium = Chromium::launch().await?;
+    let result = scenario(&chromium).await;
+    chromium.close().await;
+    result
+}
+
 /// Evaluates `expr` and reads it as JSON; `None` while the page is between documents.
 pub async fn eval(page: &Page, expr: &str) -> Option<serde_json::Value> {
     let result = tokio::time::timeout(Duration::from_secs(5), page.evaluate(expr)).await.ok()?;
@@ -167,4 +175,22 @@ pub async fn screenshot(page: &Page, name: &str) -> Result<PathBuf> {
         .with_context(|| format!("screenshot {name}"))?;
     std::fs::write(&path, bytes)?;
     Ok(path)
+}
+
+/// Signs in on `page` at `signin_url` as `name`, tapping the PIN pad, and waits for `then`.
+pub async fn sign_in(
+    page: &Page,
+    signin_url: &str,
+    name: &str,
+    pin: &str,
+    then: &str,
+) -> Result<()> {
+    page.goto(signin_url).await?;
+    wait_for(page, "the staff list", "!!document.querySelector('[data-staff]')").await?;
+    click_and_load(page, &format!("[data-staff='{name}']"), "!!document.getElementById('pin')")
+        .await?;
+    for digit in pin.chars() {
+        page.find_element(format!("[data-digit='{digit}']")).await?.click().await?;
+    }
+    click_and_load(page, "#pin-ok", then).await
 }

@@ -1,7 +1,8 @@
 //! A real hub for the agent's tests and benches: a throwaway Postgres (the hub's test
 //! harness), the hub in this process on 127.0.0.1, its admin API (tenants, enrollment codes),
 //! and terminals with real stores enrolled with one-time codes and running the sync shell.
-//! Every wait is bounded.
+//! Also the sync shell's and LAN transport's test settings (short retries) and the bounded
+//! wait, which the LAN tests share. Every wait is bounded.
 
 // Shared by tests and benches through `#[path]`; each uses part of it.
 #![allow(dead_code)]
@@ -12,11 +13,13 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail, ensure};
 use serde_json::{Value, json};
 use thorbis_agent::sync::hub::{enroll, http_client_trusting};
+use thorbis_agent::sync::lan::LanConfig;
 use thorbis_agent::sync::{RetryPolicy, SharedStore, ShellConfig, SyncHandle};
 use thorbis_agent::{ManualClock, Store, StoreConfig};
 use thorbis_hub::identity::KeyWrap;
 use thorbis_hub::testing::TestDatabase;
 use thorbis_hub::{AppState, Limits, Settings};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -154,6 +157,17 @@ pub fn shell_config(seed: u64) -> ShellConfig {
         long_poll: Duration::from_secs(1),
         seed,
         ..ShellConfig::default()
+    }
+}
+
+/// LAN transport settings for tests: listening on `listener`, dialling `peers`.
+pub fn lan_config(listener: Option<TcpListener>, peers: Vec<std::net::SocketAddr>) -> LanConfig {
+    LanConfig {
+        listener,
+        peers,
+        retry: RetryPolicy { base_ms: 20, max_ms: 200, credential_retry_ms: 2_000 },
+        keepalive: Duration::from_millis(500),
+        handshake_timeout: Duration::from_secs(2),
     }
 }
 

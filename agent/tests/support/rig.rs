@@ -5,20 +5,16 @@
 // Shared by the browser tests through `#[path]`; each uses part of it.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Result, ensure};
 use chromiumoxide::page::Page;
-use thorbis_agent::print::policy::Timing;
-use thorbis_agent::print::{PrintRouting, PrintService, PrinterConfig};
+use thorbis_agent::print::PrintService;
+use thorbis_agent::print::setup::{front_printer, front_routing};
 use thorbis_agent::sync::SharedStore;
 use thorbis_agent::ui::{self, SessionKey, UiState};
 use thorbis_agent::{Clock, Store, StoreConfig, SystemClock, seed};
-use thorbis_drivers::drawer::DrawerMonitorConfig;
-use thorbis_drivers::profile::PrinterProfile;
-use thorbis_drivers::transport::TcpConfig;
 use thorbis_simulators::server::{PrinterConfig as SimConfig, PrinterHandle};
 
 use crate::browser::{self, click_and_load, fill, text, wait_for};
@@ -46,27 +42,13 @@ impl Rig {
             id_seed: Some(11),
             device_key_seed: Some([11; 32]),
             clock: Arc::clone(&clock),
-            print: PrintRouting {
-                stations: BTreeMap::from([
-                    ("grill".into(), "front".into()),
-                    ("fryer".into(), "front".into()),
-                ]),
-                receipt_printer: Some("front".into()),
-            },
+            print: front_routing(),
             ..StoreConfig::new(&path)
         })?;
         store.execute_all(&seed::catalog())?;
         let print = Arc::new(PrintService::start(
             &path,
-            vec![PrinterConfig {
-                name: "front".into(),
-                connector: Arc::new(TcpConfig::new(printer_addr.to_string())),
-                profile: PrinterProfile::builtin("epson-tm-t88")?,
-                drawer: None,
-                backup: None,
-                timing: Timing::default(),
-                drawer_alert: DrawerMonitorConfig::default(),
-            }],
+            vec![front_printer(printer_addr.to_string())?],
             &clock,
         )?);
         let store = SharedStore::new(store);
@@ -137,14 +119,7 @@ pub async fn refused(
 
 /// Signs in on `page` as the staff member named `name`, tapping the PIN pad.
 pub async fn sign_in(rig: &Rig, page: &Page, name: &str, pin: &str, then: &str) -> Result<()> {
-    page.goto(rig.url("/signin")).await?;
-    wait_for(page, "the staff list", "!!document.querySelector('[data-staff]')").await?;
-    click_and_load(page, &format!("[data-staff='{name}']"), "!!document.getElementById('pin')")
-        .await?;
-    for digit in pin.chars() {
-        page.find_element(format!("[data-digit='{digit}']")).await?.click().await?;
-    }
-    click_and_load(page, "#pin-ok", then).await
+    browser::sign_in(page, &rig.url("/signin"), name, pin, then).await
 }
 
 pub fn has(selector: &str, needle: &str) -> String {
