@@ -70,15 +70,7 @@ fn main() -> Result<()> {
     wait("queue drained", || store_pending(&path).is_ok_and(|n| n == 0))?;
     drop(service);
 
-    let jobs = store.print_jobs(&[
-        JobState::Queued,
-        JobState::Sending,
-        JobState::Sent,
-        JobState::Printed,
-        JobState::Uncertain,
-        JobState::Held,
-        JobState::Discarded,
-    ])?;
+    let jobs = store.print_jobs(&JobState::ALL)?;
     let texts: Vec<String> =
         main_sim.jobs().into_iter().chain(backup_sim.jobs()).map(|j| j.text).collect();
     let (missing, duplicates) = account(&jobs, &texts);
