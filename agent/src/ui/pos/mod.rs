@@ -323,6 +323,8 @@ fn confirmation(key: &str) -> Option<&'static str> {
         "moved" => "Lines moved.",
         "transfer" => "Check transferred.",
         "merge" => "Checks merged into this one.",
+        "held" => "Course held: sending skips it until it is fired.",
+        "fired" => "Course fired.",
         _ => return None,
     })
 }
@@ -644,6 +646,8 @@ fn lines(o: &OrderView, cur: Currency, base: Option<&str>, selected: Option<Line
         }
         if o.order.sent.contains_key(&line.line_id) {
             tags.push("sent".into());
+        } else if o.order.is_line_held(line) {
+            tags.push("held".into());
         }
         if o.order.comps.contains_key(&line.line_id) {
             tags.push("comped".into());
@@ -719,7 +723,8 @@ fn totals(o: &OrderView, cur: Currency) -> String {
 fn actions(data: &CheckData, screen: &Screen, base: &str, cur: Currency) -> String {
     let mut out = format!(
         "<form method=\"post\" action=\"{base}/send\"><button class=\"btn primary wide\" type=\"submit\" id=\"send\">Send to kitchen</button></form>\
-<nav class=\"row ops\" id=\"check-ops\">"
+{courses}<nav class=\"row ops\" id=\"check-ops\">",
+        courses = course_controls(&data.order, base)
     );
     for (op, label) in
         [("discount", "Discount"), ("split", "Split"), ("transfer", "Transfer"), ("merge", "Merge")]
@@ -929,6 +934,61 @@ pub(crate) async fn open_drawer(
     match refusal {
         None => Ok(Redirect::to(&format!("/pos/checks/{}?msg=drawer", order_id.0)).into_response()),
         Some(e) => {
+            let screen = Screen { msg: Some(Message::Error(e)), ..Screen::default() };
+            render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+/// Hold / fire buttons for each course on an open check: a course with unsent lines can be
+/// held, a held one fired (which sends its lines).
+fn course_controls(o: &OrderView, base: &str) -> String {
+    let courses = o.order.courses();
+    if courses.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<div class=\"row courses\" id=\"courses\">");
+    for course in courses {
+        let (op, label) = if o.order.is_course_held(course) {
+            ("fire", "Fire")
+        } else if o.order.unsent_lines().any(|l| l.course == Some(course))
+            && !o.order.fired_courses.contains_key(&course)
+        {
+            ("hold", "Hold")
+        } else {
+            continue;
+        };
+        let _ = write!(
+            out,
+            "<form method=\"post\" action=\"{base}/courses/{course}/{op}\" class=\"tile-form\">\
+<button class=\"btn course-{op}\" type=\"submit\" id=\"{op}-course-{course}\">{label} course {course}</button></form>"
+        );
+    }
+    out.push_str("</div>");
+    out
+}
+
+/// Holds or fires one course of a check.
+pub(crate) async fn course(
+    State(state): State<UiState>,
+    who: SignedIn,
+    Path((order, course, op)): Path<(String, String, String)>,
+) -> Result<Response, UiError> {
+    require_pos(&who)?;
+    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let course = form::count(&course, "Course", 1, 9).map_err(|_| UiError::NotFound)?;
+    let staff = Some(who.staff_id);
+    let (command, done) = match op.as_str() {
+        "hold" => (Command::HoldCourse { order_id, course, staff }, "held"),
+        "fire" => (Command::FireCourse { order_id, course, staff }, "fired"),
+        _ => return Err(UiError::NotFound),
+    };
+    let currency = order_currency(&state, order_id).await?;
+    match run(&state, vec![command], currency).await? {
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/pos/checks/{}?msg={done}", order_id.0)).into_response())
+        }
+        Err(e) => {
             let screen = Screen { msg: Some(Message::Error(e)), ..Screen::default() };
             render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
         }
