@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use thorbis_domain::catalog::Item;
+use thorbis_domain::device::{Device, DeviceConfig};
 use thorbis_domain::drawer::{DrawerSession, ZReport};
 use thorbis_domain::events::KitchenTicket;
 use thorbis_domain::fold::Versioned;
@@ -360,6 +361,12 @@ impl Store {
             .filter(|(_, o)| o.status() == OrderStatus::Open)
             .map(|(id, o)| view(id, o))
             .collect())
+    }
+
+    /// This terminal's own configuration, if the hub published one.
+    pub fn own_device_config(&self) -> Result<Option<DeviceConfig>, StoreError> {
+        let id = Uuid::from_bytes(*self.device_id.as_bytes());
+        Ok(read::<Device>(&self.conn, id)?.and_then(|d| d.config).map(|c| c.value))
     }
 
     /// Every order, open and closed.

@@ -88,6 +88,10 @@ pub struct DeviceConfig {
     /// For a kitchen display: the stations it shows (empty: every station).
     #[serde(default)]
     pub stations: Vec<Station>,
+    /// For a restaurant POS: the tables of its floor plan, in the order shown (empty: the
+    /// terminal's default floor).
+    #[serde(default)]
+    pub tables: Vec<String>,
 }
 
 impl DeviceConfig {
@@ -98,8 +102,17 @@ impl DeviceConfig {
         if !text(&self.name) {
             return Some("name must be 1 to 200 characters".into());
         }
-        if self.printers.len() > 32 || self.stations.len() > 64 {
-            return Some("at most 32 printers and 64 stations per device".into());
+        if self.printers.len() > 32 || self.stations.len() > 64 || self.tables.len() > 200 {
+            return Some("at most 32 printers, 64 stations and 200 tables per device".into());
+        }
+        for (i, t) in self.tables.iter().enumerate() {
+            // Twenty characters: what a check's table may be (the POS's new-check form).
+            if t.trim().is_empty() || t.chars().count() > 20 || t.chars().any(char::is_control) {
+                return Some(format!("table {i}: a table name is 1 to 20 printable characters"));
+            }
+            if self.tables[..i].contains(t) {
+                return Some(format!("table {i}: the name {t:?} is used twice"));
+            }
         }
         for (i, p) in self.printers.iter().enumerate() {
             if !text(&p.name) || !text(&p.address) {
@@ -218,7 +231,16 @@ mod tests {
             name: "Bar POS".into(),
             printers: vec![printer("Front", PrinterPurpose::Receipt, None)],
             stations: vec![],
+            tables: vec!["1".into(), "Patio 3".into()],
         };
+        assert_eq!(config.problem(), None);
+        config.tables.push("1".into());
+        assert!(config.problem().unwrap().contains("used twice"));
+        config.tables[2] = "x".repeat(21);
+        assert!(config.problem().unwrap().contains("1 to 20"));
+        config.tables[2] = " ".into();
+        assert!(config.problem().unwrap().contains("1 to 20"));
+        config.tables.pop();
         assert_eq!(config.problem(), None);
         config.printers.push(printer("Grill", PrinterPurpose::Kitchen, None));
         assert!(config.problem().unwrap().contains("needs a station"));

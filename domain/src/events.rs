@@ -247,6 +247,17 @@ pub struct SentToKitchen {
     pub tickets: Vec<KitchenTicket>,
 }
 
+/// A course of a check was held (its lines stay off "send to kitchen") or fired (released:
+/// its unsent lines go out in the same command). Once fired, a course is never held again,
+/// so the two facts fold the same in any order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourseChanged {
+    pub order_id: OrderId,
+    pub course: u16,
+    #[serde(default)]
+    pub by: Option<StaffId>,
+}
+
 /// A kitchen ticket was bumped (done) or recalled (back on the screen).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketStateChanged {
@@ -523,6 +534,8 @@ domain_events! {
     "order.transferred" => OrderTransferred(OrderTransferred),
     "order.merged" => OrderMerged(OrderMerged),
     "order.sent_to_kitchen" => SentToKitchen(SentToKitchen),
+    "order.course_held" => CourseHeld(CourseChanged),
+    "order.course_fired" => CourseFired(CourseChanged),
     "order.payment_taken" => PaymentTaken(PaymentTaken),
     "order.closed" => OrderClosed(OrderClosed),
     "order.refund_issued" => RefundIssued(RefundIssued),

@@ -197,6 +197,7 @@ pub fn project<P: Projections>(
         E::OrderTransferred(e) => fold(store, e.order_id.0, Target::Order),
         E::OrderMerged(e) => fold(store, e.order_id.0, Target::Order),
         E::OrderClosed(e) => fold(store, e.order_id.0, Target::Order),
+        E::CourseHeld(e) | E::CourseFired(e) => fold(store, e.order_id.0, Target::Order),
         E::SentToKitchen(e) => {
             fold(store, e.order_id.0, Target::Order)?;
             for t in &e.tickets {

@@ -10,9 +10,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::events::{
-    DiscountApplied, DiscountRule, DiscountScope, DomainEvent, LineAdded, LineComped, LineRepriced,
-    LineVoided, LinesMovedIn, OrderClosed, OrderMerged, OrderOpened, OrderTransferred,
-    PaymentTaken, RefundIssued,
+    CourseChanged, DiscountApplied, DiscountRule, DiscountScope, DomainEvent, LineAdded,
+    LineComped, LineRepriced, LineVoided, LinesMovedIn, OrderClosed, OrderMerged, OrderOpened,
+    OrderTransferred, PaymentTaken, RefundIssued,
 };
 use crate::fold::{
     Aggregate, EventMeta, Stamped, State, insert_first, insert_last, keep_first, keep_last,
@@ -57,6 +57,13 @@ pub struct Order {
     /// Set when the order was merged into another: it is finished, like a closed one.
     #[serde(default)]
     pub merged: Option<Stamped<OrderMerged>>,
+    /// Courses put on hold, by course number (the first hold of each).
+    #[serde(default)]
+    pub held_courses: BTreeMap<u16, Stamped<CourseChanged>>,
+    /// Courses fired, by course number. A fired course is no longer held, whichever fact
+    /// arrived first.
+    #[serde(default)]
+    pub fired_courses: BTreeMap<u16, Stamped<CourseChanged>>,
 }
 
 /// Where an order stands.
@@ -194,6 +201,27 @@ impl Order {
     /// Live lines that have not gone to the kitchen yet.
     pub fn unsent_lines(&self) -> impl Iterator<Item = &LineAdded> {
         self.live_lines().filter(|l| !self.sent.contains_key(&l.line_id))
+    }
+
+    /// Whether a course is on hold: held and not fired since.
+    #[must_use]
+    pub fn is_course_held(&self, course: u16) -> bool {
+        self.held_courses.contains_key(&course) && !self.fired_courses.contains_key(&course)
+    }
+
+    /// Whether a line belongs to a course on hold.
+    #[must_use]
+    pub fn is_line_held(&self, line: &LineAdded) -> bool {
+        line.course.is_some_and(|c| self.is_course_held(c))
+    }
+
+    /// The courses of the live lines, in ascending order, each once.
+    #[must_use]
+    pub fn courses(&self) -> Vec<u16> {
+        let mut courses: Vec<u16> = self.live_lines().filter_map(|l| l.course).collect();
+        courses.sort_unstable();
+        courses.dedup();
+        courses
     }
 
     /// Quantity of a line already refunded.
@@ -393,6 +421,10 @@ impl Aggregate for Order {
             DomainEvent::LinesMovedIn(e) => self.move_in(meta, e),
             DomainEvent::OrderTransferred(e) => keep_last(&mut self.transferred, meta, e),
             DomainEvent::OrderMerged(e) => keep_first(&mut self.merged, meta, e),
+            DomainEvent::CourseHeld(e) => insert_first(&mut self.held_courses, e.course, meta, e),
+            DomainEvent::CourseFired(e) => {
+                insert_first(&mut self.fired_courses, e.course, meta, e);
+            }
             _ => {}
         }
     }

@@ -364,6 +364,74 @@ fn kitchen_sends_route_by_station_and_bump_recall() {
 }
 
 #[test]
+fn a_held_course_stays_off_the_kitchen_until_fired() {
+    let mut t = Terminal::new();
+    let o = open(&mut t, 1);
+    let course = |cmd: Command, course: u16| match cmd {
+        Command::AddLine { order_id, line_id, item_id, qty, modifiers, seat, note, .. } => {
+            Command::AddLine {
+                order_id,
+                line_id,
+                item_id,
+                qty,
+                modifiers,
+                seat,
+                course: Some(course),
+                note,
+                price_override: None,
+            }
+        }
+        other => other,
+    };
+    t.run(&course(add(WINE, o, 1, Qty::ONE, vec![]), 1)).unwrap();
+    t.run(&course(add(BURGER, o, 2, Qty::ONE, vec![RARE]), 2)).unwrap();
+    let hold = Command::HoldCourse { order_id: o, course: 2, staff: None };
+    let fire = Command::FireCourse { order_id: o, course: 2, staff: None };
+    assert!(matches!(t.refuse(&fire), CommandError::CourseNotHeld(2)));
+    assert!(matches!(
+        t.refuse(&Command::HoldCourse { order_id: o, course: 3, staff: None }),
+        CommandError::NothingToHold(3)
+    ));
+    t.run(&hold).unwrap();
+    assert!(matches!(t.refuse(&hold), CommandError::CourseHeld(2)));
+    assert!(t.order(o).is_course_held(2));
+
+    // Sending sends course 1 only; course 2 waits, and a second send has nothing to send.
+    t.run(&Command::SendToKitchen { order_id: o }).unwrap();
+    let sent: Vec<LineId> = t.order(o).sent.keys().copied().collect();
+    assert_eq!(sent, vec![LineId(u(2001))]);
+    assert_eq!(t.state.tickets.len(), 1);
+    assert!(matches!(
+        t.refuse(&Command::SendToKitchen { order_id: o }),
+        CommandError::NothingToSend
+    ));
+    // A line added to the held course is held too.
+    t.run(&course(add(BURGER, o, 3, Qty::ONE, vec![RARE]), 2)).unwrap();
+    assert!(matches!(
+        t.refuse(&Command::SendToKitchen { order_id: o }),
+        CommandError::NothingToSend
+    ));
+
+    // Firing releases the course and sends its lines on a ticket of their station.
+    t.run(&fire).unwrap();
+    let order = t.order(o);
+    assert!(!order.is_course_held(2));
+    assert!(order.sent.contains_key(&LineId(u(2002))));
+    assert!(order.sent.contains_key(&LineId(u(2003))));
+    assert_eq!(t.state.tickets.len(), 2);
+    let grill = t
+        .state
+        .tickets
+        .values()
+        .find(|k| k.station().is_some_and(|s| s == "grill"))
+        .expect("a grill ticket");
+    assert_eq!(grill.content.as_ref().unwrap().value.ticket.lines.len(), 2);
+    // Once fired, a course is neither fired nor held again.
+    assert!(matches!(t.refuse(&fire), CommandError::CourseNotHeld(2)));
+    assert!(matches!(t.refuse(&hold), CommandError::CourseFired(2)));
+}
+
+#[test]
 fn bad_input_is_refused_and_changes_nothing() {
     let mut t = Terminal::new();
     let o = open(&mut t, 1);

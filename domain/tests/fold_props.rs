@@ -9,11 +9,11 @@ use proptest::prelude::*;
 use thorbis_domain::catalog::{Item, Role, Staff};
 use thorbis_domain::drawer::{DrawerSession, ZReport};
 use thorbis_domain::events::{
-    AvailabilitySet, DiscountApplied, DiscountRule, DiscountScope, DrawerCashMoved, DrawerClosed,
-    DrawerCounted, DrawerOpened, DrawerZReported, KitchenTicket, LineAdded, LineComped,
-    LineModifier, LineRepriced, LineVoided, LinesMovedIn, LinesMovedOut, MovedLine, OrderClosed,
-    OrderMerged, OrderOpened, OrderTransferred, PaymentTaken, RefundIssued, SentToKitchen,
-    ServiceMode, StockMoved, StockReason, Tender, TicketLine, TicketStateChanged,
+    AvailabilitySet, CourseChanged, DiscountApplied, DiscountRule, DiscountScope, DrawerCashMoved,
+    DrawerClosed, DrawerCounted, DrawerOpened, DrawerZReported, KitchenTicket, LineAdded,
+    LineComped, LineModifier, LineRepriced, LineVoided, LinesMovedIn, LinesMovedOut, MovedLine,
+    OrderClosed, OrderMerged, OrderOpened, OrderTransferred, PaymentTaken, RefundIssued,
+    SentToKitchen, ServiceMode, StockMoved, StockReason, Tender, TicketLine, TicketStateChanged,
 };
 use thorbis_domain::ids::TaxRateId;
 use thorbis_domain::ids::{
@@ -40,7 +40,7 @@ fn event(sel: u8, a: u8, b: u8, amt: i64) -> DomainEvent {
     let drawer = DrawerSessionId(id(4, a));
     let item = ItemId(id(5, b));
     let money = Money(amt.rem_euclid(10_000));
-    match sel % 24 {
+    match sel % 26 {
         0 => DomainEvent::OrderOpened(OrderOpened {
             order_id: order,
             currency: Currency::USD,
@@ -236,6 +236,17 @@ fn event(sel: u8, a: u8, b: u8, amt: i64) -> DomainEvent {
             order_id: order,
             into: OrderId(id(1, a.wrapping_add(1))),
             by: None,
+        }),
+        // Holds and fires compete for a few courses of the same orders.
+        24 => DomainEvent::CourseHeld(CourseChanged {
+            order_id: order,
+            course: u16::from(b % 3),
+            by: Some(StaffId(id(6, a))),
+        }),
+        25 => DomainEvent::CourseFired(CourseChanged {
+            order_id: order,
+            course: u16::from(b % 3),
+            by: Some(StaffId(id(6, a))),
         }),
         _ => match a % 4 {
             // Z reports compete for a session's one slot: the first by event order wins.

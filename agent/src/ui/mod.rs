@@ -367,6 +367,7 @@ fn routes(state: UiState) -> Router {
         .route("/pos/checks/{order}", get(pos::check))
         .route("/pos/checks/{order}/lines", post(pos::add_line))
         .route("/pos/checks/{order}/send", post(pos::send))
+        .route("/pos/checks/{order}/courses/{course}/{op}", post(pos::course))
         .route("/pos/checks/{order}/cash", post(pos::cash))
         .route("/pos/checks/{order}/card", post(pos::card))
         .route("/pos/checks/{order}/even", post(pos::even))

@@ -1,11 +1,14 @@
-//! Sending orders to the kitchen, bumping and recalling tickets.
+//! Sending orders to the kitchen, holding and firing courses, bumping and recalling
+//! tickets.
 
 use std::collections::BTreeMap;
 
 use crate::events::{
-    DomainEvent as E, KitchenTicket, SentToKitchen, TicketLine, TicketStateChanged,
+    CourseChanged, DomainEvent as E, KitchenTicket, LineAdded, SentToKitchen, TicketLine,
+    TicketStateChanged,
 };
-use crate::ids::{OrderId, TicketId};
+use crate::ids::{OrderId, StaffId, TicketId};
+use crate::order::Order;
 
 use super::check::{open_order, ticket};
 use super::{CommandError, Cx, Decided, IdSource, ReadModel};
@@ -16,8 +19,22 @@ pub(super) fn send_to_kitchen(
     ids: &mut impl IdSource,
 ) -> Decided {
     let order = open_order(cx.state, order_id)?;
+    // Lines of a held course wait for their course to be fired.
+    let send = tickets_for(order_id, &order, |line| !order.is_line_held(line), ids)
+        .ok_or(CommandError::NothingToSend)?;
+    Ok(vec![E::SentToKitchen(send)])
+}
+
+/// One ticket per station for the order's unsent lines that `pick` selects; `None` when
+/// none of them goes to a station.
+fn tickets_for(
+    order_id: OrderId,
+    order: &Order,
+    pick: impl Fn(&LineAdded) -> bool,
+    ids: &mut impl IdSource,
+) -> Option<SentToKitchen> {
     let mut by_station: BTreeMap<&str, Vec<TicketLine>> = BTreeMap::new();
-    for line in order.unsent_lines() {
+    for line in order.unsent_lines().filter(|l| pick(l)) {
         let Some(station) = &line.station else { continue };
         by_station.entry(station).or_default().push(TicketLine {
             line_id: line.line_id,
@@ -30,7 +47,7 @@ pub(super) fn send_to_kitchen(
         });
     }
     if by_station.is_empty() {
-        return Err(CommandError::NothingToSend);
+        return None;
     }
     let tickets = by_station
         .into_iter()
@@ -41,7 +58,47 @@ pub(super) fn send_to_kitchen(
         })
         .collect();
     let table = order.table().map(str::to_owned);
-    Ok(vec![E::SentToKitchen(SentToKitchen { order_id, table, tickets })])
+    Some(SentToKitchen { order_id, table, tickets })
+}
+
+/// Holds a course: its unsent lines stay off the kitchen until it is fired.
+pub(super) fn hold_course(
+    cx: &Cx<'_, impl ReadModel>,
+    order_id: OrderId,
+    course: u16,
+    by: Option<StaffId>,
+) -> Decided {
+    let order = open_order(cx.state, order_id)?;
+    if order.fired_courses.contains_key(&course) {
+        return Err(CommandError::CourseFired(course));
+    }
+    if order.is_course_held(course) {
+        return Err(CommandError::CourseHeld(course));
+    }
+    if !order.unsent_lines().any(|l| l.course == Some(course)) {
+        return Err(CommandError::NothingToHold(course));
+    }
+    Ok(vec![E::CourseHeld(CourseChanged { order_id, course, by })])
+}
+
+/// Fires a held course: releases it and sends its unsent lines, a ticket per station.
+pub(super) fn fire_course(
+    cx: &Cx<'_, impl ReadModel>,
+    order_id: OrderId,
+    course: u16,
+    by: Option<StaffId>,
+    ids: &mut impl IdSource,
+) -> Decided {
+    let order = open_order(cx.state, order_id)?;
+    if !order.is_course_held(course) {
+        return Err(CommandError::CourseNotHeld(course));
+    }
+    let mut events = vec![E::CourseFired(CourseChanged { order_id, course, by })];
+    // A held course whose lines were all voided (or go to no station) is just released.
+    if let Some(send) = tickets_for(order_id, &order, |line| line.course == Some(course), ids) {
+        events.push(E::SentToKitchen(send));
+    }
+    Ok(events)
 }
 
 pub(super) fn bump_ticket(cx: &Cx<'_, impl ReadModel>, ticket_id: TicketId) -> Decided {

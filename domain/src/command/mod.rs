@@ -202,6 +202,18 @@ pub enum Command {
     SendToKitchen {
         order_id: OrderId,
     },
+    /// Keeps a course's lines off "send to kitchen" until it is fired.
+    HoldCourse {
+        order_id: OrderId,
+        course: u16,
+        staff: Option<StaffId>,
+    },
+    /// Releases a held course and sends its unsent lines.
+    FireCourse {
+        order_id: OrderId,
+        course: u16,
+        staff: Option<StaffId>,
+    },
     BumpTicket {
         ticket_id: TicketId,
     },
@@ -368,6 +380,14 @@ pub enum CommandError {
     NotAnApprover(StaffId),
     #[error("nothing to send to the kitchen")]
     NothingToSend,
+    #[error("course {0} is already held")]
+    CourseHeld(u16),
+    #[error("course {0} was already fired")]
+    CourseFired(u16),
+    #[error("course {0} is not held")]
+    CourseNotHeld(u16),
+    #[error("course {0} has no unsent lines to hold")]
+    NothingToHold(u16),
     #[error("unknown kitchen ticket {0}")]
     UnknownTicket(TicketId),
     #[error("ticket {0} is already bumped")]
@@ -489,6 +509,12 @@ pub fn decide(
             transfer::merge_orders(cx, *into, *from, *staff, ids)
         }
         C::SendToKitchen { order_id } => kitchen::send_to_kitchen(cx, *order_id, ids),
+        C::HoldCourse { order_id, course, staff } => {
+            kitchen::hold_course(cx, *order_id, *course, *staff)
+        }
+        C::FireCourse { order_id, course, staff } => {
+            kitchen::fire_course(cx, *order_id, *course, *staff, ids)
+        }
         C::BumpTicket { ticket_id } => kitchen::bump_ticket(cx, *ticket_id),
         C::RecallTicket { ticket_id } => kitchen::recall_ticket(cx, *ticket_id),
         C::TakePayment { order_id, payment_id, tender, amount, tip, drawer_session, staff } => {

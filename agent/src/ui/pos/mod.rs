@@ -66,8 +66,14 @@ async fn render_checks(
     typed: &Fields,
     status: StatusCode,
 ) -> Result<Response, UiError> {
-    let orders = state.with_store(|store| store.open_orders()).await?;
-    let mut body = String::from("<div class=\"cols\"><section class=\"col\"><h1>Open checks</h1>");
+    let (orders, tables) = state
+        .with_store(|store| {
+            let tables = store.own_device_config()?.map(|c| c.tables).unwrap_or_default();
+            Ok((store.open_orders()?, tables))
+        })
+        .await?;
+    let mut body = floor(&orders, tables, state.now_ms());
+    body.push_str("<div class=\"cols\"><section class=\"col\"><h1>Open checks</h1>");
     if orders.is_empty() {
         body.push_str("<p class=\"muted\">No open checks.</p>");
     }
@@ -256,6 +262,8 @@ fn confirmation(key: &str) -> Option<&'static str> {
         "moved" => "Lines moved.",
         "transfer" => "Check transferred.",
         "merge" => "Checks merged into this one.",
+        "held" => "Course held: sending skips it until it is fired.",
+        "fired" => "Course fired.",
         _ => return None,
     })
 }
@@ -577,6 +585,8 @@ fn lines(o: &OrderView, cur: Currency, base: Option<&str>, selected: Option<Line
         }
         if o.order.sent.contains_key(&line.line_id) {
             tags.push("sent".into());
+        } else if o.order.is_line_held(line) {
+            tags.push("held".into());
         }
         if o.order.comps.contains_key(&line.line_id) {
             tags.push("comped".into());
@@ -654,7 +664,8 @@ pub(crate) fn totals(o: &OrderView, cur: Currency) -> String {
 fn actions(data: &CheckData, screen: &Screen, base: &str, cur: Currency) -> String {
     let mut out = format!(
         "<form method=\"post\" action=\"{base}/send\"><button class=\"btn primary wide\" type=\"submit\" id=\"send\">Send to kitchen</button></form>\
-<nav class=\"row ops\" id=\"check-ops\">"
+{courses}<nav class=\"row ops\" id=\"check-ops\">",
+        courses = course_controls(&data.order, base)
     );
     for (op, label) in
         [("discount", "Discount"), ("split", "Split"), ("transfer", "Transfer"), ("merge", "Merge")]
@@ -860,5 +871,207 @@ pub(crate) async fn open_drawer(
             let screen = Screen { msg: Some(Message::Error(e)), ..Screen::default() };
             render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
         }
+    }
+}
+
+/// Hold / fire buttons for each course on an open check: a course with unsent lines can be
+/// held, a held one fired (which sends its lines).
+fn course_controls(o: &OrderView, base: &str) -> String {
+    let courses = o.order.courses();
+    if courses.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("<div class=\"row courses\" id=\"courses\">");
+    for course in courses {
+        let (op, label) = if o.order.is_course_held(course) {
+            ("fire", "Fire")
+        } else if o.order.unsent_lines().any(|l| l.course == Some(course))
+            && !o.order.fired_courses.contains_key(&course)
+        {
+            ("hold", "Hold")
+        } else {
+            continue;
+        };
+        let _ = write!(
+            out,
+            "<form method=\"post\" action=\"{base}/courses/{course}/{op}\" class=\"tile-form\">\
+<button class=\"btn course-{op}\" type=\"submit\" id=\"{op}-course-{course}\">{label} course {course}</button></form>"
+        );
+    }
+    out.push_str("</div>");
+    out
+}
+
+/// Holds or fires one course of a check.
+pub(crate) async fn course(
+    State(state): State<UiState>,
+    who: SignedIn,
+    Path((order, course, op)): Path<(String, String, String)>,
+) -> Result<Response, UiError> {
+    require_pos(&who)?;
+    let order_id = OrderId(Uuid::try_parse(&order).map_err(|_| UiError::NotFound)?);
+    let course = form::count(&course, "Course", 1, 9).map_err(|_| UiError::NotFound)?;
+    let staff = Some(who.staff_id);
+    let (command, done) = match op.as_str() {
+        "hold" => (Command::HoldCourse { order_id, course, staff }, "held"),
+        "fire" => (Command::FireCourse { order_id, course, staff }, "fired"),
+        _ => return Err(UiError::NotFound),
+    };
+    let currency = order_currency(&state, order_id).await?;
+    match run(&state, vec![command], currency).await? {
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/pos/checks/{}?msg={done}", order_id.0)).into_response())
+        }
+        Err(e) => {
+            let screen = Screen { msg: Some(Message::Error(e)), ..Screen::default() };
+            render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
+        }
+    }
+}
+
+/// The tables shown when the terminal's configuration names none.
+const DEFAULT_FLOOR: [&str; 12] = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"];
+
+/// The floor plan: a tile per table, the configured ones (else [`DEFAULT_FLOOR`]) then any
+/// other table an open check is at. A free table's tile opens a check there; an occupied
+/// one links to its check and shows guests, items, balance, minutes open and its state
+/// (open, sent to the kitchen, paid awaiting close).
+fn floor(orders: &[OrderView], configured: Vec<String>, now_ms: u64) -> String {
+    let mut tables =
+        if configured.is_empty() { DEFAULT_FLOOR.map(String::from).to_vec() } else { configured };
+    for o in orders {
+        if let Some(t) = o.order.table()
+            && !tables.iter().any(|x| x == t)
+        {
+            tables.push(t.to_owned());
+        }
+    }
+    let mut out = String::from(
+        "<section class=\"floor\"><h1>Floor</h1><div class=\"grid tables\" id=\"floor\">",
+    );
+    for table in &tables {
+        let at: Vec<&OrderView> =
+            orders.iter().filter(|o| o.order.table() == Some(table.as_str())).collect();
+        let Some(first) = at.first() else {
+            let _ = write!(
+                out,
+                "<form method=\"post\" action=\"/pos/checks\" class=\"tile-form\">\
+<input type=\"hidden\" name=\"table\" value=\"{t}\">\
+<button class=\"tile table free\" type=\"submit\" data-table=\"{t}\" data-state=\"free\">\
+<span class=\"big\">{t}</span><span class=\"state\">free</span></button>\
+<label class=\"guests\">Guests <input name=\"guests\" inputmode=\"numeric\" value=\"2\" autocomplete=\"off\"></label></form>",
+                t = esc(table),
+            );
+            continue;
+        };
+        let (state, label) = table_state(first);
+        let cur = currency_of(first);
+        let guests: u32 =
+            at.iter().filter_map(|o| o.order.opened.as_ref()?.value.guests).map(u32::from).sum();
+        let items: usize = at.iter().map(|o| o.order.live_lines().count()).sum();
+        let balance: Money = at.iter().map(|o| o.totals.balance).sum();
+        let opened = at
+            .iter()
+            .filter_map(|o| o.order.opened.as_ref().map(|x| x.meta.hlc.wall_ms))
+            .min()
+            .unwrap_or(now_ms);
+        let minutes = now_ms.saturating_sub(opened) / 60_000;
+        let more = if at.len() > 1 {
+            format!("<span class=\"muted\">{} checks</span>", at.len())
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            out,
+            "<a class=\"tile table {state}\" href=\"/pos/checks/{id}\" data-table=\"{t}\" data-state=\"{state}\">\
+<span class=\"big\">{t}</span><span class=\"state\">{label}</span>{more}\
+<span class=\"muted\">{guests} guest{gs} · {items} item{is} · {minutes} min</span>\
+<span class=\"money\">{due}</span></a>",
+            id = first.id.0,
+            t = esc(table),
+            gs = if guests == 1 { "" } else { "s" },
+            is = if items == 1 { "" } else { "s" },
+            due = esc(&balance.format(cur)),
+        );
+    }
+    out.push_str("</div></section>");
+    out
+}
+
+/// A check's state on the floor, as a class name and a label.
+fn table_state(o: &OrderView) -> (&'static str, &'static str) {
+    if o.totals.paid > Money::ZERO && o.totals.balance <= Money::ZERO {
+        ("paid", "paid · to close")
+    } else if !o.order.sent.is_empty() {
+        ("sent", "sent to kitchen")
+    } else {
+        ("open", "open")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{StoreConfig, seed};
+
+    fn fries(order_id: OrderId, line: u128, course: u16) -> Command {
+        Command::AddLine {
+            order_id,
+            line_id: LineId(Uuid::from_u128(line)),
+            item_id: seed::FRIES,
+            qty: Qty::ONE,
+            modifiers: vec![],
+            seat: None,
+            course: Some(course),
+            note: None,
+            price_override: None,
+        }
+    }
+
+    fn view(store: &Store, id: OrderId) -> OrderView {
+        store.order(id).unwrap().unwrap()
+    }
+
+    #[test]
+    fn the_floor_shows_each_table_by_state_and_courses_hold_and_fire() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(StoreConfig::new(dir.path().join("a.db"))).unwrap();
+        store.execute_all(&seed::catalog()).unwrap();
+        assert_eq!(store.own_device_config().unwrap(), None);
+        let (a, b) = (OrderId(Uuid::from_u128(1)), OrderId(Uuid::from_u128(2)));
+        store.execute(&seed::open_order(a, Some("3"))).unwrap();
+        store.execute(&fries(a, 10, 1)).unwrap();
+        store.execute(&fries(a, 11, 2)).unwrap();
+        store.execute(&seed::open_order(b, Some("Bar 1"))).unwrap();
+
+        let floor_now = |store: &Store| floor(&store.open_orders().unwrap(), Vec::new(), u64::MAX);
+        let html = floor_now(&store);
+        // The default floor, then the table of a check that is not on it.
+        assert_eq!(html.matches("class=\"tile table").count(), 13);
+        assert!(html.contains("data-table=\"Bar 1\" data-state=\"open\""));
+        assert!(html.contains(&format!("href=\"/pos/checks/{}\" data-table=\"3\"", a.0)));
+        assert!(html.contains("data-table=\"1\" data-state=\"free\""));
+        assert!(html.contains("2 items"));
+        // A configured floor replaces the default one.
+        let configured = floor(&store.open_orders().unwrap(), vec!["Patio".into()], 0);
+        assert_eq!(configured.matches("class=\"tile table").count(), 3);
+
+        // Course 2 held: the check tags it, sending sends course 1 only, firing sends it.
+        let base = format!("/pos/checks/{}", a.0);
+        assert!(course_controls(&view(&store, a), &base).contains("id=\"hold-course-2\""));
+        store.execute(&Command::HoldCourse { order_id: a, course: 2, staff: None }).unwrap();
+        let held = view(&store, a);
+        assert!(course_controls(&held, &base).contains("id=\"fire-course-2\""));
+        assert!(lines(&held, Currency::USD, Some(&base), None).contains("course 2 · held"));
+        store.execute(&Command::SendToKitchen { order_id: a }).unwrap();
+        let sent = view(&store, a);
+        assert!(sent.order.sent.contains_key(&LineId(Uuid::from_u128(10))));
+        assert!(!sent.order.sent.contains_key(&LineId(Uuid::from_u128(11))));
+        assert!(floor_now(&store).contains("data-table=\"3\" data-state=\"sent\""));
+        store.execute(&Command::FireCourse { order_id: a, course: 2, staff: None }).unwrap();
+        let fired = view(&store, a);
+        assert!(fired.order.sent.contains_key(&LineId(Uuid::from_u128(11))));
+        assert_eq!(store.kds_queue(None).unwrap().len(), 2);
+        assert!(!course_controls(&fired, &base).contains("course-2"));
     }
 }
