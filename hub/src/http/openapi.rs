@@ -62,7 +62,7 @@ fn console_paths() -> Value {
         "schema": { "type": "string", "format": "uuid" } });
     revoke["post"]["parameters"] = json!([csrf, device_param]);
     let mut configure = write(
-        "Publish a device's whole configuration (name, printers, stations) as `device.configured` in the reference log.",
+        "Publish a device's whole configuration (name, printers, stations, the floor's tables) as `device.configured` in the reference log.",
         "manager",
         Some(json_body(json!({ "$ref": "#/components/schemas/DeviceConfig" }))),
         "`{device_id, seq}`",
@@ -315,6 +315,8 @@ pub fn document() -> Value {
                 "DeviceConfig": { "type": "object", "required": ["name"], "additionalProperties": false,
                     "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 200 },
                         "stations": { "type": "array", "items": { "type": "string" }, "maxItems": 64 },
+                        "tables": { "type": "array", "maxItems": 200,
+                            "items": { "type": "string", "minLength": 1, "maxLength": 20 } },
                         "printers": { "type": "array", "maxItems": 32, "items": { "type": "object",
                             "required": ["name", "address", "purpose"], "additionalProperties": false,
                             "properties": { "name": { "type": "string" },
