@@ -8,7 +8,6 @@ use std::fmt::Write as _;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use thorbis_domain::events::{DiscountRule, DiscountScope};
 use thorbis_domain::ids::{DiscountId, LineId};
@@ -19,8 +18,7 @@ use super::super::form::{self, Fields};
 use super::super::html::{Message, esc};
 use super::super::{UiError, UiState};
 use super::{
-    CheckData, Screen, approval, currency_of, order_currency, order_id, render_check, require_pos,
-    run,
+    CheckData, Screen, approval, currency_of, order_currency, order_id, refuse, require_pos, run,
 };
 use crate::SignedIn;
 
@@ -201,7 +199,7 @@ pub(crate) async fn line_op(
                 msg: Some(Message::Error(e)),
                 ..Screen::default()
             };
-            render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
+            refuse(&state, &who, order_id, screen).await
         }
     }
 }
@@ -247,7 +245,7 @@ pub(crate) async fn check_discount(
                 msg: Some(Message::Error(e)),
                 ..Screen::default()
             };
-            render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
+            refuse(&state, &who, order_id, screen).await
         }
     }
 }

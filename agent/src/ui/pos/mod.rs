@@ -180,6 +180,11 @@ struct Screen {
 }
 
 impl Screen {
+    /// The check with `msg` said as a refusal, nothing else open.
+    fn refused(msg: impl Into<String>) -> Self {
+        Screen { msg: Some(Message::Error(msg.into())), ..Screen::default() }
+    }
+
     /// What was typed into `field` of form `form`, if that form was the one refused.
     fn typed(&self, form: &str, field: &str) -> &str {
         if self.form == form { self.typed.get(field) } else { "" }
@@ -310,6 +315,17 @@ fn load(store: &Store, order_id: OrderId, op: Option<Op>) -> Result<Option<Check
             Vec::new()
         },
     }))
+}
+
+/// The check again after a refused request (422): `screen` carries the refusal and what
+/// was typed, and nothing was written.
+async fn refuse(
+    state: &UiState,
+    who: &SignedIn,
+    order_id: OrderId,
+    screen: Screen,
+) -> Result<Response, UiError> {
+    render_check(state, who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 async fn render_check(
@@ -791,7 +807,7 @@ pub(crate) async fn add_line(
                 msg: Some(Message::Error(e)),
                 ..Screen::default()
             };
-            render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
+            refuse(&state, &who, order_id, screen).await
         }
     }
 }
@@ -811,10 +827,7 @@ pub(crate) async fn send(
     let currency = order_currency(&state, order_id).await?;
     match run(&state, vec![Command::SendToKitchen { order_id }], currency).await? {
         Ok(()) => Ok(Redirect::to(&format!("/pos/checks/{}?msg=sent", order_id.0)).into_response()),
-        Err(e) => {
-            let screen = Screen { msg: Some(Message::Error(e)), ..Screen::default() };
-            render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
+        Err(e) => refuse(&state, &who, order_id, Screen::refused(e)).await,
     }
 }
 
@@ -833,12 +846,13 @@ pub(crate) async fn reprint(
         })
         .await?;
     if done.is_none() {
-        let screen = Screen {
-            msg: Some(Message::Error("This check has no receipt to copy.".into())),
-            ..Screen::default()
-        };
-        return render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY)
-            .await;
+        return refuse(
+            &state,
+            &who,
+            order_id,
+            Screen::refused("This check has no receipt to copy."),
+        )
+        .await;
     }
     Ok(Redirect::to(&format!("/pos/checks/{}?msg=copy", order_id.0)).into_response())
 }
@@ -867,10 +881,7 @@ pub(crate) async fn open_drawer(
     };
     match refusal {
         None => Ok(Redirect::to(&format!("/pos/checks/{}?msg=drawer", order_id.0)).into_response()),
-        Some(e) => {
-            let screen = Screen { msg: Some(Message::Error(e)), ..Screen::default() };
-            render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
+        Some(e) => refuse(&state, &who, order_id, Screen::refused(e)).await,
     }
 }
 
@@ -922,10 +933,7 @@ pub(crate) async fn course(
         Ok(()) => {
             Ok(Redirect::to(&format!("/pos/checks/{}?msg={done}", order_id.0)).into_response())
         }
-        Err(e) => {
-            let screen = Screen { msg: Some(Message::Error(e)), ..Screen::default() };
-            render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
-        }
+        Err(e) => refuse(&state, &who, order_id, Screen::refused(e)).await,
     }
 }
 

@@ -11,7 +11,6 @@ use std::fmt::Write as _;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use thorbis_domain::Command;
 use thorbis_domain::events::ServiceMode;
@@ -23,8 +22,7 @@ use super::super::form::{self, Fields};
 use super::super::html::{Message, esc};
 use super::super::{UiError, UiState, may_use_pos};
 use super::{
-    CheckData, Op, Screen, currency_of, order_id, order_view, render_check, require_pos, run,
-    table_of,
+    CheckData, Op, Screen, currency_of, order_id, order_view, refuse, require_pos, run, table_of,
 };
 use crate::SignedIn;
 
@@ -197,7 +195,7 @@ pub(crate) async fn split_check(
         }
     };
     let screen = refused(Op::Split, "split", fields, refusal);
-    render_check(&state, &who, from, screen, StatusCode::UNPROCESSABLE_ENTITY).await
+    refuse(&state, &who, from, screen).await
 }
 
 /// Moves the check to another table and/or server.
@@ -238,7 +236,7 @@ pub(crate) async fn transfer(
         }
     };
     let screen = refused(Op::Transfer, "transfer", fields, refusal);
-    render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
+    refuse(&state, &who, order_id, screen).await
 }
 
 /// Merges another open check into this one.
@@ -266,5 +264,5 @@ pub(crate) async fn merge(
         }
     };
     let screen = refused(Op::Merge, "merge", fields, refusal);
-    render_check(&state, &who, into, screen, StatusCode::UNPROCESSABLE_ENTITY).await
+    refuse(&state, &who, into, screen).await
 }

@@ -12,7 +12,6 @@ use std::fmt::Write as _;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use thorbis_domain::command::TenderInput;
 use thorbis_domain::events::Tender;
@@ -23,7 +22,7 @@ use thorbis_domain::{Command, Currency, Money};
 use super::super::form::{self, Fields};
 use super::super::html::{Message, esc};
 use super::super::{UiError, UiState};
-use super::{CheckData, Screen, currency_of, order_id, order_view, render_check, require_pos, run};
+use super::{CheckData, Screen, currency_of, order_id, order_view, refuse, require_pos, run};
 use crate::{OrderView, SignedIn};
 
 /// The most parts a check is split into evenly.
@@ -203,7 +202,7 @@ pub(crate) async fn even(
         msg: Some(Message::Error(refusal)),
         ..Screen::default()
     };
-    render_check(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
+    refuse(&state, &who, order_id, screen).await
 }
 
 /// Takes cash: the amount typed (or the whole balance), with change from what was handed
@@ -314,5 +313,5 @@ async fn pay(
         msg: refusal.map(Message::Error),
         ..Screen::default()
     };
-    render_check(state, who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await
+    refuse(state, who, order_id, screen).await
 }
