@@ -10,7 +10,9 @@ cd "$(dirname "$0")/.."
 data=.thorbis-demo
 mkdir -p "$data/receipts"
 scripts/ensure-packages.sh demo
-cargo build --quiet -p thorbis-simulators -p thorbis-agent -p thorbis-hub --bins
+# The first build takes several minutes: cargo shows its progress.
+echo "building the hub, the agent and the simulators..."
+cargo build -p thorbis-simulators -p thorbis-agent -p thorbis-hub --bins
 
 printer_port=${THORBIS_PRINTER_PORT:-9100}
 hub_listen=${THORBIS_HUB_LISTEN:-127.0.0.1:8080}
@@ -19,7 +21,7 @@ target=${CARGO_TARGET_DIR:-target}
 
 # The hub starts (or reopens) a durable Postgres cluster under $data/hub-postgres.
 # The admin token lives in the demo folder only: it creates the demo tenant.
-[ -s "$data/admin-token" ] || head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$data/admin-token"
+[ -s "$data/admin-token" ] || (umask 077 && head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$data/admin-token")
 admin_token=$(cat "$data/admin-token")
 THORBIS_HUB_DATA_DIR="$PWD/$data/hub-postgres" THORBIS_HUB_LISTEN="$hub_listen" \
     THORBIS_HUB_ADMIN_TOKEN="$admin_token" \
@@ -29,16 +31,30 @@ hub=$!
 sim=$!
 trap 'kill $sim $hub 2>/dev/null || true; wait $hub 2>/dev/null || true' EXIT
 healthy() { (exec 3<>"/dev/tcp/${hub_listen%:*}/${hub_listen##*:}" && printf 'GET /healthz HTTP/1.0\r\n\r\n' >&3 && grep -q '^ok' <&3) 2>/dev/null; }
-for _ in $(seq 1 150); do
+# The first start makes the hub's database cluster; give it a minute, and stop at once if the
+# hub exits.
+for _ in $(seq 1 300); do
     healthy && break
+    if ! kill -0 "$hub" 2>/dev/null; then
+        echo "error: the hub exited before it was ready; the end of $data/hub.log:" >&2
+        tail -n 20 "$data/hub.log" >&2
+        exit 1
+    fi
     sleep 0.2
 done
-if healthy; then echo "hub     http://$hub_listen  (healthy)"; else echo "hub     not up yet: see $data/hub.log"; fi
+if ! healthy; then
+    echo "error: the hub did not answer on http://$hub_listen within a minute; see $data/hub.log" >&2
+    exit 1
+fi
+echo "hub     http://$hub_listen  (healthy)"
 
 hub_url="http://$hub_listen"
-admin() { curl -sf -H "Authorization: Bearer $admin_token" -H 'content-type: application/json' -d "$2" "$hub_url$1"; }
+admin() {
+    curl -sSf -H "Authorization: Bearer $admin_token" -H 'content-type: application/json' -d "$2" "$hub_url$1" ||
+        { echo "error: the hub's admin API refused $1; see $data/hub.log" >&2; return 1; }
+}
 # First run: a demo tenant with one store, and this terminal enrolled with a one-time code.
-if [ ! -s "$data/tenant" ] && healthy; then
+if [ ! -s "$data/tenant" ]; then
     tenant=$(admin /api/v1/admin/tenants '{"name": "Demo Bistro"}' | jq -r .tenant_id)
     location=$(admin "/api/v1/admin/tenants/$tenant/locations" '{"name": "Main street"}' | jq -r .location_id)
     code=$(admin "/api/v1/admin/tenants/$tenant/enrollment-codes" \

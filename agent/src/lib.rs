@@ -19,6 +19,9 @@
 //! The terminal UI ([`ui`]) serves the POS, kitchen display and sign-in on loopback over
 //! the same `Store`.
 //!
+//! [`terminal`] is the runtime the binary and the desktop app share: it wires the store,
+//! the sync shell, the print service, a scanner and the UI, and shuts them down in order.
+//!
 //! [`sync`] is the sync shell: enrollment with the hub and one tokio task per peer moving
 //! events between the store and the hub (a LAN peer is another transport), with the
 //! store shared as [`sync::SharedStore`]. [`lan`] is the LAN transport's TLS and peer
@@ -35,6 +38,7 @@ pub mod seed;
 pub mod staff;
 mod store;
 pub mod sync;
+pub mod terminal;
 pub mod ui;
 
 pub use error::StoreError;

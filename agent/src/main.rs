@@ -11,8 +11,11 @@
 //!
 //! `thorbis-agent status [--data DIR]` prints the same summary without writing anything.
 //!
-//! `--printer HOST:PORT` sends kitchen tickets and receipts to an ESC/POS printer on raw TCP
-//! (a real one, or `thorbis-sim`), through the durable print queue.
+//! `demo` and `run` start the terminal through the runtime the desktop app uses too
+//! (`thorbis_agent::terminal`). Its printers are those of the device configuration the hub
+//! published; `--printer HOST:PORT` instead sends kitchen tickets and receipts to one ESC/POS
+//! printer on raw TCP (a real one, or `thorbis-sim`), through the durable print queue.
+//! `--scanner DEVICE` reads a serial barcode scanner for the register screens.
 //!
 //! `thorbis-agent enroll --hub URL --code CODE [--data DIR]` enrolls a fresh store with the
 //! hub using a one-time code from the console.
@@ -32,15 +35,13 @@
 #![allow(clippy::print_stdout)] // A command line's output is its product.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use thorbis_agent::print::{self, JobState, PrintService};
+use thorbis_agent::print::{JobState, PrintService};
 use thorbis_agent::seed::{self, SaleIds};
-use thorbis_agent::sync::lan::LanConfig;
-use thorbis_agent::sync::{self, SharedStore, ShellConfig, SyncHandle};
-use thorbis_agent::ui;
+use thorbis_agent::sync::{self, SharedStore, SyncStatus};
+use thorbis_agent::terminal::{HubLink, Printers, Terminal, TerminalConfig};
 use thorbis_agent::{Store, StoreConfig};
 use thorbis_domain::command::TenderInput;
 use thorbis_domain::events::ServiceMode;
@@ -57,8 +58,9 @@ struct Args {
     hub_ca: Option<PathBuf>,
     code: Option<String>,
     run_for: Option<Duration>,
-    lan_listen: Option<String>,
+    lan_listen: Option<std::net::SocketAddr>,
     peers: Vec<std::net::SocketAddr>,
+    scanner: Option<PathBuf>,
 }
 
 /// The UI's port unless told otherwise.
@@ -71,7 +73,7 @@ fn parse_args() -> Result<Args> {
     let mut printer = None;
     let mut ui_port = Some(DEFAULT_UI_PORT);
     let (mut hub, mut hub_ca, mut code, mut run_for) = (None, None, None, None);
-    let (mut lan_listen, mut peers) = (None, Vec::new());
+    let (mut lan_listen, mut peers, mut scanner) = (None, Vec::new(), None);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--data" => data = args.next().context("--data needs a directory")?.into(),
@@ -89,7 +91,11 @@ fn parse_args() -> Result<Args> {
                 run_for = Some(Duration::from_secs(secs));
             }
             "--lan-listen" => {
-                lan_listen = Some(args.next().context("--lan-listen needs HOST:PORT")?);
+                let addr = args.next().context("--lan-listen needs HOST:PORT")?;
+                lan_listen = Some(addr.parse().with_context(|| format!("--lan-listen {addr:?}"))?);
+            }
+            "--scanner" => {
+                scanner = Some(args.next().context("--scanner needs a device path")?.into());
             }
             "--peer" => {
                 let peer = args.next().context("--peer needs HOST:PORT")?;
@@ -98,10 +104,10 @@ fn parse_args() -> Result<Args> {
             "-h" | "--help" => {
                 println!(
                     "usage: thorbis-agent (demo|status) [--data DIR] [--printer HOST:PORT] \
-                     [--ui-port PORT | --no-ui]\n       \
+                     [--scanner DEVICE] [--ui-port PORT | --no-ui]\n       \
                      thorbis-agent enroll --hub URL --code CODE [--hub-ca PEM] [--data DIR]\n       \
                      thorbis-agent run [--hub URL] [--hub-ca PEM] [--for SECONDS] [--data DIR] \
-                     [--printer HOST:PORT] [--ui-port PORT | --no-ui] \
+                     [--printer HOST:PORT] [--scanner DEVICE] [--ui-port PORT | --no-ui] \
                      [--lan-listen HOST:PORT] [--peer HOST:PORT]..."
                 );
                 std::process::exit(0);
@@ -121,6 +127,7 @@ fn parse_args() -> Result<Args> {
         run_for,
         lan_listen,
         peers,
+        scanner,
     })
 }
 
@@ -134,64 +141,39 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&args.data)
         .with_context(|| format!("creating {}", args.data.display()))?;
     let path = args.data.join("agent.db");
-    let mut config = StoreConfig::new(&path);
-    if args.printer.is_some() {
-        config.print = print::setup::front_routing();
-    }
-    let clock = Arc::clone(&config.clock);
-    let mut store = Store::open(config).with_context(|| format!("opening {}", path.display()))?;
-    let service = match &args.printer {
-        Some(address) => Some(PrintService::start(
-            &path,
-            vec![print::setup::front_printer(address.clone())?],
-            &clock,
-        )?),
-        None => None,
-    };
-    let serve_ui = match args.command.as_str() {
-        "demo" => {
-            demo(&mut store)?;
-            args.ui_port
+    match args.command.as_str() {
+        "status" => {
+            let store = Store::open(StoreConfig::new(&path))
+                .with_context(|| format!("opening {}", path.display()))?;
+            print_summary(&store)
         }
-        "status" => None,
         "enroll" => {
+            let store = Store::open(StoreConfig::new(&path))
+                .with_context(|| format!("opening {}", path.display()))?;
             let hub = args.hub.as_deref().context("enroll needs --hub URL")?;
             let code = args.code.as_deref().context("enroll needs --code CODE")?;
-            return enroll(store, hub, code, &client(args.hub_ca.as_deref())?);
+            enroll(store, hub, code, &client(args.hub_ca.as_deref())?)
         }
-        "run" => {
-            let terminal = Terminal { store: SharedStore::new(store), service, clock };
-            let hub = Some((args.hub.as_deref(), client(args.hub_ca.as_deref())?));
-            let store = terminal.store.clone();
-            let lan = Lan { listen: args.lan_listen, peers: args.peers };
-            run(terminal, hub, &lan, args.ui_port, args.run_for)?;
-            return store.with(|s| print_summary(s));
+        "demo" | "run" => {
+            let demo = args.command == "demo";
+            let mut config = TerminalConfig::new(&path);
+            if let Some(address) = &args.printer {
+                config.printers = Printers::Front(address.clone());
+            }
+            config.ui_port = args.ui_port;
+            config.scanner.clone_from(&args.scanner);
+            if !demo {
+                config.hub = Some(HubLink {
+                    url: args.hub.clone(),
+                    client: client(args.hub_ca.as_deref())?,
+                });
+                config.lan_listen = args.lan_listen;
+                config.lan_peers.clone_from(&args.peers);
+            }
+            runtime()?.block_on(serve(config, demo, args.run_for))
         }
         other => bail!("unknown command {other:?}; try --help"),
-    };
-    print_summary(&store)?;
-    if let Some(service) = &service {
-        drain(&store, service)?;
     }
-    if serve_ui.is_some() {
-        let terminal = Terminal { store: SharedStore::new(store), service, clock };
-        run(terminal, None, &Lan::default(), serve_ui, None)?;
-    }
-    Ok(())
-}
-
-/// The LAN flags of `run`.
-#[derive(Default)]
-struct Lan {
-    listen: Option<String>,
-    peers: Vec<std::net::SocketAddr>,
-}
-
-/// What `run` serves and syncs.
-struct Terminal {
-    store: SharedStore,
-    service: Option<PrintService>,
-    clock: Arc<dyn thorbis_agent::Clock>,
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -202,7 +184,6 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-/// The HTTP client for the hub, trusting `ca` (a PEM file) besides the system's roots.
 fn client(ca: Option<&std::path::Path>) -> Result<reqwest::Client> {
     let pem = ca
         .map(|path| std::fs::read(path).with_context(|| format!("reading {}", path.display())))
@@ -222,114 +203,78 @@ fn enroll(store: Store, hub: &str, code: &str, client: &reqwest::Client) -> Resu
     Ok(())
 }
 
-/// Runs the sync shell (with a hub: the enrolled one, or the URL given) and the UI (on a
-/// port) until Ctrl-C, or for `run_for`, reporting the sync status.
-fn run(
-    terminal: Terminal,
-    hub: Option<(Option<&str>, reqwest::Client)>,
-    lan: &Lan,
-    ui_port: Option<u16>,
-    run_for: Option<Duration>,
-) -> Result<()> {
-    let Terminal { store, service, clock } = terminal;
-    runtime()?.block_on(async {
-        let mut handle = match hub {
-            Some((url, client)) => Some(SyncHandle::start_hub_with(
-                store.clone(),
-                ShellConfig::default(),
-                url,
-                client,
-            )?),
-            None => None,
+/// Runs a terminal: for `demo`, rings up the demo sales and prints them first; then serves
+/// until Ctrl-C or `run_for` (with no UI, `demo` stops once the printers are done).
+async fn serve(config: TerminalConfig, demo: bool, run_for: Option<Duration>) -> Result<()> {
+    let terminal = Terminal::start(config).await.context("starting the terminal")?;
+    let store = terminal.store().clone();
+    if demo {
+        store.run(ring_up_demo).await?;
+        store.run(|s| print_summary(s)).await?;
+        if let Some(service) = terminal.print() {
+            drain(&store, service).await?;
+        }
+    }
+    if let Some(addr) = terminal.lan_addr() {
+        println!("LAN listening on {addr}");
+    }
+    if let Some(addr) = terminal.ui_addr() {
+        println!("\nTerminal UI  http://{addr}/");
+        println!(
+            "  sign in as Sam (cashier, PIN {}) or Morgan (manager, PIN {})",
+            seed::CASHIER_PIN,
+            seed::MANAGER_PIN
+        );
+        println!("  Ctrl-C to stop");
+    } else if demo {
+        terminal.shutdown().await;
+        return Ok(());
+    }
+    let deadline = run_for.map(|d| tokio::time::Instant::now() + d);
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        let stop = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
         };
-        if let Some(handle) = &mut handle
-            && (lan.listen.is_some() || !lan.peers.is_empty())
-        {
-            let listener = match &lan.listen {
-                Some(addr) => Some(
-                    tokio::net::TcpListener::bind(addr)
-                        .await
-                        .with_context(|| format!("--lan-listen {addr}"))?,
-                ),
-                None => None,
-            };
-            let config = LanConfig { listener, peers: lan.peers.clone(), ..LanConfig::default() };
-            if let Some(addr) = handle.start_lan(config)? {
-                println!("LAN listening on {addr}");
-            }
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            () = stop => break,
+            _ = tick.tick() => if let Some(status) = terminal.sync_status() { report(&status) },
         }
-        let (stop_ui, ui_stopped) = tokio::sync::oneshot::channel::<()>();
-        let ui = match ui_port {
-            Some(port) => {
-                let key =
-                    ui::SessionKey::random().map_err(|_| anyhow::anyhow!("no OS randomness"))?;
-                let mut state = ui::UiState::new(store.clone(), service.map(Arc::new), clock, key);
-                if let Some(handle) = &handle {
-                    state = state.with_sync(Arc::new(handle.status_source()));
-                }
-                let listener = ui::bind_loopback(port)
-                    .await
-                    .with_context(|| format!("UI port {port} on 127.0.0.1"))?;
-                let addr = listener.local_addr()?;
-                println!("\nTerminal UI  http://{addr}/");
-                println!(
-                    "  sign in as Sam (cashier, PIN {}) or Morgan (manager, PIN {})",
-                    seed::CASHIER_PIN,
-                    seed::MANAGER_PIN
-                );
-                println!("  Ctrl-C to stop");
-                Some(tokio::spawn(ui::serve(listener, state, async {
-                    let _ = ui_stopped.await;
-                })))
-            }
-            None => None,
-        };
-        let deadline = run_for.map(|d| tokio::time::Instant::now() + d);
-        let mut tick = tokio::time::interval(Duration::from_secs(5));
-        loop {
-            let stop = async {
-                match deadline {
-                    Some(at) => tokio::time::sleep_until(at).await,
-                    None => std::future::pending().await,
-                }
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => break,
-                () = stop => break,
-                _ = tick.tick() => if let Some(handle) = &handle { report(handle) },
-            }
-        }
-        let _ = stop_ui.send(());
-        if let Some(ui) = ui {
-            ui.await.context("the UI task")?.context("serving the UI")?;
-        }
-        if let Some(handle) = handle {
-            report(&handle);
-            handle.shutdown().await;
-        }
-        Ok(())
-    })
+    }
+    if let Some(status) = terminal.sync_status() {
+        report(&status);
+    }
+    let store = terminal.shutdown().await;
+    if !demo {
+        store.run(|s| print_summary(s)).await?;
+    }
+    Ok(())
 }
 
-fn report(handle: &SyncHandle) {
-    for (peer, s) in handle.status().peers {
+fn report(status: &SyncStatus) {
+    for (peer, s) in &status.peers {
         println!(
             "sync {peer}: {} outbox {} received {} credential {:?}{}",
             if s.online { "online" } else { "offline" },
             s.outbox_depth,
             s.events_received,
             s.credential,
-            s.last_error.map(|e| format!(" last error: {e}")).unwrap_or_default(),
+            s.last_error.as_ref().map(|e| format!(" last error: {e}")).unwrap_or_default(),
         );
     }
 }
 
-/// Waits (up to 15 s) for the print queue to empty, then reports the printer.
-fn drain(store: &Store, service: &PrintService) -> Result<()> {
+/// Waits (bounded) for the demo's jobs to print, then says how the printers fared.
+async fn drain(store: &SharedStore, service: &PrintService) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(15);
-    let pending = || store.print_jobs(&[JobState::Queued, JobState::Sending, JobState::Sent]);
-    while !pending()?.is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
+    let pending =
+        || store.run(|s| s.print_jobs(&[JobState::Queued, JobState::Sending, JobState::Sent]));
+    while !pending().await?.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     println!("\nPrinters");
     for p in service.status() {
@@ -339,13 +284,13 @@ fn drain(store: &Store, service: &PrintService) -> Result<()> {
             "  {:<8} {problem:<12} printed {}  waiting {}",
             p.name,
             p.printed,
-            pending()?.len()
+            pending().await?.len()
         );
     }
     Ok(())
 }
 
-fn demo(store: &mut Store) -> Result<()> {
+fn ring_up_demo(store: &mut Store) -> Result<()> {
     if store.items()?.is_empty() {
         store.execute_all(&seed::catalog()).context("seeding the catalog")?;
     }

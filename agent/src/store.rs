@@ -288,6 +288,12 @@ impl Store {
         Ok(Committed { events: appended.into_iter().map(|(e, _)| e.id()).collect() })
     }
 
+    /// Routes the tickets and receipts of commands from now on (e.g. to the printers of
+    /// the device configuration, read after opening).
+    pub fn set_print_routing(&mut self, routing: PrintRouting) {
+        self.print = routing;
+    }
+
     /// Print jobs in any of `states`, oldest first.
     pub fn print_jobs(&self, states: &[JobState]) -> Result<Vec<PrintJob>, StoreError> {
         print::jobs(&self.conn, None, states)

@@ -6,7 +6,6 @@
 //! hears of the revocation from the hub. Every wait is bounded.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Result, ensure};
 use serde_json::json;
@@ -137,14 +136,16 @@ async fn a_revoked_terminal_loses_its_live_lan_connection() -> Result<()> {
         }))
     })
     .await?;
+    let peer = format!("lan {register_addr}");
+    let tried_before = pos_sync.status().peers[&peer].requests;
     let second = send_order(&pos, "2")?;
+    // Two more dials, both made with the new order to offer, both refused: had the
+    // register let the POS in, the order would have crossed on one of them.
     wait_for("the POS to be refused", 30, || {
-        let status = pos_sync.status();
-        let s = &status.peers[&format!("lan {register_addr}")];
-        Ok(!s.online && s.requests >= 2)
+        let s = pos_sync.status().peers[&peer].clone();
+        Ok(!s.online && s.requests >= tried_before + 2)
     })
     .await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
     ensure!(!has_order(&register, second)?, "a revoked terminal's new order got through");
 
     pos_sync.shutdown().await;

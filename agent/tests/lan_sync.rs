@@ -4,7 +4,6 @@
 //! and a terminal of another tenant is refused. Every wait is bounded.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::{Context as _, Result, ensure};
 use thorbis_agent::seed;
@@ -253,10 +252,19 @@ async fn a_terminal_of_another_tenant_or_store_is_refused() -> Result<()> {
         .await?;
         shells.push(shell);
     }
-    // Nothing crossed, either way, and the KDS lists no peer.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    ensure!(kds.with(|s| s.event_count())? == 0, "the KDS stored a stranger's events");
-    ensure!(kds_sync.status().peers.is_empty(), "{:?}", kds_sync.status());
+    // A terminal of the KDS's own store connects after the strangers and its order
+    // arrives: the KDS was listening and storing all along. It holds that terminal's events
+    // and nothing else, and lists only that peer.
+    let colleague = tenant.terminal(&dir, &clock, DeviceRole::Pos, 33)?;
+    colleague.execute(&seed::catalog())?;
+    let order = send_order(&colleague, "2")?;
+    let colleague_sync = start(&colleague, 33, None, vec![addr])?;
+    wait_for("the colleague's order on the KDS", 30, || Ok(tickets_for(&kds, order)? > 0)).await?;
+    ensure!(
+        kds.with(|s| s.event_count())? == colleague.with(|s| s.event_count())?,
+        "the KDS stored a stranger's events"
+    );
+    ensure!(kds_sync.status().peers.len() == 1, "{:?}", kds_sync.status());
     for shell in &shells {
         let status = shell.status();
         let s = status.peers.values().next().context("a peer")?;
@@ -265,6 +273,7 @@ async fn a_terminal_of_another_tenant_or_store_is_refused() -> Result<()> {
     for shell in shells {
         shell.shutdown().await;
     }
+    colleague_sync.shutdown().await;
     kds_sync.shutdown().await;
     Ok(())
 }

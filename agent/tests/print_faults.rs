@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use thorbis_agent::print::{
-    Document, JobState, PrintRouting, PrintService, PrinterConfig, policy::Timing, short,
+    Document, JobState, PrintRouting, PrintService, PrinterConfig, PrinterStatus, policy::Timing,
+    short,
 };
 use thorbis_agent::seed::{self, SaleIds};
 use thorbis_agent::{Clock, Store, StoreConfig, SystemClock};
@@ -65,7 +66,8 @@ fn main() -> Result<()> {
         &clock,
     )?;
     let mut scenario = Scenario { store: &mut store, drawer, created: 0 };
-    let printed_during_paper_out = run_faults(&mut scenario, &main_sim, &backup_sim, &proxy)?;
+    let printed_during_paper_out =
+        run_faults(&mut scenario, &service, &main_sim, &backup_sim, &proxy)?;
     let created = scenario.created;
     wait("queue drained", || store_pending(&path).is_ok_and(|n| n == 0))?;
     drop(service);
@@ -115,11 +117,17 @@ fn printer(name: &str, addr: SocketAddr, backup: Option<&str>) -> Result<Printer
 /// how many jobs printed while the paper was out (must be none).
 fn run_faults(
     s: &mut Scenario<'_>,
+    service: &PrintService,
     main_sim: &PrinterHandle,
     backup_sim: &PrinterHandle,
     proxy: &Proxy,
 ) -> Result<usize> {
     let count = || main_sim.jobs().len() + backup_sim.jobs().len();
+    // Each fault is held until the print service has seen it with jobs waiting, so every
+    // fault is really met, however slow the machine.
+    let seen = |what: &str, fault: fn(&PrinterStatus) -> bool| {
+        wait(what, || service.status().iter().any(|p| p.name == "kitchen" && fault(p)))
+    };
 
     // 1. Normal service.
     s.jobs(4)?;
@@ -129,7 +137,7 @@ fn run_faults(
     main_sim.set_paper(Paper::Out);
     let before = count();
     s.jobs(3)?;
-    std::thread::sleep(Duration::from_millis(500));
+    seen("paper out seen", |p| p.problem.as_deref() == Some("paper out"))?;
     let printed_during_paper_out = count() - before;
     main_sim.set_paper(Paper::Ok);
     wait("jobs after paper out", || count() >= s.created)?;
@@ -138,8 +146,13 @@ fn run_faults(
     //    printing when the paper runs out; it resumes when paper is loaded.
     main_sim.set_speed(Some(600));
     s.jobs(1)?;
-    std::thread::sleep(Duration::from_millis(700));
+    wait("a job printing", || {
+        count() >= s.created
+            || s.store.print_jobs(&[JobState::Sending, JobState::Sent]).is_ok_and(|j| !j.is_empty())
+    })?;
     main_sim.set_paper(Paper::Out);
+    // The roll stays out for a while (a scenario step, not a wait for an event): the
+    // service is busy writing and cannot notice before the paper is back.
     std::thread::sleep(Duration::from_millis(600));
     main_sim.set_paper(Paper::Ok);
     wait("job after paper out mid-job", || count() >= s.created)?;
@@ -148,21 +161,21 @@ fn run_faults(
     // 4. Cover open.
     main_sim.set_cover_open(true);
     s.jobs(2)?;
-    std::thread::sleep(Duration::from_millis(400));
+    seen("cover open seen", |p| p.problem.as_deref() == Some("cover open"))?;
     main_sim.set_cover_open(false);
     wait("jobs after cover open", || count() >= s.created)?;
 
     // 5. Printer offline, then back online.
     main_sim.set_online(false);
     s.jobs(2)?;
-    std::thread::sleep(Duration::from_millis(400));
+    seen("offline seen", |p| p.problem.as_deref() == Some("printer offline"))?;
     main_sim.set_online(true);
     wait("jobs after offline", || count() >= s.created)?;
 
     // 6. Unreachable for less than the failover limit, then back.
     proxy.set(Mode::Down);
     s.jobs(2)?;
-    std::thread::sleep(Duration::from_millis(600));
+    seen("unreachable seen", |p| !p.reachable)?;
     proxy.set(Mode::Pass);
     wait("jobs after an unreachable spell", || count() >= s.created)?;
 

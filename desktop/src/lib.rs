@@ -18,8 +18,11 @@ pub struct Config {
     /// Full screen without decorations: a terminal's kiosk mode.
     pub kiosk: bool,
     /// Seed a fresh store with the demo catalog and staff (a terminal not yet enrolled has
-    /// nothing to sell otherwise).
+    /// nothing to sell otherwise) and ring up one counter sale, whose receipt prints.
     pub demo: bool,
+    /// One ESC/POS printer at `host:port` for every ticket and receipt, instead of the
+    /// printers of the terminal's device configuration.
+    pub printer: Option<String>,
     /// Smoke-test mode: once the UI has loaded, report it and quit after this long.
     pub smoke_exit_after: Option<Duration>,
 }
@@ -30,14 +33,14 @@ impl Default for Config {
             data_dir: PathBuf::from(".thorbis-desktop"),
             kiosk: false,
             demo: false,
+            printer: None,
             smoke_exit_after: None,
         }
     }
 }
 
 /// The usage line.
-pub const USAGE: &str =
-    "usage: thorbis-desktop [--data DIR] [--kiosk] [--demo] [--smoke-exit-after-ms N]";
+pub const USAGE: &str = "usage: thorbis-desktop [--data DIR] [--kiosk] [--demo] [--printer HOST:PORT] [--smoke-exit-after-ms N]";
 
 /// Why the command line was refused.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -56,6 +59,7 @@ impl Config {
                 "--data" => config.data_dir = value("a directory")?.into(),
                 "--kiosk" => config.kiosk = true,
                 "--demo" => config.demo = true,
+                "--printer" => config.printer = Some(value("HOST:PORT")?),
                 "--smoke-exit-after-ms" => {
                     let ms = value("milliseconds")?;
                     let ms: u64 = ms.parse().map_err(|_| {

@@ -1,19 +1,20 @@
-//! The terminal inside the desktop app, started through the agent's public API: its store,
-//! the sync shell (when the terminal is enrolled with a hub) and the UI server on loopback.
-
-use std::sync::Arc;
+//! The terminal inside the desktop app: the agent's runtime (`thorbis_agent::terminal`), the
+//! same one `thorbis-agent run` starts, so the app prints, syncs and scans like the headless
+//! agent. This module only owns the async runtime it runs on.
 
 use anyhow::{Context as _, Result};
-use thorbis_agent::sync::{SharedStore, ShellConfig, StartError, SyncHandle};
-use thorbis_agent::{Store, StoreConfig, seed, ui};
+use thorbis_agent::seed::{self, SaleIds};
+use thorbis_agent::sync;
+use thorbis_agent::terminal::{self, HubLink, Printers, TerminalConfig};
 use thorbis_desktop::{Config, status_line};
+use thorbis_domain::ids::DrawerSessionId;
 
-/// The running terminal. Dropping it stops the sync tasks and the UI server.
+/// The running terminal. Dropping it stops the UI, the sync tasks and the printers.
 pub struct Terminal {
     url: tauri::Url,
-    sync: Option<SyncHandle>,
-    // Last: the tasks above run on it.
-    _runtime: tokio::runtime::Runtime,
+    terminal: Option<terminal::Terminal>,
+    // Last: the terminal's tasks run on it.
+    runtime: tokio::runtime::Runtime,
 }
 
 impl Terminal {
@@ -24,45 +25,53 @@ impl Terminal {
 
     /// One line for the tray: online state and what is waiting to be sent.
     pub fn status_line(&self) -> String {
-        status_line(self.sync.as_ref().map(SyncHandle::status).as_ref())
+        status_line(self.terminal.as_ref().and_then(terminal::Terminal::sync_status).as_ref())
     }
 }
 
-/// Opens the store under `config.data_dir` and serves its UI on a free loopback port.
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        if let Some(terminal) = self.terminal.take() {
+            self.runtime.block_on(terminal.shutdown());
+        }
+    }
+}
+
+/// Starts the terminal on the store under `config.data_dir`, its UI on a free loopback port.
 pub fn start(config: &Config) -> Result<Terminal> {
     let path = config.data_dir.join("agent.db");
-    let store_config = StoreConfig::new(&path);
-    let clock = Arc::clone(&store_config.clock);
-    let mut store =
-        Store::open(store_config).with_context(|| format!("opening {}", path.display()))?;
-    if config.demo && store.items()?.is_empty() {
-        store.execute_all(&seed::catalog()).context("seeding the demo catalog")?;
+    let mut terminal_config = TerminalConfig::new(&path);
+    terminal_config.ui_port = Some(0);
+    terminal_config.hub = Some(HubLink { url: None, client: sync::hub::http_client()? });
+    if let Some(address) = &config.printer {
+        terminal_config.printers = Printers::Front(address.clone());
     }
-    let store = SharedStore::new(store);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("starting the terminal's runtime")?;
-    let (url, sync) = runtime.block_on(async {
-        let sync = match SyncHandle::start_hub(store.clone(), ShellConfig::default(), None) {
-            Ok(handle) => Some(handle),
-            Err(StartError::NotEnrolled) => None,
-            Err(e) => return Err(e).context("starting sync"),
-        };
-        let key = ui::SessionKey::random().map_err(|_| anyhow::anyhow!("no OS randomness"))?;
-        let mut state = ui::UiState::new(store, None, clock, key);
-        if let Some(handle) = &sync {
-            state = state.with_sync(Arc::new(handle.status_source()));
-        }
-        let listener = ui::bind_loopback(0).await.context("binding the UI on 127.0.0.1")?;
-        let url: tauri::Url = format!("http://{}/", listener.local_addr()?).parse()?;
-        tokio::spawn(async move {
-            if let Err(e) = ui::serve(listener, state, std::future::pending()).await {
-                tracing::error!(error = %e, "the UI server stopped");
-            }
-        });
-        Ok::<_, anyhow::Error>((url, sync))
-    })?;
-    Ok(Terminal { url, sync, _runtime: runtime })
+    let terminal = runtime
+        .block_on(terminal::Terminal::start(terminal_config))
+        .with_context(|| format!("starting the terminal on {}", path.display()))?;
+    if config.demo {
+        terminal.store().with(first_demo_sale).context("seeding the demo")?;
+    }
+    let addr = terminal.ui_addr().context("the UI is not served")?;
+    let url: tauri::Url = format!("http://{addr}/").parse()?;
+    Ok(Terminal { url, terminal: Some(terminal), runtime })
+}
+
+/// On a fresh store: the demo catalog and staff, a drawer, and one counter sale (its receipt
+/// goes to the printer).
+fn first_demo_sale(store: &mut thorbis_agent::Store) -> Result<()> {
+    if !store.items()?.is_empty() {
+        return Ok(());
+    }
+    store.execute_all(&seed::catalog())?;
+    let drawer = DrawerSessionId(store.new_id());
+    store.execute(&seed::open_drawer(drawer))?;
+    let ids = SaleIds::new(|| store.new_id());
+    store.execute_all(&seed::typical_sale(ids, drawer))?;
+    Ok(())
 }

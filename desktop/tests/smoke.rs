@@ -1,12 +1,14 @@
 //! The real desktop app under a virtual X server (Xvfb): it starts the agent, its window
-//! loads the agent's UI, a screenshot is taken (saved as a test artefact), a second launch
-//! is refused and focuses the first, and the app exits cleanly.
+//! loads the agent's UI, the demo sale's receipt prints on the printer simulator over TCP, a
+//! screenshot is taken (saved as a test artefact), a second launch is refused and focuses
+//! the first, and the app exits cleanly.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail, ensure};
+use thorbis_simulators::server::{PrinterConfig, PrinterHandle};
 
 /// Kills the child when the test ends, however it ends.
 struct Killed(Child);
@@ -79,7 +81,9 @@ fn the_app_opens_the_agent_ui_and_exits_cleanly() -> Result<()> {
             .stderr(Stdio::inherit())
             .spawn()?)
     };
-    let mut first = Killed(app(&["--smoke-exit-after-ms", "25000"])?);
+    let printer = PrinterHandle::new(PrinterConfig::default());
+    let printer_addr = printer.listen_tcp("127.0.0.1:0")?.to_string();
+    let mut first = Killed(app(&["--printer", &printer_addr, "--smoke-exit-after-ms", "25000"])?);
     let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
     let started = Instant::now();
     while !read_log().contains("desktop: loaded http://127.0.0.1:") {
@@ -87,6 +91,11 @@ fn the_app_opens_the_agent_ui_and_exits_cleanly() -> Result<()> {
         ensure!(started.elapsed() < Duration::from_secs(90), "no page loaded: {}", read_log());
         std::thread::sleep(Duration::from_millis(100));
     }
+
+    // The demo's counter sale prints its receipt through the app's print queue.
+    let jobs = printer.wait_for_jobs(1, Duration::from_secs(60));
+    ensure!(jobs.len() == 1, "no receipt printed: {}", read_log());
+    ensure!(jobs[0].text.contains("22.32") && jobs[0].is_cut(), "receipt: {}", jobs[0].text);
 
     // What the terminal shows, as a test artefact. The load event can come before webkit
     // has painted, so shoot until the screen is no longer blank (one colour).
@@ -140,7 +149,11 @@ fn the_app_opens_the_agent_ui_and_exits_cleanly() -> Result<()> {
     );
     #[allow(clippy::print_stdout, reason = "the result line is the test's report")]
     {
-        println!("RESULT desktop_smoke screenshot={}", shot.display());
+        println!(
+            "RESULT desktop_smoke printed={} screenshot={}",
+            printer.jobs().len(),
+            shot.display()
+        );
     }
     Ok(())
 }

@@ -5,7 +5,11 @@
 //! It owns creating, starting and stopping one data directory and the two roles the hub
 //! expects (see `migrations/hub/README.md`). It never touches a cluster it did not create.
 //! Postgres refuses to run as root, so when the hub runs as root every command goes
-//! through `runuser -u postgres` and the directory is handed to that user first.
+//! through `runuser -u postgres` and the directory is handed to that user first. A
+//! directory that user cannot reach (one inside a home folder of mode 0700, say) is not
+//! opened up: the cluster lives instead under [`RELOCATED_ROOT`], which that user owns, and
+//! a `cluster-location` file in the requested directory names where, so the same directory
+//! always finds the same cluster and a fresh directory gets a fresh one.
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -13,6 +17,12 @@ use std::process::{Command, Stdio};
 
 /// Where Debian's PostgreSQL 15 puts its server binaries.
 pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
+
+/// Where clusters live whose requested directory the `postgres` user cannot reach (see
+/// the module docs): inside that user's home, which it owns.
+pub const RELOCATED_ROOT: &str = "/var/lib/postgresql/thorbis";
+/// The file, in a requested directory, that names its relocated cluster.
+const LOCATION_FILE: &str = "cluster-location";
 
 /// The superuser created by `initdb`; used only to create roles and databases.
 pub const SUPERUSER: &str = "postgres";
@@ -76,10 +86,14 @@ impl LocalCluster {
             what: format!("creating {}", dir.display()),
             source,
         })?;
-        let dir = dir.canonicalize().map_err(|source| ClusterError::Io {
+        let mut dir = dir.canonicalize().map_err(|source| ClusterError::Io {
             what: format!("resolving {}", dir.display()),
             source,
         })?;
+        if as_postgres && !reachable_by_postgres(&dir) {
+            dir = relocated(&dir)?;
+            tracing::info!(cluster = %dir.display(), "the postgres user cannot reach the data folder; the cluster lives here");
+        }
         let cluster = Self { dir, port: free_port()?, as_postgres };
         if as_postgres {
             cluster.run("chown", &["-R", "postgres:postgres", &cluster.dir_str()], false)?;
@@ -247,6 +261,46 @@ fn free_port() -> Result<u16, ClusterError> {
         .local_addr()
         .map(|a| a.port())
         .map_err(|source| ClusterError::Io { what: "finding a free port".into(), source })
+}
+
+/// Whether the `postgres` user can enter `dir` (every folder above it included).
+fn reachable_by_postgres(dir: &Path) -> bool {
+    Command::new("runuser")
+        .args(["-u", "postgres", "--", "test", "-x"])
+        .arg(dir)
+        .stdin(Stdio::null())
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// The cluster directory under [`RELOCATED_ROOT`] that `requested` names in its
+/// `cluster-location` file, chosen (a new, unique folder) and recorded on first use.
+fn relocated(requested: &Path) -> Result<PathBuf, ClusterError> {
+    let pointer = requested.join(LOCATION_FILE);
+    let io = |what: String| move |source| ClusterError::Io { what, source };
+    match std::fs::read_to_string(&pointer) {
+        Ok(location) => return Ok(PathBuf::from(location.trim())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(format!("reading {}", pointer.display()))(e)),
+    }
+    // A short name: the directory holds the server's Unix socket, whose path is limited.
+    let dir = Path::new(RELOCATED_ROOT).join(uuid::Uuid::now_v7().simple().to_string());
+    std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
+    let status = Command::new("chown")
+        .args(["postgres:postgres", RELOCATED_ROOT])
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .status()
+        .map_err(|source| ClusterError::Spawn { command: "chown".into(), source })?;
+    if !status.success() {
+        return Err(ClusterError::Failed {
+            command: "chown".into(),
+            output: format!("could not hand {} to the postgres user", dir.display()),
+        });
+    }
+    std::fs::write(&pointer, format!("{}\n", dir.display()))
+        .map_err(io(format!("writing {}", pointer.display())))?;
+    Ok(dir)
 }
 
 fn running_as_root() -> bool {

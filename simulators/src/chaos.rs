@@ -695,33 +695,43 @@ impl ChaosProxy {
             }
             let copies = if duplicate { 2 } else { 1 };
             for copy in 0..copies {
-                if let Err(e) = self.write_fully(conn, dst, &bytes) {
-                    tracing::debug!(peer = %conn.peer, dir = d.name(), error = %e, "chaos write failed");
-                    conn.abort();
-                    return;
-                }
                 let counter = if copy == 0 {
                     &self.counters_of(d).forwarded
                 } else {
                     &self.counters_of(d).duplicated
                 };
+                // Counted before the write, so a reader that has received the bytes always
+                // sees them counted; what a failed write did not deliver is taken back.
                 counter.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                if let Err((e, unsent)) = self.write_fully(conn, dst, &bytes) {
+                    counter.fetch_sub(unsent as u64, Ordering::Relaxed);
+                    tracing::debug!(peer = %conn.peer, dir = d.name(), error = %e, "chaos write failed");
+                    conn.abort();
+                    return;
+                }
             }
         }
     }
 
     /// `write_all` that survives the [`POLL`] write timeout without losing track of what
-    /// was written, and gives up when the connection is reset.
-    fn write_fully(&self, conn: &Conn, mut dst: &TcpStream, mut rest: &[u8]) -> io::Result<()> {
+    /// was written, and gives up when the connection is reset. A failure says how many
+    /// bytes were not written.
+    fn write_fully(
+        &self,
+        conn: &Conn,
+        mut dst: &TcpStream,
+        mut rest: &[u8],
+    ) -> Result<(), (io::Error, usize)> {
         while !rest.is_empty() {
             if self.is_done(conn) {
-                return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "reset by chaos"));
+                let e = io::Error::new(io::ErrorKind::ConnectionAborted, "reset by chaos");
+                return Err((e, rest.len()));
             }
             match dst.write(rest) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(0) => return Err((io::ErrorKind::WriteZero.into(), rest.len())),
                 Ok(n) => rest = &rest[n..],
                 Err(e) if is_timeout(&e) => {}
-                Err(e) => return Err(e),
+                Err(e) => return Err((e, rest.len())),
             }
         }
         Ok(())

@@ -196,11 +196,14 @@ fn duplicate_writes_a_chunk_twice() {
     assert_eq!(proxy.execute("duplicate up"), "ok");
     client.write_all(b"abc").unwrap();
     assert_eq!(read_n(&mut server, 6), b"abcabc");
-    assert_quiet(&mut server, "a third copy");
+    // A marker sent after duplication is off comes next: no third copy came before it.
+    assert_eq!(proxy.execute("duplicate off"), "ok");
+    client.write_all(b"!").unwrap();
+    assert_eq!(read_n(&mut server, 1), b"!", "a third copy");
     server.write_all(b"xyz").unwrap();
     assert_eq!(read_n(&mut client, 3), b"xyz", "the other direction is untouched");
     let c = proxy.counters();
-    assert_eq!((c.up.forwarded, c.up.duplicated, c.down.duplicated), (3, 3, 0));
+    assert_eq!((c.up.forwarded, c.up.duplicated, c.down.duplicated), (4, 3, 0));
 
     // A half-close is passed on, and the other direction still works after it.
     client.shutdown(std::net::Shutdown::Write).unwrap();

@@ -45,7 +45,7 @@ fn tcp_job_waits_for_paper_and_prints_once() {
     assert_eq!(status(&mut s, 1), 0x1A, "offline bit");
     assert_eq!(status(&mut s, 2), 0x32, "stopped by paper end");
     assert_eq!(status(&mut s, 3), 0x12);
-    std::thread::sleep(Duration::from_millis(200));
+    // Those answers came after the whole job was read: had it printed, it would be filed.
     assert!(printer.jobs().is_empty(), "nothing prints without paper");
 
     printer.set_paper(Paper::Ok);
@@ -53,10 +53,10 @@ fn tcp_job_waits_for_paper_and_prints_once() {
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].text, "Hello\nGrüße 5€\n");
     assert!(jobs[0].is_cut() && jobs[0].diagnostics.is_empty());
+    // The answer is sent after everything received before it was filed.
     assert_eq!(status(&mut s, 4), 0x12);
-    drop(s);
-    std::thread::sleep(Duration::from_millis(200));
     assert_eq!(printer.jobs().len(), 1, "the job appears once");
+    drop(s);
 
     // The same receipt again is flagged as a duplicate of the first.
     connect(addr).write_all(JOB).unwrap();
@@ -184,7 +184,7 @@ fn slow_and_hung_printers() {
         assert!(Instant::now() < deadline, "never hung");
         std::thread::sleep(Duration::from_millis(10));
     }
-    std::thread::sleep(Duration::from_millis(100));
+    // Hung, it prints nothing more, so the job cannot have finished.
     assert_eq!(printer.jobs().len(), 1, "the hung job is not finished");
     printer.resume();
     assert_eq!(printer.wait_for_jobs(2, WAIT)[1].text, "Half a receipt\n");
@@ -195,19 +195,23 @@ fn slow_and_hung_printers() {
 fn the_drawer_opens_on_a_kick_and_closes_by_itself() {
     let mut config = PrinterConfig::default();
     config.conditions.drawer.connected = true;
-    config.conditions.drawer.auto_close = Some(Duration::from_millis(300));
     let printer = PrinterHandle::new(config);
     let addr = printer.listen_tcp("127.0.0.1:0").unwrap();
     let mut s = connect(addr);
     assert_eq!(status(&mut s, 1), 0x12);
     s.write_all(b"\x1bp\x00\x19\xfa").unwrap();
+    // With no auto-close the drawer stays open, so polling cannot miss it.
     let deadline = Instant::now() + WAIT;
     while status(&mut s, 1) != 0x16 {
         assert!(Instant::now() < deadline, "drawer never opened");
         std::thread::sleep(Duration::from_millis(10));
     }
-    std::thread::sleep(Duration::from_millis(400));
-    assert_eq!(status(&mut s, 1), 0x12, "closed again");
+    // Its timeout (the device's own clock, see `Conditions::tick`) is now long past.
+    printer.update(|c| c.drawer.auto_close = Some(Duration::ZERO));
+    while status(&mut s, 1) != 0x12 {
+        assert!(Instant::now() < deadline, "drawer never closed");
+        std::thread::sleep(Duration::from_millis(10));
+    }
     assert_eq!(printer.conditions().drawer.kicks, 1);
     printer.shutdown();
 }
