@@ -1,0 +1,36 @@
+//! The hub's embedded cluster in a data folder only its owner can enter (mode 0700, as home
+//! folders are). Run as root, Postgres runs as the `postgres` user, who cannot reach such a
+//! folder: the cluster must live where that user can, found again from the same folder on
+//! the next start, with its data.
+
+use anyhow::{Context as _, Result, ensure};
+use std::os::unix::fs::PermissionsExt as _;
+use thorbis_hub::pg::{Durability, LocalCluster};
+
+#[test]
+fn a_cluster_in_a_private_folder_starts_and_keeps_its_data() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700))?;
+    let requested = home.path().join("hub-postgres");
+
+    let cluster = LocalCluster::start(&requested, Durability::Throwaway)?;
+    let result = (|| -> Result<()> {
+        cluster.psql("postgres", "CREATE TABLE kept (n int); INSERT INTO kept VALUES (7)")?;
+        cluster.stop()?;
+        let again = LocalCluster::start(&requested, Durability::Throwaway)?;
+        ensure!(again.dir() == cluster.dir(), "the same folder must find the same cluster");
+        let kept = again.psql("postgres", "SELECT n FROM kept")?;
+        again.stop()?;
+        ensure!(kept.trim() == "7", "the data did not survive a restart: {kept:?}");
+        Ok(())
+    })();
+    let _ = cluster.stop();
+    if cluster.dir() != requested.canonicalize()? {
+        // Relocated (run as root): the folder names the cluster, which is removed with it.
+        let named = std::fs::read_to_string(requested.join("cluster-location"))
+            .context("the cluster's location is recorded in the requested folder")?;
+        ensure!(std::path::Path::new(named.trim()) == cluster.dir());
+        std::fs::remove_dir_all(cluster.dir())?;
+    }
+    result
+}
