@@ -70,7 +70,10 @@ fi
 echo "Receipts and kitchen tickets print to the virtual printer: $data/receipts (text and PNG)."
 echo "The hub's API: $hub_url/api/openapi.json"
 echo
-if "$target/debug/thorbis-agent" status --data "$data" --no-ui 2>/dev/null | grep -q '^  hub     http'; then
+# Read the whole status first: `grep -q` stops reading at its match, which would make the
+# agent's write fail and, with pipefail, the test with it.
+status=$("$target/debug/thorbis-agent" status --data "$data" 2>/dev/null || true)
+if grep -q '^  hub     http' <<<"$status"; then
     # The agent rings up the demo sales and prints them, then syncs them (and whatever the
     # hub has) and serves the terminal UI until Ctrl-C.
     "$target/debug/thorbis-agent" demo --data "$data" --printer "127.0.0.1:$printer_port" --no-ui
