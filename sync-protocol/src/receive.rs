@@ -271,7 +271,7 @@ impl<'b> Runs<'b> {
                     };
                     return Err(SyncError::TooFarAhead { device, seq: ahead.seq, source });
                 }
-                // Refuse it and what follows for now, without spending a signature check.
+                // Leave it and what follows for later, without spending a signature check.
                 out.deferred = events.len() - start;
                 break;
             }
