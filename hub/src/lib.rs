@@ -6,9 +6,15 @@
 //!
 //! * [`db`]: the app role's pool, migrations (`migrations/hub/`, run as the owner role),
 //!   and [`db::tenant_tx`], the only way requests reach tenant data.
+//! * The data layer, which owns every SQL statement and returns typed errors: [`log`]
+//!   (verified ingest of pushes with the same check terminals run, pull pages, appends to
+//!   the hub-signed logs), [`tenants`] (tenants, locations, enrollment, devices),
+//!   [`accounts`] (console users, passwords, sessions), [`staff`], [`work_orders`], all
+//!   through a [`store::Store`].
 //! * [`http`]: the API (`/healthz`, `/metrics`, `/api/openapi.json`, the bootstrap admin
-//!   API, enrollment, push, pull with long-poll, reference-data publishing), the one error
-//!   type that maps failures to status codes, and TLS with rustls when configured.
+//!   API, enrollment, push, pull with long-poll, reference-data publishing): handlers
+//!   parse, call the data layer and map its errors to status codes in one place; TLS with
+//!   rustls when configured.
 //! * [`identity`]: tenant keys, device credentials and request signatures, as documented
 //!   byte layouts.
 //! * [`projection`]: relational projections folded with `thorbis_domain::project`.
@@ -29,17 +35,23 @@
 //! * Read the clock directly: time comes from an injected [`clock::Clock`].
 
 pub use thorbis_sync_protocol::clock;
+pub mod accounts;
 pub mod config;
 pub mod db;
 pub mod dispatch;
 pub mod http;
 pub mod identity;
 pub mod live;
+pub mod log;
 pub mod metrics;
 pub mod pg;
 pub mod projection;
+pub mod staff;
+pub mod store;
+pub mod tenants;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod work_orders;
 
 use std::sync::Arc;
 

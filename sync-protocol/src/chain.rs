@@ -8,6 +8,8 @@
 //! event breaks either a link or the final hash, and forging a replacement needs the
 //! device's private key.
 
+use std::borrow::Borrow;
+
 use crate::event::{ChainTip, Event};
 use crate::ids::{DeviceId, Hash32};
 use crate::sign::{Checkpoint, PublicKey, verify_checkpoint};
@@ -127,9 +129,18 @@ pub enum VerifyError {
 /// Use it for the events of a batch that precede a checkpoint later in the same batch,
 /// then [`verify_chain`] from the returned tip up to the checkpoint.
 pub fn verify_links(from: ChainTip, events: &[Event]) -> Result<ChainTip, VerifyError> {
-    let device = events.first().ok_or(VerifyError::Empty)?.device_id;
+    links(from, events)
+}
+
+/// [`verify_links`] over owned events or references (a run picked out of a batch).
+pub(crate) fn links<E: Borrow<Event>>(
+    from: ChainTip,
+    events: &[E],
+) -> Result<ChainTip, VerifyError> {
+    let device = events.first().ok_or(VerifyError::Empty)?.borrow().device_id;
     let mut tip = from;
     for (i, event) in events.iter().enumerate() {
+        let event = event.borrow();
         if event.device_id != device {
             return Err(VerifyError::WrongDevice {
                 seq: event.seq,
@@ -155,10 +166,10 @@ pub fn verify_links(from: ChainTip, events: &[Event]) -> Result<ChainTip, Verify
 
 /// Names what an out-of-place seq most likely means, looking ahead in the run to tell a
 /// reordering from a removal. Only runs on the error path.
-fn seq_error(expected: u64, found: u64, rest: &[Event]) -> VerifyError {
+fn seq_error<E: Borrow<Event>>(expected: u64, found: u64, rest: &[E]) -> VerifyError {
     if found < expected {
         VerifyError::SeqRepeated { expected, found }
-    } else if rest.iter().any(|e| e.seq == expected) {
+    } else if rest.iter().any(|e| e.borrow().seq == expected) {
         VerifyError::SeqReordered { expected, found }
     } else {
         VerifyError::SeqGap { expected, found }
@@ -178,9 +189,19 @@ pub fn verify_chain(
     events: &[Event],
     cp: &Checkpoint,
 ) -> Result<ChainTip, VerifyError> {
-    let tip = verify_links(from, events)?;
-    // `verify_links` succeeded, so there is at least one event and all share a device.
-    let device = events[0].device_id;
+    chain(key, from, events, cp)
+}
+
+/// [`verify_chain`] over owned events or references (a run picked out of a batch).
+pub(crate) fn chain<E: Borrow<Event>>(
+    key: &PublicKey,
+    from: ChainTip,
+    events: &[E],
+    cp: &Checkpoint,
+) -> Result<ChainTip, VerifyError> {
+    let tip = links(from, events)?;
+    // `links` succeeded, so there is at least one event and all share a device.
+    let device = events[0].borrow().device_id;
     if cp.device_id != device {
         return Err(VerifyError::CheckpointDevice { events: device, checkpoint: cp.device_id });
     }

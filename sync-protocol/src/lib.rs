@@ -21,6 +21,9 @@
 //!   session by a device-key signature over its exporter; length-prefixed frames.
 //! * **The sync protocol** ([`sync`]): a sans-IO state machine per peer (`Hello`,
 //!   `Events`, `Ack`), the same agent↔hub and agent↔agent.
+//! * **What a receiver takes of a batch** ([`receive`]): the one check of a device's run
+//!   against the receiver's tip, which terminals, LAN peers and the hub all run; they
+//!   differ only in [`receive::Strictness`].
 //! * **The clock seam** ([`clock::Clock`]): how the shells around the protocol get "now"
 //!   and pass it in, so tests can inject time.
 //!
@@ -87,6 +90,7 @@ mod hex;
 pub mod hlc;
 pub mod ids;
 pub mod peer;
+pub mod receive;
 pub mod sign;
 pub mod sync;
 pub mod vector;

@@ -11,8 +11,9 @@
 //!   [`decode_message`]): a type byte, then a version vector or a batch in the existing
 //!   codec.
 //! * **Verification of what arrives**: every event is checked against the *origin*
-//!   device's public key (from the caller's [`KeyRing`]) with [`verify_chain`], whoever
-//!   relayed it; a relay is never trusted for being the relay.
+//!   device's public key (from the caller's [`KeyRing`]) by [`Runs::check`], the check
+//!   the hub runs on a push too, whoever relayed it; a relay is never trusted for being
+//!   the relay.
 //!
 //! # What it never does
 //!
@@ -26,7 +27,7 @@
 //!   with backoff, until the peer answers). A `Hello` tells the receiver to forget what it
 //!   believed about the sender (it may have restarted) and to answer with an `Ack`.
 //! * `Events{batch, more}` carries what the peer lacks: per device, a contiguous run that
-//!   ends at a signed event, so the receiver verifies it with [`verify_chain`]. Every
+//!   ends at a signed event, so the receiver verifies it with [`crate::verify_chain`]. Every
 //!   checkpoint inside the run travels too, so a relay can cut its own batches where the
 //!   origin signed.
 //! * `Ack{vector}` answers every `Events` (also a duplicate: that is what heals a lost
@@ -41,12 +42,16 @@
 //! vectors merge. A run that does not start right after the local tip (a later batch
 //! overtook an earlier one) is skipped and comes again on resend. A run stamped further
 //! ahead of local time than the clock bound ([`SyncConfig::max_ahead_ms`]) is deferred the
-//! same way: not acknowledged, so resent until the local clock has caught up.
+//! same way: not acknowledged, so resent until the local clock has caught up. (With
+//! [`Strictness::Refuse`], the hub's rule, such a message is refused whole instead; it
+//! is resent from what was acknowledged all the same.)
 //!
 //! A fork (another event at a seq the receiver holds) shows when its run reaches the
 //! receiver: it does not link to the local tip and the message is refused
-//! ([`VerifyError::BrokenLink`]). Events at or below the local tip are skipped unread, so
-//! a fork entirely below it is not noticed here; the hub's store compares them.
+//! ([`crate::VerifyError::BrokenLink`]). Events at or below the local tip are skipped
+//! unread, so a fork entirely below it is not noticed by a terminal; with
+//! [`Strictness::Refuse`] they are verified and compared with the log
+//! ([`SyncError::Fork`]).
 //!
 //! # Example
 //!
@@ -131,11 +136,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::chain::{VerifyError, verify_chain};
 use crate::codec::{Batch, DecodeError, MAX_BATCH_EVENTS, decode_batch, encode_batch};
 use crate::event::{ChainTip, Event};
 use crate::ids::DeviceId;
-use crate::sign::{Checkpoint, PublicKey, Signature};
+pub use crate::receive::{KeyRing, Rules, Runs, Strictness, SyncError};
+use crate::sign::{Checkpoint, Signature};
 use crate::vector::VersionVector;
 use crate::wire::Reader;
 
@@ -177,13 +182,6 @@ pub trait EventSource {
     }
 }
 
-/// Who may write events: device id → Ed25519 public key (enrolled, unrevoked devices of
-/// the tenant). Supplied by the caller.
-pub trait KeyRing {
-    /// The device's public key, or `None` if it is unknown or revoked.
-    fn public_key(&self, device: &DeviceId) -> Option<PublicKey>;
-}
-
 /// Tuning for one peer. Times in milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SyncConfig {
@@ -197,6 +195,9 @@ pub struct SyncConfig {
     pub retry_base_ms: u64,
     /// The backoff doubles on every resend up to this.
     pub retry_max_ms: u64,
+    /// What this side answers for events it cannot take now: [`Strictness::Defer`] for a
+    /// terminal, [`Strictness::Refuse`] for a peer that stands in for the hub.
+    pub strictness: Strictness,
 }
 
 impl Default for SyncConfig {
@@ -206,6 +207,7 @@ impl Default for SyncConfig {
             max_ahead_ms: 5 * 60 * 1000,
             retry_base_ms: 1_000,
             retry_max_ms: 60_000,
+            strictness: Strictness::Defer,
         }
     }
 }
@@ -247,25 +249,6 @@ pub struct Received {
     pub out_of_order: usize,
     /// Events deferred because their stamp is too far ahead of local time.
     pub deferred: usize,
-}
-
-/// Why a message was refused. Nothing of a refused message should be stored.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum SyncError {
-    /// An event's device is not in the key ring (unknown or revoked).
-    #[error("events from unknown or revoked device {device}")]
-    UnknownDevice {
-        /// The device.
-        device: DeviceId,
-    },
-    /// A run failed verification: altered, forged, reordered or a fork.
-    #[error("events of device {device} fail verification: {source}")]
-    Verify {
-        /// The origin device.
-        device: DeviceId,
-        /// What failed.
-        source: VerifyError,
-    },
 }
 
 /// Why bytes are not a [`Message`].
@@ -601,47 +584,30 @@ impl PeerState {
         batch: &Batch,
         now_ms: u64,
     ) -> Result<Received, SyncError> {
-        let mut runs: BTreeMap<DeviceId, Vec<&Event>> = BTreeMap::new();
-        for event in &batch.events {
-            runs.entry(event.device_id).or_default().push(event);
-        }
-        let checkpoints: BTreeMap<(DeviceId, u64), &Checkpoint> =
-            batch.checkpoints.iter().map(|cp| ((cp.device_id, cp.seq), cp)).collect();
-        let horizon = now_ms.saturating_add(self.config.max_ahead_ms);
+        let runs = Runs::new(batch);
+        let rules =
+            Rules { max_ahead_ms: self.config.max_ahead_ms, strictness: self.config.strictness };
         let mut received = Received::default();
-        for (device, run) in runs {
-            let mut tip = local.tip(device);
-            let fresh: Vec<Event> =
-                run.iter().filter(|e| e.seq > tip.seq).map(|e| (*e).clone()).collect();
-            received.duplicates += run.len() - fresh.len();
-            if fresh.first().is_none_or(|e| e.seq != tip.next_seq()) {
-                received.out_of_order += fresh.len();
-                continue;
-            }
-            let key = keys.public_key(&device).ok_or(SyncError::UnknownDevice { device })?;
-            // Verify segment by segment, each ending at a checkpoint, so every signature
-            // stored (and relayed later) has been checked.
-            let mut start = 0;
-            let mut deferred = 0;
-            for (i, event) in fresh.iter().enumerate() {
-                let Some(cp) = checkpoints.get(&(device, event.seq)) else { continue };
-                let segment = &fresh[start..=i];
-                if segment.iter().any(|e| e.hlc.wall_ms > horizon) {
-                    // Stamped too far ahead: refuse it and what follows for now, without
-                    // spending a signature check; unacknowledged, it comes again later.
-                    deferred = fresh.len() - start;
-                    break;
+        for device in runs.devices() {
+            let run = runs.check(device, local.tip(device), keys, now_ms, rules)?;
+            if let Some(seqs) = run.claimed_seqs() {
+                let (from, to) = seqs.into_inner();
+                let held = local
+                    .events_after(
+                        device,
+                        from - 1,
+                        usize::try_from(to - from + 1).unwrap_or(usize::MAX),
+                    )
+                    .into_iter()
+                    .map(|(e, _)| (e.seq, e.hash()));
+                if let Some(fork) = run.fork(held) {
+                    return Err(fork.into());
                 }
-                tip = verify_chain(&key, tip, segment, cp)
-                    .map_err(|source| SyncError::Verify { device, source })?;
-                received.events.extend(segment.iter().map(|e| {
-                    let sig = (e.seq == cp.seq).then_some(cp.signature);
-                    (e.clone(), sig)
-                }));
-                start = i + 1;
             }
-            received.deferred += deferred;
-            received.out_of_order += fresh.len() - start - deferred;
+            received.duplicates += run.duplicates;
+            received.out_of_order += run.out_of_order;
+            received.deferred += run.deferred;
+            received.events.extend(run.accepted.into_iter().map(|(e, sig)| (e.clone(), sig)));
         }
         Ok(received)
     }

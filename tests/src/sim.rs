@@ -10,8 +10,11 @@
 //! Three to five agents, each writing domain events (orders opened, lines added, the same
 //! orders paid and closed from several terminals, availability and stock of shared items)
 //! into its own signed chain, one checkpoint per command, folded into a
-//! [`thorbis_domain::State`]. A hub that writes nothing, verifies and relays. Every agent
-//! is linked to the hub and to every other agent, one `PeerState` per link and side.
+//! [`thorbis_domain::State`]. A hub that writes nothing, verifies and relays, with the
+//! real hub's rule for what it cannot take now ([`Strictness::Refuse`]: it refuses the
+//! message where a terminal defers, through the same check,
+//! [`thorbis_sync_protocol::receive::Runs::check`]). Every agent is linked to the hub and
+//! to every other agent, one `PeerState` per link and side.
 //!
 //! # Faults
 //!
@@ -40,7 +43,8 @@ use thorbis_domain::events::{
 use thorbis_domain::ids::{ItemId, LineId, OrderId, PaymentId};
 use thorbis_domain::{Currency, DomainEvent, EventMeta, Money, Qty, State};
 use thorbis_sync_protocol::sync::{
-    EventSource, KeyRing, Message, PeerState, SyncConfig, decode_message, encode_message,
+    EventSource, KeyRing, Message, PeerState, Strictness, SyncConfig, decode_message,
+    encode_message,
 };
 use thorbis_sync_protocol::{
     ChainTip, DeviceId, DeviceKey, Event, EventKind, Hash32, Hlc, HlcClock, PublicKey, Signature,
@@ -189,7 +193,9 @@ impl Node {
     /// Loses everything volatile: peer states, projections (rebuilt from the durable log)
     /// and the clock (restored from the greatest stamp in the log).
     fn restart(&mut self, links: &[usize]) {
-        self.peers = links.iter().map(|&p| (p, PeerState::new(config()))).collect();
+        // The hub answers for what it cannot take now as the real one does: it refuses.
+        let strictness = if self.device.is_some() { Strictness::Defer } else { Strictness::Refuse };
+        self.peers = links.iter().map(|&p| (p, PeerState::new(config(strictness)))).collect();
         self.state = State::default();
         for chain in self.log.chains.values() {
             for (event, _) in chain {
@@ -202,13 +208,14 @@ impl Node {
     }
 }
 
-fn config() -> SyncConfig {
+fn config(strictness: Strictness) -> SyncConfig {
     SyncConfig {
         // Small batches so runs are cut, resent and overtaken often.
         max_batch_events: 4,
         max_ahead_ms: MAX_AHEAD_MS,
         retry_base_ms: 200,
         retry_max_ms: 5_000,
+        strictness,
     }
 }
 
@@ -232,7 +239,8 @@ pub struct Stats {
     pub dropped: u64,
     /// Crashes (agents and hub), mid-batch ones included.
     pub crashes: u64,
-    /// Garbled messages refused (undecodable, or failing verification).
+    /// Messages refused: garbled (undecodable, or failing verification), or refused by
+    /// the hub for what a terminal would defer (a gap, a stamp too far ahead).
     pub refused: u64,
     /// Events refused for now by the clock bound (and delivered later).
     pub deferred: u64,
@@ -556,7 +564,8 @@ impl World {
         let local_now = node.local_now(self.now);
         let peer = node.peers.get_mut(&packet.from).expect("linked");
         let Ok(received) = peer.receive_message(&node.log, &self.keys, msg, local_now) else {
-            // A garbled batch that still decodes fails verification: refused whole.
+            // A garbled batch that still decodes fails verification, or the hub refuses
+            // what it cannot take now: refused whole, resent from what was acknowledged.
             self.stats.refused += 1;
             return;
         };

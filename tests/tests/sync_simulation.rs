@@ -76,8 +76,9 @@ fn main() -> ExitCode {
     let failures = failures.into_inner().expect("no poisoning");
     let stats = total.into_inner().expect("no poisoning");
     println!(
-        "sync_simulation: {} events, {} messages ({} dropped, {} garbled and refused), {} \
-         crashes, {} deferred by the clock bound, slowest heal {} steps, in {:.1} s",
+        "sync_simulation: {} events, {} messages ({} dropped, {} refused: garbled, or a gap \
+         or stamp the hub refuses), {} crashes, {} deferred by the clock bound, slowest heal \
+         {} steps, in {:.1} s",
         stats.events,
         stats.messages,
         stats.dropped,

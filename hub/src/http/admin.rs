@@ -10,15 +10,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use ring::digest::{SHA256, digest};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
-use thorbis_domain::DomainEvent;
-use thorbis_domain::device::{DeviceConfig, DeviceConfigured, DeviceRevoked};
+use thorbis_domain::device::DeviceConfig;
 use uuid::Uuid;
 
 use super::{AppState, Error, JsonBody, Result};
-use crate::db::tenant_tx;
-use crate::identity::{Role, TenantKey, hex, new_enrollment_code};
+use crate::identity::Role;
+use crate::tenants;
 
 pub(super) fn check_token(state: &AppState, headers: &HeaderMap) -> Result<()> {
     let Some(expected) = &state.0.admin_token else {
@@ -77,29 +76,8 @@ pub(super) async fn create_tenant(
     JsonBody(req): JsonBody<NewTenant>,
 ) -> Result<Json<Value>> {
     check_name(&req.name)?;
-    let tenant_id = Uuid::now_v7();
-    let (key, pkcs8) = TenantKey::generate().map_err(|e| Error::Internal(e.into()))?;
-    let public_key = key.public_key();
-    let (stored, sealed) = state.store_pkcs8(tenant_id, pkcs8)?;
-    let mut client = state.0.pool.get().await?;
-    let tx = tenant_tx(&mut client, tenant_id).await?;
-    tx.execute(
-        "INSERT INTO tenants (tenant_id, name, public_key, signing_key, signing_key_encrypted,
-             created_at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        &[
-            &tenant_id,
-            &req.name,
-            &public_key.0.as_slice(),
-            &stored,
-            &sealed,
-            &(state.now_ms() as i64),
-        ],
-    )
-    .await?;
-    tx.commit().await?;
-    tracing::info!(%tenant_id, "tenant created");
-    Ok(Json(json!({ "tenant_id": tenant_id, "public_key": public_key })))
+    let created = tenants::create_tenant(state.store(), &req.name).await?;
+    Ok(Json(json!({ "tenant_id": created.tenant_id, "public_key": created.public_key })))
 }
 
 pub(super) async fn create_location(
@@ -119,18 +97,7 @@ pub(super) async fn location_in(
     req: NewTenant,
 ) -> Result<Json<Value>> {
     check_name(&req.name)?;
-    let mut client = state.0.pool.get().await?;
-    let tx = tenant_tx(&mut client, tenant_id).await?;
-    if tx.query_opt("SELECT 1 FROM tenants WHERE tenant_id = $1", &[&tenant_id]).await?.is_none() {
-        return Err(Error::NotFound(format!("no tenant {tenant_id}")));
-    }
-    let location_id = Uuid::now_v7();
-    tx.execute(
-        "INSERT INTO locations (tenant_id, location_id, name, created_at_ms) VALUES ($1, $2, $3, $4)",
-        &[&tenant_id, &location_id, &req.name, &(state.now_ms() as i64)],
-    )
-    .await?;
-    tx.commit().await?;
+    let location_id = tenants::create_location(state.store(), tenant_id, &req.name).await?;
     Ok(Json(json!({ "location_id": location_id })))
 }
 
@@ -141,12 +108,6 @@ pub(super) struct NewCode {
     role: Role,
     #[serde(default)]
     ttl_ms: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct CodeIssued {
-    code: String,
-    expires_at_ms: u64,
 }
 
 pub(super) async fn create_enrollment_code(
@@ -164,47 +125,14 @@ pub(super) async fn enrollment_code_in(
     tenant_id: Uuid,
     req: NewCode,
 ) -> Result<Json<Value>> {
-    let ttl = req.ttl_ms.unwrap_or(state.0.limits.enrollment_code_ttl_ms);
+    let ttl = req.ttl_ms.unwrap_or(state.limits().enrollment_code_ttl_ms);
     if ttl == 0 || ttl > 30 * 24 * 3600 * 1000 {
         return Err(Error::BadRequest("ttl_ms must be between 1 ms and 30 days".into()));
     }
-    let now = state.now_ms();
-    let expires_at_ms = now + ttl;
-    let (code, hash) = new_enrollment_code().map_err(|e| Error::Internal(e.into()))?;
-    let mut client = state.0.pool.get().await?;
-    let tx = tenant_tx(&mut client, tenant_id).await?;
-    if tx
-        .query_opt(
-            "SELECT 1 FROM locations WHERE tenant_id = $1 AND location_id = $2",
-            &[&tenant_id, &req.location_id],
-        )
-        .await?
-        .is_none()
-    {
-        return Err(Error::NotFound(format!(
-            "no location {} in tenant {tenant_id}",
-            req.location_id
-        )));
-    }
-    tx.execute(
-        "INSERT INTO enrollment_codes (tenant_id, code_hash, location_id, role, created_at_ms, expires_at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        &[
-            &tenant_id,
-            &hash.as_slice(),
-            &req.location_id,
-            &req.role.as_str(),
-            &(now as i64),
-            &(expires_at_ms as i64),
-        ],
-    )
-    .await?;
-    tx.commit().await?;
-    tracing::info!(%tenant_id, code_hash = %hex(&hash[..4]), "enrollment code issued");
-    Ok(Json(
-        serde_json::to_value(CodeIssued { code, expires_at_ms })
-            .map_err(|e| Error::Internal(e.into()))?,
-    ))
+    let issued =
+        tenants::create_enrollment_code(state.store(), tenant_id, req.location_id, req.role, ttl)
+            .await?;
+    Ok(Json(json!({ "code": issued.code, "expires_at_ms": issued.expires_at_ms })))
 }
 
 pub(super) async fn revoke_device(
@@ -225,32 +153,7 @@ pub(super) async fn revoke_device_in(
     tenant_id: Uuid,
     device_id: Uuid,
 ) -> Result<Json<Value>> {
-    let now = state.now_ms();
-    let mut client = state.0.pool.get().await?;
-    let tx = tenant_tx(&mut client, tenant_id).await?;
-    let row = tx
-        .query_opt(
-            "SELECT revoked_at_ms FROM devices WHERE tenant_id = $1 AND device_id = $2 FOR UPDATE",
-            &[&tenant_id, &device_id],
-        )
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("no device {device_id} in tenant {tenant_id}")))?;
-    let revoked_at_ms = if let Some(earlier) = row.get::<_, Option<i64>>(0) {
-        earlier
-    } else {
-        tx.execute(
-            "UPDATE devices SET revoked_at_ms = $3 WHERE tenant_id = $1 AND device_id = $2",
-            &[&tenant_id, &device_id, &(now as i64)],
-        )
-        .await?;
-        let revoked = DeviceRevoked { device_id, revoked_at_ms: now };
-        super::reference::append(state, &tx, tenant_id, vec![DomainEvent::DeviceRevoked(revoked)])
-            .await?;
-        now as i64
-    };
-    tx.commit().await?;
-    state.0.notifier.notify(tenant_id);
-    tracing::warn!(%tenant_id, %device_id, "device revoked");
+    let revoked_at_ms = tenants::revoke_device(state.store(), tenant_id, device_id).await?;
     Ok(Json(json!({ "device_id": device_id, "revoked_at_ms": revoked_at_ms })))
 }
 
@@ -303,74 +206,12 @@ pub(super) async fn configure_device_in(
     if let Some(problem) = config.problem() {
         return Err(Error::BadRequest(format!("device configuration: {problem}")));
     }
-    let mut client = state.0.pool.get().await?;
-    let tx = tenant_tx(&mut client, tenant_id).await?;
-    let row = tx
-        .query_opt(
-            "SELECT revoked_at_ms FROM devices WHERE tenant_id = $1 AND device_id = $2 FOR SHARE",
-            &[&tenant_id, &device_id],
-        )
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("no device {device_id} in tenant {tenant_id}")))?;
-    if row.get::<_, Option<i64>>(0).is_some() {
-        return Err(Error::Conflict(format!("device {device_id} is revoked")));
-    }
-    let configured = DeviceConfigured { device_id, config };
-    let (seq, _) = super::reference::append(
-        state,
-        &tx,
-        tenant_id,
-        vec![DomainEvent::DeviceConfigured(configured)],
-    )
-    .await?;
-    tx.commit().await?;
-    state.0.notifier.notify(tenant_id);
-    tracing::info!(%tenant_id, %device_id, seq, "device configured");
+    let seq = tenants::configure_device(state.store(), tenant_id, device_id, config).await?;
     Ok(Json(json!({ "device_id": device_id, "seq": seq })))
-}
-
-/// One device as the console lists it.
-#[derive(Serialize)]
-struct DeviceRow {
-    device_id: Uuid,
-    location_id: Uuid,
-    role: String,
-    enrolled_at_ms: i64,
-    credential_expires_at_ms: i64,
-    revoked_at_ms: Option<i64>,
-    /// The highest seq of its log the hub holds, and when it last pushed.
-    seq: Option<i64>,
-    last_push_at_ms: Option<i64>,
 }
 
 /// The devices of `tenant_id` with their sync position (console).
 pub(super) async fn devices_in(state: &AppState, tenant_id: Uuid) -> Result<Json<Value>> {
-    let mut client = state.0.pool.get().await?;
-    let tx = tenant_tx(&mut client, tenant_id).await?;
-    let rows = tx
-        .query(
-            "SELECT d.device_id, d.location_id, d.role, d.enrolled_at_ms,
-                    d.credential_expires_at_ms, d.revoked_at_ms, t.seq, t.updated_at_ms
-               FROM devices d
-               LEFT JOIN chain_tips t ON t.tenant_id = d.tenant_id AND t.device_id = d.device_id
-              WHERE d.tenant_id = $1
-              ORDER BY d.enrolled_at_ms, d.device_id",
-            &[&tenant_id],
-        )
-        .await?;
-    tx.commit().await?;
-    let devices: Vec<DeviceRow> = rows
-        .iter()
-        .map(|r| DeviceRow {
-            device_id: r.get(0),
-            location_id: r.get(1),
-            role: r.get(2),
-            enrolled_at_ms: r.get(3),
-            credential_expires_at_ms: r.get(4),
-            revoked_at_ms: r.get(5),
-            seq: r.get(6),
-            last_push_at_ms: r.get(7),
-        })
-        .collect();
+    let devices = tenants::devices(state.store(), tenant_id).await?;
     Ok(Json(json!({ "devices": devices })))
 }

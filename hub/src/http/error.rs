@@ -1,4 +1,6 @@
-//! The one error type of the HTTP layer and its mapping to status codes, in one place.
+//! The one error type of the HTTP layer and its mapping to status codes, in one place:
+//! the data layer's errors ([`crate::log`], [`crate::tenants`], ...) become status codes
+//! here and nowhere else.
 //!
 //! A 4xx carries a message that tells the caller what is wrong; it is safe to show because
 //! it only describes the caller's own request. Anything else is an internal error: logged
@@ -7,6 +9,15 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use thorbis_sync_protocol::receive::SyncError;
+
+use crate::accounts::AccountError;
+use crate::log::LogError;
+use crate::staff::StaffError;
+use crate::store::Fault;
+use crate::tenants::TenantError;
+use crate::work_orders::WorkOrdersError;
+use thorbis_domain::work_order::WorkOrderError;
 
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
@@ -58,15 +69,93 @@ impl Error {
     }
 }
 
-impl From<tokio_postgres::Error> for Error {
-    fn from(e: tokio_postgres::Error) -> Self {
+impl From<Fault> for Error {
+    fn from(e: Fault) -> Self {
         Error::Internal(e.into())
     }
 }
 
-impl From<deadpool_postgres::PoolError> for Error {
-    fn from(e: deadpool_postgres::PoolError) -> Self {
-        Error::Internal(e.into())
+impl From<LogError> for Error {
+    fn from(e: LogError) -> Self {
+        match e {
+            LogError::Refused(SyncError::Gap { .. })
+            | LogError::Fork(_)
+            | LogError::Concurrent(_) => Error::Conflict(e.to_string()),
+            LogError::Refused(SyncError::UnknownDevice { .. })
+            | LogError::NotInTenant(_)
+            | LogError::Revoked(_) => Error::Forbidden(e.to_string()),
+            LogError::Refused(_)
+            | LogError::HubOnly { .. }
+            | LogError::Payload { .. }
+            | LogError::OutOfRange { .. } => Error::Unprocessable(e.to_string()),
+            LogError::NoTenant(_) => Error::NotFound(e.to_string()),
+            LogError::Fault(fault) => fault.into(),
+        }
+    }
+}
+
+impl From<TenantError> for Error {
+    fn from(e: TenantError) -> Self {
+        match e {
+            TenantError::NoTenant(_)
+            | TenantError::NoLocation { .. }
+            | TenantError::NoDevice { .. }
+            | TenantError::NoCode => Error::NotFound(e.to_string()),
+            TenantError::Revoked(_) | TenantError::CodeUsed => Error::Conflict(e.to_string()),
+            TenantError::CodeExpired => Error::Gone(e.to_string()),
+            TenantError::Log(e) => e.into(),
+            TenantError::Fault(fault) => fault.into(),
+        }
+    }
+}
+
+impl From<AccountError> for Error {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::LoginFailed => Error::Unauthorized(e.to_string()),
+            AccountError::WrongPassword => Error::Forbidden(e.to_string()),
+            AccountError::EmailTaken(_) => Error::Conflict(e.to_string()),
+            AccountError::NoUser(_) => Error::NotFound(e.to_string()),
+            AccountError::Tenant(e) => e.into(),
+            AccountError::Fault(fault) => fault.into(),
+        }
+    }
+}
+
+impl From<StaffError> for Error {
+    fn from(e: StaffError) -> Self {
+        match e {
+            StaffError::NoStaff(_) => Error::NotFound(e.to_string()),
+            StaffError::Log(e) => e.into(),
+            StaffError::Fault(fault) => fault.into(),
+        }
+    }
+}
+
+impl From<WorkOrdersError> for Error {
+    fn from(e: WorkOrdersError) -> Self {
+        match e {
+            WorkOrdersError::NoWorkOrder(_) | WorkOrdersError::NoDevice(_) => {
+                Error::NotFound(e.to_string())
+            }
+            WorkOrdersError::NotTechnician { .. } => Error::Unprocessable(e.to_string()),
+            WorkOrdersError::Revoked(_) => Error::Conflict(e.to_string()),
+            WorkOrdersError::Refused(e) => match e {
+                WorkOrderError::InvalidText(_) | WorkOrderError::InvalidValue { .. } => {
+                    Error::BadRequest(e.to_string())
+                }
+                WorkOrderError::UnknownChecklistItem(_) => Error::NotFound(e.to_string()),
+                WorkOrderError::ChecklistItemExists(_) | WorkOrderError::Cancelled => {
+                    Error::Conflict(e.to_string())
+                }
+                WorkOrderError::Incomplete | WorkOrderError::Document(_) => {
+                    Error::Internal(e.into())
+                }
+            },
+            WorkOrdersError::Tenant(e) => e.into(),
+            WorkOrdersError::Log(e) => e.into(),
+            WorkOrdersError::Fault(fault) => fault.into(),
+        }
     }
 }
 

@@ -29,6 +29,7 @@ pub use error::{Error, Result};
 use crate::clock::Clock;
 use crate::config::Limits;
 use crate::metrics::Metrics;
+use crate::store::Store;
 
 /// What every handler shares.
 #[derive(Clone, Debug)]
@@ -50,13 +51,9 @@ pub struct Settings {
 
 #[derive(Debug)]
 struct Inner {
-    pool: Pool,
-    notifier: crate::live::Notifier,
+    store: Store,
     listener: Option<tokio::task::JoinHandle<()>>,
-    clock: Arc<dyn Clock>,
-    limits: Limits,
     admin_token: Option<String>,
-    key_wrap: Option<Arc<crate::identity::KeyWrap>>,
     secure_cookies: bool,
     metrics: Metrics,
 }
@@ -76,61 +73,24 @@ impl AppState {
         let notifier = crate::live::Notifier::new();
         let listener = listen_url.map(|url| notifier.spawn_listener(url));
         Self(Arc::new(Inner {
-            pool,
-            notifier,
+            store: Store::new(pool, clock, key_wrap, notifier, limits),
             listener,
-            clock,
-            limits,
             admin_token,
-            key_wrap,
             secure_cookies,
             metrics: Metrics::default(),
         }))
     }
 
+    fn store(&self) -> &Store {
+        &self.0.store
+    }
+
+    fn limits(&self) -> &Limits {
+        &self.0.store.limits
+    }
+
     fn now_ms(&self) -> u64 {
-        self.0.clock.now_ms()
-    }
-
-    /// A tenant's signing key as its PKCS#8 document, opened if it is sealed. `None` if
-    /// there is no such tenant.
-    async fn tenant_pkcs8(
-        &self,
-        tx: &deadpool_postgres::Transaction<'_>,
-        tenant: uuid::Uuid,
-    ) -> Result<Option<Vec<u8>>> {
-        let Some(row) = tx
-            .query_opt(
-                "SELECT signing_key, signing_key_encrypted FROM tenants WHERE tenant_id = $1",
-                &[&tenant],
-            )
-            .await?
-        else {
-            return Ok(None);
-        };
-        let stored: Vec<u8> = row.get(0);
-        let pkcs8 = if row.get::<_, bool>(1) {
-            let wrap = self.0.key_wrap.as_ref().ok_or_else(|| {
-                Error::Internal(anyhow::anyhow!(
-                    "tenant {tenant}'s key is sealed but no key-encryption key is configured"
-                ))
-            })?;
-            wrap.open(tenant, &stored).map_err(|e| Error::Internal(e.into()))?
-        } else {
-            stored
-        };
-        Ok(Some(pkcs8))
-    }
-
-    /// The signing key's stored form for a new tenant: sealed when a key-encryption key is
-    /// configured. Returns the bytes and whether they are sealed.
-    fn store_pkcs8(&self, tenant: uuid::Uuid, pkcs8: Vec<u8>) -> Result<(Vec<u8>, bool)> {
-        match &self.0.key_wrap {
-            Some(wrap) => {
-                Ok((wrap.seal(tenant, &pkcs8).map_err(|e| Error::Internal(e.into()))?, true))
-            }
-            None => Ok((pkcs8, false)),
-        }
+        self.0.store.now_ms()
     }
 }
 
@@ -144,7 +104,7 @@ impl Drop for Inner {
 
 /// The hub's routes.
 pub fn router(state: AppState) -> Router {
-    let limit = state.0.limits.body_limit_bytes;
+    let limit = state.limits().body_limit_bytes;
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -209,8 +169,7 @@ pub async fn serve(
 }
 
 async fn healthz(State(state): State<AppState>) -> Result<&'static str> {
-    let client = state.0.pool.get().await?;
-    client.query_one("SELECT 1", &[]).await?;
+    state.store().ping().await?;
     Ok("ok\n")
 }
 

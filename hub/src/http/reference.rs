@@ -18,33 +18,23 @@
 //!
 //! The same log carries the tenant's device records (`device.registered`, `device.revoked`,
 //! `device.configured`, see [`thorbis_domain::device`]), which only the enrollment,
-//! revocation and device-configuration endpoints write, through [`append`], in the same
-//! transaction as their own rows.
+//! revocation and device-configuration endpoints write, through [`crate::log::append`], in
+//! the same transaction as their own rows.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use deadpool_postgres::Transaction;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use thorbis_domain::DomainEvent;
 use thorbis_domain::catalog::looks_like_argon2id_phc;
-use thorbis_domain::{DomainEvent, EventMeta};
-use thorbis_sync_protocol::{ChainTip, DeviceId, DeviceKey, Event, EventKind, Hlc, HlcClock};
 use uuid::Uuid;
 
 use super::admin::{Admin, parse_uuid};
-use super::sync::{hash_of, insert_events, notify_on_commit, upsert_tip};
 use super::{AppState, Error, JsonBody, Result};
-use crate::db::tenant_tx;
-use crate::projection::{self, ToFold};
+pub use crate::log::hub_log;
 
 /// Most events one publication may carry.
 const MAX_EVENTS: usize = 1_000;
-
-/// The device id of a tenant's reference-data log: the tenant id itself.
-#[must_use]
-pub fn hub_log(tenant: Uuid) -> DeviceId {
-    DeviceId::from_bytes(*tenant.as_bytes())
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -111,94 +101,6 @@ pub(super) async fn publish_in(
     publish: Publish,
 ) -> Result<Json<Value>> {
     let domain = validate(&publish)?;
-    let mut client = state.0.pool.get().await?;
-    let tx = tenant_tx(&mut client, tenant).await?;
-    let (from, to) = append(state, &tx, tenant, domain).await?;
-    tx.commit().await?;
-    state.0.notifier.notify(tenant);
-    tracing::info!(%tenant, from, to, "reference events published");
+    let (from, to) = crate::log::publish(state.store(), tenant, domain).await?;
     Ok(Json(json!({ "device_id": hub_log(tenant), "from_seq": from, "to_seq": to })))
-}
-
-/// Appends `domain` to `tenant`'s log inside `tx` (which runs under that tenant), signs the
-/// new tip with the tenant key and folds the events into the hub's projections, so the
-/// caller's own writes (a device row, a revocation) and their publication commit together.
-/// Returns the first and last seq written. The caller commits and then wakes live pulls
-/// with `state.0.notifier.notify(tenant)`.
-pub(super) async fn append(
-    state: &AppState,
-    tx: &Transaction<'_>,
-    tenant: Uuid,
-    domain: Vec<DomainEvent>,
-) -> Result<(u64, u64)> {
-    append_to(state, tx, tenant, hub_log(tenant), domain).await
-}
-
-/// [`append`] to any hub-signed log of `tenant` (the reference log, or the work order logs
-/// of [`crate::dispatch`]): all are signed with the tenant key.
-pub(super) async fn append_to(
-    state: &AppState,
-    tx: &Transaction<'_>,
-    tenant: Uuid,
-    device: DeviceId,
-    domain: Vec<DomainEvent>,
-) -> Result<(u64, u64)> {
-    let now = state.now_ms();
-    let log = Uuid::from_bytes(device.0);
-    let pkcs8 = state
-        .tenant_pkcs8(tx, tenant)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("no tenant {tenant}")))?;
-    let key = DeviceKey::from_pkcs8(&pkcs8).map_err(|e| Error::Internal(e.into()))?;
-    // Lock the log's tip so two publications cannot both take the next seq.
-    let tip = match tx
-        .query_opt(
-            "SELECT seq, hash FROM chain_tips WHERE tenant_id = $1 AND device_id = $2 FOR UPDATE",
-            &[&tenant, &log],
-        )
-        .await?
-    {
-        Some(row) => ChainTip { seq: row.get::<_, i64>(0) as u64, hash: hash_of(row.get(1))? },
-        None => ChainTip::GENESIS,
-    };
-    let last_hlc = tx
-        .query_opt(
-            "SELECT hlc_wall_ms, hlc_counter FROM events WHERE tenant_id = $1 AND device_id = $2
-              ORDER BY seq DESC LIMIT 1",
-            &[&tenant, &log],
-        )
-        .await?
-        .map_or(Hlc::default(), |r| Hlc {
-            wall_ms: r.get::<_, i64>(0) as u64,
-            counter: r.get::<_, i64>(1) as u32,
-        });
-    let mut clock = HlcClock::with_last(last_hlc, state.0.limits.max_clock_ahead_ms);
-    let mut events: Vec<Event> = Vec::with_capacity(domain.len());
-    let mut to_fold = Vec::with_capacity(domain.len());
-    let mut prev = tip;
-    for d in domain {
-        let event = Event {
-            device_id: device,
-            seq: prev.seq + 1,
-            hlc: clock.tick(now),
-            prev_hash: prev.hash,
-            kind: EventKind::new(d.kind()).map_err(|e| Error::Internal(e.into()))?,
-            payload: d.encode_payload(),
-        };
-        prev = ChainTip::of(&event);
-        to_fold.push(ToFold {
-            meta: EventMeta { hlc: event.hlc, id: event.id() },
-            event: d,
-            location: Uuid::nil(),
-        });
-        events.push(event);
-    }
-    let checkpoint = key.sign_checkpoint(device, prev);
-    let refs: Vec<&Event> = events.iter().collect();
-    let refs: Vec<&&Event> = refs.iter().collect();
-    insert_events(tx, tenant, device, &refs, &checkpoint, now).await?;
-    upsert_tip(tx, tenant, device, prev, now).await?;
-    projection::fold(tx, tenant, &to_fold).await.map_err(|e| Error::Internal(e.into()))?;
-    notify_on_commit(tx, tenant).await?;
-    Ok((tip.seq + 1, prev.seq))
 }

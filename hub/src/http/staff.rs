@@ -8,30 +8,26 @@
 //! when `pin` is absent, the current PIN hash (from the tenant's folded `Staff` aggregate)
 //! is kept.
 //!
-//! **PINs** are hashed here, on the hub, with argon2id v0x13 at the OWASP cost (m = 19456
-//! KiB, t = 2, p = 1) and a fresh 16-byte salt from `ring`'s `SystemRandom`, on the blocking
-//! pool under the console's limit on concurrent hashing. Only the PHC string leaves this
-//! module, in a `catalog.staff_upserted` event of the tenant's reference log (hub-signed,
+//! **PINs** are hashed here, on the hub ([`crate::accounts::hash_pin`]), with argon2id
+//! v0x13 at the OWASP cost (m = 19456 KiB, t = 2, p = 1) and a fresh 16-byte salt from
+//! `ring`'s `SystemRandom`, on the blocking pool under the console's limit on concurrent
+//! hashing. Only the PHC string leaves this module, in a `catalog.staff_upserted` event of the tenant's reference log (hub-signed,
 //! pulled and verified by terminals like any other reference event). The plain PIN is never
 //! stored, logged, echoed in an error or returned; the response does not carry the hash
 //! either (4 to 8 digits are cheap to search offline, so the hash goes only where it must).
 
 use axum::Json;
 use axum::extract::{Path, State};
-use deadpool_postgres::Transaction;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use thorbis_domain::DomainEvent;
-use thorbis_domain::catalog::{Role, Staff, looks_like_argon2id_phc};
-use thorbis_domain::fold::{CatalogRecord, Versioned};
-use thorbis_domain::ids::StaffId;
+use thorbis_domain::catalog::Role;
 use uuid::Uuid;
 
 use super::admin::{Admin, parse_uuid};
-use super::console::hash_pin;
-use super::reference::{append, hub_log};
 use super::{AppState, Error, JsonBody, Result};
-use crate::db::tenant_tx;
+use crate::accounts::hash_pin;
+use crate::log::hub_log;
+use crate::staff;
 
 /// A PIN as received: deserializes only from a JSON string and never prints its value, so
 /// neither a parse error nor a stray `{:?}` can reveal it.
@@ -87,32 +83,6 @@ pub(super) async fn admin_upsert(
     staff_in(&state, parse_uuid("tenant id", &tenant_id)?, req).await
 }
 
-/// The current PIN hash of `staff`, from the tenant's folded `Staff` aggregate, read
-/// inside `tx` after locking the tenant's reference log: a concurrent publication of the
-/// same member (a PIN change) either committed before, and its hash is the one read, or
-/// waits for this transaction, so an update without a PIN never restores an old PIN.
-async fn current_pin_hash(
-    tx: &Transaction<'_>,
-    tenant: Uuid,
-    staff: Uuid,
-) -> Result<Option<String>> {
-    tx.execute(
-        "SELECT 1 FROM chain_tips WHERE tenant_id = $1 AND device_id = $1 FOR UPDATE",
-        &[&tenant],
-    )
-    .await?;
-    let row = tx
-        .query_opt(
-            "SELECT state FROM aggregates WHERE tenant_id = $1 AND kind = $2 AND id = $3",
-            &[&tenant, &<Staff as CatalogRecord>::KIND, &staff],
-        )
-        .await?;
-    let Some(row) = row else { return Ok(None) };
-    let folded: Versioned<Staff> = serde_json::from_value(row.get(0))
-        .map_err(|e| Error::Internal(anyhow::anyhow!("stored staff aggregate: {e}")))?;
-    Ok(folded.value().map(|s| s.pin_hash.clone()))
-}
-
 /// Creates or replaces a member of `tenant`'s staff and publishes it to the tenant's
 /// reference log: the one implementation behind the admin and console endpoints.
 pub(super) async fn staff_in(
@@ -140,31 +110,14 @@ pub(super) async fn staff_in(
         None => None,
     };
     let id = staff_id.unwrap_or_else(Uuid::now_v7);
-    let mut client = state.0.pool.get().await?;
-    let tx = tenant_tx(&mut client, tenant).await?;
-    let pin_hash = match new_hash {
-        Some(hash) => hash,
-        None => current_pin_hash(&tx, tenant, id).await?.ok_or_else(|| {
-            Error::NotFound(format!(
-                "no staff {id} in this tenant; to create them, send a pin (4 to 8 digits)"
-            ))
-        })?,
-    };
-    if !looks_like_argon2id_phc(&pin_hash) {
-        return Err(Error::Internal(anyhow::anyhow!("a staff PIN hash is not an argon2id PHC")));
-    }
-    let staff = Staff { id: StaffId(id), name, role, pin_hash, active };
-    let (_, seq) =
-        append(state, &tx, tenant, vec![DomainEvent::StaffUpserted(staff.clone())]).await?;
-    tx.commit().await?;
-    state.0.notifier.notify(tenant);
-    tracing::info!(%tenant, staff_id = %id, seq, "staff published");
+    let published = staff::publish(state.store(), tenant, id, name, role, active, new_hash).await?;
+    let staff = published.staff;
     Ok(Json(json!({
         "staff_id": id,
         "name": staff.name,
         "role": staff.role,
         "active": staff.active,
         "device_id": hub_log(tenant),
-        "seq": seq,
+        "seq": published.seq,
     })))
 }

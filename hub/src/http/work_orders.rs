@@ -1,8 +1,8 @@
 //! Work orders in the console and the admin API: create, assign (dispatch) and edit a work
-//! order, list and read them. How they reach technicians is [`crate::dispatch`]'s: every
-//! write here appends hub-signed events to the tenant's desk log or a technician's
-//! dispatch log and folds them like any other events, so the `aggregates` row (the merged
-//! Automerge change set) and the `work_orders` summary row move together.
+//! order, list and read them, through [`crate::work_orders`]. How they reach technicians is
+//! [`crate::dispatch`]'s: every write appends hub-signed events to the tenant's desk log or
+//! a technician's dispatch log and folds them like any other events, so the `aggregates`
+//! row (the merged Automerge change set) and the `work_orders` summary row move together.
 //!
 //! * `POST /api/v1/console/work-orders` (manager), `POST /api/v1/admin/tenants/{tenant_id}/work-orders`:
 //!   `{title, customer, site_address, window_start_ms, window_end_ms, currency, checklist: [label]}`
@@ -22,30 +22,20 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use deadpool_postgres::Transaction;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use thorbis_domain::events::{WorkOrderChanged, WorkOrderDispatched};
-use thorbis_domain::ids::{ChecklistItemId, LocationId, WorkOrderId};
-use thorbis_domain::work_order::{
-    ChecklistDraft, ScheduledWindow, WorkOrder, WorkOrderDraft, WorkOrderEdit, WorkOrderError,
-    create,
-};
-use thorbis_domain::{Currency, DomainEvent};
-use thorbis_sync_protocol::DeviceId;
+use thorbis_domain::Currency;
+use thorbis_domain::ids::ChecklistItemId;
+use thorbis_domain::work_order::{ChecklistDraft, ScheduledWindow, WorkOrderDraft, WorkOrderEdit};
 use uuid::Uuid;
 
 use super::admin::{Admin, parse_uuid};
 use super::console::{ConsoleRole, ConsoleUser};
-use super::reference::append_to;
 use super::{AppState, Error, JsonBody, Result};
-use crate::db::tenant_tx;
-use crate::dispatch::{desk_log, dispatch_log};
+use crate::work_orders;
 
 /// Most checklist items a new work order may carry.
 const MAX_CHECKLIST: usize = 100;
-/// Most work orders one list answer holds (newest first).
-const MAX_LIST: i64 = 500;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,69 +65,6 @@ fn currency(code: &str) -> Result<Currency> {
         })
 }
 
-/// The domain's refusal as an HTTP error.
-fn refused(e: WorkOrderError) -> Error {
-    match e {
-        WorkOrderError::InvalidText(_) | WorkOrderError::InvalidValue { .. } => {
-            Error::BadRequest(e.to_string())
-        }
-        WorkOrderError::UnknownChecklistItem(_) => Error::NotFound(e.to_string()),
-        WorkOrderError::ChecklistItemExists(_) | WorkOrderError::Cancelled => {
-            Error::Conflict(e.to_string())
-        }
-        WorkOrderError::Incomplete | WorkOrderError::Document(_) => Error::Internal(e.into()),
-    }
-}
-
-fn now_i64(state: &AppState) -> i64 {
-    state.now_ms() as i64
-}
-
-/// Appends `events` to the hub-signed log `log` of `tenant` and folds them, inside `tx`.
-/// The caller holds the lock that orders writes to the work order (its `work_orders` row).
-async fn append(
-    state: &AppState,
-    tx: &Transaction<'_>,
-    tenant: Uuid,
-    log: DeviceId,
-    events: Vec<DomainEvent>,
-) -> Result<()> {
-    append_to(state, tx, tenant, log, events).await.map(|_| ())
-}
-
-/// The work order's row, locked for this transaction: its assigned technician, if any.
-async fn lock(tx: &Transaction<'_>, tenant: Uuid, id: Uuid) -> Result<Option<DeviceId>> {
-    let row = tx
-        .query_opt(
-            "SELECT technician FROM work_orders WHERE tenant_id = $1 AND work_order_id = $2
-                FOR UPDATE",
-            &[&tenant, &id],
-        )
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("no work order {id}")))?;
-    Ok(row.get::<_, Option<Uuid>>(0).map(|t| DeviceId::from_bytes(*t.as_bytes())))
-}
-
-/// The folded work order (every change the hub holds).
-async fn load(tx: &Transaction<'_>, tenant: Uuid, id: Uuid) -> Result<WorkOrder> {
-    let row = tx
-        .query_opt(
-            "SELECT state FROM aggregates WHERE tenant_id = $1 AND kind = $2 AND id = $3",
-            &[&tenant, &<WorkOrder as thorbis_domain::Aggregate>::KIND, &id],
-        )
-        .await?;
-    match row {
-        Some(row) => serde_json::from_value(row.get(0)).map_err(|e| Error::Internal(e.into())),
-        None => Ok(WorkOrder::default()),
-    }
-}
-
-async fn commit(state: &AppState, tx: Transaction<'_>, tenant: Uuid) -> Result<()> {
-    tx.commit().await?;
-    state.0.notifier.notify(tenant);
-    Ok(())
-}
-
 /// Creates a work order in `tenant` (admin and console).
 pub(super) async fn create_in(
     state: &AppState,
@@ -159,35 +86,7 @@ pub(super) async fn create_in(
             .map(|label| ChecklistDraft { id: ChecklistItemId(Uuid::now_v7()), label })
             .collect(),
     };
-    let work_order_id = WorkOrderId(Uuid::now_v7());
-    let first = create(&draft, desk_log(tenant), now_i64(state)).map_err(refused)?;
-    let mut client = state.0.pool.get().await?;
-    let tx = tenant_tx(&mut client, tenant).await?;
-    if tx.query_opt("SELECT 1 FROM tenants WHERE tenant_id = $1", &[&tenant]).await?.is_none() {
-        return Err(Error::NotFound(format!("no tenant {tenant}")));
-    }
-    // The row first, so the fold below finds it and fills in the figures.
-    tx.execute(
-        "INSERT INTO work_orders (tenant_id, work_order_id, title, customer, site_address,
-             status, window_start_ms, window_end_ms, currency, created_at_ms)
-         VALUES ($1, $2, $3, $4, $5, 'scheduled', $6, $7, $8, $9)",
-        &[
-            &tenant,
-            &work_order_id.0,
-            &draft.title.trim(),
-            &draft.customer.trim(),
-            &draft.site_address.trim(),
-            &draft.window.start_ms,
-            &draft.window.end_ms,
-            &draft.currency.code(),
-            &now_i64(state),
-        ],
-    )
-    .await?;
-    let changed = DomainEvent::WorkOrderChanged(WorkOrderChanged { work_order_id, change: first });
-    append(state, &tx, tenant, desk_log(tenant), vec![changed]).await?;
-    commit(state, tx, tenant).await?;
-    tracing::info!(%tenant, work_order = %work_order_id, "work order created");
+    let work_order_id = work_orders::create(state.store(), tenant, &draft).await?;
     Ok(Json(json!({ "work_order_id": work_order_id })))
 }
 
@@ -198,65 +97,9 @@ pub(super) async fn assign_in(
     id: Uuid,
     req: Assign,
 ) -> Result<Json<Value>> {
-    let mut client = state.0.pool.get().await?;
-    let tx = tenant_tx(&mut client, tenant).await?;
-    let previous = lock(&tx, tenant, id).await?;
-    let device = tx
-        .query_opt(
-            "SELECT location_id, role, revoked_at_ms FROM devices
-              WHERE tenant_id = $1 AND device_id = $2",
-            &[&tenant, &req.technician],
-        )
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("no device {} in this tenant", req.technician)))?;
-    if device.get::<_, &str>(1) != "technician" {
-        return Err(Error::Unprocessable(format!(
-            "device {} is a {} device; work orders go to technician devices",
-            req.technician,
-            device.get::<_, &str>(1)
-        )));
-    }
-    if device.get::<_, Option<i64>>(2).is_some() {
-        return Err(Error::Conflict(format!("device {} has been revoked", req.technician)));
-    }
-    let location_id: Uuid = device.get(0);
-    let technician = DeviceId::from_bytes(*req.technician.as_bytes());
-    if previous == Some(technician) {
-        tx.commit().await?;
-        return Ok(Json(
-            json!({ "work_order_id": id, "technician": technician, "dispatched": false }),
-        ));
-    }
-    let order = load(&tx, tenant, id).await?;
-    let dispatched = |changes| {
-        DomainEvent::WorkOrderDispatched(WorkOrderDispatched {
-            work_order_id: WorkOrderId(id),
-            location_id: LocationId(location_id),
-            technician,
-            changes,
-        })
-    };
-    append(
-        state,
-        &tx,
-        tenant,
-        dispatch_log(tenant, technician),
-        vec![dispatched(order.snapshot())],
-    )
-    .await?;
-    if let Some(old) = previous {
-        // The previous technician learns that the job moved on, and gets nothing more of it.
-        append(state, &tx, tenant, dispatch_log(tenant, old), vec![dispatched(Vec::new())]).await?;
-    }
-    tx.execute(
-        "UPDATE work_orders SET technician = $3, location_id = $4
-          WHERE tenant_id = $1 AND work_order_id = $2",
-        &[&tenant, &id, &req.technician, &location_id],
-    )
-    .await?;
-    commit(state, tx, tenant).await?;
-    tracing::info!(%tenant, work_order = %id, %technician, "work order dispatched");
-    Ok(Json(json!({ "work_order_id": id, "technician": technician, "dispatched": true })))
+    let (technician, dispatched) =
+        work_orders::assign(state.store(), tenant, id, req.technician).await?;
+    Ok(Json(json!({ "work_order_id": id, "technician": technician, "dispatched": dispatched })))
 }
 
 /// A dispatcher's edit of a work order (console).
@@ -266,81 +109,17 @@ async fn edit_in(
     id: Uuid,
     edit: &WorkOrderEdit,
 ) -> Result<Json<Value>> {
-    let mut client = state.0.pool.get().await?;
-    let tx = tenant_tx(&mut client, tenant).await?;
-    let technician = lock(&tx, tenant, id).await?;
-    let order = load(&tx, tenant, id).await?;
-    // The log that carries the change is also its author, so the fold accepts it: the
-    // assigned technician's dispatch log (which is how the edit reaches them) or the desk.
-    let author = technician.map_or_else(|| desk_log(tenant), |t| dispatch_log(tenant, t));
-    let change = order.edit(edit, author, now_i64(state)).map_err(refused)?;
-    let changed =
-        DomainEvent::WorkOrderChanged(WorkOrderChanged { work_order_id: WorkOrderId(id), change });
-    append(state, &tx, tenant, author, vec![changed]).await?;
-    commit(state, tx, tenant).await?;
+    work_orders::edit(state.store(), tenant, id, edit).await?;
     Ok(Json(json!({ "work_order_id": id })))
 }
 
 async fn list_in(state: &AppState, tenant: Uuid) -> Result<Json<Value>> {
-    let mut client = state.0.pool.get().await?;
-    let tx = tenant_tx(&mut client, tenant).await?;
-    let rows = tx
-        .query(
-            "SELECT work_order_id, location_id, technician, title, customer, site_address, status,
-                    window_start_ms, window_end_ms, currency, parts_total, labour_total, total,
-                    notes, checklist_done, checklist_items, signed, created_at_ms
-               FROM work_orders WHERE tenant_id = $1
-              ORDER BY created_at_ms DESC, work_order_id DESC LIMIT $2",
-            &[&tenant, &MAX_LIST],
-        )
-        .await?;
-    tx.commit().await?;
-    let list: Vec<Value> = rows
-        .iter()
-        .map(|r| {
-            json!({
-                "work_order_id": r.get::<_, Uuid>(0),
-                "location_id": r.get::<_, Option<Uuid>>(1),
-                "technician": r.get::<_, Option<Uuid>>(2),
-                "title": r.get::<_, &str>(3),
-                "customer": r.get::<_, &str>(4),
-                "site_address": r.get::<_, &str>(5),
-                "status": r.get::<_, &str>(6),
-                "window_start_ms": r.get::<_, i64>(7),
-                "window_end_ms": r.get::<_, i64>(8),
-                "currency": r.get::<_, &str>(9),
-                "parts_total": r.get::<_, i64>(10),
-                "labour_total": r.get::<_, i64>(11),
-                "total": r.get::<_, i64>(12),
-                "notes": r.get::<_, i32>(13),
-                "checklist_done": r.get::<_, i32>(14),
-                "checklist_items": r.get::<_, i32>(15),
-                "signed": r.get::<_, bool>(16),
-                "created_at_ms": r.get::<_, i64>(17),
-            })
-        })
-        .collect();
+    let list = work_orders::list(state.store(), tenant).await?;
     Ok(Json(json!({ "work_orders": list })))
 }
 
 async fn get_in(state: &AppState, tenant: Uuid, id: Uuid) -> Result<Json<Value>> {
-    let mut client = state.0.pool.get().await?;
-    let tx = tenant_tx(&mut client, tenant).await?;
-    let exists = tx
-        .query_opt(
-            "SELECT 1 FROM work_orders WHERE tenant_id = $1 AND work_order_id = $2",
-            &[&tenant, &id],
-        )
-        .await?
-        .is_some();
-    if !exists {
-        return Err(Error::NotFound(format!("no work order {id}")));
-    }
-    let order = load(&tx, tenant, id).await?;
-    tx.commit().await?;
-    let view = order
-        .view()
-        .ok_or_else(|| Error::Internal(anyhow::anyhow!("work order {id} has no document")))?;
+    let view = work_orders::get(state.store(), tenant, id).await?;
     let mut body = serde_json::to_value(view).map_err(|e| Error::Internal(e.into()))?;
     body["work_order_id"] = json!(id);
     Ok(Json(body))

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use thorbis_sync_protocol::sync::{
-    EventSource, KeyRing, Message, MessageError, PeerState, Received, SyncConfig, SyncError,
-    decode_message, encode_message,
+    EventSource, KeyRing, Message, MessageError, PeerState, Received, Rules, Runs, Strictness,
+    SyncConfig, SyncError, decode_message, encode_message,
 };
 use thorbis_sync_protocol::{
-    ChainTip, DeviceId, DeviceKey, Event, EventKind, Hlc, PublicKey, Signature, VerifyError,
-    VersionVector,
+    Batch, ChainTip, Checkpoint, DeviceId, DeviceKey, Event, EventKind, Hlc, PublicKey, Signature,
+    VerifyError, VersionVector,
 };
 
 use crate::strategies;
@@ -317,4 +317,112 @@ fn a_clock_stepping_back_does_not_stall_resends() {
     // The batch is lost; then the clock is set back a day. The resend does not wait a day.
     let day = 24 * 3_600_000;
     assert_eq!(a.generate_message(&a_log, NOW - day), Some(sent));
+}
+
+/// `device`'s events `from..=to` of `log` with every checkpoint on them.
+fn batch_of(log: &Log, device: DeviceId, from: u64, to: u64) -> Batch {
+    let mut batch = Batch::default();
+    for (event, sig) in log.events_after(device, from - 1, (to - from + 1) as usize) {
+        if let Some(signature) = sig {
+            let hash = event.hash();
+            batch.checkpoints.push(Checkpoint {
+                device_id: device,
+                seq: event.seq,
+                hash,
+                signature,
+            });
+        }
+        batch.events.push(event);
+    }
+    batch
+}
+
+#[test]
+fn the_hub_refuses_what_a_terminal_defers() {
+    // Signed at 2, 4 and 6; the receiver holds up to 2.
+    let (device, key, log) = device_log(1, 6, 2);
+    let keys = Keys([(device, key.public_key())].into());
+    let tip = log.tip(device);
+    let held = ChainTip::of(&log.0[&device][1].0);
+    let defer =
+        Rules { max_ahead_ms: SyncConfig::default().max_ahead_ms, strictness: Strictness::Defer };
+    let refuse = Rules { strictness: Strictness::Refuse, ..defer };
+
+    // A gap after the receiver's tip.
+    let gap = batch_of(&log, device, 5, 6);
+    let runs = Runs::new(&gap);
+    assert_eq!(runs.check(device, held, &keys, NOW, defer).unwrap().out_of_order, 2);
+    assert!(matches!(
+        runs.check(device, held, &keys, NOW, refuse),
+        Err(SyncError::Gap { held: 2, first: 5, .. })
+    ));
+
+    // A tail that follows no checkpoint.
+    let mut unsigned = batch_of(&log, device, 3, 5);
+    unsigned.checkpoints.retain(|cp| cp.seq == 4);
+    let runs = Runs::new(&unsigned);
+    let checked = runs.check(device, held, &keys, NOW, defer).unwrap();
+    assert_eq!((checked.accepted.len(), checked.out_of_order), (2, 1));
+    assert!(matches!(
+        runs.check(device, held, &keys, NOW, refuse),
+        Err(SyncError::Unsigned { seq: 5, .. })
+    ));
+
+    // Stamps too far ahead of the receiver's clock.
+    let ahead = batch_of(&log, device, 3, 6);
+    let runs = Runs::new(&ahead);
+    let behind = NOW - defer.max_ahead_ms - 1;
+    assert_eq!(runs.check(device, held, &keys, behind, defer).unwrap().deferred, 4);
+    assert!(matches!(
+        runs.check(device, held, &keys, behind, refuse),
+        Err(SyncError::TooFarAhead { seq: 3, .. })
+    ));
+
+    // A run that repeats what the receiver holds: taken from the tip on, both ways, every
+    // signature kept; agreeing with the tip, there is nothing left to compare.
+    let all = batch_of(&log, device, 1, 6);
+    let runs = Runs::new(&all);
+    for rules in [defer, refuse] {
+        let checked = runs.check(device, held, &keys, NOW, rules).unwrap();
+        assert_eq!((checked.duplicates, checked.accepted.len(), checked.tip), (2, 4, tip));
+        let signed: Vec<u64> =
+            checked.accepted.iter().filter(|(_, sig)| sig.is_some()).map(|(e, _)| e.seq).collect();
+        assert_eq!(signed, [4, 6]);
+        assert_eq!(checked.claimed_seqs(), None);
+    }
+}
+
+#[test]
+fn the_hub_compares_what_a_run_repeats_with_its_log() {
+    let (device, key, log) = device_log(1, 4, 1);
+    let keys = Keys([(device, key.public_key())].into());
+    // The same device, restored from a backup, rewrote seq 2 onwards and signed it.
+    let mut restored = Log::default();
+    let mut tip = ChainTip::GENESIS;
+    for (seq, (event, _)) in (1..=3).zip(&log.0[&device]) {
+        let event = Event {
+            prev_hash: tip.hash,
+            payload: if seq == 1 { event.payload.clone() } else { b"restored".to_vec() },
+            ..event.clone()
+        };
+        tip = ChainTip::of(&event);
+        let sig = key.sign_checkpoint(device, tip).signature;
+        restored.0.entry(device).or_default().push((event, Some(sig)));
+    }
+    let forked = batch_of(&restored, device, 1, 3);
+    let hub = SyncConfig { strictness: Strictness::Refuse, ..SyncConfig::default() };
+    let receive = |config| {
+        let mut peer = PeerState::new(config);
+        peer.receive_message(
+            &log,
+            &keys,
+            Message::Events { batch: forked.clone(), more: false },
+            NOW,
+        )
+    };
+    // A terminal skips what it holds unread; the hub compares it, and finds the fork.
+    assert_eq!(receive(SyncConfig::default()).unwrap().duplicates, 3);
+    let Err(SyncError::Fork(fork)) = receive(hub) else { panic!("expected a fork") };
+    assert_eq!((fork.device, fork.seq), (device, 2));
+    assert_eq!(fork.held, log.0[&device][1].0.hash());
 }
