@@ -12,7 +12,7 @@ use thorbis_domain::ids::DrawerSessionId;
 /// The running terminal. Dropping it stops the UI, the sync tasks and the printers.
 pub struct Terminal {
     url: tauri::Url,
-    terminal: Option<terminal::Terminal>,
+    agent: Option<terminal::Terminal>,
     // Last: the terminal's tasks run on it.
     runtime: tokio::runtime::Runtime,
 }
@@ -25,13 +25,13 @@ impl Terminal {
 
     /// One line for the tray: online state and what is waiting to be sent.
     pub fn status_line(&self) -> String {
-        status_line(self.terminal.as_ref().and_then(terminal::Terminal::sync_status).as_ref())
+        status_line(self.agent.as_ref().and_then(terminal::Terminal::sync_status).as_ref())
     }
 }
 
 impl Drop for Terminal {
     fn drop(&mut self) {
-        if let Some(terminal) = self.terminal.take() {
+        if let Some(terminal) = self.agent.take() {
             self.runtime.block_on(terminal.shutdown());
         }
     }
@@ -59,7 +59,7 @@ pub fn start(config: &Config) -> Result<Terminal> {
     }
     let addr = terminal.ui_addr().context("the UI is not served")?;
     let url: tauri::Url = format!("http://{addr}/").parse()?;
-    Ok(Terminal { url, terminal: Some(terminal), runtime })
+    Ok(Terminal { url, agent: Some(terminal), runtime })
 }
 
 /// On a fresh store: the demo catalog and staff, a drawer, and one counter sale (its receipt

@@ -11,7 +11,7 @@
 //! Afterwards the online terminal must receive every event of the returning one through
 //! the hub, which proves the hub stored them.
 //!
-//! `cargo bench -p thorbis-agent --bench catchup` prints `METRIC catchup_5000_orders_s`
+//! `cargo bench -p thorbis-tests --bench catchup` prints `METRIC catchup_5000_orders_s`
 //! (5,000 orders taken offline plus 5,000 taken elsewhere meanwhile) and the event counts.
 //! `THORBIS_BENCH_ORDERS` changes the number of orders per terminal.
 

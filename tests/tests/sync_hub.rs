@@ -16,6 +16,8 @@ use thorbis_agent::{ManualClock, Store, StoreConfig};
 use thorbis_hub::testing::fresh_database;
 use thorbis_sync_protocol::sync::EventSource;
 
+#[path = "support/bins.rs"]
+mod bins;
 #[path = "support/hub.rs"]
 mod hub;
 #[path = "support/orders.rs"]
@@ -163,12 +165,11 @@ async fn the_command_line_enrolls_and_runs() -> Result<()> {
     let code = hub.code(tenant.0, tenant.1, "pos").await?;
     let dir = tempfile::tempdir()?;
     let data = dir.path().to_str().context("temp path")?.to_owned();
+    let agent_bin = bins::binary("thorbis-agent")?;
     let agent = |args: Vec<String>| {
+        let agent_bin = agent_bin.clone();
         tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_thorbis-agent"))
-                .args(args)
-                .env("RUST_LOG", "warn")
-                .output()
+            std::process::Command::new(agent_bin).args(args).env("RUST_LOG", "warn").output()
         })
     };
     let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();

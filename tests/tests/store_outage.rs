@@ -10,9 +10,9 @@
 //! compared by hash), and the replicas' event sets and the agents' projections must agree.
 //! Prints `RESULT store_outage lost=<n> duplicates=<n> converged=<bool>`.
 //!
-//! Its own harness (`harness = false`): `cargo test -p thorbis-agent --test store_outage`.
-//! The hub and chaos binaries are taken from the same target directory, built with `cargo
-//! build` first if missing. Every wait is bounded.
+//! Its own harness (`harness = false`): `cargo build --bins && cargo test -p thorbis-tests
+//! --test store_outage` (the binaries come from the same target directory, see
+//! `support/bins.rs`). Every wait is bounded.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A harness reports on its terminal.
 
@@ -30,6 +30,11 @@ use serde_json::{Value, json};
 use thorbis_agent::{Store, StoreConfig, seed};
 use thorbis_hub::testing::fresh_database;
 use uuid::Uuid;
+
+#[path = "support/bins.rs"]
+mod bins;
+
+use bins::binary;
 
 const ADMIN_TOKEN: &str = "store-outage-admin-token";
 /// Orders each trading terminal takes before, during and after the outage.
@@ -123,36 +128,6 @@ impl Drop for Proc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// The binaries of other packages, next to this test's (`target/<profile>/`), built if
-/// missing.
-fn binaries() -> Result<(PathBuf, PathBuf)> {
-    let exe = std::env::current_exe()?;
-    let dir = exe.parent().and_then(Path::parent).context("the target directory")?.to_owned();
-    let hub = dir.join("thorbis-hub");
-    let sim = dir.join("thorbis-sim");
-    if !hub.exists() || !sim.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut build = Command::new(cargo);
-        build.args([
-            "build",
-            "-p",
-            "thorbis-hub",
-            "--bin",
-            "thorbis-hub",
-            "-p",
-            "thorbis-simulators",
-            "--bin",
-            "thorbis-sim",
-        ]);
-        if dir.file_name().is_some_and(|n| n == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().context("building thorbis-hub and thorbis-sim")?;
-        ensure!(status.success(), "building thorbis-hub and thorbis-sim failed");
-    }
-    Ok((hub, sim))
 }
 
 fn free_port() -> Result<u16> {
@@ -319,8 +294,8 @@ struct Terminal {
 
 #[allow(clippy::too_many_lines)] // One scenario, read top to bottom.
 async fn scenario() -> Result<()> {
-    let (hub_bin, sim_bin) = binaries()?;
-    let agent_bin = PathBuf::from(env!("CARGO_BIN_EXE_thorbis-agent"));
+    let (hub_bin, sim_bin, agent_bin) =
+        (binary("thorbis-hub")?, binary("thorbis-sim")?, binary("thorbis-agent")?);
     let dir = tempfile::tempdir()?;
     let db = tokio::task::spawn_blocking(fresh_database).await?;
 

@@ -5,7 +5,7 @@
 //! that commit returning on the POS to the KDS's store having stored and folded the
 //! order's events (its projection holds the tickets: one transaction does both).
 //!
-//! `cargo bench -p thorbis-agent --bench lan` prints `METRIC lan_pos_to_kds_p50_ms`,
+//! `cargo bench -p thorbis-tests --bench lan` prints `METRIC lan_pos_to_kds_p50_ms`,
 //! `METRIC lan_pos_to_kds_p99_ms` (goal ≤ 10 / ≤ 50) and `METRIC lan_pos_to_kds_max_ms`.
 //! `THORBIS_LAN_ORDERS` sets the number of orders (default 1,000 at 100 orders/s: ten
 //! seconds; 100 when run without `--bench`, as the test command does). The stores live in
