@@ -13,7 +13,7 @@ ALTER TABLE aggregates ADD COLUMN owner BLOB;
 
 CREATE INDEX aggregates_finished ON aggregates (kind, finished_wall, finished_counter)
     WHERE finished_wall IS NOT NULL;
-CREATE INDEX aggregates_owner ON aggregates (kind, owner) WHERE owner IS NOT NULL;
+CREATE INDEX aggregates_owner ON aggregates (owner) WHERE owner IS NOT NULL;
 
 -- A document's original job (not a copy), and a job's copies.
 CREATE INDEX print_jobs_document ON print_jobs (document) WHERE copy_of IS NULL;

@@ -28,6 +28,17 @@ use crate::projection::{list, read};
 /// every ticket ever bumped.
 const BUMPED_LOOKBACK: usize = 500;
 
+/// The aggregates of a kind that belong to one (`aggregates_owner`).
+const OWNED: &str = "SELECT id, state FROM aggregates WHERE kind = ?1 AND owner = ?2 ORDER BY id";
+
+/// The most recently finished aggregates of a kind (`aggregates_finished`).
+const FINISHED: &str = "SELECT id, state FROM aggregates
+    WHERE kind = ?1 AND finished_wall IS NOT NULL
+    ORDER BY finished_wall DESC, finished_counter DESC, id DESC LIMIT ?2";
+
+/// How many copies a print job has (`print_jobs_copy_of`).
+const COPIES: &str = "SELECT COUNT(*) FROM print_jobs WHERE copy_of = ?1";
+
 /// A ticket as screens show it; `None` until its content is known here.
 pub(super) fn ticket_view(id: Uuid, t: Ticket) -> Option<TicketView> {
     let content = t.content?;
@@ -90,9 +101,7 @@ impl Store {
 
     /// Every ticket of an order, each with whether it is bumped, in id order.
     pub fn order_tickets(&self, order: OrderId) -> Result<Vec<(TicketView, bool)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, state FROM aggregates WHERE kind = ?1 AND owner = ?2 ORDER BY id",
-        )?;
+        let mut stmt = self.conn.prepare_cached(OWNED)?;
         let rows = stmt.query_map(params![Ticket::KIND, order.0.as_bytes()], row)?;
         let mut out = Vec::new();
         for r in rows {
@@ -122,11 +131,7 @@ impl Store {
 
     /// How many copies of a print job were queued.
     pub fn print_copies(&self, job: Uuid) -> Result<u64, StoreError> {
-        Ok(self.conn.query_row(
-            "SELECT COUNT(*) FROM print_jobs WHERE copy_of = ?1",
-            [job.as_bytes()],
-            |r| r.get(0),
-        )?)
+        Ok(self.conn.query_row(COPIES, [job.as_bytes()], |r| r.get(0))?)
     }
 
     /// A number that changes whenever this store takes in an event, its own or another
@@ -138,11 +143,7 @@ impl Store {
 
     /// Aggregates of kind `A` that finished, newest first, at most `limit`, by index.
     fn recently_finished<A: Aggregate>(&self, limit: usize) -> Result<Vec<(Uuid, A)>, StoreError> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT id, state FROM aggregates
-             WHERE kind = ?1 AND finished_wall IS NOT NULL
-             ORDER BY finished_wall DESC, finished_counter DESC, id DESC LIMIT ?2",
-        )?;
+        let mut stmt = self.conn.prepare_cached(FINISHED)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = stmt.query_map(params![A::KIND, limit], row)?;
         rows.map(|r| decode::<A>(r?)).collect()
@@ -170,4 +171,110 @@ fn decode<A: Aggregate>((id, json): (Vec<u8>, String)) -> Result<(Uuid, A), Stor
     let value = serde_json::from_str(&json)
         .map_err(|e| StoreError::Corrupt(format!("{} {id} does not decode: {e}", A::KIND)))?;
     Ok((id, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use thorbis_domain::ids::LineId;
+    use thorbis_domain::{Command, Money, Qty};
+
+    use super::*;
+    use crate::StoreConfig;
+    use crate::print::PrintRouting;
+    use crate::seed::{self, SaleIds};
+
+    /// SQLite's plan for `sql`, one line per step.
+    fn plan(store: &Store, sql: &str) -> String {
+        let mut stmt = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let nulls = vec![rusqlite::types::Null; stmt.parameter_count()];
+        let rows =
+            stmt.query_map(rusqlite::params_from_iter(nulls), |r| r.get::<_, String>(3)).unwrap();
+        rows.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    #[test]
+    fn the_screens_reads_answer_from_their_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let print = PrintRouting {
+            stations: BTreeMap::from([
+                ("grill".into(), "kitchen".into()),
+                ("fryer".into(), "kitchen".into()),
+            ]),
+            receipt_printer: Some("front".into()),
+        };
+        let mut store = Store::open(StoreConfig {
+            id_seed: Some(7),
+            print,
+            ..StoreConfig::new(dir.path().join("a.db"))
+        })
+        .unwrap();
+        store.execute_all(&seed::catalog()).unwrap();
+        let mark = store.change_mark().unwrap();
+
+        // A check with a grill and a fryer ticket; the fryer's is bumped.
+        let order = OrderId(store.new_id());
+        let (burger, fries) = (LineId(store.new_id()), LineId(store.new_id()));
+        store
+            .execute_all(&[
+                seed::open_order(order, Some("4")),
+                seed::line(order, burger, seed::BURGER, Qty::ONE, vec![seed::MEDIUM_RARE]),
+                seed::line(order, fries, seed::FRIES, Qty::ONE, vec![]),
+                Command::SendToKitchen { order_id: order },
+            ])
+            .unwrap();
+        assert!(store.change_mark().unwrap() > mark, "a write moves the mark");
+        let tickets = store.order_tickets(order).unwrap();
+        assert_eq!(tickets.len(), 2);
+        let fryer = tickets.iter().find(|(t, _)| t.ticket.station == "fryer").unwrap().0.id;
+        store.execute(&Command::BumpTicket { ticket_id: fryer }).unwrap();
+        let bumped = store.recently_bumped(None, 5).unwrap();
+        assert_eq!(bumped.iter().map(|t| t.id).collect::<Vec<_>>(), [fryer]);
+        assert!(store.recently_bumped(Some("grill"), 5).unwrap().is_empty());
+        let done: Vec<bool> = store.order_tickets(order).unwrap().iter().map(|(_, d)| *d).collect();
+        assert_eq!(done.iter().filter(|d| **d).count(), 1);
+        // A recall takes it off the recent list.
+        store.execute(&Command::RecallTicket { ticket_id: fryer }).unwrap();
+        assert!(store.recently_bumped(None, 5).unwrap().is_empty());
+
+        // A sale's receipt, a copy, and a closed shift.
+        let drawer = DrawerSessionId(store.new_id());
+        store.execute(&seed::open_drawer(drawer)).unwrap();
+        let ids = SaleIds::new(|| store.new_id());
+        store.execute_all(&seed::typical_sale(ids, drawer)).unwrap();
+        let receipt = Document::Receipt { order_id: ids.order };
+        let original = store.original_print_job(&receipt).unwrap().unwrap();
+        assert_eq!(store.print_copies(original.id).unwrap(), 0);
+        store.reprint(original.id).unwrap();
+        assert_eq!(store.print_copies(original.id).unwrap(), 1);
+        assert_eq!(store.original_print_job(&receipt).unwrap().unwrap().id, original.id);
+        assert!(store.recently_closed_drawers(5).unwrap().is_empty());
+        store
+            .execute_all(&[
+                Command::CountDrawer { session_id: drawer, counted: Money(100_00), staff: None },
+                Command::CloseDrawer { session_id: drawer, staff: None },
+            ])
+            .unwrap();
+        let closed = store.recently_closed_drawers(5).unwrap();
+        assert_eq!(closed.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [drawer]);
+
+        // Rebuilt projections fill the indexed columns the same way.
+        store.rebuild_projections().unwrap();
+        assert_eq!(store.recently_closed_drawers(5).unwrap().len(), 1);
+        assert_eq!(store.order_tickets(order).unwrap().len(), 2);
+
+        for (sql, index) in [
+            (FINISHED, "aggregates_finished"),
+            (OWNED, "aggregates_owner"),
+            (COPIES, "print_jobs_copy_of"),
+            (
+                "SELECT job_id FROM print_jobs WHERE document = ?1 AND copy_of IS NULL",
+                "print_jobs_document",
+            ),
+        ] {
+            let plan = plan(&store, sql);
+            assert!(plan.contains(index), "{sql}: {plan}");
+        }
+    }
 }
