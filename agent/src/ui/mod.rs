@@ -1,13 +1,13 @@
 //! The terminal UI: server-rendered HTML pages served on loopback, with a little vanilla
 //! JavaScript and server-sent events for the kitchen display. No build step and no network:
-//! every byte a screen needs (CSS, script) is compiled into the binary, so the UI works with
-//! the internet down.
+//! every byte a screen needs (CSS from `thorbis_web`, the script) is compiled into the
+//! binary, so the UI works with the internet down.
 //!
 //! Screens: sign-in by staff PIN (`signin.rs`), the restaurant POS (`pos/`: open checks, a
 //! check with its menu grid, modifiers, seats and courses, send to kitchen, check
-//! operations and tenders, receipt and copy), the kitchen display (`kds.rs`: tickets per station, age timers,
+//! operations and tenders, receipt and copy), the kitchen display (`kds/`: tickets per station, age timers,
 //! bump and recall, all-day counts, the expo view, live over SSE), the 86 board
-//! (`availability.rs`), the retail register (`register.rs`: scan or search, scale labels,
+//! (`availability.rs`), the retail register (`register/`: scan or search, scale labels,
 //! stock on hand, price overrides and discounts approved inline, cash and card;
 //! `returns.rs`: returns against a receipt's barcode) and the cash drawer (`drawer.rs`:
 //! float, pay-ins and pay-outs, audited no-sales, blind close with over/short and the Z
@@ -24,8 +24,10 @@
 //! - **HTML is safe by construction.** Every screen is a `maud` template: an interpolated
 //!   value is escaped by the macro, and nothing is built with `format!`. The shell, the
 //!   stylesheet and the components come from `thorbis_web`, shared with the hub console.
-//! - **Roles are checked by extractors** ([`access`]): a handler names who may call it in
+//! - **Roles are checked by extractors** (`access.rs`): a handler names who may call it in
 //!   its signature.
+//! - **Reads go through `Store`'s methods**, each on the index it needs; live screens look
+//!   for change by the chain tips ([`Store::change_mark`]), never by counting events.
 //! - **The store is shared, briefly.** The sync shell's [`SharedStore`], locked for one
 //!   short call on the blocking pool, never across an await; every write through the UI
 //!   also wakes the sync peers, so a sale leaves for the hub and the kitchen at once.
