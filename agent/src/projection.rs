@@ -21,6 +21,8 @@ use crate::error::StoreError;
 trait Erased: Any {
     fn to_json(&self) -> String;
     fn active(&self) -> bool;
+    fn finished_at(&self) -> Option<thorbis_sync_protocol::Hlc>;
+    fn owner(&self) -> Option<Uuid>;
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
@@ -31,6 +33,12 @@ impl<A: Aggregate + 'static> Erased for A {
     }
     fn active(&self) -> bool {
         self.is_active()
+    }
+    fn finished_at(&self) -> Option<thorbis_sync_protocol::Hlc> {
+        Aggregate::finished_at(self)
+    }
+    fn owner(&self) -> Option<Uuid> {
+        Aggregate::owner(self)
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -69,15 +77,27 @@ impl<'c> SqlState<'c> {
     /// Writes every changed aggregate back.
     pub(crate) fn flush(&self) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO aggregates (kind, id, active, state) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (kind, id) DO UPDATE SET active = excluded.active, state = excluded.state",
+            "INSERT INTO aggregates (kind, id, active, state, finished_wall, finished_counter, owner)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (kind, id) DO UPDATE SET active = excluded.active, state = excluded.state,
+                 finished_wall = excluded.finished_wall,
+                 finished_counter = excluded.finished_counter, owner = excluded.owner",
         )?;
         for ((kind, id), entry) in self.cache.borrow_mut().iter_mut() {
             if !entry.dirty {
                 continue;
             }
             if let Some(value) = &entry.value {
-                stmt.execute(params![kind, id.as_bytes(), value.active(), value.to_json()])?;
+                let finished = value.finished_at();
+                stmt.execute(params![
+                    kind,
+                    id.as_bytes(),
+                    value.active(),
+                    value.to_json(),
+                    finished.map(|h| h.wall_ms),
+                    finished.map(|h| h.counter),
+                    value.owner().map(|o| *o.as_bytes()),
+                ])?;
             }
             entry.dirty = false;
         }

@@ -34,7 +34,9 @@ use crate::print::{self, Decision, JobState, PrintJob, PrintRouting};
 use crate::projection::{SqlState, linked, list, read};
 use crate::schema;
 
+mod reads;
 mod remote;
+mod sign_in;
 pub use remote::{Applied, Enrollment, RequestSigner, StoreKeys};
 
 /// Bumped whenever the fold changes what it stores; a store whose projections were built
@@ -45,7 +47,9 @@ pub use remote::{Applied, Enrollment, RequestSigner, StoreKeys};
 /// 3: device records (`device.*`, from the tenant's reference log) are folded; the key ring
 /// that verifies other devices' events is read from them.
 /// 4: drawer sessions keep their recorded Z report (`drawer.z_reported`).
-pub const PROJECTION_VERSION: u32 = 4;
+/// 5: tickets and drawer sessions record when they finished, and tickets their order, in
+/// indexed columns (`aggregates.finished_*`, `aggregates.owner`).
+pub const PROJECTION_VERSION: u32 = 5;
 
 /// How to open a store.
 #[derive(Clone, Debug)]
@@ -129,7 +133,8 @@ pub struct LogReport {
 /// This terminal's durable store.
 #[derive(Debug)]
 pub struct Store {
-    pub(crate) conn: Connection,
+    // Private: readers go through `Store`'s methods, each backed by the index it needs.
+    conn: Connection,
     // Declared after `conn` so it stops after the writer closes.
     _checkpointer: Checkpointer,
     path: PathBuf,
@@ -384,16 +389,7 @@ impl Store {
     pub fn kds_queue(&self, station: Option<&str>) -> Result<Vec<TicketView>, StoreError> {
         let mut queue: Vec<TicketView> = list::<Ticket>(&self.conn, true)?
             .into_iter()
-            .filter_map(|(id, t)| {
-                let content = t.content?;
-                Some(TicketView {
-                    id: TicketId(id),
-                    order_id: content.value.order_id,
-                    table: content.value.table,
-                    ticket: content.value.ticket,
-                    sent_at: content.meta.hlc,
-                })
-            })
+            .filter_map(|(id, t)| reads::ticket_view(id, t))
             .filter(|t| station.is_none_or(|s| t.ticket.station == s))
             .collect();
         queue.sort_by_key(|t| (t.sent_at, t.id));

@@ -105,6 +105,10 @@ impl Aggregate for DrawerSession {
         self.closed.is_none()
     }
 
+    fn finished_at(&self) -> Option<thorbis_sync_protocol::Hlc> {
+        self.closed.as_ref().map(|c| c.meta.hlc)
+    }
+
     fn map(state: &mut State) -> &mut BTreeMap<Uuid, Self> {
         &mut state.drawers
     }

@@ -108,6 +108,18 @@ pub trait Aggregate: Default + Clone + Serialize + DeserializeOwned + 'static {
     /// stores index on it so the screens' queries stay cheap.
     fn is_active(&self) -> bool;
 
+    /// When the aggregate stopped being live (a ticket's bump, a drawer's close), so
+    /// stores can index "the most recently finished few" instead of listing every one
+    /// ever finished. `None` while live, and for kinds that never finish.
+    fn finished_at(&self) -> Option<Hlc> {
+        None
+    }
+
+    /// The aggregate it belongs to (a ticket's order), so stores can index one's parts.
+    fn owner(&self) -> Option<Uuid> {
+        None
+    }
+
     /// The map holding this aggregate in an in-memory [`State`].
     fn map(state: &mut State) -> &mut BTreeMap<Uuid, Self>;
 

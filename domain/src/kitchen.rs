@@ -75,6 +75,14 @@ impl Aggregate for Ticket {
         self.content.is_some() && !self.is_bumped()
     }
 
+    fn finished_at(&self) -> Option<thorbis_sync_protocol::Hlc> {
+        self.bumped.as_ref().filter(|b| b.value).map(|b| b.meta.hlc)
+    }
+
+    fn owner(&self) -> Option<Uuid> {
+        self.content.as_ref().map(|c| c.value.order_id.0)
+    }
+
     fn map(state: &mut State) -> &mut BTreeMap<Uuid, Self> {
         &mut state.tickets
     }

@@ -50,6 +50,7 @@ pub const AGENT: &[Migration] = migrations!("agent":
     3 => "print_jobs",
     4 => "sign_in",
     5 => "sync",
+    6 => "ui_reads",
 );
 
 /// The hub's Postgres migrations, in order.

@@ -304,6 +304,20 @@ pub(crate) fn job(conn: &Connection, id: Uuid) -> Result<Option<PrintJob>, Store
     rows.next()?.map(job_from_row).transpose()
 }
 
+/// The first job of `document` that is not a copy, by the `print_jobs_document` index.
+pub(crate) fn original_job(
+    conn: &Connection,
+    document: &Document,
+) -> Result<Option<PrintJob>, StoreError> {
+    let json = serde_json::to_string(document).expect("documents always serialize");
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM print_jobs WHERE document = ?1 AND copy_of IS NULL ORDER BY job_id LIMIT 1"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query([json])?;
+    rows.next()?.map(job_from_row).transpose()
+}
+
 /// Jobs in any of `states`, oldest first; all printers when `printer` is `None`.
 pub(crate) fn jobs(
     conn: &Connection,

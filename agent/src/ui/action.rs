@@ -76,7 +76,7 @@ pub(crate) fn refusal_text(e: &CommandError, currency: Currency) -> String {
     }
 }
 
-fn capitalised(text: &str) -> String {
+pub(crate) fn capitalised(text: &str) -> String {
     let mut chars = text.chars();
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

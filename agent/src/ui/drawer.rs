@@ -8,127 +8,136 @@
 //! printed, for the console) are one transaction, and the report prints on the receipt
 //! printer.
 
-use std::fmt::Write as _;
-
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use thorbis_domain::drawer::{DrawerSession, ZReport};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+use thorbis_domain::drawer::ZReport;
 use thorbis_domain::ids::DrawerSessionId;
-use thorbis_domain::{Command, Currency};
+use thorbis_domain::{Command, Currency, Money};
+use thorbis_web::components::{Input, figure, figures, labelled, radio};
+use thorbis_web::form;
+use thorbis_web::respond::post_then_redirect;
 use uuid::Uuid;
 
+use super::access::Cashier;
 use super::action::run;
-use super::form::{self, Fields};
-use super::html::{Message, esc, message, page};
-use super::register::require_register;
+use super::html::{Message, message, page};
 use super::{UiError, UiState};
 use crate::SignedIn;
 use crate::print::{Document, JobState, short};
-use crate::projection::list;
 
-/// The drawer screen.
+/// How many closed shifts the screen lists.
+const RECENT_SHIFTS: usize = 5;
+
+/// What was typed into a refused form, shown again in that form only.
+#[derive(Debug, Default)]
+struct Typed {
+    float: String,
+    kind: String,
+    amount: String,
+    cash_reason: String,
+    no_sale_reason: String,
+    counted: String,
+}
+
+/// `GET /drawer`.
 pub(crate) async fn screen(
     State(state): State<UiState>,
-    who: SignedIn,
+    who: Cashier,
 ) -> Result<Response, UiError> {
-    require_register(&who)?;
-    render(&state, &who, None, &Fields::default(), StatusCode::OK).await
+    render(&state, &who, None, &Typed::default(), StatusCode::OK).await
 }
 
 async fn render(
     state: &UiState,
     who: &SignedIn,
     msg: Option<Message>,
-    typed: &Fields,
+    typed: &Typed,
     status: StatusCode,
 ) -> Result<Response, UiError> {
     let (open, closed) = state
         .with_store(|store| {
-            let open = store.open_drawers()?.into_iter().next();
-            let mut closed: Vec<(DrawerSessionId, DrawerSession)> =
-                list::<DrawerSession>(&store.conn, false)?
-                    .into_iter()
-                    .filter(|(_, d)| d.closed.is_some())
-                    .map(|(id, d)| (DrawerSessionId(id), d))
-                    .collect();
-            closed.sort_by_key(|(_, d)| std::cmp::Reverse(d.closed.as_ref().map(|c| c.meta)));
-            closed.truncate(5);
-            Ok((open, closed))
+            Ok((
+                store.open_drawers()?.into_iter().next(),
+                store.recently_closed_drawers(RECENT_SHIFTS)?,
+            ))
         })
         .await?;
-    let mut body = String::from("<div class=\"cols\"><section class=\"col\"><h1>Cash drawer</h1>");
-    body.push_str(&message(msg.as_ref()));
-    match &open {
-        None => {
-            let _ = write!(
-                body,
-                "<section class=\"panel\" id=\"open-panel\"><h2>Open a shift</h2><p class=\"muted\">Count the float into the drawer.</p>\
-<form method=\"post\" action=\"/drawer/open\" class=\"stack\">\
-<label>Float <input name=\"float\" id=\"float\" inputmode=\"decimal\" autocomplete=\"off\" value=\"{}\"></label>\
-<button class=\"btn primary\" type=\"submit\" id=\"open-drawer\">Open drawer</button></form></section>",
-                esc(typed.get("float"))
-            );
+    let body = html! {
+        div.cols {
+            section.col {
+                h1 { "Cash drawer" }
+                (message(msg.as_ref()))
+                @match &open {
+                    None => section.panel #open-panel {
+                        h2 { "Open a shift" }
+                        p.muted { "Count the float into the drawer." }
+                        form.stack method="post" action="/drawer/open" {
+                            (labelled("Float", Input::new("float").id("float").decimal().value(&typed.float)))
+                            button.btn.primary #open-drawer type="submit" { "Open drawer" }
+                        }
+                    },
+                    Some((id, session)) => {
+                        @let cur = session.currency().unwrap_or(Currency::USD);
+                        @let float = session.opened.as_ref().map_or(Money::ZERO, |o| o.value.float);
+                        @let pay_out = typed.kind == "out";
+                        p #session data-session=(id.0) {
+                            "Shift " (short(id.0)) " · float " span.money { (float.format(cur)) } " · "
+                            span #moves {
+                                (session.paid_in.format(cur)) " in · " (session.paid_out.format(cur))
+                                " out · " (session.no_sales) " no-sale"
+                            }
+                        }
+                        section.panel #cash-panel {
+                            h2 { "Pay in / pay out" }
+                            form.stack method="post" action="/drawer/cash" {
+                                div.row {
+                                    (radio("kind", "in", !pay_out, Some("kind-in"), "Pay in"))
+                                    (radio("kind", "out", pay_out, Some("kind-out"), "Pay out"))
+                                }
+                                (labelled("Amount", Input::new("amount").id("amount").decimal().value(&typed.amount)))
+                                (labelled("Reason", Input::new("reason").id("cash-reason").value(&typed.cash_reason)))
+                                button.btn.primary #move-cash type="submit" { "Record" }
+                            }
+                        }
+                        section.panel #no-sale-panel {
+                            h2 { "No sale" }
+                            form.stack method="post" action="/drawer/no-sale" {
+                                (labelled("Reason", Input::new("reason").id("no-sale-reason").value(&typed.no_sale_reason)))
+                                button.btn #no-sale type="submit" { "Open drawer, no sale" }
+                            }
+                        }
+                        section.panel #close-panel {
+                            h2 { "Close the shift" }
+                            p.muted { "Count the cash in the drawer and type the total. The expected amount is shown after." }
+                            form.stack method="post" action="/drawer/count" {
+                                (labelled("Counted cash", Input::new("counted").id("counted").decimal().value(&typed.counted)))
+                                button.btn.primary #close-drawer type="submit" { "Close and print Z report" }
+                            }
+                        }
+                    }
+                }
+            }
+            section.col.narrow {
+                h2 { "Z reports" }
+                ul.lines #reports {
+                    @for (id, d) in &closed {
+                        li.line {
+                            a href={ "/drawer/report/" (id.0) } { "Shift " (short(id.0)) }
+                            span { @if d.z_report.is_some() { "reported" } @else { "closed" } }
+                        }
+                    }
+                    @if closed.is_empty() { li.muted { "No closed shifts yet." } }
+                }
+            }
         }
-        Some((id, session)) => {
-            let cur = session.currency().unwrap_or(Currency::USD);
-            let float =
-                session.opened.as_ref().map_or(thorbis_domain::Money::ZERO, |o| o.value.float);
-            let kind = typed.get("kind");
-            let _ = write!(
-                body,
-                "<p id=\"session\" data-session=\"{sid}\">Shift {short} · float <span class=\"money\">{float}</span> · \
-<span id=\"moves\">{ins} in · {outs} out · {no_sales} no-sale</span></p>\
-<section class=\"panel\" id=\"cash-panel\"><h2>Pay in / pay out</h2>\
-<form method=\"post\" action=\"/drawer/cash\" class=\"stack\"><div class=\"row\">\
-<label class=\"choice\"><input type=\"radio\" name=\"kind\" value=\"in\" id=\"kind-in\"{in_on}>Pay in</label>\
-<label class=\"choice\"><input type=\"radio\" name=\"kind\" value=\"out\" id=\"kind-out\"{out_on}>Pay out</label></div>\
-<label>Amount <input name=\"amount\" id=\"amount\" inputmode=\"decimal\" autocomplete=\"off\" value=\"{amount}\"></label>\
-<label>Reason <input name=\"reason\" id=\"cash-reason\" autocomplete=\"off\" value=\"{reason}\"></label>\
-<button class=\"btn primary\" type=\"submit\" id=\"move-cash\">Record</button></form></section>\
-<section class=\"panel\" id=\"no-sale-panel\"><h2>No sale</h2>\
-<form method=\"post\" action=\"/drawer/no-sale\" class=\"stack\">\
-<label>Reason <input name=\"reason\" id=\"no-sale-reason\" autocomplete=\"off\" value=\"{ns_reason}\"></label>\
-<button class=\"btn\" type=\"submit\" id=\"no-sale\">Open drawer, no sale</button></form></section>\
-<section class=\"panel\" id=\"close-panel\"><h2>Close the shift</h2><p class=\"muted\">Count the cash in the drawer and type the total. The expected amount is shown after.</p>\
-<form method=\"post\" action=\"/drawer/count\" class=\"stack\">\
-<label>Counted cash <input name=\"counted\" id=\"counted\" inputmode=\"decimal\" autocomplete=\"off\" value=\"{counted}\"></label>\
-<button class=\"btn primary\" type=\"submit\" id=\"close-drawer\">Close and print Z report</button></form></section>",
-                sid = id.0,
-                short = esc(&short(id.0)),
-                float = esc(&float.format(cur)),
-                ins = esc(&session.paid_in.format(cur)),
-                outs = esc(&session.paid_out.format(cur)),
-                no_sales = session.no_sales,
-                in_on = if kind == "out" { "" } else { " checked" },
-                out_on = if kind == "out" { " checked" } else { "" },
-                amount = esc(typed.get("amount")),
-                reason = esc(if typed.get("form") == "cash" { typed.get("reason") } else { "" }),
-                ns_reason =
-                    esc(if typed.get("form") == "no-sale" { typed.get("reason") } else { "" }),
-                counted = esc(typed.get("counted")),
-            );
-        }
-    }
-    body.push_str("</section><section class=\"col narrow\"><h2>Z reports</h2><ul class=\"lines\" id=\"reports\">");
-    for (id, d) in &closed {
-        let _ = write!(
-            body,
-            "<li class=\"line\"><a href=\"/drawer/report/{}\">Shift {}</a><span>{}</span></li>",
-            id.0,
-            esc(&short(id.0)),
-            if d.z_report.is_some() { "reported" } else { "closed" }
-        );
-    }
-    if closed.is_empty() {
-        body.push_str("<li class=\"muted\">No closed shifts yet.</li>");
-    }
-    body.push_str("</ul></section></div>");
-    Ok((status, page("Drawer", "drawer", Some(who), &state.indicators(), &body)).into_response())
+    };
+    Ok((status, page("Drawer", "drawer", Some(who), &state.indicators(), body)).into_response())
 }
 
-/// The open session, or a message saying there is none.
 async fn open_session(
     state: &UiState,
 ) -> Result<Result<(DrawerSessionId, Currency), String>, UiError> {
@@ -138,73 +147,92 @@ async fn open_session(
         .ok_or_else(|| "No drawer is open: open a shift first.".to_owned()))
 }
 
+/// The drawer screen again: with `ok` when nothing was refused, else with the refusal and
+/// what was typed (422).
 async fn done(
     state: &UiState,
     who: &SignedIn,
     refusal: Option<String>,
-    fields: &Fields,
+    typed: &Typed,
     ok: &str,
 ) -> Result<Response, UiError> {
     match refusal {
         None => {
-            render(
-                state,
-                who,
-                Some(Message::Info(ok.to_owned())),
-                &Fields::default(),
-                StatusCode::OK,
-            )
-            .await
+            let msg = Message::Info(ok.to_owned());
+            render(state, who, Some(msg), &Typed::default(), StatusCode::OK).await
         }
         Some(e) => {
-            render(state, who, Some(Message::Error(e)), fields, StatusCode::UNPROCESSABLE_ENTITY)
+            render(state, who, Some(Message::Error(e)), typed, StatusCode::UNPROCESSABLE_ENTITY)
                 .await
         }
     }
 }
 
-/// Opens a shift with its float.
-pub(crate) async fn open(
-    State(state): State<UiState>,
-    who: SignedIn,
-    Form(fields): Form<Vec<(String, String)>>,
-) -> Result<Response, UiError> {
-    require_register(&who)?;
-    let fields = Fields(fields);
-    let refusal = match form::money(fields.get("float"), Currency::USD, "Float") {
-        Err(e) => Some(e),
-        Ok(float) => {
-            let session_id = state.with_store(|store| Ok(DrawerSessionId(store.new_id()))).await?;
-            let command = Command::OpenDrawer {
-                session_id,
-                currency: Currency::USD,
-                float,
-                staff: Some(who.staff_id),
-            };
-            run(&state, vec![command], Currency::USD).await?.err()
-        }
-    };
-    done(&state, &who, refusal, &fields, "Drawer open.").await
+/// Opening a shift.
+#[derive(Debug, Deserialize)]
+pub(crate) struct OpenForm {
+    #[serde(default)]
+    float: String,
 }
 
-/// A pay-in or pay-out with its reason.
+/// `POST /drawer/open`.
+pub(crate) async fn open(
+    State(state): State<UiState>,
+    who: Cashier,
+    Form(form): Form<OpenForm>,
+) -> Result<Response, UiError> {
+    let refusal = open_shift(&state, &who, &form.float).await?;
+    let typed = Typed { float: form.float, ..Typed::default() };
+    done(&state, &who, refusal, &typed, "Drawer open.").await
+}
+
+/// Opens a drawer session with the float typed as `raw_float`: the refusal, if any (a
+/// float that does not parse, or the domain's).
+pub(crate) async fn open_shift(
+    state: &UiState,
+    who: &SignedIn,
+    raw_float: &str,
+) -> Result<Option<String>, UiError> {
+    let float = match form::money(raw_float.trim(), Currency::USD, "Float") {
+        Ok(float) => float,
+        Err(e) => return Ok(Some(e)),
+    };
+    let session_id = state.with_store(|store| Ok(DrawerSessionId(store.new_id()))).await?;
+    let command = Command::OpenDrawer {
+        session_id,
+        currency: Currency::USD,
+        float,
+        staff: Some(who.staff_id),
+    };
+    Ok(run(state, vec![command], Currency::USD).await?.err())
+}
+
+/// A pay-in or pay-out.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CashForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /drawer/cash`.
 pub(crate) async fn move_cash(
     State(state): State<UiState>,
-    who: SignedIn,
-    Form(fields): Form<Vec<(String, String)>>,
+    who: Cashier,
+    Form(form): Form<CashForm>,
 ) -> Result<Response, UiError> {
-    require_register(&who)?;
-    let mut fields = Fields(fields);
-    fields.0.push(("form".into(), "cash".into()));
-    let pay_in = fields.get("kind") != "out";
+    let pay_in = form.kind.trim() != "out";
     let refusal = match open_session(&state).await? {
         Err(e) => Some(e),
         Ok((session_id, cur)) => {
-            let parsed = form::money(fields.get("amount"), cur, "Amount")
+            let parsed = form::money(form.amount.trim(), cur, "Amount")
                 .and_then(|a| {
                     if a.as_minor() > 0 { Ok(a) } else { Err("Amount must be above 0".into()) }
                 })
-                .and_then(|a| Ok((a, form::text(fields.get("reason"), "Reason", 80)?)));
+                .and_then(|a| Ok((a, form::text(form.reason.trim(), "Reason", 80)?)));
             match parsed {
                 Err(e) => Some(e),
                 Ok((amount, reason)) => {
@@ -220,21 +248,31 @@ pub(crate) async fn move_cash(
         }
     };
     let ok = if pay_in { "Pay-in recorded." } else { "Pay-out recorded." };
-    done(&state, &who, refusal, &fields, ok).await
+    let typed = Typed {
+        kind: form.kind,
+        amount: form.amount,
+        cash_reason: form.reason,
+        ..Typed::default()
+    };
+    done(&state, &who, refusal, &typed, ok).await
 }
 
-/// Opens the drawer without a sale, recording why and who.
+/// An audited no-sale opening.
+#[derive(Debug, Deserialize)]
+pub(crate) struct NoSaleForm {
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /drawer/no-sale`.
 pub(crate) async fn no_sale(
     State(state): State<UiState>,
-    who: SignedIn,
-    Form(fields): Form<Vec<(String, String)>>,
+    who: Cashier,
+    Form(form): Form<NoSaleForm>,
 ) -> Result<Response, UiError> {
-    require_register(&who)?;
-    let mut fields = Fields(fields);
-    fields.0.push(("form".into(), "no-sale".into()));
     let refusal = match open_session(&state).await? {
         Err(e) => Some(e),
-        Ok((session_id, cur)) => match form::text(fields.get("reason"), "Reason", 80) {
+        Ok((session_id, cur)) => match form::text(form.reason.trim(), "Reason", 80) {
             Err(e) => Some(e),
             Ok(reason) => {
                 let command = Command::NoSale { session_id, reason, staff: Some(who.staff_id) };
@@ -242,24 +280,31 @@ pub(crate) async fn no_sale(
             }
         },
     };
-    done(&state, &who, refusal, &fields, "No-sale recorded: drawer opened.").await
+    let typed = Typed { no_sale_reason: form.reason, ..Typed::default() };
+    done(&state, &who, refusal, &typed, "No-sale recorded: drawer opened.").await
 }
 
-/// The blind count: count, close and record the Z report in one transaction, then show it.
+/// The blind count that closes the shift.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CountForm {
+    #[serde(default)]
+    counted: String,
+}
+
+/// `POST /drawer/count`: counts, closes and reports the shift in one transaction.
 pub(crate) async fn count(
     State(state): State<UiState>,
-    who: SignedIn,
-    Form(fields): Form<Vec<(String, String)>>,
+    who: Cashier,
+    Form(form): Form<CountForm>,
 ) -> Result<Response, UiError> {
-    require_register(&who)?;
-    let fields = Fields(fields);
+    let typed = Typed { counted: form.counted.clone(), ..Typed::default() };
     let (session_id, cur) = match open_session(&state).await? {
         Ok(open) => open,
-        Err(e) => return done(&state, &who, Some(e), &fields, "").await,
+        Err(e) => return done(&state, &who, Some(e), &typed, "").await,
     };
-    let counted = match form::money(fields.get("counted"), cur, "Counted cash") {
+    let counted = match form::money(form.counted.trim(), cur, "Counted cash") {
         Ok(c) => c,
-        Err(e) => return done(&state, &who, Some(e), &fields, "").await,
+        Err(e) => return done(&state, &who, Some(e), &typed, "").await,
     };
     let staff = Some(who.staff_id);
     let refusal = state
@@ -286,79 +331,52 @@ pub(crate) async fn count(
             }
         })
         .await?;
-    match refusal {
-        None => {
-            state.notify();
-            Ok(Redirect::to(&format!("/drawer/report/{}", session_id.0)).into_response())
-        }
-        Some(e) => done(&state, &who, Some(e), &fields, "").await,
+    if refusal.is_none() {
+        state.notify();
     }
+    let to = || format!("/drawer/report/{}", session_id.0);
+    post_then_redirect(refusal, to, |e| done(&state, &who, Some(e), &typed, "")).await
 }
 
 /// A closed shift's Z report: expected, counted, over/short, and the printout's state.
+/// `GET /drawer/report/{session}`: a closed shift's Z report.
 pub(crate) async fn report(
     State(state): State<UiState>,
-    who: SignedIn,
+    who: Cashier,
     Path(session): Path<String>,
 ) -> Result<Response, UiError> {
-    require_register(&who)?;
     let session_id = DrawerSessionId(Uuid::try_parse(&session).map_err(|_| UiError::NotFound)?);
     let (session, printed) = state
         .with_store(move |store| {
             let session = store.drawer(session_id)?;
             let printed = store
-                .print_jobs(&[
-                    JobState::Queued,
-                    JobState::Sending,
-                    JobState::Sent,
-                    JobState::Printed,
-                    JobState::Uncertain,
-                    JobState::Held,
-                ])?
-                .into_iter()
-                .find(|j| j.document == Document::ZReport { session_id } && j.copy_of.is_none())
+                .original_print_job(&Document::ZReport { session_id })?
+                .filter(|j| j.state != JobState::Discarded)
                 .map(|j| format!("{:?}", j.state).to_lowercase());
             Ok((session, printed))
         })
         .await?;
     let session = session.filter(|s| s.closed.is_some()).ok_or(UiError::NotFound)?;
-    let Some(z) = session.z_report.as_ref().map(|z| &z.value.report) else {
-        let body = "<h1>Z report</h1><p class=\"msg err\" id=\"msg\">This shift closed without a recorded Z report.</p>";
-        return Ok(
-            page("Z report", "drawer", Some(&who), &state.indicators(), body).into_response()
-        );
+    let body = match session.z_report.as_ref().map(|z| &z.value.report) {
+        None => html! {
+            h1 { "Z report" }
+            p.msg.err #msg { "This shift closed without a recorded Z report." }
+        },
+        Some(z) => html! {
+            section.col.narrow {
+                h1 { "Z report" }
+                p.muted { "Shift " (short(session_id.0)) }
+                (z_table(z))
+                p { "Printout: " span #z-state { (printed.as_deref().unwrap_or("no printer")) } }
+                a.btn.primary #drawer-link href="/drawer" { "Drawer" }
+            }
+        },
     };
-    let body = format!(
-        "<section class=\"col narrow\"><h1>Z report</h1><p class=\"muted\">Shift {}</p>{}<p>Printout: <span id=\"z-state\">{}</span></p>\
-<a class=\"btn primary\" href=\"/drawer\" id=\"drawer-link\">Drawer</a></section>",
-        esc(&short(session_id.0)),
-        z_table(z),
-        esc(printed.as_deref().unwrap_or("no printer")),
-    );
-    Ok(page("Z report", "drawer", Some(&who), &state.indicators(), &body).into_response())
+    Ok(page("Z report", "drawer", Some(&who), &state.indicators(), body).into_response())
 }
 
-fn z_table(z: &ZReport) -> String {
-    let m = |x: thorbis_domain::Money| esc(&x.format(z.currency));
-    let mut out = String::from("<dl class=\"totals\" id=\"z\">");
-    let mut row = |label: &str, id: &str, value: String| {
-        let _ = write!(out, "<dt>{}</dt><dd id=\"{id}\" class=\"money\">{value}</dd>", esc(label));
-    };
-    row("Orders", "z-orders", z.orders.to_string());
-    row("Net sales", "z-net", m(z.net_sales));
-    row("Tax", "z-tax", m(z.tax));
-    for (tender, t) in &z.tenders {
-        row(&format!("{tender} ({})", t.count), &format!("z-tender-{}", esc(tender)), m(t.amount));
-        if t.refunds.as_minor() != 0 {
-            row(&format!("{tender} refunds"), &format!("z-refunds-{}", esc(tender)), m(-t.refunds));
-        }
-    }
-    row("Float", "z-float", m(z.float));
-    row("Pay-ins", "z-in", m(z.paid_in));
-    row("Pay-outs", "z-out", m(z.paid_out));
-    row("No-sales", "z-no-sales", z.no_sales.to_string());
-    row("Expected cash", "z-expected", m(z.expected_cash));
-    row("Counted cash", "z-counted", z.counted_cash.map_or_else(|| "—".into(), m));
+fn z_table(z: &ZReport) -> Markup {
+    let m = |x: Money| x.format(z.currency);
     let over_short = z.over_short.map_or_else(
         || "—".to_owned(),
         |o| {
@@ -370,7 +388,23 @@ fn z_table(z: &ZReport) -> String {
             format!("{} {word}", m(o))
         },
     );
-    row("Over / short", "z-over-short", over_short);
-    out.push_str("</dl>");
-    out
+    let rows = html! {
+        (figure("Orders", "z-orders", z.orders))
+        (figure("Net sales", "z-net", m(z.net_sales)))
+        (figure("Tax", "z-tax", m(z.tax)))
+        @for (tender, t) in &z.tenders {
+            (figure(format!("{tender} ({})", t.count), &format!("z-tender-{tender}"), m(t.amount)))
+            @if t.refunds.as_minor() != 0 {
+                (figure(format!("{tender} refunds"), &format!("z-refunds-{tender}"), m(-t.refunds)))
+            }
+        }
+        (figure("Float", "z-float", m(z.float)))
+        (figure("Pay-ins", "z-in", m(z.paid_in)))
+        (figure("Pay-outs", "z-out", m(z.paid_out)))
+        (figure("No-sales", "z-no-sales", z.no_sales))
+        (figure("Expected cash", "z-expected", m(z.expected_cash)))
+        (figure("Counted cash", "z-counted", z.counted_cash.map_or_else(|| "—".into(), m)))
+        (figure("Over / short", "z-over-short", over_short))
+    };
+    figures("z", rows)
 }

@@ -1,13 +1,13 @@
 //! The terminal UI: server-rendered HTML pages served on loopback, with a little vanilla
 //! JavaScript and server-sent events for the kitchen display. No build step and no network:
-//! every byte a screen needs (CSS, script) is compiled into the binary, so the UI works with
-//! the internet down.
+//! every byte a screen needs (CSS from `thorbis_web`, the script) is compiled into the
+//! binary, so the UI works with the internet down.
 //!
 //! Screens: sign-in by staff PIN (`signin.rs`), the restaurant POS (`pos/`: open checks, a
 //! check with its menu grid, modifiers, seats and courses, send to kitchen, check
-//! operations and tenders, receipt and copy), the kitchen display (`kds.rs`: tickets per station, age timers,
+//! operations and tenders, receipt and copy), the kitchen display (`kds/`: tickets per station, age timers,
 //! bump and recall, all-day counts, the expo view, live over SSE), the 86 board
-//! (`availability.rs`), the retail register (`register.rs`: scan or search, scale labels,
+//! (`availability.rs`), the retail register (`register/`: scan or search, scale labels,
 //! stock on hand, price overrides and discounts approved inline, cash and card;
 //! `returns.rs`: returns against a receipt's barcode) and the cash drawer (`drawer.rs`:
 //! float, pay-ins and pay-outs, audited no-sales, blind close with over/short and the Z
@@ -21,19 +21,24 @@
 //! - **No business rule here.** Forms are parsed (text to numbers, money to minor units with
 //!   no float) and become `domain` commands run through [`Store::execute_all`]; a refusal is
 //!   shown inline next to the form and nothing is written.
-//! - **Everything rendered is escaped** through [`html::esc`], the one helper.
+//! - **HTML is safe by construction.** Every screen is a `maud` template: an interpolated
+//!   value is escaped by the macro, and nothing is built with `format!`. The shell, the
+//!   stylesheet and the components come from `thorbis_web`, shared with the hub console.
+//! - **Roles are checked by extractors** (`access.rs`): a handler names who may call it in
+//!   its signature.
+//! - **Reads go through `Store`'s methods**, each on the index it needs; live screens look
+//!   for change by the chain tips ([`Store::change_mark`]), never by counting events.
 //! - **The store is shared, briefly.** The sync shell's [`SharedStore`], locked for one
 //!   short call on the blocking pool, never across an await; every write through the UI
 //!   also wakes the sync peers, so a sale leaves for the hub and the kitchen at once.
 
+mod access;
 mod action;
 mod availability;
 mod drawer;
-mod form;
-pub mod html;
+mod html;
 mod kds;
 mod pos;
-mod read;
 mod register;
 mod returns;
 mod scans;
@@ -44,18 +49,19 @@ use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::{Arc, OnceLock};
 
+use maud::html;
+
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use thorbis_domain::catalog::Role;
 use tokio::sync::watch;
 
+use crate::StoreError;
 use crate::clock::Clock;
 use crate::print::PrintService;
 use crate::store::Store;
 use crate::sync::SharedStore;
-use crate::{SignedIn, StoreError};
 
 pub use register::default_scale_labels;
 pub use scans::{ScanFeed, spawn_serial_scanner};
@@ -236,51 +242,24 @@ impl From<StoreError> for UiError {
 
 impl IntoResponse for UiError {
     fn into_response(self) -> Response {
-        match self {
-            UiError::SignIn => Redirect::to("/signin").into_response(),
-            UiError::Forbidden => (
-                StatusCode::FORBIDDEN,
-                html::bare_page("Not for this role", "<p class=\"msg err\">This screen is not for your role. <a class=\"btn\" href=\"/\">Back</a></p>"),
-            )
-                .into_response(),
-            UiError::NotFound => (
-                StatusCode::NOT_FOUND,
-                html::bare_page("Not found", "<p class=\"msg err\">Not found. <a class=\"btn\" href=\"/\">Back</a></p>"),
-            )
-                .into_response(),
+        let (status, title, text) = match self {
+            UiError::SignIn => return Redirect::to("/signin").into_response(),
+            UiError::Forbidden => {
+                (StatusCode::FORBIDDEN, "Not for this role", "This screen is not for your role.")
+            }
+            UiError::NotFound => (StatusCode::NOT_FOUND, "Not found", "Not found."),
             UiError::Internal(detail) => {
                 tracing::error!(%detail, "UI request failed");
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    html::bare_page("Error", "<p class=\"msg err\">Something went wrong; nothing was lost. <a class=\"btn\" href=\"/\">Back</a></p>"),
+                    "Error",
+                    "Something went wrong; nothing was lost.",
                 )
-                    .into_response()
             }
-        }
+        };
+        let body = html! { p.msg.err { (text) " " a.btn href="/" { "Back" } } };
+        (status, thorbis_web::layout::bare_page(title, body)).into_response()
     }
-}
-
-/// Which screens a role gets.
-fn may_use_pos(role: Role) -> bool {
-    matches!(role, Role::Cashier | Role::Server | Role::Manager | Role::Owner)
-}
-
-fn may_use_register(role: Role) -> bool {
-    matches!(role, Role::Cashier | Role::Manager | Role::Owner)
-}
-
-fn may_use_kds(role: Role) -> bool {
-    matches!(role, Role::Kitchen | Role::Manager | Role::Owner)
-}
-
-/// Who may 86 an item (and bring it back): the kitchen that runs out, and managers.
-fn may_set_availability(role: Role) -> bool {
-    matches!(role, Role::Kitchen | Role::Manager | Role::Owner)
-}
-
-/// The first screen of a role.
-fn home_of(who: &SignedIn) -> &'static str {
-    if may_use_pos(who.role) { "/pos" } else { "/kds" }
 }
 
 /// Binds `127.0.0.1:port` (0 picks a free port). The UI never listens on another address.
@@ -356,8 +335,8 @@ async fn follow_swap_redirect(
 fn routes(state: UiState) -> Router {
     Router::new()
         .route("/", get(root))
-        .route("/assets/app.css", get(css))
-        .route("/assets/app.js", get(js))
+        .route(thorbis_web::assets::STYLESHEET_PATH, get(css))
+        .route(html::SCRIPT_PATH, get(js))
         .route("/indicators", get(indicators))
         .route("/signin", get(signin::pick_staff).post(signin::submit))
         .route("/signin/{staff}", get(signin::pin_pad))
@@ -426,47 +405,28 @@ pub async fn serve(
 }
 
 async fn indicators(axum::extract::State(state): axum::extract::State<UiState>) -> Response {
-    axum::response::Html(state.indicators().render()).into_response()
+    html! { (state.indicators()) }.into_response()
 }
 
 async fn root(session::MaybeSignedIn(who): session::MaybeSignedIn) -> Response {
     match who {
-        Some(who) => Redirect::to(home_of(&who)).into_response(),
+        Some(who) => Redirect::to(access::home_of(&who)).into_response(),
         None => Redirect::to("/signin").into_response(),
     }
 }
 
-/// Serves a compiled-in asset with an `ETag` (the hash of its bytes), so a page load after a
-/// tap revalidates it with an empty 304 instead of downloading it again.
-fn asset(
-    headers: &axum::http::HeaderMap,
-    content_type: &'static str,
-    body: &'static str,
-    etag: &'static OnceLock<String>,
-) -> Response {
-    let etag = etag.get_or_init(|| {
-        let digest = ring::digest::digest(&ring::digest::SHA256, body.as_bytes());
-        format!("\"{}\"", session::hex(&digest.as_ref()[..8]))
-    });
-    let fresh = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
-    let common = [(header::CACHE_CONTROL, "no-cache".to_owned()), (header::ETAG, etag.clone())];
-    if fresh {
-        return (StatusCode::NOT_MODIFIED, common).into_response();
-    }
-    (common, [(header::CONTENT_TYPE, content_type)], body).into_response()
-}
-
 async fn css(headers: axum::http::HeaderMap) -> Response {
-    static ETAG: OnceLock<String> = OnceLock::new();
-    asset(&headers, "text/css; charset=utf-8", include_str!("assets/app.css"), &ETAG)
+    thorbis_web::assets::stylesheet(&headers)
 }
 
 async fn js(headers: axum::http::HeaderMap) -> Response {
     static ETAG: OnceLock<String> = OnceLock::new();
-    asset(&headers, "text/javascript; charset=utf-8", include_str!("assets/app.js"), &ETAG)
+    thorbis_web::assets::asset(
+        &headers,
+        "text/javascript; charset=utf-8",
+        include_str!("assets/app.js"),
+        &ETAG,
+    )
 }
 
 #[cfg(test)]
@@ -516,18 +476,5 @@ mod tests {
         let swapped = app.oneshot(request(true)).await.unwrap();
         assert_eq!(swapped.status(), StatusCode::OK);
         assert_eq!(swapped.headers()[SWAP_URL], "/signin");
-    }
-
-    #[test]
-    fn assets_revalidate_by_etag() {
-        static ETAG: OnceLock<String> = OnceLock::new();
-        let first = asset(&axum::http::HeaderMap::new(), "text/css", "body{}", &ETAG);
-        assert_eq!(first.status(), StatusCode::OK);
-        let tag = first.headers()[header::ETAG].clone();
-        let mut headers = axum::http::HeaderMap::new();
-        headers.insert(header::IF_NONE_MATCH, tag);
-        assert_eq!(asset(&headers, "text/css", "body{}", &ETAG).status(), StatusCode::NOT_MODIFIED);
-        headers.insert(header::IF_NONE_MATCH, "\"other\"".parse().unwrap());
-        assert_eq!(asset(&headers, "text/css", "body{}", &ETAG).status(), StatusCode::OK);
     }
 }

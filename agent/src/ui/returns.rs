@@ -5,27 +5,27 @@
 //!
 //! What the goods are worth is `domain::returns::refund_due`; the screen only shows it.
 
-use std::fmt::Write as _;
-
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
 use serde::Deserialize;
 use thorbis_domain::command::{CommandError, TenderInput};
 use thorbis_domain::ids::{LineId, OrderId, RefundId};
 use thorbis_domain::order::OrderStatus;
 use thorbis_domain::returns::refund_due;
 use thorbis_domain::{Command, Currency, Qty};
+use thorbis_web::components::{Input, labelled, radio};
+use thorbis_web::form::{self, Fields};
+use thorbis_web::respond::{post_then_redirect, see_other};
 
+use super::access::Cashier;
 use super::action::{currency_of, order_id, order_view, refusal_text};
-use super::form::Fields;
-use super::html::{Message, esc, message, page};
-use super::register::{
-    approval, approval_fields, approvers, card_input, parse_qty, require_register,
-};
+use super::html::{Message, message, page};
+use super::register::{approval, approval_fields, approvers, card_input, parse_qty};
 use super::{UiError, UiState};
-use crate::print::{Document, JobState, parse_receipt_number, receipt_number};
+use crate::print::{Document, parse_receipt_number, receipt_number};
 use crate::{OrderView, SignedIn, StoreError};
 
 #[derive(Debug, Deserialize, Default)]
@@ -34,8 +34,7 @@ pub(crate) struct ReturnQuery {
 }
 
 /// The receipt look-up.
-pub(crate) async fn find(State(state): State<UiState>, who: SignedIn) -> Result<Response, UiError> {
-    require_register(&who)?;
+pub(crate) async fn find(State(state): State<UiState>, who: Cashier) -> Result<Response, UiError> {
     Ok(look_up_page(&state, &who, None, "", StatusCode::OK))
 }
 
@@ -46,28 +45,38 @@ fn look_up_page(
     typed: &str,
     status: StatusCode,
 ) -> Response {
-    let body = format!(
-        "<section class=\"col narrow\"><h1>Return</h1>{msg}\
-<form method=\"post\" action=\"/returns\" class=\"stack panel\" id=\"receipt-form\" data-wedge>\
-<input type=\"hidden\" name=\"via\" value=\"typed\">\
-<label>Receipt number (scan the receipt's barcode) <input name=\"receipt\" id=\"receipt\" value=\"{typed}\" autocomplete=\"off\" inputmode=\"numeric\" autofocus></label>\
-<button class=\"btn primary\" type=\"submit\" id=\"find-receipt\">Find sale</button></form>\
-<a class=\"btn ghost\" href=\"/register\">Back to the register</a></section>",
-        msg = message(msg),
-        typed = esc(typed),
-    );
-    (status, page("Return", "returns", Some(who), &state.indicators(), &body)).into_response()
+    let body = html! {
+        section.col.narrow {
+            h1 { "Return" }
+            (message(msg))
+            form.stack.panel #receipt-form method="post" action="/returns" data-wedge {
+                input type="hidden" name="via" value="typed";
+                (labelled(
+                    "Receipt number (scan the receipt's barcode)",
+                    Input::new("receipt").id("receipt").value(typed).numeric().autofocus(),
+                ))
+                button.btn.primary #find-receipt type="submit" { "Find sale" }
+            }
+            a.btn.ghost href="/register" { "Back to the register" }
+        }
+    };
+    (status, page("Return", "returns", Some(who), &state.indicators(), body)).into_response()
 }
 
-/// Finds the sale a receipt number names.
+/// The look-up form: the receipt number, scanned or typed.
+#[derive(Debug, Deserialize)]
+pub(crate) struct LookUpForm {
+    #[serde(default)]
+    receipt: String,
+}
+
+/// `POST /returns`: finds the sale of a receipt.
 pub(crate) async fn look_up(
     State(state): State<UiState>,
-    who: SignedIn,
-    Form(fields): Form<Vec<(String, String)>>,
+    who: Cashier,
+    Form(form): Form<LookUpForm>,
 ) -> Result<Response, UiError> {
-    require_register(&who)?;
-    let fields = Fields(fields);
-    let typed = fields.get("receipt").to_owned();
+    let typed = form.receipt.trim().to_owned();
     let refuse = |text: String| {
         Ok(look_up_page(
             &state,
@@ -91,18 +100,17 @@ pub(crate) async fn look_up(
         Some(o) if o.order.status() != OrderStatus::Closed => {
             refuse("That sale is still open: finish it at the register.".into())
         }
-        Some(o) => Ok(Redirect::to(&format!("/returns/{}", o.id.0)).into_response()),
+        Some(o) => Ok(see_other(&format!("/returns/{}", o.id.0))),
     }
 }
 
-/// One sale, with what can still come back.
+/// `GET /returns/{order}`: the sale, its lines to return, and its refunds so far.
 pub(crate) async fn sale(
     State(state): State<UiState>,
-    who: SignedIn,
+    who: Cashier,
     Path(order): Path<String>,
     Query(q): Query<ReturnQuery>,
 ) -> Result<Response, UiError> {
-    require_register(&who)?;
     let order_id = order_id(&order)?;
     let msg = match q.msg.as_deref() {
         Some("refunded") => Some(Message::Info("Refunded. The refund receipt is printing.".into())),
@@ -122,18 +130,14 @@ async fn render(
     let (o, managers, printed) = state
         .with_store(move |store| {
             let Some(o) = store.order(order_id)? else { return Ok(None) };
-            let printed: Vec<(RefundId, String)> = store
-                .print_jobs(&JobState::ALL)?
-                .into_iter()
-                .filter_map(|j| match j.document {
-                    Document::Refund { order_id: o, refund_id }
-                        if o == order_id && j.copy_of.is_none() =>
-                    {
-                        Some((refund_id, format!("{:?}", j.state).to_lowercase()))
-                    }
-                    _ => None,
-                })
-                .collect();
+            // Each refund's receipt, by its document: never a scan of every print job.
+            let mut printed: Vec<(RefundId, String)> = Vec::new();
+            for refund_id in o.order.refunds.values().map(|r| r.value.refund_id) {
+                let document = Document::Refund { order_id, refund_id };
+                if let Some(job) = store.original_print_job(&document)? {
+                    printed.push((refund_id, format!("{:?}", job.state).to_lowercase()));
+                }
+            }
             Ok(Some((o, approvers(store)?, printed)))
         })
         .await?
@@ -142,95 +146,93 @@ async fn render(
         return Err(UiError::NotFound);
     }
     let cur = currency_of(&o);
-    let mut body = format!(
-        "<div class=\"cols\"><section class=\"col\"><h1>Return</h1><p class=\"muted\">Receipt <span id=\"return-receipt\">{}</span> · paid {}</p>{}",
-        esc(&receipt_number(o.id)),
-        esc(&o.totals.paid.format(cur)),
-        message(msg.as_ref())
-    );
-    let _ = write!(
-        body,
-        "<form method=\"post\" action=\"/returns/{}\" class=\"stack\" id=\"return-form\"><ol class=\"lines\" id=\"return-lines\">",
-        o.id.0
-    );
-    for line in o.order.live_lines() {
-        let back = o.order.refunded_qty(line.line_id);
-        let left = line.qty - back;
-        let name = format!("ret_{}", line.line_id.0);
-        let _ = write!(
-            body,
-            "<li class=\"line\" data-line=\"{n}\"><span class=\"name\">{n}</span><span class=\"muted\">sold {sold}{back}</span>\
-<label class=\"mods\">Return (left {left}) <input name=\"{name}\" class=\"return-qty\" data-return=\"{n}\" inputmode=\"decimal\" autocomplete=\"off\" value=\"{v}\"{dis}></label></li>",
-            n = esc(&line.name),
-            sold = line.qty,
-            back = if back.0 > 0 { format!(" · returned {back}") } else { String::new() },
-            v = esc(typed.get(&name)),
-            dis = if left.0 <= 0 { " disabled" } else { "" },
-        );
-    }
-    body.push_str("</ol>");
-    let method = typed.get("method");
-    let _ = write!(
-        body,
-        "<fieldset class=\"group\"><legend>Refund to</legend><div class=\"row\">\
-<label class=\"choice\"><input type=\"radio\" name=\"method\" value=\"cash\" id=\"refund-cash\"{c}>Cash</label>\
-<label class=\"choice\"><input type=\"radio\" name=\"method\" value=\"card\" id=\"refund-card\"{k}>Card</label></div>\
-<div class=\"row\"><label>Brand <input name=\"brand\" autocomplete=\"off\" value=\"{brand}\"></label>\
-<label>Last 4 <input name=\"last4\" inputmode=\"numeric\" autocomplete=\"off\" value=\"{last4}\"></label>\
-<label>Auth code <input name=\"auth\" autocomplete=\"off\" value=\"{auth}\"></label></div></fieldset>\
-<label>Reason <input name=\"reason\" id=\"return-reason\" autocomplete=\"off\" value=\"{reason}\"></label>{approval}\
-<button class=\"btn primary wide\" type=\"submit\" id=\"refund-go\">Refund</button></form></section>",
-        c = if method == "card" { "" } else { " checked" },
-        k = if method == "card" { " checked" } else { "" },
-        brand = esc(typed.get("brand")),
-        last4 = esc(typed.get("last4")),
-        auth = esc(typed.get("auth")),
-        reason = esc(typed.get("reason")),
-        approval = approval_fields(&managers, typed, true),
-    );
-    body.push_str(&refunds(&o, &printed, cur));
-    Ok((status, page("Return", "returns", Some(who), &state.indicators(), &body)).into_response())
+    let card = typed.get("method") == "card";
+    let body = html! {
+        div.cols {
+            section.col {
+                h1 { "Return" }
+                p.muted {
+                    "Receipt " span #return-receipt { (receipt_number(o.id)) }
+                    " · paid " (o.totals.paid.format(cur))
+                }
+                (message(msg.as_ref()))
+                form.stack #return-form method="post" action={ "/returns/" (o.id.0) } {
+                    ol.lines #return-lines {
+                        @for line in o.order.live_lines() {
+                            @let back = o.order.refunded_qty(line.line_id);
+                            @let left = line.qty - back;
+                            @let name = format!("ret_{}", line.line_id.0);
+                            li.line data-line=(line.name) {
+                                span.name { (line.name) }
+                                span.muted {
+                                    "sold " (line.qty)
+                                    @if back.0 > 0 { " · returned " (back) }
+                                }
+                                label.mods {
+                                    "Return (left " (left) ") "
+                                    input name=(name) class="return-qty" data-return=(line.name)
+                                        inputmode="decimal" autocomplete="off"
+                                        value=(typed.get(&name)) disabled[left.0 <= 0];
+                                }
+                            }
+                        }
+                    }
+                    fieldset.group {
+                        legend { "Refund to" }
+                        div.row {
+                            (radio("method", "cash", !card, Some("refund-cash"), "Cash"))
+                            (radio("method", "card", card, Some("refund-card"), "Card"))
+                        }
+                        div.row {
+                            (labelled("Brand", Input::new("brand").value(typed.get("brand"))))
+                            (labelled("Last 4", Input::new("last4").numeric().value(typed.get("last4"))))
+                            (labelled("Auth code", Input::new("auth").value(typed.get("auth"))))
+                        }
+                    }
+                    (labelled("Reason", Input::new("reason").id("return-reason").value(typed.get("reason"))))
+                    (approval_fields(&managers, typed, true))
+                    button.btn.primary.wide #refund-go type="submit" { "Refund" }
+                }
+            }
+            (refunds(&o, &printed, cur))
+        }
+    };
+    Ok((status, page("Return", "returns", Some(who), &state.indicators(), body)).into_response())
 }
 
-/// The sale's refunds so far, with their printouts.
-fn refunds(o: &OrderView, printed: &[(RefundId, String)], cur: Currency) -> String {
-    let mut body = String::new();
-    body.push_str(
-        "<section class=\"col narrow\"><h2>Refunds</h2><ul class=\"lines\" id=\"refunds\">",
-    );
+fn refunds(o: &OrderView, printed: &[(RefundId, String)], cur: Currency) -> Markup {
     let mut refunds: Vec<_> = o.order.refunds.values().collect();
     refunds.sort_by_key(|r| r.meta);
-    for r in &refunds {
-        let state = printed
-            .iter()
-            .find(|(id, _)| *id == r.value.refund_id)
-            .map_or("no printer", |(_, s)| s.as_str());
-        let _ = write!(
-            body,
-            "<li class=\"line\"><span>{} {}</span><span class=\"money refunded\">{}</span><span class=\"tags\">receipt {}</span></li>",
-            esc(r.value.tender.label()),
-            esc(&r.value.reason),
-            esc(&r.value.amount.format(cur)),
-            esc(state)
-        );
+    html! {
+        section.col.narrow {
+            h2 { "Refunds" }
+            ul.lines #refunds {
+                @for r in &refunds {
+                    @let state = printed
+                        .iter()
+                        .find(|(id, _)| *id == r.value.refund_id)
+                        .map_or("no printer", |(_, s)| s.as_str());
+                    li.line {
+                        span { (r.value.tender.label()) " " (r.value.reason) }
+                        span.money.refunded { (r.value.amount.format(cur)) }
+                        span.tags { "receipt " (state) }
+                    }
+                }
+                @if refunds.is_empty() { li.muted { "None yet." } }
+            }
+            a.btn #another-return href="/returns" { "Another return" }
+        }
     }
-    if refunds.is_empty() {
-        body.push_str("<li class=\"muted\">None yet.</li>");
-    }
-    body.push_str("</ul><a class=\"btn\" href=\"/returns\" id=\"another-return\">Another return</a></section></div>");
-    body
 }
 
-/// Refunds the chosen lines.
+/// `POST /returns/{order}`: refunds the quantities typed, with a manager's approval.
 pub(crate) async fn refund(
     State(state): State<UiState>,
-    who: SignedIn,
+    who: Cashier,
     Path(order): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
+    Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
-    require_register(&who)?;
     let order_id = order_id(&order)?;
-    let fields = Fields(fields);
     let o = order_view(&state, order_id).await?;
     let refusal = match parse(&o, &fields) {
         Err(e) => Some(e),
@@ -279,20 +281,12 @@ pub(crate) async fn refund(
             }
         },
     };
-    match refusal {
-        None => Ok(Redirect::to(&format!("/returns/{}?msg=refunded", o.id.0)).into_response()),
-        Some(e) => {
-            render(
-                &state,
-                &who,
-                o.id,
-                Some(Message::Error(e)),
-                &fields,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-    }
+    let to = || format!("/returns/{}?msg=refunded", o.id.0);
+    post_then_redirect(refusal, to, |e| {
+        let msg = Some(Message::Error(e));
+        render(&state, &who, o.id, msg, &fields, StatusCode::UNPROCESSABLE_ENTITY)
+    })
+    .await
 }
 
 /// What a return form asked for: the lines and quantities coming back, the tender and
@@ -320,6 +314,6 @@ fn parse(o: &OrderView, fields: &Fields) -> Result<ReturnInput, String> {
         // Cash hands back exactly the refund; the amount is the domain's.
         TenderInput::Cash { tendered: thorbis_domain::Money::ZERO }
     };
-    let reason = super::form::text(fields.get("reason"), "Reason", 80)?;
+    let reason = form::text(fields.get("reason"), "Reason", 80)?;
     Ok((lines, tender, reason))
 }

@@ -10,7 +10,7 @@ use ring::hmac;
 use thorbis_domain::ids::StaffId;
 use uuid::Uuid;
 
-use super::{UiError, UiState, read};
+use super::{UiError, UiState};
 use crate::SignedIn;
 
 /// The cookie's name.
@@ -106,7 +106,7 @@ pub(crate) async fn current(parts: &Parts, state: &UiState) -> Result<Option<Sig
     else {
         return Ok(None);
     };
-    let staff = state.with_store(move |store| read::staff(store, staff_id)).await?;
+    let staff = state.with_store(move |store| store.staff(staff_id)).await?;
     Ok(staff.filter(|s| s.active).map(|s| SignedIn { staff_id, name: s.name, role: s.role }))
 }
 

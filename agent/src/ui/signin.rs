@@ -2,19 +2,20 @@
 //! [`Store::sign_in`](crate::Store::sign_in) (argon2id hashes, lockout); a wrong PIN or a
 //! lockout is shown on the pad itself.
 
-use std::fmt::Write as _;
-
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
 use thorbis_domain::ids::StaffId;
+use thorbis_web::components::{Input, link_button};
 use uuid::Uuid;
 
-use super::form::Fields;
-use super::html::{Message, esc, message, page};
+use super::access::home_of;
+use super::html::{Message, message, page};
 use super::session::{MaybeSignedIn, clear_cookie, set_cookie};
-use super::{UiError, UiState, home_of, read};
+use super::{UiError, UiState};
 use crate::SignInError;
 use crate::staff::is_valid_pin;
 
@@ -23,22 +24,19 @@ pub(crate) async fn pick_staff(
     State(state): State<UiState>,
     MaybeSignedIn(who): MaybeSignedIn,
 ) -> Result<Response, UiError> {
-    let staff = state.with_store(|store| read::active_staff(store)).await?;
-    let mut body = String::from("<h1>Who is signing in?</h1><div class=\"grid staff\">");
-    for s in &staff {
-        let _ = write!(
-            body,
-            "<a class=\"tile\" href=\"/signin/{}\" data-staff=\"{}\">{}</a>",
-            s.id.0,
-            esc(&s.name),
-            esc(&s.name)
-        );
-    }
-    if staff.is_empty() {
-        body.push_str("<p class=\"msg\">No staff are published to this terminal yet.</p>");
-    }
-    body.push_str("</div>");
-    Ok(page("Sign in", "signin", who.as_ref(), &state.indicators(), &body).into_response())
+    let staff = state.with_store(|store| store.active_staff()).await?;
+    let body = html! {
+        h1 { "Who is signing in?" }
+        div.grid.staff {
+            @for s in &staff {
+                a.tile href={ "/signin/" (s.id.0) } data-staff=(s.name) { (s.name) }
+            }
+            @if staff.is_empty() {
+                p.msg { "No staff are published to this terminal yet." }
+            }
+        }
+    };
+    Ok(page("Sign in", "signin", who.as_ref(), &state.indicators(), body).into_response())
 }
 
 /// The PIN pad for one member of staff.
@@ -57,44 +55,51 @@ async fn render_pad(
     status: StatusCode,
 ) -> Result<Response, UiError> {
     let staff = state
-        .with_store(move |store| read::staff(store, id))
+        .with_store(move |store| store.staff(id))
         .await?
         .filter(|s| s.active)
         .ok_or(UiError::NotFound)?;
-    let mut keys = String::new();
-    for d in ["1", "2", "3", "4", "5", "6", "7", "8", "9"] {
-        let _ =
-            write!(keys, "<button type=\"button\" class=\"key\" data-digit=\"{d}\">{d}</button>");
-    }
-    keys.push_str(
-        "<button type=\"button\" class=\"key\" data-clear>Clear</button>\
-         <button type=\"button\" class=\"key\" data-digit=\"0\">0</button>\
-         <button type=\"submit\" class=\"key go\" id=\"pin-ok\">OK</button>",
-    );
-    let body = format!(
-        "<h1>PIN for {name}</h1>{msg}<form method=\"post\" action=\"/signin\" class=\"pinpad\" id=\"pinpad\">\
-<input type=\"hidden\" name=\"staff\" value=\"{id}\">\
-<input id=\"pin\" name=\"pin\" type=\"password\" inputmode=\"numeric\" autocomplete=\"off\" maxlength=\"16\" autofocus aria-label=\"PIN\">\
-<div class=\"keys\">{keys}</div></form><p><a class=\"btn ghost\" href=\"/signin\">Not {name}?</a></p>",
-        name = esc(&staff.name),
-        msg = message(msg.as_ref()),
-        id = id.0,
-    );
-    Ok((status, page("Sign in", "pin", None, &state.indicators(), &body)).into_response())
+    let body = html! {
+        h1 { "PIN for " (staff.name) }
+        (message(msg.as_ref()))
+        form.pinpad #pinpad method="post" action="/signin" {
+            input type="hidden" name="staff" value=(id.0);
+            (Input::new("pin").id("pin").pin().maxlength(16).autofocus())
+            div.keys {
+                @for d in 1..=9 {
+                    button.key type="button" data-digit=(d) { (d) }
+                }
+                button.key type="button" data-clear { "Clear" }
+                button.key type="button" data-digit="0" { "0" }
+                button.key.go #pin-ok type="submit" { "OK" }
+            }
+        }
+        p { (link_button("btn ghost", "/signin", None, html! { "Not " (staff.name) "?" })) }
+    };
+    Ok((status, page("Sign in", "pin", None, &state.indicators(), body)).into_response())
+}
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SignInForm {
+    #[serde(default)]
+    staff: String,
+    #[serde(default)]
+    pin: String,
 }
 
 /// Checks the PIN; signs in and goes to the role's screen, or shows why not.
 pub(crate) async fn submit(
     State(state): State<UiState>,
-    Form(fields): Form<Vec<(String, String)>>,
+    Form(form): Form<SignInForm>,
 ) -> Result<Response, UiError> {
-    let fields = Fields(fields);
-    let id = Uuid::try_parse(fields.get("staff")).map_err(|_| UiError::NotFound)?;
-    let id = StaffId(id);
-    let pin = fields.get("pin").to_owned();
+    let id = StaffId(Uuid::try_parse(form.staff.trim()).map_err(|_| UiError::NotFound)?);
+    let pin = form.pin.trim().to_owned();
+    let refused = |text: String| {
+        render_pad(&state, id, Some(Message::Error(text)), StatusCode::UNPROCESSABLE_ENTITY)
+    };
     if !is_valid_pin(&pin) {
-        let msg = Message::Error("A PIN is 4 to 8 digits.".into());
-        return render_pad(&state, id, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await;
+        return refused("A PIN is 4 to 8 digits.".into()).await;
     }
     let now = state.now_ms();
     let result = state.with_store(move |store| Ok(store.sign_in(id, &pin))).await?;
@@ -106,25 +111,17 @@ pub(crate) async fn submit(
         Err(SignInError::Store(e)) => Err(e.into()),
         Err(SignInError::LockedOut { until_ms }) => {
             let minutes = until_ms.saturating_sub(state.now_ms()).div_ceil(60_000).max(1);
-            let msg = Message::Error(format!(
+            refused(format!(
                 "Too many wrong PINs: sign-in is locked for {minutes} more minute{}.",
                 if minutes == 1 { "" } else { "s" }
-            ));
-            render_pad(&state, id, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await
+            ))
+            .await
         }
-        Err(e) => {
-            let msg = Message::Error(format!("{}.", capitalise(&e.to_string())));
-            render_pad(&state, id, Some(msg), StatusCode::UNPROCESSABLE_ENTITY).await
-        }
+        Err(e) => refused(format!("{}.", super::action::capitalised(&e.to_string()))).await,
     }
 }
 
 /// Signs out.
 pub(crate) async fn sign_out() -> Response {
     ([(header::SET_COOKIE, clear_cookie())], Redirect::to("/signin")).into_response()
-}
-
-fn capitalise(s: &str) -> String {
-    let mut chars = s.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }

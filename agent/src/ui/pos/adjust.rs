@@ -4,22 +4,22 @@
 //! the domain decides whether an approval was needed (voids, comps and overrides always;
 //! discounts above the policy's threshold).
 
-use std::fmt::Write as _;
-
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
+use maud::{Markup, html};
 use thorbis_domain::events::{DiscountRule, DiscountScope};
 use thorbis_domain::ids::{DiscountId, LineId};
 use thorbis_domain::{Command, Currency, Money};
+use thorbis_web::components::{Input, labelled, radio};
+use thorbis_web::form::{self, Fields};
+use thorbis_web::respond::post_then_redirect;
 use uuid::Uuid;
 
-use super::super::form::{self, Fields};
-use super::super::html::{Message, esc};
+use super::super::access::PosStaff;
+use super::super::html::Message;
 use super::super::{UiError, UiState};
-use super::{
-    CheckData, Screen, approval, currency_of, order_currency, order_id, refuse, require_pos, run,
-};
+use super::{CheckData, Screen, approval, currency_of, order_currency, order_id, refuse, run};
 use crate::SignedIn;
 
 /// The panel of one line: void, comp, discount and price override.
@@ -29,49 +29,36 @@ pub(super) fn line_panel(
     screen: &Screen,
     base: &str,
     line_id: LineId,
-) -> String {
+) -> Markup {
     let o = &data.order;
     let cur = currency_of(o);
-    let Some(line) = o.order.lines.get(&line_id).map(|l| &l.value) else { return String::new() };
+    let Some(line) = o.order.lines.get(&line_id).map(|l| &l.value) else { return html! {} };
     let net = o.totals.lines.iter().find(|t| t.line_id == line_id).map_or(Money::ZERO, |t| t.net);
     let action = format!("{base}/lines/{}", line_id.0);
-    let mut out = format!(
-        "<section class=\"panel\" id=\"line-panel\"><h2>{} <span class=\"money\">{}</span></h2>",
-        esc(&line.name),
-        esc(&net.format(cur))
-    );
-    for (op, title, button) in [("void", "Void", "Void line"), ("comp", "Comp", "Comp line")] {
-        let _ = write!(
-            out,
-            "<form method=\"post\" action=\"{action}/{op}\" class=\"stack op-form\" id=\"{op}-form\"><h3>{title}</h3>\
-<label>Reason <input name=\"reason\" id=\"{op}-reason\" value=\"{}\" autocomplete=\"off\"></label>{}\
-<button class=\"btn\" type=\"submit\" id=\"{op}-line\">{button}</button></form>",
-            esc(screen.typed(op, "reason")),
-            approval::fields(who, &data.staff, op, "required"),
-        );
+    html! {
+        section.panel #line-panel {
+            h2 { (line.name) " " span.money { (net.format(cur)) } }
+            @for (op, title, button) in [("void", "Void", "Void line"), ("comp", "Comp", "Comp line")] {
+                form.stack.op-form method="post" action={ (action) "/" (op) } id={ (op) "-form" } {
+                    h3 { (title) }
+                    (labelled("Reason", Input::new("reason").id(&format!("{op}-reason")).value(screen.typed(op, "reason"))))
+                    (approval::fields(who, &data.staff, op, "required"))
+                    button.btn type="submit" id={ (op) "-line" } { (button) }
+                }
+            }
+            (discount_form(who, data, screen, &format!("{action}/discount"), "ldisc", "Discount this line"))
+            form.stack.op-form #price-form method="post" action={ (action) "/price" } {
+                h3 { "Price override" }
+                label {
+                    "New unit price " span.muted { "(now " (o.order.unit_price(line).format(cur)) ")" }
+                    (Input::new("price").id("price-value").decimal().value(screen.typed("price", "price")))
+                }
+                (approval::fields(who, &data.staff, "price", "required"))
+                button.btn #price-line type="submit" { "Change price" }
+            }
+            a.btn.ghost.wide #line-done href=(base) { "Back to the menu" }
+        }
     }
-    out.push_str(&discount_form(
-        who,
-        data,
-        screen,
-        &format!("{action}/discount"),
-        "ldisc",
-        "Discount this line",
-    ));
-    let _ = write!(
-        out,
-        "<form method=\"post\" action=\"{action}/price\" class=\"stack op-form\" id=\"price-form\"><h3>Price override</h3>\
-<label>New unit price <span class=\"muted\">(now {})</span><input name=\"price\" id=\"price-value\" inputmode=\"decimal\" value=\"{}\" autocomplete=\"off\"></label>{}\
-<button class=\"btn\" type=\"submit\" id=\"price-line\">Change price</button></form>",
-        esc(&o.order.unit_price(line).format(cur)),
-        esc(screen.typed("price", "price")),
-        approval::fields(who, &data.staff, "price", "required"),
-    );
-    let _ = write!(
-        out,
-        "<a class=\"btn ghost wide\" href=\"{base}\" id=\"line-done\">Back to the menu</a></section>"
-    );
-    out
 }
 
 /// The check-discount panel.
@@ -80,12 +67,14 @@ pub(super) fn check_discount_panel(
     data: &CheckData,
     screen: &Screen,
     base: &str,
-) -> String {
-    format!(
-        "<section class=\"panel\" id=\"discount-panel\"><h2>Discount the check</h2>{}\
-<a class=\"btn ghost wide\" href=\"{base}\">Back to the menu</a></section>",
-        discount_form(who, data, screen, &format!("{base}/discount"), "cdisc", "Apply discount")
-    )
+) -> Markup {
+    html! {
+        section.panel #discount-panel {
+            h2 { "Discount the check" }
+            (discount_form(who, data, screen, &format!("{base}/discount"), "cdisc", "Apply discount"))
+            a.btn.ghost.wide href=(base) { "Back to the menu" }
+        }
+    }
 }
 
 /// A discount form (percent or amount, reason), its fields prefixed `prefix`.
@@ -96,21 +85,21 @@ fn discount_form(
     action: &str,
     prefix: &str,
     button: &str,
-) -> String {
+) -> Markup {
     let amount = screen.typed(prefix, "kind") == "amount";
-    format!(
-        "<form method=\"post\" action=\"{action}\" class=\"stack op-form\" id=\"{prefix}-form\"><h3>Discount</h3>\
-<div class=\"row\"><label class=\"choice\"><input type=\"radio\" name=\"kind\" value=\"percent\"{} id=\"{prefix}-percent\"> Percent</label>\
-<label class=\"choice\"><input type=\"radio\" name=\"kind\" value=\"amount\"{} id=\"{prefix}-amount\"> Amount</label></div>\
-<label>Value <input name=\"value\" id=\"{prefix}-value\" inputmode=\"decimal\" value=\"{}\" autocomplete=\"off\"></label>\
-<label>Reason <input name=\"reason\" id=\"{prefix}-reason\" value=\"{}\" autocomplete=\"off\"></label>{}\
-<button class=\"btn\" type=\"submit\" id=\"{prefix}-apply\">{button}</button></form>",
-        if amount { "" } else { " checked" },
-        if amount { " checked" } else { "" },
-        esc(screen.typed(prefix, "value")),
-        esc(screen.typed(prefix, "reason")),
-        approval::fields(who, &data.staff, prefix, "needed for large discounts"),
-    )
+    html! {
+        form.stack.op-form method="post" action=(action) id={ (prefix) "-form" } {
+            h3 { "Discount" }
+            div.row {
+                (radio("kind", "percent", !amount, Some(&format!("{prefix}-percent")), "Percent"))
+                (radio("kind", "amount", amount, Some(&format!("{prefix}-amount")), "Amount"))
+            }
+            (labelled("Value", Input::new("value").id(&format!("{prefix}-value")).decimal().value(screen.typed(prefix, "value"))))
+            (labelled("Reason", Input::new("reason").id(&format!("{prefix}-reason")).value(screen.typed(prefix, "reason"))))
+            (approval::fields(who, &data.staff, prefix, "needed for large discounts"))
+            button.btn type="submit" id={ (prefix) "-apply" } { (button) }
+        }
+    }
 }
 
 /// A discount rule from the form: a percent (to basis points, no float) or an amount.
@@ -141,11 +130,10 @@ fn discount_rule(fields: &Fields, currency: Currency) -> Result<DiscountRule, St
 /// Void, comp, discount or reprice one line.
 pub(crate) async fn line_op(
     State(state): State<UiState>,
-    who: SignedIn,
+    who: PosStaff,
     Path((order, line, op)): Path<(String, String, String)>,
-    Form(fields): Form<Vec<(String, String)>>,
+    Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
-    require_pos(&who)?;
     let order_id = order_id(&order)?;
     let line_id = LineId(Uuid::try_parse(&line).map_err(|_| UiError::NotFound)?);
     let (form_id, key): (&'static str, &'static str) = match op.as_str() {
@@ -155,7 +143,6 @@ pub(crate) async fn line_op(
         "price" => ("price", "price"),
         _ => return Err(UiError::NotFound),
     };
-    let fields = Fields(fields);
     let currency = order_currency(&state, order_id).await?;
     let refusal = match approval::approver(&state, &who, &fields, form_id).await? {
         Err(e) => Some(e),
@@ -189,9 +176,10 @@ pub(crate) async fn line_op(
             }
         }
     };
-    match refusal {
-        None => Ok(Redirect::to(&format!("/pos/checks/{}?msg={key}", order_id.0)).into_response()),
-        Some(e) => {
+    post_then_redirect(
+        refusal,
+        || format!("/pos/checks/{}?msg={key}", order_id.0),
+        |e| {
             let screen = Screen {
                 line: Some(line_id),
                 form: form_id,
@@ -199,21 +187,20 @@ pub(crate) async fn line_op(
                 msg: Some(Message::Error(e)),
                 ..Screen::default()
             };
-            refuse(&state, &who, order_id, screen).await
-        }
-    }
+            refuse(&state, &who, order_id, screen)
+        },
+    )
+    .await
 }
 
 /// A discount on the whole check.
 pub(crate) async fn check_discount(
     State(state): State<UiState>,
-    who: SignedIn,
+    who: PosStaff,
     Path(order): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
+    Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
-    require_pos(&who)?;
     let order_id = order_id(&order)?;
-    let fields = Fields(fields);
     let currency = order_currency(&state, order_id).await?;
     let refusal = match approval::approver(&state, &who, &fields, "cdisc").await? {
         Err(e) => Some(e),
@@ -233,11 +220,10 @@ pub(crate) async fn check_discount(
             }
         },
     };
-    match refusal {
-        None => {
-            Ok(Redirect::to(&format!("/pos/checks/{}?msg=discount", order_id.0)).into_response())
-        }
-        Some(e) => {
+    post_then_redirect(
+        refusal,
+        || format!("/pos/checks/{}?msg=discount", order_id.0),
+        |e| {
             let screen = Screen {
                 op: Some(super::Op::Discount),
                 form: "cdisc",
@@ -245,7 +231,8 @@ pub(crate) async fn check_discount(
                 msg: Some(Message::Error(e)),
                 ..Screen::default()
             };
-            refuse(&state, &who, order_id, screen).await
-        }
-    }
+            refuse(&state, &who, order_id, screen)
+        },
+    )
+    .await
 }

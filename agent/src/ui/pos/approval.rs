@@ -7,14 +7,13 @@
 //! A wrong or malformed PIN, or a lockout, comes back as an inline message before any
 //! command runs, so nothing is written.
 
-use std::fmt::Write as _;
-
+use maud::{Markup, html};
 use thorbis_domain::catalog::Staff;
 use thorbis_domain::ids::StaffId;
+use thorbis_web::components::Input;
+use thorbis_web::form::Fields;
 use uuid::Uuid;
 
-use super::super::form::Fields;
-use super::super::html::esc;
 use super::super::{UiError, UiState};
 use crate::staff::is_valid_pin;
 use crate::{SignInError, SignedIn};
@@ -22,32 +21,28 @@ use crate::{SignInError, SignedIn};
 /// The approval block of a form whose fields are prefixed `prefix` (`void-mgr`,
 /// `void-pin`): a note when the signed-in staff approve themselves, else the managers to
 /// choose from and a PIN field.
-pub(super) fn fields(who: &SignedIn, staff: &[Staff], prefix: &str, hint: &str) -> String {
+pub(super) fn fields(who: &SignedIn, staff: &[Staff], prefix: &str, hint: &str) -> Markup {
     if who.role.can_approve() {
-        return format!("<p class=\"muted approval\">Approved by you ({}).</p>", esc(&who.name));
+        return html! { p.muted.approval { "Approved by you (" (who.name) ")." } };
     }
-    let mut out = format!(
-        "<fieldset class=\"group approval\" id=\"{prefix}-approval\"><legend>Manager approval <span class=\"muted\">{}</span></legend><div class=\"row\">",
-        esc(hint)
-    );
     let managers: Vec<&Staff> = staff.iter().filter(|s| s.role.can_approve()).collect();
-    for (i, m) in managers.iter().enumerate() {
-        let _ = write!(
-            out,
-            "<label class=\"choice\"><input type=\"radio\" name=\"{prefix}-mgr\" value=\"{}\"{} data-manager=\"{name}\"> {name}</label>",
-            m.id.0,
-            if i == 0 { " checked" } else { "" },
-            name = esc(&m.name),
-        );
+    let mgr = format!("{prefix}-mgr");
+    let pin = format!("{prefix}-pin");
+    html! {
+        fieldset.group.approval id={ (prefix) "-approval" } {
+            legend { "Manager approval " span.muted { (hint) } }
+            div.row {
+                @for (i, m) in managers.iter().enumerate() {
+                    label.choice {
+                        input type="radio" name=(mgr) value=(m.id.0) checked[i == 0] data-manager=(m.name);
+                        " " (m.name)
+                    }
+                }
+                @if managers.is_empty() { p.muted { "No manager is published to this terminal." } }
+            }
+            label { "Manager PIN " (Input::new(&pin).id(&pin).pin().maxlength(16)) }
+        }
     }
-    if managers.is_empty() {
-        out.push_str("<p class=\"muted\">No manager is published to this terminal.</p>");
-    }
-    let _ = write!(
-        out,
-        "</div><label>Manager PIN <input id=\"{prefix}-pin\" name=\"{prefix}-pin\" type=\"password\" inputmode=\"numeric\" autocomplete=\"off\" maxlength=\"16\"></label></fieldset>"
-    );
-    out
 }
 
 /// Who approves a request posted with the block above: the signed-in manager, the manager

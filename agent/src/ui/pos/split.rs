@@ -7,72 +7,69 @@
 //! open check into this one and finishes the other.
 
 use std::collections::BTreeSet;
-use std::fmt::Write as _;
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
+use maud::{Markup, html};
 use thorbis_domain::Command;
 use thorbis_domain::events::ServiceMode;
 use thorbis_domain::ids::{LineId, OrderId, StaffId};
 use thorbis_domain::{Currency, Qty};
+use thorbis_web::components::{Input, hidden, labelled};
+use thorbis_web::form::{self, Fields};
+use thorbis_web::respond::see_other;
 use uuid::Uuid;
 
-use super::super::form::{self, Fields};
-use super::super::html::{Message, esc};
-use super::super::{UiError, UiState, may_use_pos};
-use super::{
-    CheckData, Op, Screen, currency_of, order_id, order_view, refuse, require_pos, run, table_of,
-};
-use crate::SignedIn;
+use super::super::access::{Access, Pos, PosStaff};
+use super::super::html::Message;
+use super::super::{UiError, UiState};
+use super::{CheckData, Op, Screen, currency_of, order_id, order_view, refuse, run, table_of};
 
 /// The panel of a split, transfer or merge.
-pub(super) fn panel(data: &CheckData, screen: &Screen, base: &str, op: Op) -> String {
+pub(super) fn panel(data: &CheckData, screen: &Screen, base: &str, op: Op) -> Markup {
     let body = match op {
         Op::Split => split_panel(data, base),
         Op::Transfer => transfer_panel(data, screen, base),
         Op::Merge | Op::Discount => merge_panel(data, base),
     };
-    format!("{body}<a class=\"btn ghost wide\" href=\"{base}\">Back to the menu</a></section>")
+    html! {
+        (body)
+        a.btn.ghost.wide href=(base) { "Back to the menu" }
+    }
 }
 
-fn split_panel(data: &CheckData, base: &str) -> String {
+fn split_panel(data: &CheckData, base: &str) -> Markup {
     let o = &data.order.order;
-    let mut out = format!(
-        "<section class=\"panel\" id=\"split-panel\"><h2>Split the check</h2>\
-<form method=\"post\" action=\"{base}/split\" class=\"stack\" id=\"split-form\">\
-<p class=\"muted\">Move one seat to a new check:</p><div class=\"row\">"
-    );
     let seats: BTreeSet<u16> = o.live_lines().filter_map(|l| l.seat).collect();
-    for s in &seats {
-        let _ = write!(
-            out,
-            "<button class=\"chip\" type=\"submit\" name=\"seat\" value=\"{s}\" id=\"split-seat-{s}\">Seat {s}</button>"
-        );
+    html! {
+        section.panel #split-panel {
+            h2 { "Split the check" }
+            form.stack #split-form method="post" action={ (base) "/split" } {
+                p.muted { "Move one seat to a new check:" }
+                div.row {
+                    @for s in &seats {
+                        button.chip type="submit" name="seat" value=(s) id={ "split-seat-" (s) } {
+                            "Seat " (s)
+                        }
+                    }
+                    @if seats.is_empty() { span.muted { "No line has a seat." } }
+                }
+                p.muted { "Or tick items to move to a new check:" }
+                @for line in o.live_lines() {
+                    label.choice {
+                        input type="checkbox" name="line" value=(line.line_id.0) data-split-line=(line.name);
+                        " " @if line.qty != Qty::ONE { (line.qty) " × " } (line.name)
+                        span.muted { @if let Some(s) = line.seat { " · seat " (s) } }
+                    }
+                }
+                button.btn.primary #split-items type="submit" { "Move ticked items to a new check" }
+            }
+        }
     }
-    if seats.is_empty() {
-        out.push_str("<span class=\"muted\">No line has a seat.</span>");
-    }
-    out.push_str("</div><p class=\"muted\">Or tick items to move to a new check:</p>");
-    for line in o.live_lines() {
-        let qty = if line.qty == Qty::ONE { String::new() } else { format!("{} × ", line.qty) };
-        let seat = line.seat.map_or(String::new(), |s| format!(" · seat {s}"));
-        let _ = write!(
-            out,
-            "<label class=\"choice\"><input type=\"checkbox\" name=\"line\" value=\"{}\" data-split-line=\"{name}\"> {}{name}<span class=\"muted\">{}</span></label>",
-            line.line_id.0,
-            esc(&qty),
-            esc(&seat),
-            name = esc(&line.name),
-        );
-    }
-    out.push_str(
-        "<button class=\"btn primary\" type=\"submit\" id=\"split-items\">Move ticked items to a new check</button></form>",
-    );
-    out
 }
 
-fn transfer_panel(data: &CheckData, screen: &Screen, base: &str) -> String {
+fn transfer_panel(data: &CheckData, screen: &Screen, base: &str) -> Markup {
     let o = &data.order.order;
     let table = if screen.form == "transfer" {
         screen.typed.get("table").to_owned()
@@ -84,49 +81,48 @@ fn transfer_panel(data: &CheckData, screen: &Screen, base: &str) -> String {
     } else {
         o.server()
     };
-    let mut out = format!(
-        "<section class=\"panel\" id=\"transfer-panel\"><h2>Transfer the check</h2>\
-<form method=\"post\" action=\"{base}/transfer\" class=\"stack\" id=\"transfer-form\">\
-<label>Table <input name=\"table\" id=\"transfer-table\" value=\"{}\" autocomplete=\"off\"></label>\
-<fieldset class=\"group\"><legend>Server</legend><div class=\"row\">",
-        esc(&table)
-    );
-    for s in data.staff.iter().filter(|s| may_use_pos(s.role)) {
-        let _ = write!(
-            out,
-            "<label class=\"choice\"><input type=\"radio\" name=\"server\" value=\"{}\"{} data-server=\"{name}\"> {name}</label>",
-            s.id.0,
-            if chosen == Some(s.id) { " checked" } else { "" },
-            name = esc(&s.name),
-        );
+    html! {
+        section.panel #transfer-panel {
+            h2 { "Transfer the check" }
+            form.stack #transfer-form method="post" action={ (base) "/transfer" } {
+                (labelled("Table", Input::new("table").id("transfer-table").value(&table)))
+                fieldset.group {
+                    legend { "Server" }
+                    div.row {
+                        @for s in data.staff.iter().filter(|s| Pos::allows(s.role)) {
+                            label.choice {
+                                input type="radio" name="server" value=(s.id.0)
+                                    checked[chosen == Some(s.id)] data-server=(s.name);
+                                " " (s.name)
+                            }
+                        }
+                    }
+                }
+                button.btn.primary #transfer-go type="submit" { "Transfer" }
+            }
+        }
     }
-    out.push_str(
-        "</div></fieldset><button class=\"btn primary\" type=\"submit\" id=\"transfer-go\">Transfer</button></form>",
-    );
-    out
 }
 
-fn merge_panel(data: &CheckData, base: &str) -> String {
-    let mut out = String::from(
-        "<section class=\"panel\" id=\"merge-panel\"><h2>Merge another check into this one</h2><div class=\"grid checks\">",
-    );
-    for other in &data.others {
-        let cur = currency_of(other);
-        let _ = write!(
-            out,
-            "<form method=\"post\" action=\"{base}/merge\" class=\"tile-form\"><input type=\"hidden\" name=\"from\" value=\"{}\">\
-<button class=\"tile\" type=\"submit\" data-merge=\"{table}\"><span class=\"big\">Table {table}</span><span>{} items</span><span class=\"money\">{}</span></button></form>",
-            other.id.0,
-            other.order.live_lines().count(),
-            esc(&other.totals.balance.format(cur)),
-            table = esc(&table_of(other)),
-        );
+fn merge_panel(data: &CheckData, base: &str) -> Markup {
+    html! {
+        section.panel #merge-panel {
+            h2 { "Merge another check into this one" }
+            div.grid.checks {
+                @for other in &data.others {
+                    form.tile-form method="post" action={ (base) "/merge" } {
+                        (hidden("from", other.id.0))
+                        button.tile type="submit" data-merge=(table_of(other)) {
+                            span.big { "Table " (table_of(other)) }
+                            span { (other.order.live_lines().count()) " items" }
+                            span.money { (other.totals.balance.format(currency_of(other))) }
+                        }
+                    }
+                }
+            }
+            @if data.others.is_empty() { p.muted { "No other open check." } }
+        }
     }
-    out.push_str("</div>");
-    if data.others.is_empty() {
-        out.push_str("<p class=\"muted\">No other open check.</p>");
-    }
-    out
 }
 
 fn refused(op: Op, form_id: &'static str, fields: Fields, e: String) -> Screen {
@@ -142,13 +138,11 @@ fn refused(op: Op, form_id: &'static str, fields: Fields, e: String) -> Screen {
 /// Moves one seat, or the ticked lines, to a new check at the same table.
 pub(crate) async fn split_check(
     State(state): State<UiState>,
-    who: SignedIn,
+    who: PosStaff,
     Path(order): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
+    Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
-    require_pos(&who)?;
     let from = order_id(&order)?;
-    let fields = Fields(fields);
     let view = order_view(&state, from).await?;
     let cur = currency_of(&view);
     let chosen: Result<Vec<LineId>, String> = match fields.get("seat") {
@@ -186,9 +180,7 @@ pub(crate) async fn split_check(
             ];
             match run(&state, commands, cur).await? {
                 Ok(()) => {
-                    return Ok(
-                        Redirect::to(&format!("/pos/checks/{}?msg=split", to.0)).into_response()
-                    );
+                    return Ok(see_other(&format!("/pos/checks/{}?msg=split", to.0)));
                 }
                 Err(e) => e,
             }
@@ -201,13 +193,11 @@ pub(crate) async fn split_check(
 /// Moves the check to another table and/or server.
 pub(crate) async fn transfer(
     State(state): State<UiState>,
-    who: SignedIn,
+    who: PosStaff,
     Path(order): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
+    Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
-    require_pos(&who)?;
     let order_id = order_id(&order)?;
-    let fields = Fields(fields);
     let server: Result<Option<StaffId>, String> = match fields.get("server") {
         "" => Ok(None),
         raw => {
@@ -229,7 +219,7 @@ pub(crate) async fn transfer(
             match run(&state, vec![command], Currency::USD).await? {
                 Ok(()) => {
                     let to = format!("/pos/checks/{}?msg=transfer", order_id.0);
-                    return Ok(Redirect::to(&to).into_response());
+                    return Ok(see_other(&to));
                 }
                 Err(e) => e,
             }
@@ -242,13 +232,11 @@ pub(crate) async fn transfer(
 /// Merges another open check into this one.
 pub(crate) async fn merge(
     State(state): State<UiState>,
-    who: SignedIn,
+    who: PosStaff,
     Path(order): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
+    Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
-    require_pos(&who)?;
     let into = order_id(&order)?;
-    let fields = Fields(fields);
     let refusal = match Uuid::try_parse(fields.get("from")) {
         Err(_) => "Choose the check to merge.".to_owned(),
         Ok(from) => {
@@ -257,7 +245,7 @@ pub(crate) async fn merge(
             match run(&state, vec![command], Currency::USD).await? {
                 Ok(()) => {
                     let to = format!("/pos/checks/{}?msg=merge", into.0);
-                    return Ok(Redirect::to(&to).into_response());
+                    return Ok(see_other(&to));
                 }
                 Err(e) => e,
             }

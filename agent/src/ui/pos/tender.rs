@@ -8,21 +8,23 @@
 //! elsewhere quietly drops it rather than suggesting wrong amounts. A payment that settles
 //! the balance closes the check in the same batch (which prints the receipt).
 
-use std::fmt::Write as _;
-
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
+use maud::{Markup, html};
 use thorbis_domain::command::TenderInput;
 use thorbis_domain::events::Tender;
 use thorbis_domain::ids::{OrderId, PaymentId};
 use thorbis_domain::order::even_split;
 use thorbis_domain::{Command, Currency, Money};
+use thorbis_web::components::{Input, hidden, labelled};
+use thorbis_web::form::{self, Fields};
+use thorbis_web::respond::see_other;
 
-use super::super::form::{self, Fields};
-use super::super::html::{Message, esc};
+use super::super::access::PosStaff;
+use super::super::html::Message;
 use super::super::{UiError, UiState};
-use super::{CheckData, Screen, currency_of, order_id, order_view, refuse, require_pos, run};
+use super::{CheckData, Screen, currency_of, order_id, order_view, refuse, run};
 use crate::{OrderView, SignedIn};
 
 /// The most parts a check is split into evenly.
@@ -44,77 +46,48 @@ fn parts_query(parts: &[Money]) -> String {
 }
 
 /// Payments taken so far, oldest first; the latest cash payment's change shown large.
-pub(super) fn payments(o: &OrderView, cur: Currency) -> String {
+pub(super) fn payments(o: &OrderView, cur: Currency) -> Markup {
     let mut list: Vec<_> = o.order.payments.values().collect();
     if list.is_empty() {
-        return String::new();
+        return html! {};
     }
     list.sort_by_key(|p| p.meta);
-    let mut out = String::from("<ul class=\"payments\" id=\"payments\">");
-    let mut change = None;
-    for p in &list {
-        let p = &p.value;
-        let tip = if p.tip == Money::ZERO {
-            String::new()
-        } else {
-            format!(" + tip {}", p.tip.format(cur))
-        };
-        let what = match &p.tender {
-            Tender::Cash { tendered, change: c } => {
-                change = Some(*c);
-                format!("Cash {} of {} tendered", p.amount.format(cur), tendered.format(cur))
+    let change = list.iter().rev().find_map(|p| match &p.value.tender {
+        Tender::Cash { change, .. } => Some(*change),
+        _ => None,
+    });
+    html! {
+        ul.payments #payments {
+            @for p in &list {
+                li.payment { (payment_text(&p.value, cur)) }
             }
-            Tender::Card { brand, last4, auth_code } => {
-                format!("{brand} ••••{last4} (auth {auth_code}) {}", p.amount.format(cur))
-            }
-            Tender::Other { name } => format!("{name} {}", p.amount.format(cur)),
-        };
-        let _ = write!(out, "<li class=\"payment\">{}</li>", esc(&format!("{what}{tip}")));
+        }
+        @if let Some(c) = change {
+            p.change { "Change due " span.money #change { (c.format(cur)) } }
+        }
     }
-    out.push_str("</ul>");
-    if let Some(c) = change {
-        let _ = write!(
-            out,
-            "<p class=\"change\">Change due <span class=\"money\" id=\"change\">{}</span></p>",
-            esc(&c.format(cur))
-        );
-    }
-    out
+}
+
+/// One payment in words: "Cash $10.00 of $20.00 tendered + tip $1.00".
+fn payment_text(p: &thorbis_domain::events::PaymentTaken, cur: Currency) -> String {
+    let what = match &p.tender {
+        Tender::Cash { tendered, .. } => {
+            format!("Cash {} of {} tendered", p.amount.format(cur), tendered.format(cur))
+        }
+        Tender::Card { brand, last4, auth_code } => {
+            format!("{brand} ••••{last4} (auth {auth_code}) {}", p.amount.format(cur))
+        }
+        Tender::Other { name } => format!("{name} {}", p.amount.format(cur)),
+    };
+    if p.tip == Money::ZERO { what } else { format!("{what} + tip {}", p.tip.format(cur)) }
 }
 
 /// The pay panel of an open check with a drawer: even split, cash, card.
-pub(super) fn pay_panel(data: &CheckData, screen: &Screen, base: &str, cur: Currency) -> String {
+pub(super) fn pay_panel(data: &CheckData, screen: &Screen, base: &str, cur: Currency) -> Markup {
     let balance = data.order.totals.balance;
     let plan: &[Money] =
         if screen.parts.iter().copied().sum::<Money>() == balance { &screen.parts } else { &[] };
     let due_now = plan.first().copied().unwrap_or(balance);
-    let mut out = format!(
-        "<section class=\"panel\" id=\"pay\"><h2>Pay <span class=\"money\">{}</span></h2>",
-        esc(&balance.format(cur))
-    );
-    if plan.is_empty() {
-        let _ = write!(
-            out,
-            "<form method=\"post\" action=\"{base}/even\" class=\"row\" id=\"even-form\">\
-<label>Split evenly in <input name=\"n\" id=\"even-n\" inputmode=\"numeric\" value=\"{}\" autocomplete=\"off\"></label>\
-<button class=\"btn\" type=\"submit\" id=\"even-split\">Split evenly</button></form>",
-            esc(screen.typed("even", "n"))
-        );
-    } else {
-        let amounts: Vec<String> = plan.iter().map(|m| m.format(cur)).collect();
-        let _ = write!(
-            out,
-            "<p class=\"msg\" id=\"even-plan\">Even split: {} part{} left: {}. <a class=\"chip\" href=\"{base}\" id=\"even-cancel\">Cancel</a></p>",
-            plan.len(),
-            if plan.len() == 1 { "" } else { "s" },
-            esc(&amounts.join(" + "))
-        );
-    }
-    let hidden = if plan.is_empty() {
-        String::new()
-    } else {
-        format!("<input type=\"hidden\" name=\"parts\" value=\"{}\">", parts_query(plan))
-    };
     let prefill = |form: &str, field: &str| -> String {
         if screen.form == form {
             screen.typed(form, field).to_owned()
@@ -124,63 +97,76 @@ pub(super) fn pay_panel(data: &CheckData, screen: &Screen, base: &str, cur: Curr
             due_now.format(cur)
         }
     };
-    let _ = write!(
-        out,
-        "<h3>Cash</h3><form method=\"post\" action=\"{base}/cash\" class=\"stack\" id=\"cash-form\">{hidden}\
-<label>Amount <span class=\"muted\">(blank: all that is due)</span><input name=\"amount\" id=\"cash-amount\" inputmode=\"decimal\" autocomplete=\"off\" value=\"{}\"></label>\
-<label>Tendered <input name=\"tendered\" id=\"tendered\" inputmode=\"decimal\" autocomplete=\"off\" value=\"{}\"></label><div class=\"row quick\">",
-        esc(&prefill("cash", "amount")),
-        esc(screen.typed("cash", "tendered")),
-    );
+    let hidden_parts = html! { @if !plan.is_empty() { (hidden("parts", parts_query(plan))) } };
     let exact = due_now.format(cur);
-    let _ = write!(
-        out,
-        "<button type=\"button\" class=\"chip\" data-fill=\"{e}\">Exact {e}</button>",
-        e = esc(&exact)
-    );
+    // Round-up notes for quick cash: the next 5, 10, 20, 50 and 100 above what is due.
     let scale = 10_i64.pow(u32::from(cur.exponent));
+    let mut notes = Vec::new();
     let mut last = due_now.0;
     for note in [5, 10, 20, 50, 100] {
         let round = (due_now.0 + note * scale - 1) / (note * scale) * note * scale;
         if round > last && due_now.0 > 0 {
-            let v = Money(round).format(cur);
-            let _ = write!(
-                out,
-                "<button type=\"button\" class=\"chip\" data-fill=\"{v}\">{v}</button>",
-                v = esc(&v)
-            );
+            notes.push(Money(round).format(cur));
             last = round;
         }
     }
-    let _ = write!(
-        out,
-        "</div><button class=\"btn primary wide\" type=\"submit\" id=\"take-cash\">Take cash</button></form>\
-<h3>Card <span class=\"muted\">(external terminal)</span></h3><form method=\"post\" action=\"{base}/card\" class=\"stack\" id=\"card-form\">{hidden}\
-<div class=\"row\"><label>Amount <input name=\"amount\" id=\"card-amount\" inputmode=\"decimal\" autocomplete=\"off\" value=\"{}\" placeholder=\"all due\"></label>\
-<label>Tip <input name=\"tip\" id=\"card-tip\" inputmode=\"decimal\" autocomplete=\"off\" value=\"{}\" placeholder=\"0.00\"></label></div>\
-<div class=\"row\"><label>Brand <input name=\"brand\" id=\"card-brand\" autocomplete=\"off\" value=\"{}\" placeholder=\"VISA\"></label>\
-<label>Last 4 <input name=\"last4\" id=\"card-last4\" inputmode=\"numeric\" maxlength=\"8\" autocomplete=\"off\" value=\"{}\"></label>\
-<label>Auth code <input name=\"auth\" id=\"card-auth\" autocomplete=\"off\" value=\"{}\"></label></div>\
-<button class=\"btn primary wide\" type=\"submit\" id=\"take-card\">Take card</button></form></section>",
-        esc(&prefill("card", "amount")),
-        esc(screen.typed("card", "tip")),
-        esc(screen.typed("card", "brand")),
-        esc(screen.typed("card", "last4")),
-        esc(screen.typed("card", "auth")),
-    );
-    out
+    let (cash_amount, card_amount) = (prefill("cash", "amount"), prefill("card", "amount"));
+    html! {
+        section.panel #pay {
+            h2 { "Pay " span.money { (balance.format(cur)) } }
+            @if plan.is_empty() {
+                form.row #even-form method="post" action={ (base) "/even" } {
+                    (labelled("Split evenly in", Input::new("n").id("even-n").numeric().value(screen.typed("even", "n"))))
+                    button.btn #even-split type="submit" { "Split evenly" }
+                }
+            } @else {
+                @let amounts: Vec<String> = plan.iter().map(|m| m.format(cur)).collect();
+                p.msg #even-plan {
+                    "Even split: " (plan.len()) " part" @if plan.len() != 1 { "s" } " left: "
+                    (amounts.join(" + ")) ". "
+                    a.chip #even-cancel href=(base) { "Cancel" }
+                }
+            }
+            h3 { "Cash" }
+            form.stack #cash-form method="post" action={ (base) "/cash" } {
+                (hidden_parts)
+                label {
+                    "Amount " span.muted { "(blank: all that is due)" }
+                    (Input::new("amount").id("cash-amount").decimal().value(&cash_amount))
+                }
+                (labelled("Tendered", Input::new("tendered").id("tendered").decimal().value(screen.typed("cash", "tendered"))))
+                div.row.quick {
+                    button.chip type="button" data-fill=(exact) { "Exact " (exact) }
+                    @for v in &notes { button.chip type="button" data-fill=(v) { (v) } }
+                }
+                button.btn.primary.wide #take-cash type="submit" { "Take cash" }
+            }
+            h3 { "Card " span.muted { "(external terminal)" } }
+            form.stack #card-form method="post" action={ (base) "/card" } {
+                (hidden_parts)
+                div.row {
+                    (labelled("Amount", Input::new("amount").id("card-amount").decimal().value(&card_amount).placeholder("all due")))
+                    (labelled("Tip", Input::new("tip").id("card-tip").decimal().value(screen.typed("card", "tip")).placeholder("0.00")))
+                }
+                div.row {
+                    (labelled("Brand", Input::new("brand").id("card-brand").value(screen.typed("card", "brand")).placeholder("VISA")))
+                    (labelled("Last 4", Input::new("last4").id("card-last4").numeric().maxlength(8).value(screen.typed("card", "last4"))))
+                    (labelled("Auth code", Input::new("auth").id("card-auth").value(screen.typed("card", "auth"))))
+                }
+                button.btn.primary.wide #take-card type="submit" { "Take card" }
+            }
+        }
+    }
 }
 
 /// Plans an even split of the balance in N parts.
 pub(crate) async fn even(
     State(state): State<UiState>,
-    who: SignedIn,
+    who: PosStaff,
     Path(order): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
+    Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
-    require_pos(&who)?;
     let order_id = order_id(&order)?;
-    let fields = Fields(fields);
     let view = order_view(&state, order_id).await?;
     let cur = currency_of(&view);
     let balance = view.totals.balance;
@@ -191,7 +177,7 @@ pub(crate) async fn even(
             let parts = even_split(balance, n);
             if !parts.is_empty() && parts.iter().all(|p| p.as_minor() > 0) {
                 let to = format!("/pos/checks/{}?parts={}", order_id.0, parts_query(&parts));
-                return Ok(Redirect::to(&to).into_response());
+                return Ok(see_other(&to));
             }
             format!("{} cannot be split in {n}.", balance.format(cur))
         }
@@ -209,13 +195,11 @@ pub(crate) async fn even(
 /// over.
 pub(crate) async fn cash(
     State(state): State<UiState>,
-    who: SignedIn,
+    who: PosStaff,
     Path(order): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
+    Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
-    require_pos(&who)?;
     let order_id = order_id(&order)?;
-    let fields = Fields(fields);
     let cur = currency_of(&order_view(&state, order_id).await?);
     let tender = form::money(fields.get("tendered"), cur, "Cash tendered")
         .map(|tendered| (TenderInput::Cash { tendered }, Money::ZERO));
@@ -225,13 +209,11 @@ pub(crate) async fn cash(
 /// Records a card payment approved on the external terminal, with its tip.
 pub(crate) async fn card(
     State(state): State<UiState>,
-    who: SignedIn,
+    who: PosStaff,
     Path(order): Path<String>,
-    Form(fields): Form<Vec<(String, String)>>,
+    Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
-    require_pos(&who)?;
     let order_id = order_id(&order)?;
-    let fields = Fields(fields);
     let cur = currency_of(&order_view(&state, order_id).await?);
     let tip = match fields.get("tip") {
         "" => Ok(Money::ZERO),
@@ -289,7 +271,7 @@ async fn pay(
             match run(state, commands, cur).await? {
                 Err(e) => Some(e),
                 Ok(()) if settles => {
-                    return Ok(Redirect::to(&format!("/pos/checks/{}", order_id.0)).into_response());
+                    return Ok(see_other(&format!("/pos/checks/{}", order_id.0)));
                 }
                 Ok(()) => {
                     // The next part of an even split, if this payment was the current one.
@@ -301,7 +283,7 @@ async fn pay(
                         String::new()
                     };
                     let to = format!("/pos/checks/{}?msg=paid{query}", order_id.0);
-                    return Ok(Redirect::to(&to).into_response());
+                    return Ok(see_other(&to));
                 }
             }
         }

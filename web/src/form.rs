@@ -4,23 +4,40 @@
 
 use thorbis_domain::{Currency, Money};
 
-/// A submitted form, as its raw name/value pairs (repeated names allowed, e.g. modifiers).
-#[derive(Debug, Default)]
-pub(crate) struct Fields(pub(crate) Vec<(String, String)>);
+/// A submitted form as its raw name/value pairs, for forms whose names repeat (modifiers,
+/// ticked lines) or are made per row (a return's quantity per line), and for keeping what
+/// was typed into a refused form. Forms with fixed names are typed structs instead; this
+/// deserializes from the same `application/x-www-form-urlencoded` body (`axum::Form`).
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Fields(pub Vec<(String, String)>);
 
 impl Fields {
     /// The first value of `name`, trimmed; empty when absent.
-    pub(crate) fn get(&self, name: &str) -> &str {
+    #[must_use]
+    pub fn get(&self, name: &str) -> &str {
         self.0.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.trim())
     }
 
     /// Every non-empty value of `name`.
-    pub(crate) fn all(&self, name: &str) -> Vec<&str> {
+    #[must_use]
+    pub fn all(&self, name: &str) -> Vec<&str> {
         self.0
             .iter()
             .filter(|(n, v)| n == name && !v.trim().is_empty())
             .map(|(_, v)| v.trim())
             .collect()
+    }
+
+    /// Whether nothing was submitted.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Adds a pair (a marker of which form was posted, kept for re-rendering).
+    pub fn push(&mut self, name: &str, value: &str) {
+        self.0.push((name.to_owned(), value.to_owned()));
     }
 }
 
@@ -28,7 +45,7 @@ impl Fields {
 const MAX_TENDER_MAJOR: i64 = 100_000;
 
 /// A whole number from `min` to `max`, named `what` in the message.
-pub(crate) fn count(raw: &str, what: &str, min: u16, max: u16) -> Result<u16, String> {
+pub fn count(raw: &str, what: &str, min: u16, max: u16) -> Result<u16, String> {
     let message = || format!("{what} must be a whole number from {min} to {max}");
     if raw.is_empty() || raw.len() > 5 || !raw.bytes().all(|b| b.is_ascii_digit()) {
         return Err(message());
@@ -40,17 +57,12 @@ pub(crate) fn count(raw: &str, what: &str, min: u16, max: u16) -> Result<u16, St
 }
 
 /// Like [`count`], but an empty field is `None`.
-pub(crate) fn optional_count(
-    raw: &str,
-    what: &str,
-    min: u16,
-    max: u16,
-) -> Result<Option<u16>, String> {
+pub fn optional_count(raw: &str, what: &str, min: u16, max: u16) -> Result<Option<u16>, String> {
     if raw.is_empty() { Ok(None) } else { count(raw, what, min, max).map(Some) }
 }
 
 /// Short free text (a table name): required, at most `max_chars`, no control characters.
-pub(crate) fn text(raw: &str, what: &str, max_chars: usize) -> Result<String, String> {
+pub fn text(raw: &str, what: &str, max_chars: usize) -> Result<String, String> {
     if raw.is_empty() {
         return Err(format!("{what} is required"));
     }
@@ -67,7 +79,8 @@ pub(crate) fn text(raw: &str, what: &str, max_chars: usize) -> Result<String, St
 /// (`0.75` with 3 places is 750): at most `whole_digits` before the point and `places`
 /// after it. `None` when it is empty or not of that form; the caller bounds the value and
 /// words the message.
-pub(crate) fn fixed_point(raw: &str, whole_digits: usize, places: u32) -> Option<i64> {
+#[must_use]
+pub fn fixed_point(raw: &str, whole_digits: usize, places: u32) -> Option<i64> {
     let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if raw.is_empty()
@@ -89,7 +102,7 @@ pub(crate) fn fixed_point(raw: &str, whole_digits: usize, places: u32) -> Option
 
 /// An amount typed as `25`, `25.5`, `25.50` or `$25.50`, in `currency`'s minor units.
 /// Refuses empty, negative, non-numeric, too many decimals, and more than 100,000.
-pub(crate) fn money(raw: &str, currency: Currency, what: &str) -> Result<Money, String> {
+pub fn money(raw: &str, currency: Currency, what: &str) -> Result<Money, String> {
     let exp = u32::from(currency.exponent);
     let message = || {
         format!(
