@@ -1107,17 +1107,19 @@ async fn live_pull_across_two_hubs() -> Result<()> {
             let (base, kds) = (waiting_hub, &kds);
             async move {
                 let started = std::time::Instant::now();
-                let result = base.pull_waiting(kds, &vector, 100, 10_000).await;
+                // The longest wait the hub allows: a pull the push does not wake answers only
+                // when it runs out, far later than the bounds below.
+                let result = base.pull_waiting(kds, &vector, 100, 30_000).await;
                 (result, started.elapsed())
             }
         };
         let pusher = async {
-            // Let the pull reach its wait first; another tenant's push must not answer it.
-            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            // The pull waits first (the hub counts it live); another tenant's push must not
+            // answer it.
+            live_pulls(&waiting_hub.http, &waiting_hub.base, 1).await?;
             other.sale(have as u8 + 1, NOW_MS);
             let tip = other.tip().seq;
             hub1.push(&other, &other.batch(tip - 3, tip)).await?;
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             pos.sale(have as u8 + 1, NOW_MS);
             let tip = pos.tip().seq;
             let pushed_at = std::time::Instant::now();
@@ -1132,9 +1134,9 @@ async fn live_pull_across_two_hubs() -> Result<()> {
         let batch = batch.unwrap_or_default();
         ensure!(batch.events.len() == 4, "expected the 4 new events, got {}", batch.events.len());
         ensure!(batch.events.iter().all(|e| e.device_id == pos.device_id));
-        ensure!(wait_time < std::time::Duration::from_secs(5), "waited {wait_time:?}");
+        ensure!(wait_time < std::time::Duration::from_secs(20), "waited {wait_time:?}");
         let lag = pushed_at.elapsed();
-        ensure!(lag < std::time::Duration::from_secs(1), "delivered {lag:?} after the push");
+        ensure!(lag < std::time::Duration::from_secs(15), "delivered {lag:?} after the push");
     }
     hub2.stop().await?;
     hub1.stop().await
@@ -1308,7 +1310,7 @@ async fn live_pull_from_a_second_hub_process() -> Result<()> {
         let kds = hub.agent(tenant, location, 2).await?;
         let log = hub.log_tip(tenant).await?;
         let body =
-            serde_json::to_vec(&json!({ "have": { tenant.to_string(): log }, "wait_ms": 10_000 }))?;
+            serde_json::to_vec(&json!({ "have": { tenant.to_string(): log }, "wait_ms": 30_000 }))?;
         let ts = system_now()?;
         let signature = kds.key.sign_request("POST", "/api/v1/sync/pull", ts, &body);
         let pull = hub
@@ -1321,7 +1323,8 @@ async fn live_pull_from_a_second_hub_process() -> Result<()> {
             .body(body)
             .send();
         let push = async {
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            // The pull waits first: the second process counts it live.
+            live_pulls(&hub.http, &base, 1).await?;
             pos.sale(1, system_now()?);
             let (status, body) = hub.push(&pos, &pos.all()).await?;
             ensure!(status == StatusCode::OK, "{body}");
@@ -1339,7 +1342,8 @@ async fn live_pull_from_a_second_hub_process() -> Result<()> {
             "expected the pushed sale, got {} events",
             batch.events.len()
         );
-        ensure!(lag < Duration::from_secs(1), "delivered {lag:?} after the push");
+        // A pull the push did not wake would answer only when its 30 s wait ran out.
+        ensure!(lag < Duration::from_secs(15), "delivered {lag:?} after the push");
         Ok(())
     }
     .await;
@@ -2019,4 +2023,17 @@ async fn device_records_configuration_and_console_users() -> Result<()> {
         hub.console_login(tenant, "manager@fleet.example", "a brand new passphrase").await?;
     ensure!(status == StatusCode::OK);
     hub.stop().await
+}
+
+/// Waits (bounded) until the hub at `base` holds `n` live pulls waiting for news.
+async fn live_pulls(http: &reqwest::Client, base: &str, n: u64) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        let metrics = http.get(format!("{base}/metrics")).send().await?.text().await?;
+        if metrics.lines().any(|l| l == format!("thorbis_hub_live_connections {n}")) {
+            return Ok(());
+        }
+        ensure!(started.elapsed() < std::time::Duration::from_secs(20), "no live pull: {metrics}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
