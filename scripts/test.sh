@@ -12,6 +12,9 @@ cd "$(dirname "$0")/.."
 # Share one target dir across clones so CI does not rebuild the world each time.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/thorbis-edge/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# No incremental state: a test run builds each crate once, and incremental caches of
+# several checkouts would fill the disk.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 scripts/ensure-packages.sh test
 
