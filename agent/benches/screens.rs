@@ -172,15 +172,14 @@ impl Fixture {
             paid_check = Some(last);
             clock.advance(60_000);
         }
-        let paid_check = match paid_check {
-            Some(order) => order,
-            None => {
-                // The empty store's paid check: one sale, its receipt the only job.
-                let ids = SaleIds::new(|| store.new_id());
-                store.execute_all(&seed::typical_sale(ids, drawer))?;
-                job_count += 1;
-                ids.order
-            }
+        let paid_check = if let Some(order) = paid_check {
+            order
+        } else {
+            // The empty store's paid check: one sale, its receipt the only job.
+            let ids = SaleIds::new(|| store.new_id());
+            store.execute_all(&seed::typical_sale(ids, drawer))?;
+            job_count += 1;
+            ids.order
         };
         let (check, sale) = live_state(&mut store, &clock)?;
         let events = store.event_count()?;
