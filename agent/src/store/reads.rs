@@ -268,6 +268,7 @@ mod tests {
             (FINISHED, "aggregates_finished"),
             (OWNED, "aggregates_owner"),
             (COPIES, "print_jobs_copy_of"),
+            (crate::projection::ACTIVE, "aggregates_active"),
             (
                 "SELECT job_id FROM print_jobs WHERE document = ?1 AND copy_of IS NULL",
                 "print_jobs_document",
