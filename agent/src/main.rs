@@ -46,7 +46,7 @@ use thorbis_agent::{Store, StoreConfig};
 use thorbis_domain::command::TenderInput;
 use thorbis_domain::events::ServiceMode;
 use thorbis_domain::ids::{DrawerSessionId, LineId, OrderId, PaymentId};
-use thorbis_domain::{Command, Currency, Money, Qty};
+use thorbis_domain::{Command, Money, Qty};
 
 /// Parsed command line.
 struct Args {
@@ -320,7 +320,7 @@ fn ring_up_demo(store: &mut Store) -> Result<()> {
     let order_id = OrderId(store.new_id());
     let mut check = vec![Command::OpenOrder {
         order_id,
-        currency: Currency::USD,
+        currency: seed::CURRENCY,
         mode: ServiceMode::DineIn,
         table: Some("12".into()),
         guests: Some(2),
@@ -350,7 +350,7 @@ fn ring_up_demo(store: &mut Store) -> Result<()> {
     let sale = OrderId(store.new_id());
     let mut retail = vec![Command::OpenOrder {
         order_id: sale,
-        currency: Currency::USD,
+        currency: seed::CURRENCY,
         mode: ServiceMode::Retail,
         table: None,
         guests: None,
@@ -378,7 +378,6 @@ fn ring_up_demo(store: &mut Store) -> Result<()> {
 }
 
 fn print_summary(store: &Store) -> Result<()> {
-    let usd = Currency::USD;
     println!("Thorbis Edge agent");
     println!("  store   {}", store.path().display());
     println!("  device  {}  (chain at seq {})", store.device_id(), store.tip().seq);
@@ -393,8 +392,8 @@ fn print_summary(store: &Store) -> Result<()> {
         println!(
             "  table {table:<4} {} lines  total {:>8}  due {:>8}",
             o.order.live_lines().count(),
-            o.totals.total.format(usd),
-            o.totals.balance.format(usd)
+            o.totals.total.format(o.currency),
+            o.totals.balance.format(o.currency)
         );
     }
     println!("\nKitchen");
@@ -411,17 +410,18 @@ fn print_summary(store: &Store) -> Result<()> {
     }
     for (id, session) in store.open_drawers()? {
         let Some(z) = store.z_report(id)? else { continue };
+        let cur = z.currency;
         println!("\nDrawer session {id}");
         println!(
             "  orders {}  net sales {}  tax {}",
             z.orders,
-            z.net_sales.format(usd),
-            z.tax.format(usd)
+            z.net_sales.format(cur),
+            z.tax.format(cur)
         );
         for (tender, t) in &z.tenders {
-            println!("  {tender:<6} {:>3} payments  {:>9}", t.count, t.amount.format(usd));
+            println!("  {tender:<6} {:>3} payments  {:>9}", t.count, t.amount.format(cur));
         }
-        println!("  cash expected in drawer {}", session.expected_cash().format(usd));
+        println!("  cash expected in drawer {}", session.expected_cash().format(cur));
     }
     Ok(())
 }

@@ -198,12 +198,16 @@ impl SaleIds {
     }
 }
 
-/// Opens a US-dollar order: dine-in at `table`, or take-out without one.
+/// The demo store's currency, and a terminal's until the hub configures one
+/// ([`Store::currency`](crate::Store::currency)).
+pub const CURRENCY: Currency = Currency::USD;
+
+/// Opens an order in the demo currency: dine-in at `table`, or take-out without one.
 #[must_use]
 pub fn open_order(order_id: OrderId, table: Option<&str>) -> Command {
     Command::OpenOrder {
         order_id,
-        currency: Currency::USD,
+        currency: CURRENCY,
         mode: if table.is_some() { ServiceMode::DineIn } else { ServiceMode::TakeOut },
         table: table.map(str::to_owned),
         guests: None,
@@ -264,7 +268,7 @@ pub const TYPICAL_SALE_TOTAL: Money = Money(2232);
 pub fn open_drawer(session: DrawerSessionId) -> Command {
     Command::OpenDrawer {
         session_id: session,
-        currency: Currency::USD,
+        currency: CURRENCY,
         float: Money(100_00),
         staff: None,
     }

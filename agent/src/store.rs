@@ -19,7 +19,9 @@ use thorbis_domain::ids::{DrawerSessionId, ItemId, OrderId, TicketId};
 use thorbis_domain::kitchen::Ticket;
 use thorbis_domain::order::{Order, OrderStatus, Totals};
 use thorbis_domain::stock::{Availability, StockLevel};
-use thorbis_domain::{Command, DomainEvent, EventMeta, Policy, Qty, Relation, decide, project};
+use thorbis_domain::{
+    Command, Currency, DomainEvent, EventMeta, Policy, Qty, Relation, decide, project,
+};
 use thorbis_sync_protocol::{
     ChainTip, Checkpoint, DeviceId, DeviceKey, Event, EventId, EventKind, Hash32, Hlc, HlcClock,
     PublicKey, Signature, VersionVector, verify_checkpoint, verify_links,
@@ -102,6 +104,9 @@ pub struct OrderView {
     pub order: Order,
     /// Its figures.
     pub totals: Totals,
+    /// What its amounts are in: the order's currency, or the store's
+    /// ([`Store::currency`]) while it has no line to say.
+    pub currency: Currency,
 }
 
 /// A kitchen ticket as a screen shows it.
@@ -362,27 +367,39 @@ impl Store {
 
     /// An order with its figures.
     pub fn order(&self, id: OrderId) -> Result<Option<OrderView>, StoreError> {
-        Ok(read::<Order>(&self.conn, id.0)?.map(|order| view(id.0, order)))
+        let currency = self.currency()?;
+        Ok(read::<Order>(&self.conn, id.0)?.map(|order| view(id.0, order, currency)))
     }
 
     /// Orders still open, oldest first.
     pub fn open_orders(&self) -> Result<Vec<OrderView>, StoreError> {
+        let currency = self.currency()?;
         Ok(list::<Order>(&self.conn, true)?
             .into_iter()
             .filter(|(_, o)| o.status() == OrderStatus::Open)
-            .map(|(id, o)| view(id, o))
+            .map(|(id, o)| view(id, o, currency))
             .collect())
     }
 
     /// This terminal's own configuration, if the hub published one.
     pub fn own_device_config(&self) -> Result<Option<DeviceConfig>, StoreError> {
-        let id = Uuid::from_bytes(*self.device_id.as_bytes());
-        Ok(read::<Device>(&self.conn, id)?.and_then(|d| d.config).map(|c| c.value))
+        own_device_config(&self.conn)
+    }
+
+    /// The store's currency: what new orders and drawers open in, and what a screen shows
+    /// amounts in before an order has a line. The hub configures it per device; a terminal
+    /// it has not configured (or a configuration without one) uses the seed's.
+    pub fn currency(&self) -> Result<Currency, StoreError> {
+        store_currency(&self.conn)
     }
 
     /// Every order, open and closed.
     pub fn all_orders(&self) -> Result<Vec<OrderView>, StoreError> {
-        Ok(list::<Order>(&self.conn, false)?.into_iter().map(|(id, o)| view(id, o)).collect())
+        let currency = self.currency()?;
+        Ok(list::<Order>(&self.conn, false)?
+            .into_iter()
+            .map(|(id, o)| view(id, o, currency))
+            .collect())
     }
 
     /// Tickets waiting in the kitchen, oldest first; one station's, or all.
@@ -592,9 +609,27 @@ impl Store {
     }
 }
 
-fn view(id: Uuid, order: Order) -> OrderView {
+/// An order with its figures; `store_currency` stands in until a line gives its currency.
+pub(crate) fn view(id: Uuid, order: Order, store_currency: Currency) -> OrderView {
     let totals = order.totals();
-    OrderView { id: OrderId(id), order, totals }
+    let currency = order.currency().unwrap_or(store_currency);
+    OrderView { id: OrderId(id), order, totals, currency }
+}
+
+/// This terminal's configuration as the hub published it, read from `conn`.
+fn own_device_config(conn: &Connection) -> Result<Option<DeviceConfig>, StoreError> {
+    let id: Option<Vec<u8>> = conn
+        .query_row("SELECT device_id FROM device WHERE singleton = 1", [], |r| r.get(0))
+        .optional()?;
+    let Some(id) = id else { return Ok(None) };
+    let id = Uuid::from_bytes(*device_id(&id)?.as_bytes());
+    Ok(read::<Device>(conn, id)?.and_then(|d| d.config).map(|c| c.value))
+}
+
+/// [`Store::currency`], for readers holding only a connection (the print worker). The one
+/// place the seed's currency stands in for a configured one.
+pub(crate) fn store_currency(conn: &Connection) -> Result<Currency, StoreError> {
+    Ok(own_device_config(conn)?.and_then(|c| c.currency).unwrap_or(crate::seed::CURRENCY))
 }
 
 const INSERT_EVENT: &str = "INSERT INTO events

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::catalog::Station;
 use crate::events::DomainEvent;
 use crate::fold::{Aggregate, EventMeta, Stamped, State, keep_first, keep_last};
+use crate::money::Currency;
 
 /// What a device is for: the role its credential names.
 pub use thorbis_sync_protocol::DeviceRole;
@@ -92,6 +93,10 @@ pub struct DeviceConfig {
     /// terminal's default floor).
     #[serde(default)]
     pub tables: Vec<String>,
+    /// The store's currency: what its new orders and drawers are opened in, and what
+    /// amounts are shown in before an order has a line (absent: the terminal's default).
+    #[serde(default)]
+    pub currency: Option<Currency>,
 }
 
 impl DeviceConfig {
@@ -104,6 +109,11 @@ impl DeviceConfig {
         }
         if self.printers.len() > 32 || self.stations.len() > 64 || self.tables.len() > 200 {
             return Some("at most 32 printers, 64 stations and 200 tables per device".into());
+        }
+        if let Some(c) = self.currency
+            && (!c.code.iter().all(u8::is_ascii_uppercase) || c.exponent > 4)
+        {
+            return Some("currency: three upper-case letters and at most 4 decimals".into());
         }
         for (i, t) in self.tables.iter().enumerate() {
             // Twenty characters: what a check's table may be (the POS's new-check form).
@@ -232,8 +242,12 @@ mod tests {
             printers: vec![printer("Front", PrinterPurpose::Receipt, None)],
             stations: vec![],
             tables: vec!["1".into(), "Patio 3".into()],
+            currency: Some(Currency::EUR),
         };
         assert_eq!(config.problem(), None);
+        config.currency = Some(Currency { code: *b"eu1", exponent: 2 });
+        assert!(config.problem().unwrap().contains("currency"));
+        config.currency = None;
         config.tables.push("1".into());
         assert!(config.problem().unwrap().contains("used twice"));
         config.tables[2] = "x".repeat(21);

@@ -1,7 +1,7 @@
 //! Thorbis Edge's business rules, shared by the agent and the hub so both compute the same
 //! totals from the same events.
 //!
-//! This crate owns: [`money`] (integer minor units) and [`tax`] (inclusive and exclusive,
+//! This crate owns: [`approval`] (who approves what); [`money`] (integer minor units) and [`tax`] (inclusive and exclusive,
 //! one documented rounding rule); the [`catalog`] (staff and their PIN hashes included); the tenant's [`device`] records (keys, revocations, configuration) as the hub publishes them; the business [`events`] and their payload
 //! encoding; the aggregates they fold into ([`order`], [`kitchen`], [`drawer`], [`stock`],
 //! and [`work_order`], field-service jobs kept as Automerge documents) through [`fold`]; and [`command`], which checks a request against state and decides
@@ -17,6 +17,7 @@
 //! assert_eq!(Money(1299).times(Qty::milli(375)), Money(487));
 //! ```
 
+pub mod approval;
 pub mod catalog;
 pub mod command;
 pub mod device;

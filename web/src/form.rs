@@ -2,6 +2,7 @@
 //! parse. Money is parsed from its decimal text straight into minor units; no float ever
 //! holds an amount.
 
+use thorbis_domain::events::DiscountRule;
 use thorbis_domain::{Currency, Money};
 
 /// A submitted form as its raw name/value pairs, for forms whose names repeat (modifiers,
@@ -100,6 +101,31 @@ pub fn fixed_point(raw: &str, whole_digits: usize, places: u32) -> Option<i64> {
     Some(whole * 10_i64.pow(places) + frac)
 }
 
+/// A percentage typed as `10` or `12.5`, to basis points (`12.5` is 1250): above 0, at
+/// most 100, at most two decimals.
+pub fn percent_bps(raw: &str) -> Result<u32, String> {
+    let message = || "Percent must be a number above 0 and at most 100, like 10 or 12.5".to_owned();
+    fixed_point(raw, 3, 2)
+        .and_then(|bps| u32::try_from(bps).ok())
+        .filter(|bps| (1..=10_000).contains(bps))
+        .ok_or_else(message)
+}
+
+/// A discount from a form's `kind` (`percent`, the default, or `amount`) and `value`.
+pub fn discount_rule(kind: &str, value: &str, currency: Currency) -> Result<DiscountRule, String> {
+    match kind {
+        "amount" => {
+            let amount = money(value, currency, "Discount")?;
+            if amount.as_minor() <= 0 {
+                return Err("Discount must be above zero".into());
+            }
+            Ok(DiscountRule::Amount(amount))
+        }
+        "percent" | "" => percent_bps(value).map(DiscountRule::PercentBps),
+        _ => Err("Choose percent or amount".into()),
+    }
+}
+
 /// An amount typed as `25`, `25.5`, `25.50` or `$25.50`, in `currency`'s minor units.
 /// Refuses empty, negative, non-numeric, too many decimals, and more than 100,000.
 pub fn money(raw: &str, currency: Currency, what: &str) -> Result<Money, String> {
@@ -183,6 +209,25 @@ mod tests {
         for bad in ["", "1.2345", "1000", "-1", "1e3", "a", "1.2.3", " 1"] {
             assert_eq!(fixed_point(bad, 3, 3), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn percentages_become_basis_points() {
+        assert_eq!(percent_bps("10"), Ok(1_000));
+        assert_eq!(percent_bps("12.5"), Ok(1_250));
+        assert_eq!(percent_bps("100"), Ok(10_000));
+        for bad in ["", "0", "-5", "100.01", "abc", "5.555", "1e2", "99999999999"] {
+            assert!(percent_bps(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn discounts_are_a_percent_or_an_amount() {
+        let usd = Currency::USD;
+        assert_eq!(discount_rule("", "15", usd), Ok(DiscountRule::PercentBps(1_500)));
+        assert_eq!(discount_rule("amount", "2.50", usd), Ok(DiscountRule::Amount(Money(2_50))));
+        assert!(discount_rule("amount", "0", usd).is_err());
+        assert!(discount_rule("other", "1", usd).is_err());
     }
 
     #[test]

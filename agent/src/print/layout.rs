@@ -6,7 +6,6 @@
 //! decimal digits ([`receipt_number`]), which a return scans to find the sale
 //! ([`parse_receipt_number`]).
 
-use thorbis_domain::Currency;
 use thorbis_domain::drawer::ZReport;
 use thorbis_domain::events::Tender;
 use thorbis_domain::ids::{DrawerSessionId, OrderId, RefundId};
@@ -91,7 +90,7 @@ pub fn kitchen_ticket(ticket: &TicketView, copy: bool) -> Receipt {
 /// order id so a return can look the sale up by scanning.
 #[must_use]
 pub fn customer_receipt(order: &OrderView, copy: bool) -> Receipt {
-    let currency = order.order.currency().unwrap_or(Currency::USD);
+    let currency = order.currency;
     let money = |m: thorbis_domain::Money| m.format(currency);
     let mut r = begin(copy)
         .paragraph(store_name())
@@ -174,7 +173,7 @@ fn tender_label(tender: &Tender) -> String {
 #[must_use]
 pub fn refund_receipt(order: &OrderView, refund_id: RefundId, copy: bool) -> Option<Receipt> {
     let refund = &order.order.refunds.get(&refund_id)?.value;
-    let currency = order.order.currency().unwrap_or(Currency::USD);
+    let currency = order.currency;
     let money = |m: thorbis_domain::Money| m.format(currency);
     let mut r = begin(copy)
         .paragraph(store_name())
@@ -298,6 +297,7 @@ pub fn short(id: uuid::Uuid) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use thorbis_domain::Currency;
 
     #[test]
     fn receipt_numbers_name_their_order_and_nothing_else() {

@@ -395,15 +395,16 @@ pub(crate) fn render(
                 copy,
             ))
         }),
-        Document::Receipt { order_id } => read::<Order>(conn, order_id.0)?.map(|order| {
-            let totals = order.totals();
-            customer_receipt(&crate::store::OrderView { id: *order_id, order, totals }, copy)
-        }),
+        Document::Receipt { order_id } => {
+            let currency = crate::store::store_currency(conn)?;
+            read::<Order>(conn, order_id.0)?.map(|order| {
+                customer_receipt(&crate::store::view(order_id.0, order, currency), copy)
+            })
+        }
         Document::Refund { order_id, refund_id } => {
+            let currency = crate::store::store_currency(conn)?;
             read::<Order>(conn, order_id.0)?.and_then(|order| {
-                let totals = order.totals();
-                let view = crate::store::OrderView { id: *order_id, order, totals };
-                refund_receipt(&view, *refund_id, copy)
+                refund_receipt(&crate::store::view(order_id.0, order, currency), *refund_id, copy)
             })
         }
         Document::NoSale { session_id, reason, by } => {

@@ -12,9 +12,10 @@ use uuid::Uuid;
 use super::{UiError, UiState};
 use crate::{OrderView, StoreError};
 
-/// The order's currency; an order with no lines yet has none, and shows USD.
-pub(crate) fn currency_of(o: &OrderView) -> Currency {
-    o.order.currency().unwrap_or(Currency::USD)
+/// The store's currency ([`Store::currency`](crate::Store::currency)): what new orders
+/// and drawers open in, and what refusals that name no order word amounts in.
+pub(crate) async fn store_currency(state: &UiState) -> Result<Currency, UiError> {
+    state.with_store(|store| store.currency()).await
 }
 
 /// An order's id from a path segment or form field; anything else is not found.

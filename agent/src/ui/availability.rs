@@ -9,15 +9,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::html;
 use serde::Deserialize;
+use thorbis_domain::Command;
 use thorbis_domain::catalog::Item;
 use thorbis_domain::ids::ItemId;
-use thorbis_domain::{Command, Currency};
 use thorbis_web::components::{hidden, plural};
 use thorbis_web::respond::{Href, post_then_redirect};
 use uuid::Uuid;
 
 use super::access::StockKeeper;
-use super::action::run;
+use super::action::{run, store_currency};
 use super::html::{Message, message, page};
 use super::{UiError, UiState};
 use crate::SignedIn;
@@ -133,7 +133,8 @@ pub(crate) async fn set(
         (_, Err(e)) => return refused(&state, &who, e.into()).await,
     };
     let command = Command::SetAvailability { item_id, available, by: Some(who.staff_id) };
-    let refusal = run(&state, vec![command], Currency::USD).await?.err();
+    let currency = store_currency(&state).await?;
+    let refusal = run(&state, vec![command], currency).await?.err();
     let to = || {
         let msg = if available { "on" } else { "off" };
         Href::new("/pos/availability").param("msg", msg).param("item", item_id.0).into_string()

@@ -23,7 +23,7 @@ use thorbis_web::respond::post_then_redirect;
 use uuid::Uuid;
 
 use super::access::Cashier;
-use super::action::run;
+use super::action::{run, store_currency};
 use super::html::{Message, message, page};
 use super::{UiError, UiState};
 use crate::SignedIn;
@@ -58,11 +58,12 @@ async fn render(
     typed: &Typed,
     status: StatusCode,
 ) -> Result<Response, UiError> {
-    let (open, closed) = state
+    let (open, closed, store_currency) = state
         .with_store(|store| {
             Ok((
                 store.open_drawers()?.into_iter().next(),
                 store.recently_closed_drawers(RECENT_SHIFTS)?,
+                store.currency()?,
             ))
         })
         .await?;
@@ -81,7 +82,7 @@ async fn render(
                         }
                     },
                     Some((id, session)) => {
-                        @let cur = session.currency().unwrap_or(Currency::USD);
+                        @let cur = session.currency().unwrap_or(store_currency);
                         @let float = session.opened.as_ref().map_or(Money::ZERO, |o| o.value.float);
                         @let pay_out = typed.kind == "out";
                         p #session data-session=(id.0) {
@@ -141,9 +142,11 @@ async fn render(
 async fn open_session(
     state: &UiState,
 ) -> Result<Result<(DrawerSessionId, Currency), String>, UiError> {
-    let open = state.with_store(|store| Ok(store.open_drawers()?.into_iter().next())).await?;
+    let (open, store_currency) = state
+        .with_store(|store| Ok((store.open_drawers()?.into_iter().next(), store.currency()?)))
+        .await?;
     Ok(open
-        .map(|(id, d)| (id, d.currency().unwrap_or(Currency::USD)))
+        .map(|(id, d)| (id, d.currency().unwrap_or(store_currency)))
         .ok_or_else(|| "No drawer is open: open a shift first.".to_owned()))
 }
 
@@ -193,18 +196,14 @@ pub(crate) async fn open_shift(
     who: &SignedIn,
     raw_float: &str,
 ) -> Result<Option<String>, UiError> {
-    let float = match form::money(raw_float.trim(), Currency::USD, "Float") {
+    let currency = store_currency(state).await?;
+    let float = match form::money(raw_float.trim(), currency, "Float") {
         Ok(float) => float,
         Err(e) => return Ok(Some(e)),
     };
     let session_id = state.with_store(|store| Ok(DrawerSessionId(store.new_id()))).await?;
-    let command = Command::OpenDrawer {
-        session_id,
-        currency: Currency::USD,
-        float,
-        staff: Some(who.staff_id),
-    };
-    Ok(run(state, vec![command], Currency::USD).await?.err())
+    let command = Command::OpenDrawer { session_id, currency, float, staff: Some(who.staff_id) };
+    Ok(run(state, vec![command], currency).await?.err())
 }
 
 /// A pay-in or pay-out.

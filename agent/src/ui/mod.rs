@@ -34,6 +34,7 @@
 
 mod access;
 mod action;
+mod approval;
 mod availability;
 mod drawer;
 mod html;

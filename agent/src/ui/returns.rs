@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
+use thorbis_domain::approval::Need;
 use thorbis_domain::command::{CommandError, TenderInput};
 use thorbis_domain::ids::{LineId, OrderId, RefundId};
 use thorbis_domain::order::OrderStatus;
@@ -21,9 +22,10 @@ use thorbis_web::form::{self, Fields};
 use thorbis_web::respond::{post_then_redirect, see_other};
 
 use super::access::Cashier;
-use super::action::{currency_of, order_id, order_view, refusal_text};
+use super::action::{order_id, order_view, refusal_text};
+use super::approval::{approver, fields as approval_fields};
 use super::html::{Message, message, page};
-use super::register::{approval, approval_fields, approvers, card_input, parse_qty};
+use super::register::{card_input, parse_qty};
 use super::{UiError, UiState};
 use crate::print::{Document, parse_receipt_number, receipt_number};
 use crate::{OrderView, SignedIn, StoreError};
@@ -127,7 +129,7 @@ async fn render(
     typed: &Fields,
     status: StatusCode,
 ) -> Result<Response, UiError> {
-    let (o, managers, printed) = state
+    let (o, staff, printed) = state
         .with_store(move |store| {
             let Some(o) = store.order(order_id)? else { return Ok(None) };
             // Each refund's receipt, by its document: never a scan of every print job.
@@ -138,14 +140,14 @@ async fn render(
                     printed.push((refund_id, format!("{:?}", job.state).to_lowercase()));
                 }
             }
-            Ok(Some((o, approvers(store)?, printed)))
+            Ok(Some((o, store.active_staff()?, printed)))
         })
         .await?
         .ok_or(UiError::NotFound)?;
     if o.order.status() != OrderStatus::Closed {
         return Err(UiError::NotFound);
     }
-    let cur = currency_of(&o);
+    let cur = o.currency;
     let card = typed.get("method") == "card";
     let body = html! {
         div.cols {
@@ -190,7 +192,7 @@ async fn render(
                         }
                     }
                     (labelled("Reason", Input::new("reason").id("return-reason").value(typed.get("reason"))))
-                    (approval_fields(&managers, typed, true))
+                    (approval_fields(who, &staff, "refund", Need::Always))
                     button.btn.primary.wide #refund-go type="submit" { "Refund" }
                 }
             }
@@ -236,11 +238,11 @@ pub(crate) async fn refund(
     let o = order_view(&state, order_id).await?;
     let refusal = match parse(&o, &fields) {
         Err(e) => Some(e),
-        Ok((lines, tender, reason)) => match approval(&state, &fields, true).await? {
+        Ok((lines, tender, reason)) => match approver(&state, &who, &fields, "refund").await? {
             Err(e) => Some(e),
             Ok(approved_by) => {
                 let amount = refund_due(&o.order, &lines);
-                let cur = currency_of(&o);
+                let cur = o.currency;
                 let names: Vec<(LineId, String)> =
                     o.order.live_lines().map(|l| (l.line_id, l.name.clone())).collect();
                 let result = state

@@ -207,14 +207,15 @@ pub(super) fn text(value: &str, what: &str) -> Result<(), CommandError> {
 }
 
 /// The approver named on a command: a published, active member of staff whose role may
-/// approve. The agent verifies the PIN; this makes the recorded id provably a manager's.
+/// approve ([`crate::approval::may_approve`]). The agent verifies the PIN; this makes the
+/// recorded id provably a manager's.
 pub(super) fn approver(state: &impl ReadModel, id: StaffId) -> Result<StaffId, CommandError> {
     let staff = state
         .get::<Versioned<Staff>>(id.0)?
         .and_then(|v| v.current)
         .map(|s| s.value)
         .ok_or(CommandError::UnknownApprover(id))?;
-    if !staff.active || !staff.role.can_approve() {
+    if !crate::approval::may_approve(&staff) {
         return Err(CommandError::NotAnApprover(id));
     }
     Ok(id)

@@ -243,9 +243,7 @@ async fn expo_command(
                 .collect();
             match store.execute_all(&commands) {
                 Ok(_) => Ok(None),
-                Err(StoreError::Refused(e)) => {
-                    Ok(Some(refusal_text(&e, thorbis_domain::Currency::USD)))
-                }
+                Err(StoreError::Refused(e)) => Ok(Some(refusal_text(&e, store.currency()?))),
                 Err(e) => Err(e),
             }
         })

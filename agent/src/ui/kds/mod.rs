@@ -26,13 +26,13 @@ use futures_util::{Stream, StreamExt as _};
 use maud::{Markup, html};
 use serde::Deserialize;
 use thorbis_domain::ids::TicketId;
-use thorbis_domain::{Command, Currency, Qty};
+use thorbis_domain::{Command, Qty};
 use thorbis_web::components::{hidden, plural};
 use thorbis_web::respond::{Href, post_then_redirect};
 use uuid::Uuid;
 
 use super::access::KitchenStaff;
-use super::action::run;
+use super::action::{run, store_currency};
 use super::html::{Message, message, page};
 use super::{UiError, UiState};
 use crate::{SignedIn, Store, StoreError, TicketView};
@@ -391,7 +391,8 @@ async fn ticket_command(
 ) -> Result<Response, UiError> {
     let station = station_of(Some(&form.station));
     let ticket = TicketId(Uuid::try_parse(form.ticket.trim()).map_err(|_| UiError::NotFound)?);
-    let refusal = run(&state, vec![make(ticket)], Currency::USD).await?.err();
+    let currency = store_currency(&state).await?;
+    let refusal = run(&state, vec![make(ticket)], currency).await?.err();
     let to = || {
         Href::new("/kds").param_opt("station", station.as_deref()).param("msg", done).into_string()
     };

@@ -1,6 +1,6 @@
 //! Changing what a check charges: void or comp a line, a discount on a line or the whole
 //! check (percent or amount), and a price override on a line. Each is a form in an inline
-//! panel that replaces the menu; each carries the manager approval block (`approval`), and
+//! panel that replaces the menu; each carries the shared manager approval block, and
 //! the domain decides whether an approval was needed (voids, comps and overrides always;
 //! discounts above the policy's threshold).
 
@@ -8,18 +8,20 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{Markup, html};
-use thorbis_domain::events::{DiscountRule, DiscountScope};
+use thorbis_domain::approval::Need;
+use thorbis_domain::events::DiscountScope;
 use thorbis_domain::ids::{DiscountId, LineId};
-use thorbis_domain::{Command, Currency, Money};
+use thorbis_domain::{Command, Money};
 use thorbis_web::components::{Input, labelled, radio};
 use thorbis_web::form::{self, Fields};
 use thorbis_web::respond::post_then_redirect;
 use uuid::Uuid;
 
 use super::super::access::PosStaff;
+use super::super::approval;
 use super::super::html::Message;
 use super::super::{UiError, UiState};
-use super::{CheckData, Screen, approval, currency_of, order_currency, order_id, refuse, run};
+use super::{CheckData, Screen, order_currency, order_id, refuse, run};
 use crate::SignedIn;
 
 /// The panel of one line: void, comp, discount and price override.
@@ -31,7 +33,7 @@ pub(super) fn line_panel(
     line_id: LineId,
 ) -> Markup {
     let o = &data.order;
-    let cur = currency_of(o);
+    let cur = o.currency;
     let Some(line) = o.order.lines.get(&line_id).map(|l| &l.value) else { return html! {} };
     let net = o.totals.lines.iter().find(|t| t.line_id == line_id).map_or(Money::ZERO, |t| t.net);
     let action = format!("{base}/lines/{}", line_id.0);
@@ -42,7 +44,7 @@ pub(super) fn line_panel(
                 form.stack.op-form method="post" action={ (action) "/" (op) } id={ (op) "-form" } {
                     h3 { (title) }
                     (labelled("Reason", Input::new("reason").id(&format!("{op}-reason")).value(screen.typed(op, "reason"))))
-                    (approval::fields(who, &data.staff, op, "required"))
+                    (approval::fields(who, &data.staff, op, Need::Always))
                     button.btn type="submit" id={ (op) "-line" } { (button) }
                 }
             }
@@ -53,7 +55,7 @@ pub(super) fn line_panel(
                     "New unit price " span.muted { "(now " (o.order.unit_price(line).format(cur)) ")" }
                     (Input::new("price").id("price-value").decimal().value(screen.typed("price", "price")))
                 }
-                (approval::fields(who, &data.staff, "price", "required"))
+                (approval::fields(who, &data.staff, "price", Need::Always))
                 button.btn #price-line type="submit" { "Change price" }
             }
             a.btn.ghost.wide #line-done href=(base) { "Back to the menu" }
@@ -96,34 +98,9 @@ fn discount_form(
             }
             (labelled("Value", Input::new("value").id(&format!("{prefix}-value")).decimal().value(screen.typed(prefix, "value"))))
             (labelled("Reason", Input::new("reason").id(&format!("{prefix}-reason")).value(screen.typed(prefix, "reason"))))
-            (approval::fields(who, &data.staff, prefix, "needed for large discounts"))
+            (approval::fields(who, &data.staff, prefix, Need::AboveThreshold))
             button.btn type="submit" id={ (prefix) "-apply" } { (button) }
         }
-    }
-}
-
-/// A discount rule from the form: a percent (to basis points, no float) or an amount.
-fn discount_rule(fields: &Fields, currency: Currency) -> Result<DiscountRule, String> {
-    let value = fields.get("value");
-    match fields.get("kind") {
-        "amount" => {
-            let amount = form::money(value, currency, "Discount")?;
-            if amount.as_minor() <= 0 {
-                return Err("Discount must be above zero".into());
-            }
-            Ok(DiscountRule::Amount(amount))
-        }
-        "percent" | "" => {
-            let message = || "Percent must be a number from 0.01 to 100".to_owned();
-            // Two decimals of a percent are basis points: "12.5" is 1250.
-            let bps = form::money(value, Currency::USD, "Percent").map_err(|_| message())?;
-            u32::try_from(bps.as_minor())
-                .ok()
-                .filter(|b| (1..=10_000).contains(b))
-                .map(DiscountRule::PercentBps)
-                .ok_or_else(message)
-        }
-        _ => Err("Choose percent or amount".into()),
     }
 }
 
@@ -154,7 +131,7 @@ pub(crate) async fn line_op(
                 "price" => form::money(fields.get("price"), currency, "Price").map(|unit_price| {
                     Command::RepriceLine { order_id, line_id, unit_price, approved_by }
                 }),
-                _ => match discount_rule(&fields, currency) {
+                _ => match form::discount_rule(fields.get("kind"), fields.get("value"), currency) {
                     Ok(rule) => {
                         let discount_id =
                             state.with_store(|store| Ok(DiscountId(store.new_id()))).await?;
@@ -204,21 +181,24 @@ pub(crate) async fn check_discount(
     let currency = order_currency(&state, order_id).await?;
     let refusal = match approval::approver(&state, &who, &fields, "cdisc").await? {
         Err(e) => Some(e),
-        Ok(approved_by) => match discount_rule(&fields, currency) {
-            Err(e) => Some(format!("{e}.")),
-            Ok(rule) => {
-                let discount_id = state.with_store(|store| Ok(DiscountId(store.new_id()))).await?;
-                let command = Command::ApplyDiscount {
-                    order_id,
-                    discount_id,
-                    scope: DiscountScope::Order,
-                    rule,
-                    reason: fields.get("reason").to_owned(),
-                    approved_by,
-                };
-                run(&state, vec![command], currency).await?.err()
+        Ok(approved_by) => {
+            match form::discount_rule(fields.get("kind"), fields.get("value"), currency) {
+                Err(e) => Some(format!("{e}.")),
+                Ok(rule) => {
+                    let discount_id =
+                        state.with_store(|store| Ok(DiscountId(store.new_id()))).await?;
+                    let command = Command::ApplyDiscount {
+                        order_id,
+                        discount_id,
+                        scope: DiscountScope::Order,
+                        rule,
+                        reason: fields.get("reason").to_owned(),
+                        approved_by,
+                    };
+                    run(&state, vec![command], currency).await?.err()
+                }
             }
-        },
+        }
     };
     post_then_redirect(
         refusal,

@@ -87,7 +87,7 @@ fn confirmation(key: &str) -> Option<&'static str> {
 /// The check's screen.
 pub(super) fn body(who: &SignedIn, data: &CheckData, screen: &Screen) -> Markup {
     let o = &data.order;
-    let cur = super::currency_of(o);
+    let cur = o.currency;
     let open = o.order.status() == OrderStatus::Open;
     let base = format!("/pos/checks/{}", o.id.0);
     let line = screen.line.filter(|l| o.order.is_live(*l));

@@ -9,14 +9,14 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use thorbis_domain::events::ServiceMode;
 use thorbis_domain::ids::OrderId;
-use thorbis_domain::{Command, Currency, Money};
+use thorbis_domain::{Command, Money};
 use thorbis_web::components::{Input, hidden, labelled, plural};
 use thorbis_web::form;
 use thorbis_web::respond::post_then_redirect;
 
 use super::super::access::PosStaff;
 use super::super::html::{Message, message, page};
-use super::{UiError, UiState, currency_of, run, table_of};
+use super::{UiError, UiState, run, table_of};
 use crate::{OrderView, SignedIn};
 
 /// The tables shown when the terminal's configuration names none.
@@ -66,7 +66,7 @@ async fn render_checks(
                                 span.muted { (plural(usize::from(g), "guest")) }
                             }
                             span { (o.order.live_lines().count()) " items" }
-                            span.money { (o.totals.balance.format(currency_of(o))) }
+                            span.money { (o.totals.balance.format(o.currency)) }
                         }
                     }
                 }
@@ -106,16 +106,17 @@ pub(crate) async fn open_check(
         Ok(v) => v,
         Err(e) => return refused(e).await,
     };
-    let order_id = state.with_store(|store| Ok(OrderId(store.new_id()))).await?;
+    let (order_id, currency) =
+        state.with_store(|store| Ok((OrderId(store.new_id()), store.currency()?))).await?;
     let command = Command::OpenOrder {
         order_id,
-        currency: Currency::USD,
+        currency,
         mode: ServiceMode::DineIn,
         table: Some(table),
         guests: Some(guests),
         staff: Some(who.staff_id),
     };
-    let refusal = run(&state, vec![command], Currency::USD).await?.err();
+    let refusal = run(&state, vec![command], currency).await?.err();
     post_then_redirect(refusal, || format!("/pos/checks/{}", order_id.0), refused).await
 }
 
@@ -181,7 +182,7 @@ fn occupied(table: &str, first: &OrderView, at: &[&OrderView], now_ms: u64) -> M
             span.muted {
                 (plural(guests as usize, "guest")) " · " (plural(items, "item")) " · " (minutes) " min"
             }
-            span.money { (balance.format(currency_of(first))) }
+            span.money { (balance.format(first.currency)) }
         }
     }
 }

@@ -8,7 +8,7 @@ use axum::response::Response;
 use maud::{Markup, html};
 use thorbis_domain::catalog::Item;
 use thorbis_domain::ids::{CategoryId, ItemId, LineId, ModifierId};
-use thorbis_domain::{Command, Currency, Money, Qty};
+use thorbis_domain::{Command, Money, Qty};
 use thorbis_web::components::{Input, hidden, labelled, submit_or_cancel};
 use thorbis_web::form::{self, Fields};
 use thorbis_web::respond::{Href, post_then_redirect};
@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::super::access::PosStaff;
 use super::super::html::Message;
-use super::{CheckData, Screen, UiError, UiState, currency_of, order_id, parse_id, refuse, run};
+use super::{CheckData, Screen, UiError, UiState, order_id, parse_id, refuse, run};
 
 /// The check's address keeping the category, seat and course chosen.
 fn keep(base: &str, cat: Option<CategoryId>, seat: Option<u16>, course: Option<u16>) -> Href {
@@ -35,7 +35,7 @@ pub(super) fn menu(data: &CheckData, screen: &Screen, base: &str) -> Markup {
         .panel
         .as_ref()
         .and_then(|(id, typed)| Some((data.items.iter().find(|i| i.id == *id)?, typed)));
-    let cur = currency_of(&data.order);
+    let cur = data.order.currency;
     html! {
         nav.tabs #categories {
             @for c in &data.categories {
@@ -104,7 +104,7 @@ fn modifier_panel(
     base: &str,
     back: &Href,
 ) -> Markup {
-    let cur = currency_of(&data.order);
+    let cur = data.order.currency;
     let chosen = typed.all("mod");
     let fresh = typed.is_empty();
     let seat = if fresh {
@@ -199,9 +199,11 @@ pub(crate) async fn add_line(
                 price_override: None,
             };
             let currency = state
-                .with_store(move |store| store.order(order_id))
-                .await?
-                .map_or(Currency::USD, |o| currency_of(&o));
+                .with_store(move |store| match store.order(order_id)? {
+                    Some(o) => Ok(o.currency),
+                    None => store.currency(),
+                })
+                .await?;
             run(&state, vec![command], currency).await?.err()
         }
     };

@@ -2,7 +2,8 @@
 //! category, the inline modifier panel (seat, course, quantity), the lines and totals, send
 //! to kitchen, and the receipt with its copy. Check operations live in submodules, each an
 //! inline panel on the same screen (never a dialog): `adjust` (void, comp, discount, price
-//! override) with `approval` (a manager's PIN when the signed-in staff may not approve),
+//! override) with the shared `ui::approval` block (a manager's PIN when the signed-in staff
+//! may not approve),
 //! `tender` (cash with change, external card with tip, split tenders, even split) and
 //! `split` (split by seat or item, transfer, merge).
 //!
@@ -14,7 +15,6 @@
 //! menu grid and modifier panel, adding a line), then the check's operation panels.
 
 mod adjust;
-mod approval;
 mod check;
 mod floor;
 mod menu;
@@ -40,7 +40,7 @@ use thorbis_domain::{Currency, Money};
 use thorbis_web::form::Fields;
 use uuid::Uuid;
 
-use super::action::{currency_of, order_id, order_view, run};
+use super::action::{order_id, order_view, run};
 use super::html::{Message, page};
 use super::{UiError, UiState};
 use crate::print::{Document, PrintJob};
@@ -177,7 +177,7 @@ async fn render_check(
 }
 
 async fn order_currency(state: &UiState, order_id: OrderId) -> Result<Currency, UiError> {
-    order_view(state, order_id).await.map(|o| currency_of(&o))
+    order_view(state, order_id).await.map(|o| o.currency)
 }
 
 #[cfg(test)]
@@ -243,7 +243,7 @@ mod tests {
         let held = view(&store, a);
         assert!(course_controls(&held, &base).into_string().contains("id=\"fire-course-2\""));
         assert!(
-            lines(&held, Currency::USD, Some(&base), None)
+            lines(&held, held.currency, Some(&base), None)
                 .into_string()
                 .contains("course 2 · held")
         );

@@ -13,9 +13,9 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::{Markup, html};
 use thorbis_domain::Command;
+use thorbis_domain::Qty;
 use thorbis_domain::events::ServiceMode;
 use thorbis_domain::ids::{LineId, OrderId, StaffId};
-use thorbis_domain::{Currency, Qty};
 use thorbis_web::components::{Input, hidden, labelled};
 use thorbis_web::form::{self, Fields};
 use thorbis_web::respond::see_other;
@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::super::access::{Access, Pos, PosStaff};
 use super::super::html::Message;
 use super::super::{UiError, UiState};
-use super::{CheckData, Op, Screen, currency_of, order_id, order_view, refuse, run, table_of};
+use super::{CheckData, Op, Screen, order_currency, order_id, order_view, refuse, run, table_of};
 
 /// The panel of a split, transfer or merge.
 pub(super) fn panel(data: &CheckData, screen: &Screen, base: &str, op: Op) -> Markup {
@@ -115,7 +115,7 @@ fn merge_panel(data: &CheckData, base: &str) -> Markup {
                         button.tile type="submit" data-merge=(table_of(other)) {
                             span.big { "Table " (table_of(other)) }
                             span { (other.order.live_lines().count()) " items" }
-                            span.money { (other.totals.balance.format(currency_of(other))) }
+                            span.money { (other.totals.balance.format(other.currency)) }
                         }
                     }
                 }
@@ -144,7 +144,7 @@ pub(crate) async fn split_check(
 ) -> Result<Response, UiError> {
     let from = order_id(&order)?;
     let view = order_view(&state, from).await?;
-    let cur = currency_of(&view);
+    let cur = view.currency;
     let chosen: Result<Vec<LineId>, String> = match fields.get("seat") {
         "" => fields
             .all("line")
@@ -170,7 +170,7 @@ pub(crate) async fn split_check(
             let commands = vec![
                 Command::OpenOrder {
                     order_id: to,
-                    currency: view.order.currency().unwrap_or(Currency::USD),
+                    currency: view.currency,
                     mode: opened.map_or(ServiceMode::DineIn, |o| o.mode),
                     table: view.order.table().map(str::to_owned),
                     guests: None,
@@ -216,7 +216,8 @@ pub(crate) async fn transfer(
                 server,
                 staff: Some(who.staff_id),
             };
-            match run(&state, vec![command], Currency::USD).await? {
+            let currency = order_currency(&state, order_id).await?;
+            match run(&state, vec![command], currency).await? {
                 Ok(()) => {
                     let to = format!("/pos/checks/{}?msg=transfer", order_id.0);
                     return Ok(see_other(&to));
@@ -242,7 +243,8 @@ pub(crate) async fn merge(
         Ok(from) => {
             let command =
                 Command::MergeOrders { into, from: OrderId(from), staff: Some(who.staff_id) };
-            match run(&state, vec![command], Currency::USD).await? {
+            let currency = order_currency(&state, into).await?;
+            match run(&state, vec![command], currency).await? {
                 Ok(()) => {
                     let to = format!("/pos/checks/{}?msg=merge", into.0);
                     return Ok(see_other(&to));

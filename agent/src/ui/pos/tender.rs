@@ -24,7 +24,7 @@ use thorbis_web::respond::see_other;
 use super::super::access::PosStaff;
 use super::super::html::Message;
 use super::super::{UiError, UiState};
-use super::{CheckData, Screen, currency_of, order_id, order_view, refuse, run};
+use super::{CheckData, Screen, order_id, order_view, refuse, run};
 use crate::{OrderView, SignedIn};
 
 /// The most parts a check is split into evenly.
@@ -168,7 +168,7 @@ pub(crate) async fn even(
 ) -> Result<Response, UiError> {
     let order_id = order_id(&order)?;
     let view = order_view(&state, order_id).await?;
-    let cur = currency_of(&view);
+    let cur = view.currency;
     let balance = view.totals.balance;
     let planned = form::count(fields.get("n"), "Parts", 2, MAX_PARTS).map_err(|e| format!("{e}."));
     let refusal = match planned {
@@ -200,7 +200,7 @@ pub(crate) async fn cash(
     Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
     let order_id = order_id(&order)?;
-    let cur = currency_of(&order_view(&state, order_id).await?);
+    let cur = order_view(&state, order_id).await?.currency;
     let tender = form::money(fields.get("tendered"), cur, "Cash tendered")
         .map(|tendered| (TenderInput::Cash { tendered }, Money::ZERO));
     pay(&state, &who, order_id, fields, "cash", tender).await
@@ -214,7 +214,7 @@ pub(crate) async fn card(
     Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
     let order_id = order_id(&order)?;
-    let cur = currency_of(&order_view(&state, order_id).await?);
+    let cur = order_view(&state, order_id).await?.currency;
     let tip = match fields.get("tip") {
         "" => Ok(Money::ZERO),
         raw => form::money(raw, cur, "Tip"),
@@ -241,7 +241,7 @@ async fn pay(
     tender: Result<(TenderInput, Money), String>,
 ) -> Result<Response, UiError> {
     let view = order_view(state, order_id).await?;
-    let cur = currency_of(&view);
+    let cur = view.currency;
     let balance = view.totals.balance;
     let amount = match fields.get("amount") {
         "" => Ok(None),

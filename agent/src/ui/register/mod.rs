@@ -6,8 +6,8 @@
 //! otherwise searches item names. Scale labels (variable-measure EAN-13, prefix `2x`) are
 //! decoded by `thorbis_drivers::variable_measure` with the terminal's layouts
 //! ([`UiState::with_scale_labels`]); what a label means for an item is `domain::scan`'s rule.
-//! Each line shows the stock on hand; price overrides (the line is voided and rung again at
-//! the new price) and discounts ask a manager's PIN inline. Cash needs an open drawer; a card
+//! Each line shows the stock on hand; price overrides (the line repriced in place, its
+//! modifiers kept) and discounts carry the POS's approval block (`ui::approval`). Cash needs an open drawer; a card
 //! tender records brand, last four digits and authorization only. Closing the sale prints
 //! the receipt with its receipt-number barcode, which returns (`returns.rs`) scan.
 //!
@@ -15,16 +15,13 @@
 //! inline, the typed values kept, status 422, and nothing written.
 //!
 //! Modules by screen part: `scan` (the scan field, search results, ringing up), `adjust`
-//! (price override and discount panels), `tender` (cash, card, the paid sale) and
-//! `approval` (the inline manager approval, shared with returns).
+//! (price override and discount panels) and `tender` (cash, card, the paid sale).
 
 mod adjust;
-mod approval;
 mod scan;
 mod tender;
 
 pub(crate) use adjust::{discount, override_price};
-pub(crate) use approval::{approval, approval_fields, approvers};
 pub(crate) use scan::{add_item, scan};
 pub(crate) use tender::{card, card_input, cash};
 
@@ -45,7 +42,7 @@ use thorbis_web::form::{self, Fields};
 use uuid::Uuid;
 
 use super::access::Cashier;
-use super::action::{currency_of, order_id, order_view};
+use super::action::{order_id, order_view};
 use super::html::{Message, message, page};
 use super::pos::totals;
 use super::{UiError, UiState};
@@ -123,12 +120,15 @@ struct SaleData {
     order: Option<OrderView>,
     items: Vec<Item>,
     stock: Vec<(ItemId, Qty)>,
-    approvers: Vec<Staff>,
+    /// Active staff, for the approval block (its managers).
+    staff: Vec<Staff>,
     drawer: bool,
     receipt: Option<String>,
     parked: Vec<OrderView>,
     /// A serial scanner feeds this terminal's register pages.
     scanner: bool,
+    /// The store's currency: the catalog's prices are in it.
+    currency: Currency,
 }
 
 fn load(store: &Store, order_id: Option<OrderId>) -> Result<SaleData, StoreError> {
@@ -156,11 +156,12 @@ fn load(store: &Store, order_id: Option<OrderId>) -> Result<SaleData, StoreError
         order,
         items,
         stock,
-        approvers: approvers(store)?,
+        staff: store.active_staff()?,
         drawer: !store.open_drawers()?.is_empty(),
         receipt,
         parked,
         scanner: false,
+        currency: store.currency()?,
     })
 }
 
@@ -211,7 +212,7 @@ async fn render(
     if order_id.is_some() && data.order.is_none() {
         return Err(UiError::NotFound);
     }
-    let body = body(&data, &screen);
+    let body = body(who, &data, &screen);
     Ok((status, page("Register", "register", Some(who), &state.indicators(), body)).into_response())
 }
 
@@ -219,7 +220,7 @@ fn on_hand(data: &SaleData, item: ItemId) -> Option<Qty> {
     data.stock.iter().find(|(id, _)| *id == item).map(|(_, q)| *q)
 }
 
-fn body(data: &SaleData, screen: &Screen) -> Markup {
+fn body(who: &SignedIn, data: &SaleData, screen: &Screen) -> Markup {
     let open = data.order.as_ref().is_none_or(|o| o.order.status() == OrderStatus::Open);
     let base =
         data.order.as_ref().map_or("/register".to_owned(), |o| format!("/register/{}", o.id.0));
@@ -232,10 +233,10 @@ fn body(data: &SaleData, screen: &Screen) -> Markup {
                     (scan::scan_form(data, screen))
                     @if let Some(q) = &screen.search { (scan::results(data, q, &base)) }
                     @if let (Some(line), Some(o)) = (screen.override_line, &data.order) {
-                        (adjust::override_panel(data, o, line, screen, &base))
+                        (adjust::override_panel(who, data, o, line, screen, &base))
                     }
                     @if screen.discount && data.order.is_some() {
-                        (adjust::discount_panel(data, screen, &base))
+                        (adjust::discount_panel(who, data, screen, &base))
                     }
                 }
                 @if !data.parked.is_empty() {
@@ -244,7 +245,7 @@ fn body(data: &SaleData, screen: &Screen) -> Markup {
                         @for o in &data.parked {
                             a.btn href={ "/register/" (o.id.0) } {
                                 (o.order.live_lines().count()) " items · "
-                                (o.totals.balance.format(currency_of(o)))
+                                (o.totals.balance.format(o.currency))
                             }
                         }
                     }
@@ -261,7 +262,7 @@ fn body(data: &SaleData, screen: &Screen) -> Markup {
                         p.muted { "Scan an item or type its name." }
                     }
                     Some(o) => {
-                        @let cur = currency_of(o);
+                        @let cur = o.currency;
                         h2 { "Sale" }
                         @if !open { (message(screen.msg.as_ref())) }
                         (lines(data, o, cur, open, &base))
@@ -285,7 +286,7 @@ fn lines(data: &SaleData, o: &OrderView, cur: Currency, open: bool, base: &str) 
                 @let line = &stamped.value;
                 @let net = o.totals.lines.iter().find(|t| t.line_id == line.line_id);
                 @if !net.is_some_and(|t| t.voided) {
-                    @let tags = line_tags(data, line, cur);
+                    @let tags = line_tags(data, o, line, cur);
                     li.line data-line=(line.name) {
                         span.name {
                             @if line.qty != Qty::ONE { (line.qty) " × " }
@@ -309,11 +310,16 @@ fn lines(data: &SaleData, o: &OrderView, cur: Currency, open: bool, base: &str) 
 }
 
 /// A sale line's tags: its unit price, an override, the stock on hand.
-fn line_tags(data: &SaleData, line: &thorbis_domain::events::LineAdded, cur: Currency) -> String {
+fn line_tags(
+    data: &SaleData,
+    o: &OrderView,
+    line: &thorbis_domain::events::LineAdded,
+    cur: Currency,
+) -> String {
     let by_weight = data.items.iter().any(|i| i.id == line.item_id && i.sold_by_weight);
     let per = if by_weight { "/ kg" } else { "each" };
-    let mut tags = vec![format!("{} {per}", line.unit_price.format(cur))];
-    if line.price_override_by.is_some() {
+    let mut tags = vec![format!("{} {per}", o.order.unit_price(line).format(cur))];
+    if line.price_override_by.is_some() || o.order.repriced.contains_key(&line.line_id) {
         tags.push("price overridden".into());
     }
     if let Some(stock) = on_hand(data, line.item_id) {
@@ -345,15 +351,62 @@ mod tests {
         }
     }
 
-    #[test]
-    fn percentages_become_basis_points() {
-        use super::adjust::percent_bps;
-        assert_eq!(percent_bps("10"), Ok(1_000));
-        assert_eq!(percent_bps("12.5"), Ok(1_250));
-        assert_eq!(percent_bps("100"), Ok(10_000));
-        for bad in ["", "0", "-5", "100.01", "abc", "5.555", "1e2", "99999999999"] {
-            assert!(percent_bps(bad).is_err(), "{bad:?}");
-        }
+    #[tokio::test]
+    async fn a_price_override_reprices_the_line_and_keeps_its_modifiers() {
+        use std::sync::Arc;
+
+        use axum::Form;
+        use axum::extract::{Path, State};
+        use thorbis_domain::catalog::Role;
+
+        use super::super::access::Allowed;
+        use super::super::{SessionKey, UiState};
+        use crate::sync::SharedStore;
+        use crate::{SignedIn, StoreConfig, seed};
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(StoreConfig::new(dir.path().join("a.db"))).unwrap();
+        store.execute_all(&seed::catalog()).unwrap();
+        let (order_id, line_id) = (OrderId(Uuid::from_u128(1)), LineId(Uuid::from_u128(2)));
+        let modifiers = vec![seed::MEDIUM_RARE, seed::CHEESE];
+        store
+            .execute_all(&[
+                seed::open_order(order_id, None),
+                seed::line(order_id, line_id, seed::BURGER, Qty::ONE, modifiers.clone()),
+            ])
+            .unwrap();
+        let state = UiState::new(
+            SharedStore::new(store),
+            None,
+            Arc::new(crate::SystemClock),
+            SessionKey::from_bytes(b"k"),
+        );
+        // A manager signed in approves their own override.
+        let who = Allowed::for_test(SignedIn {
+            staff_id: seed::MANAGER,
+            name: "Morgan".into(),
+            role: Role::Manager,
+        });
+        let fields =
+            Fields(vec![("line".into(), line_id.0.to_string()), ("price".into(), "9.99".into())]);
+        let response = adjust::override_price(
+            State(state.clone()),
+            who,
+            Path(order_id.0.to_string()),
+            Form(fields),
+        )
+        .await
+        .unwrap();
+        assert!(response.status().is_redirection(), "{:?}", response.status());
+
+        let o = state.with_store(move |store| store.order(order_id)).await.unwrap().unwrap();
+        let lines: Vec<_> = o.order.live_lines().collect();
+        assert_eq!(lines.len(), 1, "repriced in place, not voided and rung again");
+        assert_eq!(lines[0].line_id, line_id);
+        assert_eq!(lines[0].modifiers.iter().map(|m| m.modifier_id).collect::<Vec<_>>(), modifiers);
+        assert_eq!(o.order.unit_price(lines[0]), Money(9_99));
+        assert!(o.order.voids.is_empty());
+        assert_eq!(o.order.repriced[&line_id].value.approved_by, Some(seed::MANAGER));
     }
 
     #[test]

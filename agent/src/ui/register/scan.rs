@@ -13,7 +13,7 @@ use thorbis_domain::command::PriceOverride;
 use thorbis_domain::events::ServiceMode;
 use thorbis_domain::ids::{ItemId, LineId, OrderId};
 use thorbis_domain::scan::{self, Embedded, Label};
-use thorbis_domain::{Command, Currency, Money, Qty};
+use thorbis_domain::{Command, Money, Qty};
 use thorbis_drivers::variable_measure::{Measure, VariableMeasureConfig};
 use thorbis_web::components::{Input, hidden, labelled};
 use thorbis_web::respond::{Href, post_then_redirect, see_other};
@@ -68,7 +68,7 @@ pub(super) fn results(data: &SaleData, q: &str, base: &str) -> Markup {
                         button.tile type="submit" data-item=(item.name) {
                             (item.name)
                             span.money {
-                                (item.price.format(Currency::USD))
+                                (item.price.format(data.currency))
                                 @if item.sold_by_weight { " / kg" }
                             }
                             @if let Some(q) = on_hand(data, item.id) {
@@ -239,12 +239,16 @@ async fn add(
     qty: Qty,
     price_override: Option<PriceOverride>,
 ) -> Result<Response, UiError> {
-    let (id, line_id, fresh) = state
+    let (id, line_id, fresh, currency) = state
         .with_store(move |store| {
             let line = LineId(store.new_id());
+            let currency = match order_id.map(|id| store.order(id)).transpose()?.flatten() {
+                Some(o) => o.currency,
+                None => store.currency()?,
+            };
             Ok(match order_id {
-                Some(id) => (id, line, false),
-                None => (OrderId(store.new_id()), line, true),
+                Some(id) => (id, line, false, currency),
+                None => (OrderId(store.new_id()), line, true, currency),
             })
         })
         .await?;
@@ -252,7 +256,7 @@ async fn add(
     if fresh {
         commands.push(Command::OpenOrder {
             order_id: id,
-            currency: Currency::USD,
+            currency,
             mode: ServiceMode::Retail,
             table: None,
             guests: None,
@@ -270,7 +274,7 @@ async fn add(
         note: None,
         price_override,
     });
-    let refusal = run(state, commands, Currency::USD).await?.err();
+    let refusal = run(state, commands, currency).await?.err();
     post_then_redirect(
         refusal,
         || format!("/register/{}?msg=added", id.0),

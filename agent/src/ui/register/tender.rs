@@ -17,7 +17,7 @@ use thorbis_web::form::{self, Fields};
 use thorbis_web::respond::post_then_redirect;
 
 use super::super::access::Cashier;
-use super::super::action::{currency_of, run};
+use super::super::action::run;
 use super::super::html::Message;
 use super::super::{UiError, UiState};
 use super::{SaleData, Screen, open_sale, render};
@@ -119,7 +119,7 @@ async fn pay(
         },
         Command::CloseOrder { order_id: o.id, staff: Some(who.staff_id) },
     ];
-    Ok(run(state, commands, currency_of(o)).await?.err())
+    Ok(run(state, commands, o.currency).await?.err())
 }
 
 /// Cash for the whole balance.
@@ -130,7 +130,7 @@ pub(crate) async fn cash(
     Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
     let o = open_sale(&state, &order).await?;
-    let refusal = match form::money(fields.get("tendered"), currency_of(&o), "Cash tendered") {
+    let refusal = match form::money(fields.get("tendered"), o.currency, "Cash tendered") {
         Err(e) => Some(e),
         Ok(tendered) => pay(&state, &who, &o, TenderInput::Cash { tendered }).await?,
     };

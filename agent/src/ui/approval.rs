@@ -1,31 +1,39 @@
-//! Manager approval inside a check's panels: when the signed-in staff may not approve
-//! (voids, comps, price overrides, discounts above the policy's threshold), the same form
-//! carries a manager's choice and PIN, checked by [`Store::approve`](crate::Store::approve)
-//! (argon2id, the lockout shared with sign-in). A manager or owner signed in approves their
-//! own request. The approver then goes into the command, and its event records them.
+//! The manager approval block of every form that may need one (the POS's voids, comps,
+//! discounts and price overrides; the register's price overrides and discounts; returns),
+//! following the domain's rule ([`thorbis_domain::approval`]): a manager or owner signed
+//! in approves their own request; anyone else chooses a manager in the form itself and
+//! types their PIN, checked by [`Store::approve`](crate::Store::approve) (argon2id, the
+//! lockout shared with sign-in). The approver then goes into the command, whose checks
+//! decide whether an approval was needed, and its event records them.
 //!
 //! A wrong or malformed PIN, or a lockout, comes back as an inline message before any
 //! command runs, so nothing is written.
 
 use maud::{Markup, html};
+use thorbis_domain::approval::{Need, approvers, approves_own};
 use thorbis_domain::catalog::Staff;
 use thorbis_domain::ids::StaffId;
 use thorbis_web::components::Input;
 use thorbis_web::form::Fields;
 use uuid::Uuid;
 
-use super::super::{UiError, UiState};
+use super::{UiError, UiState};
 use crate::staff::is_valid_pin;
 use crate::{SignInError, SignedIn};
 
 /// The approval block of a form whose fields are prefixed `prefix` (`void-mgr`,
-/// `void-pin`): a note when the signed-in staff approve themselves, else the managers to
-/// choose from and a PIN field.
-pub(super) fn fields(who: &SignedIn, staff: &[Staff], prefix: &str, hint: &str) -> Markup {
-    if who.role.can_approve() {
+/// `void-pin`), for a request that needs approval as `need` says: a note when the
+/// signed-in staff approve themselves, else the managers among `staff` to choose from and
+/// a PIN field.
+pub(crate) fn fields(who: &SignedIn, staff: &[Staff], prefix: &str, need: Need) -> Markup {
+    if approves_own(who.role) {
         return html! { p.muted.approval { "Approved by you (" (who.name) ")." } };
     }
-    let managers: Vec<&Staff> = staff.iter().filter(|s| s.role.can_approve()).collect();
+    let managers: Vec<&Staff> = approvers(staff).collect();
+    let hint = match need {
+        Need::Always => "required",
+        Need::AboveThreshold => "needed for large discounts",
+    };
     let mgr = format!("{prefix}-mgr");
     let pin = format!("{prefix}-pin");
     html! {
@@ -48,13 +56,13 @@ pub(super) fn fields(who: &SignedIn, staff: &[Staff], prefix: &str, hint: &str) 
 /// Who approves a request posted with the block above: the signed-in manager, the manager
 /// whose PIN was typed (verified here), or nobody (`None`: the domain decides whether one
 /// was needed). `Err` is the inline message for a refused PIN.
-pub(super) async fn approver(
+pub(crate) async fn approver(
     state: &UiState,
     who: &SignedIn,
     fields: &Fields,
     prefix: &str,
 ) -> Result<Result<Option<StaffId>, String>, UiError> {
-    if who.role.can_approve() {
+    if approves_own(who.role) {
         return Ok(Ok(Some(who.staff_id)));
     }
     let pin = fields.get(&format!("{prefix}-pin")).to_owned();
