@@ -315,6 +315,7 @@ pub fn document() -> Value {
                 "DeviceConfig": { "type": "object", "required": ["name"], "additionalProperties": false,
                     "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 200 },
                         "stations": { "type": "array", "items": { "type": "string" }, "maxItems": 64 },
+                        "currency": { "type": ["object", "null"], "description": "The store's currency: ISO 4217 code and decimals (at most 4). Absent: the terminal's default." },
                         "tables": { "type": "array", "maxItems": 200,
                             "items": { "type": "string", "minLength": 1, "maxLength": 20 } },
                         "printers": { "type": "array", "maxItems": 32, "items": { "type": "object",
