@@ -108,13 +108,17 @@ fn stale_kitchen_tickets_are_held_not_flooded() -> Result<()> {
     let mut store =
         Store::open(StoreConfig { clock: Arc::clone(&clock), print, ..StoreConfig::new(&path) })?;
     store.execute_all(&seed::catalog())?;
-    let order_id = OrderId(store.new_id());
-    let line_id = LineId(store.new_id());
-    store.execute_all(&[
-        seed::open_order(order_id, None),
-        seed::line(order_id, line_id, seed::FRIES, Qty::ONE, vec![]),
-        Command::SendToKitchen { order_id },
-    ])?;
+    let send_ticket = |store: &mut Store| -> Result<()> {
+        let order_id = OrderId(store.new_id());
+        let line_id = LineId(store.new_id());
+        store.execute_all(&[
+            seed::open_order(order_id, None),
+            seed::line(order_id, line_id, seed::FRIES, Qty::ONE, vec![]),
+            Command::SendToKitchen { order_id },
+        ])?;
+        Ok(())
+    };
+    send_ticket(&mut store)?;
     let printer = PrinterConfig {
         name: "kitchen".into(),
         connector: Arc::new(TcpConfig::new(addr.to_string())),
@@ -138,16 +142,6 @@ fn stale_kitchen_tickets_are_held_not_flooded() -> Result<()> {
     sim.set_paper(Paper::Ok);
     // A ticket sent now is a marker: it prints, and the older, held one must not go out
     // before it or with it.
-    let send_ticket = |store: &mut Store| -> Result<()> {
-        let order_id = OrderId(store.new_id());
-        let line_id = LineId(store.new_id());
-        store.execute_all(&[
-            seed::open_order(order_id, None),
-            seed::line(order_id, line_id, seed::FRIES, Qty::ONE, vec![]),
-            Command::SendToKitchen { order_id },
-        ])?;
-        Ok(())
-    };
     send_ticket(&mut store)?;
     assert_eq!(sim.wait_for_jobs(1, WAIT).len(), 1);
     assert_eq!(sim.jobs().len(), 1, "a held ticket must not print by itself");
