@@ -12,7 +12,7 @@ mkdir -p "$data/receipts"
 scripts/ensure-packages.sh demo
 # The first build takes several minutes: cargo shows its progress.
 echo "building the hub, the agent and the simulators..."
-cargo build -p thorbis-simulators -p thorbis-agent -p thorbis-hub --bins
+cargo build -p thorbis-simulators -p thorbis-terminal -p thorbis-hub --bins
 
 printer_port=${THORBIS_PRINTER_PORT:-9100}
 hub_listen=${THORBIS_HUB_LISTEN:-127.0.0.1:8080}

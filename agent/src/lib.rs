@@ -1,6 +1,6 @@
-//! The Thorbis Edge agent: what runs on every terminal.
+//! The Thorbis Edge agent core: what every terminal keeps and syncs.
 //!
-//! Today this crate owns the terminal's durable [`Store`]: a SQLite file (WAL,
+//! This crate owns the terminal's durable [`Store`]: a SQLite file (WAL,
 //! `synchronous = FULL`) holding the device's identity and Ed25519 key, the signed,
 //! hash-chained event log of every device it has heard from, and the projections folded
 //! from that log by `thorbis-domain`. Commands go in through [`Store::execute`] /
@@ -16,11 +16,10 @@
 //! - The store never reads the system clock or OS randomness directly except through
 //!   [`Clock`] and seeded id generation, so tests are reproducible.
 //!
-//! The terminal UI ([`ui`]) serves the POS, kitchen display and sign-in on loopback over
-//! the same `Store`.
-//!
-//! [`terminal`] is the runtime the binary and the desktop app share: it wires the store,
-//! the sync shell, the print service, a scanner and the UI, and shuts them down in order.
+//! The screens live in their own crate (`thorbis-terminal-ui`) on top of this one, and the
+//! runtime that wires store, sync, printing, scanner and UI together in another
+//! (`thorbis-terminal`, which builds the `thorbis-agent` binary): this crate renders
+//! nothing and serves nothing but its sync peers.
 //!
 //! [`sync`] is the sync shell: enrollment with the hub and one tokio task per peer moving
 //! events between the store and the hub (a LAN peer is another transport), with the
@@ -38,8 +37,6 @@ pub mod seed;
 pub mod staff;
 mod store;
 pub mod sync;
-pub mod terminal;
-pub mod ui;
 
 pub use error::StoreError;
 pub use staff::{SignInError, SignedIn};

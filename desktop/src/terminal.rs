@@ -1,13 +1,13 @@
-//! The terminal inside the desktop app: the agent's runtime (`thorbis_agent::terminal`), the
+//! The terminal inside the desktop app: the agent's runtime (`thorbis_terminal`), the
 //! same one `thorbis-agent run` starts, so the app prints, syncs and scans like the headless
 //! agent. This module only owns the async runtime it runs on.
 
 use anyhow::{Context as _, Result};
 use thorbis_agent::seed::{self, SaleIds};
 use thorbis_agent::sync;
-use thorbis_agent::terminal::{self, HubLink, Printers, TerminalConfig};
 use thorbis_desktop::{Config, status_line};
 use thorbis_domain::ids::DrawerSessionId;
+use thorbis_terminal::{self as terminal, HubLink, Printers, TerminalConfig};
 
 /// The running terminal. Dropping it stops the UI, the sync tasks and the printers.
 pub struct Terminal {

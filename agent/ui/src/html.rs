@@ -1,0 +1,129 @@
+//! The terminal's page: the shared shell ([`thorbis_web::layout`]) with the terminal's bar
+//! (the indicators, the screens the signed-in role may use, sign out) and its script.
+
+use maud::{Markup, html};
+use thorbis_web::layout::Page;
+
+use super::SyncState;
+use super::access::{Access, Availability, Kitchen, Pos, Register};
+use thorbis_agent::SignedIn;
+use thorbis_agent::print::PrinterStatus;
+
+pub(crate) use thorbis_web::components::{Message, message};
+
+/// The terminal's script (PIN pad, quick cash, form swap, live regions).
+pub(crate) const SCRIPT_PATH: &str = "/assets/app.js";
+
+/// What the indicator bar shows.
+#[derive(Clone, Debug)]
+pub(crate) struct Indicators {
+    pub(crate) sync: SyncState,
+    /// `None` when no printer is configured.
+    pub(crate) printers: Option<Vec<PrinterStatus>>,
+}
+
+impl maud::Render for Indicators {
+    /// The bar's content (the part the page refreshes in place).
+    fn render(&self) -> Markup {
+        html! {
+            @match &self.sync {
+                SyncState::NotConfigured => span.ind id="ind-sync" { "sync: not configured" },
+                SyncState::Online { backlog } => {
+                    span.ind.on id="ind-sync" { "● online" }
+                    span.ind id="ind-backlog" { "backlog " (backlog) }
+                }
+                SyncState::Offline { backlog } => {
+                    span.ind.off id="ind-sync" { "○ offline" }
+                    span.ind id="ind-backlog" { "backlog " (backlog) }
+                }
+            }
+            @match &self.printers {
+                None => span.ind id="ind-printer" { "printer: none" },
+                Some(printers) if printers.is_empty() => {
+                    span.ind id="ind-printer" { "printer: starting" }
+                }
+                Some(printers) => span.ind id="ind-printer" {
+                    @for (i, p) in printers.iter().enumerate() {
+                        @let (class, state) = match (&p.problem, p.reachable) {
+                            (Some(problem), _) => ("off", problem.as_str()),
+                            (None, true) => ("on", "ready"),
+                            (None, false) => ("off", "unreachable"),
+                        };
+                        @if i > 0 { " · " }
+                        "printer " (p.name) ": " b class=(class) { (state) }
+                        @if p.queue_depth > 0 { " (" (p.queue_depth) " waiting)" }
+                    }
+                },
+            }
+        }
+    }
+}
+
+/// A full page: the bar with the indicators and who is signed in, and `body` as its
+/// `<main>` (marked `data-swap` when someone is signed in: see `assets/app.js`).
+pub(crate) fn page(
+    title: &str,
+    screen: &str,
+    who: Option<&SignedIn>,
+    indicators: &Indicators,
+    body: Markup,
+) -> Markup {
+    let bar = html! {
+        span #indicators .indicators { (indicators) }
+        nav {
+            @if let Some(who) = who {
+                @if Pos::allows(who.role) { a.btn.ghost href="/pos" { "Checks" } }
+                @if Kitchen::allows(who.role) { a.btn.ghost href="/kds" { "Kitchen" } }
+                @if Register::allows(who.role) {
+                    a.btn.ghost href="/register" { "Register" }
+                    a.btn.ghost href="/drawer" { "Drawer" }
+                }
+                @if Availability::allows(who.role) {
+                    a.btn.ghost href="/pos/availability" id="nav-86" { "86" }
+                }
+                span.who id="who" { (who.name) " · " (format!("{:?}", who.role).to_lowercase()) }
+                form.inline method="post" action="/signout" {
+                    button.btn.ghost type="submit" { "Sign out" }
+                }
+            }
+        }
+    };
+    // Signed-in screens keep their bar from one form to the next, so the script may post
+    // their forms and swap `<main>` in place.
+    Page { title, screen, scripts: &[SCRIPT_PATH], swap: who.is_some() }.render(bar, body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use maud::Render as _;
+
+    #[test]
+    fn the_indicators_say_sync_and_printer_state() {
+        let bar = Indicators { sync: SyncState::NotConfigured, printers: None };
+        let bar = bar.render().into_string();
+        assert!(bar.contains("sync: not configured") && bar.contains("printer: none"), "{bar}");
+        let bar = Indicators { sync: SyncState::Offline { backlog: 7 }, printers: Some(vec![]) };
+        let bar = bar.render().into_string();
+        assert!(bar.contains("offline") && bar.contains("backlog 7"), "{bar}");
+    }
+
+    #[test]
+    fn the_page_carries_the_bar_and_marks_signed_in_pages_for_swapping() {
+        let indicators = Indicators { sync: SyncState::NotConfigured, printers: None };
+        let who = SignedIn {
+            staff_id: thorbis_domain::ids::StaffId(uuid::Uuid::nil()),
+            name: "<Sam>".into(),
+            role: thorbis_domain::catalog::Role::Kitchen,
+        };
+        let page = page("Kitchen", "kds", Some(&who), &indicators, html! { "x" }).into_string();
+        assert!(page.contains("<span class=\"indicators\" id=\"indicators\">"), "{page}");
+        assert!(page.contains("&lt;Sam&gt; · kitchen") && page.contains("id=\"nav-86\""), "{page}");
+        assert!(
+            !page.contains("href=\"/register\"") && page.contains("<main data-swap>x"),
+            "{page}"
+        );
+        let signed_out = super::page("Sign in", "signin", None, &indicators, html! {});
+        assert!(!signed_out.into_string().contains("data-swap"));
+    }
+}

@@ -1,0 +1,481 @@
+//! The terminal UI: server-rendered HTML pages served on loopback, with a little vanilla
+//! JavaScript and server-sent events for the kitchen display. No build step and no network:
+//! every byte a screen needs (CSS from `thorbis_web`, the script) is compiled into the
+//! binary, so the UI works with the internet down.
+//!
+//! Screens: sign-in by staff PIN (`signin.rs`), the restaurant POS (`pos/`: open checks, a
+//! check with its menu grid, modifiers, seats and courses, send to kitchen, check
+//! operations and tenders, receipt and copy), the kitchen display (`kds/`: tickets per station, age timers,
+//! bump and recall, all-day counts, the expo view, live over SSE), the 86 board
+//! (`availability.rs`), the retail register (`register/`: scan or search, scale labels,
+//! stock on hand, price overrides and discounts approved inline, cash and card;
+//! `returns.rs`: returns against a receipt's barcode) and the cash drawer (`drawer.rs`:
+//! float, pay-ins and pay-outs, audited no-sales, blind close with over/short and the Z
+//! report). Every page carries the indicator bar (online/offline, sync backlog,
+//! printers). On signed-in screens `assets/app.js` posts forms with `fetch` and swaps the
+//! answer's `<main>` into the page (a plain form post without it).
+//!
+//! Rules this crate keeps:
+//! - **Loopback only.** [`bind_loopback`] refuses any address but 127.0.0.1; the Tauri shell
+//!   and a local browser are the only clients.
+//! - **No business rule here.** Forms are parsed (text to numbers, money to minor units with
+//!   no float) and become `domain` commands run through [`Store::execute_all`]; a refusal is
+//!   shown inline next to the form and nothing is written.
+//! - **HTML is safe by construction.** Every screen is a `maud` template: an interpolated
+//!   value is escaped by the macro, and nothing is built with `format!`. The shell, the
+//!   stylesheet and the components come from `thorbis_web`, shared with the hub console.
+//! - **Roles are checked by extractors** (`access.rs`): a handler names who may call it in
+//!   its signature.
+//! - **Reads go through `Store`'s methods**, each on the index it needs; live screens look
+//!   for change by the chain tips ([`Store::change_mark`]), never by counting events.
+//! - **The store is shared, briefly.** The sync shell's [`SharedStore`], locked for one
+//!   short call on the blocking pool, never across an await; every write through the UI
+//!   also wakes the sync peers, so a sale leaves for the hub and the kitchen at once.
+
+mod access;
+mod action;
+mod approval;
+mod availability;
+mod drawer;
+mod html;
+mod kds;
+mod pos;
+mod register;
+mod returns;
+mod scans;
+mod session;
+mod signin;
+
+use std::future::Future;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::{Arc, OnceLock};
+
+use maud::html;
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use tokio::sync::watch;
+
+use thorbis_agent::Store;
+use thorbis_agent::StoreError;
+use thorbis_agent::clock::Clock;
+use thorbis_agent::print::PrintService;
+use thorbis_agent::sync::SharedStore;
+
+pub use register::default_scale_labels;
+pub use scans::{ScanFeed, spawn_serial_scanner};
+pub use session::SessionKey;
+
+/// Whether the terminal reaches the hub, and how much it still has to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncState {
+    /// No hub is configured on this terminal.
+    NotConfigured,
+    /// Connected to the hub.
+    Online {
+        /// Events of this terminal the hub has not acknowledged yet.
+        backlog: u64,
+    },
+    /// A hub is configured but unreachable; the terminal keeps selling.
+    Offline {
+        /// Events waiting to be sent.
+        backlog: u64,
+    },
+}
+
+/// What the indicator bar asks about sync. The sync engine implements it; until one is
+/// plugged in, [`NoSync`] says "not configured".
+pub trait SyncStatus: Send + Sync + std::fmt::Debug {
+    /// The current state.
+    fn sync_state(&self) -> SyncState;
+}
+
+/// The running sync shell, as the indicator bar sees it: online while any peer answers,
+/// with the largest outbox as the backlog.
+impl SyncStatus for thorbis_agent::sync::StatusSource {
+    fn sync_state(&self) -> SyncState {
+        let status = self.get();
+        if status.peers.is_empty() {
+            return SyncState::NotConfigured;
+        }
+        let backlog = status.peers.values().map(|p| p.outbox_depth).max().unwrap_or(0);
+        if status.peers.values().any(|p| p.online) {
+            SyncState::Online { backlog }
+        } else {
+            SyncState::Offline { backlog }
+        }
+    }
+}
+
+/// The sync status of a terminal with no hub configured.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoSync;
+
+impl SyncStatus for NoSync {
+    fn sync_state(&self) -> SyncState {
+        SyncState::NotConfigured
+    }
+}
+
+/// What the UI's handlers share.
+#[derive(Clone, Debug)]
+pub struct UiState {
+    store: SharedStore,
+    print: Option<Arc<PrintService>>,
+    clock: Arc<dyn Clock>,
+    sync: Arc<dyn SyncStatus>,
+    key: Arc<SessionKey>,
+    /// How the register reads scale labels (variable-measure barcodes).
+    scale_labels: Arc<thorbis_drivers::variable_measure::VariableMeasureConfig>,
+    /// Codes from a serial scanner, for the register pages.
+    scans: ScanFeed,
+    /// Bumped after every write made through the UI, so live pages refresh at once (they
+    /// also look for writes made elsewhere, such as events arriving by sync).
+    changed: Arc<watch::Sender<u64>>,
+}
+
+impl UiState {
+    /// The UI over `store`, printing through `print` (if any) with `clock` for sessions and
+    /// ticket ages.
+    #[must_use]
+    pub fn new(
+        store: SharedStore,
+        print: Option<Arc<PrintService>>,
+        clock: Arc<dyn Clock>,
+        key: SessionKey,
+    ) -> Self {
+        Self {
+            store,
+            print,
+            clock,
+            sync: Arc::new(NoSync),
+            key: Arc::new(key),
+            scale_labels: Arc::new(register::default_scale_labels()),
+            scans: ScanFeed::default(),
+            changed: Arc::new(watch::channel(0).0),
+        }
+    }
+
+    /// Replaces the register's scale-label layouts ([`default_scale_labels`] otherwise).
+    #[must_use]
+    pub fn with_scale_labels(
+        mut self,
+        layouts: thorbis_drivers::variable_measure::VariableMeasureConfig,
+    ) -> Self {
+        self.scale_labels = Arc::new(layouts);
+        self
+    }
+
+    /// Replaces the sync status source shown in the indicator bar.
+    #[must_use]
+    pub fn with_sync(mut self, sync: Arc<dyn SyncStatus>) -> Self {
+        self.sync = sync;
+        self
+    }
+
+    /// Where a serial scanner's codes go ([`spawn_serial_scanner`]): the register pages.
+    #[must_use]
+    pub fn scan_feed(&self) -> ScanFeed {
+        self.scans.clone()
+    }
+
+    /// The shared store.
+    #[must_use]
+    pub fn store(&self) -> &SharedStore {
+        &self.store
+    }
+
+    /// Runs `f` on the store on a blocking thread, holding the lock only for `f`.
+    async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, UiError> {
+        self.store.run(f).await.map_err(UiError::from)
+    }
+
+    /// Tells live pages that something changed, and the sync peers that there may be
+    /// events to send.
+    fn notify(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+        self.store.notify_changed();
+    }
+
+    fn indicators(&self) -> html::Indicators {
+        html::Indicators {
+            sync: self.sync.sync_state(),
+            printers: self.print.as_ref().map(|p| p.status()),
+        }
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.clock.now_ms()
+    }
+}
+
+/// Why a request failed. Expected conditions (a refused command, bad input) are not errors:
+/// they are rendered inline by the handlers.
+#[derive(Debug, thiserror::Error)]
+pub enum UiError {
+    /// No one is signed in (or the session expired).
+    #[error("sign in first")]
+    SignIn,
+    /// The signed-in role may not use this screen.
+    #[error("this screen is not for your role")]
+    Forbidden,
+    /// The thing asked for does not exist.
+    #[error("not found")]
+    NotFound,
+    /// Something broke underneath; logged, never shown in detail.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for UiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(_) => UiError::NotFound,
+            other => UiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for UiError {
+    fn into_response(self) -> Response {
+        let (status, title, text) = match self {
+            UiError::SignIn => return Redirect::to("/signin").into_response(),
+            UiError::Forbidden => {
+                (StatusCode::FORBIDDEN, "Not for this role", "This screen is not for your role.")
+            }
+            UiError::NotFound => (StatusCode::NOT_FOUND, "Not found", "Not found."),
+            UiError::Internal(detail) => {
+                tracing::error!(%detail, "UI request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Error",
+                    "Something went wrong; nothing was lost.",
+                )
+            }
+        };
+        let body = html! { p.msg.err { (text) " " a.btn href="/" { "Back" } } };
+        (status, thorbis_web::layout::bare_page(title, body)).into_response()
+    }
+}
+
+/// Binds `127.0.0.1:port` (0 picks a free port). The UI never listens on another address.
+pub async fn bind_loopback(port: u16) -> std::io::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port)))
+        .await
+}
+
+/// The request header with which the page's script posts a form it will swap into the
+/// page: a redirect answering it is followed here, in-process, saving the browser a round
+/// trip.
+const SWAP_REQUEST: &str = "x-thorbis-swap";
+
+/// The response header that tells the script the address of the page it got (the redirect's
+/// target), for its history.
+const SWAP_URL: &str = "x-thorbis-url";
+
+/// The UI's routes.
+pub fn router(state: UiState) -> Router {
+    let routes = routes(state);
+    let inner = routes.clone();
+    routes.layer(axum::middleware::from_fn(move |request, next| {
+        follow_swap_redirect(inner.clone(), request, next)
+    }))
+}
+
+/// For a swapped form post (see [`SWAP_REQUEST`]) answered by a redirect to a page of this
+/// UI, answers with that page instead, as the browser's follow-up `GET` would get it (same
+/// cookies), naming its address in [`SWAP_URL`]. A redirect that sets a cookie (signing
+/// in or out) goes back to the browser as it is, so the cookie applies first.
+async fn follow_swap_redirect(
+    routes: Router,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use tower::ServiceExt as _;
+    let swap = request.headers().contains_key(SWAP_REQUEST);
+    let cookie = request.headers().get(header::COOKIE).cloned();
+    let response = next.run(request).await;
+    if !swap
+        || response.status() != StatusCode::SEE_OTHER
+        || response.headers().contains_key(header::SET_COOKIE)
+    {
+        return response;
+    }
+    let Some(location) = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .filter(|l| l.starts_with('/') && !l.starts_with("//"))
+        .map(str::to_owned)
+    else {
+        return response;
+    };
+    let mut get = axum::http::Request::get(location.as_str());
+    if let Some(cookie) = cookie {
+        get = get.header(header::COOKIE, cookie);
+    }
+    let (Ok(get), Ok(url)) =
+        (get.body(axum::body::Body::empty()), header::HeaderValue::from_str(&location))
+    else {
+        return response;
+    };
+    match routes.oneshot(get).await {
+        Ok(mut page) => {
+            page.headers_mut().insert(SWAP_URL, url);
+            page
+        }
+        Err(never) => match never {},
+    }
+}
+
+fn routes(state: UiState) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route(thorbis_web::assets::STYLESHEET_PATH, get(css))
+        .route(html::SCRIPT_PATH, get(js))
+        .route("/indicators", get(indicators))
+        .route("/signin", get(signin::pick_staff).post(signin::submit))
+        .route("/signin/{staff}", get(signin::pin_pad))
+        .route("/signout", post(signin::sign_out))
+        .route("/pos", get(pos::checks))
+        .route("/pos/checks", post(pos::open_check))
+        .route("/pos/checks/{order}", get(pos::check))
+        .route("/pos/checks/{order}/lines", post(pos::add_line))
+        .route("/pos/checks/{order}/send", post(pos::send))
+        .route("/pos/checks/{order}/courses/{course}/{op}", post(pos::course))
+        .route("/pos/checks/{order}/cash", post(pos::cash))
+        .route("/pos/checks/{order}/card", post(pos::card))
+        .route("/pos/checks/{order}/even", post(pos::even))
+        .route("/pos/checks/{order}/discount", post(pos::check_discount))
+        .route("/pos/checks/{order}/lines/{line}/{op}", post(pos::line_op))
+        .route("/pos/checks/{order}/split", post(pos::split_check))
+        .route("/pos/checks/{order}/transfer", post(pos::transfer))
+        .route("/pos/checks/{order}/merge", post(pos::merge))
+        .route("/pos/checks/{order}/reprint", post(pos::reprint))
+        .route("/pos/drawer", post(pos::open_drawer))
+        .route("/register", get(register::screen))
+        .route("/register/scan", post(register::scan))
+        .route("/register/add", post(register::add_item))
+        .route("/register/scans", get(scans::events))
+        .route("/register/{order}", get(register::sale))
+        .route("/register/{order}/price", post(register::override_price))
+        .route("/register/{order}/discount", post(register::discount))
+        .route("/register/{order}/cash", post(register::cash))
+        .route("/register/{order}/card", post(register::card))
+        .route("/returns", get(returns::find).post(returns::look_up))
+        .route("/returns/{order}", get(returns::sale).post(returns::refund))
+        .route("/drawer", get(drawer::screen))
+        .route("/drawer/open", post(drawer::open))
+        .route("/drawer/cash", post(drawer::move_cash))
+        .route("/drawer/no-sale", post(drawer::no_sale))
+        .route("/drawer/count", post(drawer::count))
+        .route("/drawer/report/{session}", get(drawer::report))
+        .route("/pos/availability", get(availability::board).post(availability::set))
+        .route("/kds", get(kds::screen))
+        .route("/kds/tickets", get(kds::fragment))
+        .route("/kds/events", get(kds::events))
+        .route("/kds/bump", post(kds::bump))
+        .route("/kds/recall", post(kds::recall))
+        .route("/kds/expo", get(kds::expo))
+        .route("/kds/expo/events", get(kds::expo_events))
+        .route("/kds/expo/bump", post(kds::expo_bump))
+        .route("/kds/expo/recall", post(kds::expo_recall))
+        .with_state(state)
+}
+
+/// Serves the UI on `listener` until `shutdown` resolves. The listener must be loopback.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: UiState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    if !addr.ip().is_loopback() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("the UI listens on loopback only, not {addr}"),
+        ));
+    }
+    tracing::info!(%addr, "UI listening");
+    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+}
+
+async fn indicators(axum::extract::State(state): axum::extract::State<UiState>) -> Response {
+    html! { (state.indicators()) }.into_response()
+}
+
+async fn root(session::MaybeSignedIn(who): session::MaybeSignedIn) -> Response {
+    match who {
+        Some(who) => Redirect::to(access::home_of(&who)).into_response(),
+        None => Redirect::to("/signin").into_response(),
+    }
+}
+
+async fn css(headers: axum::http::HeaderMap) -> Response {
+    thorbis_web::assets::stylesheet(&headers)
+}
+
+async fn js(headers: axum::http::HeaderMap) -> Response {
+    static ETAG: OnceLock<String> = OnceLock::new();
+    thorbis_web::assets::asset(
+        &headers,
+        "text/javascript; charset=utf-8",
+        include_str!("assets/app.js"),
+        &ETAG,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use thorbis_agent::StoreConfig;
+
+    #[tokio::test]
+    async fn listens_on_loopback_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(StoreConfig::new(dir.path().join("a.db"))).unwrap();
+        let state = UiState::new(
+            SharedStore::new(store),
+            None,
+            Arc::new(thorbis_agent::SystemClock),
+            SessionKey::from_bytes(b"k"),
+        );
+        let listener = bind_loopback(0).await.unwrap();
+        assert!(listener.local_addr().unwrap().ip().is_loopback());
+        let open = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+        let err = serve(open, state, async {}).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    }
+
+    #[tokio::test]
+    async fn a_swapped_request_gets_the_page_its_redirect_leads_to() {
+        use tower::ServiceExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(StoreConfig::new(dir.path().join("a.db"))).unwrap();
+        let app = router(UiState::new(
+            SharedStore::new(store),
+            None,
+            Arc::new(thorbis_agent::SystemClock),
+            SessionKey::from_bytes(b"k"),
+        ));
+        let request = |swap: bool| {
+            let mut r = axum::http::Request::get("/");
+            if swap {
+                r = r.header(SWAP_REQUEST, "1");
+            }
+            r.body(axum::body::Body::empty()).unwrap()
+        };
+        let plain = app.clone().oneshot(request(false)).await.unwrap();
+        assert_eq!(plain.status(), StatusCode::SEE_OTHER);
+        assert_eq!(plain.headers()[header::LOCATION], "/signin");
+        assert!(!plain.headers().contains_key(SWAP_URL));
+        let swapped = app.oneshot(request(true)).await.unwrap();
+        assert_eq!(swapped.status(), StatusCode::OK);
+        assert_eq!(swapped.headers()[SWAP_URL], "/signin");
+    }
+}

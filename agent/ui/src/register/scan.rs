@@ -1,0 +1,284 @@
+//! The scan field and what it rings up: a scanner's burst or a typed barcode (scale labels
+//! decoded with the terminal's layouts), or typed text that searches item names; tapping a
+//! search result adds it.
+
+use axum::Form;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+use thorbis_domain::catalog::Item;
+use thorbis_domain::command::PriceOverride;
+use thorbis_domain::events::ServiceMode;
+use thorbis_domain::ids::{ItemId, LineId, OrderId};
+use thorbis_domain::scan::{self, Embedded, Label};
+use thorbis_domain::{Command, Money, Qty};
+use thorbis_drivers::variable_measure::{Measure, VariableMeasureConfig};
+use thorbis_web::components::{Input, hidden, labelled};
+use thorbis_web::respond::{Href, post_then_redirect, see_other};
+use uuid::Uuid;
+
+use super::super::access::Cashier;
+use super::super::action::{capitalised, order_id, run};
+use super::super::html::Message;
+use super::super::{UiError, UiState};
+use super::{SaleData, Screen, on_hand, parse_qty, render};
+use thorbis_agent::SignedIn;
+
+/// The scan field, with what was typed kept after a refusal.
+pub(super) fn scan_form(data: &SaleData, screen: &Screen) -> Markup {
+    let order = data.order.as_ref().map(|o| o.id.0.to_string()).unwrap_or_default();
+    html! {
+        form.stack.panel #scan-form method="post" action="/register/scan" data-wedge
+            data-live=[data.scanner.then_some("/register/scans")] {
+            (hidden("order", &order))
+            input #via type="hidden" name="via" value="typed";
+            div.row {
+                label.grow {
+                    "Scan or search "
+                    (Input::new("code").id("scan").value(&screen.code).autofocus())
+                }
+                label.short {
+                    "Qty / kg "
+                    (Input::new("qty").id("qty").value(&screen.qty).decimal().placeholder("1"))
+                }
+            }
+            button.btn.primary #scan-go type="submit" { "Enter" }
+        }
+    }
+}
+
+/// Items whose names contain `q` (at most 24), each a tile that adds it.
+pub(super) fn results(data: &SaleData, q: &str, base: &str) -> Markup {
+    let needle = q.trim().to_lowercase();
+    let found: Vec<&Item> =
+        data.items.iter().filter(|i| i.name.to_lowercase().contains(&needle)).take(24).collect();
+    let order = data.order.as_ref().map(|o| o.id.0.to_string()).unwrap_or_default();
+    html! {
+        section.panel #results {
+            h2 { "Items matching “" (q) "”" }
+            @if found.is_empty() { p.muted { "Nothing matches." } }
+            div.grid {
+                @for item in found {
+                    form.tile-form method="post" action="/register/add" {
+                        (hidden("order", &order))
+                        (hidden("item", item.id.0))
+                        (hidden("back", base))
+                        button.tile type="submit" data-item=(item.name) {
+                            (item.name)
+                            span.money {
+                                (item.price.format(data.currency))
+                                @if item.sold_by_weight { " / kg" }
+                            }
+                            @if let Some(q) = on_hand(data, item.id) {
+                                span.muted.stock { "on hand " (q) }
+                            }
+                        }
+                        @if item.sold_by_weight {
+                            (labelled("Weight kg", Input::new("qty").class("weight").decimal()))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Decodes a scanned code as a scale label if a layout claims it.
+pub(super) fn label_of(
+    config: &VariableMeasureConfig,
+    code: &str,
+) -> Result<Option<(String, Embedded)>, String> {
+    let digits = (code.len() == 12 || code.len() == 13) && code.bytes().all(|b| b.is_ascii_digit());
+    if !digits {
+        return Ok(None);
+    }
+    match config.decode(code) {
+        Ok(Some(v)) => {
+            let embedded = match v.measure {
+                Measure::Weight { grams } => Embedded::Weight { grams },
+                Measure::Price { minor } => Embedded::Price { price: Money(minor) },
+            };
+            Ok(Some((v.catalog_code, embedded)))
+        }
+        Ok(None) => Ok(None),
+        // A code that is not an EAN at all may still be listed as typed (an in-house code).
+        Err(thorbis_drivers::variable_measure::VariableMeasureError::CheckDigit) => {
+            Err(format!("Barcode {code} does not read right (check digit): scan it again."))
+        }
+        Err(e) => Err(format!("Barcode {code} cannot be read: {e}.")),
+    }
+}
+
+/// The scan field's form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ScanForm {
+    /// The sale rung up so far; empty for a new sale.
+    #[serde(default)]
+    order: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    qty: String,
+    /// `scan` when the page's script saw a scanner's burst, else `typed`.
+    #[serde(default)]
+    via: String,
+}
+
+/// The sale a form names, if any (empty: a new sale).
+fn sale_of(raw: &str) -> Result<Option<OrderId>, UiError> {
+    match raw.trim() {
+        "" => Ok(None),
+        raw => order_id(raw).map(Some),
+    }
+}
+
+/// The scan field: a scan (or typed code) rings an item up; other typed text searches.
+pub(crate) async fn scan(
+    State(state): State<UiState>,
+    who: Cashier,
+    Form(form): Form<ScanForm>,
+) -> Result<Response, UiError> {
+    let order_id = sale_of(&form.order)?;
+    let code = form.code.trim().to_owned();
+    let typed_qty = form.qty.trim();
+    let scanned = form.via.trim() == "scan";
+    let refuse = |msg: String| Screen {
+        msg: Some(Message::Error(msg)),
+        code: code.clone(),
+        qty: typed_qty.to_owned(),
+        ..Screen::default()
+    };
+    if code.is_empty() {
+        let screen = refuse("Scan a barcode or type an item's name.".into());
+        return render(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    if code.chars().count() > 64 || code.chars().any(char::is_control) {
+        let screen = refuse("That is not a barcode or an item name.".into());
+        return render(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let items = state.with_store(|store| store.items()).await?;
+    let found = match label_of(&state.scale_labels, &code) {
+        Err(e) => Err(e),
+        Ok(label) => {
+            let label = label
+                .as_ref()
+                .map(|(key, embedded)| Label { catalog_code: key, embedded: *embedded });
+            scan::resolve(&items, &code, label).map_err(|e| match e {
+                scan::ScanError::Unknown(_) if !scanned => String::new(),
+                other => format!("{}.", capitalised(&other.to_string())),
+            })
+        }
+    };
+    let found = match found {
+        Ok(found) => found,
+        // Typed text that is no barcode: search by name.
+        Err(e) if e.is_empty() => {
+            let path = order_id.map_or("/register".to_owned(), |o| format!("/register/{}", o.0));
+            return Ok(see_other(&Href::new(path).param("q", &code).into_string()));
+        }
+        Err(e) => {
+            return render(&state, &who, order_id, refuse(e), StatusCode::UNPROCESSABLE_ENTITY)
+                .await;
+        }
+    };
+    let by_weight = items.iter().any(|i| i.id == found.item_id && i.sold_by_weight);
+    let qty = match found.qty {
+        Some(q) if typed_qty.is_empty() => Ok(q),
+        Some(_) => Err("A scale label sets its own quantity: clear the Qty field.".to_owned()),
+        None if by_weight && typed_qty.is_empty() => {
+            Err(format!("Weigh {}: type its weight in kg, then scan again.", found.name))
+        }
+        None => parse_qty(typed_qty, by_weight),
+    };
+    match qty {
+        Ok(qty) => add(&state, &who, order_id, found.item_id, qty, None).await,
+        Err(e) => render(&state, &who, order_id, refuse(e), StatusCode::UNPROCESSABLE_ENTITY).await,
+    }
+}
+
+/// A search result's form: the item, and its weight when sold by weight.
+#[derive(Debug, Deserialize)]
+pub(crate) struct AddForm {
+    #[serde(default)]
+    order: String,
+    #[serde(default)]
+    item: String,
+    #[serde(default)]
+    qty: String,
+}
+
+/// A search result tapped.
+pub(crate) async fn add_item(
+    State(state): State<UiState>,
+    who: Cashier,
+    Form(form): Form<AddForm>,
+) -> Result<Response, UiError> {
+    let order_id = sale_of(&form.order)?;
+    let item_id = ItemId(Uuid::try_parse(form.item.trim()).map_err(|_| UiError::NotFound)?);
+    let by_weight = state
+        .with_store(move |store| Ok(store.item(item_id)?.is_some_and(|i| i.sold_by_weight)))
+        .await?;
+    match parse_qty(form.qty.trim(), by_weight) {
+        Ok(qty) => add(&state, &who, order_id, item_id, qty, None).await,
+        Err(e) => {
+            render(&state, &who, order_id, Screen::refused(e), StatusCode::UNPROCESSABLE_ENTITY)
+                .await
+        }
+    }
+}
+
+/// Rings `qty` of an item up on the sale, opening the sale first if there is none; one
+/// transaction either way.
+async fn add(
+    state: &UiState,
+    who: &SignedIn,
+    order_id: Option<OrderId>,
+    item_id: ItemId,
+    qty: Qty,
+    price_override: Option<PriceOverride>,
+) -> Result<Response, UiError> {
+    let (id, line_id, fresh, currency) = state
+        .with_store(move |store| {
+            let line = LineId(store.new_id());
+            let currency = match order_id.map(|id| store.order(id)).transpose()?.flatten() {
+                Some(o) => o.currency,
+                None => store.currency()?,
+            };
+            Ok(match order_id {
+                Some(id) => (id, line, false, currency),
+                None => (OrderId(store.new_id()), line, true, currency),
+            })
+        })
+        .await?;
+    let mut commands = Vec::with_capacity(2);
+    if fresh {
+        commands.push(Command::OpenOrder {
+            order_id: id,
+            currency,
+            mode: ServiceMode::Retail,
+            table: None,
+            guests: None,
+            staff: Some(who.staff_id),
+        });
+    }
+    commands.push(Command::AddLine {
+        order_id: id,
+        line_id,
+        item_id,
+        qty,
+        modifiers: Vec::new(),
+        seat: None,
+        course: None,
+        note: None,
+        price_override,
+    });
+    let refusal = run(state, commands, currency).await?.err();
+    post_then_redirect(
+        refusal,
+        || format!("/register/{}?msg=added", id.0),
+        |e| render(state, who, order_id, Screen::refused(e), StatusCode::UNPROCESSABLE_ENTITY),
+    )
+    .await
+}

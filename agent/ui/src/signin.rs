@@ -1,0 +1,127 @@
+//! Sign-in: pick your name, type your PIN on the pad. The PIN is checked offline by
+//! [`Store::sign_in`](thorbis_agent::Store::sign_in) (argon2id hashes, lockout); a wrong PIN or a
+//! lockout is shown on the pad itself.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::html;
+use serde::Deserialize;
+use thorbis_domain::ids::StaffId;
+use thorbis_web::components::{Input, link_button};
+use uuid::Uuid;
+
+use super::access::home_of;
+use super::html::{Message, message, page};
+use super::session::{MaybeSignedIn, clear_cookie, set_cookie};
+use super::{UiError, UiState};
+use thorbis_agent::SignInError;
+use thorbis_agent::staff::is_valid_pin;
+
+/// The staff picker.
+pub(crate) async fn pick_staff(
+    State(state): State<UiState>,
+    MaybeSignedIn(who): MaybeSignedIn,
+) -> Result<Response, UiError> {
+    let staff = state.with_store(|store| store.active_staff()).await?;
+    let body = html! {
+        h1 { "Who is signing in?" }
+        div.grid.staff {
+            @for s in &staff {
+                a.tile href={ "/signin/" (s.id.0) } data-staff=(s.name) { (s.name) }
+            }
+            @if staff.is_empty() {
+                p.msg { "No staff are published to this terminal yet." }
+            }
+        }
+    };
+    Ok(page("Sign in", "signin", who.as_ref(), &state.indicators(), body).into_response())
+}
+
+/// The PIN pad for one member of staff.
+pub(crate) async fn pin_pad(
+    State(state): State<UiState>,
+    Path(staff): Path<String>,
+) -> Result<Response, UiError> {
+    let id = Uuid::try_parse(&staff).map_err(|_| UiError::NotFound)?;
+    render_pad(&state, StaffId(id), None, StatusCode::OK).await
+}
+
+async fn render_pad(
+    state: &UiState,
+    id: StaffId,
+    msg: Option<Message>,
+    status: StatusCode,
+) -> Result<Response, UiError> {
+    let staff = state
+        .with_store(move |store| store.staff(id))
+        .await?
+        .filter(|s| s.active)
+        .ok_or(UiError::NotFound)?;
+    let body = html! {
+        h1 { "PIN for " (staff.name) }
+        (message(msg.as_ref()))
+        form.pinpad #pinpad method="post" action="/signin" {
+            input type="hidden" name="staff" value=(id.0);
+            (Input::new("pin").id("pin").pin().maxlength(16).autofocus())
+            div.keys {
+                @for d in 1..=9 {
+                    button.key type="button" data-digit=(d) { (d) }
+                }
+                button.key type="button" data-clear { "Clear" }
+                button.key type="button" data-digit="0" { "0" }
+                button.key.go #pin-ok type="submit" { "OK" }
+            }
+        }
+        p { (link_button("btn ghost", "/signin", None, html! { "Not " (staff.name) "?" })) }
+    };
+    Ok((status, page("Sign in", "pin", None, &state.indicators(), body)).into_response())
+}
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub(crate) struct SignInForm {
+    #[serde(default)]
+    staff: String,
+    #[serde(default)]
+    pin: String,
+}
+
+/// Checks the PIN; signs in and goes to the role's screen, or shows why not.
+pub(crate) async fn submit(
+    State(state): State<UiState>,
+    Form(form): Form<SignInForm>,
+) -> Result<Response, UiError> {
+    let id = StaffId(Uuid::try_parse(form.staff.trim()).map_err(|_| UiError::NotFound)?);
+    let pin = form.pin.trim().to_owned();
+    let refused = |text: String| {
+        render_pad(&state, id, Some(Message::Error(text)), StatusCode::UNPROCESSABLE_ENTITY)
+    };
+    if !is_valid_pin(&pin) {
+        return refused("A PIN is 4 to 8 digits.".into()).await;
+    }
+    let now = state.now_ms();
+    let result = state.with_store(move |store| Ok(store.sign_in(id, &pin))).await?;
+    match result {
+        Ok(who) => {
+            let cookie = set_cookie(&state.key.sign(who.staff_id, now));
+            Ok(([(header::SET_COOKIE, cookie)], Redirect::to(home_of(&who))).into_response())
+        }
+        Err(SignInError::Store(e)) => Err(e.into()),
+        Err(SignInError::LockedOut { until_ms }) => {
+            let minutes = until_ms.saturating_sub(state.now_ms()).div_ceil(60_000).max(1);
+            refused(format!(
+                "Too many wrong PINs: sign-in is locked for {minutes} more minute{}.",
+                if minutes == 1 { "" } else { "s" }
+            ))
+            .await
+        }
+        Err(e) => refused(format!("{}.", super::action::capitalised(&e.to_string()))).await,
+    }
+}
+
+/// Signs out.
+pub(crate) async fn sign_out() -> Response {
+    ([(header::SET_COOKIE, clear_cookie())], Redirect::to("/signin")).into_response()
+}
