@@ -14,7 +14,7 @@
 //! The router runs on the agent's runtime (two workers; store reads on the blocking pool).
 //! Renders alternate between the stores and the screens, so all see the same machine noise.
 //!
-//! `cargo bench -p thorbis-agent --bench screens` prints
+//! `cargo bench -p thorbis-terminal-ui --bench screens` prints
 //! `METRIC screen_render_<screen>_p50_ms` and `_p95_ms` for `check` (an open check in the
 //! kitchen), `paid_check`, `register` (an open sale) and `expo`, and
 //! `METRIC screen_render_p95_ms`: the worst of those four p95 figures (goal: at most 5 ms);

@@ -14,7 +14,7 @@
 //! (adding the `DevTools` round trips of the click itself), and the post and redirect's
 //! own time.
 //!
-//! `cargo bench -p thorbis-agent --bench ui_tap_to_paint` (`THORBIS_UI_TAPS=N`, default 40;
+//! `cargo bench -p thorbis-terminal-ui --bench ui_tap_to_paint` (`THORBIS_UI_TAPS=N`, default 40;
 //! three under `cargo test --benches`).
 
 #![allow(clippy::print_stdout)] // A bench's output is its figures.
