@@ -22,6 +22,7 @@ benches=(
     thorbis-agent:apply_events
     thorbis-terminal-ui:screens
     thorbis-terminal-ui:ui_tap_to_paint
+    thorbis-terminal-ui:signin_flood
     thorbis-hub:ingest
     thorbis-hub:live_connections
     thorbis-tests:lan
@@ -37,6 +38,7 @@ sale_vs_raw_p99_ratio|≤ 3.5
 agent_apply_events_per_s|≥ 50000
 screen_render_p95_ms|≤ 5
 ui_tap_to_paint_ms_p95|≤ 50
+signin_flood_tap_ratio|≤ 2
 hub_ingest_events_per_s|≥ 20000
 ingest_vs_copy_ratio|≥ 0.5
 hub_live_connections|≥ 5000

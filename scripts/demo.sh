@@ -8,7 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 data=.thorbis-demo
-mkdir -p "$data/receipts"
+# The agent keeps its private key in this folder and refuses one that others can read.
+(umask 077 && mkdir -p "$data/receipts")
+chmod 700 "$data"
 scripts/ensure-packages.sh demo
 # The first build takes several minutes: cargo shows its progress.
 echo "building the hub, the agent and the simulators..."

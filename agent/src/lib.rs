@@ -27,6 +27,7 @@
 //! authentication.
 
 mod checkpoint;
+pub mod data_dir;
 mod error;
 pub mod ids;
 pub mod lan;
@@ -41,7 +42,7 @@ pub mod sync;
 pub use error::StoreError;
 pub use staff::{SignInError, SignedIn};
 pub use store::{
-    Applied, Committed, Enrollment, LogReport, OrderView, PROJECTION_VERSION, RequestSigner, Store,
-    StoreConfig, StoreKeys, TicketView,
+    Applied, CheckedPin, Committed, Enrollment, LogReport, OrderView, PROJECTION_VERSION, PinCheck,
+    RequestSigner, Store, StoreConfig, StoreKeys, TicketView,
 };
 pub use thorbis_sync_protocol::clock::{self, Clock, ManualClock, SystemClock};

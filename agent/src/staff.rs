@@ -10,8 +10,9 @@
 //!   terminal release; [`PinCost::FAST_FOR_TESTS`] exists only so test suites that hash
 //!   many PINs stay quick, and a hash made with it verifies like any other.
 //! - **Lockout.** [`MAX_FAILURES`] consecutive wrong PINs lock the staff id for
-//!   [`LOCKOUT_MS`] by the store's clock; a locked id is refused without looking at the PIN,
-//!   and a correct PIN clears the count. Sign-in and approval share the count, so a
+//!   [`LOCKOUT_MS`] by the store's clock, each further lockout twice as long up to
+//!   [`MAX_LOCKOUT_MS`]; a locked id is refused without looking at the PIN (so attempts
+//!   while locked neither count nor extend the lockout), and a correct PIN clears it all. Sign-in and approval share the count, so a
 //!   manager prompt is no side door for guessing. Failures are kept in the local `sign_in_failures`
 //!   table: they are this terminal's security state, not business events, so they are
 //!   neither signed nor synced.
@@ -19,8 +20,9 @@
 //!   time (an unknown id is checked against a dummy hash) and count towards a lockout the
 //!   same way. Whether an account is disabled, or lacks the right to approve, is only said
 //!   after its PIN was right.
-//! - **Bounded cost.** A record whose hash asks for more than [`MAX_M_COST_KIB`] of memory
-//!   (or is not argon2id) is not verified at all, so a bad record cannot stall a terminal.
+//! - **Bounded cost.** A record whose hash asks for more than [`MAX_M_COST_KIB`] of memory,
+//!   [`MAX_T_COST`] passes or [`MAX_P_COST`] lanes (or is not argon2id) is not verified at
+//!   all, so a bad record cannot stall a terminal.
 
 use std::sync::OnceLock;
 
@@ -34,8 +36,19 @@ use crate::error::StoreError;
 /// Consecutive wrong PINs after which a staff id is locked.
 pub const MAX_FAILURES: u32 = 5;
 
-/// How long a lockout lasts, in milliseconds (5 minutes).
-pub const LOCKOUT_MS: u64 = 5 * 60 * 1000;
+/// How long the first lockout lasts, in milliseconds (one minute). Each further lockout
+/// of the same id before a right PIN lasts twice as long, up to [`MAX_LOCKOUT_MS`].
+pub const LOCKOUT_MS: u64 = 60 * 1000;
+
+/// The longest lockout (30 minutes): wrong PINs slow guessing down, they never lock a
+/// member of staff out for good.
+pub const MAX_LOCKOUT_MS: u64 = 30 * 60 * 1000;
+
+/// The most passes over memory a stored hash may ask for; above it the record is refused.
+pub const MAX_T_COST: u32 = 8;
+
+/// The most lanes a stored hash may ask for; above it the record is refused.
+pub const MAX_P_COST: u32 = 4;
 
 /// The most memory a stored hash may ask for (64 MiB): above it the record is refused
 /// rather than verified, so a bad record cannot exhaust a terminal's memory.
@@ -154,6 +167,9 @@ pub(crate) fn verify(pin: &str, phc: &str) -> Result<bool, String> {
     if params.m_cost() > MAX_M_COST_KIB {
         return Err(format!("asks for {} KiB of memory", params.m_cost()));
     }
+    if params.t_cost() > MAX_T_COST || params.p_cost() > MAX_P_COST {
+        return Err(format!("asks for {} passes over {} lanes", params.t_cost(), params.p_cost()));
+    }
     match Argon2::default().verify_password(pin.as_bytes(), &hash) {
         Ok(()) => Ok(true),
         Err(argon2::password_hash::Error::PasswordInvalid) => Ok(false),
@@ -210,6 +226,12 @@ mod tests {
         let greedy =
             "$argon2id$v=19$m=4194304,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
         assert!(verify("1234", greedy).is_err());
+        let slow =
+            "$argon2id$v=19$m=64,t=100000,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
+        assert!(verify("1234", slow).is_err());
+        let wide =
+            "$argon2id$v=19$m=64,t=1,p=64$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
+        assert!(verify("1234", wide).is_err());
         assert!(verify("1234", "1234").is_err());
     }
 }

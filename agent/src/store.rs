@@ -40,6 +40,7 @@ mod reads;
 mod remote;
 mod sign_in;
 pub use remote::{Applied, Enrollment, RequestSigner, StoreKeys};
+pub use sign_in::{CheckedPin, PinCheck};
 
 /// Bumped whenever the fold changes what it stores; a store whose projections were built
 /// by another version rebuilds them from the event log when it opens.
@@ -157,6 +158,10 @@ impl Store {
     /// Opens (creating if needed) the store, migrates it, and loads this device's identity.
     pub fn open(config: StoreConfig) -> Result<Store, StoreError> {
         let mut conn = Connection::open(&config.path)?;
+        // The store holds the device's private key: its file is the owner's alone (SQLite
+        // gives the WAL and shared-memory files the same permissions).
+        crate::data_dir::restrict_file(&config.path)
+            .map_err(|e| StoreError::Key(format!("restricting {}: {e}", config.path.display())))?;
         schema::configure(&conn)?;
         schema::migrate(&mut conn, thorbis_migrations::AGENT)?;
         let (device_id, key) = load_or_create_identity(&conn, &config)?;

@@ -29,8 +29,7 @@ fn main() -> Result<()> {
         )
         .init();
     let config = Config::parse(std::env::args().skip(1)).map_err(|e| anyhow::anyhow!("{e}"))?;
-    std::fs::create_dir_all(&config.data_dir)
-        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    thorbis_agent::data_dir::prepare(&config.data_dir)?;
     // Before anything touches the store: one app per store.
     let first = match instance::claim(&config.data_dir)? {
         Instance::First(first) => first,

@@ -51,6 +51,7 @@ pub const AGENT: &[Migration] = migrations!("agent":
     4 => "sign_in",
     5 => "sync",
     6 => "ui_reads",
+    7 => "sign_in_backoff",
 );
 
 /// The hub's Postgres migrations, in order.

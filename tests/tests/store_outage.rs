@@ -150,6 +150,17 @@ struct Ui {
     base: String,
     http: reqwest::Client,
     cookie: String,
+    /// The form token of this session, posted with every form as the UI's pages do.
+    csrf: String,
+}
+
+/// The form token in a page of the terminal UI.
+fn form_token(html: &str) -> Result<String> {
+    html.split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .context("the page has no form token")
 }
 
 impl Ui {
@@ -160,28 +171,61 @@ impl Ui {
             .timeout(Duration::from_secs(10))
             .build()?;
         let deadline = Instant::now() + WAIT;
-        loop {
-            let response = http
-                .post(format!("{base}/signin"))
-                .form(&[("staff", staff.to_string().as_str()), ("pin", pin)])
+        // The PIN pad is there once the terminal knows the staff member.
+        let pad = loop {
+            let response = http.get(format!("{base}/signin/{staff}")).send().await?;
+            if response.status().is_success() {
+                break response.text().await?;
+            }
+            ensure!(Instant::now() < deadline, "PIN pad at {base}: {}", response.status());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let token = form_token(&pad)?;
+        let response = http
+            .post(format!("{base}/signin"))
+            .form(&[("staff", staff.to_string().as_str()), ("pin", pin), ("csrf", &token)])
+            .send()
+            .await?;
+        let cookie = response
+            .headers()
+            .get(reqwest::header::SET_COOKIE)
+            .with_context(|| format!("signing in at {base}: {}", response.status()))?;
+        let cookie = cookie.to_str()?.split(';').next().unwrap_or_default().to_owned();
+        let mut ui = Self { base: base.to_owned(), http, cookie, csrf: String::new() };
+        ui.csrf = form_token(&ui.get("/").await?)?;
+        Ok(ui)
+    }
+
+    /// A page (following redirects by hand, as the client does not), as HTML.
+    async fn get(&self, path: &str) -> Result<String> {
+        let mut path = path.to_owned();
+        for _ in 0..4 {
+            let response = self
+                .http
+                .get(format!("{}{path}", self.base))
+                .header(reqwest::header::COOKIE, &self.cookie)
                 .send()
                 .await?;
-            if let Some(cookie) = response.headers().get(reqwest::header::SET_COOKIE) {
-                let cookie = cookie.to_str()?.split(';').next().unwrap_or_default().to_owned();
-                return Ok(Self { base: base.to_owned(), http, cookie });
+            let status = response.status();
+            if let Some(location) = response.headers().get(reqwest::header::LOCATION) {
+                path = location.to_str()?.to_owned();
+                continue;
             }
-            ensure!(Instant::now() < deadline, "signing in at {base}: {}", response.status());
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            ensure!(status.is_success(), "{path}: {status}");
+            return Ok(response.text().await?);
         }
+        bail!("{path}: too many redirects")
     }
 
     /// Posts a form; expects a redirect and returns where to.
     async fn post(&self, path: &str, form: &[(&str, String)]) -> Result<String> {
+        let mut form = form.to_vec();
+        form.push(("csrf", self.csrf.clone()));
         let response = self
             .http
             .post(format!("{}{path}", self.base))
             .header(reqwest::header::COOKIE, &self.cookie)
-            .form(form)
+            .form(&form)
             .send()
             .await?;
         let status = response.status();
@@ -215,14 +259,7 @@ impl Ui {
 
     /// The kitchen display's tickets (HTML).
     async fn tickets(&self) -> Result<String> {
-        let response = self
-            .http
-            .get(format!("{}/kds/tickets", self.base))
-            .header(reqwest::header::COOKIE, &self.cookie)
-            .send()
-            .await?;
-        ensure!(response.status().is_success(), "kds tickets: {}", response.status());
-        Ok(response.text().await?)
+        self.get("/kds/tickets").await
     }
 }
 

@@ -138,8 +138,7 @@ fn main() -> Result<()> {
         )
         .init();
     let args = parse_args()?;
-    std::fs::create_dir_all(&args.data)
-        .with_context(|| format!("creating {}", args.data.display()))?;
+    thorbis_agent::data_dir::prepare(&args.data)?;
     let path = args.data.join("agent.db");
     match args.command.as_str() {
         "status" => {

@@ -26,13 +26,14 @@
 
 #![allow(clippy::print_stdout)] // A bench binary's output is its figures.
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, ensure};
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::StatusCode;
 use thorbis_agent::print::setup::front_routing;
 use thorbis_agent::seed::{self, SaleIds};
 use thorbis_agent::sync::SharedStore;
@@ -42,7 +43,6 @@ use thorbis_domain::events::ServiceMode;
 use thorbis_domain::ids::{DrawerSessionId, LineId, OrderId, PaymentId};
 use thorbis_domain::{Command, Currency, Money, Qty};
 use thorbis_terminal_ui::{self as ui, SessionKey, UiState};
-use tower::ServiceExt as _;
 
 const NOW: u64 = 1_790_000_000_000;
 
@@ -107,18 +107,12 @@ async fn main() -> Result<()> {
 fn report(store: &str, ms: &mut [Vec<f64>]) {
     let mut worst = 0.0_f64;
     for ((name, _), values) in SCREENS.iter().zip(ms.iter_mut()) {
-        let (p50, p95) = (percentile(values, 50.0), percentile(values, 95.0));
+        let (p50, p95) = (support::percentile(values, 50.0), support::percentile(values, 95.0));
         worst = worst.max(p95);
         println!("METRIC screen_render{store}_{name}_p50_ms {p50:.3}");
         println!("METRIC screen_render{store}_{name}_p95_ms {p95:.3}");
     }
     println!("METRIC screen_render{store}_p95_ms {worst:.3}");
-}
-
-fn percentile(values: &mut [f64], p: f64) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * (values.len() - 1) as f64).round() as usize;
-    values[rank]
 }
 
 /// A store with its UI, signed in as the demo manager (who may use all three screens).
@@ -196,7 +190,7 @@ impl Fixture {
             SessionKey::from_bytes(b"screens bench"),
         );
         let app = ui::router(state);
-        let cookie = sign_in(&app).await?;
+        let cookie = support::sign_in(&app, seed::MANAGER, seed::MANAGER_PIN).await?.cookie;
         Ok(Fixture { app, cookie, paths, events, jobs: job_count, _dir: dir })
     }
 
@@ -204,36 +198,13 @@ impl Fixture {
     /// milliseconds.
     async fn render(&self, s: usize) -> Result<f64> {
         let (path, marker) = (&self.paths[s], SCREENS[s].1);
-        let request = Request::get(path.as_str())
-            .header(header::COOKIE, self.cookie.as_str())
-            .body(Body::empty())?;
         let t = Instant::now();
-        let response = self.app.clone().oneshot(request).await?;
-        let status = response.status();
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+        let (status, text) = support::get(&self.app, path, &self.cookie).await?;
         let ms = t.elapsed().as_secs_f64() * 1e3;
-        let text = std::str::from_utf8(&body)?;
         ensure!(status == StatusCode::OK, "{path}: {status}: {text}");
         ensure!(text.contains(marker), "{path} does not show {marker:?}: {text}");
         Ok(ms)
     }
-}
-
-/// Signs the demo manager in by PIN through the router; returns the session cookie.
-async fn sign_in(app: &Router) -> Result<String> {
-    let form = format!("staff={}&pin={}", seed::MANAGER.0, seed::MANAGER_PIN);
-    let request = Request::post("/signin")
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(form))?;
-    let response = app.clone().oneshot(request).await?;
-    ensure!(response.status() == StatusCode::SEE_OTHER, "sign-in: {}", response.status());
-    let cookie = response
-        .headers()
-        .get(header::SET_COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .context("sign-in sets no cookie")?;
-    Ok(cookie.to_owned())
 }
 
 /// A dine-in order with a burger, fries and a soda.

@@ -17,6 +17,7 @@ use thorbis_web::components::Input;
 use thorbis_web::form::Fields;
 use uuid::Uuid;
 
+use super::pins::{self, PinRefused, THROTTLED, locked_text};
 use super::{UiError, UiState};
 use thorbis_agent::staff::is_valid_pin;
 use thorbis_agent::{SignInError, SignedIn};
@@ -75,21 +76,23 @@ pub(crate) async fn approver(
     if !is_valid_pin(&pin) {
         return Ok(Err("A manager PIN is 4 to 8 digits.".into()));
     }
-    let result = state.with_store(move |store| Ok(store.approve(manager, &pin))).await?;
-    Ok(match result {
+    Ok(match pins::approve(state, manager, pin).await? {
         Ok(id) => Ok(Some(id)),
-        Err(SignInError::Store(e)) => return Err(e.into()),
-        Err(SignInError::LockedOut { until_ms }) => {
-            let minutes = until_ms.saturating_sub(state.now_ms()).div_ceil(60_000).max(1);
-            Err(format!(
-                "Too many wrong PINs: approval is locked for {minutes} more minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            ))
-        }
-        Err(SignInError::UnknownStaff | SignInError::WrongPin | SignInError::UnusableHash) => {
-            Err("Wrong manager PIN: nothing was changed.".into())
-        }
-        Err(SignInError::Inactive) => Err("That manager's account is disabled.".into()),
-        Err(SignInError::NotAManager) => Err("A manager's or owner's PIN is required.".into()),
+        Err(PinRefused::Throttled) => Err(THROTTLED.into()),
+        Err(PinRefused::Refused(refusal)) => Err(refusal_text(state, &refusal)),
     })
+}
+
+/// What a refused manager PIN is told.
+fn refusal_text(state: &UiState, refusal: &SignInError) -> String {
+    match refusal {
+        SignInError::LockedOut { until_ms } => locked_text("approval", state.now_ms(), *until_ms),
+        SignInError::UnknownStaff | SignInError::WrongPin | SignInError::UnusableHash => {
+            "Wrong manager PIN: nothing was changed.".into()
+        }
+        SignInError::Inactive => "That manager's account is disabled.".into(),
+        SignInError::NotAManager | SignInError::Store(_) => {
+            "A manager's or owner's PIN is required.".into()
+        }
+    }
 }

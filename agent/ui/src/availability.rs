@@ -20,6 +20,7 @@ use super::access::StockKeeper;
 use super::action::{run, store_currency};
 use super::html::{Message, message, page};
 use super::{UiError, UiState};
+use crate::guard::csrf_field;
 use thorbis_agent::SignedIn;
 
 #[derive(Debug, Deserialize, Default)]
@@ -86,6 +87,7 @@ async fn render(
                 @for item in items {
                     @let is_off = off.contains(&item.id);
                     form.tile-form method="post" action="/pos/availability" {
+                        (csrf_field())
                         (hidden("item", item.id.0))
                         (hidden("available", if is_off { "1" } else { "0" }))
                         button.tile.avail.out[is_off] type="submit" data-avail=(item.name)

@@ -26,6 +26,7 @@ use super::access::Cashier;
 use super::action::{run, store_currency};
 use super::html::{Message, message, page};
 use super::{UiError, UiState};
+use crate::guard::csrf_field;
 use thorbis_agent::SignedIn;
 use thorbis_agent::print::{Document, JobState, short};
 
@@ -77,6 +78,7 @@ async fn render(
                         h2 { "Open a shift" }
                         p.muted { "Count the float into the drawer." }
                         form.stack method="post" action="/drawer/open" {
+                            (csrf_field())
                             (labelled("Float", Input::new("float").id("float").decimal().value(&typed.float)))
                             button.btn.primary #open-drawer type="submit" { "Open drawer" }
                         }
@@ -95,6 +97,7 @@ async fn render(
                         section.panel #cash-panel {
                             h2 { "Pay in / pay out" }
                             form.stack method="post" action="/drawer/cash" {
+                                (csrf_field())
                                 div.row {
                                     (radio("kind", "in", !pay_out, Some("kind-in"), "Pay in"))
                                     (radio("kind", "out", pay_out, Some("kind-out"), "Pay out"))
@@ -107,6 +110,7 @@ async fn render(
                         section.panel #no-sale-panel {
                             h2 { "No sale" }
                             form.stack method="post" action="/drawer/no-sale" {
+                                (csrf_field())
                                 (labelled("Reason", Input::new("reason").id("no-sale-reason").value(&typed.no_sale_reason)))
                                 button.btn #no-sale type="submit" { "Open drawer, no sale" }
                             }
@@ -115,6 +119,7 @@ async fn render(
                             h2 { "Close the shift" }
                             p.muted { "Count the cash in the drawer and type the total. The expected amount is shown after." }
                             form.stack method="post" action="/drawer/count" {
+                                (csrf_field())
                                 (labelled("Counted cash", Input::new("counted").id("counted").decimal().value(&typed.counted)))
                                 button.btn.primary #close-drawer type="submit" { "Close and print Z report" }
                             }

@@ -6,6 +6,7 @@ use thorbis_web::layout::Page;
 
 use super::SyncState;
 use super::access::{Access, Availability, Kitchen, Pos, Register};
+use crate::guard::csrf_field;
 use thorbis_agent::SignedIn;
 use thorbis_agent::print::PrinterStatus;
 
@@ -83,6 +84,7 @@ pub(crate) fn page(
                 }
                 span.who id="who" { (who.name) " · " (format!("{:?}", who.role).to_lowercase()) }
                 form.inline method="post" action="/signout" {
+                    (csrf_field())
                     button.btn.ghost type="submit" { "Sign out" }
                 }
             }

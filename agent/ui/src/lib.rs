@@ -37,8 +37,10 @@ mod action;
 mod approval;
 mod availability;
 mod drawer;
+mod guard;
 mod html;
 mod kds;
+mod pins;
 mod pos;
 mod register;
 mod returns;
@@ -127,6 +129,8 @@ pub struct UiState {
     clock: Arc<dyn Clock>,
     sync: Arc<dyn SyncStatus>,
     key: Arc<SessionKey>,
+    /// PIN checks: one at a time, at a bounded rate.
+    pins: Arc<pins::PinGate>,
     /// How the register reads scale labels (variable-measure barcodes).
     scale_labels: Arc<thorbis_drivers::variable_measure::VariableMeasureConfig>,
     /// Codes from a serial scanner, for the register pages.
@@ -152,6 +156,7 @@ impl UiState {
             clock,
             sync: Arc::new(NoSync),
             key: Arc::new(key),
+            pins: Arc::default(),
             scale_labels: Arc::new(register::default_scale_labels()),
             scans: ScanFeed::default(),
             changed: Arc::new(watch::channel(0).0),
@@ -227,6 +232,18 @@ pub enum UiError {
     /// The thing asked for does not exist.
     #[error("not found")]
     NotFound,
+    /// The request named a host other than this terminal's loopback (DNS rebinding).
+    #[error("foreign host")]
+    ForeignHost,
+    /// A form was posted from a page that is not this UI's.
+    #[error("foreign origin")]
+    ForeignOrigin,
+    /// A form was posted without this session's token (another site's, or a stale page).
+    #[error("stale form")]
+    StaleForm,
+    /// A request body larger than any form of the UI.
+    #[error("request too large")]
+    TooLarge,
     /// Something broke underneath; logged, never shown in detail.
     #[error("internal error: {0}")]
     Internal(String),
@@ -249,6 +266,22 @@ impl IntoResponse for UiError {
                 (StatusCode::FORBIDDEN, "Not for this role", "This screen is not for your role.")
             }
             UiError::NotFound => (StatusCode::NOT_FOUND, "Not found", "Not found."),
+            UiError::ForeignHost => (
+                StatusCode::MISDIRECTED_REQUEST,
+                "Refused",
+                "This terminal answers only its own address.",
+            ),
+            UiError::ForeignOrigin => {
+                (StatusCode::FORBIDDEN, "Refused", "That form did not come from this terminal.")
+            }
+            UiError::StaleForm => (
+                StatusCode::FORBIDDEN,
+                "Form out of date",
+                "That form is out of date: nothing was done. Go back, reload and try again.",
+            ),
+            UiError::TooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "Refused", "That request is too large.")
+            }
             UiError::Internal(detail) => {
                 tracing::error!(%detail, "UI request failed");
                 (
@@ -280,11 +313,15 @@ const SWAP_URL: &str = "x-thorbis-url";
 
 /// The UI's routes.
 pub fn router(state: UiState) -> Router {
-    let routes = routes(state);
+    let routes = routes(state.clone());
     let inner = routes.clone();
-    routes.layer(axum::middleware::from_fn(move |request, next| {
-        follow_swap_redirect(inner.clone(), request, next)
-    }))
+    // The guard is the outer layer: it refuses before anything runs, and the token it sets
+    // also serves the page a swapped post is answered with.
+    routes
+        .layer(axum::middleware::from_fn(move |request, next| {
+            follow_swap_redirect(inner.clone(), request, next)
+        }))
+        .layer(axum::middleware::from_fn_with_state(state, guard::guard))
 }
 
 /// For a swapped form post (see [`SWAP_REQUEST`]) answered by a redirect to a page of this
@@ -464,7 +501,7 @@ mod tests {
             SessionKey::from_bytes(b"k"),
         ));
         let request = |swap: bool| {
-            let mut r = axum::http::Request::get("/");
+            let mut r = axum::http::Request::get("/").header(header::HOST, "127.0.0.1:8123");
             if swap {
                 r = r.header(SWAP_REQUEST, "1");
             }
@@ -477,5 +514,85 @@ mod tests {
         let swapped = app.oneshot(request(true)).await.unwrap();
         assert_eq!(swapped.status(), StatusCode::OK);
         assert_eq!(swapped.headers()[SWAP_URL], "/signin");
+    }
+
+    #[tokio::test]
+    async fn foreign_hosts_origins_and_forms_without_the_token_are_refused() {
+        use tower::ServiceExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(StoreConfig::new(dir.path().join("a.db"))).unwrap();
+        store.execute_all(&thorbis_agent::seed::catalog()).unwrap();
+        let events = store.event_count().unwrap();
+        let shared = SharedStore::new(store);
+        let app = router(UiState::new(
+            shared.clone(),
+            None,
+            Arc::new(thorbis_agent::SystemClock),
+            SessionKey::from_bytes(b"k"),
+        ));
+        let send = |request: axum::http::Request<axum::body::Body>| app.clone().oneshot(request);
+        let get = |host: &str| {
+            axum::http::Request::get("/signin")
+                .header(header::HOST, host)
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        // A rebound DNS name is refused before any page is read; loopback is served.
+        let foreign = send(get("evil.example:8123")).await.unwrap();
+        assert_eq!(foreign.status(), StatusCode::MISDIRECTED_REQUEST);
+        let page = send(get("127.0.0.1:8123")).await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+
+        let pin_page = send(
+            axum::http::Request::get(format!("/signin/{}", thorbis_agent::seed::MANAGER.0))
+                .header(header::HOST, "127.0.0.1:8123")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+        let html = axum::body::to_bytes(pin_page.into_body(), usize::MAX).await.unwrap();
+        let html = String::from_utf8(html.to_vec()).unwrap();
+        let token = html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the PIN pad carries a form token")
+            .to_owned();
+        assert_eq!(token.len(), 64, "{token}");
+
+        let post = |origin: Option<&str>, token: &str| {
+            let mut r = axum::http::Request::post("/signin")
+                .header(header::HOST, "127.0.0.1:8123")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            if let Some(origin) = origin {
+                r = r.header(header::ORIGIN, origin);
+            }
+            let form = format!(
+                "staff={}&pin={}&csrf={token}",
+                thorbis_agent::seed::MANAGER.0,
+                thorbis_agent::seed::MANAGER_PIN
+            );
+            r.body(axum::body::Body::from(form)).unwrap()
+        };
+        for (origin, token, status) in [
+            (Some("http://evil.example"), token.as_str(), StatusCode::FORBIDDEN),
+            (Some("http://127.0.0.1:9999"), token.as_str(), StatusCode::FORBIDDEN),
+            (None, "", StatusCode::FORBIDDEN),
+            (Some("http://127.0.0.1:8123"), &"0".repeat(64), StatusCode::FORBIDDEN),
+        ] {
+            let answer = send(post(origin, token)).await.unwrap();
+            assert_eq!(answer.status(), status, "{origin:?} {token}");
+            assert!(!answer.headers().contains_key(header::SET_COOKIE));
+        }
+        // A token from another session's cookie is no good either.
+        let mut other = post(Some("http://127.0.0.1:8123"), &token);
+        other.headers_mut().insert(header::COOKIE, "thorbis_session=x.1.00".parse().unwrap());
+        assert_eq!(send(other).await.unwrap().status(), StatusCode::FORBIDDEN);
+        // Nothing refused wrote anything; the real form signs in.
+        assert_eq!(shared.run(|s| s.event_count()).await.unwrap(), events);
+        let signed = send(post(Some("http://127.0.0.1:8123"), &token)).await.unwrap();
+        assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+        assert!(signed.headers().contains_key(header::SET_COOKIE));
     }
 }

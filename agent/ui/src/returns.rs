@@ -27,6 +27,7 @@ use super::approval::{approver, fields as approval_fields};
 use super::html::{Message, message, page};
 use super::register::{card_input, parse_qty};
 use super::{UiError, UiState};
+use crate::guard::csrf_field;
 use thorbis_agent::print::{Document, parse_receipt_number, receipt_number};
 use thorbis_agent::{OrderView, SignedIn, StoreError};
 
@@ -52,6 +53,7 @@ fn look_up_page(
             h1 { "Return" }
             (message(msg))
             form.stack.panel #receipt-form method="post" action="/returns" data-wedge {
+                (csrf_field())
                 input type="hidden" name="via" value="typed";
                 (labelled(
                     "Receipt number (scan the receipt's barcode)",
@@ -159,6 +161,7 @@ async fn render(
                 }
                 (message(msg.as_ref()))
                 form.stack #return-form method="post" action={ "/returns/" (o.id.0) } {
+                    (csrf_field())
                     ol.lines #return-lines {
                         @for line in o.order.live_lines() {
                             @let back = o.order.refunded_qty(line.line_id);

@@ -4,8 +4,8 @@
 //! record, so a member disabled by the hub loses access at once.
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use ring::hmac;
 use thorbis_domain::ids::StaffId;
 use uuid::Uuid;
@@ -48,6 +48,17 @@ impl SessionKey {
         format!("{body}.{}", hex(tag.as_ref()))
     }
 
+    /// The form token for requests carrying the session cookie `cookie` (empty when there
+    /// is none): bound to the session, so a token is worthless with another cookie.
+    pub(crate) fn csrf_token(&self, cookie: &str) -> String {
+        hex(hmac::sign(&self.0, &csrf_message(cookie)).as_ref())
+    }
+
+    /// Whether `token` is the form token for `cookie` (compared in constant time).
+    pub(crate) fn verify_csrf_token(&self, cookie: &str, token: &str) -> bool {
+        unhex(token).is_some_and(|tag| hmac::verify(&self.0, &csrf_message(cookie), &tag).is_ok())
+    }
+
     /// The staff id of a cookie value that is authentic and not expired at `now_ms`.
     pub(crate) fn verify(&self, value: &str, now_ms: u64) -> Option<StaffId> {
         let (body, tag) = value.rsplit_once('.')?;
@@ -74,6 +85,11 @@ pub(crate) fn clear_cookie() -> String {
     format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
 }
 
+/// What a form token signs: a domain tag, so no token is ever a valid session cookie tag.
+fn csrf_message(cookie: &str) -> Vec<u8> {
+    [b"thorbis-ui-csrf\0".as_slice(), cookie.as_bytes()].concat()
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
@@ -90,8 +106,8 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 }
 
 /// The cookie's value in a request, if present.
-fn cookie_value(parts: &Parts) -> Option<String> {
-    parts.headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|h| {
+pub(crate) fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|h| {
         h.split(';').find_map(|pair| {
             let (name, value) = pair.trim().split_once('=')?;
             (name == COOKIE).then(|| value.to_owned())
@@ -102,7 +118,7 @@ fn cookie_value(parts: &Parts) -> Option<String> {
 /// Who is signed in, or `None`.
 pub(crate) async fn current(parts: &Parts, state: &UiState) -> Result<Option<SignedIn>, UiError> {
     let Some(staff_id) =
-        cookie_value(parts).and_then(|value| state.key.verify(&value, state.now_ms()))
+        cookie_value(&parts.headers).and_then(|value| state.key.verify(&value, state.now_ms()))
     else {
         return Ok(None);
     };

@@ -14,8 +14,10 @@ use uuid::Uuid;
 
 use super::access::home_of;
 use super::html::{Message, message, page};
+use super::pins::{self, PinRefused, THROTTLED, locked_text};
 use super::session::{MaybeSignedIn, clear_cookie, set_cookie};
 use super::{UiError, UiState};
+use crate::guard::csrf_field;
 use thorbis_agent::SignInError;
 use thorbis_agent::staff::is_valid_pin;
 
@@ -63,6 +65,7 @@ async fn render_pad(
         h1 { "PIN for " (staff.name) }
         (message(msg.as_ref()))
         form.pinpad #pinpad method="post" action="/signin" {
+            (csrf_field())
             input type="hidden" name="staff" value=(id.0);
             (Input::new("pin").id("pin").pin().maxlength(16).autofocus())
             div.keys {
@@ -101,23 +104,26 @@ pub(crate) async fn submit(
     if !is_valid_pin(&pin) {
         return refused("A PIN is 4 to 8 digits.".into()).await;
     }
-    let now = state.now_ms();
-    let result = state.with_store(move |store| Ok(store.sign_in(id, &pin))).await?;
-    match result {
+    match pins::sign_in(&state, id, pin).await? {
         Ok(who) => {
-            let cookie = set_cookie(&state.key.sign(who.staff_id, now));
+            let cookie = set_cookie(&state.key.sign(who.staff_id, state.now_ms()));
             Ok(([(header::SET_COOKIE, cookie)], Redirect::to(home_of(&who))).into_response())
         }
-        Err(SignInError::Store(e)) => Err(e.into()),
-        Err(SignInError::LockedOut { until_ms }) => {
-            let minutes = until_ms.saturating_sub(state.now_ms()).div_ceil(60_000).max(1);
-            refused(format!(
-                "Too many wrong PINs: sign-in is locked for {minutes} more minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            ))
+        Err(PinRefused::Throttled) => {
+            render_pad(
+                &state,
+                id,
+                Some(Message::Error(THROTTLED.into())),
+                StatusCode::TOO_MANY_REQUESTS,
+            )
             .await
         }
-        Err(e) => refused(format!("{}.", super::action::capitalised(&e.to_string()))).await,
+        Err(PinRefused::Refused(SignInError::LockedOut { until_ms })) => {
+            refused(locked_text("sign-in", state.now_ms(), until_ms)).await
+        }
+        Err(PinRefused::Refused(e)) => {
+            refused(format!("{}.", super::action::capitalised(&e.to_string()))).await
+        }
     }
 }
 

@@ -260,7 +260,7 @@ async fn kitchen_staff_get_the_kds_and_a_lockout_is_shown_on_the_pad() -> Result
         for _ in 0..4 {
             refused(&rig, &page, &[("#pin", "1111")], "#pin-ok", "Wrong staff or PIN").await?;
         }
-        refused(&rig, &page, &[("#pin", "1111")], "#pin-ok", "locked for 5 more minutes").await?;
+        refused(&rig, &page, &[("#pin", "1111")], "#pin-ok", "locked for 1 more minute").await?;
         refused(&rig, &page, &[("#pin", "4321")], "#pin-ok", "locked for").await?;
         screenshot(&page, "11-lockout").await?;
         Ok(())

@@ -23,6 +23,7 @@ use super::super::action::refusal_text;
 use super::super::html::{Message, message, page};
 use super::super::{UiError, UiState};
 use super::{KdsQuery, LATE_MS, WARN_MS, age, live, qty_prefix, tabs};
+use crate::guard::csrf_field;
 use thorbis_agent::{SignedIn, Store, StoreError, TicketView};
 
 /// An order as expo sees it: each of its tickets, done (bumped) or still being made.
@@ -111,6 +112,7 @@ fn expo_html(open: &[ExpoOrder], ready: &[ExpoOrder], now_ms: Option<u64>) -> Ma
                         }
                     }
                     form method="post" action="/kds/expo/bump" {
+                        (csrf_field())
                         (hidden("order", o.order_id.0))
                         button.btn.primary.wide.bump type="submit" { "Bump order" }
                     }
@@ -124,6 +126,7 @@ fn expo_html(open: &[ExpoOrder], ready: &[ExpoOrder], now_ms: Option<u64>) -> Ma
                 @let stations: Vec<&str> =
                     o.tickets.iter().map(|(t, _)| t.ticket.station.as_str()).collect();
                 form.row method="post" action="/kds/expo/recall" data-order=(o.order_id.0) {
+                    (csrf_field())
                     (hidden("order", o.order_id.0))
                     span { "Table " (o.table.as_deref().unwrap_or("—")) " · " (stations.join(", ")) }
                     button.btn type="submit" { "Recall" }

@@ -35,6 +35,7 @@ use super::access::KitchenStaff;
 use super::action::{run, store_currency};
 use super::html::{Message, message, page};
 use super::{UiError, UiState};
+use crate::guard::csrf_field;
 use thorbis_agent::{SignedIn, Store, StoreError, TicketView};
 
 /// A ticket older than this shows as waiting too long (amber).
@@ -130,6 +131,7 @@ fn tickets_html(queue: &[TicketView], station: Option<&str>, now_ms: Option<u64>
                     }
                 }
                 form method="post" action="/kds/bump" {
+                    (csrf_field())
                     (hidden("ticket", t.id.0))
                     (hidden("station", station.unwrap_or("")))
                     button.btn.primary.wide.bump type="submit" { "Bump" }
@@ -313,6 +315,7 @@ pub(crate) async fn render(
             @if bumped.is_empty() { p.muted { "None." } }
             @for t in &bumped {
                 form.row method="post" action="/kds/recall" data-ticket=(t.id.0) {
+                    (csrf_field())
                     (hidden("ticket", t.id.0))
                     (hidden("station", station.as_deref().unwrap_or("")))
                     span {

@@ -22,6 +22,7 @@ use super::super::approval;
 use super::super::html::Message;
 use super::super::{UiError, UiState};
 use super::{CheckData, Screen, order_currency, order_id, refuse, run};
+use crate::guard::csrf_field;
 use thorbis_agent::SignedIn;
 
 /// The panel of one line: void, comp, discount and price override.
@@ -42,6 +43,7 @@ pub(super) fn line_panel(
             h2 { (line.name) " " span.money { (net.format(cur)) } }
             @for (op, title, button) in [("void", "Void", "Void line"), ("comp", "Comp", "Comp line")] {
                 form.stack.op-form method="post" action={ (action) "/" (op) } id={ (op) "-form" } {
+                    (csrf_field())
                     h3 { (title) }
                     (labelled("Reason", Input::new("reason").id(&format!("{op}-reason")).value(screen.typed(op, "reason"))))
                     (approval::fields(who, &data.staff, op, Need::Always))
@@ -50,6 +52,7 @@ pub(super) fn line_panel(
             }
             (discount_form(who, data, screen, &format!("{action}/discount"), "ldisc", "Discount this line"))
             form.stack.op-form #price-form method="post" action={ (action) "/price" } {
+                (csrf_field())
                 h3 { "Price override" }
                 label {
                     "New unit price " span.muted { "(now " (o.order.unit_price(line).format(cur)) ")" }
@@ -91,6 +94,7 @@ fn discount_form(
     let amount = screen.typed(prefix, "kind") == "amount";
     html! {
         form.stack.op-form method="post" action=(action) id={ (prefix) "-form" } {
+            (csrf_field())
             h3 { "Discount" }
             div.row {
                 (radio("kind", "percent", !amount, Some(&format!("{prefix}-percent")), "Percent"))

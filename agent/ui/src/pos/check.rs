@@ -24,6 +24,7 @@ use super::{
     CheckData, Op, Screen, UiError, UiState, adjust, menu, order_currency, order_id, parse_id,
     refuse, render_check, run, split, table_of, tender,
 };
+use crate::guard::csrf_field;
 use thorbis_agent::print::Document;
 use thorbis_agent::{OrderView, SignedIn};
 
@@ -204,6 +205,7 @@ pub(crate) fn totals(o: &OrderView, cur: Currency) -> Markup {
 fn actions(data: &CheckData, screen: &Screen, base: &str, cur: Currency) -> Markup {
     html! {
         form method="post" action={ (base) "/send" } {
+            (csrf_field())
             button.btn.primary.wide #send type="submit" { "Send to kitchen" }
         }
         (course_controls(&data.order, base))
@@ -221,6 +223,7 @@ fn actions(data: &CheckData, screen: &Screen, base: &str, cur: Currency) -> Mark
                 h2 { "Cash drawer" }
                 p.muted { "No drawer is open on this terminal: count the float to open it." }
                 form.stack method="post" action="/pos/drawer" {
+                    (csrf_field())
                     (hidden("order", data.order.id.0))
                     (labelled("Float", Input::new("float").id("float").decimal()))
                     button.btn #open-drawer type="submit" { "Open drawer" }
@@ -244,6 +247,7 @@ fn paid(data: &CheckData, base: &str) -> Markup {
                         }
                     }
                     form method="post" action={ (base) "/reprint" } {
+                        (csrf_field())
                         button.btn #reprint type="submit" { "Print copy" }
                     }
                 }
@@ -280,6 +284,7 @@ pub(super) fn course_controls(o: &OrderView, base: &str) -> Markup {
         div.row.courses #courses {
             @for (course, op, label) in courses {
                 form.tile-form method="post" action={ (base) "/courses/" (course) "/" (op) } {
+                    (csrf_field())
                     button class={ "btn course-" (op) } type="submit" id={ (op) "-course-" (course) } {
                         (label) " course " (course)
                     }

@@ -17,6 +17,7 @@ use thorbis_web::respond::post_then_redirect;
 use super::super::access::PosStaff;
 use super::super::html::{Message, message, page};
 use super::{UiError, UiState, run, table_of};
+use crate::guard::csrf_field;
 use thorbis_agent::{OrderView, SignedIn};
 
 /// The tables shown when the terminal's configuration names none.
@@ -75,6 +76,7 @@ async fn render_checks(
                 h2 { "New check" }
                 (message(msg.as_ref()))
                 form.stack #new-check method="post" action="/pos/checks" {
+                    (csrf_field())
                     (labelled("Table", Input::new("table").id("table").value(&typed.table)))
                     (labelled("Guests", Input::new("guests").id("guests").numeric().value(&typed.guests)))
                     button.btn.primary #open-check type="submit" { "Open check" }
@@ -143,6 +145,7 @@ pub(super) fn floor(orders: &[OrderView], configured: Vec<String>, now_ms: u64) 
                         orders.iter().filter(|o| o.order.table() == Some(table.as_str())).collect();
                     @match at.first() {
                         None => form.tile-form method="post" action="/pos/checks" {
+                            (csrf_field())
                             (hidden("table", table))
                             button.tile.table.free type="submit" data-table=(table) data-state="free" {
                                 span.big { (table) }

@@ -17,6 +17,7 @@ use uuid::Uuid;
 use super::super::access::PosStaff;
 use super::super::html::Message;
 use super::{CheckData, Screen, UiError, UiState, order_id, parse_id, refuse, run};
+use crate::guard::csrf_field;
 
 /// The check's address keeping the category, seat and course chosen.
 fn keep(base: &str, cat: Option<CategoryId>, seat: Option<u16>, course: Option<u16>) -> Href {
@@ -66,6 +67,7 @@ pub(super) fn menu(data: &CheckData, screen: &Screen, base: &str) -> Markup {
                         span.tile.item.off data-item=(item.name) { (item.name) span.muted { "86'd" } }
                     } @else if item.modifier_groups.is_empty() {
                         form.tile-form method="post" action={ (base) "/lines" } {
+                            (csrf_field())
                             (hidden("item", item.id.0))
                             (hidden_position(category, screen.seat, screen.course))
                             button.tile.item type="submit" data-item=(item.name) {
@@ -119,6 +121,7 @@ fn modifier_panel(
         section.panel #modifiers {
             h2 { (item.name) " " span.money { (item.price.format(cur)) } }
             form.stack #modifier-form method="post" action={ (base) "/lines" } {
+                (csrf_field())
                 (hidden("item", item.id.0))
                 (hidden("panel", "1"))
                 @if let Some(c) = screen.category { (hidden("cat", c.0)) }

@@ -25,6 +25,7 @@ use super::super::access::{Access, Pos, PosStaff};
 use super::super::html::Message;
 use super::super::{UiError, UiState};
 use super::{CheckData, Op, Screen, order_currency, order_id, order_view, refuse, run, table_of};
+use crate::guard::csrf_field;
 
 /// The panel of a split, transfer or merge.
 pub(super) fn panel(data: &CheckData, screen: &Screen, base: &str, op: Op) -> Markup {
@@ -46,6 +47,7 @@ fn split_panel(data: &CheckData, base: &str) -> Markup {
         section.panel #split-panel {
             h2 { "Split the check" }
             form.stack #split-form method="post" action={ (base) "/split" } {
+                (csrf_field())
                 p.muted { "Move one seat to a new check:" }
                 div.row {
                     @for s in &seats {
@@ -85,6 +87,7 @@ fn transfer_panel(data: &CheckData, screen: &Screen, base: &str) -> Markup {
         section.panel #transfer-panel {
             h2 { "Transfer the check" }
             form.stack #transfer-form method="post" action={ (base) "/transfer" } {
+                (csrf_field())
                 (labelled("Table", Input::new("table").id("transfer-table").value(&table)))
                 fieldset.group {
                     legend { "Server" }
@@ -111,6 +114,7 @@ fn merge_panel(data: &CheckData, base: &str) -> Markup {
             div.grid.checks {
                 @for other in &data.others {
                     form.tile-form method="post" action={ (base) "/merge" } {
+                        (csrf_field())
                         (hidden("from", other.id.0))
                         button.tile type="submit" data-merge=(table_of(other)) {
                             span.big { "Table " (table_of(other)) }

@@ -25,6 +25,7 @@ use super::super::access::PosStaff;
 use super::super::html::Message;
 use super::super::{UiError, UiState};
 use super::{CheckData, Screen, order_id, order_view, refuse, run};
+use crate::guard::csrf_field;
 use thorbis_agent::{OrderView, SignedIn};
 
 /// The most parts a check is split into evenly.
@@ -116,6 +117,7 @@ pub(super) fn pay_panel(data: &CheckData, screen: &Screen, base: &str, cur: Curr
             h2 { "Pay " span.money { (balance.format(cur)) } }
             @if plan.is_empty() {
                 form.row #even-form method="post" action={ (base) "/even" } {
+                    (csrf_field())
                     (labelled("Split evenly in", Input::new("n").id("even-n").numeric().value(screen.typed("even", "n"))))
                     button.btn #even-split type="submit" { "Split evenly" }
                 }
@@ -129,6 +131,7 @@ pub(super) fn pay_panel(data: &CheckData, screen: &Screen, base: &str, cur: Curr
             }
             h3 { "Cash" }
             form.stack #cash-form method="post" action={ (base) "/cash" } {
+                (csrf_field())
                 (hidden_parts)
                 label {
                     "Amount " span.muted { "(blank: all that is due)" }
@@ -143,6 +146,7 @@ pub(super) fn pay_panel(data: &CheckData, screen: &Screen, base: &str, cur: Curr
             }
             h3 { "Card " span.muted { "(external terminal)" } }
             form.stack #card-form method="post" action={ (base) "/card" } {
+                (csrf_field())
                 (hidden_parts)
                 div.row {
                     (labelled("Amount", Input::new("amount").id("card-amount").decimal().value(&card_amount).placeholder("all due")))

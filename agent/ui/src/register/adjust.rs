@@ -22,6 +22,7 @@ use super::super::approval::{approver, fields as approval_fields};
 use super::super::html::Message;
 use super::super::{UiError, UiState};
 use super::{SaleData, Screen, open_sale, render};
+use crate::guard::csrf_field;
 use thorbis_agent::{OrderView, SignedIn};
 
 /// The price-override panel of one line.
@@ -41,6 +42,7 @@ pub(super) fn override_panel(
         section.panel #override {
             h2 { "New price for " (added.name) }
             form.stack method="post" action={ (base) "/price" } {
+                (csrf_field())
                 (hidden("line", line.0))
                 (labelled(
                     format!("Unit price (now {})", o.order.unit_price(added).format(o.currency)),
@@ -66,6 +68,7 @@ pub(super) fn discount_panel(
         section.panel #discount {
             h2 { "Discount on the sale" }
             form.stack method="post" action={ (base) "/discount" } {
+                (csrf_field())
                 div.row {
                     (radio("kind", "percent", !amount, None, "Percent"))
                     (radio("kind", "amount", amount, None, "Amount"))

@@ -24,6 +24,7 @@ use super::super::action::{capitalised, order_id, run};
 use super::super::html::Message;
 use super::super::{UiError, UiState};
 use super::{SaleData, Screen, on_hand, parse_qty, render};
+use crate::guard::csrf_field;
 use thorbis_agent::SignedIn;
 
 /// The scan field, with what was typed kept after a refusal.
@@ -32,6 +33,7 @@ pub(super) fn scan_form(data: &SaleData, screen: &Screen) -> Markup {
     html! {
         form.stack.panel #scan-form method="post" action="/register/scan" data-wedge
             data-live=[data.scanner.then_some("/register/scans")] {
+            (csrf_field())
             (hidden("order", &order))
             input #via type="hidden" name="via" value="typed";
             div.row {
@@ -62,6 +64,7 @@ pub(super) fn results(data: &SaleData, q: &str, base: &str) -> Markup {
             div.grid {
                 @for item in found {
                     form.tile-form method="post" action="/register/add" {
+                        (csrf_field())
                         (hidden("order", &order))
                         (hidden("item", item.id.0))
                         (hidden("back", base))

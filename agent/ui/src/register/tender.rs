@@ -21,6 +21,7 @@ use super::super::action::run;
 use super::super::html::Message;
 use super::super::{UiError, UiState};
 use super::{SaleData, Screen, open_sale, render};
+use crate::guard::csrf_field;
 use thorbis_agent::print::receipt_number;
 use thorbis_agent::{OrderView, SignedIn};
 
@@ -43,6 +44,7 @@ pub(super) fn tenders(
             h2 { "Cash" }
             @if data.drawer {
                 form.stack method="post" action={ (base) "/cash" } {
+                    (csrf_field())
                     (labelled("Tendered", Input::new("tendered").id("tendered").decimal().value(typed.get("tendered"))))
                     div.row.quick {
                         button.chip type="button" data-fill=(exact) { "Exact " (exact) }
@@ -56,6 +58,7 @@ pub(super) fn tenders(
         section.panel #card {
             h2 { "Card" }
             form.stack method="post" action={ (base) "/card" } {
+                (csrf_field())
                 div.row {
                     (labelled("Brand", Input::new("brand").id("brand").value(typed.get("brand"))))
                     (labelled("Last 4", Input::new("last4").id("last4").numeric().value(typed.get("last4"))))

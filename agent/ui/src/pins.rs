@@ -1,0 +1,164 @@
+//! PIN checks from the screens (sign-in and manager approvals). A PIN check is the most
+//! expensive thing a request can ask of a terminal (argon2id, tens of milliseconds of a
+//! core and 19 MiB), and anyone who reaches the sign-in page can ask for it, so:
+//!
+//! - the hash runs on the blocking pool **without the store**: the store is held only to
+//!   read the record and to record the outcome ([`thorbis_agent::PinCheck`]), so sales,
+//!   kitchen screens and sync go on meanwhile;
+//! - the terminal runs **one PIN check at a time**, which also keeps each staff id's
+//!   failure count exact;
+//! - it takes **at most [`BURST`] checks at once and one per [`REFILL_MS`]** after that,
+//!   terminal-wide: an attempt beyond it is refused at once, without a hash and without
+//!   counting towards anyone's lockout, so a flood of wrong PINs costs the terminal
+//!   almost nothing and locks nobody out.
+
+use std::sync::Mutex;
+
+use thorbis_agent::{CheckedPin, SignInError, SignedIn, Store};
+use thorbis_domain::ids::StaffId;
+use tokio::sync::Semaphore;
+
+use super::{UiError, UiState};
+
+/// PIN checks the terminal takes at once after a quiet spell.
+pub(crate) const BURST: u64 = 5;
+
+/// Then one more PIN check per this many milliseconds.
+pub(crate) const REFILL_MS: u64 = 1_000;
+
+/// What a PIN attempt beyond the terminal's rate is told.
+pub(crate) const THROTTLED: &str =
+    "This terminal is taking too many PIN attempts: wait a few seconds and try again.";
+
+/// What a locked staff id is told: `what` (sign-in, approval) is locked until `until_ms`.
+pub(crate) fn locked_text(what: &str, now_ms: u64, until_ms: u64) -> String {
+    let minutes = until_ms.saturating_sub(now_ms).div_ceil(60_000).max(1);
+    let plural = if minutes == 1 { "" } else { "s" };
+    format!("Too many wrong PINs: {what} is locked for {minutes} more minute{plural}.")
+}
+
+/// Why a PIN was not accepted.
+#[derive(Debug)]
+pub(crate) enum PinRefused {
+    /// Too many PIN attempts on this terminal just now: nothing was checked.
+    Throttled,
+    /// The store's answer: wrong PIN, locked, disabled, not a manager.
+    Refused(SignInError),
+}
+
+/// The terminal's PIN gate (one per UI).
+#[derive(Debug)]
+pub(crate) struct PinGate {
+    one_at_a_time: Semaphore,
+    bucket: Mutex<Bucket>,
+}
+
+impl Default for PinGate {
+    fn default() -> Self {
+        Self { one_at_a_time: Semaphore::new(1), bucket: Mutex::new(Bucket::full()) }
+    }
+}
+
+/// A token bucket in thousandths of a check, on the UI's clock.
+#[derive(Debug)]
+struct Bucket {
+    milli: u64,
+    at_ms: Option<u64>,
+}
+
+impl Bucket {
+    const FULL: u64 = BURST * 1_000;
+
+    fn full() -> Self {
+        Bucket { milli: Self::FULL, at_ms: None }
+    }
+
+    /// Takes one check's worth at `now_ms`, if there is one.
+    fn take(&mut self, now_ms: u64) -> bool {
+        let elapsed = self.at_ms.map_or(0, |at| now_ms.saturating_sub(at));
+        self.milli = (self.milli + elapsed.saturating_mul(1_000) / REFILL_MS).min(Self::FULL);
+        self.at_ms = Some(now_ms.max(self.at_ms.unwrap_or(0)));
+        if self.milli < 1_000 {
+            return false;
+        }
+        self.milli -= 1_000;
+        true
+    }
+}
+
+/// Signs `staff` in with `pin`.
+pub(crate) async fn sign_in(
+    state: &UiState,
+    staff: StaffId,
+    pin: String,
+) -> Result<Result<SignedIn, PinRefused>, UiError> {
+    check(state, staff, pin, Store::sign_in_checked).await
+}
+
+/// Verifies the approving manager's `pin`.
+pub(crate) async fn approve(
+    state: &UiState,
+    manager: StaffId,
+    pin: String,
+) -> Result<Result<StaffId, PinRefused>, UiError> {
+    check(state, manager, pin, Store::approve_checked).await
+}
+
+async fn check<T: Send + 'static>(
+    state: &UiState,
+    staff: StaffId,
+    pin: String,
+    record: fn(&mut Store, CheckedPin) -> Result<T, SignInError>,
+) -> Result<Result<T, PinRefused>, UiError> {
+    let gate = &state.pins;
+    let admitted = gate.bucket.lock().is_ok_and(|mut bucket| bucket.take(state.now_ms()));
+    if !admitted {
+        tracing::warn!(staff = %staff, "PIN attempt refused: too many on this terminal");
+        return Ok(Err(PinRefused::Throttled));
+    }
+    let _turn = gate.one_at_a_time.acquire().await.map_err(|e| UiError::Internal(e.to_string()))?;
+    let begun = state.with_store(move |store| Ok(store.begin_pin_check(staff))).await?;
+    let pending = match begun {
+        Ok(pending) => pending,
+        Err(refusal) => return refused(refusal),
+    };
+    let checked = tokio::task::spawn_blocking(move || pending.verify(&pin))
+        .await
+        .map_err(|e| UiError::Internal(e.to_string()))?;
+    match state.with_store(move |store| Ok(record(store, checked))).await? {
+        Ok(done) => Ok(Ok(done)),
+        Err(refusal) => refused(refusal),
+    }
+}
+
+fn refused<T>(refusal: SignInError) -> Result<Result<T, PinRefused>, UiError> {
+    match refusal {
+        SignInError::Store(e) => Err(e.into()),
+        other => Ok(Err(PinRefused::Refused(other))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_allows_a_burst_then_one_per_period() {
+        let mut bucket = Bucket::full();
+        for _ in 0..BURST {
+            assert!(bucket.take(1_000));
+        }
+        assert!(!bucket.take(1_000), "the burst is spent");
+        assert!(!bucket.take(1_000 + REFILL_MS - 1));
+        assert!(bucket.take(1_000 + REFILL_MS));
+        assert!(!bucket.take(1_000 + REFILL_MS));
+        // A long quiet spell refills to the burst, no more.
+        let later = 1_000_000;
+        for _ in 0..BURST {
+            assert!(bucket.take(later));
+        }
+        assert!(!bucket.take(later));
+        // A clock that steps back refills nothing.
+        assert!(!bucket.take(later - 10_000));
+    }
+}
