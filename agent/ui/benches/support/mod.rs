@@ -1,5 +1,8 @@
 //! What the in-process benches share: talking to the UI's router as its own pages do.
 
+// Each bench uses part of this module.
+#![allow(dead_code)]
+
 use anyhow::{Context as _, Result, ensure};
 use axum::Router;
 use axum::body::Body;
