@@ -37,6 +37,10 @@ use tokio_rustls::{TlsAcceptor, TlsConnector, TlsStream};
 /// The ALPN protocol name of the LAN sync protocol.
 pub const ALPN: &[u8] = b"thorbis-sync/1";
 
+/// How long a peer gets for TLS and its hello: on a store's LAN they take milliseconds,
+/// and a socket that says nothing holds a handshake slot no longer than this.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// The name the client asks for; certificates are not checked against names (see the
 /// module docs), but TLS wants one.
 const SERVER_NAME: &str = "thorbis.peer";
@@ -140,11 +144,12 @@ impl Lan {
             revocations,
             connector: TlsConnector::from(Arc::new(client)),
             acceptor: TlsAcceptor::from(Arc::new(server)),
-            handshake_timeout: Duration::from_secs(10),
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
         })
     }
 
-    /// Changes how long a peer gets to finish TLS and its hello (10 s by default).
+    /// Changes how long a peer gets to finish TLS and its hello
+    /// ([`DEFAULT_HANDSHAKE_TIMEOUT`] otherwise).
     #[must_use]
     pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;
@@ -185,7 +190,9 @@ impl Lan {
         result
     }
 
-    /// Sends our hello, reads and checks theirs.
+    /// Exchanges hellos: the dialler speaks first, and the listener answers only once the
+    /// dialler's hello has checked out, so a stranger learns nothing of the listener (not
+    /// even its device and location) by dialling it.
     async fn hellos(
         &self,
         mut stream: TlsStream<TcpStream>,
@@ -195,7 +202,9 @@ impl Lan {
         let id = &self.identity;
         let hello =
             PeerHello::new(&id.key, id.credential.clone(), id.credential_signature, exporter, ours);
-        write_frame(&mut stream, &hello.encode()).await?;
+        if ours == Side::Client {
+            write_frame(&mut stream, &hello.encode()).await?;
+        }
         let theirs = match ours {
             Side::Client => Side::Server,
             Side::Server => Side::Client,
@@ -214,6 +223,9 @@ impl Lan {
         let peer = verify_hello(&PeerHello::decode(&bytes[4..])?, &expect, exporter, theirs)?;
         if self.revocations.is_revoked(peer.device_id) {
             return Err(LanError::Revoked(peer.device_id));
+        }
+        if ours == Side::Server {
+            write_frame(&mut stream, &hello.encode()).await?;
         }
         tracing::debug!(peer = %peer.device_id, role = peer.role.as_str(), "LAN peer authenticated");
         Ok(PeerConnection { stream, peer })

@@ -15,8 +15,9 @@
 //!   so each serves every event it holds (its own and relayed ones) and acknowledges what
 //!   it receives. A reader task and a writer task own the connection's halves, so the peer
 //!   task can stop listening at any moment (a local commit) without cutting a frame in two;
-//!   the reader's queue is unbounded so that two ends writing at once can never wait on
-//!   each other (each end only writes what its protocol state allows, which bounds it).
+//!   the reader's queue does not block the reader, so that two ends writing at once can
+//!   never wait on each other (each end only writes what its protocol state allows, which
+//!   bounds it); a peer that sends far more than that ([`MAX_QUEUED_BYTES`]) is cut off.
 //! * **Liveness.** When a connection is quiet for [`LanConfig::keepalive`] each end sends
 //!   an `Ack` of what it holds (true, and harmless to the protocol); an end that heard
 //!   nothing for three keepalives counts the connection dead. Every keepalive period each
@@ -28,8 +29,8 @@
 //!   sync. Relayed events of third devices need the tenant's device records.
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -48,8 +49,20 @@ use crate::lan::{Lan, LanError, PeerConnection, PeerReader, PeerWriter, Revocati
 /// backlog, so a flood of silent sockets cannot starve the store's terminals for long.
 const MAX_HANDSHAKES: usize = 16;
 
+/// Most handshakes at once from one address: a single host with silent sockets cannot
+/// take every slot from the store's other terminals; its further connections are closed.
+const MAX_HANDSHAKES_PER_HOST: usize = 4;
+
 /// Frames queued for the writer before `send` waits for it.
 const WRITE_QUEUE: usize = 64;
+
+/// Bytes of frames read and not yet taken by the peer task. The protocol keeps far less in
+/// flight; a peer that sends more is misbehaving and its connection is closed, so an
+/// authenticated but compromised terminal cannot fill another's memory.
+const MAX_QUEUED_BYTES: usize = 4 * thorbis_sync_protocol::peer::MAX_FRAME;
+
+/// A read frame (or the connection's end) and its size on the wire.
+type Incoming = (usize, Result<Message, TransportError>);
 
 /// How this terminal takes part in its store's LAN.
 #[derive(Debug)]
@@ -73,7 +86,7 @@ impl Default for LanConfig {
             peers: Vec::new(),
             retry: RetryPolicy { base_ms: 100, max_ms: 5_000, ..RetryPolicy::default() },
             keepalive: Duration::from_secs(5),
-            handshake_timeout: Duration::from_secs(10),
+            handshake_timeout: crate::lan::DEFAULT_HANDSHAKE_TIMEOUT,
         }
     }
 }
@@ -150,7 +163,8 @@ struct Listener {
 impl Listener {
     async fn run(self, listener: TcpListener) {
         let mut shutdown = self.spawner.shutdown.clone();
-        let mut handshakes: JoinSet<Result<PeerConnection, LanError>> = JoinSet::new();
+        let mut handshakes: JoinSet<(IpAddr, Result<PeerConnection, LanError>)> = JoinSet::new();
+        let mut per_host: HashMap<IpAddr, usize> = HashMap::new();
         let mut peers: HashMap<DeviceId, JoinHandle<()>> = HashMap::new();
         while !self.spawner.stopping() {
             tokio::select! {
@@ -158,10 +172,17 @@ impl Listener {
                 accepted = listener.accept(), if handshakes.len() < MAX_HANDSHAKES => {
                     match accepted {
                         Ok((tcp, from)) => {
+                            let host = from.ip();
+                            let busy = per_host.entry(host).or_default();
+                            if *busy >= MAX_HANDSHAKES_PER_HOST {
+                                tracing::warn!(%from, "LAN connection closed: too many handshakes from this host");
+                                continue;
+                            }
+                            *busy += 1;
                             tracing::debug!(%from, "LAN connection");
                             self.checks.revoked.refresh(&self.checks.store).await;
                             let lan = Arc::clone(&self.lan);
-                            handshakes.spawn(async move { lan.accept(tcp).await });
+                            handshakes.spawn(async move { (host, lan.accept(tcp).await) });
                         }
                         Err(e) => {
                             // Out of descriptors, usually: wait rather than spin.
@@ -172,7 +193,14 @@ impl Listener {
                 }
                 Some(done) = handshakes.join_next() => {
                     // Refusals were logged by `Lan::accept`, with their reason.
-                    let Ok(Ok(conn)) = done else { continue };
+                    let Ok((host, result)) = done else { continue };
+                    if let Some(busy) = per_host.get_mut(&host) {
+                        *busy -= 1;
+                        if *busy == 0 {
+                            per_host.remove(&host);
+                        }
+                    }
+                    let Ok(conn) = result else { continue };
                     let device = conn.peer().device_id;
                     let transport = LanTransport::accepted(conn, self.checks.clone());
                     let task = self.spawner.spawn(transport, self.retry);
@@ -216,7 +244,9 @@ struct Checks {
 /// One live connection: the reader and writer tasks that own its halves.
 struct Link {
     outgoing: mpsc::Sender<Vec<u8>>,
-    incoming: mpsc::UnboundedReceiver<Result<Message, TransportError>>,
+    incoming: mpsc::UnboundedReceiver<Incoming>,
+    /// Bytes in `incoming`, counted by the reader against [`MAX_QUEUED_BYTES`].
+    queued: Arc<AtomicUsize>,
     vouched: (DeviceId, PublicKey),
     expires_at_ms: u64,
     last_heard: Instant,
@@ -238,15 +268,17 @@ impl Link {
         let expires_at_ms = conn.peer().expires_at_ms;
         let (reader, writer) = conn.split();
         let (in_tx, incoming) = mpsc::unbounded_channel();
+        let queued = Arc::new(AtomicUsize::new(0));
         let (outgoing, out_rx) = mpsc::channel(WRITE_QUEUE);
         let tasks = [
-            tokio::spawn(read_loop(reader, in_tx.clone())),
+            tokio::spawn(read_loop(reader, in_tx.clone(), Arc::clone(&queued))),
             tokio::spawn(write_loop(writer, out_rx, in_tx)),
         ];
         let now = Instant::now();
         Self {
             outgoing,
             incoming,
+            queued,
             vouched,
             expires_at_ms,
             last_heard: now,
@@ -255,12 +287,18 @@ impl Link {
         }
     }
 
+    /// A frame taken from the queue: its bytes no longer count against the peer.
+    fn took(&self, (size, item): Incoming) -> Result<Message, TransportError> {
+        self.queued.fetch_sub(size, Ordering::AcqRel);
+        item
+    }
+
     /// Everything already received, without waiting.
     fn drain(&mut self, into: &mut Vec<Message>) -> Result<(), TransportError> {
         loop {
             match self.incoming.try_recv() {
-                Ok(msg) => {
-                    into.push(msg?);
+                Ok(item) => {
+                    into.push(self.took(item)?);
                     self.last_heard = Instant::now();
                 }
                 Err(mpsc::error::TryRecvError::Empty) => return Ok(()),
@@ -275,17 +313,29 @@ impl Link {
 /// Reads frames into the queue until the connection fails; the failure is the last item.
 async fn read_loop(
     mut reader: PeerReader,
-    incoming: mpsc::UnboundedSender<Result<Message, TransportError>>,
+    incoming: mpsc::UnboundedSender<Incoming>,
+    queued: Arc<AtomicUsize>,
 ) {
     loop {
-        let item = match reader.recv().await {
-            Ok(Some(frame)) => decode_message(&frame)
-                .map_err(|e| TransportError::Protocol(format!("LAN frame: {e}"))),
-            Ok(None) => Err(TransportError::Unreachable("the peer closed the connection".into())),
-            Err(e) => Err(TransportError::Unreachable(e.to_string())),
+        let (size, item) = match reader.recv().await {
+            Ok(Some(frame)) => {
+                let size = frame.len();
+                if queued.fetch_add(size, Ordering::AcqRel) + size > MAX_QUEUED_BYTES {
+                    let flood = "the peer sent more than the protocol lets it have in flight";
+                    (0, Err(TransportError::Protocol(flood.into())))
+                } else {
+                    let msg = decode_message(&frame)
+                        .map_err(|e| TransportError::Protocol(format!("LAN frame: {e}")));
+                    (size, msg)
+                }
+            }
+            Ok(None) => {
+                (0, Err(TransportError::Unreachable("the peer closed the connection".into())))
+            }
+            Err(e) => (0, Err(TransportError::Unreachable(e.to_string()))),
         };
         let last = item.is_err();
-        if incoming.send(item).is_err() || last {
+        if incoming.send((size, item)).is_err() || last {
             return;
         }
     }
@@ -295,11 +345,11 @@ async fn read_loop(
 async fn write_loop(
     mut writer: PeerWriter,
     mut outgoing: mpsc::Receiver<Vec<u8>>,
-    incoming: mpsc::UnboundedSender<Result<Message, TransportError>>,
+    incoming: mpsc::UnboundedSender<Incoming>,
 ) {
     while let Some(frame) = outgoing.recv().await {
         if let Err(e) = writer.send(&frame).await {
-            let _ = incoming.send(Err(TransportError::Unreachable(e.to_string())));
+            let _ = incoming.send((0, Err(TransportError::Unreachable(e.to_string()))));
             return;
         }
     }
@@ -428,8 +478,8 @@ impl Transport for LanTransport {
         let result = async {
             let mut messages = Vec::new();
             match tokio::time::timeout(wait.min(keepalive), link.incoming.recv()).await {
-                Ok(Some(msg)) => {
-                    messages.push(msg?);
+                Ok(Some(item)) => {
+                    messages.push(link.took(item)?);
                     link.last_heard = Instant::now();
                     link.drain(&mut messages)?;
                 }

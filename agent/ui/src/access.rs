@@ -84,6 +84,15 @@ impl Access for Availability {
     }
 }
 
+/// Managing the terminal itself: who is signed in.
+#[derive(Debug)]
+pub(crate) enum Manage {}
+impl Access for Manage {
+    fn allows(role: Role) -> bool {
+        matches!(role, Role::Manager | Role::Owner)
+    }
+}
+
 /// Someone signed in who may use the POS.
 pub(crate) type PosStaff = Allowed<Pos>;
 /// Someone signed in who may use the register, returns and the drawer.
@@ -92,6 +101,8 @@ pub(crate) type Cashier = Allowed<Register>;
 pub(crate) type KitchenStaff = Allowed<Kitchen>;
 /// Someone signed in who may 86 items.
 pub(crate) type StockKeeper = Allowed<Availability>;
+/// A manager or owner, for the terminal's own settings.
+pub(crate) type Manager = Allowed<Manage>;
 
 /// The first screen of a role.
 pub(crate) fn home_of(who: &SignedIn) -> &'static str {

@@ -5,7 +5,7 @@ use maud::{Markup, html};
 use thorbis_web::layout::Page;
 
 use super::SyncState;
-use super::access::{Access, Availability, Kitchen, Pos, Register};
+use super::access::{Access, Availability, Kitchen, Manage, Pos, Register};
 use crate::guard::csrf_field;
 use thorbis_agent::SignedIn;
 use thorbis_agent::print::PrinterStatus;
@@ -81,6 +81,9 @@ pub(crate) fn page(
                 }
                 @if Availability::allows(who.role) {
                     a.btn.ghost href="/pos/availability" id="nav-86" { "86" }
+                }
+                @if Manage::allows(who.role) {
+                    a.btn.ghost href="/sessions" id="nav-sessions" { "Sessions" }
                 }
                 span.who id="who" { (who.name) " · " (format!("{:?}", who.role).to_lowercase()) }
                 form.inline method="post" action="/signout" {

@@ -46,6 +46,7 @@ mod register;
 mod returns;
 mod scans;
 mod session;
+mod sessions;
 mod signin;
 
 use std::future::Future;
@@ -129,6 +130,8 @@ pub struct UiState {
     clock: Arc<dyn Clock>,
     sync: Arc<dyn SyncStatus>,
     key: Arc<SessionKey>,
+    /// Who is signed in.
+    sessions: Arc<session::Sessions>,
     /// PIN checks: one at a time, at a bounded rate.
     pins: Arc<pins::PinGate>,
     /// How the register reads scale labels (variable-measure barcodes).
@@ -156,6 +159,7 @@ impl UiState {
             clock,
             sync: Arc::new(NoSync),
             key: Arc::new(key),
+            sessions: Arc::default(),
             pins: Arc::default(),
             scale_labels: Arc::new(register::default_scale_labels()),
             scans: ScanFeed::default(),
@@ -379,6 +383,8 @@ fn routes(state: UiState) -> Router {
         .route("/signin", get(signin::pick_staff).post(signin::submit))
         .route("/signin/{staff}", get(signin::pin_pad))
         .route("/signout", post(signin::sign_out))
+        .route("/sessions", get(sessions::list))
+        .route("/sessions/end", post(sessions::end))
         .route("/pos", get(pos::checks))
         .route("/pos/checks", post(pos::open_check))
         .route("/pos/checks/{order}", get(pos::check))
@@ -516,83 +522,179 @@ mod tests {
         assert_eq!(swapped.headers()[SWAP_URL], "/signin");
     }
 
-    #[tokio::test]
-    async fn foreign_hosts_origins_and_forms_without_the_token_are_refused() {
-        use tower::ServiceExt as _;
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(StoreConfig::new(dir.path().join("a.db"))).unwrap();
-        store.execute_all(&thorbis_agent::seed::catalog()).unwrap();
-        let events = store.event_count().unwrap();
-        let shared = SharedStore::new(store);
-        let app = router(UiState::new(
-            shared.clone(),
-            None,
-            Arc::new(thorbis_agent::SystemClock),
-            SessionKey::from_bytes(b"k"),
-        ));
-        let send = |request: axum::http::Request<axum::body::Body>| app.clone().oneshot(request);
-        let get = |host: &str| {
-            axum::http::Request::get("/signin")
-                .header(header::HOST, host)
-                .body(axum::body::Body::empty())
-                .unwrap()
-        };
-        // A rebound DNS name is refused before any page is read; loopback is served.
-        let foreign = send(get("evil.example:8123")).await.unwrap();
-        assert_eq!(foreign.status(), StatusCode::MISDIRECTED_REQUEST);
-        let page = send(get("127.0.0.1:8123")).await.unwrap();
-        assert_eq!(page.status(), StatusCode::OK);
+    use axum::body::Body;
+    use axum::http::Request;
+    use thorbis_agent::seed::{CASHIER, CASHIER_PIN, MANAGER, MANAGER_PIN};
+    use tower::ServiceExt as _;
 
-        let pin_page = send(
-            axum::http::Request::get(format!("/signin/{}", thorbis_agent::seed::MANAGER.0))
-                .header(header::HOST, "127.0.0.1:8123")
-                .body(axum::body::Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-        let html = axum::body::to_bytes(pin_page.into_body(), usize::MAX).await.unwrap();
-        let html = String::from_utf8(html.to_vec()).unwrap();
-        let token = html
-            .split("name=\"csrf\" value=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .expect("the PIN pad carries a form token")
-            .to_owned();
-        assert_eq!(token.len(), 64, "{token}");
+    const HOST: &str = "127.0.0.1:8123";
 
-        let post = |origin: Option<&str>, token: &str| {
-            let mut r = axum::http::Request::post("/signin")
-                .header(header::HOST, "127.0.0.1:8123")
+    /// The UI over a seeded store, driven through its router as a browser would.
+    struct TestUi {
+        app: Router,
+        store: SharedStore,
+        _dir: tempfile::TempDir,
+    }
+
+    impl TestUi {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let mut store = Store::open(StoreConfig::new(dir.path().join("a.db"))).unwrap();
+            store.execute_all(&thorbis_agent::seed::catalog()).unwrap();
+            let store = SharedStore::new(store);
+            let app = router(UiState::new(
+                store.clone(),
+                None,
+                Arc::new(thorbis_agent::SystemClock),
+                SessionKey::from_bytes(b"k"),
+            ));
+            TestUi { app, store, _dir: dir }
+        }
+
+        async fn send(&self, request: Request<Body>) -> (StatusCode, header::HeaderMap, String) {
+            let response = self.app.clone().oneshot(request).await.unwrap();
+            let (status, headers) = (response.status(), response.headers().clone());
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            (status, headers, String::from_utf8(body.to_vec()).unwrap())
+        }
+
+        async fn get(&self, path: &str, cookie: &str) -> (StatusCode, header::HeaderMap, String) {
+            let request = Request::get(path)
+                .header(header::HOST, HOST)
+                .header(header::COOKIE, cookie)
+                .body(Body::empty())
+                .unwrap();
+            self.send(request).await
+        }
+
+        fn post(path: &str, cookie: &str, origin: Option<&str>, form: &str) -> Request<Body> {
+            let mut request = Request::post(path)
+                .header(header::HOST, HOST)
+                .header(header::COOKIE, cookie)
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
             if let Some(origin) = origin {
-                r = r.header(header::ORIGIN, origin);
+                request = request.header(header::ORIGIN, origin);
             }
-            let form = format!(
-                "staff={}&pin={}&csrf={token}",
-                thorbis_agent::seed::MANAGER.0,
-                thorbis_agent::seed::MANAGER_PIN
-            );
-            r.body(axum::body::Body::from(form)).unwrap()
-        };
-        for (origin, token, status) in [
-            (Some("http://evil.example"), token.as_str(), StatusCode::FORBIDDEN),
-            (Some("http://127.0.0.1:9999"), token.as_str(), StatusCode::FORBIDDEN),
-            (None, "", StatusCode::FORBIDDEN),
-            (Some("http://127.0.0.1:8123"), &"0".repeat(64), StatusCode::FORBIDDEN),
-        ] {
-            let answer = send(post(origin, token)).await.unwrap();
-            assert_eq!(answer.status(), status, "{origin:?} {token}");
-            assert!(!answer.headers().contains_key(header::SET_COOKIE));
+            request.body(Body::from(form.to_owned())).unwrap()
         }
-        // A token from another session's cookie is no good either.
-        let mut other = post(Some("http://127.0.0.1:8123"), &token);
-        other.headers_mut().insert(header::COOKIE, "thorbis_session=x.1.00".parse().unwrap());
-        assert_eq!(send(other).await.unwrap().status(), StatusCode::FORBIDDEN);
-        // Nothing refused wrote anything; the real form signs in.
-        assert_eq!(shared.run(|s| s.event_count()).await.unwrap(), events);
-        let signed = send(post(Some("http://127.0.0.1:8123"), &token)).await.unwrap();
-        assert_eq!(signed.status(), StatusCode::SEE_OTHER);
-        assert!(signed.headers().contains_key(header::SET_COOKIE));
+
+        /// Signs in by PIN as the PIN pad does; the session's cookie and form token.
+        async fn sign_in(
+            &self,
+            staff: thorbis_domain::ids::StaffId,
+            pin: &str,
+        ) -> (String, String) {
+            let (_, _, pad) = self.get(&format!("/signin/{}", staff.0), "").await;
+            let form = format!("staff={}&pin={pin}&csrf={}", staff.0, token_in(&pad));
+            let (status, headers, _) =
+                self.send(Self::post("/signin", "", Some("http://127.0.0.1:8123"), &form)).await;
+            assert_eq!(status, StatusCode::SEE_OTHER);
+            let cookie = headers[header::SET_COOKIE].to_str().unwrap();
+            let cookie = cookie.split(';').next().unwrap().to_owned();
+            // Every signed-in page carries the session's token (the sign-out form at least).
+            let (_, _, page) = self.get("/pos", &cookie).await;
+            (cookie, token_in(&page))
+        }
     }
+
+    /// The form token in a page.
+    fn token_in(html: &str) -> String {
+        html.split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the page carries a form token")
+            .to_owned()
+    }
+
+    #[tokio::test]
+    async fn foreign_hosts_origins_and_forms_without_the_token_are_refused() {
+        let ui = TestUi::new();
+        let events = ui.store.run(|s| s.event_count()).await.unwrap();
+        let get = |host: &str| {
+            Request::get("/signin").header(header::HOST, host).body(Body::empty()).unwrap()
+        };
+        // A rebound DNS name is refused before any page is read; loopback is served.
+        assert_eq!(ui.send(get("evil.example:8123")).await.0, StatusCode::MISDIRECTED_REQUEST);
+        assert_eq!(ui.send(get(HOST)).await.0, StatusCode::OK);
+
+        let (_, _, pad) = ui.get(&format!("/signin/{}", MANAGER.0), "").await;
+        let token = token_in(&pad);
+        assert_eq!(token.len(), 64, "{token}");
+        let form = |token: &str| format!("staff={}&pin={MANAGER_PIN}&csrf={token}", MANAGER.0);
+        for (cookie, origin, token) in [
+            ("", Some("http://evil.example"), token.as_str()),
+            ("", Some("http://127.0.0.1:9999"), token.as_str()),
+            ("", None, ""),
+            ("", Some("http://127.0.0.1:8123"), &"0".repeat(64)),
+            // A token made for another cookie is no good either.
+            ("thorbis_session=0123", Some("http://127.0.0.1:8123"), token.as_str()),
+        ] {
+            let (status, headers, _) =
+                ui.send(TestUi::post("/signin", cookie, origin, &form(token))).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{origin:?} {token}");
+            assert!(!headers.contains_key(header::SET_COOKIE));
+        }
+        // A body larger than any form is refused unread.
+        let huge = format!("{}&pad={}", form(&token), "x".repeat(guard::MAX_FORM_BYTES));
+        let (status, _, _) = ui.send(TestUi::post("/signin", "", None, &huge)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        // Nothing refused wrote anything; the real form signs in.
+        assert_eq!(ui.store.run(|s| s.event_count()).await.unwrap(), events);
+        let (status, headers, _) = ui.send(TestUi::post("/signin", "", None, &form(&token))).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(headers.contains_key(header::SET_COOKIE));
+    }
+
+    #[tokio::test]
+    async fn a_manager_ends_sessions_and_signing_out_ends_ones_own() {
+        let ui = TestUi::new();
+        let (sam, _) = ui.sign_in(CASHIER, CASHIER_PIN).await;
+        let (morgan, token) = ui.sign_in(MANAGER, MANAGER_PIN).await;
+        let (morgan_2, _) = ui.sign_in(MANAGER, MANAGER_PIN).await;
+        // A cashier may not see the sessions.
+        assert_eq!(ui.get("/sessions", &sam).await.0, StatusCode::FORBIDDEN);
+        let (status, _, list) = ui.get("/sessions", &morgan).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(list.matches("data-session=").count(), 3, "{list}");
+        assert!(list.contains("this session") && list.contains("Sam"), "{list}");
+        assert!(!list.contains(&sam[COOKIE_PREFIX..]), "a cookie is never shown");
+
+        // Ending Sam's session signs Sam out at the next request.
+        let handle = list
+            .split("data-session=\"")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap())
+            .find(|h| {
+                let row = list.split(&format!("data-session=\"{h}\"")).nth(1).unwrap();
+                row.split("</tr>").next().unwrap().contains("Sam")
+            })
+            .unwrap()
+            .to_owned();
+        let end = format!("session={handle}&csrf={token}");
+        let (status, headers, _) =
+            ui.send(TestUi::post("/sessions/end", &morgan, None, &end)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers[header::LOCATION], "/sessions?ended=1");
+        let (status, headers, _) = ui.get("/pos", &sam).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers[header::LOCATION], "/signin");
+
+        // "End every other session" keeps the manager's own.
+        let (status, headers, _) = ui
+            .send(TestUi::post("/sessions/end", &morgan, None, &format!("others=1&csrf={token}")))
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers[header::LOCATION], "/sessions?ended=1");
+        assert_eq!(ui.get("/pos", &morgan_2).await.0, StatusCode::SEE_OTHER);
+        assert_eq!(ui.get("/pos", &morgan).await.0, StatusCode::OK);
+
+        // Signing out ends the session itself, not just the browser's cookie.
+        let (status, _, _) =
+            ui.send(TestUi::post("/signout", &morgan, None, &format!("csrf={token}"))).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(ui.get("/pos", &morgan).await.0, StatusCode::SEE_OTHER);
+    }
+
+    /// The length of `thorbis_session=` in a cookie pair.
+    const COOKIE_PREFIX: usize = "thorbis_session=".len();
 }

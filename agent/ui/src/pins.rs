@@ -5,12 +5,14 @@
 //! - the hash runs on the blocking pool **without the store**: the store is held only to
 //!   read the record and to record the outcome ([`thorbis_agent::PinCheck`]), so sales,
 //!   kitchen screens and sync go on meanwhile;
-//! - the terminal runs **one PIN check at a time**, which also keeps each staff id's
-//!   failure count exact;
-//! - it takes **at most [`BURST`] checks at once and one per [`REFILL_MS`]** after that,
-//!   terminal-wide: an attempt beyond it is refused at once, without a hash and without
-//!   counting towards anyone's lockout, so a flood of wrong PINs costs the terminal
-//!   almost nothing and locks nobody out.
+//! - a locked staff id is refused before anything else, for free;
+//! - it runs **one PIN check at a time**, re-reading the lockout once its turn comes, so
+//!   each staff id's failure count is exact;
+//! - it takes **[`BURST`] wrong PINs, then one per [`REFILL_MS`]**, terminal-wide: once the
+//!   wrong ones have used that up, an attempt is refused at once, without a hash and
+//!   without counting towards anyone's lockout. A flood of wrong PINs costs the terminal
+//!   almost nothing and cannot run through a staff member's lockouts quickly, while right
+//!   PINs (a manager approving a dozen voids in a row) cost no allowance at all.
 
 use std::sync::Mutex;
 
@@ -21,7 +23,7 @@ use tokio::sync::Semaphore;
 use super::{UiError, UiState};
 
 /// PIN checks the terminal takes at once after a quiet spell.
-pub(crate) const BURST: u64 = 5;
+pub(crate) const BURST: u64 = 10;
 
 /// Then one more PIN check per this many milliseconds.
 pub(crate) const REFILL_MS: u64 = 1_000;
@@ -73,16 +75,23 @@ impl Bucket {
         Bucket { milli: Self::FULL, at_ms: None }
     }
 
-    /// Takes one check's worth at `now_ms`, if there is one.
-    fn take(&mut self, now_ms: u64) -> bool {
+    /// Refills for the time since the last look, up to a full bucket.
+    fn refill(&mut self, now_ms: u64) {
         let elapsed = self.at_ms.map_or(0, |at| now_ms.saturating_sub(at));
         self.milli = (self.milli + elapsed.saturating_mul(1_000) / REFILL_MS).min(Self::FULL);
         self.at_ms = Some(now_ms.max(self.at_ms.unwrap_or(0)));
-        if self.milli < 1_000 {
-            return false;
-        }
-        self.milli -= 1_000;
-        true
+    }
+
+    /// Whether a check may run at `now_ms`.
+    fn allows(&mut self, now_ms: u64) -> bool {
+        self.refill(now_ms);
+        self.milli >= 1_000
+    }
+
+    /// Spends one check's worth for a wrong PIN at `now_ms`.
+    fn spend(&mut self, now_ms: u64) {
+        self.refill(now_ms);
+        self.milli = self.milli.saturating_sub(1_000);
     }
 }
 
@@ -110,15 +119,19 @@ async fn check<T: Send + 'static>(
     pin: String,
     record: fn(&mut Store, CheckedPin) -> Result<T, SignInError>,
 ) -> Result<Result<T, PinRefused>, UiError> {
+    let begin = || state.with_store(move |store| Ok(store.begin_pin_check(staff)));
+    if let Err(refusal) = begin().await? {
+        return refused(refusal);
+    }
     let gate = &state.pins;
-    let admitted = gate.bucket.lock().is_ok_and(|mut bucket| bucket.take(state.now_ms()));
-    if !admitted {
-        tracing::warn!(staff = %staff, "PIN attempt refused: too many on this terminal");
+    let _turn = gate.one_at_a_time.acquire().await.map_err(|e| UiError::Internal(e.to_string()))?;
+    let bucket = || gate.bucket.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !bucket().allows(state.now_ms()) {
+        tracing::warn!(staff = %staff, "PIN attempt refused: too many wrong PINs on this terminal");
         return Ok(Err(PinRefused::Throttled));
     }
-    let _turn = gate.one_at_a_time.acquire().await.map_err(|e| UiError::Internal(e.to_string()))?;
-    let begun = state.with_store(move |store| Ok(store.begin_pin_check(staff))).await?;
-    let pending = match begun {
+    // Another check may have locked the id while this one waited for its turn.
+    let pending = match begin().await? {
         Ok(pending) => pending,
         Err(refusal) => return refused(refusal),
     };
@@ -127,8 +140,24 @@ async fn check<T: Send + 'static>(
         .map_err(|e| UiError::Internal(e.to_string()))?;
     match state.with_store(move |store| Ok(record(store, checked))).await? {
         Ok(done) => Ok(Ok(done)),
-        Err(refusal) => refused(refusal),
+        Err(refusal) => {
+            if is_wrong_pin(&refusal) {
+                bucket().spend(state.now_ms());
+            }
+            refused(refusal)
+        }
     }
+}
+
+/// Whether a refusal means the PIN was wrong (not: right, but the account may not).
+fn is_wrong_pin(refusal: &SignInError) -> bool {
+    matches!(
+        refusal,
+        SignInError::WrongPin
+            | SignInError::UnknownStaff
+            | SignInError::UnusableHash
+            | SignInError::LockedOut { .. }
+    )
 }
 
 fn refused<T>(refusal: SignInError) -> Result<Result<T, PinRefused>, UiError> {
@@ -143,22 +172,33 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_bucket_allows_a_burst_then_one_per_period() {
+    fn wrong_pins_spend_a_burst_then_one_per_period() {
         let mut bucket = Bucket::full();
         for _ in 0..BURST {
-            assert!(bucket.take(1_000));
+            assert!(bucket.allows(1_000));
+            bucket.spend(1_000);
         }
-        assert!(!bucket.take(1_000), "the burst is spent");
-        assert!(!bucket.take(1_000 + REFILL_MS - 1));
-        assert!(bucket.take(1_000 + REFILL_MS));
-        assert!(!bucket.take(1_000 + REFILL_MS));
+        assert!(!bucket.allows(1_000), "the burst is spent");
+        assert!(!bucket.allows(1_000 + REFILL_MS - 1));
+        assert!(bucket.allows(1_000 + REFILL_MS));
+        bucket.spend(1_000 + REFILL_MS);
+        assert!(!bucket.allows(1_000 + REFILL_MS));
         // A long quiet spell refills to the burst, no more.
         let later = 1_000_000;
         for _ in 0..BURST {
-            assert!(bucket.take(later));
+            assert!(bucket.allows(later));
+            bucket.spend(later);
         }
-        assert!(!bucket.take(later));
+        assert!(!bucket.allows(later));
         // A clock that steps back refills nothing.
-        assert!(!bucket.take(later - 10_000));
+        assert!(!bucket.allows(later - 10_000));
+    }
+
+    #[test]
+    fn only_wrong_pins_count() {
+        assert!(is_wrong_pin(&SignInError::WrongPin));
+        assert!(is_wrong_pin(&SignInError::UnknownStaff));
+        assert!(!is_wrong_pin(&SignInError::Inactive));
+        assert!(!is_wrong_pin(&SignInError::NotAManager));
     }
 }

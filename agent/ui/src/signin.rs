@@ -4,7 +4,7 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Deserialize;
@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::access::home_of;
 use super::html::{Message, message, page};
 use super::pins::{self, PinRefused, THROTTLED, locked_text};
-use super::session::{MaybeSignedIn, clear_cookie, set_cookie};
+use super::session::{MaybeSignedIn, clear_cookie, cookie_value, set_cookie};
 use super::{UiError, UiState};
 use crate::guard::csrf_field;
 use thorbis_agent::SignInError;
@@ -106,7 +106,7 @@ pub(crate) async fn submit(
     }
     match pins::sign_in(&state, id, pin).await? {
         Ok(who) => {
-            let cookie = set_cookie(&state.key.sign(who.staff_id, state.now_ms()));
+            let cookie = set_cookie(&state.sessions.start(who.staff_id, state.now_ms())?);
             Ok(([(header::SET_COOKIE, cookie)], Redirect::to(home_of(&who))).into_response())
         }
         Err(PinRefused::Throttled) => {
@@ -127,7 +127,10 @@ pub(crate) async fn submit(
     }
 }
 
-/// Signs out.
-pub(crate) async fn sign_out() -> Response {
+/// Signs out: the session ends here, whatever the browser does with its cookie.
+pub(crate) async fn sign_out(State(state): State<UiState>, headers: HeaderMap) -> Response {
+    if let Some(cookie) = cookie_value(&headers) {
+        state.sessions.end(&cookie);
+    }
     ([(header::SET_COOKIE, clear_cookie())], Redirect::to("/signin")).into_response()
 }
