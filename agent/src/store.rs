@@ -15,7 +15,7 @@ use thorbis_domain::device::{Device, DeviceConfig};
 use thorbis_domain::drawer::{DrawerSession, ZReport};
 use thorbis_domain::events::KitchenTicket;
 use thorbis_domain::fold::Versioned;
-use thorbis_domain::ids::{DrawerSessionId, ItemId, OrderId, TicketId};
+use thorbis_domain::ids::{DrawerSessionId, ItemId, OrderId, StaffId, TicketId};
 use thorbis_domain::kitchen::Ticket;
 use thorbis_domain::order::{Order, OrderStatus, Totals};
 use thorbis_domain::stock::{Availability, StockLevel};
@@ -314,60 +314,115 @@ impl Store {
         print::jobs(&self.conn, None, states)
     }
 
+    /// Held and uncertain jobs, waiting for a person to print or discard them, oldest first.
+    pub fn print_jobs_waiting(&self) -> Result<Vec<PrintJob>, StoreError> {
+        print::waiting_jobs(&self.conn)
+    }
+
     /// Queues a copy of a job (marked as a copy when printed). Returns the new job's id.
     pub fn reprint(&mut self, job_id: Uuid) -> Result<Uuid, StoreError> {
         let original = print::job(&self.conn, job_id)?
             .ok_or_else(|| StoreError::NotFound(format!("print job {job_id}")))?;
         let now = self.clock.now_ms();
         let id = self.ids.uuid_at(now);
-        print::insert_job(
-            &self.conn,
-            id,
-            &original.printer,
-            original.station.as_deref(),
-            &original.document,
-            Some(original.copy_of.unwrap_or(job_id)),
-            now,
-        )?;
+        queue_copy(&self.conn, &original, id, now)?;
         Ok(id)
     }
 
-    /// Settles a held or uncertain job: print it (an uncertain one as a copy, since part of
-    /// it came out already) or discard it.
-    pub fn decide_print_job(&mut self, job_id: Uuid, decision: Decision) -> Result<(), StoreError> {
+    /// Settles a held or uncertain job for `by` (recorded, see [`PrintDecision`]): print it
+    /// (an uncertain one as a copy, since part of it came out already) or discard it. The
+    /// decision and its record are one transaction.
+    pub fn decide_print_job(
+        &mut self,
+        job_id: Uuid,
+        decision: Decision,
+        by: StaffId,
+    ) -> Result<(), StoreError> {
         let job = print::job(&self.conn, job_id)?
             .ok_or_else(|| StoreError::NotFound(format!("print job {job_id}")))?;
-        if !matches!(job.state, JobState::Held | JobState::Uncertain) {
-            return Err(StoreError::Conflict(format!(
-                "print job {job_id} is {:?}, not waiting for a decision",
-                job.state
-            )));
-        }
+        let was = match job.state {
+            JobState::Held => "held",
+            JobState::Uncertain => "uncertain",
+            other => {
+                return Err(StoreError::Conflict(format!(
+                    "print job {job_id} is {other:?}, not waiting for a decision"
+                )));
+            }
+        };
         let now = self.clock.now_ms();
+        let copy_id = self.ids.uuid_at(now);
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO print_decisions (job_id, decision, was, staff_id, decided_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                job_id.as_bytes(),
+                match decision {
+                    Decision::Print => "print",
+                    Decision::Discard => "discard",
+                },
+                was,
+                by.0.as_bytes(),
+                now
+            ],
+        )?;
         match decision {
             Decision::Discard => {
-                print::set_state(&self.conn, job_id, JobState::Discarded, None, None, now)
+                print::set_state(&tx, job_id, JobState::Discarded, None, None, now)?;
             }
             Decision::Print if job.state == JobState::Held => {
                 // Never sent: it can go out as the original, and must not go stale again.
-                self.conn.execute(
+                tx.execute(
                     "UPDATE print_jobs SET state = 'queued', created_ms = ?2, updated_ms = ?2 WHERE job_id = ?1",
                     params![job_id.as_bytes(), now],
                 )?;
-                Ok(())
             }
             Decision::Print => {
                 print::set_state(
-                    &self.conn,
+                    &tx,
                     job_id,
                     JobState::Discarded,
                     None,
                     Some("reprinted as a copy"),
                     now,
                 )?;
-                self.reprint(job_id).map(|_| ())
+                queue_copy(&tx, &job, copy_id, now)?;
             }
         }
+        tx.commit()?;
+        tracing::info!(job = %job_id, ?decision, staff = %by, "print job decided");
+        Ok(())
+    }
+
+    /// The latest decisions about held and uncertain jobs, newest first.
+    pub fn print_decisions(&self, limit: u32) -> Result<Vec<PrintDecision>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT job_id, decision, was, staff_id, decided_ms FROM print_decisions
+             INDEXED BY print_decisions_recent ORDER BY decided_ms DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([limit], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, u64>(4)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (job, decision, was, staff, decided_ms) = row?;
+            let uuid = |bytes: Vec<u8>| {
+                Uuid::from_slice(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+            };
+            Ok(PrintDecision {
+                job_id: uuid(job)?,
+                decision: if decision == "print" { Decision::Print } else { Decision::Discard },
+                was_uncertain: was == "uncertain",
+                by: StaffId(uuid(staff)?),
+                decided_ms,
+            })
+        })
+        .collect()
     }
 
     /// An order with its figures.
@@ -747,4 +802,37 @@ fn load_or_create_identity(
     )?;
     tracing::info!(device = %id, "created device identity");
     Ok((id, key))
+}
+
+/// Queues job `id`, a copy of `original` (marked COPY when printed).
+fn queue_copy(
+    conn: &Connection,
+    original: &PrintJob,
+    id: Uuid,
+    now: u64,
+) -> Result<(), StoreError> {
+    print::insert_job(
+        conn,
+        id,
+        &original.printer,
+        original.station.as_deref(),
+        &original.document,
+        Some(original.copy_of.unwrap_or(original.id)),
+        now,
+    )
+}
+
+/// A person's decision about a held or uncertain print job, as recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrintDecision {
+    /// The job.
+    pub job_id: Uuid,
+    /// Print or discard.
+    pub decision: Decision,
+    /// Whether the job was uncertain (printed as a copy) rather than held.
+    pub was_uncertain: bool,
+    /// Who decided.
+    pub by: StaffId,
+    /// When (store clock, ms).
+    pub decided_ms: u64,
 }

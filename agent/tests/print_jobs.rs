@@ -76,8 +76,9 @@ fn reprints_are_explicit_copies_and_decisions_apply_only_to_waiting_jobs() -> Re
     assert_eq!(jobs[1].id, copy);
     assert_eq!(jobs[1].copy_of, Some(original.id));
     // A queued job is not waiting for a decision.
-    let err = store.decide_print_job(original.id, Decision::Discard).unwrap_err();
+    let err = store.decide_print_job(original.id, Decision::Discard, seed::MANAGER).unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)), "{err}");
+    assert!(store.print_decisions(10)?.is_empty(), "a refused decision is not recorded");
     assert!(matches!(store.reprint(uuid::Uuid::nil()), Err(StoreError::NotFound(_))));
     Ok(())
 }

@@ -146,7 +146,11 @@ fn stale_kitchen_tickets_are_held_not_flooded() -> Result<()> {
     assert_eq!(sim.wait_for_jobs(1, WAIT).len(), 1);
     assert_eq!(sim.jobs().len(), 1, "a held ticket must not print by itself");
     let held = store.print_jobs(&[JobState::Held])?.remove(0);
-    store.decide_print_job(held.id, Decision::Print)?;
+    store.decide_print_job(held.id, Decision::Print, seed::MANAGER)?;
+    let audit = store.print_decisions(10)?;
+    assert_eq!(audit.len(), 1);
+    assert_eq!((audit[0].job_id, audit[0].by), (held.id, seed::MANAGER));
+    assert!(audit[0].decision == Decision::Print && !audit[0].was_uncertain);
     assert_eq!(sim.wait_for_jobs(2, WAIT).len(), 2);
     // A third ticket prints after the released one; by then a second copy of it would
     // have gone out too.

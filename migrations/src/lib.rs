@@ -52,6 +52,7 @@ pub const AGENT: &[Migration] = migrations!("agent":
     5 => "sync",
     6 => "ui_reads",
     7 => "sign_in_backoff",
+    8 => "print_decisions",
 );
 
 /// The hub's Postgres migrations, in order.

@@ -92,7 +92,14 @@ pub fn kitchen_ticket(ticket: &TicketView, copy: bool) -> Receipt {
 pub fn customer_receipt(order: &OrderView, copy: bool) -> Receipt {
     let currency = order.currency;
     let money = |m: thorbis_domain::Money| m.format(currency);
-    let mut r = begin(copy)
+    let mut r = begin(copy);
+    // Cash went into the drawer (or change comes out of it): the drawer opens as the
+    // receipt prints. A copy never opens it.
+    let cash = order.order.payments.values().any(|p| matches!(p.value.tender, Tender::Cash { .. }));
+    if cash && !copy {
+        r = r.kick_drawer(DrawerPulse::default());
+    }
+    let mut r = r
         .paragraph(store_name())
         .paragraph(Paragraph::new(format!("Order {}", short(order.id.0))).align(Align::Center))
         .rule('-');
@@ -136,18 +143,11 @@ pub fn customer_receipt(order: &OrderView, copy: bool) -> Receipt {
     );
     for payment in order.order.payments.values() {
         let p = &payment.value;
-        let label = match &p.tender {
-            thorbis_domain::events::Tender::Cash { .. } => "Cash".to_owned(),
-            thorbis_domain::events::Tender::Card { brand, last4, .. } => {
-                format!("{brand} **** {last4}")
-            }
-            thorbis_domain::events::Tender::Other { name } => name.clone(),
-        };
-        r = r.row(total_row(&label, money(p.amount)));
+        r = r.row(total_row(&tender_label(&p.tender), money(p.amount)));
         if p.tip.as_minor() != 0 {
             r = r.row(total_row("Tip", money(p.tip)));
         }
-        if let thorbis_domain::events::Tender::Cash { tendered, change } = &p.tender {
+        if let Tender::Cash { tendered, change } = &p.tender {
             r = r.row(total_row("Tendered", money(*tendered)));
             r = r.row(total_row("Change", money(*change)));
         }
@@ -175,7 +175,12 @@ pub fn refund_receipt(order: &OrderView, refund_id: RefundId, copy: bool) -> Opt
     let refund = &order.order.refunds.get(&refund_id)?.value;
     let currency = order.currency;
     let money = |m: thorbis_domain::Money| m.format(currency);
-    let mut r = begin(copy)
+    let mut r = begin(copy);
+    // Cash paid back comes out of the drawer.
+    if matches!(refund.tender, Tender::Cash { .. }) && !copy {
+        r = r.kick_drawer(DrawerPulse::default());
+    }
+    let mut r = r
         .paragraph(store_name())
         .paragraph(Paragraph::new("REFUND").bold().size(Size::DOUBLE).align(Align::Center))
         .paragraph(Paragraph::new(format!("Refund {}", short(refund_id.0))).align(Align::Center))
@@ -313,6 +318,45 @@ mod tests {
         for bad in ["", "abc", "-5", "1.5", too_big, &"9".repeat(40), "12 34"] {
             assert_eq!(parse_receipt_number(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_cash_receipt_opens_the_drawer_and_a_card_receipt_or_a_copy_does_not() {
+        use thorbis_domain::command::TenderInput;
+        use thorbis_domain::{Command, Money};
+        use thorbis_drivers::receipt::Block;
+
+        use crate::seed::{self, SaleIds};
+        use crate::{Store, StoreConfig};
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(StoreConfig::new(dir.path().join("a.db"))).unwrap();
+        store.execute_all(&seed::catalog()).unwrap();
+        let drawer = DrawerSessionId(store.new_id());
+        store.execute(&seed::open_drawer(drawer)).unwrap();
+        let kicks = |receipt: &Receipt| {
+            receipt.blocks.iter().filter(|b| matches!(b, Block::Drawer(_))).count()
+        };
+
+        let cash = SaleIds::new(|| store.new_id());
+        store.execute_all(&seed::typical_sale(cash, drawer)).unwrap();
+        let cash = store.order(cash.order).unwrap().unwrap();
+        assert_eq!(kicks(&customer_receipt(&cash, false)), 1);
+        assert_eq!(kicks(&customer_receipt(&cash, true)), 0, "a copy never opens the drawer");
+
+        let card = SaleIds::new(|| store.new_id());
+        let mut sale = seed::typical_sale(card, drawer);
+        if let Some(Command::TakePayment { tender, .. }) = sale.get_mut(4) {
+            *tender = TenderInput::Card {
+                brand: "VISA".into(),
+                last4: "4242".into(),
+                auth_code: "A1".into(),
+            };
+        }
+        store.execute_all(&sale).unwrap();
+        let card = store.order(card.order).unwrap().unwrap();
+        assert!(card.order.payments.values().all(|p| p.value.amount > Money::ZERO));
+        assert_eq!(kicks(&customer_receipt(&card, false)), 0);
     }
 
     #[test]

@@ -329,7 +329,20 @@ pub(crate) fn jobs(
         "SELECT {JOB_COLUMNS} FROM print_jobs WHERE state IN ({list}) AND (?1 IS NULL OR printer = ?1) ORDER BY job_id"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query([printer])?;
+    all_jobs(stmt.query([printer])?)
+}
+
+/// Held and uncertain jobs (waiting for a person), oldest first, by their own index.
+pub(crate) fn waiting_jobs(conn: &Connection) -> Result<Vec<PrintJob>, StoreError> {
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM print_jobs INDEXED BY print_jobs_waiting
+         WHERE state IN ('held', 'uncertain') ORDER BY job_id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    all_jobs(stmt.query([])?)
+}
+
+fn all_jobs(mut rows: rusqlite::Rows<'_>) -> Result<Vec<PrintJob>, StoreError> {
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
         out.push(job_from_row(row)?);

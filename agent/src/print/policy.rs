@@ -29,6 +29,22 @@ impl std::fmt::Display for NotReady {
     }
 }
 
+impl NotReady {
+    /// What a person does about it, in the words on the screen.
+    #[must_use]
+    pub fn remedy(self) -> &'static str {
+        match self {
+            NotReady::PaperOut => "load paper",
+            NotReady::CoverOpen => "close the cover",
+            NotReady::Error => "clear the jam or switch the printer off and on",
+            NotReady::Offline => "check that the printer is switched on",
+        }
+    }
+}
+
+/// What to do about a printer that does not answer at all.
+pub const UNREACHABLE_REMEDY: &str = "check the printer's power and cable";
+
 /// Whether the printer can print now, and if not, the reason a person can fix.
 pub fn readiness(status: &PrinterStatus) -> Result<(), NotReady> {
     let errors = &status.errors;

@@ -89,6 +89,8 @@ pub struct PrinterStatus {
     pub health: Option<DeviceStatus>,
     /// Why it is not printing, in words, if it is not.
     pub problem: Option<String>,
+    /// What a person does about the problem ("load paper").
+    pub remedy: Option<&'static str>,
     /// When it last answered.
     pub last_contact_ms: Option<u64>,
     /// Since when it has not answered.
@@ -361,7 +363,9 @@ impl Writer {
                 self.watch_drawer(&h);
                 self.update(|s| {
                     s.reachable = true;
-                    s.problem = policy::readiness(&h).err().map(|p| p.to_string());
+                    let not_ready = policy::readiness(&h).err();
+                    s.problem = not_ready.map(|p| p.to_string());
+                    s.remedy = not_ready.map(policy::NotReady::remedy);
                     s.health = Some(h);
                     s.last_contact_ms = Some(now);
                     s.down_since_ms = None;
@@ -396,6 +400,7 @@ impl Writer {
         self.update(|s| {
             s.reachable = false;
             s.problem = Some(format!("unreachable: {error}"));
+            s.remedy = Some(policy::UNREACHABLE_REMEDY);
             s.down_since_ms = Some(down_since);
         });
         if let Some(backup) = &self.printer.backup

@@ -9,6 +9,7 @@ use super::access::{Access, Availability, Kitchen, Manage, Pos, Register};
 use crate::guard::csrf_field;
 use thorbis_agent::SignedIn;
 use thorbis_agent::print::PrinterStatus;
+use thorbis_drivers::status::DrawerState;
 
 pub(crate) use thorbis_web::components::{Message, message};
 
@@ -52,11 +53,31 @@ impl maud::Render for Indicators {
                         };
                         @if i > 0 { " · " }
                         "printer " (p.name) ": " b class=(class) { (state) }
+                        @if let Some(remedy) = p.remedy { " — " (remedy) }
                         @if p.queue_depth > 0 { " (" (p.queue_depth) " waiting)" }
                     }
                 },
             }
+            @for p in self.printers.iter().flatten() {
+                @if let Some(open_ms) = p.drawer_left_open_ms {
+                    span.ind.off id="ind-drawer" role="alert" {
+                        "drawer left open " (open_ms / 60_000) " min: close it"
+                    }
+                } @else if p.health.as_ref().and_then(|h| h.drawer) == Some(DrawerState::Open) {
+                    span.ind id="ind-drawer" { "drawer open" }
+                }
+            }
         }
+    }
+}
+
+/// How long ago `then_ms` was, for people.
+pub(crate) fn ago(now_ms: u64, then_ms: u64) -> String {
+    let minutes = now_ms.saturating_sub(then_ms) / 60_000;
+    match minutes {
+        0 => "just now".into(),
+        1..60 => format!("{minutes} min ago"),
+        _ => format!("{} h {} min ago", minutes / 60, minutes % 60),
     }
 }
 
@@ -83,6 +104,7 @@ pub(crate) fn page(
                     a.btn.ghost href="/pos/availability" id="nav-86" { "86" }
                 }
                 @if Manage::allows(who.role) {
+                    a.btn.ghost href="/printing" id="nav-printing" { "Printing" }
                     a.btn.ghost href="/sessions" id="nav-sessions" { "Sessions" }
                 }
                 span.who id="who" { (who.name) " · " (format!("{:?}", who.role).to_lowercase()) }
@@ -102,6 +124,48 @@ pub(crate) fn page(
 mod tests {
     use super::*;
     use maud::Render as _;
+
+    #[test]
+    fn ages_read_as_people_say_them() {
+        assert_eq!(ago(100_000, 100_000), "just now");
+        assert_eq!(ago(59_999, 0), "just now");
+        assert_eq!(ago(5 * 60_000, 0), "5 min ago");
+        assert_eq!(ago(125 * 60_000, 0), "2 h 5 min ago");
+        assert_eq!(ago(0, 10), "just now", "a clock step back is not the future");
+    }
+
+    #[test]
+    fn printer_problems_say_what_to_do_and_an_open_drawer_shows() {
+        let printer = PrinterStatus {
+            name: "Kitchen".into(),
+            reachable: true,
+            problem: Some("paper out".into()),
+            remedy: Some("load paper"),
+            queue_depth: 3,
+            ..PrinterStatus::default()
+        };
+        let front = PrinterStatus {
+            name: "Front".into(),
+            reachable: true,
+            health: Some(thorbis_drivers::status::PrinterStatus {
+                drawer: Some(DrawerState::Open),
+                ..thorbis_drivers::status::PrinterStatus::default()
+            }),
+            ..PrinterStatus::default()
+        };
+        let bar =
+            Indicators { sync: SyncState::NotConfigured, printers: Some(vec![printer, front]) };
+        let bar = bar.render().into_string();
+        assert!(bar.contains("paper out</b> — load paper (3 waiting)"), "{bar}");
+        assert!(bar.contains("drawer open") && !bar.contains("left open"), "{bar}");
+        let left = PrinterStatus {
+            name: "Front".into(),
+            drawer_left_open_ms: Some(6 * 60_000),
+            ..PrinterStatus::default()
+        };
+        let bar = Indicators { sync: SyncState::NotConfigured, printers: Some(vec![left]) };
+        assert!(bar.render().into_string().contains("drawer left open 6 min: close it"));
+    }
 
     #[test]
     fn the_indicators_say_sync_and_printer_state() {

@@ -42,6 +42,7 @@ mod html;
 mod kds;
 mod pins;
 mod pos;
+mod printing;
 mod register;
 mod returns;
 mod scans;
@@ -383,6 +384,8 @@ fn routes(state: UiState) -> Router {
         .route("/signin", get(signin::pick_staff).post(signin::submit))
         .route("/signin/{staff}", get(signin::pin_pad))
         .route("/signout", post(signin::sign_out))
+        .route("/printing", get(printing::screen))
+        .route("/printing/{job}/{decision}", post(printing::decide))
         .route("/sessions", get(sessions::list))
         .route("/sessions/end", post(sessions::end))
         .route("/pos", get(pos::checks))
@@ -693,6 +696,25 @@ mod tests {
             ui.send(TestUi::post("/signout", &morgan, None, &format!("csrf={token}"))).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         assert_eq!(ui.get("/pos", &morgan).await.0, StatusCode::SEE_OTHER);
+    }
+
+    #[tokio::test]
+    async fn the_printing_screen_is_for_managers_and_a_stale_decision_changes_nothing() {
+        let ui = TestUi::new();
+        let (sam, _) = ui.sign_in(CASHIER, CASHIER_PIN).await;
+        let (morgan, token) = ui.sign_in(MANAGER, MANAGER_PIN).await;
+        assert_eq!(ui.get("/printing", &sam).await.0, StatusCode::FORBIDDEN);
+        let (status, _, screen) = ui.get("/printing", &morgan).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(screen.contains("id=\"no-waiting\"") && screen.contains("No printer"), "{screen}");
+        // A job that is not waiting (here: none at all) is not decided, and nothing is said
+        // to have been done.
+        let path = format!("/printing/{}/print", uuid::Uuid::nil());
+        let (status, headers, _) =
+            ui.send(TestUi::post(&path, &morgan, None, &format!("csrf={token}"))).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers[header::LOCATION], "/printing");
+        assert!(ui.store.run(|s| s.print_decisions(10)).await.unwrap().is_empty());
     }
 
     /// The length of `thorbis_session=` in a cookie pair.

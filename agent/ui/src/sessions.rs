@@ -12,7 +12,7 @@ use thorbis_web::components::{Message, hidden, message};
 use thorbis_web::respond::{Href, see_other};
 
 use super::access::Manager;
-use super::html::page;
+use super::html::{ago, page};
 use super::session::cookie_value;
 use super::{UiError, UiState};
 use crate::guard::csrf_field;
@@ -111,26 +111,4 @@ fn own_handle(state: &UiState, headers: &HeaderMap) -> Option<String> {
     cookie_value(headers)
         .and_then(|cookie| state.sessions.touch(&cookie, state.now_ms()))
         .map(|s| s.handle)
-}
-
-/// How long ago `then_ms` was, for people.
-fn ago(now_ms: u64, then_ms: u64) -> String {
-    let minutes = now_ms.saturating_sub(then_ms) / 60_000;
-    match minutes {
-        0 => "just now".into(),
-        1..60 => format!("{minutes} min ago"),
-        _ => format!("{} h {} min ago", minutes / 60, minutes % 60),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn ages_read_as_people_say_them() {
-        assert_eq!(super::ago(100_000, 100_000), "just now");
-        assert_eq!(super::ago(59_999, 0), "just now");
-        assert_eq!(super::ago(5 * 60_000, 0), "5 min ago");
-        assert_eq!(super::ago(125 * 60_000, 0), "2 h 5 min ago");
-        assert_eq!(super::ago(0, 10), "just now", "a clock step back is not the future");
-    }
 }

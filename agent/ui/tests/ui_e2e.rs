@@ -14,9 +14,10 @@ mod rig;
 
 use anyhow::{Context, Result, ensure};
 use browser::{Chromium, click_and_load, eval, fill, screenshot, text, wait_for, with_chromium};
-use rig::{Rig, has, message, refused, sign_in, wait_for_job};
+use rig::{Rig, has, message, refused, sign_in, wait_for_job, wait_for_printed};
 use thorbis_agent::seed;
 use thorbis_domain::Currency;
+use thorbis_simulators::receipt::Block;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_table_from_pin_to_kitchen_to_cash_and_receipt() -> Result<()> {
@@ -129,6 +130,11 @@ async fn scenario(rig: &Rig, chromium: &Chromium) -> Result<()> {
     // the session is the browser's, so the first tab now acts as Morgan too).
     let kds = chromium.open(&rig.url("/signin")).await?;
     sign_in(rig, &kds, "Morgan", seed::MANAGER_PIN, "location.pathname === '/pos'").await?;
+    // The first tab's forms still carry Sam's session's token: they are refused, nothing
+    // is done, and a reload gives the tab Morgan's.
+    click_and_load(&pos, "#send", &has("main", "out of date")).await?;
+    pos.reload().await?;
+    wait_for(&pos, "the check again", "!!document.getElementById('send')").await?;
     kds.goto(rig.url("/kds")).await?;
     wait_for(&kds, "the kitchen display", "!!document.getElementById('tickets')").await?;
     eval(&kds, "window.__sameDocument = true").await;
@@ -200,13 +206,20 @@ async fn scenario(rig: &Rig, chromium: &Chromium) -> Result<()> {
 
     // The receipt prints on the simulated printer (after the two kitchen tickets).
     let total_text = total.format(Currency::USD);
-    let receipt = wait_for_job(rig, |t| t.contains(&total_text) && !t.contains("COPY")).await?;
+    let printed = wait_for_printed(rig, |t| t.contains(&total_text) && !t.contains("COPY")).await?;
+    let receipt = &printed.text;
     ensure!(receipt.contains(&expected), "the receipt shows the change:\n{receipt}");
+    // Cash went in: the drawer opened as the receipt printed (and only the original does).
+    let kicks = |job: &thorbis_simulators::server::Job| {
+        job.receipt.blocks.iter().filter(|b| matches!(b, Block::DrawerPulse { .. })).count()
+    };
+    ensure!(kicks(&printed) == 1, "the cash receipt kicks the drawer once");
     // A copy, marked as such.
     click_and_load(&pos, "#reprint", "!!document.getElementById('msg')").await?;
     ensure!(message(&pos).await?.contains("copy"));
-    let copy = wait_for_job(rig, |t| t.contains(&total_text) && t.contains("COPY")).await?;
-    ensure!(copy.contains("*** COPY ***"), "{copy}");
+    let copy = wait_for_printed(rig, |t| t.contains(&total_text) && t.contains("COPY")).await?;
+    ensure!(copy.text.contains("*** COPY ***"), "{}", copy.text);
+    ensure!(kicks(&copy) == 0, "a copy does not open the drawer");
     // Nothing either screen loaded came from anywhere but the agent: they work offline.
     for page in [&pos, &kds] {
         let local = "performance.getEntriesByType('resource').every(e => e.name.startsWith(location.origin))";

@@ -14,7 +14,7 @@ use thorbis_agent::print::PrintService;
 use thorbis_agent::print::setup::{front_printer, front_routing};
 use thorbis_agent::sync::SharedStore;
 use thorbis_agent::{Clock, Store, StoreConfig, SystemClock, seed};
-use thorbis_simulators::server::{PrinterConfig as SimConfig, PrinterHandle};
+use thorbis_simulators::server::{Job, PrinterConfig as SimConfig, PrinterHandle};
 use thorbis_terminal_ui::{self as ui, SessionKey, UiState};
 
 use crate::browser::{self, click_and_load, fill, text, wait_for};
@@ -132,10 +132,15 @@ pub fn has(selector: &str, needle: &str) -> String {
 
 /// Waits (bounded) for a printed job whose text satisfies `matches`.
 pub async fn wait_for_job(rig: &Rig, matches: impl Fn(&str) -> bool) -> Result<String> {
+    Ok(wait_for_printed(rig, matches).await?.text)
+}
+
+/// [`wait_for_job`], the whole job as the simulator parsed it (drawer pulses included).
+pub async fn wait_for_printed(rig: &Rig, matches: impl Fn(&str) -> bool) -> Result<Job> {
     let deadline = std::time::Instant::now() + browser::WAIT;
     loop {
         if let Some(job) = rig.sim.jobs().into_iter().find(|j| matches(&j.text)) {
-            return Ok(job.text);
+            return Ok(job);
         }
         ensure!(
             std::time::Instant::now() < deadline,
