@@ -341,6 +341,7 @@ async fn follow_swap_redirect(
     use tower::ServiceExt as _;
     let swap = request.headers().contains_key(SWAP_REQUEST);
     let cookie = request.headers().get(header::COOKIE).cloned();
+    let host = request.headers().get(header::HOST).cloned();
     let response = next.run(request).await;
     if !swap
         || response.status() != StatusCode::SEE_OTHER
@@ -358,8 +359,12 @@ async fn follow_swap_redirect(
         return response;
     };
     let mut get = axum::http::Request::get(location.as_str());
-    if let Some(cookie) = cookie {
-        get = get.header(header::COOKIE, cookie);
+    // The same cookies and host as the browser's follow-up would send (the session
+    // cookie's name depends on the port the host names).
+    for (name, value) in [(header::COOKIE, cookie), (header::HOST, host)] {
+        if let Some(value) = value {
+            get = get.header(name, value);
+        }
     }
     let (Ok(get), Ok(url)) =
         (get.body(axum::body::Body::empty()), header::HeaderValue::from_str(&location))
@@ -630,7 +635,7 @@ mod tests {
             ("", None, ""),
             ("", Some("http://127.0.0.1:8123"), &"0".repeat(64)),
             // A token made for another cookie is no good either.
-            ("thorbis_session=0123", Some("http://127.0.0.1:8123"), token.as_str()),
+            ("thorbis_session_8123=0123", Some("http://127.0.0.1:8123"), token.as_str()),
         ] {
             let (status, headers, _) =
                 ui.send(TestUi::post("/signin", cookie, origin, &form(token))).await;
@@ -717,6 +722,6 @@ mod tests {
         assert!(ui.store.run(|s| s.print_decisions(10)).await.unwrap().is_empty());
     }
 
-    /// The length of `thorbis_session=` in a cookie pair.
-    const COOKIE_PREFIX: usize = "thorbis_session=".len();
+    /// The length of `thorbis_session_8123=` in a cookie pair.
+    const COOKIE_PREFIX: usize = "thorbis_session_8123=".len();
 }

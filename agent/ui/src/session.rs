@@ -19,7 +19,7 @@ use thorbis_domain::ids::StaffId;
 use super::{UiError, UiState};
 use thorbis_agent::SignedIn;
 
-/// The cookie's name.
+/// The start of the session cookie's name; the terminal's port ends it ([`cookie_name`]).
 pub(crate) const COOKIE: &str = "thorbis_session";
 
 /// How long a sign-in lasts at most: one long shift.
@@ -172,16 +172,27 @@ impl SessionKey {
     }
 }
 
+/// The session cookie's name for a request: [`COOKIE`] and the port the request was
+/// addressed to. Browsers keep cookies per host name, not per port, and one machine may
+/// serve several terminals (the demo's, a manager's browser on two screens): without the
+/// port, signing in on one would sign the others' tabs out.
+pub(crate) fn cookie_name(headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    let port =
+        host.rsplit_once(':').map(|(_, p)| p).filter(|p| p.bytes().all(|b| b.is_ascii_digit()));
+    format!("{COOKIE}_{}", port.unwrap_or("80"))
+}
+
 /// The `Set-Cookie` value that signs in with session cookie `value`.
-pub(crate) fn set_cookie(value: &str) -> String {
+pub(crate) fn set_cookie(headers: &HeaderMap, value: &str) -> String {
     // HttpOnly: scripts never see it. SameSite=Strict: no other site's request carries it
     // (the form tokens and the guard's Host and Origin checks are the rest of the defence).
-    format!("{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict")
+    format!("{}={value}; Path=/; HttpOnly; SameSite=Strict", cookie_name(headers))
 }
 
 /// The `Set-Cookie` value that signs out.
-pub(crate) fn clear_cookie() -> String {
-    format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
+pub(crate) fn clear_cookie(headers: &HeaderMap) -> String {
+    format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", cookie_name(headers))
 }
 
 /// What a form token signs: a domain tag, then the cookie.
@@ -206,10 +217,11 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 
 /// The cookie's value in a request, if present.
 pub(crate) fn cookie_value(headers: &HeaderMap) -> Option<String> {
+    let ours = cookie_name(headers);
     headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|h| {
         h.split(';').find_map(|pair| {
             let (name, value) = pair.trim().split_once('=')?;
-            (name == COOKIE).then(|| value.to_owned())
+            (name == ours).then(|| value.to_owned())
         })
     })
 }
@@ -304,6 +316,24 @@ mod tests {
         }
         assert_eq!(sessions.list(T0 + 1_000).len(), MAX_SESSIONS);
         assert!(sessions.touch(&first, T0 + 1_000).is_none(), "the idlest went first");
+    }
+
+    #[test]
+    fn each_port_has_its_own_session_cookie() {
+        let with = |host: &str, cookie: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, host.parse().unwrap());
+            headers.insert(header::COOKIE, cookie.parse().unwrap());
+            headers
+        };
+        let both = "thorbis_session_8090=a; thorbis_session_8091=b";
+        assert_eq!(cookie_value(&with("127.0.0.1:8090", both)).as_deref(), Some("a"));
+        assert_eq!(cookie_value(&with("127.0.0.1:8091", both)).as_deref(), Some("b"));
+        assert_eq!(cookie_value(&with("127.0.0.1:8092", both)), None);
+        assert_eq!(cookie_value(&with("localhost", "thorbis_session_80=c")).as_deref(), Some("c"));
+        assert!(
+            set_cookie(&with("127.0.0.1:8091", ""), "x").starts_with("thorbis_session_8091=x;")
+        );
     }
 
     #[test]

@@ -94,6 +94,7 @@ pub(crate) struct SignInForm {
 /// Checks the PIN; signs in and goes to the role's screen, or shows why not.
 pub(crate) async fn submit(
     State(state): State<UiState>,
+    headers: HeaderMap,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, UiError> {
     let id = StaffId(Uuid::try_parse(form.staff.trim()).map_err(|_| UiError::NotFound)?);
@@ -106,7 +107,8 @@ pub(crate) async fn submit(
     }
     match pins::sign_in(&state, id, pin).await? {
         Ok(who) => {
-            let cookie = set_cookie(&state.sessions.start(who.staff_id, state.now_ms())?);
+            let session = state.sessions.start(who.staff_id, state.now_ms())?;
+            let cookie = set_cookie(&headers, &session);
             Ok(([(header::SET_COOKIE, cookie)], Redirect::to(home_of(&who))).into_response())
         }
         Err(PinRefused::Throttled) => {
@@ -132,5 +134,5 @@ pub(crate) async fn sign_out(State(state): State<UiState>, headers: HeaderMap) -
     if let Some(cookie) = cookie_value(&headers) {
         state.sessions.end(&cookie);
     }
-    ([(header::SET_COOKIE, clear_cookie())], Redirect::to("/signin")).into_response()
+    ([(header::SET_COOKIE, clear_cookie(&headers))], Redirect::to("/signin")).into_response()
 }

@@ -597,6 +597,21 @@ async fn check_operations(rig: &Rig, chromium: &Chromium) -> Result<()> {
         click_and_load(&pos, "#open-check", "!!document.getElementById('items')").await?;
         click_and_load(&pos, &format!("[data-item='{item}']"), &has("#lines li", item)).await?;
     }
+    // Items ticked on one check move into another open one, and back.
+    for (item, into, both) in [("Soda", "10", true), ("Soda", "8", false)] {
+        click_and_load(&pos, "#op-split", "!!document.getElementById('split-panel')").await?;
+        pos.find_element(format!("[data-split-line='{item}']")).await?.click().await?;
+        click_and_load(&pos, &format!("[data-into='{into}']"), "!!document.getElementById('msg')")
+            .await?;
+        ensure!(message(&pos).await?.contains("Lines moved"));
+        let lines = text(&pos, "document.getElementById('lines').innerText").await?;
+        ensure!(lines.contains(item) && lines.contains("Fries") == both, "{lines}");
+        if both {
+            screenshot(&pos, "26-moved-into-check").await?;
+            let (_, left) = lines_of(rig, "8")?;
+            ensure!(left.is_empty(), "table 8 gave its soda away: {left:?}");
+        }
+    }
     click_and_load(&pos, "#op-merge", "!!document.getElementById('merge-panel')").await?;
     // A check cannot be merged into itself (a tampered form): refused, nothing written.
     let (eight, _) = lines_of(rig, "8")?;

@@ -30,8 +30,8 @@ struct Rig {
 }
 
 impl Rig {
-    /// Both terminals sign sessions with one key: the browser shares its cookie between
-    /// them (cookies ignore the port), as terminals of one store would share staff.
+    /// Each terminal keeps its own sessions (its cookie is named after its port), so a tab
+    /// signs in to the terminal it shows, as on two real terminals.
     async fn start(seed: u8) -> Result<Rig> {
         let dir = tempfile::tempdir()?;
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);

@@ -142,7 +142,7 @@ fn load(store: &Store, order_id: OrderId, op: Option<Op>) -> Result<Option<Check
         receipt,
         copies,
         staff: store.active_staff()?,
-        others: if op == Some(Op::Merge) {
+        others: if matches!(op, Some(Op::Merge | Op::Split)) {
             store.open_orders()?.into_iter().filter(|o| o.id != order_id).collect()
         } else {
             Vec::new()

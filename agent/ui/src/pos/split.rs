@@ -2,7 +2,8 @@
 //!
 //! A split opens a new check at the same table and moves the chosen lines to it (all of
 //! one seat, or the items ticked) in one batch, so a refusal (a check with payments
-//! applied, nothing chosen) writes nothing at all, not even the new check. A transfer
+//! applied, nothing chosen) writes nothing at all, not even the new check. The items
+//! ticked can also go to another open check instead. A transfer
 //! moves the check to another table and/or server; a merge takes every line of another
 //! open check into this one and finishes the other.
 
@@ -66,6 +67,17 @@ fn split_panel(data: &CheckData, base: &str) -> Markup {
                     }
                 }
                 button.btn.primary #split-items type="submit" { "Move ticked items to a new check" }
+                @if !data.others.is_empty() {
+                    p.muted { "Or move the ticked items to an open check:" }
+                    div.row {
+                        @for other in &data.others {
+                            button.chip type="submit" name="into" value=(other.id.0)
+                                data-into=(table_of(other)) {
+                                "Table " (table_of(other))
+                            }
+                        }
+                    }
+                }
             }
         }
     }
@@ -165,9 +177,20 @@ pub(crate) async fn split_check(
             })
             .map_err(|e| format!("{e}.")),
     };
-    let refusal = match chosen {
-        Err(e) => e,
-        Ok(lines) => {
+    let into = match fields.get("into") {
+        "" => None,
+        raw => Some(Uuid::try_parse(raw).map(OrderId).map_err(|_| UiError::NotFound)?),
+    };
+    let refusal = match (chosen, into) {
+        (Err(e), _) => e,
+        (Ok(lines), Some(to)) => {
+            let commands = vec![Command::MoveLines { from, to, lines, staff: Some(who.staff_id) }];
+            match run(&state, commands, cur).await? {
+                Ok(()) => return Ok(see_other(&format!("/pos/checks/{}?msg=moved", to.0))),
+                Err(e) => e,
+            }
+        }
+        (Ok(lines), None) => {
             let to = state.with_store(|store| Ok(OrderId(store.new_id()))).await?;
             let staff = Some(who.staff_id);
             let opened = view.order.opened.as_ref().map(|o| &o.value);
