@@ -17,7 +17,9 @@
 //! assert_eq!(Money(1299).times(Qty::milli(375)), Money(487));
 //! ```
 
+pub mod admit;
 pub mod approval;
+pub mod authority;
 pub mod catalog;
 pub mod command;
 pub mod device;
@@ -30,6 +32,7 @@ pub mod money;
 pub mod order;
 pub mod returns;
 pub mod scan;
+pub mod slot;
 pub mod stock;
 pub mod tax;
 pub mod work_order;

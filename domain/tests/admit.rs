@@ -1,0 +1,862 @@
+//! Admission: what every replica checks before it folds a fact. An honest store's facts
+//! are all admitted; each forgery a stolen device could sign is quarantined with its reason.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use thorbis_domain::admit::{AdmitContext, FactMeta, Quarantine, Verdict, admit, admit_payload};
+use thorbis_domain::catalog::{Item, Role, Staff};
+use thorbis_domain::command::{ReadError, ReadModel, TenderInput};
+use thorbis_domain::device::{DeviceConfig, DeviceConfigured, DeviceRegistered, DeviceRevoked};
+use thorbis_domain::events::{
+    AvailabilitySet, DiscountApplied, DiscountRule, DiscountScope, DomainEvent, DrawerCashMoved,
+    LineAdded, LineModifier, LineVoided, OrderClosed, OrderOpened, OrderTransferred, PaymentTaken,
+    RefundIssued, ServiceMode, StockMoved, StockReason, Tender, WorkOrderChanged,
+    WorkOrderDispatched,
+};
+use thorbis_domain::ids::{
+    DiscountId, DrawerSessionId, ItemId, LineId, LocationId, ModifierId, OrderId, PaymentId,
+    RefundId, StaffId, WorkOrderId,
+};
+use thorbis_domain::slot::Slot;
+use thorbis_domain::tax::TaxRate;
+use thorbis_domain::work_order::{
+    ChangeBytes, ScheduledWindow, WorkOrder, WorkOrderDraft, WorkOrderEdit, actor_for, create,
+};
+use thorbis_domain::{
+    Aggregate, Command, Currency, EventMeta, IdSource, Money, Policy, Qty, State, decide,
+};
+use thorbis_sync_protocol::{DeviceId, DeviceRole, EventId, Hlc, PublicKey};
+use uuid::Uuid;
+
+const HUB: DeviceId = DeviceId([0xAA; 16]);
+const POS: DeviceId = DeviceId([1; 16]);
+const POS2: DeviceId = DeviceId([2; 16]);
+const POS3: DeviceId = DeviceId([7; 16]);
+const KDS: DeviceId = DeviceId([3; 16]);
+const TECH: DeviceId = DeviceId([4; 16]);
+const TECH2: DeviceId = DeviceId([6; 16]);
+/// A POS of another location of the same tenant.
+const ELSEWHERE: DeviceId = DeviceId([5; 16]);
+
+const MANAGER: StaffId = StaffId(Uuid::from_u128(0x5_01));
+const CASHIER: StaffId = StaffId(Uuid::from_u128(0x5_02));
+const BURGER: ItemId = ItemId(Uuid::from_u128(0x1_01));
+const PIN_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA";
+/// A Luhn-valid test card number.
+const PAN: &str = "4111 1111 1111 1111";
+const START_MS: u64 = 1_800_000_000_000;
+
+fn u(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+fn location(device: DeviceId) -> LocationId {
+    LocationId(if device == ELSEWHERE { u(0xB) } else { u(0xA) })
+}
+
+/// One replica: its state, when it stored each fact, each author's chain so far, a clock.
+struct Replica {
+    state: State,
+    seen: BTreeMap<EventId, u64>,
+    chains: BTreeMap<DeviceId, (u64, Option<Hlc>)>,
+    now_ms: u64,
+    ids: u128,
+}
+
+impl ReadModel for Replica {
+    fn get<A: Aggregate>(&self, id: Uuid) -> Result<Option<A>, ReadError> {
+        <State as ReadModel>::get(&self.state, id)
+    }
+}
+
+impl AdmitContext for Replica {
+    fn is_hub_log(&self, device: DeviceId) -> bool {
+        device == HUB
+    }
+
+    fn first_seen_ms(&self, event: EventId) -> Option<u64> {
+        self.seen.get(&event).copied()
+    }
+}
+
+impl IdSource for Replica {
+    fn next_id(&mut self) -> Uuid {
+        self.ids += 1;
+        u(0xF000_0000 + self.ids)
+    }
+}
+
+impl Replica {
+    /// A store with its devices, staff and menu published by the hub.
+    fn store() -> Self {
+        let mut r = Replica {
+            state: State::default(),
+            seen: BTreeMap::new(),
+            chains: BTreeMap::new(),
+            now_ms: START_MS,
+            ids: 0,
+        };
+        for (device, role) in [
+            (POS, DeviceRole::Pos),
+            (POS2, DeviceRole::Pos),
+            (POS3, DeviceRole::Pos),
+            (KDS, DeviceRole::Kds),
+            (TECH, DeviceRole::Technician),
+            (TECH2, DeviceRole::Technician),
+            (ELSEWHERE, DeviceRole::Pos),
+        ] {
+            r.hub(&DomainEvent::DeviceRegistered(DeviceRegistered {
+                device_id: Uuid::from_bytes(device.0),
+                location_id: location(device).0,
+                role,
+                public_key: PublicKey([device.0[0]; 32]),
+                credential_expires_at_ms: u64::MAX,
+            }));
+        }
+        r.hub(&DomainEvent::StaffUpserted(staff(MANAGER, Role::Manager)));
+        r.hub(&DomainEvent::StaffUpserted(staff(CASHIER, Role::Cashier)));
+        r.hub(&DomainEvent::ItemUpserted(Item {
+            id: BURGER,
+            name: "Burger".into(),
+            category: None,
+            price: Money(12_50),
+            tax_category: None,
+            // A barcode is digits by design, even one that passes the Luhn check.
+            barcodes: vec!["4222222222222".into()],
+            station: Some("grill".into()),
+            modifier_groups: vec![],
+            track_stock: false,
+            sold_by_weight: false,
+            active: true,
+        }));
+        r
+    }
+
+    /// The fact `device` signs next, stamped `behind_ms` before this replica's clock.
+    fn next_fact(&mut self, device: DeviceId, behind_ms: u64) -> FactMeta {
+        self.now_ms += 10;
+        let (seq, previous) = self.chains.get(&device).copied().unwrap_or((0, None));
+        let hlc = Hlc { wall_ms: self.now_ms - behind_ms, counter: 0 };
+        self.chains.insert(device, (seq + 1, Some(hlc)));
+        FactMeta {
+            meta: EventMeta { hlc, id: EventId { device_id: device, seq: seq + 1 } },
+            previous,
+            received_ms: self.now_ms,
+            from_author: true,
+        }
+    }
+
+    /// Admits a fact and folds it if admitted; it is logged either way.
+    fn take(&mut self, fact: &FactMeta, event: &DomainEvent) -> Verdict {
+        let verdict = admit(fact, event, self).expect("in-memory reads do not fail");
+        if verdict.is_ok() {
+            self.state.apply(&fact.meta, event);
+            self.seen.insert(fact.meta.id, fact.received_ms);
+        }
+        verdict
+    }
+
+    fn send(&mut self, device: DeviceId, event: &DomainEvent) -> Verdict {
+        let fact = self.next_fact(device, 0);
+        self.take(&fact, event)
+    }
+
+    fn hub(&mut self, event: &DomainEvent) {
+        self.send(HUB, event).expect("the hub's reference data is admitted");
+    }
+
+    /// Runs a command on `device` as its terminal would, and has every fact admitted.
+    fn run(&mut self, device: DeviceId, command: &Command) {
+        let events = decide(command, &self.state, &Policy::default(), &mut Counter(self.ids))
+            .expect("an honest command");
+        self.ids += 100;
+        for event in events {
+            let verdict = self.send(device, &event);
+            assert_eq!(verdict, Ok(()), "{} from {device}", event.kind());
+        }
+    }
+
+    fn refuse(&mut self, device: DeviceId, event: &DomainEvent) -> Quarantine {
+        let before = self.state.clone();
+        let q = self.send(device, event).expect_err("should be quarantined");
+        assert_eq!(before, self.state, "a quarantined fact changed state");
+        q
+    }
+}
+
+struct Counter(u128);
+
+impl IdSource for Counter {
+    fn next_id(&mut self) -> Uuid {
+        self.0 += 1;
+        u(0xE000_0000 + self.0)
+    }
+}
+
+fn staff(id: StaffId, role: Role) -> Staff {
+    Staff { id, name: format!("{role:?}"), role, pin_hash: PIN_HASH.into(), active: true }
+}
+
+fn order(n: u128) -> OrderId {
+    OrderId(u(0x0_100 + n))
+}
+
+fn opened(id: OrderId) -> DomainEvent {
+    DomainEvent::OrderOpened(OrderOpened {
+        order_id: id,
+        currency: Currency::USD,
+        mode: ServiceMode::DineIn,
+        table: Some("12".into()),
+        guests: Some(2),
+        opened_by: Some(CASHIER),
+    })
+}
+
+fn line(order_id: OrderId, n: u128) -> LineAdded {
+    LineAdded {
+        order_id,
+        line_id: LineId(u(0x0_200 + n)),
+        item_id: BURGER,
+        name: "Burger".into(),
+        unit_price: Money(12_50),
+        qty: Qty::ONE,
+        modifiers: vec![],
+        seat: None,
+        course: None,
+        taxes: vec![],
+        station: Some("grill".into()),
+        note: None,
+        price_override_by: None,
+    }
+}
+
+fn payment(order_id: OrderId, n: u128, amount: i64) -> PaymentTaken {
+    PaymentTaken {
+        order_id,
+        payment_id: PaymentId(u(0x0_300 + n)),
+        amount: Money(amount),
+        tip: Money::ZERO,
+        tender: Tender::Card { brand: "VISA".into(), last4: "1111".into(), auth_code: "A1".into() },
+        drawer_session: None,
+        taken_by: Some(CASHIER),
+    }
+}
+
+fn void(order_id: OrderId, line: &LineAdded, approved_by: Option<StaffId>) -> DomainEvent {
+    DomainEvent::LineVoided(LineVoided {
+        order_id,
+        line_id: line.line_id,
+        reason: "wrong item".into(),
+        approved_by,
+    })
+}
+
+fn discount(rule: DiscountRule, reason: &str, approved_by: StaffId) -> DomainEvent {
+    DomainEvent::DiscountApplied(DiscountApplied {
+        order_id: order(1),
+        discount_id: DiscountId(u(0x401)),
+        scope: DiscountScope::Order,
+        rule,
+        reason: reason.into(),
+        approved_by: Some(approved_by),
+    })
+}
+
+/// A store with order 1 opened by the POS and a burger on it.
+fn store_with_order() -> (Replica, LineAdded) {
+    let mut r = Replica::store();
+    r.send(POS, &opened(order(1))).unwrap();
+    let l = line(order(1), 1);
+    r.send(POS, &DomainEvent::LineAdded(l.clone())).unwrap();
+    (r, l)
+}
+
+#[test]
+fn an_honest_day_is_admitted_everywhere() {
+    let mut r = Replica::store();
+    let drawer = DrawerSessionId(u(0xD));
+    let o = order(1);
+    r.run(
+        POS,
+        &Command::OpenDrawer {
+            session_id: drawer,
+            currency: Currency::USD,
+            float: Money(100_00),
+            staff: Some(CASHIER),
+        },
+    );
+    r.run(
+        POS,
+        &Command::OpenOrder {
+            order_id: o,
+            currency: Currency::USD,
+            mode: ServiceMode::DineIn,
+            table: Some("4".into()),
+            guests: Some(2),
+            staff: Some(CASHIER),
+        },
+    );
+    for (n, note) in [(1, None), (2, Some("no onions".to_owned()))] {
+        r.run(
+            POS2,
+            &Command::AddLine {
+                order_id: o,
+                line_id: LineId(u(0x0_200 + n)),
+                item_id: BURGER,
+                qty: Qty::ONE,
+                modifiers: vec![],
+                seat: None,
+                course: None,
+                note,
+                price_override: None,
+            },
+        );
+    }
+    r.run(POS, &Command::SendToKitchen { order_id: o });
+    r.run(
+        POS,
+        &Command::VoidLine {
+            order_id: o,
+            line_id: LineId(u(0x0_201)),
+            reason: "customer changed mind".into(),
+            approved_by: Some(MANAGER),
+        },
+    );
+    let ticket_id = *r.state.tickets.keys().next().expect("the send made a ticket");
+    r.run(KDS, &Command::BumpTicket { ticket_id: thorbis_domain::ids::TicketId(ticket_id) });
+    r.run(
+        POS,
+        &Command::TakePayment {
+            order_id: o,
+            payment_id: PaymentId(u(0x0_301)),
+            tender: TenderInput::Cash { tendered: Money(20_00) },
+            amount: None,
+            tip: Money::ZERO,
+            drawer_session: Some(drawer),
+            staff: Some(CASHIER),
+        },
+    );
+    r.run(POS, &Command::CloseOrder { order_id: o, staff: Some(CASHIER) });
+    r.run(KDS, &Command::SetAvailability { item_id: BURGER, available: false, by: None });
+    assert_eq!(r.state.orders[&o.0].status(), thorbis_domain::order::OrderStatus::Closed);
+}
+
+#[test]
+fn reference_data_from_a_terminal_is_quarantined() {
+    let mut r = Replica::store();
+    let takeover = DomainEvent::StaffUpserted(Staff {
+        id: StaffId(u(0x666)),
+        name: "Owner".into(),
+        role: Role::Owner,
+        pin_hash: PIN_HASH.into(),
+        active: true,
+    });
+    let price = DomainEvent::ItemUpserted(Item {
+        price: Money(1),
+        ..r.state
+            .get::<thorbis_domain::fold::Versioned<Item>>(BURGER.0)
+            .unwrap()
+            .value()
+            .unwrap()
+            .clone()
+    });
+    let tax = DomainEvent::TaxRateUpserted(TaxRate {
+        id: thorbis_domain::ids::TaxRateId(u(9)),
+        name: "zero".into(),
+        ppm: 0,
+        inclusive: false,
+    });
+    let config = DomainEvent::DeviceConfigured(DeviceConfigured {
+        device_id: Uuid::from_bytes(KDS.0),
+        config: DeviceConfig { name: "Mine now".into(), ..DeviceConfig::default() },
+    });
+    let dispatch = DomainEvent::WorkOrderDispatched(WorkOrderDispatched {
+        work_order_id: WorkOrderId(u(0x77)),
+        location_id: location(TECH),
+        technician: TECH,
+        changes: vec![],
+    });
+    for forged in [takeover, price, tax, config, dispatch] {
+        for device in [POS, KDS, TECH] {
+            let q = r.refuse(device, &forged);
+            assert_eq!(q.code(), "not_allowed", "{} from {device}: {q}", forged.kind());
+            assert!(q.is_final());
+        }
+    }
+    // The staff takeover signs nobody in: the record does not exist.
+    assert!(!r.state.staff.contains_key(&u(0x666)));
+}
+
+#[test]
+fn a_device_writes_only_what_its_role_does() {
+    let (mut r, _) = store_with_order();
+    let pay = DomainEvent::PaymentTaken(payment(order(1), 1, 12_50));
+    for device in [KDS, TECH] {
+        assert_eq!(r.refuse(device, &pay).code(), "not_allowed");
+    }
+    assert_eq!(r.refuse(TECH, &opened(order(2))).code(), "not_allowed");
+    let eighty_six = DomainEvent::AvailabilitySet(AvailabilitySet {
+        item_id: BURGER,
+        available: false,
+        by: None,
+    });
+    assert_eq!(r.refuse(TECH, &eighty_six).code(), "not_allowed");
+    assert_eq!(r.send(KDS, &eighty_six), Ok(()));
+}
+
+#[test]
+fn approvers_must_be_active_managers_who_exist() {
+    let (mut r, l) = store_with_order();
+    assert_eq!(
+        r.refuse(POS, &void(order(1), &l, Some(CASHIER))),
+        Quarantine::NotAnApprover(CASHIER)
+    );
+    assert_eq!(r.refuse(POS, &void(order(1), &l, None)).code(), "approval_missing");
+    let ghost = StaffId(u(0x999));
+    let q = r.refuse(POS, &void(order(1), &l, Some(ghost)));
+    assert_eq!(q, Quarantine::UnknownApprover(ghost));
+    assert!(!q.is_final(), "the record may be on its way");
+    let friends = discount(DiscountRule::PercentBps(5_000), "friends", CASHIER);
+    assert_eq!(r.refuse(POS, &friends).code(), "not_an_approver");
+    assert_eq!(r.send(POS, &void(order(1), &l, Some(MANAGER))), Ok(()));
+
+    // The manager leaves; what they approved before still stands on a replica that only
+    // knows the new record, but nothing stamped after.
+    let mut gone = staff(MANAGER, Role::Manager);
+    gone.active = false;
+    let mut later = Replica::store();
+    later.send(POS, &opened(order(1))).unwrap();
+    later.send(POS, &DomainEvent::LineAdded(l.clone())).unwrap();
+    let approved_before = later.next_fact(POS, 0);
+    later.hub(&DomainEvent::StaffUpserted(gone));
+    assert_eq!(later.take(&approved_before, &void(order(1), &l, Some(MANAGER))), Ok(()));
+    let l2 = line(order(1), 2);
+    later.send(POS, &DomainEvent::LineAdded(l2.clone())).unwrap();
+    assert_eq!(
+        later.refuse(POS, &void(order(1), &l2, Some(MANAGER))),
+        Quarantine::NotAnApprover(MANAGER)
+    );
+}
+
+#[test]
+fn cost_and_range_bombs_are_quarantined() {
+    let mut r = Replica::store();
+    let mut bomb = opened(order(9));
+    if let DomainEvent::OrderOpened(o) = &mut bomb {
+        o.currency = Currency { code: *b"USD", exponent: 200 };
+    }
+    let q = r.refuse(POS, &bomb);
+    assert_eq!(q.code(), "invalid_currency");
+    assert!(q.to_string().contains("200 decimals"), "{q}");
+
+    for params in ["m=4194304,t=2,p=1", "m=19456,t=100000,p=1", "m=19456,t=2,p=255"] {
+        let mut s = staff(StaffId(u(0x5_10)), Role::Cashier);
+        s.pin_hash = PIN_HASH.replace("m=19456,t=2,p=1", params);
+        let fact = r.next_fact(HUB, 0);
+        let verdict = r.take(&fact, &DomainEvent::StaffUpserted(s));
+        assert_eq!(verdict, Err(Quarantine::PinHashCost), "{params}");
+    }
+
+    r.send(POS, &opened(order(1))).unwrap();
+    let mut huge = line(order(1), 1);
+    huge.unit_price = Money(i64::MAX);
+    let mut none = line(order(1), 2);
+    none.qty = Qty::ZERO;
+    let mut taxed = line(order(1), 3);
+    taxed.taxes = vec![TaxRate {
+        id: thorbis_domain::ids::TaxRateId(u(1)),
+        name: "tax".into(),
+        ppm: 5_000_000,
+        inclusive: false,
+    }];
+    let mut modifier = line(order(1), 4);
+    modifier.modifiers = vec![LineModifier {
+        modifier_id: ModifierId(u(1)),
+        name: "x".into(),
+        price_delta: Money(i64::MIN),
+    }];
+    for bad in [huge, none, taxed, modifier] {
+        assert_eq!(r.refuse(POS, &DomainEvent::LineAdded(bad)).code(), "out_of_range");
+    }
+    let negative = DomainEvent::PaymentTaken(payment(order(1), 1, -5_00));
+    assert_eq!(r.refuse(POS, &negative).code(), "out_of_range");
+    let percent = discount(DiscountRule::PercentBps(20_000), "more than free", MANAGER);
+    assert_eq!(r.refuse(POS, &percent).code(), "out_of_range");
+    let stock = DomainEvent::StockMoved(StockMoved {
+        item_id: BURGER,
+        delta: Qty(i64::MIN),
+        reason: StockReason::Adjust { note: "x".into() },
+    });
+    assert_eq!(r.refuse(POS, &stock).code(), "out_of_range");
+}
+
+/// Every text field a device or the hub can write, each holding a card number.
+#[allow(clippy::too_many_lines, reason = "one entry per field, listed flat to be checked by eye")]
+fn every_text_with_a_pan(pan: &str) -> Vec<(DeviceId, DomainEvent)> {
+    let o = order(1);
+    let mut events = Vec::new();
+    let mut o2 = opened(order(2));
+    if let DomainEvent::OrderOpened(e) = &mut o2 {
+        e.table = Some(pan.into());
+    }
+    events.push((POS, o2));
+    let mut named = line(o, 10);
+    named.name = format!("Burger {pan}");
+    events.push((POS, DomainEvent::LineAdded(named)));
+    let mut noted = line(o, 11);
+    noted.note = Some(format!("card {pan} thanks"));
+    events.push((POS, DomainEvent::LineAdded(noted)));
+    let mut modified = line(o, 12);
+    modified.modifiers = vec![LineModifier {
+        modifier_id: ModifierId(u(1)),
+        name: pan.into(),
+        price_delta: Money(0),
+    }];
+    events.push((POS, DomainEvent::LineAdded(modified)));
+    let mut taxed = line(o, 13);
+    taxed.taxes = vec![TaxRate {
+        id: thorbis_domain::ids::TaxRateId(u(1)),
+        name: pan.into(),
+        ppm: 1,
+        inclusive: false,
+    }];
+    events.push((POS, DomainEvent::LineAdded(taxed)));
+    let first = line(o, 1);
+    events.push((
+        POS,
+        DomainEvent::LineVoided(LineVoided {
+            order_id: o,
+            line_id: first.line_id,
+            reason: pan.into(),
+            approved_by: Some(MANAGER),
+        }),
+    ));
+    events.push((POS, discount(DiscountRule::PercentBps(100), pan, MANAGER)));
+    events.push((
+        POS,
+        DomainEvent::OrderTransferred(OrderTransferred {
+            order_id: o,
+            table: Some(pan.into()),
+            server: None,
+            by: None,
+        }),
+    ));
+    for tender in [
+        Tender::Other { name: pan.into() },
+        Tender::Card { brand: pan.into(), last4: "1111".into(), auth_code: "A".into() },
+        Tender::Card { brand: "VISA".into(), last4: "1111".into(), auth_code: pan.into() },
+    ] {
+        let mut p = payment(o, 1, 1_00);
+        p.tender = tender;
+        events.push((POS, DomainEvent::PaymentTaken(p)));
+    }
+    events.push((
+        POS,
+        DomainEvent::RefundIssued(RefundIssued {
+            refund_id: RefundId(u(0x501)),
+            order_id: o,
+            amount: Money(1_00),
+            lines: vec![],
+            tender: Tender::Cash { tendered: Money(1_00), change: Money::ZERO },
+            reason: pan.into(),
+            approved_by: Some(MANAGER),
+            drawer_session: None,
+        }),
+    ));
+    events.push((
+        POS,
+        DomainEvent::DrawerPaidOut(DrawerCashMoved {
+            session_id: DrawerSessionId(u(0xD)),
+            amount: Money(1_00),
+            reason: pan.into(),
+            by: None,
+        }),
+    ));
+    events.push((
+        POS,
+        DomainEvent::StockMoved(StockMoved {
+            item_id: BURGER,
+            delta: Qty::ONE,
+            reason: StockReason::Receive { note: pan.into() },
+        }),
+    ));
+    events.push((
+        HUB,
+        DomainEvent::StaffUpserted(Staff { name: pan.into(), ..staff(CASHIER, Role::Cashier) }),
+    ));
+    events.push((
+        HUB,
+        DomainEvent::DeviceConfigured(DeviceConfigured {
+            device_id: Uuid::from_bytes(POS.0),
+            config: DeviceConfig { name: pan.into(), ..DeviceConfig::default() },
+        }),
+    ));
+    events
+}
+
+#[test]
+fn no_field_of_any_fact_carries_a_card_number() {
+    for pan in [PAN, "4111-1111-1111-1111", "4111111111111111", "378282246310005"] {
+        let (mut r, _) = store_with_order();
+        for (device, event) in every_text_with_a_pan(pan) {
+            let q = r.refuse(device, &event);
+            assert_eq!(q.code(), "card_number", "{}: {q}", event.kind());
+            assert!(!q.to_string().contains(pan), "the alert repeats the number: {q}");
+        }
+    }
+    // The same fields with ordinary text (and the item's barcode, which is digits by
+    // design) pass the card check; whatever else they fail, it is not that.
+    let (mut r, _) = store_with_order();
+    for (device, event) in every_text_with_a_pan("table 4, 2 guests") {
+        if let Err(q) = r.send(device, &event) {
+            assert_ne!(q.code(), "card_number", "{}: {q}", event.kind());
+        }
+    }
+}
+
+/// A change written straight with Automerge, as a forger would, past the edit checks.
+fn forged_change(
+    doc: &WorkOrder,
+    device: DeviceId,
+    text: &str,
+    as_text_object: bool,
+) -> ChangeBytes {
+    use automerge::ReadDoc as _;
+    use automerge::transaction::Transactable as _;
+    let mut am = doc.document().with_actor(actor_for(device));
+    let mut tx = am.transaction();
+    if as_text_object {
+        let memo = tx.put_object(automerge::ROOT, "memo", automerge::ObjType::Text).unwrap();
+        tx.splice_text(&memo, 0, 0, text).unwrap();
+    } else {
+        tx.put(automerge::ROOT, "title", text).unwrap();
+    }
+    let (hash, _) = tx.commit();
+    ChangeBytes(am.get_change_by_hash(&hash.unwrap()).unwrap().raw_bytes().to_vec())
+}
+
+#[test]
+fn work_orders_take_edits_from_their_technician_and_no_card_numbers() {
+    let mut r = Replica::store();
+    let wo = WorkOrderId(u(0x77));
+    let draft = WorkOrderDraft {
+        title: "Boiler service".into(),
+        customer: "Ada".into(),
+        site_address: "1 Main St".into(),
+        window: ScheduledWindow { start_ms: 1_000, end_ms: 5_000 },
+        currency: Currency::USD,
+        checklist: vec![],
+    };
+    let first = create(&draft, HUB, 900).expect("a valid draft");
+    r.hub(&DomainEvent::WorkOrderDispatched(WorkOrderDispatched {
+        work_order_id: wo,
+        location_id: location(TECH),
+        technician: TECH,
+        changes: vec![first],
+    }));
+    let doc = r.state.work_orders[&wo.0].clone();
+    let changed =
+        |change| DomainEvent::WorkOrderChanged(WorkOrderChanged { work_order_id: wo, change });
+    let note = |device, text: &str| {
+        changed(doc.edit(&WorkOrderEdit::AddNote { text: text.into() }, device, 2).unwrap())
+    };
+    for as_text_object in [false, true] {
+        let forged =
+            changed(forged_change(&doc, TECH, &format!("paid with {PAN}"), as_text_object));
+        assert_eq!(r.refuse(TECH, &forged).code(), "card_number");
+    }
+    assert_eq!(r.send(TECH, &note(TECH, "replaced the valve")), Ok(()));
+    // Not theirs: another technician's edits are refused.
+    assert_eq!(r.refuse(TECH2, &note(TECH2, "mine now")).code(), "not_assigned");
+    // Reassigned: the first technician's laptop may no longer edit.
+    r.hub(&DomainEvent::WorkOrderDispatched(WorkOrderDispatched {
+        work_order_id: wo,
+        location_id: location(TECH),
+        technician: TECH2,
+        changes: vec![],
+    }));
+    assert_eq!(r.refuse(TECH, &note(TECH, "still here")).code(), "not_assigned");
+    assert_eq!(r.send(TECH2, &note(TECH2, "took over")), Ok(()));
+    // The dispatcher edits through the hub's logs.
+    assert_eq!(r.send(HUB, &note(HUB, "customer called")), Ok(()));
+    // A job not dispatched here yet may still come; bytes that are no change never will.
+    let elsewhere = DomainEvent::WorkOrderChanged(WorkOrderChanged {
+        work_order_id: WorkOrderId(u(0x78)),
+        change: doc.edit(&WorkOrderEdit::AddNote { text: "hi".into() }, TECH2, 3).unwrap(),
+    });
+    let q = r.refuse(TECH2, &elsewhere);
+    assert_eq!(q.code(), "unknown_target");
+    assert!(!q.is_final());
+    assert_eq!(r.refuse(TECH2, &changed(ChangeBytes(vec![1, 2, 3]))).code(), "malformed");
+}
+
+#[test]
+fn a_device_writes_only_to_its_own_locations_orders() {
+    let (mut r, l) = store_with_order();
+    let q = r.refuse(ELSEWHERE, &DomainEvent::LineAdded(line(order(1), 5)));
+    assert_eq!(q.code(), "wrong_location");
+    assert_eq!(r.refuse(ELSEWHERE, &void(order(1), &l, Some(MANAGER))).code(), "wrong_location");
+    assert_eq!(
+        r.refuse(ELSEWHERE, &DomainEvent::PaymentTaken(payment(order(1), 1, 12_50))).code(),
+        "wrong_location"
+    );
+    // Its own orders are fine, and an order nobody here has seen opened may yet arrive.
+    assert_eq!(r.send(ELSEWHERE, &opened(order(2))), Ok(()));
+    assert_eq!(r.send(ELSEWHERE, &DomainEvent::LineAdded(line(order(2), 6))), Ok(()));
+    let q = r.refuse(POS, &DomainEvent::LineAdded(line(order(3), 7)));
+    assert_eq!(q.code(), "unknown_target");
+    assert!(!q.is_final());
+}
+
+#[test]
+fn clocks_cannot_be_wound_back() {
+    let (mut r, _) = store_with_order();
+    let week = 7 * 24 * 3_600_000;
+    // Behind its own previous stamp.
+    let back = r.next_fact(POS, 1_000);
+    let q = r.take(&back, &DomainEvent::LineAdded(line(order(1), 2))).unwrap_err();
+    assert_eq!(q.code(), "behind_own_clock");
+    // A device whose whole chain lags more than a week behind the receiver.
+    let mut lagging = Replica::store();
+    let old = lagging.next_fact(POS2, week + 1);
+    assert_eq!(lagging.take(&old, &opened(order(4))).unwrap_err().code(), "behind_receiver");
+    // The same fact relayed as history, a week later, is not back-dating.
+    let mut relayed = lagging.next_fact(POS2, week + 1);
+    relayed.from_author = false;
+    assert_eq!(lagging.take(&relayed, &opened(order(5))), Ok(()));
+    // Ahead of the receiver.
+    let mut ahead = r.next_fact(POS, 0);
+    ahead.meta.hlc.wall_ms += 6 * 60_000;
+    assert_eq!(r.take(&ahead, &opened(order(6))).unwrap_err().code(), "ahead_of_receiver");
+}
+
+#[test]
+fn a_backdated_payment_cannot_replace_one_already_seen() {
+    let (mut r, _) = store_with_order();
+    let honest = payment(order(1), 1, 12_50);
+    r.send(POS, &DomainEvent::PaymentTaken(honest.clone())).unwrap();
+    // Another terminal signs a payment under the same id, stamped before it.
+    let mut forged = honest.clone();
+    forged.tender = Tender::Other { name: "house account".into() };
+    let mut fact = r.next_fact(POS2, 0);
+    fact.meta.hlc.wall_ms = START_MS;
+    let q = r.take(&fact, &DomainEvent::PaymentTaken(forged)).unwrap_err();
+    assert_eq!(q, Quarantine::SlotTaken { slot: Slot::Payment(order(1), honest.payment_id) });
+    let kept = &r.state.orders[&order(1).0].payments[&honest.payment_id];
+    assert_eq!(kept.value, honest);
+}
+
+#[test]
+fn a_late_backdated_close_is_refused_and_a_crossing_one_is_not() {
+    let (mut r, _) = store_with_order();
+    let close =
+        |by| DomainEvent::OrderClosed(OrderClosed { order_id: order(1), closed_by: Some(by) });
+    let stamp_before = r.now_ms;
+    r.send(POS, &close(CASHIER)).unwrap();
+    // POS2 closed it too, offline, a moment earlier: arriving within the grace period, the
+    // earlier stamp wins as it always did.
+    let mut crossing = r.next_fact(POS2, 0);
+    crossing.meta.hlc.wall_ms = stamp_before;
+    assert_eq!(r.take(&crossing, &close(MANAGER)), Ok(()));
+    assert_eq!(r.state.orders[&order(1).0].closed.as_ref().unwrap().value.closed_by, Some(MANAGER));
+    // An hour later, a close from a third terminal stamped before both is refused.
+    r.now_ms += 3_600_000;
+    let mut late = r.next_fact(POS3, 0);
+    late.meta.hlc.wall_ms = stamp_before - 5;
+    let q = r.take(&late, &close(CASHIER)).unwrap_err();
+    assert_eq!(q, Quarantine::Backdated { slot: Slot::Closed(order(1)) });
+    // A late close stamped after the holder displaces nothing and folds as before.
+    let after = r.next_fact(POS3, 0);
+    assert_eq!(r.take(&after, &close(CASHIER)), Ok(()));
+    assert_eq!(r.state.orders[&order(1).0].closed.as_ref().unwrap().value.closed_by, Some(MANAGER));
+}
+
+#[test]
+fn a_revoked_device_is_heard_up_to_its_revocation() {
+    let (mut r, _) = store_with_order();
+    let before = r.next_fact(POS2, 0);
+    r.hub(&DomainEvent::DeviceRevoked(DeviceRevoked {
+        device_id: Uuid::from_bytes(POS2.0),
+        revoked_at_ms: r.now_ms,
+    }));
+    assert_eq!(r.take(&before, &DomainEvent::LineAdded(line(order(1), 2))), Ok(()));
+    assert_eq!(r.refuse(POS2, &DomainEvent::LineAdded(line(order(1), 3))).code(), "revoked");
+    let stranger = DeviceId([0x42; 16]);
+    let q = r.refuse(stranger, &opened(order(7)));
+    assert_eq!(q.code(), "unknown_author");
+    assert!(!q.is_final());
+}
+
+#[test]
+fn unknown_kinds_and_malformed_payloads_are_quarantined() {
+    let mut r = Replica::store();
+    let fact = r.next_fact(POS, 0);
+    let q = admit_payload(&fact, "catalog.price_bomb", b"{}", &r).unwrap().unwrap_err();
+    assert_eq!(q.code(), "unknown_kind");
+    let q = admit_payload(&fact, "order.opened", b"{\"x\":1}", &r).unwrap().unwrap_err();
+    assert_eq!(q.code(), "malformed");
+    let good = opened(order(1));
+    let event = admit_payload(&fact, good.kind(), &good.encode_payload(), &r).unwrap().unwrap();
+    assert_eq!(event, good);
+}
+
+#[test]
+fn codes_are_distinct() {
+    let samples = [
+        Quarantine::UnknownKind { kind: "x".into() },
+        Quarantine::PinHashCost,
+        Quarantine::CurrencyMismatch,
+        Quarantine::NotAnApprover(MANAGER),
+        Quarantine::UnknownApprover(MANAGER),
+        Quarantine::SlotTaken { slot: Slot::Order(order(1)) },
+        Quarantine::Backdated { slot: Slot::Order(order(1)) },
+        Quarantine::CardNumber { field: "note".into() },
+        Quarantine::TextTooLong { field: "note".into() },
+    ];
+    let codes: std::collections::BTreeSet<&str> = samples.iter().map(Quarantine::code).collect();
+    assert_eq!(codes.len(), samples.len());
+}
+
+/// A Luhn-valid number of `len` digits starting with `prefix` digits, computed here from
+/// the published table of doubled digits rather than by the code under test.
+fn luhn_number(prefix: &[u8], len: usize) -> String {
+    const DOUBLED: [u32; 10] = [0, 2, 4, 6, 8, 1, 3, 5, 7, 9];
+    let mut digits: Vec<u8> =
+        prefix.iter().copied().chain(std::iter::repeat(0)).take(len - 1).collect();
+    // Counting from the check digit (position 0), odd positions are doubled.
+    let odd: u32 = digits.iter().rev().step_by(2).map(|&d| DOUBLED[usize::from(d)]).sum();
+    let even: u32 = digits.iter().rev().skip(1).step_by(2).map(|&d| u32::from(d)).sum();
+    digits.push(((10 - (odd + even) % 10) % 10) as u8);
+    digits.iter().map(|d| char::from(b'0' + d)).collect()
+}
+
+proptest! {
+    /// A card number of any length a card may have, split by spaces or dashes anywhere,
+    /// inside any note, is quarantined.
+    #[test]
+    fn card_numbers_are_found_however_written(
+        prefix in proptest::collection::vec(0u8..10, 1..8),
+        len in 13usize..=19,
+        splits in proptest::collection::vec((0usize..19, any::<bool>()), 0..4),
+        before in "[a-z ]{0,12}",
+        after in "[a-z ]{0,12}",
+    ) {
+        let number = luhn_number(&prefix, len);
+        let mut written = String::new();
+        for (i, c) in number.chars().enumerate() {
+            if i > 0
+                && let Some((_, dash)) = splits.iter().find(|(at, _)| *at == i)
+            {
+                written.push(if *dash { '-' } else { ' ' });
+            }
+            written.push(c);
+        }
+        let (mut r, _) = store_with_order();
+        let mut noted = line(order(1), 2);
+        noted.note = Some(format!("{before}x{written}x{after}"));
+        let q = r.send(POS, &DomainEvent::LineAdded(noted)).unwrap_err();
+        prop_assert_eq!(q.code(), "card_number");
+    }
+}
