@@ -550,10 +550,11 @@ fn walk(
     match value {
         Value::String(s) if Uuid::try_parse(s).is_err() => check(field, s),
         Value::Array(items) => items.iter().try_for_each(|v| walk(v, field, check)),
+        // Keys are text too: a Z report's tenders are keyed by the tender's name.
         Value::Object(map) => map
             .iter()
             .filter(|(k, _)| !NOT_TEXT.contains(&k.as_str()))
-            .try_for_each(|(k, v)| walk(v, k, check)),
+            .try_for_each(|(k, v)| check(field, k).and_then(|()| walk(v, k, check))),
         _ => Ok(()),
     }
 }
@@ -759,4 +760,32 @@ fn slots(fact: &FactMeta, event: &DomainEvent, cx: &impl AdmitContext) -> Result
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(json: &str) -> Result<(), Quarantine> {
+        let value: Value = serde_json::from_str(json).unwrap();
+        walk(&value, "", &mut |field, s| text(field, s))
+    }
+
+    #[test]
+    fn every_string_and_key_is_read_but_ids_and_hashes_are_not() {
+        assert_eq!(
+            scan(r#"{"a": {"b": ["x", "4111 1111 1111 1111"]}}"#).unwrap_err().code(),
+            "card_number"
+        );
+        let keyed = scan(r#"{"tenders": {"4111111111111111": {"amount": 5}}}"#).unwrap_err();
+        assert_eq!(keyed, Quarantine::CardNumber { field: "tenders".into() });
+        // A nil-like id is 32 zeros in a row, which the Luhn check would take for a card.
+        assert_eq!(scan(r#"{"order_id": "00000000-0000-0000-0000-000000000000"}"#), Ok(()));
+        assert_eq!(
+            scan(r#"{"barcodes": ["4222222222222"], "pin_hash": "$4111111111111111"}"#),
+            Ok(())
+        );
+        let long = format!(r#"{{"note": "{}"}}"#, "a".repeat(MAX_TEXT + 1));
+        assert_eq!(scan(&long).unwrap_err().code(), "text_too_long");
+    }
 }

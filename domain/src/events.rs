@@ -578,7 +578,8 @@ impl DomainEvent {
     /// Whether only the hub's own signed logs may carry this event: the tenant's device
     /// records (a terminal that wrote one could vouch for a key of its own making) and work
     /// order assignments (it could hand itself a job or forge others' edits). The hub
-    /// refuses them in a terminal's push.
+    /// refuses them in a terminal's push. This is a subset of what [`Self::authority`]
+    /// reserves to the hub; [`crate::admit`] applies the whole rule on fold.
     #[must_use]
     pub fn is_hub_only(&self) -> bool {
         matches!(

@@ -8,6 +8,11 @@
 //! which events carry it out. [`scan`] says what a scanned code or scale label rings up, and
 //! [`returns`] what returning part of a sale refunds.
 //!
+//! Every replica trusts no device: [`authority`] says who may author each kind of fact,
+//! [`admit`] checks each fact against the replica's own state before it is folded (and
+//! quarantines what fails), and [`slot`] keeps a late, back-dated fact from taking a
+//! first-writer-wins slot already seen filled.
+//!
 //! It never does IO: no database, no clock, no randomness. Time arrives inside events'
 //! clock stamps; fresh ids come from the caller's [`command::IdSource`].
 //!
