@@ -438,6 +438,14 @@ fn approvers_must_be_active_managers_who_exist() {
         later.refuse(POS, &void(order(1), &l2, Some(MANAGER))),
         Quarantine::NotAnApprover(MANAGER)
     );
+    // A cashier's record that changed later vouches for nothing before it either.
+    let stamped_before = later.next_fact(POS, 0);
+    later.hub(&DomainEvent::StaffUpserted(Staff {
+        name: "Casey".into(),
+        ..staff(CASHIER, Role::Cashier)
+    }));
+    let forged = void(order(1), &l2, Some(CASHIER));
+    assert_eq!(later.take(&stamped_before, &forged), Err(Quarantine::NotAnApprover(CASHIER)));
 }
 
 #[test]
@@ -800,6 +808,12 @@ fn unknown_kinds_and_malformed_payloads_are_quarantined() {
     let good = opened(order(1));
     let event = admit_payload(&fact, good.kind(), &good.encode_payload(), &r).unwrap().unwrap();
     assert_eq!(event, good);
+    // A field this build does not know is ignored by the decoder, not by the card check.
+    let mut json: serde_json::Value = serde_json::from_slice(&good.encode_payload()).unwrap();
+    json["future_note"] = serde_json::Value::String(format!("card {PAN}"));
+    let stashed = serde_json::to_vec(&json).unwrap();
+    let q = admit_payload(&fact, good.kind(), &stashed, &r).unwrap().unwrap_err();
+    assert_eq!(q, Quarantine::CardNumber { field: "future_note".into() });
 }
 
 #[test]
