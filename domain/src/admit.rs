@@ -55,9 +55,9 @@ pub const MAX_TOTAL: Money = Money(1_000_000_000_000_00);
 pub const MAX_QTY: Qty = Qty::units(1_000_000);
 /// The largest stock movement or count (a billion units).
 pub const MAX_STOCK: Qty = Qty::units(1_000_000_000);
-/// The longest text any field may hold, in characters (a work order's note is the
-/// longest the terminals write).
-pub const MAX_TEXT: usize = 2_000;
+/// The longest text any field may hold, in characters: a work order's note, the longest
+/// the terminals write.
+pub const MAX_TEXT: usize = crate::work_order::MAX_TEXT;
 /// A tax rate of 100 % in parts per million.
 const MAX_TAX_PPM: u32 = 1_000_000;
 /// 100 % in basis points.
@@ -106,7 +106,8 @@ pub struct FactMeta {
     /// Whether it came straight from its author (the author's own push to the hub, a LAN
     /// peer's own events), rather than relayed or pulled from history. Only such facts are
     /// held to [`ClockBounds::max_behind_receiver_ms`]: a month-old fact pulled by a
-    /// terminal enrolled today is history, not back-dating.
+    /// terminal enrolled today is history, not back-dating. A rebuild that did not record
+    /// it passes `false`, which forgoes only that bound.
     pub from_author: bool,
 }
 
@@ -176,9 +177,9 @@ pub enum Quarantine {
     UnknownApprover(StaffId),
     #[error("staff {0} is not an active manager or owner")]
     NotAnApprover(StaffId),
-    #[error("another device already recorded {slot:?}")]
+    #[error("another device already recorded {slot}")]
     SlotTaken { slot: Slot },
-    #[error("{slot:?} was already recorded here; a later record stamped earlier cannot replace it")]
+    #[error("{slot} was already recorded here; a later record stamped earlier cannot replace it")]
     Backdated { slot: Slot },
 }
 
@@ -240,9 +241,10 @@ pub fn admit_payload(
 ) -> Result<Result<DomainEvent, Quarantine>, ReadError> {
     let event = match DomainEvent::decode(kind, payload) {
         Ok(Some(event)) => event,
-        Ok(None) => return Ok(Err(Quarantine::UnknownKind { kind: kind.to_owned() })),
+        Ok(None) => return Ok(Err(Quarantine::UnknownKind { kind: withheld(kind) })),
         Err(e) => {
-            return Ok(Err(Quarantine::Malformed { kind: e.kind, reason: e.reason }));
+            let reason = withheld(&e.reason);
+            return Ok(Err(Quarantine::Malformed { kind: e.kind, reason }));
         }
     };
     Ok(verdict(check(fact, &event, payload, cx))?.map(|()| event))
@@ -256,6 +258,16 @@ pub fn admit(
     cx: &impl AdmitContext,
 ) -> Result<Verdict, ReadError> {
     verdict(check(fact, event, &event.encode_payload(), cx))
+}
+
+/// Text a forger chose, as an alert may repeat it: short, and never a card number (a
+/// decoder's message quotes the value it choked on).
+fn withheld(text: &str) -> String {
+    if looks_like_card_number(text) {
+        "(withheld: it contains what looks like a card number)".to_owned()
+    } else {
+        text.chars().take(200).collect()
+    }
 }
 
 fn verdict(checked: Result<(), Failure>) -> Result<Verdict, ReadError> {
@@ -283,8 +295,9 @@ fn check(
     if let Author::Device { .. } = author {
         clock(fact, &cx.clock_bounds())?;
     }
-    content(event)?;
+    // Text first: later reasons may quote a field (a device configuration's problem).
     texts(payload)?;
+    content(event)?;
     if let Author::Device { id, location, .. } = author {
         places(event, id, location, cx)?;
     }

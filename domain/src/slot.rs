@@ -178,6 +178,30 @@ impl Slot {
     }
 }
 
+/// In words a manager reads in an alert.
+impl std::fmt::Display for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Slot::Order(o) => write!(f, "the opening of order {o}"),
+            Slot::Line(o, l) => write!(f, "line {l} of order {o}"),
+            Slot::Discount(o, d) => write!(f, "discount {d} of order {o}"),
+            Slot::Payment(o, p) => write!(f, "payment {p} of order {o}"),
+            Slot::Refund(o, r) => write!(f, "refund {r} of order {o}"),
+            Slot::Ticket(t) => write!(f, "kitchen ticket {t}"),
+            Slot::Drawer(s) => write!(f, "the opening of drawer session {s}"),
+            Slot::Void(o, l) => write!(f, "the void of line {l} of order {o}"),
+            Slot::Comp(o, l) => write!(f, "the comp of line {l} of order {o}"),
+            Slot::MovedOut(o, l) => write!(f, "the move of line {l} off order {o}"),
+            Slot::Closed(o) => write!(f, "the close of order {o}"),
+            Slot::Merged(o) => write!(f, "the merge of order {o}"),
+            Slot::CourseHeld(o, c) => write!(f, "the hold of course {c} of order {o}"),
+            Slot::CourseFired(o, c) => write!(f, "the firing of course {c} of order {o}"),
+            Slot::DrawerClosed(s) => write!(f, "the close of drawer session {s}"),
+            Slot::ZReport(s) => write!(f, "the Z report of drawer session {s}"),
+        }
+    }
+}
+
 /// The fact holding a slot, as this replica saw it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Held {

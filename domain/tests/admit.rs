@@ -752,6 +752,7 @@ fn a_backdated_payment_cannot_replace_one_already_seen() {
     fact.meta.hlc.wall_ms = START_MS;
     let q = r.take(&fact, &DomainEvent::PaymentTaken(forged)).unwrap_err();
     assert_eq!(q, Quarantine::SlotTaken { slot: Slot::Payment(order(1), honest.payment_id) });
+    assert!(q.to_string().starts_with("another device already recorded payment "), "{q}");
     let kept = &r.state.orders[&order(1).0].payments[&honest.payment_id];
     assert_eq!(kept.value, honest);
 }
@@ -805,6 +806,13 @@ fn unknown_kinds_and_malformed_payloads_are_quarantined() {
     assert_eq!(q.code(), "unknown_kind");
     let q = admit_payload(&fact, "order.opened", b"{\"x\":1}", &r).unwrap().unwrap_err();
     assert_eq!(q.code(), "malformed");
+    // Alerts repeat neither a card number posing as a kind nor one a decoder quotes.
+    let q = admit_payload(&fact, PAN, b"{}", &r).unwrap().unwrap_err();
+    assert!(!q.to_string().contains(PAN), "{q}");
+    let quoted = format!("{{\"order_id\": \"{PAN}\"}}");
+    let q = admit_payload(&fact, "order.opened", quoted.as_bytes(), &r).unwrap().unwrap_err();
+    assert_eq!(q.code(), "malformed");
+    assert!(!q.to_string().contains(PAN), "{q}");
     let good = opened(order(1));
     let event = admit_payload(&fact, good.kind(), &good.encode_payload(), &r).unwrap().unwrap();
     assert_eq!(event, good);
