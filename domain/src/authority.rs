@@ -3,8 +3,8 @@
 //! A signature proves who wrote a fact, not that they were allowed to. Every kind declares
 //! its [`Authority`] where the kind itself is declared ([`crate::events`]): the kind list
 //! cannot grow without deciding who may write the new kind, and a kind this build does not
-//! know has no authority at all ([`Authority::of_kind`] answers `None`): nobody may write
-//! what nobody here has decided about.
+//! know has no authority at all ([`DomainEvent::authority_of_kind`] answers `None`): nobody
+//! may write what nobody here has decided about.
 //!
 //! Three tiers:
 //! - **The hub's own logs only** — the tenant's reference data (staff and their PIN
@@ -20,6 +20,8 @@
 
 use thorbis_sync_protocol::{DeviceId, DeviceRole};
 
+#[cfg(doc)]
+use crate::events::DomainEvent;
 use crate::ids::LocationId;
 
 /// Who may author one kind of fact.
@@ -46,13 +48,6 @@ impl Authority {
     /// A technician's laptop (its assignment is checked separately), or the dispatcher
     /// through the hub.
     pub const FIELD: Authority = Authority { hub: true, roles: &[DeviceRole::Technician] };
-
-    /// The authority of `kind`, or `None` for a kind this build does not know: such a fact
-    /// is kept and relayed but never folded, as if nobody may author it.
-    #[must_use]
-    pub fn of_kind(kind: &str) -> Option<Authority> {
-        crate::events::DomainEvent::authority_of_kind(kind)
-    }
 
     /// Whether `author` may write a fact of this kind. Where a device writes is checked
     /// separately, against the facts it touches.
@@ -97,11 +92,11 @@ mod tests {
     #[test]
     fn every_known_kind_has_an_authority_and_unknown_kinds_none() {
         for kind in DomainEvent::KINDS {
-            let authority = Authority::of_kind(kind).expect("every known kind decides");
+            let authority = DomainEvent::authority_of_kind(kind).expect("every known kind decides");
             assert!(authority.hub || !authority.roles.is_empty(), "{kind} has no author");
         }
-        assert_eq!(Authority::of_kind("catalog.price_bomb"), None);
-        assert_eq!(Authority::of_kind(""), None);
+        assert_eq!(DomainEvent::authority_of_kind("catalog.price_bomb"), None);
+        assert_eq!(DomainEvent::authority_of_kind(""), None);
     }
 
     #[test]
@@ -118,7 +113,7 @@ mod tests {
             "device.configured",
             "work_order.dispatched",
         ] {
-            let authority = Authority::of_kind(kind).unwrap();
+            let authority = DomainEvent::authority_of_kind(kind).unwrap();
             assert!(authority.allows(&Author::Hub), "{kind}");
             for role in DeviceRole::ALL {
                 assert!(!authority.allows(&device(role)), "{kind} from a {role:?}");
@@ -128,7 +123,8 @@ mod tests {
 
     #[test]
     fn devices_write_what_their_role_does() {
-        let may = |kind: &str, role| Authority::of_kind(kind).unwrap().allows(&device(role));
+        let may =
+            |kind: &str, role| DomainEvent::authority_of_kind(kind).unwrap().allows(&device(role));
         assert!(may("order.payment_taken", DeviceRole::Pos));
         assert!(may("order.payment_taken", DeviceRole::Register));
         assert!(!may("order.payment_taken", DeviceRole::Kds));
@@ -140,7 +136,7 @@ mod tests {
         assert!(!may("item.availability_set", DeviceRole::Technician));
         assert!(may("work_order.changed", DeviceRole::Technician));
         assert!(!may("work_order.changed", DeviceRole::Pos));
-        assert!(Authority::of_kind("work_order.changed").unwrap().allows(&Author::Hub));
-        assert!(!Authority::of_kind("order.opened").unwrap().allows(&Author::Hub));
+        assert!(DomainEvent::authority_of_kind("work_order.changed").unwrap().allows(&Author::Hub));
+        assert!(!DomainEvent::authority_of_kind("order.opened").unwrap().allows(&Author::Hub));
     }
 }
