@@ -740,23 +740,35 @@ fn assigned(id: WorkOrderId, device: DeviceId, cx: &impl ReadModel) -> Result<()
 // ---- Approvals --------------------------------------------------------------------------
 
 /// Voids, comps, price overrides and refunds always name an approver; a discount or a
-/// line's price override may. Whoever is named must be a manager or owner, active.
+/// line's price override may. Whoever is named must be a manager or owner, active. Lines
+/// moved from another check bring their comps and discounts along, approvers included.
 fn approvals(fact: &FactMeta, event: &DomainEvent, cx: &impl ReadModel) -> Result<(), Failure> {
     use DomainEvent as E;
-    let (approver, required) = match event {
-        E::LineVoided(e) => (e.approved_by, Some("a void")),
-        E::LineComped(e) => (e.approved_by, Some("a comp")),
-        E::LineRepriced(e) => (e.approved_by, Some("a price override")),
-        E::RefundIssued(e) => (e.approved_by, Some("a refund")),
-        E::DiscountApplied(e) => (e.approved_by, None),
-        E::LineAdded(e) => (e.price_override_by, None),
-        _ => (None, None),
+    // (who is named, what needs someone named)
+    let mut named: Vec<(Option<StaffId>, Option<&'static str>)> = match event {
+        E::LineVoided(e) => vec![(e.approved_by, Some("a void"))],
+        E::LineComped(e) => vec![(e.approved_by, Some("a comp"))],
+        E::LineRepriced(e) => vec![(e.approved_by, Some("a price override"))],
+        E::RefundIssued(e) => vec![(e.approved_by, Some("a refund"))],
+        E::DiscountApplied(e) => vec![(e.approved_by, None)],
+        E::LineAdded(e) => vec![(e.price_override_by, None)],
+        _ => Vec::new(),
     };
-    match (approver, required) {
-        (Some(staff), _) => approver_at(staff, fact.meta.hlc, cx),
-        (None, Some(what)) => Err(Quarantine::ApprovalMissing { what }.into()),
-        (None, None) => Ok(()),
+    if let E::LinesMovedIn(e) = event {
+        for moved in &e.lines {
+            named.push((moved.line.price_override_by, None));
+            named.extend(moved.comp.iter().map(|c| (c.approved_by, None)));
+            named.extend(moved.discounts.iter().map(|d| (d.approved_by, None)));
+        }
     }
+    for (approver, required) in named {
+        match (approver, required) {
+            (Some(staff), _) => approver_at(staff, fact.meta.hlc, cx)?,
+            (None, Some(what)) => return Err(Quarantine::ApprovalMissing { what }.into()),
+            (None, None) => {}
+        }
+    }
+    Ok(())
 }
 
 /// Only the latest version of a staff record is kept, so a manager who has left since

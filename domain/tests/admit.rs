@@ -10,9 +10,9 @@ use thorbis_domain::command::{ReadError, ReadModel, TenderInput};
 use thorbis_domain::device::{DeviceConfig, DeviceConfigured, DeviceRegistered, DeviceRevoked};
 use thorbis_domain::events::{
     AvailabilitySet, DiscountApplied, DiscountRule, DiscountScope, DomainEvent, DrawerCashMoved,
-    LineAdded, LineModifier, LineVoided, OrderClosed, OrderOpened, OrderTransferred, PaymentTaken,
-    RefundIssued, ServiceMode, StockMoved, StockReason, Tender, WorkOrderChanged,
-    WorkOrderDispatched,
+    LineAdded, LineComped, LineModifier, LineVoided, LinesMovedIn, MovedLine, OrderClosed,
+    OrderOpened, OrderTransferred, PaymentTaken, RefundIssued, ServiceMode, StockMoved,
+    StockReason, Tender, WorkOrderChanged, WorkOrderDispatched,
 };
 use thorbis_domain::ids::{
     DiscountId, DrawerSessionId, ItemId, LineId, LocationId, ModifierId, OrderId, PaymentId,
@@ -420,6 +420,28 @@ fn approvers_must_be_active_managers_who_exist() {
     assert!(!q.is_final(), "the record may be on its way");
     let friends = discount(DiscountRule::PercentBps(5_000), "friends", CASHIER);
     assert_eq!(r.refuse(POS, &friends).code(), "not_an_approver");
+    // A comp smuggled in with lines "moved" from another check is held to the same rule.
+    r.send(POS, &opened(order(2))).unwrap();
+    let mut moved = line(order(2), 9);
+    moved.order_id = order(2);
+    let smuggled = DomainEvent::LinesMovedIn(LinesMovedIn {
+        order_id: order(2),
+        from: order(1),
+        lines: vec![MovedLine {
+            from_line: l.line_id,
+            line: moved,
+            comp: Some(LineComped {
+                order_id: order(2),
+                line_id: LineId(u(0x0_209)),
+                reason: "on the house".into(),
+                approved_by: Some(CASHIER),
+            }),
+            discounts: vec![],
+            sent: None,
+        }],
+        by: None,
+    });
+    assert_eq!(r.refuse(POS, &smuggled), Quarantine::NotAnApprover(CASHIER));
     assert_eq!(r.send(POS, &void(order(1), &l, Some(MANAGER))), Ok(()));
 
     // The manager leaves; what they approved before still stands on a replica that only
