@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use proptest::prelude::*;
-use thorbis_domain::admit::{AdmitContext, FactMeta, Quarantine, Verdict, admit, admit_payload};
+use thorbis_domain::admit::{
+    AdmitContext, FactMeta, Quarantine, Verdict, admit, admit_payload, check_content,
+};
 use thorbis_domain::catalog::{Item, Role, Staff};
 use thorbis_domain::command::{ReadError, ReadModel, TenderInput};
 use thorbis_domain::device::{DeviceConfig, DeviceConfigured, DeviceRegistered, DeviceRevoked};
@@ -844,6 +846,14 @@ fn unknown_kinds_and_malformed_payloads_are_quarantined() {
     let stashed = serde_json::to_vec(&json).unwrap();
     let q = admit_payload(&fact, good.kind(), &stashed, &r).unwrap().unwrap_err();
     assert_eq!(q, Quarantine::CardNumber { field: "future_note".into() });
+}
+
+#[test]
+fn the_hub_can_ask_before_it_publishes() {
+    let mut bomb = staff(CASHIER, Role::Cashier);
+    bomb.pin_hash = PIN_HASH.replace("m=19456", "m=4194304");
+    assert_eq!(check_content(&DomainEvent::StaffUpserted(bomb)), Err(Quarantine::PinHashCost));
+    assert_eq!(check_content(&DomainEvent::StaffUpserted(staff(CASHIER, Role::Cashier))), Ok(()));
 }
 
 #[test]
