@@ -22,6 +22,60 @@
 //! what it touches (orders, drawers and tickets of the author's own location, work orders
 //! assigned to the author, approvers who are active managers or owners); and the
 //! first-writer-wins slots it claims ([`crate::slot`]).
+//!
+//! A replica supplies its state through [`AdmitContext`] and asks about each fact before
+//! folding it:
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use thorbis_domain::admit::{AdmitContext, FactMeta, admit_payload};
+//! use thorbis_domain::command::{ReadError, ReadModel};
+//! use thorbis_domain::{Aggregate, EventMeta, State};
+//! use thorbis_sync_protocol::{DeviceId, EventId, Hlc};
+//!
+//! struct Replica {
+//!     state: State,
+//!     reference_log: DeviceId,
+//!     stored_ms: BTreeMap<EventId, u64>,
+//! }
+//!
+//! impl ReadModel for Replica {
+//!     fn get<A: Aggregate>(&self, id: uuid::Uuid) -> Result<Option<A>, ReadError> {
+//!         <State as ReadModel>::get(&self.state, id)
+//!     }
+//! }
+//!
+//! impl AdmitContext for Replica {
+//!     fn is_hub_log(&self, device: DeviceId) -> bool {
+//!         device == self.reference_log
+//!     }
+//!     fn first_seen_ms(&self, event: EventId) -> Option<u64> {
+//!         self.stored_ms.get(&event).copied()
+//!     }
+//! }
+//!
+//! let replica = Replica {
+//!     state: State::default(),
+//!     reference_log: DeviceId::from_bytes([0xaa; 16]),
+//!     stored_ms: BTreeMap::new(),
+//! };
+//! // A terminal nobody registered pushes an order: not folded, and worth asking again
+//! // once the hub's record of that terminal has arrived.
+//! let stamp = Hlc { wall_ms: 1_800_000_000_000, counter: 0 };
+//! let id = EventId { device_id: DeviceId::from_bytes([1; 16]), seq: 1 };
+//! let fact = FactMeta {
+//!     meta: EventMeta { hlc: stamp, id },
+//!     previous: None,
+//!     received_ms: stamp.wall_ms,
+//!     from_author: true,
+//! };
+//! let payload = br#"{"order_id": "0192a3b4-0000-7000-8000-000000000001",
+//!                    "currency": {"code": [85, 83, 68], "exponent": 2}, "mode": "take_out"}"#;
+//! let verdict = admit_payload(&fact, "order.opened", payload, &replica).expect("reads work");
+//! let quarantine = verdict.expect_err("an unknown author");
+//! assert_eq!(quarantine.code(), "unknown_author");
+//! assert!(!quarantine.is_final());
+//! ```
 
 use serde_json::Value;
 use thorbis_sync_protocol::{DeviceId, EventId, Hlc};
