@@ -207,6 +207,13 @@ impl PinHashCost {
         Some(PinHashCost { m_kib: memory?, t: passes?, p: lanes? })
     }
 
+    /// Whether `phc` can be published as a staff member's PIN hash: an argon2id PHC string
+    /// whose cost is within bounds, so every terminal can afford to verify it.
+    #[must_use]
+    pub fn is_publishable(phc: &str) -> bool {
+        Self::of_phc(phc).is_some_and(Self::is_within_bounds)
+    }
+
     /// Whether argon2 accepts these parameters and none exceeds [`PinHashCost::MAX`]:
     /// memory, passes and lanes are each bounded, so no one of them can be the bomb.
     #[must_use]
