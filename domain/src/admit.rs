@@ -2,15 +2,16 @@
 //!
 //! A signature proves which device wrote a fact; it says nothing about whether that device
 //! was allowed to, or whether what it wrote makes sense. A stolen kitchen screen signs
-//! perfectly good events. So the hub and every terminal run [`admit`] on each fact, against
-//! their own state, before folding it, whether it came from its author, from a LAN peer or
-//! from the hub: the authoring terminal's own checks ([`crate::command`]) are not enough,
-//! because the attacker is the authoring terminal.
+//! perfectly good events. So [`admit`] is for the hub and every terminal to run on each
+//! fact, against their own state, before folding it, whether it came from its author, from
+//! a LAN peer or from the hub: the authoring terminal's own checks ([`crate::command`]) are
+//! not enough, because the attacker is the authoring terminal.
 //!
-//! A fact that fails is **quarantined**, never dropped: it stays in the log (the chain stays
-//! whole and auditable, and it is relayed like any other) but it is not folded, and the
-//! [`Quarantine`] says why in a stable code for metrics and alerts and in words a manager
-//! can read. One bad fact never stops the facts after it.
+//! A fact that fails is to be **quarantined**, not dropped: kept in the log (the chain stays
+//! whole and auditable, and it is relayed like any other) but not folded. The [`Quarantine`]
+//! says why, in a stable code for metrics and alerts and in words a manager can read. The
+//! verdict on one fact never depends on whether another was quarantined, so one bad fact
+//! need not stop the facts after it.
 //!
 //! Some reasons depend on facts that may simply not have arrived yet (a line for an order
 //! whose opening is still on its way from another terminal); those are not final

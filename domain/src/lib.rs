@@ -8,10 +8,10 @@
 //! which events carry it out. [`scan`] says what a scanned code or scale label rings up, and
 //! [`returns`] what returning part of a sale refunds.
 //!
-//! Every replica trusts no device: [`authority`] says who may author each kind of fact,
-//! [`admit`] checks each fact against the replica's own state before it is folded (and
-//! quarantines what fails), and [`slot`] keeps a late, back-dated fact from taking a
-//! first-writer-wins slot already seen filled.
+//! Replicas trust no device: [`authority`] says who may author each kind of fact, [`admit`]
+//! is the check a replica runs on each fact against its own state before folding it (and
+//! says why one that fails must not be folded), and [`slot`] keeps a late, back-dated fact
+//! from taking a first-writer-wins slot already seen filled.
 //!
 //! It never does IO: no database, no clock, no randomness. Time arrives inside events'
 //! clock stamps; fresh ids come from the caller's [`command::IdSource`].
