@@ -23,9 +23,11 @@
 //!   holder was shown, printed or paid against, and a back-dated fact must not rewrite it.
 //!
 //! The price of refusing late claims is that a replica that saw the two claims in the
-//! other order may keep the other one. This only happens for shared slots claimed by two
-//! devices more than the grace period apart, where both claims say the same thing (the
-//! line is voided, the order closed) and differ in who did it; a minted slot never splits.
+//! other order may keep the other one. Among honest devices this only happens for shared
+//! slots claimed more than the grace period apart, where both claims say the same thing
+//! (the line is voided, the order closed) and differ in who did it; honest devices never
+//! claim one another's minted ids. A forger whose copy of a minted slot reaches some
+//! replica first holds it there, and is refused, with its device named, everywhere else.
 //! A fact claiming a slot held by its own device is left to the fold: a device's own chain
 //! is ordered and checked by the clock bounds.
 
