@@ -232,10 +232,14 @@ pub enum Quarantine {
     UnknownApprover(StaffId),
     #[error("staff {0} is not an active manager or owner")]
     NotAnApprover(StaffId),
-    #[error("another device already recorded {slot}")]
-    SlotTaken { slot: Slot },
-    #[error("{slot} was already recorded here; a later record stamped earlier cannot replace it")]
-    Backdated { slot: Slot },
+    /// `holder` is the device whose record holds the slot here: when a forger's copy
+    /// arrived first, the alert names both, and a manager sees which to revoke.
+    #[error("device {holder} already recorded {slot}")]
+    SlotTaken { slot: Slot, holder: DeviceId },
+    #[error(
+        "device {holder} already recorded {slot} here; a later record stamped earlier cannot replace it"
+    )]
+    Backdated { slot: Slot, holder: DeviceId },
 }
 
 impl Quarantine {
@@ -863,8 +867,14 @@ fn slots(fact: &FactMeta, event: &DomainEvent, cx: &impl AdmitContext) -> Result
         let held = Held { meta, first_seen_ms: cx.first_seen_ms(meta.id) };
         match contest(slot, &held, &claim, grace) {
             Ok(()) => {}
-            Err(Refused::Taken) => return Err(Quarantine::SlotTaken { slot }.into()),
-            Err(Refused::Backdated) => return Err(Quarantine::Backdated { slot }.into()),
+            Err(refused) => {
+                let holder = meta.id.device_id;
+                return Err(match refused {
+                    Refused::Taken => Quarantine::SlotTaken { slot, holder },
+                    Refused::Backdated => Quarantine::Backdated { slot, holder },
+                }
+                .into());
+            }
         }
     }
     Ok(())

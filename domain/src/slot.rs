@@ -27,7 +27,8 @@
 //! slots claimed more than the grace period apart, where both claims say the same thing
 //! (the line is voided, the order closed) and differ in who did it; honest devices never
 //! claim one another's minted ids. A forger whose copy of a minted slot reaches some
-//! replica first holds it there, and is refused, with its device named, everywhere else.
+//! replica first holds it there (the real claim is refused there, its alert naming the
+//! forger as the holder) and is refused everywhere else, its device named.
 //! A fact claiming a slot held by its own device is left to the fold: a device's own chain
 //! is ordered and checked by the clock bounds.
 
