@@ -178,9 +178,9 @@ pub struct PinHashCost {
 impl PinHashCost {
     /// The most a published hash may ask. A staff record is written once and verified on
     /// every sign-in of every terminal of the store, so a record asking 4 GiB or a million
-    /// passes would freeze them all; these bounds keep one verification well under a
-    /// second on a small terminal while leaving room above the hub's own cost (OWASP:
-    /// 19 MiB, 2 passes, 1 lane).
+    /// passes would freeze them all. The bounds leave room above the hub's own cost
+    /// (OWASP: 19 MiB over 2 passes, 1 lane) while capping memory times passes at under
+    /// seven times it; the memory cap is the terminals' own verification limit.
     pub const MAX: PinHashCost = PinHashCost { m_kib: 64 * 1024, t: 4, p: 4 };
 
     /// Reads the cost out of an argon2id PHC string (`m=..,t=..,p=..`, each exactly once),
