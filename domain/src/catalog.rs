@@ -164,6 +164,68 @@ pub fn looks_like_argon2id_phc(s: &str) -> bool {
                 if version.starts_with("v=") && params(p) && b64(salt) && b64(hash) && hash.len() >= 16)
 }
 
+/// The argon2id cost a PIN hash asks of every terminal that verifies a PIN against it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PinHashCost {
+    /// Memory, in KiB (`m`).
+    pub m_kib: u32,
+    /// Passes over that memory (`t`).
+    pub t: u32,
+    /// Lanes (`p`).
+    pub p: u32,
+}
+
+impl PinHashCost {
+    /// The most a published hash may ask. A staff record is written once and verified on
+    /// every sign-in of every terminal of the store, so a record asking 4 GiB or a million
+    /// passes would freeze them all. The bounds leave room above the hub's own cost
+    /// (OWASP: 19 MiB over 2 passes, 1 lane) while capping memory times passes at under
+    /// seven times it; the memory cap is the terminals' own verification limit.
+    pub const MAX: PinHashCost = PinHashCost { m_kib: 64 * 1024, t: 4, p: 4 };
+
+    /// Reads the cost out of an argon2id PHC string (`m=..,t=..,p=..`, each exactly once),
+    /// or `None` if it has no such parameters.
+    #[must_use]
+    pub fn of_phc(phc: &str) -> Option<PinHashCost> {
+        if !looks_like_argon2id_phc(phc) {
+            return None;
+        }
+        let params = phc.split('$').nth(3)?;
+        let (mut memory, mut passes, mut lanes) = (None, None, None);
+        for pair in params.split(',') {
+            let (name, value) = pair.split_once('=')?;
+            let slot = match name {
+                "m" => &mut memory,
+                "t" => &mut passes,
+                "p" => &mut lanes,
+                _ => return None,
+            };
+            if slot.replace(value.parse::<u32>().ok()?).is_some() {
+                return None;
+            }
+        }
+        Some(PinHashCost { m_kib: memory?, t: passes?, p: lanes? })
+    }
+
+    /// Whether `phc` can be published as a staff member's PIN hash: an argon2id PHC string
+    /// whose cost is within bounds, so every terminal can afford to verify it.
+    #[must_use]
+    pub fn is_publishable(phc: &str) -> bool {
+        Self::of_phc(phc).is_some_and(Self::is_within_bounds)
+    }
+
+    /// Whether argon2 accepts these parameters and none exceeds [`PinHashCost::MAX`]:
+    /// memory, passes and lanes are each bounded, so no one of them can be the bomb.
+    #[must_use]
+    pub fn is_within_bounds(self) -> bool {
+        let max = Self::MAX;
+        (1..=max.p).contains(&self.p)
+            && (1..=max.t).contains(&self.t)
+            // argon2 needs at least 8 KiB per lane.
+            && (8 * self.p..=max.m_kib).contains(&self.m_kib)
+    }
+}
+
 /// Why a selection of modifiers does not satisfy an item's groups.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ModifierError {
@@ -255,6 +317,29 @@ mod tests {
         );
         let ok = resolve_modifiers(&groups, &[m(21), m(10)]).unwrap();
         assert_eq!(ok.iter().map(|x| x.id).collect::<Vec<_>>(), vec![m(10), m(21)]);
+    }
+
+    #[test]
+    fn pin_hash_cost_is_read_and_bounded() {
+        let phc = |params: &str| {
+            format!("$argon2id$v=19${params}$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA")
+        };
+        let owasp = PinHashCost::of_phc(&phc("m=19456,t=2,p=1")).unwrap();
+        assert_eq!(owasp, PinHashCost { m_kib: 19456, t: 2, p: 1 });
+        assert!(owasp.is_within_bounds());
+        // The terminals' cheap test cost is accepted too.
+        assert!(PinHashCost::of_phc(&phc("m=64,t=1,p=1")).unwrap().is_within_bounds());
+        for bomb in ["m=4194304,t=1,p=1", "m=19456,t=1000000,p=1", "m=19456,t=2,p=64"] {
+            let cost = PinHashCost::of_phc(&phc(bomb)).unwrap();
+            assert!(!cost.is_within_bounds(), "{bomb}");
+        }
+        for odd in ["m=0,t=2,p=1", "m=19456,t=0,p=1", "m=19456,t=2,p=0", "m=8,t=1,p=2"] {
+            assert!(!PinHashCost::of_phc(&phc(odd)).unwrap().is_within_bounds(), "{odd}");
+        }
+        for broken in ["m=1,m=2,t=1,p=1", "m=19456,t=2", "m=99999999999,t=1,p=1"] {
+            assert_eq!(PinHashCost::of_phc(&phc(broken)), None, "{broken}");
+        }
+        assert_eq!(PinHashCost::of_phc("1234"), None);
     }
 
     #[test]

@@ -111,7 +111,7 @@ impl DeviceConfig {
             return Some("at most 32 printers, 64 stations and 200 tables per device".into());
         }
         if let Some(c) = self.currency
-            && (!c.code.iter().all(u8::is_ascii_uppercase) || c.exponent > 4)
+            && !c.is_valid()
         {
             return Some("currency: three upper-case letters and at most 4 decimals".into());
         }

@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::authority::Authority;
 use crate::catalog::{Category, Item, ModifierGroup, Staff, Station};
 use crate::device::{DeviceConfigured, DeviceRegistered, DeviceRevoked};
 use crate::drawer::ZReport;
@@ -470,7 +471,7 @@ pub struct WorkOrderChanged {
 }
 
 macro_rules! domain_events {
-    ($($kind:literal => $variant:ident($payload:ty),)*) => {
+    ($($kind:literal => $variant:ident($payload:ty) by $authority:ident,)*) => {
         /// Every business event this build understands.
         #[derive(Clone, Debug, PartialEq, Eq)]
         #[allow(missing_docs)]
@@ -487,6 +488,23 @@ macro_rules! domain_events {
             pub fn kind(&self) -> &'static str {
                 match self {
                     $(DomainEvent::$variant(_) => $kind,)*
+                }
+            }
+
+            /// Who may author this event ([`crate::authority`]).
+            #[must_use]
+            pub fn authority(&self) -> Authority {
+                match self {
+                    $(DomainEvent::$variant(_) => Authority::$authority,)*
+                }
+            }
+
+            /// Who may author events of `kind`; `None` for a kind this build does not know.
+            #[must_use]
+            pub fn authority_of_kind(kind: &str) -> Option<Authority> {
+                match kind {
+                    $($kind => Some(Authority::$authority),)*
+                    _ => None,
                 }
             }
 
@@ -516,51 +534,52 @@ macro_rules! domain_events {
 }
 
 domain_events! {
-    "catalog.item_upserted" => ItemUpserted(Item),
-    "catalog.category_upserted" => CategoryUpserted(Category),
-    "catalog.modifier_group_upserted" => ModifierGroupUpserted(ModifierGroup),
-    "catalog.tax_rate_upserted" => TaxRateUpserted(TaxRate),
-    "catalog.tax_category_upserted" => TaxCategoryUpserted(TaxCategory),
-    "catalog.staff_upserted" => StaffUpserted(Staff),
-    "item.availability_set" => AvailabilitySet(AvailabilitySet),
-    "order.opened" => OrderOpened(OrderOpened),
-    "order.line_added" => LineAdded(LineAdded),
-    "order.line_voided" => LineVoided(LineVoided),
-    "order.line_comped" => LineComped(LineComped),
-    "order.discount_applied" => DiscountApplied(DiscountApplied),
-    "order.line_repriced" => LineRepriced(LineRepriced),
-    "order.lines_moved_out" => LinesMovedOut(LinesMovedOut),
-    "order.lines_moved_in" => LinesMovedIn(LinesMovedIn),
-    "order.transferred" => OrderTransferred(OrderTransferred),
-    "order.merged" => OrderMerged(OrderMerged),
-    "order.sent_to_kitchen" => SentToKitchen(SentToKitchen),
-    "order.course_held" => CourseHeld(CourseChanged),
-    "order.course_fired" => CourseFired(CourseChanged),
-    "order.payment_taken" => PaymentTaken(PaymentTaken),
-    "order.closed" => OrderClosed(OrderClosed),
-    "order.refund_issued" => RefundIssued(RefundIssued),
-    "kds.ticket_bumped" => TicketBumped(TicketStateChanged),
-    "kds.ticket_recalled" => TicketRecalled(TicketStateChanged),
-    "drawer.opened" => DrawerOpened(DrawerOpened),
-    "drawer.paid_in" => DrawerPaidIn(DrawerCashMoved),
-    "drawer.paid_out" => DrawerPaidOut(DrawerCashMoved),
-    "drawer.no_sale" => DrawerNoSale(DrawerNoSale),
-    "drawer.counted" => DrawerCounted(DrawerCounted),
-    "drawer.closed" => DrawerClosed(DrawerClosed),
-    "drawer.z_reported" => DrawerZReported(DrawerZReported),
-    "stock.moved" => StockMoved(StockMoved),
-    "work_order.dispatched" => WorkOrderDispatched(WorkOrderDispatched),
-    "work_order.changed" => WorkOrderChanged(WorkOrderChanged),
-    "device.registered" => DeviceRegistered(DeviceRegistered),
-    "device.revoked" => DeviceRevoked(DeviceRevoked),
-    "device.configured" => DeviceConfigured(DeviceConfigured),
+    "catalog.item_upserted" => ItemUpserted(Item) by HUB,
+    "catalog.category_upserted" => CategoryUpserted(Category) by HUB,
+    "catalog.modifier_group_upserted" => ModifierGroupUpserted(ModifierGroup) by HUB,
+    "catalog.tax_rate_upserted" => TaxRateUpserted(TaxRate) by HUB,
+    "catalog.tax_category_upserted" => TaxCategoryUpserted(TaxCategory) by HUB,
+    "catalog.staff_upserted" => StaffUpserted(Staff) by HUB,
+    "item.availability_set" => AvailabilitySet(AvailabilitySet) by STORE,
+    "order.opened" => OrderOpened(OrderOpened) by TILLS,
+    "order.line_added" => LineAdded(LineAdded) by TILLS,
+    "order.line_voided" => LineVoided(LineVoided) by TILLS,
+    "order.line_comped" => LineComped(LineComped) by TILLS,
+    "order.discount_applied" => DiscountApplied(DiscountApplied) by TILLS,
+    "order.line_repriced" => LineRepriced(LineRepriced) by TILLS,
+    "order.lines_moved_out" => LinesMovedOut(LinesMovedOut) by TILLS,
+    "order.lines_moved_in" => LinesMovedIn(LinesMovedIn) by TILLS,
+    "order.transferred" => OrderTransferred(OrderTransferred) by TILLS,
+    "order.merged" => OrderMerged(OrderMerged) by TILLS,
+    "order.sent_to_kitchen" => SentToKitchen(SentToKitchen) by TILLS,
+    "order.course_held" => CourseHeld(CourseChanged) by TILLS,
+    "order.course_fired" => CourseFired(CourseChanged) by TILLS,
+    "order.payment_taken" => PaymentTaken(PaymentTaken) by TILLS,
+    "order.closed" => OrderClosed(OrderClosed) by TILLS,
+    "order.refund_issued" => RefundIssued(RefundIssued) by TILLS,
+    "kds.ticket_bumped" => TicketBumped(TicketStateChanged) by KITCHEN,
+    "kds.ticket_recalled" => TicketRecalled(TicketStateChanged) by KITCHEN,
+    "drawer.opened" => DrawerOpened(DrawerOpened) by TILLS,
+    "drawer.paid_in" => DrawerPaidIn(DrawerCashMoved) by TILLS,
+    "drawer.paid_out" => DrawerPaidOut(DrawerCashMoved) by TILLS,
+    "drawer.no_sale" => DrawerNoSale(DrawerNoSale) by TILLS,
+    "drawer.counted" => DrawerCounted(DrawerCounted) by TILLS,
+    "drawer.closed" => DrawerClosed(DrawerClosed) by TILLS,
+    "drawer.z_reported" => DrawerZReported(DrawerZReported) by TILLS,
+    "stock.moved" => StockMoved(StockMoved) by TILLS,
+    "work_order.dispatched" => WorkOrderDispatched(WorkOrderDispatched) by HUB,
+    "work_order.changed" => WorkOrderChanged(WorkOrderChanged) by FIELD,
+    "device.registered" => DeviceRegistered(DeviceRegistered) by HUB,
+    "device.revoked" => DeviceRevoked(DeviceRevoked) by HUB,
+    "device.configured" => DeviceConfigured(DeviceConfigured) by HUB,
 }
 
 impl DomainEvent {
     /// Whether only the hub's own signed logs may carry this event: the tenant's device
     /// records (a terminal that wrote one could vouch for a key of its own making) and work
     /// order assignments (it could hand itself a job or forge others' edits). The hub
-    /// refuses them in a terminal's push.
+    /// refuses them in a terminal's push. This is a subset of what [`Self::authority`]
+    /// reserves to the hub; [`crate::admit`] applies the whole rule on fold.
     #[must_use]
     pub fn is_hub_only(&self) -> bool {
         matches!(

@@ -8,6 +8,11 @@
 //! which events carry it out. [`scan`] says what a scanned code or scale label rings up, and
 //! [`returns`] what returning part of a sale refunds.
 //!
+//! Replicas trust no device: [`authority`] says who may author each kind of fact, [`admit`]
+//! is the check a replica runs on each fact against its own state before folding it (and
+//! says why one that fails must not be folded), and [`slot`] keeps a late, back-dated fact
+//! from taking a first-writer-wins slot already seen filled.
+//!
 //! It never does IO: no database, no clock, no randomness. Time arrives inside events'
 //! clock stamps; fresh ids come from the caller's [`command::IdSource`].
 //!
@@ -17,7 +22,9 @@
 //! assert_eq!(Money(1299).times(Qty::milli(375)), Money(487));
 //! ```
 
+pub mod admit;
 pub mod approval;
+pub mod authority;
 pub mod catalog;
 pub mod command;
 pub mod device;
@@ -30,6 +37,7 @@ pub mod money;
 pub mod order;
 pub mod returns;
 pub mod scan;
+pub mod slot;
 pub mod stock;
 pub mod tax;
 pub mod work_order;

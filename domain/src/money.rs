@@ -65,17 +65,22 @@ impl Money {
     }
 
     /// Formats the amount with the currency's decimal places: `12.50`, `-0.05`, `1200`.
+    ///
+    /// Total for every stored value: a currency that fails [`Currency::is_valid`] (an
+    /// exponent of 200 in a forged event) still formats, as digits and a point, rather than
+    /// overflowing `10^exponent` and taking a screen down.
     #[must_use]
     pub fn format(self, currency: Currency) -> String {
-        let exp = u32::from(currency.exponent);
-        if exp == 0 {
-            return self.0.to_string();
-        }
-        let scale = 10_i64.pow(exp);
+        let exp = usize::from(currency.exponent);
         let sign = if self.0 < 0 { "-" } else { "" };
-        let abs = self.0.unsigned_abs();
-        let scale = scale.unsigned_abs();
-        format!("{sign}{}.{:0width$}", abs / scale, abs % scale, width = exp as usize)
+        let digits = self.0.unsigned_abs().to_string();
+        if exp == 0 {
+            return format!("{sign}{digits}");
+        }
+        // Left-pad with zeros so there is at least one digit before the point.
+        let padded = format!("{digits:0>width$}", width = exp + 1);
+        let (whole, fraction) = padded.split_at(padded.len() - exp);
+        format!("{sign}{whole}.{fraction}")
     }
 }
 
@@ -148,6 +153,16 @@ impl Currency {
     pub const GBP: Currency = Currency { code: *b"GBP", exponent: 2 };
     /// Japanese yen.
     pub const JPY: Currency = Currency { code: *b"JPY", exponent: 0 };
+
+    /// The most decimal places any ISO 4217 currency has (CLF, UYW).
+    pub const MAX_EXPONENT: u8 = 4;
+
+    /// Whether this can be a real currency: three upper-case ASCII letters and at most
+    /// [`Currency::MAX_EXPONENT`] decimals. Anything else came from a bug or a forger.
+    #[must_use]
+    pub fn is_valid(&self) -> bool {
+        self.code.iter().all(u8::is_ascii_uppercase) && self.exponent <= Self::MAX_EXPONENT
+    }
 
     /// The code as text.
     #[must_use]
@@ -281,5 +296,36 @@ mod tests {
         assert_eq!(Money(1250).format(Currency::USD), "12.50");
         assert_eq!(Money(-5).format(Currency::EUR), "-0.05");
         assert_eq!(Money(1200).format(Currency::JPY), "1200");
+        let bhd = Currency { code: *b"BHD", exponent: 3 };
+        assert_eq!(Money(5).format(bhd), "0.005");
+        assert_eq!(Money(-12_345).format(bhd), "-12.345");
+        assert_eq!(Money(i64::MIN).format(Currency::USD), "-92233720368547758.08");
+    }
+
+    #[test]
+    fn currencies_beyond_iso_are_invalid() {
+        assert!(Currency::USD.is_valid() && Currency::JPY.is_valid());
+        assert!(Currency { code: *b"CLF", exponent: 4 }.is_valid());
+        assert!(!Currency { code: *b"USD", exponent: 5 }.is_valid());
+        assert!(!Currency { code: *b"usd", exponent: 2 }.is_valid());
+        assert!(!Currency { code: [0xff, b'A', b'B'], exponent: 2 }.is_valid());
+    }
+
+    proptest::proptest! {
+        /// Formatting never panics, whatever a forged event stored, and the digits it shows
+        /// are the amount's.
+        #[test]
+        fn formatting_is_total(minor in proptest::num::i64::ANY, exponent in 0u8..=255) {
+            let text = Money(minor).format(Currency { code: *b"XXX", exponent });
+            let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+            let digits = digits.trim_start_matches('0');
+            let expected = minor.unsigned_abs().to_string();
+            proptest::prop_assert_eq!(digits, expected.trim_start_matches('0'));
+            proptest::prop_assert_eq!(text.starts_with('-'), minor < 0);
+            if exponent > 0 {
+                let fraction = text.split_once('.').map(|(_, f)| f.len());
+                proptest::prop_assert_eq!(fraction, Some(usize::from(exponent)));
+            }
+        }
     }
 }

@@ -144,6 +144,26 @@ impl ChangeBytes {
     pub fn parse(&self) -> Option<Change> {
         Change::from_bytes(self.0.clone()).ok()
     }
+
+    /// Every piece of text the change writes (`None` if it does not parse): each string
+    /// value, the change's message, and the characters it inserts into text objects run
+    /// together, so a card number typed one character per operation is still one run.
+    #[must_use]
+    pub fn texts(&self) -> Option<Vec<String>> {
+        let change = self.parse()?.decode();
+        let mut texts: Vec<String> = change.message.into_iter().collect();
+        let mut inserted = String::new();
+        for op in &change.operations {
+            if let Some(ScalarValue::Str(s)) = op.primitive_value() {
+                if op.insert {
+                    inserted.push_str(&s);
+                }
+                texts.push(s.to_string());
+            }
+        }
+        texts.push(inserted);
+        Some(texts)
+    }
 }
 
 /// When the job is planned, as Unix milliseconds.

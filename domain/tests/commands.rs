@@ -655,6 +655,8 @@ fn staff_are_published_with_a_pin_hash_never_a_pin() {
         "$2b$12$abcdefghijklmnopqrstuv",
         "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$",
         "$argon2id$v=19$1234$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+        // Well formed, but a cost bomb for every terminal that verifies a PIN.
+        "$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
     ] {
         assert!(
             matches!(t.refuse(&Command::PublishStaff(staff(bad))), CommandError::InvalidPinHash),

@@ -1,6 +1,6 @@
 //! Publishing the catalog and staff, and 86'ing items.
 
-use crate::catalog::{Category, Item, ModifierGroup, Staff, looks_like_argon2id_phc};
+use crate::catalog::{Category, Item, ModifierGroup, PinHashCost, Staff};
 use crate::events::{AvailabilitySet, DomainEvent as E};
 use crate::ids::{ItemId, StaffId};
 use crate::tax::{TaxCategory, TaxRate};
@@ -46,8 +46,9 @@ pub(super) fn publish_tax_category(category: &TaxCategory) -> Decided {
 pub(super) fn publish_staff(staff: &Staff) -> Decided {
     text(&staff.name, "staff name")?;
     // The hub hashes PINs; a record carrying anything but a hash (a plain PIN typed
-    // into the wrong field) is refused before it reaches every terminal's log.
-    if !looks_like_argon2id_phc(&staff.pin_hash) {
+    // into the wrong field), or one too costly to verify, is refused before it reaches
+    // every terminal's log.
+    if !PinHashCost::is_publishable(&staff.pin_hash) {
         return Err(CommandError::InvalidPinHash);
     }
     Ok(vec![E::StaffUpserted(staff.clone())])

@@ -369,7 +369,7 @@ pub enum CommandError {
     #[error("{0}")]
     InvalidText(String),
     #[error(
-        "a staff PIN must be published as its argon2id hash (a PHC string); plain PINs are never recorded"
+        "a staff PIN must be published as its argon2id hash (a PHC string) at a cost every terminal can afford; plain PINs are never recorded"
     )]
     InvalidPinHash,
     #[error("{0} requires a manager's approval")]
