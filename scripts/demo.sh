@@ -59,6 +59,10 @@ admin() {
 if [ ! -s "$data/tenant" ]; then
     tenant=$(admin /api/v1/admin/tenants '{"name": "Demo Bistro"}' | jq -r .tenant_id)
     location=$(admin "/api/v1/admin/tenants/$tenant/locations" '{"name": "Main street"}' | jq -r .location_id)
+    # The menu, prices, taxes and staff are the hub's to publish (on the tenant's reference
+    # log, which every terminal pulls); a terminal never seeds them itself.
+    "$target/debug/thorbis-agent" demo-catalog > "$data/catalog.json"
+    admin "/api/v1/admin/tenants/$tenant/reference-events" "@$data/catalog.json" > /dev/null
     code=$(admin "/api/v1/admin/tenants/$tenant/enrollment-codes" \
         "{\"location_id\": \"$location\", \"role\": \"pos\"}" | jq -r .code)
     if [ -e "$data/agent.db" ]; then
@@ -75,13 +79,10 @@ echo
 # Read the whole status first: `grep -q` stops reading at its match, which would make the
 # agent's write fail and, with pipefail, the test with it.
 status=$("$target/debug/thorbis-agent" status --data "$data" 2>/dev/null || true)
-if grep -q '^  hub     http' <<<"$status"; then
-    # The agent rings up the demo sales and prints them, then syncs them (and whatever the
-    # hub has) and serves the terminal UI until Ctrl-C.
-    "$target/debug/thorbis-agent" demo --data "$data" --printer "127.0.0.1:$printer_port" --no-ui
-    "$target/debug/thorbis-agent" run --data "$data" --printer "127.0.0.1:$printer_port" \
-        --ui-port "$ui_port"
-else
-    "$target/debug/thorbis-agent" demo --data "$data" --printer "127.0.0.1:$printer_port" \
-        --ui-port "$ui_port"
+if ! grep -q '^  hub     http' <<<"$status"; then
+    echo "agent   not enrolled: it runs on its own, with a catalog of its own"
 fi
+# An enrolled agent pulls its catalog from the hub, rings up the demo sales and prints
+# them, syncs them, and serves the terminal UI until Ctrl-C.
+"$target/debug/thorbis-agent" demo --data "$data" --printer "127.0.0.1:$printer_port" \
+    --ui-port "$ui_port"

@@ -260,6 +260,38 @@ pub fn typical_sale(ids: SaleIds, drawer: DrawerSessionId) -> Vec<Command> {
     ]
 }
 
+/// The demo catalog and staff as the facts the hub publishes on the tenant's reference
+/// log (catalog, prices, taxes and staff are the hub's to write, never a terminal's),
+/// decided by the domain from [`catalog`] like any command.
+pub fn catalog_facts() -> Result<Vec<thorbis_domain::DomainEvent>, thorbis_domain::CommandError> {
+    use thorbis_domain::{EventMeta, IdSource, Policy, State, decide, project};
+    use thorbis_sync_protocol::{DeviceId, EventId, Hlc};
+
+    /// Catalog commands carry their own ids; anything else gets a counter's.
+    struct Counter(u128);
+    impl IdSource for Counter {
+        fn next_id(&mut self) -> Uuid {
+            self.0 += 1;
+            id(0xfff_0000 + self.0)
+        }
+    }
+    let (mut state, mut ids, policy) = (State::default(), Counter(0), Policy::default());
+    let mut facts = Vec::new();
+    for command in catalog() {
+        for event in decide(&command, &state, &policy, &mut ids)? {
+            let seq = facts.len() as u64 + 1;
+            let meta = EventMeta {
+                hlc: Hlc { wall_ms: seq, counter: 0 },
+                id: EventId { device_id: DeviceId([0; 16]), seq },
+            };
+            // Later commands are decided against the earlier ones' facts.
+            let Ok(()) = project(&mut state, &meta, &event);
+            facts.push(event);
+        }
+    }
+    Ok(facts)
+}
+
 /// Total of [`typical_sale`], for checks.
 pub const TYPICAL_SALE_TOTAL: Money = Money(2232);
 

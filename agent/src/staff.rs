@@ -20,15 +20,15 @@
 //!   time (an unknown id is checked against a dummy hash) and count towards a lockout the
 //!   same way. Whether an account is disabled, or lacks the right to approve, is only said
 //!   after its PIN was right.
-//! - **Bounded cost.** A record whose hash asks for more than [`MAX_M_COST_KIB`] of memory,
-//!   [`MAX_T_COST`] passes or [`MAX_P_COST`] lanes (or is not argon2id) is not verified at
-//!   all, so a bad record cannot stall a terminal.
+//! - **Bounded cost.** A record whose hash asks for more memory, passes or lanes than
+//!   [`PinHashCost::MAX`] (the domain's bound, the same every replica admits by), or is
+//!   not argon2id, is not verified at all, so a bad record cannot stall a terminal.
 
 use std::sync::OnceLock;
 
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
-use thorbis_domain::catalog::Role;
+use thorbis_domain::catalog::{PinHashCost, Role};
 use thorbis_domain::ids::StaffId;
 
 use crate::error::StoreError;
@@ -43,16 +43,6 @@ pub const LOCKOUT_MS: u64 = 60 * 1000;
 /// The longest lockout (30 minutes): wrong PINs slow guessing down, they never lock a
 /// member of staff out for good.
 pub const MAX_LOCKOUT_MS: u64 = 30 * 60 * 1000;
-
-/// The most passes over memory a stored hash may ask for; above it the record is refused.
-pub const MAX_T_COST: u32 = 8;
-
-/// The most lanes a stored hash may ask for; above it the record is refused.
-pub const MAX_P_COST: u32 = 4;
-
-/// The most memory a stored hash may ask for (64 MiB): above it the record is refused
-/// rather than verified, so a bad record cannot exhaust a terminal's memory.
-pub const MAX_M_COST_KIB: u32 = 64 * 1024;
 
 /// Argon2id cost parameters for hashing a PIN.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,11 +154,12 @@ pub(crate) fn verify(pin: &str, phc: &str) -> Result<bool, String> {
         return Err(format!("algorithm {} is not argon2id", hash.algorithm.as_str()));
     }
     let params = Params::try_from(&hash).map_err(|e| e.to_string())?;
-    if params.m_cost() > MAX_M_COST_KIB {
-        return Err(format!("asks for {} KiB of memory", params.m_cost()));
-    }
-    if params.t_cost() > MAX_T_COST || params.p_cost() > MAX_P_COST {
-        return Err(format!("asks for {} passes over {} lanes", params.t_cost(), params.p_cost()));
+    let cost = PinHashCost { m_kib: params.m_cost(), t: params.t_cost(), p: params.p_cost() };
+    if !cost.is_within_bounds() {
+        return Err(format!(
+            "asks for {} KiB over {} passes and {} lanes, more than a terminal verifies",
+            cost.m_kib, cost.t, cost.p
+        ));
     }
     match Argon2::default().verify_password(pin.as_bytes(), &hash) {
         Ok(()) => Ok(true),

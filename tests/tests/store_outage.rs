@@ -372,6 +372,12 @@ async fn scenario() -> Result<()> {
     )
     .await?;
     let location: Uuid = serde_json::from_value(location["location_id"].clone())?;
+    // The menu and staff, published by the hub on the tenant's reference log, as a console
+    // would: a terminal never writes them.
+    let catalog = Command::new(&agent_bin).arg("demo-catalog").output()?;
+    ensure!(catalog.status.success(), "demo-catalog: {}", String::from_utf8_lossy(&catalog.stderr));
+    let catalog: Value = serde_json::from_slice(&catalog.stdout)?;
+    admin(format!("/api/v1/admin/tenants/{tenant}/reference-events"), catalog).await?;
 
     // Each terminal: its chaos proxy to the hub, enrolled through it.
     let mut terminals = Vec::new();
@@ -407,7 +413,7 @@ async fn scenario() -> Result<()> {
             .output()?;
         ensure!(out.status.success(), "enrolling {role}: {}", String::from_utf8_lossy(&out.stderr));
         if role != "kds" {
-            // The demo catalog and staff (and the demo's own sales): what the screens need.
+            // The demo's own sales, on the catalog the terminal pulls from the hub.
             let out = Command::new(&agent_bin)
                 .args(["demo", "--no-ui", "--data"])
                 .arg(&data)

@@ -1,6 +1,6 @@
 //! `thorbis-agent`: the terminal agent's command line.
 //!
-//! `thorbis-agent demo [--data DIR]` opens (or creates) a store, seeds the demo catalog,
+//! `thorbis-agent demo [--data DIR]` opens (or creates) a store, gets the demo catalog,
 //! opens a drawer, rings up a restaurant check and a retail sale, sends the check to the
 //! kitchen, and prints what the screens would show. Run it again and the store grows: it
 //! is a real store on disk.
@@ -10,6 +10,10 @@
 //! Ctrl-C.
 //!
 //! `thorbis-agent status [--data DIR]` prints the same summary without writing anything.
+//!
+//! `thorbis-agent demo-catalog` prints the demo catalog and staff as a publication for the
+//! hub's reference-events endpoint. An enrolled terminal's `demo` takes its catalog from
+//! the hub (it waits for it); only a terminal that is not enrolled seeds its own.
 //!
 //! `demo` and `run` start the terminal through the runtime the desktop app uses too
 //! (`thorbis_terminal`). Its printers are those of the device configuration the hub
@@ -103,7 +107,8 @@ fn parse_args() -> Result<Args> {
             }
             "-h" | "--help" => {
                 println!(
-                    "usage: thorbis-agent (demo|status) [--data DIR] [--printer HOST:PORT] \
+                    "usage: thorbis-agent demo-catalog\n       \
+                     thorbis-agent (demo|status) [--data DIR] [--printer HOST:PORT] \
                      [--scanner DEVICE] [--ui-port PORT | --no-ui]\n       \
                      thorbis-agent enroll --hub URL --code CODE [--hub-ca PEM] [--data DIR]\n       \
                      thorbis-agent run [--hub URL] [--hub-ca PEM] [--for SECONDS] [--data DIR] \
@@ -138,6 +143,9 @@ fn main() -> Result<()> {
         )
         .init();
     let args = parse_args()?;
+    if args.command == "demo-catalog" {
+        return print_demo_catalog();
+    }
     thorbis_agent::data_dir::prepare(&args.data)?;
     let path = args.data.join("agent.db");
     match args.command.as_str() {
@@ -161,11 +169,11 @@ fn main() -> Result<()> {
             }
             config.ui_port = args.ui_port;
             config.scanner.clone_from(&args.scanner);
+            // An enrolled terminal syncs with its hub, in the demo too (that is where its
+            // catalog comes from); one that is not stays offline.
+            config.hub =
+                Some(HubLink { url: args.hub.clone(), client: client(args.hub_ca.as_deref())? });
             if !demo {
-                config.hub = Some(HubLink {
-                    url: args.hub.clone(),
-                    client: client(args.hub_ca.as_deref())?,
-                });
                 config.lan_listen = args.lan_listen;
                 config.lan_peers.clone_from(&args.peers);
             }
@@ -208,6 +216,9 @@ async fn serve(config: TerminalConfig, demo: bool, run_for: Option<Duration>) ->
     let terminal = Terminal::start(config).await.context("starting the terminal")?;
     let store = terminal.store().clone();
     if demo {
+        if store.run(|s| s.enrollment()).await?.is_some() {
+            wait_for_catalog(&store).await?;
+        }
         store.run(ring_up_demo).await?;
         store.run(|s| print_summary(s)).await?;
         if let Some(service) = terminal.print() {
@@ -289,8 +300,41 @@ async fn drain(store: &SharedStore, service: &PrintService) -> Result<()> {
     Ok(())
 }
 
+/// Waits (bounded) until the catalog the hub publishes has arrived.
+async fn wait_for_catalog(store: &SharedStore) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store.run(|s| s.items()).await?.is_empty() {
+        if Instant::now() > deadline {
+            bail!(
+                "the hub has published no catalog for this terminal's tenant within a minute \
+                 (publish one from the console, or with `thorbis-agent demo-catalog` and the \
+                 hub's reference-events endpoint)"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
+/// Prints the demo catalog and staff as a reference-events publication for the hub:
+/// `{"events": [{"kind": ..., "payload": {...}}, ...]}`.
+fn print_demo_catalog() -> Result<()> {
+    let events = seed::catalog_facts()
+        .context("deciding the demo catalog")?
+        .iter()
+        .map(|event| {
+            let payload: serde_json::Value = serde_json::from_slice(&event.encode_payload())?;
+            Ok(serde_json::json!({ "kind": event.kind(), "payload": payload }))
+        })
+        .collect::<Result<Vec<_>, serde_json::Error>>()?;
+    println!("{}", serde_json::json!({ "events": events }));
+    Ok(())
+}
+
 fn ring_up_demo(store: &mut Store) -> Result<()> {
-    if store.items()?.is_empty() {
+    // Catalog, prices and staff are the hub's to publish: only a terminal on its own (not
+    // enrolled, no one to sync with) seeds them into its store.
+    if store.items()?.is_empty() && store.enrollment()?.is_none() {
         store.execute_all(&seed::catalog()).context("seeding the catalog")?;
     }
     let drawer = if let Some((id, _)) = store.open_drawers()?.first() {
