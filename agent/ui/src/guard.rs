@@ -36,8 +36,19 @@ tokio::task_local! {
 /// The hidden field every posting form carries: the token of the request whose page it is
 /// (empty outside a request, where nothing can post it anyway).
 pub(crate) fn csrf_field() -> Markup {
-    let token = TOKEN.try_with(Clone::clone).unwrap_or_default();
-    html! { input type="hidden" name=(FIELD) value=(token); }
+    html! { input type="hidden" name=(FIELD) value=(token()); }
+}
+
+/// The token of the request being answered.
+pub(crate) fn token() -> String {
+    TOKEN.try_with(Clone::clone).unwrap_or_default()
+}
+
+/// Runs `render` with `token` as the request's token: for HTML rendered away from the
+/// request's task (a live screen's stream, on the blocking pool), whose forms post as
+/// the page that opened the stream.
+pub(crate) fn with_token<R>(token: String, render: impl FnOnce() -> R) -> R {
+    TOKEN.sync_scope(token, render)
 }
 
 /// The middleware: refuses what is not this terminal's own, and makes the request's token

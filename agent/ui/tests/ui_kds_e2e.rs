@@ -237,7 +237,7 @@ async fn kitchen(rig: &Rig, chromium: &Chromium) -> Result<()> {
     let before = rig.fingerprint()?;
     let status = eval(
         &expo,
-        "fetch('/kds/expo/bump', {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: 'order=nonsense'}).then(r => r.status)",
+        "fetch('/kds/expo/bump', {method: 'POST', headers: {'content-type': 'application/x-www-form-urlencoded'}, body: 'order=nonsense&csrf=' + document.querySelector('input[name=csrf]').value}).then(r => r.status)",
     )
     .await;
     ensure!(status == Some(404.into()), "{status:?}");
@@ -261,9 +261,10 @@ async fn eighty_six(a: &Rig, b: &Rig, chromium: &Chromium) -> Result<()> {
     ensure!(eval(&pos_b, "!document.getElementById('nav-86')").await == Some(true.into()));
     let before = b.fingerprint()?;
     let post = format!(
-        "fetch('/pos/availability', {{method: 'POST', headers: {{'content-type': 'application/x-www-form-urlencoded'}}, body: 'available=0&item={}'}}).then(r => r.status)",
+        "fetch('/pos/availability', {{method: 'POST', headers: {{'content-type': 'application/x-www-form-urlencoded'}}, body: 'available=0&item={}&csrf=' + document.querySelector('input[name=csrf]').value}}).then(r => r.status)",
         seed::FRIES.0
     );
+    // With the page's own form token: the refusal is the role's, not the guard's.
     ensure!(eval(&pos_b, &post).await == Some(403.into()), "a cashier's 86 is refused");
     ensure!(b.fingerprint()? == before, "a refused 86 changed the store");
     open_check(&pos_b, "8").await?;
@@ -330,9 +331,9 @@ async fn eighty_six(a: &Rig, b: &Rig, chromium: &Chromium) -> Result<()> {
             == Some(true.into()),
         "fries are greyed on terminal B"
     );
-    // The swapped page's header names who the session is now (the manager signed in on
-    // terminal A in the same browser).
-    ensure!(text(&pos_b, "document.getElementById('who').innerText").await?.contains("Morgan"));
+    // Still Sam's session on B: the manager's sign-in on terminal A, in the same browser,
+    // is A's alone.
+    ensure!(text(&pos_b, "document.getElementById('who').innerText").await?.contains("Sam"));
     screenshot(&pos_b, "kds-06-pos-86d").await?;
 
     // Back on at A, synced: B sells fries again.

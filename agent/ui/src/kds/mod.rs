@@ -208,8 +208,10 @@ where
 {
     let rx = state.changed.subscribe();
     let start = (state, rx, since, Vec::<Part>::new());
+    // The regions' forms carry the token of the page that opened the stream.
+    let token = crate::guard::token();
     futures_util::stream::unfold(start, move |(state, mut rx, mut seen, mut sent)| {
-        let parts = parts.clone();
+        let (parts, token) = (parts.clone(), token.clone());
         async move {
             loop {
                 if seen.is_some() {
@@ -218,7 +220,7 @@ where
                         () = tokio::time::sleep(POLL) => {}
                     }
                 }
-                let render = parts.clone();
+                let (render, token) = (parts.clone(), token.clone());
                 let known = seen;
                 // The regions are rendered only when the mark moved (a poll that finds
                 // nothing new costs one read of the chain tips).
@@ -228,7 +230,7 @@ where
                         if known == Some(mark) {
                             return Ok((mark, None));
                         }
-                        Ok((mark, Some(render(store)?)))
+                        Ok((mark, Some(crate::guard::with_token(token, || render(store))?)))
                     })
                     .await;
                 let (mark, now) = match read {
