@@ -164,7 +164,8 @@ async fn the_command_line_enrolls_and_runs() -> Result<()> {
     let tenant = hub.tenant().await?;
     let code = hub.code(tenant.0, tenant.1, "pos").await?;
     let dir = tempfile::tempdir()?;
-    let data = dir.path().to_str().context("temp path")?.to_owned();
+    // A folder the agent makes itself (0700): it refuses one others can read.
+    let data = dir.path().join("agent").to_str().context("temp path")?.to_owned();
     let agent_bin = bins::binary("thorbis-agent")?;
     let agent = |args: Vec<String>| {
         let agent_bin = agent_bin.clone();
