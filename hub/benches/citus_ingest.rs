@@ -111,7 +111,7 @@ async fn worker_of(su: &tokio_postgres::Client, backend: Backend, tenant: Uuid) 
     let row = su
         .query_one(
             "SELECT nodeport FROM citus_shards WHERE table_name = 'events'::regclass
-                AND shardid = get_shard_id_for_distribution_column('events', $1)",
+                AND shardid = get_shard_id_for_distribution_column('events', $1::uuid)",
             &[&tenant],
         )
         .await?;

@@ -1,6 +1,6 @@
 //! A private Postgres cluster run from the PostgreSQL 15 binaries: the hub's own store when
 //! no database is configured (`thorbis-hub` with no arguments) and the test harness's
-//! throwaway cluster.
+//! throwaway cluster; [`citus`] makes a Citus cluster of several.
 //!
 //! It owns creating, starting and stopping one data directory and the two roles the hub
 //! expects (see `migrations/hub/README.md`). It never touches a cluster it did not create.

@@ -12,11 +12,10 @@ use std::path::Path;
 
 use super::{ClusterError, Durability, LocalCluster, OWNER_ROLE};
 
-/// Server settings every node needs: the extension loaded at start, logical decoding (a
-/// shard move copies a shard while it keeps taking writes), prepared transactions (a
-/// write to a reference table commits on every node with two-phase commit).
-const NODE_SETTINGS: &[&str] =
-    &["shared_preload_libraries=citus", "wal_level=logical", "max_prepared_transactions=100"];
+/// Server settings every node needs: the extension loaded at start, and prepared
+/// transactions (a write to a reference table commits on every node with two-phase
+/// commit).
+const NODE_SETTINGS: &[&str] = &["shared_preload_libraries=citus", "max_prepared_transactions=100"];
 
 /// Whether the Citus extension is installed for the machine's PostgreSQL 15.
 #[must_use]
