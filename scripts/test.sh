@@ -17,6 +17,9 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 scripts/ensure-packages.sh test
+# The hub's tests run on Citus (distributed Postgres) too: build and install the extension
+# from the vendored source once (it does nothing when already installed).
+bash ../shared/vendor/citus/build.sh
 
 # `--show-output` lets the RESULT lines of passing tests (tenant isolation, ...) reach the log.
 cargo test --workspace --locked -- --show-output

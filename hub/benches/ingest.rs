@@ -14,10 +14,7 @@ use std::time::Instant;
 
 use anyhow::{Result, ensure};
 use futures_util::SinkExt as _;
-use reqwest::StatusCode;
 use support::{NOW_MS, TestHub};
-use thorbis_hub::identity::{DEVICE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use thorbis_sync_protocol::encode_batch;
 
 const DEVICES: u8 = 4;
 /// Sales per device; four events each.
@@ -49,52 +46,9 @@ async fn main() -> Result<()> {
         agent.sale_numbered(0xff00_0000 | u32::from(seed), NOW_MS);
         warm.push(agent);
     }
-    let hub_ref = &hub;
-    let warm_pushes = warm.iter().map(|agent| async move {
-        let (status, body) = hub_ref.push(agent, &agent.all()).await?;
-        ensure!(status == StatusCode::OK, "warm-up push refused: {status} {body}");
-        Ok::<_, anyhow::Error>(())
-    });
-    for result in futures_util::future::join_all(warm_pushes).await {
-        result?;
-    }
+    support::push_each(&hub, &warm).await?;
     let warm_events: i64 = warm.iter().map(|a| a.tip().seq as i64).sum();
-    // The clients' work (building, encoding and signing every push) is done before the
-    // clock starts: the figure is the hub's, not the simulated devices'.
-    let path = "/api/v1/sync/push";
-    let ts = hub.clock_now();
-    let mut pushes: Vec<Vec<reqwest::RequestBuilder>> = Vec::new();
-    for agent in &agents {
-        let tip = agent.tip().seq;
-        let mut requests = Vec::new();
-        for from in (1..=tip).step_by(BATCH as usize) {
-            let body = encode_batch(&agent.batch(from, (from + BATCH - 1).min(tip)));
-            let signature = agent.key.sign_request("POST", path, ts, &body);
-            requests.push(
-                hub.http
-                    .post(format!("{}{path}", hub.base))
-                    .header(DEVICE_HEADER, agent.device_id.to_string())
-                    .header(TIMESTAMP_HEADER, ts.to_string())
-                    .header(SIGNATURE_HEADER, signature.to_string())
-                    .body(body),
-            );
-        }
-        pushes.push(requests);
-    }
-
-    let started = Instant::now();
-    let tasks = pushes.into_iter().map(|requests| async move {
-        for request in requests {
-            let response = request.send().await?;
-            let status = response.status();
-            ensure!(status == StatusCode::OK, "push refused: {status} {}", response.text().await?);
-        }
-        Ok::<_, anyhow::Error>(())
-    });
-    for result in futures_util::future::join_all(tasks).await {
-        result?;
-    }
-    let ingest_secs = started.elapsed().as_secs_f64();
+    let ingest_secs = support::timed_pushes(&hub, &agents, BATCH).await?;
     // Terminals' events only: enrollment also wrote each device's record to the reference log.
     let stored = "SELECT count(*) FROM events WHERE device_id <> tenant_id";
     ensure!(hub.count(stored).await? == total as i64 + warm_events);

@@ -36,7 +36,7 @@ pub enum DbError {
 
 /// A pool of connections as the app role (row-level security applies to every query).
 pub fn app_pool(url: &str, size: usize) -> Result<Pool, DbError> {
-    let config: tokio_postgres::Config = url.parse()?;
+    let config = app_config(url)?;
     let manager = Manager::from_config(
         config,
         NoTls,
@@ -45,18 +45,33 @@ pub fn app_pool(url: &str, size: usize) -> Result<Pool, DbError> {
     Pool::builder(manager).max_size(size).build().map_err(|e| DbError::Pool(e.to_string()))
 }
 
+/// The app role's connection settings from its URL, plus what every app session needs.
+///
+/// Each session asks for `citus.propagate_set_commands = 'local'`: on a Citus coordinator
+/// that sends a transaction's `SET LOCAL` commands (the tenant, see [`tenant_tx`]) to the
+/// workers it queries, whose shards' policies read the setting. It is set on these
+/// sessions only, never on the workers (Citus's own sessions on a worker must not send
+/// them on again). On Postgres without Citus it is an unused placeholder.
+pub fn app_config(url: &str) -> Result<tokio_postgres::Config, DbError> {
+    let mut config: tokio_postgres::Config = url.parse()?;
+    let options = config.get_options().map(|o| format!("{o} ")).unwrap_or_default();
+    config.options(format!("{options}-c citus.propagate_set_commands=local"));
+    Ok(config)
+}
+
 /// Opens a transaction in which every query sees only `tenant`'s rows. The setting is
-/// transaction-local (`set_config(..., true)`, i.e. `SET LOCAL`), so it can never leak to
-/// the next user of the pooled connection.
+/// transaction-local (`SET LOCAL`), so it can never leak to the next user of the pooled
+/// connection.
 pub async fn tenant_tx(
     client: &mut deadpool_postgres::Object,
     tenant: Uuid,
 ) -> Result<Transaction<'_>, tokio_postgres::Error> {
     let tx = client.transaction().await?;
-    // Cached per connection: every request opens one of these, and an unnamed statement
-    // costs a parse and an extra round trip each time.
-    let set = tx.prepare_cached("SELECT set_config('app.tenant_id', $1, true)").await?;
-    tx.execute(&set, &[&tenant.to_string()]).await?;
+    // The `SET LOCAL` statement, not `set_config(..., true)`: Citus sends statements to
+    // the workers (see [`app_pool`]), not function calls. A statement takes no parameter;
+    // a formatted UUID is hex digits and dashes only. One round trip, like the prepared
+    // `set_config` it replaces.
+    tx.batch_execute(&format!("SET LOCAL app.tenant_id = '{tenant}'")).await?;
     Ok(tx)
 }
 

@@ -21,8 +21,9 @@
 //! * [`dispatch`]: the hub-signed dispatch logs that scope work orders to their technician,
 //!   and the console's `work_orders` summary rows.
 //! * [`live`]: waking long-polls on every hub process through `LISTEN/NOTIFY`.
-//! * [`pg`]: a private Postgres cluster, for the binary's default store and for tests
-//!   (with the `testing` feature, `testing` adds a throwaway cluster per test binary).
+//! * [`pg`]: a private Postgres cluster, for the binary's default store and for tests,
+//!   and a Citus cluster for tests ([`pg::citus`]); with the `testing` feature, `testing`
+//!   adds throwaway clusters per test binary and a fresh database per test on either.
 //!
 //! # What it never does
 //!

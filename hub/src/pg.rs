@@ -1,6 +1,6 @@
 //! A private Postgres cluster run from the PostgreSQL 15 binaries: the hub's own store when
 //! no database is configured (`thorbis-hub` with no arguments) and the test harness's
-//! throwaway cluster.
+//! throwaway cluster; [`citus`] makes a Citus cluster of several.
 //!
 //! It owns creating, starting and stopping one data directory and the two roles the hub
 //! expects (see `migrations/hub/README.md`). It never touches a cluster it did not create.
@@ -14,6 +14,8 @@
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+pub mod citus;
 
 /// Where Debian's PostgreSQL 15 puts its server binaries.
 pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
@@ -81,6 +83,16 @@ impl LocalCluster {
     /// Initializes `dir/data` unless it exists, starts the server on a free port, and makes
     /// sure the owner and app roles exist. `dir` must be short (it holds the Unix socket).
     pub fn start(dir: &Path, durability: Durability) -> Result<Self, ClusterError> {
+        Self::start_with(dir, durability, &[])
+    }
+
+    /// [`LocalCluster::start`] with extra server settings, each `name=value` (an
+    /// extension's, say: see [`citus`]).
+    pub fn start_with(
+        dir: &Path,
+        durability: Durability,
+        settings: &[&str],
+    ) -> Result<Self, ClusterError> {
         let as_postgres = running_as_root();
         std::fs::create_dir_all(dir).map_err(|source| ClusterError::Io {
             what: format!("creating {}", dir.display()),
@@ -123,6 +135,10 @@ impl LocalCluster {
             options.push_str(
                 " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c autovacuum=off",
             );
+        }
+        for setting in settings {
+            options.push_str(" -c ");
+            options.push_str(setting);
         }
         let log = format!("{}/log", cluster.dir_str());
         cluster.run(

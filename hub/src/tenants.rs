@@ -267,6 +267,12 @@ pub async fn enroll(
         ],
     )
     .await?;
+    // Device authentication finds the tenant here first (see hub_device_auth).
+    tx.execute(
+        "INSERT INTO device_directory (tenant_id, device_id) VALUES ($1, $2)",
+        &[&tenant_id, &device_uuid],
+    )
+    .await?;
     let signature = tenant_key.sign(&credential);
     // Every device of the tenant learns the newcomer's key from the reference log, in the
     // same transaction.

@@ -13,10 +13,40 @@ use thorbis_domain::events::{DrawerOpened, PaymentTaken, StockMoved, StockReason
 use thorbis_domain::ids::{DrawerSessionId, ItemId, OrderId, PaymentId};
 use thorbis_domain::money::{Currency, Money, Qty};
 use thorbis_hub::identity::{Credential, Role};
+use thorbis_hub::testing::Backend;
 use thorbis_sync_protocol::{
     Batch, ChainTip, DeviceKey, PublicKey, Signature, batch_to_json, verify_chain,
 };
 use uuid::Uuid;
+
+/// Runs each named test, an `async fn(Backend) -> Result<()>` of this file, on plain
+/// Postgres and on Citus (a coordinator and two workers): `postgres::<name>` and
+/// `citus::<name>`.
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {
+        mod postgres {
+            $(#[tokio::test]
+            async fn $test() -> anyhow::Result<()> {
+                super::$test(thorbis_hub::testing::Backend::Postgres).await
+            })*
+        }
+        mod citus {
+            $(#[tokio::test]
+            async fn $test() -> anyhow::Result<()> {
+                super::$test(thorbis_hub::testing::Backend::Citus).await
+            })*
+        }
+    };
+}
+
+on_every_backend!(
+    rls_audit,
+    push_replays_are_idempotent,
+    a_fork_is_refused_and_raises_an_alert,
+    tenant_isolation,
+    live_pull_across_two_hubs,
+    live_pull_from_a_second_hub_process,
+);
 
 /// Tables and counts that a refused request must leave unchanged. Device records that enrollments publish in the tenant's reference log are left out.
 const STORED: &str = "SELECT (SELECT count(*) FROM events WHERE kind NOT LIKE 'device.%')
@@ -24,9 +54,8 @@ const STORED: &str = "SELECT (SELECT count(*) FROM events WHERE kind NOT LIKE 'd
     + (SELECT count(*) FROM aggregates WHERE kind <> 'device') + (SELECT count(*) FROM orders)
     + (SELECT count(*) FROM order_lines) + (SELECT count(*) FROM payments)";
 
-#[tokio::test]
-async fn rls_audit() -> Result<()> {
-    let hub = TestHub::start().await?;
+async fn rls_audit(backend: Backend) -> Result<()> {
+    let hub = TestHub::start_on_backend(backend).await?;
     let db = hub.superuser().await?;
     let unprotected: Vec<String> = db
         .query(
@@ -85,7 +114,11 @@ async fn rls_audit() -> Result<()> {
         .query(
             "SELECT c.relname, coalesce('security_invoker=true' = ANY(c.reloptions), false)
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-              WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm')",
+              WHERE n.nspname = 'public' AND c.relkind IN ('v', 'm')
+                -- An extension's own views (Citus's catalog views) are not the hub's.
+                AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                                 WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                                   AND d.deptype = 'e')",
             &[],
         )
         .await?
@@ -103,8 +136,7 @@ async fn rls_audit() -> Result<()> {
         ensure!(n == 0, "{table}: {n} rows visible with no tenant set");
     }
     // A transaction-local tenant does not outlive its transaction.
-    app.batch_execute(&format!("BEGIN; SELECT set_config('app.tenant_id', '{tenant}', true)"))
-        .await?;
+    app.batch_execute(&format!("BEGIN; SET LOCAL app.tenant_id = '{tenant}'")).await?;
     let n: i64 = app.query_one("SELECT count(*) FROM tenants", &[]).await?.get(0);
     ensure!(n == 1, "tenant set: expected its row, saw {n}");
     app.batch_execute("COMMIT").await?;
@@ -121,7 +153,110 @@ async fn rls_audit() -> Result<()> {
         .is_err(),
         "insert without a tenant set must be refused"
     );
+    if backend == Backend::Citus {
+        citus_audit(&hub, tenant).await?;
+    }
     hub.stop().await
+}
+
+/// On Citus: every tenant table is distributed by `tenant_id` and co-located with
+/// `tenants` (the device directory is a reference table), and on every worker each shard
+/// has ENABLE + FORCE row-level security and the tenant policy, and fails closed for the
+/// app role connected to the worker itself.
+async fn citus_audit(hub: &TestHub, tenant: Uuid) -> Result<()> {
+    let db = hub.superuser().await?;
+    let tables: Vec<(String, String, String, bool)> = db
+        .query(
+            "SELECT c.relname::text, coalesce(t.citus_table_type, 'local'),
+                    coalesce(t.distribution_column, ''),
+                    t.colocation_id IS NOT DISTINCT FROM
+                      (SELECT colocation_id FROM citus_tables WHERE table_name = 'tenants'::regclass)
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               LEFT JOIN citus_tables t ON t.table_name = c.oid
+              WHERE n.nspname = 'public' AND c.relkind = 'r'
+                AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
+                              AND a.attname = 'tenant_id' AND NOT a.attisdropped)",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    ensure!(tables.len() >= 17, "expected every tenant table, found {tables:?}");
+    for (table, kind, column, colocated) in &tables {
+        let ok = if table == "device_directory" {
+            kind == "reference"
+        } else {
+            kind == "distributed" && column == "tenant_id" && *colocated
+        };
+        ensure!(ok, "{table}: {kind} by {column:?}, co-located: {colocated}");
+    }
+    // Each placement of a tenant table's shard, with the port of the worker holding it.
+    let placements: Vec<(String, i32)> = db
+        .query(
+            "SELECT shard_name::text, nodeport FROM citus_shards
+              WHERE nodeport <> inet_server_port()",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let mut tenant_rows = 0;
+    for worker in &hub.db.workers {
+        let su = support::connect(&worker.superuser_url).await?;
+        // Citus hides shards from catalog queries unless asked.
+        su.batch_execute("SET citus.show_shards_for_app_name_prefixes = '*'").await?;
+        let port: i32 = su.query_one("SELECT inet_server_port()", &[]).await?.get(0);
+        let shards: Vec<&str> =
+            placements.iter().filter(|p| p.1 == port).map(|p| p.0.as_str()).collect();
+        ensure!(!shards.is_empty(), "worker {port} holds no shards");
+        for shard in &shards {
+            let row = su
+                .query_one(
+                    "SELECT c.relrowsecurity AND c.relforcerowsecurity,
+                            (SELECT count(*) FROM pg_policy p
+                              WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation')
+                       FROM pg_class c WHERE c.oid = to_regclass($1)",
+                    &[shard],
+                )
+                .await
+                .with_context(|| format!("shard {shard} on worker {port}"))?;
+            ensure!(row.get::<_, bool>(0), "{shard} on worker {port}: RLS not ENABLE + FORCE");
+            ensure!(row.get::<_, i64>(1) == 1, "{shard} on worker {port}: no tenant policy");
+        }
+        // Fail closed on the worker itself: the app role with no tenant sees no row of any
+        // shard and cannot write one; with the tenant set it sees that tenant's rows.
+        let app = support::connect(&worker.app_url).await?;
+        for shard in shards.iter().filter(|s| s.starts_with("tenants_")) {
+            let stored: i64 =
+                su.query_one(&format!("SELECT count(*) FROM {shard}"), &[]).await?.get(0);
+            tenant_rows += stored;
+            let n: i64 = app.query_one(&format!("SELECT count(*) FROM {shard}"), &[]).await?.get(0);
+            ensure!(n == 0, "{shard} on worker {port}: {n} rows visible with no tenant set");
+            app.batch_execute(&format!("BEGIN; SET LOCAL app.tenant_id = '{tenant}'")).await?;
+            let mine: i64 =
+                app.query_one(&format!("SELECT count(*) FROM {shard}"), &[]).await?.get(0);
+            app.batch_execute("ROLLBACK").await?;
+            ensure!(
+                mine == stored.min(1),
+                "{shard} on worker {port}: saw {mine} with the tenant set"
+            );
+        }
+        for shard in shards.iter().filter(|s| s.starts_with("locations_")) {
+            let insert = format!(
+                "INSERT INTO {shard} (tenant_id, location_id, name, created_at_ms)
+                 VALUES ('{tenant}', '{}', 'x', 0)",
+                Uuid::now_v7()
+            );
+            ensure!(
+                app.batch_execute(&insert).await.is_err(),
+                "{shard} on worker {port}: insert without a tenant set must be refused"
+            );
+        }
+    }
+    ensure!(tenant_rows >= 1, "the audit's tenant is on no worker's shard");
+    Ok(())
 }
 
 #[tokio::test]
@@ -366,9 +501,8 @@ async fn push_verifies_stores_and_projects_a_sale() -> Result<()> {
     hub.stop().await
 }
 
-#[tokio::test]
-async fn push_replays_are_idempotent() -> Result<()> {
-    let hub = TestHub::start().await?;
+async fn push_replays_are_idempotent(backend: Backend) -> Result<()> {
+    let hub = TestHub::start_on_backend(backend).await?;
     let (tenant, location) = hub.tenant("Replay Co").await?;
     let mut agent = hub.agent(tenant, location, 1).await?;
     agent.sale(1, NOW_MS);
@@ -394,9 +528,8 @@ async fn push_replays_are_idempotent() -> Result<()> {
     hub.stop().await
 }
 
-#[tokio::test]
-async fn a_fork_is_refused_and_raises_an_alert() -> Result<()> {
-    let hub = TestHub::start().await?;
+async fn a_fork_is_refused_and_raises_an_alert(backend: Backend) -> Result<()> {
+    let hub = TestHub::start_on_backend(backend).await?;
     let (tenant, location) = hub.tenant("Fork Co").await?;
     let mut agent = hub.agent(tenant, location, 1).await?;
     agent.sale(1, NOW_MS);
@@ -663,10 +796,9 @@ async fn pull_returns_what_the_device_lacks_in_verifiable_pages() -> Result<()> 
 /// A device of tenant A tries to read and write tenant B's data through every endpoint,
 /// with forged ids. Every attempt must be refused or return none of B's rows, and B's
 /// rows must be unchanged.
-#[tokio::test]
 #[allow(clippy::too_many_lines, reason = "a list of attempts, one after the other")]
-async fn tenant_isolation() -> Result<()> {
-    let hub = TestHub::start().await?;
+async fn tenant_isolation(backend: Backend) -> Result<()> {
+    let hub = TestHub::start_on_backend(backend).await?;
     let (tenant_a, location_a) = hub.tenant("Tenant A").await?;
     let (tenant_b, location_b) = hub.tenant("Tenant B").await?;
     let mut a = hub.agent(tenant_a, location_a, 1).await?;
@@ -1016,8 +1148,7 @@ async fn tenant_isolation() -> Result<()> {
     );
     // The app role itself, with A's tenant set, sees none of B's rows in any tenant table.
     let app = hub.app_role().await?;
-    app.batch_execute(&format!("BEGIN; SELECT set_config('app.tenant_id', '{tenant_a}', true)"))
-        .await?;
+    app.batch_execute(&format!("BEGIN; SET LOCAL app.tenant_id = '{tenant_a}'")).await?;
     for table in [
         "tenants",
         "locations",
@@ -1076,7 +1207,10 @@ async fn tenant_isolation() -> Result<()> {
 
     #[allow(clippy::print_stdout, reason = "the reliability result line is the test's report")]
     {
-        println!("RESULT tenant_isolation attempts={attempts} leaks={leaks}");
+        println!(
+            "RESULT tenant_isolation backend={} attempts={attempts} leaks={leaks}",
+            backend.name()
+        );
     }
     ensure!(leaks == 0, "{leaks} of {attempts} attempts leaked: {leaked:?}");
     hub.stop().await
@@ -1084,9 +1218,8 @@ async fn tenant_isolation() -> Result<()> {
 
 /// Two hub processes on one database: a device long-polling hub 2 receives, within
 /// milliseconds, events pushed to hub 1 (woken by `LISTEN/NOTIFY`, not by hub 1's memory).
-#[tokio::test]
-async fn live_pull_across_two_hubs() -> Result<()> {
-    let hub1 = TestHub::start().await?;
+async fn live_pull_across_two_hubs(backend: Backend) -> Result<()> {
+    let hub1 = TestHub::start_on_backend(backend).await?;
     let hub2 = TestHub::start_on(hub1.db.clone()).await?;
     let (tenant, location) = hub1.tenant("Live Co").await?;
     let mut pos = hub1.agent(tenant, location, 1).await?;
@@ -1276,12 +1409,11 @@ async fn reference_data_is_published_signed_and_pulled() -> Result<()> {
 /// Two hub processes for real: the `thorbis-hub` binary on the same database as this
 /// test's hub. A device long-polling the binary receives events pushed to the in-process
 /// hub, woken by `LISTEN/NOTIFY`; the binary then stops gracefully on SIGTERM.
-#[tokio::test]
-async fn live_pull_from_a_second_hub_process() -> Result<()> {
+async fn live_pull_from_a_second_hub_process(backend: Backend) -> Result<()> {
     use std::process::{Command, Stdio};
     use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-    let hub = TestHub::start().await?;
+    let hub = TestHub::start_on_backend(backend).await?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let mut binary = Command::new(env!("CARGO_BIN_EXE_thorbis-hub"))
         .env("THORBIS_HUB_DATABASE_URL", &hub.db.config.owner_url)
@@ -2036,4 +2168,101 @@ async fn live_pulls(http: &reqwest::Client, base: &str, n: u64) -> Result<()> {
         ensure!(started.elapsed() < std::time::Duration::from_secs(20), "no live pull: {metrics}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// On Citus, the hot paths (push, pull, console pages, reports) each stay on one shard:
+/// a hub whose sessions turn any statement planned over several shards into an error
+/// (`citus.multi_task_query_log_level`) serves them all, and the report queries' plans
+/// (`EXPLAIN`) have one task. Setup that may fan out (creating a tenant, enrolling: each
+/// looks a code up across tenants) runs through a second, ordinary hub on the database.
+#[tokio::test]
+async fn citus_hot_paths_stay_on_one_shard() -> Result<()> {
+    let setup = TestHub::start_on_backend(Backend::Citus).await?;
+    let mut strict_db = setup.db.clone();
+    strict_db.config.app_url.push_str(" options='-c citus.multi_task_query_log_level=error'");
+    let hub = TestHub::start_on(strict_db).await?;
+    // The guard is on: a statement that names no tenant is refused, and its plan shows
+    // one task per shard.
+    let strict = support::connect(&hub.db.config.app_url).await?;
+    let refused = strict.query_one("SELECT count(*) FROM events", &[]).await;
+    ensure!(
+        refused.as_ref().is_err_and(|e| {
+            e.as_db_error().is_some_and(|d| d.message().contains("multi-task query"))
+        }),
+        "a multi-shard statement must be refused: {refused:?}"
+    );
+    let ordinary = setup.app_role().await?;
+    let fan_out = tasks(&ordinary, "SELECT count(*) FROM events", &[]).await?;
+    ensure!(fan_out.iter().any(|&n| n > 1), "a scan of every shard has one task: {fan_out:?}");
+
+    let (tenant, location) = setup.tenant("Hot Path Co").await?;
+    let (other, other_location) = setup.tenant("Neighbour Co").await?;
+    let mut pos = setup.agent(tenant, location, 1).await?;
+    let kds = setup.agent_as(tenant, location, 2, "kds").await?;
+    let mut neighbour = setup.agent(other, other_location, 3).await?;
+    setup.console_user(tenant, "manager@hot.example", "manager").await?;
+    for n in 1..=3 {
+        pos.sale(n, NOW_MS + u64::from(n) * 1000);
+        neighbour.sale(n, NOW_MS);
+    }
+    let (status, body) = hub.push(&neighbour, &neighbour.all()).await?;
+    ensure!(status == StatusCode::OK, "push: {status} {body}");
+    // Push in two parts (the second extends a stored chain), then again (all duplicates).
+    for batch in [pos.batch(1, 4), pos.all(), pos.all()] {
+        let (status, body) = hub.push(&pos, &batch).await?;
+        ensure!(status == StatusCode::OK, "push: {status} {body}");
+    }
+    for agent in [&kds, &pos] {
+        let (status, batch, _) = hub.pull(agent, &json!({}), 1000).await?;
+        ensure!(status == StatusCode::OK && batch.is_some_and(|b| !b.events.is_empty()));
+    }
+    let console = hub.console_session(tenant, "manager@hot.example").await?;
+    for page in [
+        "/api/v1/console/me",
+        "/api/v1/console/devices",
+        "/api/v1/console/users",
+        "/api/v1/console/work-orders",
+    ] {
+        let (status, body) = hub.console(page, Some(&console.cookie), None, None).await?;
+        ensure!(status == StatusCode::OK, "{page}: {status} {body}");
+    }
+
+    // Reports read the projections under the tenant.
+    let app = hub.app_role().await?;
+    app.batch_execute(&format!("BEGIN; SET LOCAL app.tenant_id = '{tenant}'")).await?;
+    for report in [
+        "SELECT day, orders, total, tax, tips FROM daily_sales WHERE tenant_id = $1 ORDER BY day",
+        "SELECT order_id, total, paid FROM orders WHERE tenant_id = $1 AND status = 'closed'
+          ORDER BY closed_at_ms DESC LIMIT 50",
+        "SELECT tender, sum(amount) FROM payments WHERE tenant_id = $1 GROUP BY tender",
+    ] {
+        let plan = tasks(&app, report, &[&tenant]).await?;
+        ensure!(plan == [1], "{report}: tasks per distributed scan {plan:?}");
+    }
+    let closed: i64 = app
+        .query_one(
+            "SELECT count(*) FROM orders WHERE tenant_id = $1 AND status = 'closed'",
+            &[&tenant],
+        )
+        .await?
+        .get(0);
+    app.batch_execute("COMMIT").await?;
+    ensure!(closed == 3, "expected the 3 sales as closed orders, found {closed}");
+    hub.stop().await?;
+    setup.stop().await
+}
+
+/// The task count of each distributed scan in `sql`'s plan (`EXPLAIN`, with `params`).
+async fn tasks(
+    client: &tokio_postgres::Client,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<Vec<u32>> {
+    let plan = client.query(&format!("EXPLAIN {sql}"), params).await?;
+    plan.iter()
+        .filter_map(|row| {
+            let line: String = row.get(0);
+            line.trim().strip_prefix("Task Count: ").map(|n| n.parse::<u32>().map_err(Into::into))
+        })
+        .collect()
 }

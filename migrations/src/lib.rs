@@ -64,6 +64,7 @@ pub const HUB: &[Migration] = migrations!("hub":
     5 => "aggregate_json",
     6 => "closed_order_refs",
     7 => "tenant_policy_initplan",
+    8 => "citus_distribution",
 );
 
 #[cfg(test)]

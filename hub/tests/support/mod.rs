@@ -19,7 +19,7 @@ use thorbis_domain::tax::TaxRate;
 use thorbis_hub::clock::ManualClock;
 use thorbis_hub::identity::KeyWrap;
 use thorbis_hub::identity::{DEVICE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-use thorbis_hub::testing::{TestDatabase, fresh_database};
+use thorbis_hub::testing::{Backend, TestDatabase, database_on, fresh_database};
 use thorbis_hub::{AppState, Limits, Settings};
 use thorbis_sync_protocol::{
     Batch, ChainTip, DeviceId, DeviceKey, Event, EventKind, HlcClock, encode_batch,
@@ -57,6 +57,11 @@ pub struct TestHub {
 impl TestHub {
     pub async fn start() -> Result<Self> {
         Self::start_on(tokio::task::spawn_blocking(fresh_database).await?).await
+    }
+
+    /// A hub over a fresh database on `backend` (plain Postgres or Citus).
+    pub async fn start_on_backend(backend: Backend) -> Result<Self> {
+        Self::start_on(tokio::task::spawn_blocking(move || database_on(backend)).await?).await
     }
 
     /// A hub process of its own (pool, listener, server) over an existing database.
@@ -116,8 +121,12 @@ impl TestHub {
         connect(&self.db.superuser_url).await
     }
 
+    /// A connection as the app role, set up as the hub's own are.
     pub async fn app_role(&self) -> Result<tokio_postgres::Client> {
-        connect(&self.db.config.app_url).await
+        let config = thorbis_hub::db::app_config(&self.db.config.app_url)?;
+        let (client, connection) = config.connect(tokio_postgres::NoTls).await?;
+        tokio::spawn(connection);
+        Ok(client)
     }
 
     /// The seq of `tenant`'s reference log tip: its device records (every enrollment
@@ -473,4 +482,58 @@ impl Agent {
         }
         order_id.0
     }
+}
+
+/// Pushes the whole chain of each of `agents` at once, one push each, untimed: warms a
+/// hub's pool and prepared statements before a measurement.
+pub async fn push_each(hub: &TestHub, agents: &[Agent]) -> Result<()> {
+    let pushes = agents.iter().map(|agent| async move {
+        let (status, body) = hub.push(agent, &agent.all()).await?;
+        ensure!(status == StatusCode::OK, "push refused: {status} {body}");
+        Ok::<_, anyhow::Error>(())
+    });
+    for result in futures_util::future::join_all(pushes).await {
+        result?;
+    }
+    Ok(())
+}
+
+/// Pushes every event of `agents` to `hub`, each agent's chain in order in pushes of
+/// `batch` events, all agents at once, and returns the seconds it took. The clients' work
+/// (building, encoding and signing every push) is done before the clock starts: the
+/// figure is the hub's, not the simulated devices'.
+pub async fn timed_pushes(hub: &TestHub, agents: &[Agent], batch: u64) -> Result<f64> {
+    let path = "/api/v1/sync/push";
+    let ts = hub.clock_now();
+    let mut pushes: Vec<Vec<reqwest::RequestBuilder>> = Vec::new();
+    for agent in agents {
+        let tip = agent.tip().seq;
+        let mut requests = Vec::new();
+        for from in (1..=tip).step_by(usize::try_from(batch)?) {
+            let body = encode_batch(&agent.batch(from, (from + batch - 1).min(tip)));
+            let signature = agent.key.sign_request("POST", path, ts, &body);
+            requests.push(
+                hub.http
+                    .post(format!("{}{path}", hub.base))
+                    .header(DEVICE_HEADER, agent.device_id.to_string())
+                    .header(TIMESTAMP_HEADER, ts.to_string())
+                    .header(SIGNATURE_HEADER, signature.to_string())
+                    .body(body),
+            );
+        }
+        pushes.push(requests);
+    }
+    let started = std::time::Instant::now();
+    let tasks = pushes.into_iter().map(|requests| async move {
+        for request in requests {
+            let response = request.send().await?;
+            let status = response.status();
+            ensure!(status == StatusCode::OK, "push refused: {status} {}", response.text().await?);
+        }
+        Ok::<_, anyhow::Error>(())
+    });
+    for result in futures_util::future::join_all(tasks).await {
+        result?;
+    }
+    Ok(started.elapsed().as_secs_f64())
 }
