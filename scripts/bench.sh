@@ -5,6 +5,7 @@
 #
 #   scripts/bench.sh                 every bench below, one after the other
 #   scripts/bench.sh screens lan     only the benches named (the rest of the table is kept)
+#   scripts/bench.sh --table         no runs: the table again from the benches' last logs
 #
 # Benches run one at a time (they measure this machine; two at once would measure each
 # other). The raw output of each goes to $CARGO_TARGET_DIR/bench-logs/<bench>.log.
@@ -18,6 +19,7 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # package:bench, in the order they run.
 benches=(
     thorbis-drivers:receipt_encode
+    thorbis-domain:admit
     thorbis-agent:local_commit
     thorbis-agent:apply_events
     thorbis-terminal-ui:screens
@@ -25,6 +27,7 @@ benches=(
     thorbis-terminal-ui:signin_flood
     thorbis-hub:ingest
     thorbis-hub:live_connections
+    thorbis-hub:citus_ingest
     thorbis-tests:lan
     thorbis-tests:catchup
 )
@@ -33,6 +36,7 @@ benches=(
 # reference, with no goal.
 goals='
 receipt_encode_us|≤ 20
+admit_us_per_fact|≤ 10
 sale_commit_p99_ms|≤ 1.5
 sale_vs_raw_p99_ratio|≤ 3.5
 agent_apply_events_per_s|≥ 50000
@@ -43,11 +47,17 @@ hub_ingest_events_per_s|≥ 20000
 ingest_vs_copy_ratio|≥ 0.5
 hub_live_connections|≥ 5000
 hub_rss_mb_at_connections|≤ 1024
+citus_vs_single_ratio|≥ 0.5
 lan_pos_to_kds_p50_ms|≤ 10
 lan_pos_to_kds_p99_ms|≤ 50
 catchup_5000_orders_s|≤ 2
 '
 
+table_only=false
+if [ "${1:-}" = "--table" ]; then
+    table_only=true
+    shift
+fi
 selected=("$@")
 wanted() {
     [ ${#selected[@]} -eq 0 ] && return 0
@@ -56,29 +66,31 @@ wanted() {
     return 1
 }
 
-scripts/ensure-packages.sh test
 logs="$CARGO_TARGET_DIR/bench-logs"
 mkdir -p "$logs"
-today=$(date -u +%Y-%m-%d)
 fresh=$(mktemp)
-trap 'rm -f "$fresh"' EXIT
+table=$(mktemp)
+trap 'rm -f "$fresh" "$table"' EXIT
+$table_only || scripts/ensure-packages.sh test
 
 for entry in "${benches[@]}"; do
     package=${entry%%:*}
     bench=${entry#*:}
     wanted "$bench" || continue
     command="cargo bench -p $package --bench $bench"
-    echo "== $command" >&2
-    # The bench's own output stays visible; its METRIC lines are kept for the table.
-    $command --locked 2>&1 | tee "$logs/$bench.log" >&2
-    awk -v cmd="$command" -v day="$today" \
-        '$1 == "METRIC" && NF >= 3 { print $2 "|" $3 "|" cmd "|" day }' \
-        "$logs/$bench.log" >>"$fresh"
+    log="$logs/$bench.log"
+    if ! $table_only; then
+        echo "== $command" >&2
+        # The bench's own output stays visible; its METRIC lines are kept for the table.
+        $command --locked 2>&1 | tee "$log" >&2
+    fi
+    [ -f "$log" ] || continue
+    day=$(date -u -r "$log" +%Y-%m-%d)
+    awk -v cmd="$command" -v day="$day" \
+        '$1 == "METRIC" && NF >= 3 { print $2 "|" $3 "|" cmd "|" day }' "$log" >>"$fresh"
 done
 
 # The table: today's figures over the previous ones, metric by metric, in bench order.
-table=$(mktemp)
-trap 'rm -f "$fresh" "$table"' EXIT
 old_rows=$(sed -n '/^<!-- table:start -->$/,/^<!-- table:end -->$/p' BENCHMARKS.md |
     awk -F'|' 'NF >= 6 && $2 ~ /`/ {
         gsub(/^ +| +$/, "", $2); gsub(/^ +| +$/, "", $3); gsub(/^ +| +$/, "", $5); gsub(/^ +| +$/, "", $6)
@@ -99,8 +111,8 @@ old_rows=$(sed -n '/^<!-- table:start -->$/,/^<!-- table:end -->$/p' BENCHMARKS.
         END {
             for (i = 1; i <= count; i++) {
                 m = order[i]
-                g = (m in goal) ? goal[m] : "(reference)"
-                printf "| `%s` | `%s` | %s | %s | %s |\n", m, command[m], g, value[m], day[m]
+                want = (m in goal) ? goal[m] : "(reference)"
+                printf "| `%s` | `%s` | %s | %s | %s |\n", m, command[m], want, value[m], day[m]
             }
         }'
 } >"$table"

@@ -3,7 +3,7 @@
 //! of several tenants spread evenly over the workers. Run with `cargo bench -p thorbis-hub
 //! --bench citus_ingest`; prints `METRIC single_ingest_events_per_s`,
 //! `citus_ingest_events_per_s`, `citus_vs_single_ratio` (goal: at least 0.5) and, per
-//! worker, the events it stored per second of the run (`citus_worker_<port>_events_per_s`).
+//! worker, the events it stored per second of the run (`citus_worker_<n>_events_per_s`, the workers numbered from 1).
 //!
 //! On one 2-core machine the coordinator, both workers, the hub and the simulated
 //! terminals share the same cores, so the ratio measures Citus's overhead, not its scale;
@@ -35,8 +35,9 @@ async fn main() -> Result<()> {
     println!("METRIC single_ingest_events_per_s {single:.0}");
     println!("METRIC citus_ingest_events_per_s {citus:.0}");
     println!("METRIC citus_vs_single_ratio {:.3}", citus / single);
-    for (port, rate) in workers {
-        println!("METRIC citus_worker_{port}_events_per_s {rate:.0}");
+    // Workers by their order, not their (changing) port, so the names stay the same.
+    for (n, (_port, rate)) in workers.into_iter().enumerate() {
+        println!("METRIC citus_worker_{}_events_per_s {rate:.0}", n + 1);
     }
     Ok(())
 }
