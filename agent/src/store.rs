@@ -36,6 +36,7 @@ use crate::print::{self, Decision, JobState, PrintJob, PrintRouting};
 use crate::projection::{SqlState, linked, list, read};
 use crate::schema;
 
+mod admission;
 mod reads;
 mod remote;
 mod sign_in;
@@ -619,6 +620,10 @@ impl Store {
             let mut since_flush = 0;
             while let Some(row) = rows.next()? {
                 let (event, _, _) = event_from_row(row)?;
+                // What admission refused stays unfolded (see `store/admission.rs`).
+                if admission::is_quarantined(&tx, event.id())? {
+                    continue;
+                }
                 if let Some(domain_event) =
                     DomainEvent::decode(event.kind.as_str(), &event.payload)?
                 {

@@ -205,9 +205,13 @@ fn device_records_are_taken_only_from_the_hubs_log() -> Result<()> {
         payload: record.encode_payload(),
     };
     let (count, digest) = (kds.event_count()?, kds.projection_digest()?);
-    let err = kds.apply_remote(&[(forged, None)]).expect_err("a terminal's device record");
-    ensure!(matches!(&err, StoreError::Conflict(m) if m.contains("only the hub")), "{err}");
-    ensure!(kds.event_count()? == count && kds.projection_digest()? == digest);
+    // Kept (the POS's chain stays whole and relayable) but never folded.
+    let applied = kds.apply_remote(&[(forged, None)])?;
+    ensure!(applied.stored == 1 && applied.quarantined == 1, "{applied:?}");
+    ensure!(kds.event_count()? == count + 1 && kds.projection_digest()? == digest);
+    // Nor by a rebuild.
+    kds.rebuild_projections()?;
+    ensure!(kds.projection_digest()? == digest, "a rebuild folded a quarantined fact");
     let forged_device = thorbis_sync_protocol::DeviceId::from_bytes(0xbad_u128.to_be_bytes());
     ensure!(
         thorbis_sync_protocol::sync::KeyRing::public_key(&kds.key_ring()?, &forged_device)

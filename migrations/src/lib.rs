@@ -53,6 +53,7 @@ pub const AGENT: &[Migration] = migrations!("agent":
     6 => "ui_reads",
     7 => "sign_in_backoff",
     8 => "print_decisions",
+    9 => "quarantine",
 );
 
 /// The hub's Postgres migrations, in order.

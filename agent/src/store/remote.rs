@@ -21,9 +21,11 @@ use thorbis_sync_protocol::{
     VersionVector,
 };
 
+use super::admission::{Replica, pending, quarantine, release};
 use super::{INSERT_EVENT, Store, device_id, hash32, insert_event, set_tip};
 use crate::error::StoreError;
 use crate::projection::{SqlState, list};
+use thorbis_domain::admit::Quarantine;
 
 /// The public keys this store verifies other devices' events with: the device ids an
 /// [`Store::key_ring`] trusts. One struct, built in one place, so where keys come from can
@@ -79,6 +81,12 @@ pub struct Applied {
     /// Events not stored because they do not continue their device's chain here (a gap),
     /// or are this device's own: they are not acknowledged and come again if still needed.
     pub skipped: usize,
+    /// Of the events stored, those refused by admission: kept in the log, not folded (see
+    /// `store/admission.rs`).
+    pub quarantined: usize,
+    /// Facts quarantined earlier, for want of something that has arrived since, that
+    /// passed now and were folded.
+    pub released: usize,
 }
 
 /// A terminal's enrollment with a hub, as the hub answered it.
@@ -229,10 +237,9 @@ impl Store {
         }
         let now = self.clock.now_ms();
         let mut hlc = self.hlc.clone();
-        // Device records and work-order assignments vouch for keys and hand out jobs: only
-        // the tenant's own hub-signed log may carry them, whoever relays it (the hub refuses
-        // them in a terminal's push for the same reason).
-        let hub_log = self.enrollment()?.map(|e| e.reference_log_id);
+        // Who may write what is the tenant's to say: an enrolled store admits every remote
+        // fact before folding it (see `store/admission.rs`).
+        let reference_log = self.enrollment()?.map(|e| e.reference_log_id);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // Per device: where its chain ends now (read once, then advanced in memory) and the
         // stamp of its newest event, for `chain_tips`.
@@ -278,26 +285,34 @@ impl Store {
                         device, event.seq, tip.seq
                     )));
                 }
-                if let Some(domain_event) =
-                    DomainEvent::decode(event.kind.as_str(), &event.payload)?
-                {
-                    if domain_event.is_hub_only() && hub_log != Some(device) {
-                        return Err(StoreError::Conflict(format!(
-                            "event {}:{} is a {} event, which only the hub's own log may \
-                             carry; nothing of this batch was stored",
-                            device,
-                            event.seq,
-                            domain_event.kind()
-                        )));
-                    }
-                    project(
-                        &mut state,
-                        &EventMeta { hlc: event.hlc, id: event.id() },
-                        &domain_event,
-                    )?;
-                }
+                let meta = EventMeta { hlc: event.hlc, id: event.id() };
                 let hash = event.hash();
+                // Stored first: admission reads the author's previous stamp and when facts
+                // were first seen from the log.
                 insert_event(&mut insert, event, &hash, signature.as_ref().map(|s| &s.0[..]), now)?;
+                let verdict = match reference_log {
+                    Some(reference_log) => {
+                        let replica = Replica { state: &state, conn: &tx, reference_log };
+                        replica.admit(meta, event.kind.as_str(), &event.payload, now)?.map(Some)
+                    }
+                    None => match DomainEvent::decode(event.kind.as_str(), &event.payload)? {
+                        // With no tenant there is no hub log: device records and the like
+                        // can come from nowhere.
+                        Some(e) if e.is_hub_only() => Err(Quarantine::NotAllowed {
+                            kind: e.kind(),
+                            author: format!("device {device}"),
+                        }),
+                        decoded => Ok(decoded),
+                    },
+                };
+                match verdict {
+                    Ok(Some(domain_event)) => project(&mut state, &meta, &domain_event)?,
+                    Ok(None) => {}
+                    Err(reason) => {
+                        quarantine(&tx, meta.id, &reason, now)?;
+                        applied.quarantined += 1;
+                    }
+                }
                 *tip = ChainTip { seq: event.seq, hash };
                 *last_hlc = Some(event.hlc);
                 // Stamps were bounded when the protocol verified them; one beyond the bound
@@ -306,6 +321,11 @@ impl Store {
                     tracing::warn!(error = %e, event = %event.id(), "remote stamp not absorbed");
                 }
                 applied.stored += 1;
+            }
+            if let Some(reference_log) = reference_log
+                && applied.stored > 0
+            {
+                applied.released = retry_pending(&mut state, &tx, reference_log)?;
             }
             state.flush()?;
         }
@@ -442,4 +462,29 @@ impl Store {
         tracing::info!(device = %self.device_id, tenant = %enrollment.tenant_id, "enrolled");
         Ok(())
     }
+}
+
+/// Tries the facts quarantined for want of something once more, oldest first, folding
+/// those that pass; how many passed.
+fn retry_pending(
+    state: &mut SqlState<'_>,
+    conn: &rusqlite::Connection,
+    reference_log: DeviceId,
+) -> Result<usize, StoreError> {
+    let mut released = 0;
+    for fact in pending(conn)? {
+        let replica = Replica { state, conn, reference_log };
+        match replica.admit(fact.meta, &fact.kind, &fact.payload, fact.stored_ms)? {
+            Ok(event) => {
+                release(conn, fact.meta.id)?;
+                project(state, &fact.meta, &event)?;
+                released += 1;
+            }
+            Err(reason) if reason.is_final() => {
+                quarantine(conn, fact.meta.id, &reason, fact.stored_ms)?;
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(released)
 }

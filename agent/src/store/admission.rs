@@ -1,0 +1,173 @@
+//! Admission of other devices' facts: the store's half of [`thorbis_domain::admit`]. Before
+//! a remote fact is folded, the domain checks it against what this terminal knows (who may
+//! write it, its values, its place, its approver, its stamp); a fact it refuses is stored
+//! all the same (its author's chain stays whole, relayable and auditable) but not folded,
+//! and its reason is kept in `quarantined`. One refused fact never holds up the others.
+//!
+//! A reason that is not final (the author's device record, the order or the approver had
+//! not arrived yet) is tried again after every later batch, oldest first, and folded once
+//! it passes.
+//!
+//! Admission needs the tenant: its device records and its reference log. A store that is
+//! not enrolled has neither, and no sync transport either (the sync shell and the LAN need
+//! an enrollment), so what reaches it came from its own process (tools, tests) and folds
+//! as before.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use thorbis_domain::admit::{AdmitContext, FactMeta, Quarantine, admit_payload};
+use thorbis_domain::command::ReadError;
+use thorbis_domain::{Aggregate, DomainEvent, EventMeta, ReadModel};
+use thorbis_sync_protocol::{DeviceId, EventId, Hlc};
+use uuid::Uuid;
+
+use crate::error::StoreError;
+use crate::projection::SqlState;
+
+/// Most not-final quarantines retried after one batch, so a flood of them cannot make
+/// every later batch slow.
+const RETRY_LIMIT: u32 = 200;
+
+/// What a replica knows, for [`admit_payload`]: its projections and its log.
+pub(super) struct Replica<'a, 'c> {
+    pub(super) state: &'a SqlState<'c>,
+    pub(super) conn: &'c Connection,
+    pub(super) reference_log: DeviceId,
+}
+
+impl ReadModel for Replica<'_, '_> {
+    fn get<A: Aggregate>(&self, id: Uuid) -> Result<Option<A>, ReadError> {
+        self.state.get(id)
+    }
+}
+
+impl AdmitContext for Replica<'_, '_> {
+    fn is_hub_log(&self, device: DeviceId) -> bool {
+        device == self.reference_log
+    }
+
+    fn first_seen_ms(&self, event: EventId) -> Option<u64> {
+        self.conn
+            .query_row(
+                "SELECT stored_ms FROM events WHERE device_id = ?1 AND seq = ?2",
+                params![event.device_id.as_bytes(), event.seq],
+                |r| r.get(0),
+            )
+            .optional()
+            .ok()
+            .flatten()
+    }
+}
+
+impl Replica<'_, '_> {
+    /// The stamp of `device`'s event at `seq`, if held.
+    fn stamp(&self, device: DeviceId, seq: u64) -> Result<Option<Hlc>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT hlc_wall, hlc_counter FROM events WHERE device_id = ?1 AND seq = ?2",
+                params![device.as_bytes(), seq],
+                |r| Ok(Hlc { wall_ms: r.get(0)?, counter: r.get(1)? }),
+            )
+            .optional()?)
+    }
+
+    /// The domain's verdict on a stored fact: the event to fold, or why not.
+    pub(super) fn admit(
+        &self,
+        meta: EventMeta,
+        kind: &str,
+        payload: &[u8],
+        received_ms: u64,
+    ) -> Result<Result<DomainEvent, Quarantine>, StoreError> {
+        let previous = match meta.id.seq {
+            0 | 1 => None,
+            seq => self.stamp(meta.id.device_id, seq - 1)?,
+        };
+        // Whether a fact came straight from its author is not known here (a pull from the
+        // hub mixes authors), so the bound on how far behind the receiver's clock a fact
+        // may be is left to the hub, which takes each device's own push.
+        let fact = FactMeta { meta, previous, received_ms, from_author: false };
+        admit_payload(&fact, kind, payload, self).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
+/// Records that `id` was stored but not folded, and why.
+pub(super) fn quarantine(
+    conn: &Connection,
+    id: EventId,
+    reason: &Quarantine,
+    now_ms: u64,
+) -> Result<(), StoreError> {
+    tracing::warn!(event = %id, code = reason.code(), %reason, "remote fact quarantined");
+    conn.prepare_cached(
+        "INSERT INTO quarantined (device_id, seq, code, reason, final, quarantined_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (device_id, seq) DO UPDATE SET code = excluded.code,
+             reason = excluded.reason, final = excluded.final",
+    )?
+    .execute(params![
+        id.device_id.as_bytes(),
+        id.seq,
+        reason.code(),
+        reason.to_string(),
+        reason.is_final(),
+        now_ms
+    ])?;
+    Ok(())
+}
+
+/// A quarantined fact waiting for what it refers to, as stored.
+pub(super) struct Pending {
+    pub(super) meta: EventMeta,
+    pub(super) kind: String,
+    pub(super) payload: Vec<u8>,
+    pub(super) stored_ms: u64,
+}
+
+/// The oldest not-final quarantines, to try again.
+pub(super) fn pending(conn: &Connection) -> Result<Vec<Pending>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT e.device_id, e.seq, e.hlc_wall, e.hlc_counter, e.kind, e.payload, e.stored_ms
+         FROM quarantined q INDEXED BY quarantined_pending
+         JOIN events e ON e.device_id = q.device_id AND e.seq = q.seq
+         WHERE q.final = 0 ORDER BY e.hlc_wall, e.hlc_counter LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([RETRY_LIMIT], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, u64>(1)?,
+            Hlc { wall_ms: r.get(2)?, counter: r.get(3)? },
+            r.get::<_, String>(4)?,
+            r.get::<_, Vec<u8>>(5)?,
+            r.get::<_, u64>(6)?,
+        ))
+    })?;
+    rows.map(|row| {
+        let (device, seq, hlc, kind, payload, stored_ms) = row?;
+        let device_id = super::device_id(&device)?;
+        Ok(Pending {
+            meta: EventMeta { hlc, id: EventId { device_id, seq } },
+            kind,
+            payload,
+            stored_ms,
+        })
+    })
+    .collect()
+}
+
+/// Takes `id` out of quarantine (it passed on a later try).
+pub(super) fn release(conn: &Connection, id: EventId) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM quarantined WHERE device_id = ?1 AND seq = ?2")?
+        .execute(params![id.device_id.as_bytes(), id.seq])?;
+    tracing::info!(event = %id, "quarantined fact admitted on a later try");
+    Ok(())
+}
+
+/// Whether `id` is quarantined (a rebuild leaves it out).
+pub(super) fn is_quarantined(conn: &Connection, id: EventId) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM quarantined WHERE device_id = ?1 AND seq = ?2")?
+        .query_row(params![id.device_id.as_bytes(), id.seq], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
