@@ -292,6 +292,55 @@ pub fn catalog_facts() -> Result<Vec<thorbis_domain::DomainEvent>, thorbis_domai
     Ok(facts)
 }
 
+/// [`catalog_facts`] as a publication for the hub's reference-events endpoint:
+/// `{"events": [{"kind": ..., "payload": {...}}, ...]}`.
+pub fn catalog_publication() -> Result<serde_json::Value, thorbis_domain::CommandError> {
+    let events: Vec<serde_json::Value> = catalog_facts()?
+        .iter()
+        .map(|event| {
+            let payload: serde_json::Value = serde_json::from_slice(&event.encode_payload())
+                .expect("an encoded payload is JSON");
+            serde_json::json!({ "kind": event.kind(), "payload": payload })
+        })
+        .collect();
+    Ok(serde_json::json!({ "events": events }))
+}
+
+/// [`catalog_facts`] as the tenant's reference log `log` carries them: a chain stamped from
+/// `wall_ms`, its tip signed with the tenant's key, as a hub serves it. For a store that has
+/// no hub to pull from (tests, a LAN-only rig) to take with
+/// [`Store::apply_remote`](crate::Store::apply_remote), and relay to its peers.
+pub fn reference_log(
+    tenant: &thorbis_sync_protocol::DeviceKey,
+    log: thorbis_sync_protocol::DeviceId,
+    wall_ms: u64,
+) -> Result<
+    Vec<(thorbis_sync_protocol::Event, Option<thorbis_sync_protocol::Signature>)>,
+    thorbis_domain::CommandError,
+> {
+    use thorbis_sync_protocol::{ChainTip, Event, EventKind, Hlc};
+
+    let facts = catalog_facts()?;
+    let mut tip = ChainTip::GENESIS;
+    let mut chain = Vec::with_capacity(facts.len());
+    for (i, fact) in facts.iter().enumerate() {
+        let event = Event {
+            device_id: log,
+            seq: tip.seq + 1,
+            hlc: Hlc { wall_ms: wall_ms + i as u64, counter: 0 },
+            prev_hash: tip.hash,
+            kind: EventKind::new(fact.kind()).expect("the domain's kinds are valid"),
+            payload: fact.encode_payload(),
+        };
+        tip = ChainTip { seq: event.seq, hash: event.hash() };
+        chain.push((event, None));
+    }
+    if let Some((_, signature)) = chain.last_mut() {
+        *signature = Some(tenant.sign_checkpoint(log, tip).signature);
+    }
+    Ok(chain)
+}
+
 /// Total of [`typical_sale`], for checks.
 pub const TYPICAL_SALE_TOTAL: Money = Money(2232);
 

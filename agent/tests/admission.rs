@@ -10,12 +10,12 @@ use thorbis_agent::seed;
 use thorbis_agent::{Enrollment, ManualClock, Store, StoreConfig};
 use thorbis_domain::catalog::{Role, Staff};
 use thorbis_domain::device::{DeviceRegistered, DeviceRole};
-use thorbis_domain::events::{OrderOpened, ServiceMode};
+use thorbis_domain::events::{OrderClosed, OrderOpened, ServiceMode};
 use thorbis_domain::ids::{LineId, OrderId};
 use thorbis_domain::{Command, Currency, DomainEvent, Qty};
 use thorbis_sync_protocol::sync::EventSource;
 use thorbis_sync_protocol::{
-    ChainTip, DeviceId, DeviceKey, Event, EventKind, Hlc, PublicKey, Signature,
+    ChainTip, Credential, DeviceId, DeviceKey, Event, EventKind, Hlc, PublicKey, Signature,
 };
 use uuid::Uuid;
 
@@ -29,6 +29,8 @@ const REFERENCE_LOG: DeviceId = DeviceId([0x7e; 16]);
 const POS: DeviceId = DeviceId([0x01; 16]);
 const KDS: DeviceId = DeviceId([0x02; 16]);
 const STRANGER: DeviceId = DeviceId([0x03; 16]);
+const LATE: DeviceId = DeviceId([0x04; 16]);
+const FAR: DeviceId = DeviceId([0x05; 16]);
 
 /// A store enrolled in the test tenant as `device`.
 fn enrolled(dir: &tempfile::TempDir, device: DeviceId, seed: u8, role: &str) -> Result<Store> {
@@ -237,6 +239,84 @@ fn a_fact_waiting_for_its_authors_record_folds_once_the_record_arrives() -> Resu
     ensure!(
         kds.order(OrderId(Uuid::from_u128(0x5e)))?.is_some(),
         "folded once its author is known"
+    );
+    Ok(())
+}
+
+/// A credential for `device` in the test tenant (its signature is the LAN handshake's to
+/// check; the store keeps what a checked one says).
+fn credential(device: DeviceId, role: DeviceRole, location: Uuid) -> Credential {
+    Credential {
+        device_id: device,
+        tenant_id: TENANT,
+        location_id: location,
+        role,
+        public_key: PublicKey([3; 32]),
+        expires_at_ms: NOW + 86_400_000,
+    }
+}
+
+fn take_out(order: u128) -> DomainEvent {
+    DomainEvent::OrderOpened(OrderOpened {
+        order_id: OrderId(Uuid::from_u128(order)),
+        currency: Currency::USD,
+        mode: ServiceMode::TakeOut,
+        table: None,
+        guests: None,
+        opened_by: None,
+    })
+}
+
+#[test]
+fn a_lan_peers_own_facts_are_admitted_on_its_credential_until_its_record_arrives() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut kds = enrolled(&dir, KDS, 2, "kds")?;
+    kds.apply_remote(&reference_log(&dir)?)?;
+
+    // A POS met only over the LAN: no device record here, a credential proved at the
+    // handshake. Its order folds on the credential's role and location; what a POS may
+    // not write (staff) does not.
+    let pos = credential(STRANGER, DeviceRole::Pos, LOCATION);
+    let owner = seed::staff()
+        .into_iter()
+        .find_map(|c| match c {
+            Command::PublishStaff(s) => Some(Staff { role: Role::Owner, ..s }),
+            _ => None,
+        })
+        .context("demo staff")?;
+    let facts = chain(
+        STRANGER,
+        ChainTip::GENESIS,
+        NOW,
+        &[fact(&take_out(0x1a)), fact(&DomainEvent::StaffUpserted(owner))],
+    )?;
+    let applied = kds.apply_from_peer(&facts, Some(&pos))?;
+    ensure!(applied.stored == 2 && applied.quarantined == 1, "{applied:?}");
+    ensure!(kds.order(OrderId(Uuid::from_u128(0x1a)))?.is_some(), "folded on its credential");
+
+    // The same without a credential waits for the author's record; a credential of
+    // another tenant is not kept, nor one for another location taken as this one's.
+    let other_tenant = Credential {
+        tenant_id: Uuid::from_u128(0xbad),
+        ..credential(LATE, DeviceRole::Pos, LOCATION)
+    };
+    let early = chain(LATE, ChainTip::GENESIS, NOW, &[fact(&take_out(0x1b))])?;
+    let applied = kds.apply_from_peer(&early, Some(&other_tenant))?;
+    ensure!(applied.quarantined == 1, "{applied:?}");
+    ensure!(kds.order(OrderId(Uuid::from_u128(0x1b)))?.is_none());
+
+    // A POS of another location of the tenant, met over the LAN, writes only about its own
+    // location's orders: closing this location's check is refused.
+    let elsewhere = credential(FAR, DeviceRole::Pos, Uuid::from_u128(0xe15e));
+    let close = DomainEvent::OrderClosed(OrderClosed {
+        order_id: OrderId(Uuid::from_u128(0x1a)),
+        closed_by: None,
+    });
+    let reach = chain(FAR, ChainTip::GENESIS, NOW + 1, &[fact(&close)])?;
+    let applied = kds.apply_from_peer(&reach, Some(&elsewhere))?;
+    ensure!(applied.quarantined == 1, "{applied:?}");
+    ensure!(
+        kds.order(OrderId(Uuid::from_u128(0x1a)))?.context("the order")?.order.closed.is_none()
     );
     Ok(())
 }

@@ -86,7 +86,7 @@ use crate::approval::may_approve;
 use crate::authority::Author;
 use crate::catalog::{PinHashCost, Staff};
 use crate::command::{ReadError, ReadModel, looks_like_card_number};
-use crate::device::Device;
+use crate::device::{Device, DeviceRole};
 use crate::drawer::DrawerSession;
 use crate::events::{
     DiscountApplied, DiscountRule, DomainEvent, LineAdded, StockReason, Tender, TicketLine,
@@ -177,6 +177,15 @@ pub trait AdmitContext: ReadModel {
     /// When this replica stored `event`, by the clock of [`FactMeta::received_ms`], if it
     /// holds it. Decides contested slots.
     fn first_seen_ms(&self, event: EventId) -> Option<u64>;
+
+    /// What `device`'s tenant-signed credential says of it (role, location), when this
+    /// replica holds one it verified (a LAN peer proves its credential before its device
+    /// record has reached this replica). Consulted only when there is no device record;
+    /// revocation is always the record's.
+    fn credential(&self, device: DeviceId) -> Option<(DeviceRole, LocationId)> {
+        let _ = device;
+        None
+    }
 
     /// The clock bounds in force.
     fn clock_bounds(&self) -> ClockBounds {
@@ -395,17 +404,25 @@ fn author(fact: &FactMeta, cx: &impl AdmitContext) -> Result<Author, Failure> {
         return Ok(Author::Hub);
     }
     let record = cx.get::<Device>(Uuid::from_bytes(*device.as_bytes()))?.unwrap_or_default();
-    let Some(registration) = record.registration() else {
-        return Err(Quarantine::UnknownAuthor { device }.into());
-    };
     if record.revoked.as_ref().is_some_and(|r| fact.meta.hlc.wall_ms > r.value.revoked_at_ms) {
         return Err(Quarantine::Revoked { device }.into());
     }
-    Ok(Author::Device {
-        id: device,
-        role: registration.role,
-        location: LocationId(registration.location_id),
-    })
+    let Some((role, location)) = place(device, &record, cx) else {
+        return Err(Quarantine::UnknownAuthor { device }.into());
+    };
+    Ok(Author::Device { id: device, role, location })
+}
+
+/// A device's role and location: its registration, or else the credential it proved.
+fn place(
+    device: DeviceId,
+    record: &Device,
+    cx: &impl AdmitContext,
+) -> Option<(DeviceRole, LocationId)> {
+    match record.registration() {
+        Some(r) => Some((r.role, LocationId(r.location_id))),
+        None => cx.credential(device),
+    }
 }
 
 fn clock(fact: &FactMeta, bounds: &ClockBounds) -> Result<(), Quarantine> {
@@ -678,9 +695,10 @@ fn change_texts(change: &ChangeBytes) -> Result<(), Quarantine> {
 // ---- What the fact touches --------------------------------------------------------------
 
 /// The location of the device that wrote `meta`, from its registration.
-fn location_of(meta: &EventMeta, cx: &impl ReadModel) -> Result<Option<LocationId>, ReadError> {
-    let device = Uuid::from_bytes(*meta.id.device_id.as_bytes());
-    Ok(cx.get::<Device>(device)?.and_then(|d| d.registration().map(|r| LocationId(r.location_id))))
+fn location_of(meta: &EventMeta, cx: &impl AdmitContext) -> Result<Option<LocationId>, ReadError> {
+    let device = meta.id.device_id;
+    let record = cx.get::<Device>(Uuid::from_bytes(*device.as_bytes()))?.unwrap_or_default();
+    Ok(place(device, &record, cx).map(|(_, location)| location))
 }
 
 /// Requires the aggregate opened by `opened` to be at `location`. Unknown (its opening not
@@ -690,7 +708,7 @@ fn same_place(
     location: LocationId,
     what: &'static str,
     id: Uuid,
-    cx: &impl ReadModel,
+    cx: &impl AdmitContext,
 ) -> Result<(), Failure> {
     let unknown = || Quarantine::UnknownTarget { what, id };
     let opened = opened.ok_or_else(unknown)?;
@@ -701,7 +719,7 @@ fn same_place(
     }
 }
 
-fn order_at(id: OrderId, location: LocationId, cx: &impl ReadModel) -> Result<Order, Failure> {
+fn order_at(id: OrderId, location: LocationId, cx: &impl AdmitContext) -> Result<Order, Failure> {
     let order = cx.get::<Order>(id.0)?.unwrap_or_default();
     same_place(order.opened.as_ref().map(|s| &s.meta), location, "order", id.0, cx)?;
     Ok(order)
@@ -710,14 +728,14 @@ fn order_at(id: OrderId, location: LocationId, cx: &impl ReadModel) -> Result<Or
 fn drawer_at(
     id: DrawerSessionId,
     location: LocationId,
-    cx: &impl ReadModel,
+    cx: &impl AdmitContext,
 ) -> Result<DrawerSession, Failure> {
     let drawer = cx.get::<DrawerSession>(id.0)?.unwrap_or_default();
     same_place(drawer.opened.as_ref().map(|s| &s.meta), location, "drawer session", id.0, cx)?;
     Ok(drawer)
 }
 
-fn ticket_at(id: TicketId, location: LocationId, cx: &impl ReadModel) -> Result<(), Failure> {
+fn ticket_at(id: TicketId, location: LocationId, cx: &impl AdmitContext) -> Result<(), Failure> {
     let ticket = cx.get::<Ticket>(id.0)?.unwrap_or_default();
     same_place(ticket.content.as_ref().map(|s| &s.meta), location, "kitchen ticket", id.0, cx)
 }
@@ -727,7 +745,7 @@ fn paid_into(
     order: OrderId,
     drawer: Option<DrawerSessionId>,
     location: LocationId,
-    cx: &impl ReadModel,
+    cx: &impl AdmitContext,
 ) -> Result<(), Failure> {
     let order = order_at(order, location, cx)?;
     if let Some(drawer) = drawer {
@@ -746,7 +764,7 @@ fn places(
     event: &DomainEvent,
     device: DeviceId,
     location: LocationId,
-    cx: &impl ReadModel,
+    cx: &impl AdmitContext,
 ) -> Result<(), Failure> {
     use DomainEvent as E;
     let order = |id: OrderId| order_at(id, location, cx).map(drop);

@@ -54,6 +54,7 @@ pub const AGENT: &[Migration] = migrations!("agent":
     7 => "sign_in_backoff",
     8 => "print_decisions",
     9 => "quarantine",
+    10 => "peer_credentials",
 );
 
 /// The hub's Postgres migrations, in order.

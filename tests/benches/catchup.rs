@@ -19,6 +19,8 @@
 
 #[path = "../tests/support/hub.rs"]
 mod hub;
+#[path = "../tests/support/orders.rs"]
+mod orders;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,6 +33,7 @@ use thorbis_domain::ids::DrawerSessionId;
 use thorbis_hub::testing::fresh_database;
 
 use hub::{Agent, Hub, NOW_MS, wait_for};
+use orders::has_menu;
 
 fn main() -> Result<()> {
     let bench = std::env::args().any(|a| a == "--bench");
@@ -55,14 +58,13 @@ async fn run(orders: usize) -> Result<()> {
     // Both terminals start online and share the catalog, then one loses its link.
     let online = Agent::enroll(&hub, &dir, &clock, tenant, "pos", 1).await?;
     let mut away = Agent::enroll(&hub, &dir, &clock, tenant, "pos", 2).await?;
-    online.store.execute(&seed::catalog())?;
     let (online_device, away_device) =
         (online.store.with(|s| s.device_id()), away.store.with(|s| s.device_id()));
-    let catalog_tip = online.store.with(|s| s.tip());
-    wait_for("the catalog on the second terminal", 30, || {
-        Ok(away.store.with(|s| s.chain_tip(online_device))? == catalog_tip)
+    wait_for("the menu on both terminals", 30, || {
+        Ok(has_menu(&online.store)? && has_menu(&away.store)?)
     })
     .await?;
+    let catalog_tip = online.store.with(|s| s.tip());
     away.go_offline().await;
 
     let traded = Instant::now();

@@ -65,6 +65,12 @@ fn terminal(
         credential_signature: tenant.sign_credential(&credential),
         expires_at_ms: credential.expires_at_ms,
     })?;
+    // The menu comes from the tenant's reference log, as a hub would serve it.
+    store.apply_remote(&seed::reference_log(
+        tenant,
+        DeviceId([3; 16]),
+        SystemClock.now_ms() - 60_000,
+    )?)?;
     Ok(SharedStore::new(store))
 }
 
@@ -133,10 +139,9 @@ async fn main() -> Result<()> {
         Ok(())
     };
 
-    // The catalog and a few warm-up orders, not measured.
+    // A few warm-up orders, not measured.
     let p = pos.clone();
     let mut tip = tokio::task::spawn_blocking(move || {
-        p.execute(&seed::catalog())?;
         let mut tip = 0;
         for i in 0..10 {
             tip = take_order(&p, &format!("w{i}"))?;

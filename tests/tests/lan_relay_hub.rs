@@ -10,7 +10,6 @@ use std::sync::Arc;
 use anyhow::{Result, ensure};
 use serde_json::json;
 use thorbis_agent::ManualClock;
-use thorbis_agent::seed;
 use thorbis_agent::sync::{SharedStore, SyncHandle};
 use thorbis_domain::ids::OrderId;
 use thorbis_hub::testing::fresh_database;
@@ -23,7 +22,7 @@ mod hub;
 mod orders;
 
 use hub::{Agent, Hub, NOW_MS, lan_config, shell_config, wait_for};
-use orders::{send_order, tickets_for};
+use orders::{has_menu, send_order, tickets_for};
 
 /// A hub on a fresh database, serving on 127.0.0.1:0, with a tenant and one location.
 async fn start_hub() -> Result<(Hub, Arc<ManualClock>, (Uuid, Uuid))> {
@@ -74,7 +73,8 @@ async fn a_terminal_without_internet_reaches_the_hub_through_a_lan_peer() -> Res
     pos_sync.start_lan(lan_config(None, vec![register_addr]))?;
     let kds_sync = SyncHandle::start_hub(kds.clone(), shell_config(43), None)?;
 
-    pos.execute(&seed::catalog())?;
+    // The menu reaches the POS from the hub through the register.
+    wait_for("the menu on the POS", 30, || has_menu(&pos)).await?;
     let order_id = send_order(&pos, "3")?;
 
     wait_for("the POS's order on the hub-only KDS", 30, || has_order(&kds, order_id)).await?;
@@ -118,7 +118,7 @@ async fn a_revoked_terminal_loses_its_live_lan_connection() -> Result<()> {
     register_sync.start_lan(lan_config(Some(listener), vec![]))?;
     let mut pos_sync = SyncHandle::new(pos.clone(), shell_config(51));
     pos_sync.start_lan(lan_config(None, vec![register_addr]))?;
-    pos.execute(&seed::catalog())?;
+    wait_for("the menu on the POS", 30, || has_menu(&pos)).await?;
     let first = send_order(&pos, "1")?;
     wait_for("the first order on the register", 30, || has_order(&register, first)).await?;
 

@@ -40,7 +40,7 @@ impl Tenant {
         })
     }
 
-    /// A fresh store enrolled as device `seed` in `role`.
+    /// A fresh store enrolled as device `seed` in `role`, holding the tenant's catalog.
     fn terminal(
         &self,
         dir: &tempfile::TempDir,
@@ -75,6 +75,9 @@ impl Tenant {
             credential_signature: self.key.sign_credential(&credential),
             expires_at_ms: credential.expires_at_ms,
         })?;
+        // The menu and staff come from the tenant's reference log, as a hub would serve
+        // them: a terminal never writes them.
+        store.apply_remote(&seed::reference_log(&self.key, self.log, NOW_MS - 60_000)?)?;
         Ok(SharedStore::new(store))
     }
 }
@@ -109,8 +112,6 @@ async fn orders_flow_between_pos_and_kds_over_the_lan_with_no_hub() -> Result<()
     let addr = listener.local_addr()?;
     let kds_sync = start(&kds, 11, Some(listener), vec![])?;
     let pos_sync = start(&pos, 10, None, vec![addr])?;
-
-    pos.execute(&seed::catalog())?;
     let order = send_order(&pos, "4")?;
     wait_for("the tickets on the KDS", 20, || Ok(tickets_for(&kds, order)? == 2)).await?;
     wait_for("the replicas to agree", 20, || same_events(&pos, &kds)).await?;
@@ -173,7 +174,6 @@ async fn a_terminal_relays_a_third_terminals_events() -> Result<()> {
     let register_addr = listener.local_addr()?;
     let register_sync = start(&register, 21, Some(listener), vec![])?;
     let pos_sync = start(&pos, 20, None, vec![register_addr])?;
-    pos.execute(&seed::catalog())?;
     let order = send_order(&pos, "8")?;
     wait_for("the POS's events on the register", 20, || same_events(&pos, &register)).await?;
 
@@ -241,7 +241,6 @@ async fn a_terminal_of_another_tenant_or_store_is_refused() -> Result<()> {
     let neighbour = other_store.terminal(&dir, &clock, DeviceRole::Pos, 32)?;
     let mut shells = Vec::new();
     for (who, store) in [("another tenant", &stranger), ("another store", &neighbour)] {
-        store.execute(&seed::catalog())?;
         send_order(store, "1")?;
         let shell = start(store, 31, None, vec![addr])?;
         let name = format!("lan {addr}");
@@ -256,7 +255,6 @@ async fn a_terminal_of_another_tenant_or_store_is_refused() -> Result<()> {
     // arrives: the KDS was listening and storing all along. It holds that terminal's events
     // and nothing else, and lists only that peer.
     let colleague = tenant.terminal(&dir, &clock, DeviceRole::Pos, 33)?;
-    colleague.execute(&seed::catalog())?;
     let order = send_order(&colleague, "2")?;
     let colleague_sync = start(&colleague, 33, None, vec![addr])?;
     wait_for("the colleague's order on the KDS", 30, || Ok(tickets_for(&kds, order)? > 0)).await?;

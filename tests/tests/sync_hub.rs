@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result, ensure};
 use serde_json::json;
-use thorbis_agent::seed;
 use thorbis_agent::sync::hub::enroll;
 use thorbis_agent::sync::{CredentialState, SharedStore};
 use thorbis_agent::{ManualClock, Store, StoreConfig};
@@ -24,7 +23,7 @@ mod hub;
 mod orders;
 
 use hub::{Agent, Hub, NOW_MS, wait_for};
-use orders::{send_order, tickets_for};
+use orders::{has_menu, open_check, send_order, tickets_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_sent_on_the_pos_reaches_the_kds_and_replays_change_nothing() -> Result<()> {
@@ -35,7 +34,7 @@ async fn an_order_sent_on_the_pos_reaches_the_kds_and_replays_change_nothing() -
     let dir = tempfile::tempdir()?;
     let pos = Agent::enroll(&hub, &dir, &clock, tenant, "pos", 1).await?;
     let mut kds = Agent::enroll(&hub, &dir, &clock, tenant, "kds", 2).await?;
-    pos.store.execute(&seed::catalog())?;
+    wait_for("the menu from the hub", 20, || has_menu(&pos.store)).await?;
 
     let order = send_order(&pos.store, "12")?;
     let sent = std::time::Instant::now();
@@ -85,7 +84,7 @@ async fn agents_reconnect_after_the_hub_restarts() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let pos = Agent::enroll(&hub, &dir, &clock, tenant, "pos", 3).await?;
     let kds = Agent::enroll(&hub, &dir, &clock, tenant, "kds", 4).await?;
-    pos.store.execute(&seed::catalog())?;
+    wait_for("the menu from the hub", 20, || has_menu(&pos.store)).await?;
     let first = send_order(&pos.store, "1")?;
     wait_for("the first order on the KDS", 20, || Ok(tickets_for(&kds.store, first)? == 2)).await?;
 
@@ -131,7 +130,7 @@ async fn a_revoked_terminal_is_told_so_and_retries_slowly() -> Result<()> {
     let device = pos.store.with(|s| s.device_id());
     hub.admin(&format!("/api/v1/admin/tenants/{}/devices/{device}/revoke", tenant.0), &json!({}))
         .await?;
-    pos.store.execute(&seed::catalog())?;
+    open_check(&pos.store, "1")?;
     wait_for("the credential rejected", 20, || {
         Ok(matches!(pos.status().credential, CredentialState::Rejected { .. }))
     })
@@ -221,8 +220,9 @@ async fn an_https_hub_is_trusted_through_its_ca_and_only_then() -> Result<()> {
 
     // With it, enrollment (the same code, still unused) and sync work over TLS.
     let pos = Agent::enroll(&hub, &dir, &clock, tenant, "pos", 8).await?;
-    pos.store.execute(&seed::catalog())?;
-    wait_for("the catalog pushed over TLS", 20, || {
+    wait_for("the menu pulled over TLS", 20, || has_menu(&pos.store)).await?;
+    open_check(&pos.store, "1")?;
+    wait_for("the check pushed over TLS", 20, || {
         let s = pos.status();
         Ok(s.online && s.outbox_depth == 0 && s.credential == CredentialState::Accepted)
     })

@@ -8,6 +8,12 @@
 //! not arrived yet) is tried again after every later batch, oldest first, and folded once
 //! it passes.
 //!
+//! An author is known by its device record from the tenant's log or, until that arrives,
+//! by the tenant-signed credential it proved to this terminal over the LAN
+//! (`peer_credentials`): terminals of a store that lost the internet still take each
+//! other's sales, and still refuse what their roles may not write. This terminal's own
+//! place comes from its enrollment.
+//!
 //! Admission needs the tenant: its device records and its reference log. A store that is
 //! not enrolled has neither, and no sync transport either (the sync shell and the LAN need
 //! an enrollment), so what reaches it came from its own process (tools, tests) and folds
@@ -16,10 +22,13 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use thorbis_domain::admit::{AdmitContext, FactMeta, Quarantine, admit_payload};
 use thorbis_domain::command::ReadError;
+use thorbis_domain::device::DeviceRole;
+use thorbis_domain::ids::LocationId;
 use thorbis_domain::{Aggregate, DomainEvent, EventMeta, ReadModel};
-use thorbis_sync_protocol::{DeviceId, EventId, Hlc};
+use thorbis_sync_protocol::{Credential, DeviceId, EventId, Hlc};
 use uuid::Uuid;
 
+use super::Enrollment;
 use crate::error::StoreError;
 use crate::projection::SqlState;
 
@@ -27,11 +36,31 @@ use crate::projection::SqlState;
 /// every later batch slow.
 const RETRY_LIMIT: u32 = 200;
 
+/// What the enrollment tells admission: the tenant's reference log, and this device's own
+/// place (its own facts come back relayed, and others refer to them, before the hub's
+/// record of this device may have arrived).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Enrolled {
+    reference_log: DeviceId,
+    device: DeviceId,
+    place: Option<(DeviceRole, LocationId)>,
+}
+
+impl Enrolled {
+    pub(super) fn of(e: &Enrollment) -> Self {
+        Self {
+            reference_log: e.reference_log_id,
+            device: e.device_id,
+            place: DeviceRole::parse(&e.role).map(|role| (role, LocationId(e.location_id))),
+        }
+    }
+}
+
 /// What a replica knows, for [`admit_payload`]: its projections and its log.
 pub(super) struct Replica<'a, 'c> {
     pub(super) state: &'a SqlState<'c>,
     pub(super) conn: &'c Connection,
-    pub(super) reference_log: DeviceId,
+    pub(super) enrolled: Enrolled,
 }
 
 impl ReadModel for Replica<'_, '_> {
@@ -42,7 +71,7 @@ impl ReadModel for Replica<'_, '_> {
 
 impl AdmitContext for Replica<'_, '_> {
     fn is_hub_log(&self, device: DeviceId) -> bool {
-        device == self.reference_log
+        device == self.enrolled.reference_log
     }
 
     fn first_seen_ms(&self, event: EventId) -> Option<u64> {
@@ -56,6 +85,42 @@ impl AdmitContext for Replica<'_, '_> {
             .ok()
             .flatten()
     }
+
+    fn credential(&self, device: DeviceId) -> Option<(DeviceRole, LocationId)> {
+        if device == self.enrolled.device {
+            return self.enrolled.place;
+        }
+        let (role, location) = self
+            .conn
+            .query_row(
+                "SELECT role, location_id FROM peer_credentials WHERE device_id = ?1",
+                [device.as_bytes()],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)),
+            )
+            .optional()
+            .ok()
+            .flatten()?;
+        Some((DeviceRole::parse(&role)?, LocationId(Uuid::from_slice(&location).ok()?)))
+    }
+}
+
+/// Keeps what a LAN peer's credential says of it (verified by the LAN handshake against
+/// the tenant's key), so its own facts can be admitted before its device record arrives.
+pub(super) fn remember_credential(conn: &Connection, c: &Credential) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO peer_credentials (device_id, role, location_id, expires_at_ms)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (device_id) DO UPDATE SET role = excluded.role,
+             location_id = excluded.location_id, expires_at_ms = excluded.expires_at_ms
+         WHERE excluded.expires_at_ms >= peer_credentials.expires_at_ms",
+    )?
+    .execute(params![
+        c.device_id.as_bytes(),
+        c.role.as_str(),
+        c.location_id.as_bytes(),
+        c.expires_at_ms
+    ])?;
+    Ok(())
 }
 
 impl Replica<'_, '_> {

@@ -21,7 +21,7 @@ use thorbis_sync_protocol::{
     VersionVector,
 };
 
-use super::admission::{Replica, pending, quarantine, release};
+use super::admission::{Enrolled, Replica, pending, quarantine, release, remember_credential};
 use super::{INSERT_EVENT, Store, device_id, hash32, insert_event, set_tip};
 use crate::error::StoreError;
 use crate::projection::{SqlState, list};
@@ -231,6 +231,18 @@ impl Store {
         &mut self,
         events: &[(Event, Option<Signature>)],
     ) -> Result<Applied, StoreError> {
+        self.apply_from_peer(events, None)
+    }
+
+    /// [`Store::apply_remote`] for what a LAN peer sent, with the tenant-signed credential
+    /// it proved at its handshake: kept, so the peer's own facts are admitted on its
+    /// credential's role and location until its device record arrives. A credential of
+    /// another tenant is not kept.
+    pub fn apply_from_peer(
+        &mut self,
+        events: &[(Event, Option<Signature>)],
+        credential: Option<&Credential>,
+    ) -> Result<Applied, StoreError> {
         let mut applied = Applied::default();
         if events.is_empty() {
             return Ok(applied);
@@ -239,8 +251,14 @@ impl Store {
         let mut hlc = self.hlc.clone();
         // Who may write what is the tenant's to say: an enrolled store admits every remote
         // fact before folding it (see `store/admission.rs`).
-        let reference_log = self.enrollment()?.map(|e| e.reference_log_id);
+        let enrollment = self.enrollment()?;
+        let enrolled = enrollment.as_ref().map(Enrolled::of);
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let (Some(c), Some(e)) = (credential, &enrollment)
+            && c.tenant_id == e.tenant_id
+        {
+            remember_credential(&tx, c)?;
+        }
         // Per device: where its chain ends now (read once, then advanced in memory) and the
         // stamp of its newest event, for `chain_tips`.
         let mut tips: BTreeMap<DeviceId, (ChainTip, Option<Hlc>, bool)> = BTreeMap::new();
@@ -290,21 +308,7 @@ impl Store {
                 // Stored first: admission reads the author's previous stamp and when facts
                 // were first seen from the log.
                 insert_event(&mut insert, event, &hash, signature.as_ref().map(|s| &s.0[..]), now)?;
-                let verdict = match reference_log {
-                    Some(reference_log) => {
-                        let replica = Replica { state: &state, conn: &tx, reference_log };
-                        replica.admit(meta, event.kind.as_str(), &event.payload, now)?.map(Some)
-                    }
-                    None => match DomainEvent::decode(event.kind.as_str(), &event.payload)? {
-                        // With no tenant there is no hub log: device records and the like
-                        // can come from nowhere.
-                        Some(e) if e.is_hub_only() => Err(Quarantine::NotAllowed {
-                            kind: e.kind(),
-                            author: format!("device {device}"),
-                        }),
-                        decoded => Ok(decoded),
-                    },
-                };
+                let verdict = admit(enrolled, &state, &tx, event, now)?;
                 match verdict {
                     Ok(Some(domain_event)) => project(&mut state, &meta, &domain_event)?,
                     Ok(None) => {}
@@ -322,10 +326,10 @@ impl Store {
                 }
                 applied.stored += 1;
             }
-            if let Some(reference_log) = reference_log
+            if let Some(enrolled) = enrolled
                 && applied.stored > 0
             {
-                applied.released = retry_pending(&mut state, &tx, reference_log)?;
+                applied.released = retry_pending(&mut state, &tx, enrolled)?;
             }
             state.flush()?;
         }
@@ -469,11 +473,11 @@ impl Store {
 fn retry_pending(
     state: &mut SqlState<'_>,
     conn: &rusqlite::Connection,
-    reference_log: DeviceId,
+    enrolled: Enrolled,
 ) -> Result<usize, StoreError> {
     let mut released = 0;
     for fact in pending(conn)? {
-        let replica = Replica { state, conn, reference_log };
+        let replica = Replica { state, conn, enrolled };
         match replica.admit(fact.meta, &fact.kind, &fact.payload, fact.stored_ms)? {
             Ok(event) => {
                 release(conn, fact.meta.id)?;
@@ -487,4 +491,31 @@ fn retry_pending(
         }
     }
     Ok(released)
+}
+
+/// The verdict on a stored remote `event`: the domain event to fold (`None` for a kind
+/// that folds nothing), or why not. An enrolled store admits it against its own state
+/// (`store/admission.rs`); one that is not enrolled has no tenant and so no hub log, and
+/// takes only what a hub log alone may not write.
+fn admit(
+    enrolled: Option<Enrolled>,
+    state: &SqlState<'_>,
+    conn: &rusqlite::Connection,
+    event: &Event,
+    now: u64,
+) -> Result<Result<Option<DomainEvent>, Quarantine>, StoreError> {
+    let meta = EventMeta { hlc: event.hlc, id: event.id() };
+    Ok(match enrolled {
+        Some(enrolled) => {
+            let replica = Replica { state, conn, enrolled };
+            replica.admit(meta, event.kind.as_str(), &event.payload, now)?.map(Some)
+        }
+        None => match DomainEvent::decode(event.kind.as_str(), &event.payload)? {
+            Some(e) if e.is_hub_only() => Err(Quarantine::NotAllowed {
+                kind: e.kind(),
+                author: format!("device {}", event.device_id),
+            }),
+            decoded => Ok(decoded),
+        },
+    })
 }

@@ -36,7 +36,7 @@ use std::time::Duration;
 
 use thorbis_sync_protocol::clock::Clock;
 use thorbis_sync_protocol::sync::{Message, decode_message, encode_message};
-use thorbis_sync_protocol::{DeviceId, PublicKey, VersionVector};
+use thorbis_sync_protocol::{Credential, DeviceId, VersionVector};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
@@ -247,8 +247,8 @@ struct Link {
     incoming: mpsc::UnboundedReceiver<Incoming>,
     /// Bytes in `incoming`, counted by the reader against [`MAX_QUEUED_BYTES`].
     queued: Arc<AtomicUsize>,
-    vouched: (DeviceId, PublicKey),
-    expires_at_ms: u64,
+    /// The peer's credential, as its handshake proved it.
+    vouched: Credential,
     last_heard: Instant,
     last_checked: Instant,
     tasks: [JoinHandle<()>; 2],
@@ -264,8 +264,7 @@ impl Drop for Link {
 
 impl Link {
     fn new(conn: PeerConnection) -> Self {
-        let vouched = (conn.peer().device_id, conn.peer().public_key);
-        let expires_at_ms = conn.peer().expires_at_ms;
+        let vouched = conn.peer().clone();
         let (reader, writer) = conn.split();
         let (in_tx, incoming) = mpsc::unbounded_channel();
         let queued = Arc::new(AtomicUsize::new(0));
@@ -275,16 +274,7 @@ impl Link {
             tokio::spawn(write_loop(writer, out_rx, in_tx)),
         ];
         let now = Instant::now();
-        Self {
-            outgoing,
-            incoming,
-            queued,
-            vouched,
-            expires_at_ms,
-            last_heard: now,
-            last_checked: now,
-            tasks,
-        }
+        Self { outgoing, incoming, queued, vouched, last_heard: now, last_checked: now, tasks }
     }
 
     /// A frame taken from the queue: its bytes no longer count against the peer.
@@ -417,14 +407,14 @@ impl LanTransport {
         let now = self.checks.clock.now_ms();
         let Some(link) = self.link.as_mut() else { return Ok(()) };
         link.last_checked = Instant::now();
-        let device = link.vouched.0;
+        let device = link.vouched.device_id;
         if self.checks.revoked.is_revoked(device) {
             return Err(TransportError::Refused(format!("device {device} has been revoked")));
         }
-        if link.expires_at_ms <= now {
+        if link.vouched.expires_at_ms <= now {
             return Err(TransportError::Refused(format!(
                 "the credential of device {device} expired at {} ms",
-                link.expires_at_ms
+                link.vouched.expires_at_ms
             )));
         }
         Ok(())
@@ -507,8 +497,8 @@ impl Transport for LanTransport {
         self.requests.load(Ordering::Relaxed)
     }
 
-    fn vouched_key(&self) -> Option<(DeviceId, PublicKey)> {
-        self.link.as_ref().map(|l| l.vouched)
+    fn vouched(&self) -> Option<Credential> {
+        self.link.as_ref().map(|l| l.vouched.clone())
     }
 
     fn closed(&self) -> bool {

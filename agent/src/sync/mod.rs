@@ -36,7 +36,7 @@ use std::time::Duration;
 use thorbis_domain::Command;
 use thorbis_sync_protocol::clock::Clock;
 use thorbis_sync_protocol::sync::{Message, SyncConfig, SyncError};
-use thorbis_sync_protocol::{DeviceId, PublicKey, VersionVector};
+use thorbis_sync_protocol::{Credential, DeviceId, VersionVector};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -131,10 +131,11 @@ pub trait Transport: Send + 'static {
     /// Requests made so far, for the status.
     fn requests(&self) -> u64;
 
-    /// A key the transport itself authenticated for its peer's own events (a LAN peer's
-    /// tenant-signed credential), trusted besides the store's key ring for what this
-    /// transport receives. The hub vouches for nothing this way: `None`.
-    fn vouched_key(&self) -> Option<(DeviceId, PublicKey)> {
+    /// The credential the transport itself authenticated for its peer (a LAN peer's
+    /// tenant-signed credential): its key is trusted besides the store's key ring for the
+    /// peer's own events, and its role and location admit them until the peer's device
+    /// record arrives. The hub vouches for nothing this way: `None`.
+    fn vouched(&self) -> Option<Credential> {
         None
     }
 

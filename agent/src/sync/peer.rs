@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use thorbis_sync_protocol::clock::Clock;
 use thorbis_sync_protocol::sync::{KeyRing, Message, PeerState};
-use thorbis_sync_protocol::{Batch, DeviceId, PublicKey, VersionVector};
+use thorbis_sync_protocol::{Batch, Credential, DeviceId, VersionVector};
 use tokio::sync::watch;
 
 use super::backoff::delay_ms;
@@ -168,12 +168,12 @@ impl<T: Transport> PeerTask<T> {
         let now = self.clock.now_ms();
         let events = matches!(&msg, Message::Events { batch, .. } if !batch.events.is_empty());
         let state = peer.clone();
-        let vouched = self.transport.vouched_key();
+        let vouched = self.transport.vouched();
         let (state, outcome) = self
             .store
             .run(move |s| {
                 let mut state = state;
-                let outcome = receive_into(&mut state, s, vouched, msg, now);
+                let outcome = receive_into(&mut state, s, vouched.as_ref(), msg, now);
                 (state, outcome)
             })
             .await;
@@ -199,20 +199,20 @@ impl<T: Transport> PeerTask<T> {
 /// Feeds one message to the protocol and stores the events it verified. A batch can carry
 /// the reference-data log that introduces keys for other runs of the same batch, so runs of
 /// devices without a key wait until the runs with keys are stored, then get another pass.
-/// `vouched` is a key the transport authenticated for its peer's own events.
+/// `vouched` is the credential the transport authenticated for its peer.
 fn receive_into(
     peer: &mut PeerState,
     store: &mut Store,
-    vouched: Option<(DeviceId, PublicKey)>,
+    vouched: Option<&Credential>,
     msg: Message,
     now: u64,
 ) -> Result<Outcome, RoundError> {
     let key_ring = |store: &Store| {
         let mut keys = store.key_ring()?;
-        if let Some((device, key)) = vouched
-            && keys.public_key(&device).is_none()
+        if let Some(c) = vouched
+            && keys.public_key(&c.device_id).is_none()
         {
-            keys.insert(device, key);
+            keys.insert(c.device_id, c.public_key);
         }
         Ok::<_, RoundError>(keys)
     };
@@ -233,7 +233,7 @@ fn receive_into(
         let received =
             peer.receive_message(&*store, &keys, Message::Events { batch: known, more }, now)?;
         outcome.deferred += received.deferred + received.out_of_order;
-        outcome.stored += store.apply_remote(&received.events)?.stored;
+        outcome.stored += store.apply_from_peer(&received.events, vouched)?.stored;
         if pending.events.is_empty() {
             break;
         }

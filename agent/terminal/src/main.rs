@@ -319,15 +319,8 @@ async fn wait_for_catalog(store: &SharedStore) -> Result<()> {
 /// Prints the demo catalog and staff as a reference-events publication for the hub:
 /// `{"events": [{"kind": ..., "payload": {...}}, ...]}`.
 fn print_demo_catalog() -> Result<()> {
-    let events = seed::catalog_facts()
-        .context("deciding the demo catalog")?
-        .iter()
-        .map(|event| {
-            let payload: serde_json::Value = serde_json::from_slice(&event.encode_payload())?;
-            Ok(serde_json::json!({ "kind": event.kind(), "payload": payload }))
-        })
-        .collect::<Result<Vec<_>, serde_json::Error>>()?;
-    println!("{}", serde_json::json!({ "events": events }));
+    let publication = seed::catalog_publication().context("deciding the demo catalog")?;
+    println!("{publication}");
     Ok(())
 }
 

@@ -124,10 +124,13 @@ impl Hub {
         Ok(body)
     }
 
-    /// A tenant with one location: (tenant, location).
+    /// A tenant with one location and the demo menu and staff, published on its
+    /// reference log as a console would (a terminal never writes them): (tenant, location).
     pub async fn tenant(&self) -> Result<(Uuid, Uuid)> {
         let tenant = self.admin("/api/v1/admin/tenants", &json!({ "name": "Bistro" })).await?;
         let tenant: Uuid = serde_json::from_value(tenant["tenant_id"].clone())?;
+        let menu = thorbis_agent::seed::catalog_publication()?;
+        self.admin(&format!("/api/v1/admin/tenants/{tenant}/reference-events"), &menu).await?;
         let location = self
             .admin(&format!("/api/v1/admin/tenants/{tenant}/locations"), &json!({ "name": "Main" }))
             .await?;

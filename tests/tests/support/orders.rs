@@ -33,6 +33,18 @@ pub fn send_order(pos: &SharedStore, table: &str) -> Result<OrderId> {
     Ok(order_id)
 }
 
+/// Opens an empty dine-in check at `table` on `pos`: something to sync that needs no menu.
+pub fn open_check(pos: &SharedStore, table: &str) -> Result<OrderId> {
+    let order_id = pos.with(|s| OrderId(s.new_id()));
+    pos.execute(&[seed::open_order(order_id, Some(table))])?;
+    Ok(order_id)
+}
+
+/// Whether `store` holds the tenant's menu (it comes from the hub's reference log).
+pub fn has_menu(store: &SharedStore) -> Result<bool> {
+    Ok(!store.with(|s| s.items())?.is_empty())
+}
+
 /// The tickets `store`'s KDS queue holds for `order`.
 pub fn tickets_for(store: &SharedStore, order: OrderId) -> Result<usize> {
     Ok(store.with(|s| s.kds_queue(None))?.iter().filter(|t| t.order_id == order).count())
