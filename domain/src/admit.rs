@@ -307,15 +307,61 @@ pub fn admit_payload(
     payload: &[u8],
     cx: &impl AdmitContext,
 ) -> Result<Result<DomainEvent, Quarantine>, ReadError> {
-    let event = match DomainEvent::decode(kind, payload) {
-        Ok(Some(event)) => event,
-        Ok(None) => return Ok(Err(Quarantine::UnknownKind { kind: withheld(kind) })),
-        Err(e) => {
-            let reason = withheld(&e.reason);
-            return Ok(Err(Quarantine::Malformed { kind: e.kind, reason }));
-        }
+    let event = match decoded(kind, payload) {
+        Ok(event) => event,
+        Err(q) => return Ok(Err(q)),
     };
     Ok(verdict(check(fact, &event, payload, cx))?.map(|()| event))
+}
+
+/// What a replica can check of a raw fact without the aggregates it touches: that its kind
+/// is known and its payload decodes, that `author` may write it (and, for a device revoked
+/// at `revoked_at_ms`, that it was written before), its stamp, and what it says. The hub
+/// runs this on every push, where the author's role comes from its device record; a
+/// terminal runs the whole of [`admit_payload`], which includes it.
+pub fn admit_by(
+    fact: &FactMeta,
+    author: &Author,
+    revoked_at_ms: Option<u64>,
+    kind: &str,
+    payload: &[u8],
+) -> Result<DomainEvent, Quarantine> {
+    let event = decoded(kind, payload)?;
+    if let Author::Device { id, .. } = author
+        && revoked_at_ms.is_some_and(|at| fact.meta.hlc.wall_ms > at)
+    {
+        return Err(Quarantine::Revoked { device: *id });
+    }
+    by_whom(fact, &event, author, payload, &ClockBounds::default())?;
+    Ok(event)
+}
+
+/// May `author` write `event`, stamped so, saying this? The hub's logs are stamped by the
+/// hub's clock and signed with the tenant key: only devices are held to the clock bounds.
+fn by_whom(
+    fact: &FactMeta,
+    event: &DomainEvent,
+    author: &Author,
+    payload: &[u8],
+    bounds: &ClockBounds,
+) -> Result<(), Quarantine> {
+    if !event.authority().allows(author) {
+        return Err(Quarantine::NotAllowed { kind: event.kind(), author: who(author) });
+    }
+    if let Author::Device { .. } = author {
+        clock(fact, bounds)?;
+    }
+    says(event, payload)
+}
+
+/// The event a stored envelope carries; an unknown kind or a malformed payload is a
+/// quarantine like any other.
+fn decoded(kind: &str, payload: &[u8]) -> Result<DomainEvent, Quarantine> {
+    match DomainEvent::decode(kind, payload) {
+        Ok(Some(event)) => Ok(event),
+        Ok(None) => Err(Quarantine::UnknownKind { kind: withheld(kind) }),
+        Err(e) => Err(Quarantine::Malformed { kind: e.kind, reason: withheld(&e.reason) }),
+    }
 }
 
 /// Checks `event`, stamped and identified by `fact`, against what this replica knows
@@ -355,15 +401,7 @@ fn check(
     cx: &impl AdmitContext,
 ) -> Result<(), Failure> {
     let author = author(fact, cx)?;
-    if !event.authority().allows(&author) {
-        return Err(Quarantine::NotAllowed { kind: event.kind(), author: who(&author) }.into());
-    }
-    // The hub's logs are stamped by the hub's clock and signed with the tenant key: only
-    // devices are held to the clock bounds and to their location.
-    if let Author::Device { .. } = author {
-        clock(fact, &cx.clock_bounds())?;
-    }
-    says(event, payload)?;
+    by_whom(fact, event, &author, payload, &cx.clock_bounds())?;
     if let Author::Device { id, location, .. } = author {
         places(event, id, location, cx)?;
     }

@@ -5,10 +5,20 @@
 //!
 //! Every event is verified before anything is stored, by the check every receiver runs
 //! ([`thorbis_sync_protocol::receive::Runs::check`]) with the hub's rule,
-//! [`Strictness::Refuse`]: its device is the caller or an enrolled, unrevoked device of the
-//! caller's tenant (relay), each device's run ends at a checkpoint in the batch signed by
-//! that device's key and starts at or before the hub's tip, and no HLC stamp is further
-//! ahead of the hub's clock than allowed. Events already held with the same hash are
+//! [`Strictness::Refuse`]: its device is the caller or an enrolled device of the caller's
+//! tenant (relay), each device's run ends at a checkpoint in the batch signed by that
+//! device's key and starts at or before the hub's tip, and no HLC stamp is further ahead of
+//! the hub's clock than allowed.
+//!
+//! A verified event is then admitted before it is folded
+//! ([`thorbis_domain::admit::admit_by`]): its kind and payload decode, its author (the
+//! device's role, from its record; the hub for the tenant's own logs) may write it, a
+//! revoked device wrote it before its revocation, its stamp is not behind its author's
+//! previous one (nor, pushed by its author, far behind the hub's clock), and what it says
+//! is in bounds. One that fails is stored all the same (its author's chain stays whole and
+//! relayable; every terminal runs the full check again), not folded, answered in the push's
+//! `quarantined` list and raised as a `quarantine` alert with its device and reason: it
+//! never refuses the honest events around it. Events already held with the same hash are
 //! skipped, so replays change nothing. A signed event that differs from the one held at
 //! its `(device, seq)` is a fork: refused and recorded in `alerts` in its own
 //! transaction, never merged. New events (with the signature of every checkpoint on
@@ -28,7 +38,9 @@ use std::collections::BTreeMap;
 
 use deadpool_postgres::Transaction;
 use serde_json::json;
-use thorbis_domain::events::PayloadError;
+use thorbis_domain::admit::{FactMeta, Quarantine, admit_by};
+use thorbis_domain::authority::Author;
+use thorbis_domain::ids::LocationId;
 use thorbis_domain::{DomainEvent, EventMeta};
 use thorbis_sync_protocol::receive::{Fork, Rules, Runs, Strictness, SyncError};
 use thorbis_sync_protocol::{
@@ -56,25 +68,6 @@ pub enum LogError {
     /// The batch carries events of a device the caller's tenant does not have.
     #[error("the batch carries events of device {0}, which is not a device of your tenant")]
     NotInTenant(DeviceId),
-    /// The batch carries events of a revoked device.
-    #[error("the batch carries events of device {0}, which has been revoked")]
-    Revoked(DeviceId),
-    /// A device's own log carries an event only the hub writes.
-    #[error("event {event}: only the hub writes {kind} events")]
-    HubOnly {
-        /// The event.
-        event: EventId,
-        /// Its kind.
-        kind: &'static str,
-    },
-    /// A known kind with a payload that does not decode.
-    #[error("event {event}: {source}")]
-    Payload {
-        /// The event.
-        event: EventId,
-        /// What is wrong with it.
-        source: PayloadError,
-    },
     /// A number the hub cannot store.
     #[error("{what} {value} is out of range")]
     OutOfRange {
@@ -114,6 +107,8 @@ pub struct Pushed {
     pub duplicates: u64,
     /// Per device of the batch, the hub's tip after the push.
     pub tips: BTreeMap<String, u64>,
+    /// New events stored but not folded, and why (see [`crate::log`]'s push).
+    pub quarantined: Vec<(EventId, Quarantine)>,
 }
 
 /// One page of a pull.
@@ -174,9 +169,9 @@ async fn ingest(store: &Store, caller: &Caller, batch: &Batch) -> Result<Pushed,
     // Devices in id order: concurrent pushes relaying the same devices lock their tips in
     // the same order.
     for device in runs.devices() {
-        let (key, location) = signer(&tx, caller, device).await?;
-        let tip = lock_tip(&tx, caller.tenant_id, device).await?;
-        let run = runs.check(device, tip, &(device, key), now, rules)?;
+        let signer = signer(&tx, caller, device).await?;
+        let (tip, mut previous) = lock_tip(&tx, caller.tenant_id, device).await?;
+        let run = runs.check(device, tip, &(device, signer.key), now, rules)?;
         if let Some(seqs) = run.claimed_seqs() {
             let held =
                 held_hashes(&tx, caller.tenant_id, device, *seqs.start(), *seqs.end()).await?;
@@ -185,12 +180,25 @@ async fn ingest(store: &Store, caller: &Caller, batch: &Batch) -> Result<Pushed,
             }
         }
         for (event, _) in &run.accepted {
-            if let Some(domain) = decode(event, location)? {
-                to_fold.push(ToFold {
-                    meta: EventMeta { hlc: event.hlc, id: event.id() },
-                    event: domain,
-                    location,
-                });
+            let meta = EventMeta { hlc: event.hlc, id: event.id() };
+            let fact = FactMeta {
+                meta,
+                previous,
+                received_ms: now,
+                from_author: device == caller.device_id,
+            };
+            previous = Some(event.hlc);
+            match admit_by(
+                &fact,
+                &signer.author,
+                signer.revoked_at_ms,
+                event.kind.as_str(),
+                &event.payload,
+            ) {
+                Ok(domain) => {
+                    to_fold.push(ToFold { meta, event: domain, location: signer.location });
+                }
+                Err(reason) => out.quarantined.push((meta.id, reason)),
             }
         }
         insert_events(&tx, caller.tenant_id, device, &run.accepted, run.tip, now).await?;
@@ -204,22 +212,48 @@ async fn ingest(store: &Store, caller: &Caller, batch: &Batch) -> Result<Pushed,
     if out.accepted > 0 {
         notify_on_commit(&tx, caller.tenant_id).await?;
     }
+    record_quarantines(&tx, caller.tenant_id, &out.quarantined, now).await?;
     projection::fold(&tx, caller.tenant_id, &to_fold).await?;
     tx.commit().await?;
     Ok(out)
 }
 
-/// The event as the domain reads it, if it is of a kind this build folds. A device's own
-/// log (hub logs have no location) may not carry what only the hub writes: device
-/// records, work order assignments. Unknown kinds are stored and relayed, never folded.
-fn decode(event: &Event, location: Uuid) -> Result<Option<DomainEvent>, LogError> {
-    match DomainEvent::decode(event.kind.as_str(), &event.payload) {
-        Ok(Some(domain)) if location != Uuid::nil() && domain.is_hub_only() => {
-            Err(LogError::HubOnly { event: event.id(), kind: domain.kind() })
-        }
-        Ok(domain) => Ok(domain),
-        Err(source) => Err(LogError::Payload { event: event.id(), source }),
+/// Raises an alert for each fact stored but not folded, with its author and reason, in the
+/// push's transaction: the facts and their alerts commit together.
+async fn record_quarantines(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    quarantined: &[(EventId, Quarantine)],
+    now: u64,
+) -> Result<(), LogError> {
+    if quarantined.is_empty() {
+        return Ok(());
     }
+    let mut ids = Vec::with_capacity(quarantined.len());
+    let mut devices = Vec::with_capacity(quarantined.len());
+    let mut seqs = Vec::with_capacity(quarantined.len());
+    let mut details = Vec::with_capacity(quarantined.len());
+    for (event, reason) in quarantined {
+        tracing::warn!(%tenant, %event, code = reason.code(), %reason, "pushed fact quarantined");
+        ids.push(Uuid::now_v7());
+        devices.push(uuid(event.device_id));
+        seqs.push(to_i64("seq", event.seq)?);
+        details.push(json!({ "code": reason.code(), "reason": reason.to_string() }));
+    }
+    tx.execute(
+        &tx.prepare_cached(
+            "INSERT INTO alerts (tenant_id, alert_id, kind, device_id, seq, detail, created_at_ms)
+             SELECT t.tenant_id, u.id, 'quarantine', u.device, u.seq, u.detail, $6
+               FROM tenants t,
+                    (SELECT unnest($2::uuid[]) AS id, unnest($3::uuid[]) AS device,
+                            unnest($4::bigint[]) AS seq, unnest($5::jsonb[]) AS detail) AS u
+              WHERE t.tenant_id = $1",
+        )
+        .await?,
+        &[&tenant, &ids, &devices, &seqs, &details, &to_i64("time", now)?],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Locks `device`'s stored tip for this transaction (genesis if it has none).
@@ -227,17 +261,27 @@ async fn lock_tip(
     tx: &Transaction<'_>,
     tenant: Uuid,
     device: DeviceId,
-) -> Result<ChainTip, LogError> {
+) -> Result<(ChainTip, Option<Hlc>), LogError> {
     // Statements on the push path are prepared once per pooled connection (see `tenant_tx`).
     let lock_tip = tx
         .prepare_cached(
-            "SELECT seq, hash FROM chain_tips WHERE tenant_id = $1 AND device_id = $2 FOR UPDATE",
+            "SELECT t.seq, t.hash,
+                    (SELECT e.hlc_wall_ms FROM events e WHERE e.tenant_id = $1
+                        AND e.device_id = $2 AND e.seq = t.seq),
+                    (SELECT e.hlc_counter FROM events e WHERE e.tenant_id = $1
+                        AND e.device_id = $2 AND e.seq = t.seq)
+               FROM chain_tips t WHERE t.tenant_id = $1 AND t.device_id = $2 FOR UPDATE",
         )
         .await?;
-    match tx.query_opt(&lock_tip, &[&tenant, &uuid(device)]).await? {
-        Some(row) => Ok(ChainTip { seq: row.get::<_, i64>(0) as u64, hash: hash_of(row.get(1))? }),
-        None => Ok(ChainTip::GENESIS),
-    }
+    let Some(row) = tx.query_opt(&lock_tip, &[&tenant, &uuid(device)]).await? else {
+        return Ok((ChainTip::GENESIS, None));
+    };
+    let tip = ChainTip { seq: row.get::<_, i64>(0) as u64, hash: hash_of(row.get(1))? };
+    let stamp = match (row.get::<_, Option<i64>>(2), row.get::<_, Option<i64>>(3)) {
+        (Some(wall), Some(counter)) => Some(Hlc { wall_ms: wall as u64, counter: counter as u32 }),
+        _ => None,
+    };
+    Ok((tip, stamp))
 }
 
 /// `(seq, hash)` of `device`'s stored events `from..=to`, in seq order.
@@ -394,9 +438,18 @@ async fn signer(
     tx: &Transaction<'_>,
     caller: &Caller,
     device_id: DeviceId,
-) -> Result<(PublicKey, Uuid), LogError> {
+) -> Result<Signer, LogError> {
     if device_id == caller.device_id {
-        return Ok((caller.public_key, caller.location_id));
+        return Ok(Signer {
+            key: caller.public_key,
+            location: caller.location_id,
+            author: Author::Device {
+                id: device_id,
+                role: caller.role,
+                location: LocationId(caller.location_id),
+            },
+            revoked_at_ms: None,
+        });
     }
     if device_id == hub_log(caller.tenant_id)
         || device_id == dispatch_log(caller.tenant_id, caller.device_id)
@@ -406,21 +459,44 @@ async fn signer(
         let row = tx
             .query_one("SELECT public_key FROM tenants WHERE tenant_id = $1", &[&caller.tenant_id])
             .await?;
-        return Ok((public_key(row.get(0))?, Uuid::nil()));
+        return Ok(Signer {
+            key: public_key(row.get(0))?,
+            location: Uuid::nil(),
+            author: Author::Hub,
+            revoked_at_ms: None,
+        });
     }
     // RLS limits this to the caller's tenant: another tenant's device is simply not found.
     let row = tx
         .query_opt(
-            "SELECT public_key, location_id, revoked_at_ms FROM devices
+            "SELECT public_key, location_id, revoked_at_ms, role FROM devices
               WHERE tenant_id = $1 AND device_id = $2",
             &[&caller.tenant_id, &uuid(device_id)],
         )
         .await?
         .ok_or(LogError::NotInTenant(device_id))?;
-    if row.get::<_, Option<i64>>(2).is_some() {
-        return Err(LogError::Revoked(device_id));
-    }
-    Ok((public_key(row.get(0))?, row.get(1)))
+    let location: Uuid = row.get(1);
+    let role = Role::parse(row.get(3))
+        .ok_or_else(|| Fault::Corrupt(format!("device {device_id} has an unknown role")))?;
+    Ok(Signer {
+        key: public_key(row.get(0))?,
+        location,
+        author: Author::Device { id: device_id, role, location: LocationId(location) },
+        revoked_at_ms: row.get::<_, Option<i64>>(2).map(|at| at as u64),
+    })
+}
+
+/// Who signed a run of a push, as the hub's records say.
+struct Signer {
+    /// The key its checkpoints must verify with.
+    key: PublicKey,
+    /// Its location (nil for the tenant's hub-signed logs).
+    location: Uuid,
+    /// Who may have written what it carries.
+    author: Author,
+    /// When its device was revoked: a relayed fact of a revoked device stamped before this
+    /// is kept and folded, one stamped after is quarantined.
+    revoked_at_ms: Option<u64>,
 }
 
 /// A stored public key.
@@ -648,19 +724,9 @@ pub async fn append(
     let pkcs8 = store.tenant_pkcs8(tx, tenant).await?.ok_or(LogError::NoTenant(tenant))?;
     let key = DeviceKey::from_pkcs8(&pkcs8).map_err(|e| Fault::Corrupt(e.to_string()))?;
     // Lock the log's tip so two publications cannot both take the next seq.
-    let tip = lock_tip(tx, tenant, log).await?;
-    let last_hlc = tx
-        .query_opt(
-            "SELECT hlc_wall_ms, hlc_counter FROM events WHERE tenant_id = $1 AND device_id = $2
-              ORDER BY seq DESC LIMIT 1",
-            &[&tenant, &uuid(log)],
-        )
-        .await?
-        .map_or(Hlc::default(), |r| Hlc {
-            wall_ms: r.get::<_, i64>(0) as u64,
-            counter: r.get::<_, i64>(1) as u32,
-        });
-    let mut clock = HlcClock::with_last(last_hlc, store.limits.max_clock_ahead_ms);
+    let (tip, last_hlc) = lock_tip(tx, tenant, log).await?;
+    let mut clock =
+        HlcClock::with_last(last_hlc.unwrap_or_default(), store.limits.max_clock_ahead_ms);
     let mut events: Vec<Event> = Vec::with_capacity(domain.len());
     let mut to_fold = Vec::with_capacity(domain.len());
     let mut prev = tip;

@@ -23,6 +23,8 @@ const OUTCOMES: [&str; 9] = [
 #[derive(Debug, Default)]
 pub struct Metrics {
     events_ingested: AtomicU64,
+    /// Of those, stored but not folded (see [`crate::log`]'s push).
+    events_quarantined: AtomicU64,
     push_requests: [AtomicU64; OUTCOMES.len()],
     pull_requests: [AtomicU64; OUTCOMES.len()],
     /// Live pulls waiting for news right now (terminals holding a live connection).
@@ -58,9 +60,10 @@ fn outcome(status: StatusCode) -> usize {
 }
 
 impl Metrics {
-    /// Counts events stored by a successful push.
-    pub fn ingested(&self, events: u64) {
+    /// Counts events stored by a successful push, and how many of them were quarantined.
+    pub fn ingested(&self, events: u64, quarantined: u64) {
         self.events_ingested.fetch_add(events, Ordering::Relaxed);
+        self.events_quarantined.fetch_add(quarantined, Ordering::Relaxed);
     }
 
     /// Counts a push request by the status it was answered with.
@@ -95,6 +98,16 @@ impl Metrics {
             out,
             "thorbis_hub_events_ingested_total {}",
             self.events_ingested.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP thorbis_hub_events_quarantined_total Events stored but not folded: a device wrote what it may not."
+        );
+        let _ = writeln!(out, "# TYPE thorbis_hub_events_quarantined_total counter");
+        let _ = writeln!(
+            out,
+            "thorbis_hub_events_quarantined_total {}",
+            self.events_quarantined.load(Ordering::Relaxed)
         );
         for (name, counters) in [("push", &self.push_requests), ("pull", &self.pull_requests)] {
             let _ = writeln!(

@@ -205,7 +205,8 @@ async fn a_technician_pulls_only_its_own_work_orders() -> Result<()> {
         !batch.events.iter().any(|e| e.kind.as_str() == "work_order.dispatched"),
         "the POS received a dispatch"
     );
-    // A technician cannot dispatch to itself: the push is refused and nothing is stored.
+    // A technician cannot dispatch to itself: the fact is stored (its chain stays whole)
+    // but quarantined, and the work order stays with its technician.
     let forged = DomainEvent::WorkOrderDispatched(WorkOrderDispatched {
         work_order_id: WorkOrderId(for_b),
         location_id: LocationId(location),
@@ -214,14 +215,16 @@ async fn a_technician_pulls_only_its_own_work_orders() -> Result<()> {
     });
     a.agent.append(&forged, hub.clock_now());
     let (status, body) = hub.push(&a.agent, &a.agent.all()).await?;
-    ensure!(status == StatusCode::UNPROCESSABLE_ENTITY, "self-dispatch: {status} {body}");
+    ensure!(status == StatusCode::OK, "self-dispatch: {status} {body}");
+    ensure!(body["quarantined"][0]["code"] == "not_allowed", "self-dispatch: {body}");
     ensure!(
         hub.count(&format!(
-            "SELECT count(*) FROM events WHERE device_id = '{}'",
-            Uuid::from_bytes(a.id().0)
+            "SELECT count(*) FROM work_orders WHERE work_order_id = '{for_b}' AND technician = '{}'",
+            Uuid::from_bytes(b.id().0)
         ))
         .await?
-            == 0
+            == 1,
+        "the forged dispatch moved the work order"
     );
     // A POS device is not a technician: work orders cannot be assigned to it.
     let (status, body) = hub

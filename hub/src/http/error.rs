@@ -81,13 +81,12 @@ impl From<LogError> for Error {
             LogError::Refused(SyncError::Gap { .. })
             | LogError::Fork(_)
             | LogError::Concurrent(_) => Error::Conflict(e.to_string()),
-            LogError::Refused(SyncError::UnknownDevice { .. })
-            | LogError::NotInTenant(_)
-            | LogError::Revoked(_) => Error::Forbidden(e.to_string()),
-            LogError::Refused(_)
-            | LogError::HubOnly { .. }
-            | LogError::Payload { .. }
-            | LogError::OutOfRange { .. } => Error::Unprocessable(e.to_string()),
+            LogError::Refused(SyncError::UnknownDevice { .. }) | LogError::NotInTenant(_) => {
+                Error::Forbidden(e.to_string())
+            }
+            LogError::Refused(_) | LogError::OutOfRange { .. } => {
+                Error::Unprocessable(e.to_string())
+            }
             LogError::NoTenant(_) => Error::NotFound(e.to_string()),
             LogError::Fault(fault) => fault.into(),
         }

@@ -7,9 +7,12 @@
 //! [`crate::log::push`] (see there). A batch that does not continue the hub's chain (a gap)
 //! or forks it is refused with 409 (a fork also raises an alert); one that fails
 //! verification, follows no checkpoint, or is stamped too far ahead with 422; events of a
-//! device that is not the tenant's or is revoked with 403.
+//! device that is not the tenant's with 403. A verified fact that its author may not write
+//! (or a revoked device wrote after its revocation, or whose values are out of bounds) does
+//! not refuse the push: it is stored, quarantined and listed.
 //!
-//! Response: `{"accepted": n, "duplicates": n, "tips": {"<device>": seq}}`.
+//! Response: `{"accepted": n, "duplicates": n, "tips": {"<device>": seq}, "quarantined":
+//! [{"device": id, "seq": n, "code": reason}]}`.
 //!
 //! # Pull
 //!
@@ -88,15 +91,23 @@ async fn push_inner(
         )));
     }
     let pushed = log::push(state.store(), &device, &batch).await?;
-    state.0.metrics.ingested(pushed.accepted);
+    state.0.metrics.ingested(pushed.accepted, pushed.quarantined.len() as u64);
     if pushed.accepted > 0 {
         let newest = batch.events.iter().map(|e| e.hlc.wall_ms).max().unwrap_or_default();
         state.0.metrics.lag(state.now_ms(), newest);
     }
+    let quarantined: Vec<_> = pushed
+        .quarantined
+        .iter()
+        .map(|(event, reason)| {
+            json!({ "device": event.device_id, "seq": event.seq, "code": reason.code() })
+        })
+        .collect();
     Ok(Json(json!({
         "accepted": pushed.accepted,
         "duplicates": pushed.duplicates,
         "tips": pushed.tips,
+        "quarantined": quarantined,
     })))
 }
 
