@@ -40,6 +40,7 @@ mod admission;
 mod reads;
 mod remote;
 mod sign_in;
+pub use admission::Quarantined;
 pub use remote::{Applied, Enrollment, RequestSigner, StoreKeys};
 pub use sign_in::{CheckedPin, PinCheck};
 

@@ -220,6 +220,44 @@ pub(super) fn pending(conn: &Connection) -> Result<Vec<Pending>, StoreError> {
     .collect()
 }
 
+/// A fact this terminal holds but did not fold, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quarantined {
+    /// The fact.
+    pub event: EventId,
+    /// `Quarantine::code`: stable, for counting.
+    pub code: String,
+    /// The reason in words, for a manager.
+    pub reason: String,
+    /// Whether the reason is final; if not, the fact is tried again as more facts arrive.
+    pub is_final: bool,
+}
+
+impl super::Store {
+    /// Every fact held but not folded, oldest quarantine first.
+    pub fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT device_id, seq, code, reason, final FROM quarantined
+             ORDER BY quarantined_ms, device_id, seq",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, u64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, bool>(4)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (device, seq, code, reason, is_final) = row?;
+            let device_id = super::device_id(&device)?;
+            Ok(Quarantined { event: EventId { device_id, seq }, code, reason, is_final })
+        })
+        .collect()
+    }
+}
+
 /// Takes `id` out of quarantine (it passed on a later try).
 pub(super) fn release(conn: &Connection, id: EventId) -> Result<(), StoreError> {
     conn.prepare_cached("DELETE FROM quarantined WHERE device_id = ?1 AND seq = ?2")?
