@@ -402,7 +402,28 @@ fn check(
 ) -> Result<(), Failure> {
     let author = author(fact, cx)?;
     by_whom(fact, event, &author, payload, &cx.clock_bounds())?;
-    if let Author::Device { id, location, .. } = author {
+    in_context(fact, event, &author, cx)
+}
+
+/// The checks of [`admit`] that need the replica's state, for a fact whose author and
+/// content [`admit_by`] already passed: where a device writes, who approved, contested
+/// slots. The hub runs this as it folds a push, against the aggregates it loaded.
+pub fn admit_in_context(
+    fact: &FactMeta,
+    event: &DomainEvent,
+    author: &Author,
+    cx: &impl AdmitContext,
+) -> Result<Verdict, ReadError> {
+    verdict(in_context(fact, event, author, cx))
+}
+
+fn in_context(
+    fact: &FactMeta,
+    event: &DomainEvent,
+    author: &Author,
+    cx: &impl AdmitContext,
+) -> Result<(), Failure> {
+    if let Author::Device { id, location, .. } = *author {
         places(event, id, location, cx)?;
     }
     approvals(fact, event, cx)?;
@@ -870,9 +891,15 @@ fn assigned(id: WorkOrderId, device: DeviceId, cx: &impl ReadModel) -> Result<()
 /// Voids, comps, price overrides and refunds always name an approver; a discount or a
 /// line's price override may. Whoever is named must be a manager or owner, active. Lines
 /// moved from another check bring their comps and discounts along, approvers included.
-fn approvals(fact: &FactMeta, event: &DomainEvent, cx: &impl ReadModel) -> Result<(), Failure> {
+/// The staff a fact names as approving something, whose records [`admit`] reads.
+#[must_use]
+pub fn approvers(event: &DomainEvent) -> Vec<StaffId> {
+    named(event).into_iter().filter_map(|(staff, _)| staff).collect()
+}
+
+/// Who a fact names as approving something, and what needs someone named.
+fn named(event: &DomainEvent) -> Vec<(Option<StaffId>, Option<&'static str>)> {
     use DomainEvent as E;
-    // (who is named, what needs someone named)
     let mut named: Vec<(Option<StaffId>, Option<&'static str>)> = match event {
         E::LineVoided(e) => vec![(e.approved_by, Some("a void"))],
         E::LineComped(e) => vec![(e.approved_by, Some("a comp"))],
@@ -889,7 +916,11 @@ fn approvals(fact: &FactMeta, event: &DomainEvent, cx: &impl ReadModel) -> Resul
             named.extend(moved.discounts.iter().map(|d| (d.approved_by, None)));
         }
     }
-    for (approver, required) in named {
+    named
+}
+
+fn approvals(fact: &FactMeta, event: &DomainEvent, cx: &impl ReadModel) -> Result<(), Failure> {
+    for (approver, required) in named(event) {
         match (approver, required) {
             (Some(staff), _) => approver_at(staff, fact.meta.hlc, cx)?,
             (None, Some(what)) => return Err(Quarantine::ApprovalMissing { what }.into()),

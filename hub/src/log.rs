@@ -195,9 +195,12 @@ async fn ingest(store: &Store, caller: &Caller, batch: &Batch) -> Result<Pushed,
                 event.kind.as_str(),
                 &event.payload,
             ) {
-                Ok(domain) => {
-                    to_fold.push(ToFold { meta, event: domain, location: signer.location });
-                }
+                Ok(domain) => to_fold.push(ToFold {
+                    meta,
+                    event: domain,
+                    location: signer.location,
+                    author: signer.author,
+                }),
                 Err(reason) => out.quarantined.push((meta.id, reason)),
             }
         }
@@ -212,8 +215,10 @@ async fn ingest(store: &Store, caller: &Caller, batch: &Batch) -> Result<Pushed,
     if out.accepted > 0 {
         notify_on_commit(&tx, caller.tenant_id).await?;
     }
+    let refused = projection::fold(&tx, caller.tenant_id, &to_fold, now).await?;
+    out.quarantined.extend(refused);
+    out.quarantined.sort_by_key(|(event, _)| *event);
     record_quarantines(&tx, caller.tenant_id, &out.quarantined, now).await?;
-    projection::fold(&tx, caller.tenant_id, &to_fold).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -744,6 +749,7 @@ pub async fn append(
             meta: EventMeta { hlc: event.hlc, id: event.id() },
             event: d,
             location: Uuid::nil(),
+            author: Author::Hub,
         });
         events.push(event);
     }
@@ -754,7 +760,13 @@ pub async fn append(
         .collect();
     insert_events(tx, tenant, log, &signed, prev, now).await?;
     upsert_tip(tx, tenant, log, prev, now).await?;
-    projection::fold(tx, tenant, &to_fold).await?;
+    let refused = projection::fold(tx, tenant, &to_fold, now).await?;
+    if let Some((event, reason)) = refused.first() {
+        // The hub's own publications pass what they publish through the domain first.
+        return Err(
+            Fault::Corrupt(format!("the hub's own event {event} was refused: {reason}")).into()
+        );
+    }
     notify_on_commit(tx, tenant).await?;
     Ok((tip.seq + 1, prev.seq))
 }

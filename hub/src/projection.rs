@@ -22,13 +22,20 @@ use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet};
 
 use deadpool_postgres::Transaction;
+use thorbis_domain::admit::{Quarantine, approvers};
+use thorbis_domain::authority::Author;
+use thorbis_domain::catalog::Staff;
+use thorbis_domain::command::ReadError;
 use thorbis_domain::drawer::DrawerSession;
+use thorbis_domain::fold::Versioned;
 use thorbis_domain::order::{Order, OrderStatus, Totals};
 use thorbis_domain::stock::StockLevel;
 use thorbis_domain::work_order::WorkOrder;
 use thorbis_domain::{Aggregate, DomainEvent, EventMeta, Projections, Relation, project};
 use thorbis_sync_protocol::{DeviceId, EventId, Hlc};
 use uuid::Uuid;
+
+mod admission;
 
 /// Records the aggregates a fold would touch, without folding.
 #[derive(Debug, Default)]
@@ -241,6 +248,9 @@ pub enum ProjectionError {
     /// A stored event an order is rebuilt from no longer decodes.
     #[error("stored event does not decode: {0}")]
     Event(#[from] thorbis_domain::events::PayloadError),
+    /// Reading state for admission failed.
+    #[error("reading state for admission failed: {0}")]
+    Read(#[from] ReadError),
 }
 
 /// One decoded event to fold, with the location of its device.
@@ -252,20 +262,29 @@ pub struct ToFold {
     pub event: DomainEvent,
     /// The location of the device that wrote it.
     pub location: Uuid,
+    /// Who wrote it, as [`thorbis_domain::admit::admit_by`] passed it: the state checks
+    /// of admission run as it is folded.
+    pub author: Author,
 }
 
-/// Folds `events` into `tenant`'s projections inside `tx`.
+/// Admits `events` against `tenant`'s state (see [`admission`]) and folds those that pass
+/// into its projections inside `tx`, at `now`; returns those that did not, and why.
 pub async fn fold(
     tx: &Transaction<'_>,
     tenant: Uuid,
     events: &[ToFold],
-) -> Result<(), ProjectionError> {
+    now: u64,
+) -> Result<Vec<(EventId, Quarantine)>, ProjectionError> {
     if events.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut touched = Touched::default();
     for e in events {
         let Ok(()) = project(&mut touched, &e.meta, &e.event);
+        // Admission reads the staff a fact names as approvers.
+        for staff in approvers(&e.event) {
+            touched.0.insert((<Versioned<Staff> as Aggregate>::KIND, staff.0));
+        }
     }
     let kinds: Vec<&str> = touched.0.iter().map(|(k, _)| *k).collect();
     let ids: Vec<Uuid> = touched.0.iter().map(|(_, id)| *id).collect();
@@ -336,9 +355,11 @@ pub async fn fold(
     if !history_refs.is_empty() {
         loaded.history = history(tx, tenant, &history_refs).await?;
     }
+    let known = admission::Known::load(tx, tenant, &loaded, events, now).await?;
     // The typed cache is not `Send`, so folding happens in a plain function between awaits.
-    let folded = fold_in_memory(loaded, events)?;
-    write(tx, tenant, &folded).await
+    let (folded, quarantined) = fold_in_memory(loaded, events, &known)?;
+    write(tx, tenant, &folded).await?;
+    Ok(quarantined)
 }
 
 /// The stored events `refs` (order, device, seq) name, decoded, each with its order.
@@ -427,7 +448,13 @@ struct Folded {
     work_orders: Vec<(Uuid, WorkOrder)>,
 }
 
-fn fold_in_memory(loaded: Loaded, events: &[ToFold]) -> Result<Folded, ProjectionError> {
+type Quarantined = Vec<(EventId, Quarantine)>;
+
+fn fold_in_memory(
+    loaded: Loaded,
+    events: &[ToFold],
+    known: &admission::Known,
+) -> Result<(Folded, Quarantined), ProjectionError> {
     let mut cache = Cache::default();
     let mut had_doc = BTreeSet::new();
     for (kind, id, state) in loaded.docs {
@@ -443,7 +470,12 @@ fn fold_in_memory(loaded: Loaded, events: &[ToFold]) -> Result<Folded, Projectio
             .or_insert_with(|| Slot::Live(Box::new(Order::default())));
         slot.get::<Order>()?.apply(*id, meta, event);
     }
+    let mut quarantined = Vec::new();
     for e in events {
+        if let Err(reason) = known.admit(&cache, e)? {
+            quarantined.push((e.meta.id, reason));
+            continue;
+        }
         cache.location = e.location;
         cache.current = Some(e.meta.id);
         project(&mut cache, &e.meta, &e.event)?;
@@ -477,7 +509,7 @@ fn fold_in_memory(loaded: Loaded, events: &[ToFold]) -> Result<Folded, Projectio
             _ => {}
         }
     }
-    Ok(folded)
+    Ok((folded, quarantined))
 }
 
 /// Writes the folded documents back and refreshes the summary rows in a handful of

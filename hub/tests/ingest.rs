@@ -64,7 +64,8 @@ async fn an_order_pushed_in_parts_is_projected_once() -> Result<()> {
     hub.stop().await
 }
 
-fn refund(order: Uuid, amount: i64) -> DomainEvent {
+/// A refund of `amount` on `order`, approved by `manager`.
+fn refund(order: Uuid, amount: i64, manager: StaffId) -> DomainEvent {
     DomainEvent::RefundIssued(RefundIssued {
         refund_id: RefundId(Uuid::from_u128(0x0123_4567_89ab_7def_8123_4567_89ab_cdef)),
         order_id: OrderId(order),
@@ -72,7 +73,7 @@ fn refund(order: Uuid, amount: i64) -> DomainEvent {
         lines: vec![],
         tender: Tender::Cash { tendered: Money(0), change: Money(0) },
         reason: "goodwill".into(),
-        approved_by: None,
+        approved_by: Some(manager),
         drawer_session: None,
     })
 }
@@ -91,7 +92,16 @@ async fn an_event_after_the_close_rebuilds_the_order_from_its_events() -> Result
     ensure!(status == StatusCode::OK && body["accepted"] == 4, "{status} {body}");
     ensure!(hub.count("SELECT count(*) FROM aggregates WHERE kind = 'order'").await? == 0);
 
-    other.append(&refund(order, 200), NOW_MS + 10);
+    // A refund needs a manager's approval: one the tenant has.
+    let (status, body) = hub
+        .admin(
+            &format!("/api/v1/admin/tenants/{tenant}/staff"),
+            &serde_json::json!({ "name": "Morgan", "role": "manager", "pin": "5511", "active": true }),
+        )
+        .await?;
+    ensure!(status == StatusCode::OK, "{body}");
+    let manager = StaffId(serde_json::from_value(body["staff_id"].clone())?);
+    other.append(&refund(order, 200, manager), NOW_MS + 10);
     let (status, body) = hub.push(&other, &other.all()).await?;
     ensure!(status == StatusCode::OK && body["accepted"] == 1, "{status} {body}");
     let db = hub.superuser().await?;
