@@ -9,7 +9,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::{Agent, BODY_LIMIT, CONSOLE_PASSWORD, MAX_BATCH_EVENTS, NOW_MS, TestHub};
 use thorbis_domain::DomainEvent;
-use thorbis_domain::events::{DrawerOpened, PaymentTaken, StockMoved, StockReason, Tender};
+use thorbis_domain::events::{
+    DrawerOpened, OrderClosed, PaymentTaken, StockMoved, StockReason, Tender,
+};
 use thorbis_domain::ids::{DrawerSessionId, ItemId, OrderId, PaymentId};
 use thorbis_domain::money::{Currency, Money, Qty};
 use thorbis_hub::identity::{Credential, Role};
@@ -2211,8 +2213,9 @@ async fn citus_hot_paths_stay_on_one_shard() -> Result<()> {
     let kds = setup.agent_as(tenant, location, 2, "kds").await?;
     let mut neighbour = setup.agent(other, other_location, 3).await?;
     setup.console_user(tenant, "manager@hot.example", "manager").await?;
+    let mut first = None;
     for n in 1..=3 {
-        pos.sale(n, NOW_MS + u64::from(n) * 1000);
+        first = first.or(Some(pos.sale(n, NOW_MS + u64::from(n) * 1000)));
         neighbour.sale(n, NOW_MS);
     }
     let (status, body) = hub.push(&neighbour, &neighbour.all()).await?;
@@ -2222,6 +2225,16 @@ async fn citus_hot_paths_stay_on_one_shard() -> Result<()> {
         let (status, body) = hub.push(&pos, &batch).await?;
         ensure!(status == StatusCode::OK, "push: {status} {body}");
     }
+    // Another terminal closes a check the POS closed in an earlier push: admission reads
+    // when the hub first stored the close it contests.
+    let mut register = setup.agent(tenant, location, 4).await?;
+    let order_id = OrderId(first.context("a sale")?);
+    register.append(
+        &DomainEvent::OrderClosed(OrderClosed { order_id, closed_by: None }),
+        NOW_MS + 9_000,
+    );
+    let (status, body) = hub.push(&register, &register.all()).await?;
+    ensure!(status == StatusCode::OK && body["quarantined"] == json!([]), "close: {status} {body}");
     for agent in [&kds, &pos] {
         let (status, batch, _) = hub.pull(agent, &json!({}), 1000).await?;
         ensure!(status == StatusCode::OK && batch.is_some_and(|b| !b.events.is_empty()));

@@ -83,10 +83,12 @@ impl Known {
             let rows = tx
                 .query(
                     &tx.prepare_cached(
-                        "SELECT e.device_id, e.seq, e.received_at_ms
+                        "SELECT h.device_id, h.seq, e.received_at_ms
                            FROM unnest($2::uuid[], $3::bigint[]) AS h(device_id, seq)
-                           JOIN events e ON e.tenant_id = $1 AND e.device_id = h.device_id
-                                        AND e.seq = h.seq",
+                          CROSS JOIN LATERAL (SELECT received_at_ms FROM events
+                                               WHERE tenant_id = $1 AND device_id = h.device_id
+                                                 AND seq = h.seq
+                                              OFFSET 0) AS e",
                     )
                     .await?,
                     &[&tenant, &ids, &seqs],
