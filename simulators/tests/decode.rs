@@ -33,8 +33,7 @@ fn qr_codes_decode_back_to_their_data() {
 
 #[test]
 fn python_escpos_qr_images_decode_too() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/python-escpos/qr_image.bin");
-    let png = png_of(&std::fs::read(path).unwrap());
+    let png = png_of(include_bytes!("fixtures/python-escpos/qr_image.bin"));
     assert_eq!(decode_qr(&png), ["https://thorbis.example/q/7"]);
 }
 

@@ -14,7 +14,9 @@ fn fixtures() -> Vec<(String, Vec<u8>, String)> {
 }
 
 fn fixtures_in(encoder: &str) -> Vec<(String, Vec<u8>, String)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(encoder);
+    // Relative to the package, where `cargo test` runs a test: a path baked in at build
+    // time would name the checkout that built it, not the one running it.
+    let dir = Path::new("tests/fixtures").join(encoder);
     let mut out = Vec::new();
     for entry in std::fs::read_dir(&dir).expect("fixtures folder") {
         let path = entry.expect("fixture entry").path();
