@@ -56,7 +56,8 @@ fn rss_mb(pid: u32) -> Result<f64> {
 
 /// The hub's `thorbis_hub_live_connections` gauge.
 async fn live_gauge(http: &reqwest::Client, base: &str) -> Result<u64> {
-    let text = http.get(format!("{base}/metrics")).send().await?.text().await?;
+    let text = http.get(format!("{base}/metrics")).bearer_auth(support::ADMIN_TOKEN);
+    let text = text.send().await?.text().await?;
     text.lines()
         .find_map(|l| l.strip_prefix("thorbis_hub_live_connections "))
         .and_then(|v| v.trim().parse().ok())
@@ -105,6 +106,7 @@ async fn main() -> Result<()> {
             .env("THORBIS_HUB_DATABASE_URL", &setup.db.config.owner_url)
             .env("THORBIS_HUB_APP_DATABASE_URL", &setup.db.config.app_url)
             .env("THORBIS_HUB_LISTEN", format!("127.0.0.1:{port}"))
+            .env("THORBIS_HUB_ADMIN_TOKEN", support::ADMIN_TOKEN)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -11,10 +11,10 @@
 //!   the hub-signed logs), [`tenants`] (tenants, locations, enrollment, devices),
 //!   [`accounts`] (console users, passwords, sessions), [`staff`], [`work_orders`], all
 //!   through a [`store::Store`].
-//! * [`http`]: the API (`/healthz`, `/metrics`, `/api/openapi.json`, the bootstrap admin
-//!   API, enrollment, push, pull with long-poll, reference-data publishing): handlers
-//!   parse, call the data layer and map its errors to status codes in one place; TLS with
-//!   rustls when configured.
+//! * [`http`]: the API (`/healthz`, `/metrics` for the admin token, `/api/openapi.json`,
+//!   the bootstrap admin API, enrollment, push, pull with long-poll, reference-data
+//!   publishing): handlers parse, call the data layer and map its errors to status codes
+//!   in one place; TLS with rustls when configured.
 //! * [`identity`]: tenant keys, device credentials and request signatures, as documented
 //!   byte layouts.
 //! * [`projection`]: relational projections folded with `thorbis_domain::project`.

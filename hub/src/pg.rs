@@ -12,6 +12,7 @@
 //! always finds the same cluster and a fresh directory gets a fresh one.
 
 use std::net::{Ipv4Addr, TcpListener};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -62,6 +63,21 @@ pub enum ClusterError {
     },
 }
 
+/// Who the cluster lets in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Over TCP, only with the cluster's generated password (SCRAM), which is kept in a
+    /// file of mode 0600 in the cluster's folder; the Unix socket, in that folder of mode
+    /// 0700, only for its owner. Another local user gets nowhere.
+    Private,
+    /// Anyone on 127.0.0.1, as for the nodes of a throwaway Citus test cluster, which
+    /// connect to each other as the connecting role. Never for a store that is kept.
+    LoopbackTrust,
+}
+
+/// The file, in a cluster's folder, holding its generated password.
+const SECRET_FILE: &str = "secret";
+
 /// How durable the cluster must be.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Durability {
@@ -72,25 +88,38 @@ pub enum Durability {
 }
 
 /// One running cluster listening on 127.0.0.1.
-#[derive(Debug)]
 pub struct LocalCluster {
     dir: PathBuf,
     port: u16,
     as_postgres: bool,
+    /// The password of every role it makes (see [`Access::Private`]).
+    secret: String,
+}
+
+impl std::fmt::Debug for LocalCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalCluster")
+            .field("dir", &self.dir)
+            .field("port", &self.port)
+            .field("as_postgres", &self.as_postgres)
+            .finish_non_exhaustive()
+    }
 }
 
 impl LocalCluster {
     /// Initializes `dir/data` unless it exists, starts the server on a free port, and makes
-    /// sure the owner and app roles exist. `dir` must be short (it holds the Unix socket).
+    /// sure the owner and app roles exist, every role with the cluster's password
+    /// ([`Access::Private`]). `dir` must be short (it holds the Unix socket).
     pub fn start(dir: &Path, durability: Durability) -> Result<Self, ClusterError> {
-        Self::start_with(dir, durability, &[])
+        Self::start_with(dir, durability, Access::Private, &[])
     }
 
-    /// [`LocalCluster::start`] with extra server settings, each `name=value` (an
-    /// extension's, say: see [`citus`]).
+    /// [`LocalCluster::start`] with a choice of access and extra server settings, each
+    /// `name=value` (an extension's, say: see [`citus`]).
     pub fn start_with(
         dir: &Path,
         durability: Durability,
+        access: Access,
         settings: &[&str],
     ) -> Result<Self, ClusterError> {
         let as_postgres = running_as_root();
@@ -106,17 +135,38 @@ impl LocalCluster {
             dir = relocated(&dir)?;
             tracing::info!(cluster = %dir.display(), "the postgres user cannot reach the data folder; the cluster lives here");
         }
-        let cluster = Self { dir, port: free_port()?, as_postgres };
-        if as_postgres {
-            cluster.run("chown", &["-R", "postgres:postgres", &cluster.dir_str()], false)?;
-        }
+        // The folder holds the Unix socket, which trusts whoever reaches it: its owner only.
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(
+            |source| ClusterError::Io { what: format!("making {} private", dir.display()), source },
+        )?;
+        let secret = secret(&dir)?;
+        let cluster = Self { dir, port: free_port()?, as_postgres, secret };
         let data = cluster.data_dir();
         if !Path::new(&data).join("PG_VERSION").exists() {
+            if as_postgres {
+                cluster.run("chown", &["-R", "postgres:postgres", &cluster.dir_str()], false)?;
+            }
             cluster.run(
                 &format!("{PG_BIN}/initdb"),
                 &["-A", "trust", "-U", SUPERUSER, "-N", "-E", "UTF8", "--locale=C", "-D", &data],
                 as_postgres,
             )?;
+        }
+        // Written at every start, so a cluster made by an older version (which trusted
+        // loopback) is closed too.
+        let host = match access {
+            Access::Private => "scram-sha-256",
+            Access::LoopbackTrust => "trust",
+        };
+        let hba = format!(
+            "# Written by the hub at every start (see thorbis_hub::pg::Access).\n\
+             local all all trust\nhost all all 127.0.0.1/32 {host}\n"
+        );
+        let hba_path = format!("{data}/pg_hba.conf");
+        std::fs::write(&hba_path, hba)
+            .map_err(|source| ClusterError::Io { what: format!("writing {hba_path}"), source })?;
+        if as_postgres {
+            cluster.run("chown", &["-R", "postgres:postgres", &cluster.dir_str()], false)?;
         }
         if Path::new(&data).join("postmaster.pid").exists() {
             // A previous run died without stopping its server; stop it so we own the port.
@@ -154,6 +204,11 @@ impl LocalCluster {
             );
             cluster.psql("postgres", &sql)?;
         }
+        // The secret is hex, so it needs no quoting.
+        for role in [SUPERUSER, OWNER_ROLE, APP_ROLE] {
+            cluster
+                .psql("postgres", &format!("ALTER ROLE {role} PASSWORD '{}'", cluster.secret))?;
+        }
         Ok(cluster)
     }
 
@@ -169,10 +224,13 @@ impl LocalCluster {
         &self.dir
     }
 
-    /// A connection string for `role` on `database`.
+    /// A connection string for `role` on `database`, with the cluster's password.
     #[must_use]
     pub fn url(&self, role: &str, database: &str) -> String {
-        format!("host=127.0.0.1 port={} user={role} dbname={database}", self.port)
+        format!(
+            "host=127.0.0.1 port={} user={role} password={} dbname={database}",
+            self.port, self.secret
+        )
     }
 
     /// Creates `database` owned by the owner role unless it exists.
@@ -185,10 +243,11 @@ impl LocalCluster {
         Ok(())
     }
 
-    /// Runs one SQL command as the superuser through `psql` and returns its unaligned
-    /// output.
+    /// Runs one SQL command as the superuser through `psql` (over the Unix socket in the
+    /// cluster's private folder) and returns its unaligned output.
     pub fn psql(&self, database: &str, sql: &str) -> Result<String, ClusterError> {
         let port = self.port.to_string();
+        let socket = self.dir_str();
         self.run(
             &format!("{PG_BIN}/psql"),
             &[
@@ -199,7 +258,7 @@ impl LocalCluster {
                 "-v",
                 "ON_ERROR_STOP=1",
                 "-h",
-                "127.0.0.1",
+                &socket,
                 "-p",
                 &port,
                 "-U",
@@ -267,6 +326,40 @@ impl LocalCluster {
             })
         }
     }
+}
+
+/// The cluster's password, from `dir`'s secret file (mode 0600), made on first use.
+fn secret(dir: &Path) -> Result<String, ClusterError> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let path = dir.join(SECRET_FILE);
+    let io = |what: &str| {
+        let what = format!("{what} {}", path.display());
+        move |source| ClusterError::Io { what, source }
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(secret) if !secret.trim().is_empty() => return Ok(secret.trim().to_owned()),
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io("reading")(e)),
+    }
+    let mut bytes = [0; 24];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).map_err(|_| {
+        ClusterError::Io {
+            what: "making a password".into(),
+            source: std::io::Error::other("no randomness"),
+        }
+    })?;
+    let secret = crate::identity::hex(&bytes);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|mut f| f.write_all(secret.as_bytes()))
+        .map_err(io("writing"))?;
+    Ok(secret)
 }
 
 /// Asks the OS for a free port by binding port 0, then releases it for Postgres.

@@ -34,3 +34,46 @@ fn a_cluster_in_a_private_folder_starts_and_keeps_its_data() -> Result<()> {
     }
     result
 }
+
+/// The embedded cluster trusts no local user: over TCP a role needs the cluster's
+/// generated password, kept in a file only its owner can read; the Unix socket sits in a
+/// folder only its owner can enter.
+#[tokio::test]
+async fn the_cluster_refuses_a_connection_without_its_secret() -> Result<()> {
+    let home = tempfile::tempdir()?;
+    let requested = home.path().join("hub-postgres");
+    let cluster = tokio::task::spawn_blocking(move || {
+        LocalCluster::start(&requested, Durability::Throwaway).map(|c| (c, requested))
+    })
+    .await??;
+    let (cluster, requested) = cluster;
+    let result = async {
+        let mode = |p: &std::path::Path| -> Result<u32> {
+            Ok(std::fs::metadata(p)?.permissions().mode() & 0o777)
+        };
+        ensure!(mode(cluster.dir())? == 0o700, "the socket folder is open to others");
+        ensure!(mode(&cluster.dir().join("secret"))? == 0o600, "the secret is readable by others");
+        for role in ["postgres", "thorbis_owner", "thorbis_app"] {
+            let without =
+                format!("host=127.0.0.1 port={} user={role} dbname=postgres", cluster.port());
+            let refused = tokio_postgres::connect(&without, tokio_postgres::NoTls).await;
+            ensure!(refused.is_err(), "{role} connected without the password");
+            let wrong = format!("{without} password=guess");
+            let refused = tokio_postgres::connect(&wrong, tokio_postgres::NoTls).await;
+            ensure!(refused.is_err(), "{role} connected with a wrong password");
+        }
+        let (client, connection) =
+            tokio_postgres::connect(&cluster.url("thorbis_app", "postgres"), tokio_postgres::NoTls)
+                .await
+                .context("the app role with the cluster's password")?;
+        tokio::spawn(connection);
+        ensure!(client.query_one("SELECT 1", &[]).await?.get::<_, i32>(0) == 1);
+        Ok(())
+    }
+    .await;
+    let _ = cluster.stop();
+    if cluster.dir() != requested.canonicalize()? {
+        std::fs::remove_dir_all(cluster.dir())?;
+    }
+    result
+}

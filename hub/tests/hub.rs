@@ -271,7 +271,11 @@ async fn healthz_metrics_and_openapi() -> Result<()> {
     agent.sale(1, NOW_MS);
     let (status, _) = hub.push(&agent, &agent.all()).await?;
     ensure!(status == StatusCode::OK);
-    let text = hub.http.get(format!("{}/metrics", hub.base)).send().await?.text().await?;
+    // Not public: only with the admin token.
+    let anonymous = hub.http.get(format!("{}/metrics", hub.base)).send().await?;
+    ensure!(anonymous.status() == StatusCode::UNAUTHORIZED, "{}", anonymous.status());
+    let metrics = hub.http.get(format!("{}/metrics", hub.base)).bearer_auth(support::ADMIN_TOKEN);
+    let text = metrics.send().await?.text().await?;
     ensure!(text.contains("thorbis_hub_events_ingested_total 4"), "{text}");
     ensure!(text.contains("thorbis_hub_push_requests_total{outcome=\"ok\"} 1"), "{text}");
     ensure!(text.contains("thorbis_hub_live_connections 0"), "{text}");
@@ -1431,6 +1435,7 @@ async fn live_pull_from_a_second_hub_process(backend: Backend) -> Result<()> {
         .env("THORBIS_HUB_DATABASE_URL", &hub.db.config.owner_url)
         .env("THORBIS_HUB_APP_DATABASE_URL", &hub.db.config.app_url)
         .env("THORBIS_HUB_LISTEN", format!("127.0.0.1:{port}"))
+        .env("THORBIS_HUB_ADMIN_TOKEN", support::ADMIN_TOKEN)
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -2173,7 +2178,8 @@ async fn device_records_configuration_and_console_users() -> Result<()> {
 async fn live_pulls(http: &reqwest::Client, base: &str, n: u64) -> Result<()> {
     let started = std::time::Instant::now();
     loop {
-        let metrics = http.get(format!("{base}/metrics")).send().await?.text().await?;
+        let metrics = http.get(format!("{base}/metrics")).bearer_auth(support::ADMIN_TOKEN);
+        let metrics = metrics.send().await?.text().await?;
         if metrics.lines().any(|l| l == format!("thorbis_hub_live_connections {n}")) {
             return Ok(());
         }

@@ -199,7 +199,7 @@ pub fn document() -> Value {
         "info": { "title": "Thorbis Edge hub", "version": "1" },
         "paths": {
             "/healthz": { "get": { "summary": "Database reachable.", "responses": { "200": { "description": "ok" } } } },
-            "/metrics": { "get": { "summary": "Prometheus counters.", "responses": { "200": { "description": "Text exposition format." } } } },
+            "/metrics": { "get": { "summary": "Prometheus counters, with the admin token as a bearer token.", "responses": { "200": { "description": "Text exposition format." }, "401": { "description": "No or a wrong admin token." } } } },
             "/api/openapi.json": { "get": { "summary": "This document.", "responses": { "200": { "description": "OpenAPI 3.1." } } } },
             "/api/v1/admin/tenants": { "post": {
                 "summary": "Create a tenant and its Ed25519 signing key.", "security": admin,

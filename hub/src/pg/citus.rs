@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use super::{ClusterError, Durability, LocalCluster, OWNER_ROLE};
+use super::{Access, ClusterError, Durability, LocalCluster, OWNER_ROLE};
 
 /// Server settings every node needs: the extension loaded at start, and prepared
 /// transactions (a write to a reference table commits on every node with two-phase
@@ -44,9 +44,17 @@ impl CitusCluster {
         let mut settings = NODE_SETTINGS.to_vec();
         settings.push(&shards);
         let workers = (1..=workers)
-            .map(|n| LocalCluster::start_with(&dir.join(format!("w{n}")), durability, &settings))
+            .map(|n| {
+                LocalCluster::start_with(
+                    &dir.join(format!("w{n}")),
+                    durability,
+                    Access::LoopbackTrust,
+                    &settings,
+                )
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        let coordinator = LocalCluster::start_with(&dir.join("c"), durability, &settings)?;
+        let coordinator =
+            LocalCluster::start_with(&dir.join("c"), durability, Access::LoopbackTrust, &settings)?;
         Ok(Self { coordinator, workers })
     }
 
