@@ -13,8 +13,9 @@
 //! **Sign-in** ([`login`]): unknown tenant, unknown or inactive user, locked account and
 //! wrong password are one error and cost the same argon2 verification (a dummy hash stands
 //! in when there is no user). After [`MAX_FAILED_LOGINS`] consecutive failures the account
-//! is locked for [`LOCKOUT_MS`]; the counter resets on success. Concurrent guesses racing
-//! the counter can each get one try.
+//! is locked for [`LOCKOUT_MS`]; the counter resets on success. Each attempt is counted
+//! before its password is checked, so concurrent guesses cannot check more passwords than
+//! the limit; no database connection is held while a hash is computed.
 //!
 //! **Sessions**: a fresh 256-bit secret and a 256-bit CSRF token per sign-in; only their
 //! SHA-256 digests are stored, and compared in constant time.
@@ -243,49 +244,46 @@ pub async fn login(
         return Err(AccountError::LoginFailed);
     }
     let now = now_i64(store);
-    let mut client = store.pool.get().await?;
-    let user = {
+    // The attempt is counted as a failure before the password is checked, in one
+    // statement: concurrent guesses each take a slot of the allowance, so no more than
+    // MAX_FAILED_LOGINS of them are ever checked before the account locks. A success gives
+    // its slot back. No connection is held while the hash is computed.
+    let account = {
+        let mut client = store.pool.get().await?;
         let tx = tenant_tx(&mut client, tenant).await?;
         let row = tx
             .query_opt(
-                "SELECT user_id, password_hash, role, active, locked_until_ms
-                   FROM console_users WHERE tenant_id = $1 AND email = $2",
-                &[&tenant, &email],
-            )
-            .await?;
-        tx.commit().await?;
-        row
-    };
-    // Inactive and locked accounts are checked after the (dummy) verification so every
-    // failure takes the same time.
-    let usable = user.as_ref().filter(|r| r.get::<_, bool>(3) && r.get::<_, i64>(4) <= now);
-    let ok = verify_password(password, usable.map(|r| r.get(1))).await?;
-    let tx = tenant_tx(&mut client, tenant).await?;
-    let (Some(row), true) = (usable, ok) else {
-        if let Some(row) = &user {
-            let user_id: Uuid = row.get(0);
-            // Count the failure; at the limit, lock and start counting again.
-            tx.execute(
                 "UPDATE console_users
                     SET failed_logins = CASE WHEN failed_logins + 1 >= $3 THEN 0
                                              ELSE failed_logins + 1 END,
                         locked_until_ms = CASE WHEN failed_logins + 1 >= $3 THEN $4
                                                ELSE locked_until_ms END
-                  WHERE tenant_id = $1 AND user_id = $2 AND locked_until_ms <= $5",
-                &[&tenant, &user_id, &MAX_FAILED_LOGINS, &(now + LOCKOUT_MS as i64), &now],
+                  WHERE tenant_id = $1 AND email = $2 AND active AND locked_until_ms <= $5
+              RETURNING user_id, password_hash, role",
+                &[&tenant, &email, &MAX_FAILED_LOGINS, &(now + LOCKOUT_MS as i64), &now],
             )
             .await?;
-            tx.commit().await?;
-        }
+        tx.commit().await?;
+        row
+    };
+    if account.is_some() {
+        store.password_checks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    // Unknown, inactive and locked accounts cost the same (dummy) verification.
+    let ok = verify_password(password, account.as_ref().map(|r| r.get(1))).await?;
+    let (Some(row), true) = (account, ok) else {
         tracing::info!(tenant_id = %tenant, "console login refused");
         return Err(AccountError::LoginFailed);
     };
+    let mut client = store.pool.get().await?;
+    let tx = tenant_tx(&mut client, tenant).await?;
     let user_id: Uuid = row.get(0);
     let secret = random::<32>()?;
     let csrf_token = hex(&random::<32>()?);
     let expires_at_ms = now + SESSION_TTL_MS as i64;
     tx.execute(
-        "UPDATE console_users SET failed_logins = 0 WHERE tenant_id = $1 AND user_id = $2",
+        "UPDATE console_users SET failed_logins = 0, locked_until_ms = 0
+          WHERE tenant_id = $1 AND user_id = $2",
         &[&tenant, &user_id],
     )
     .await?;

@@ -87,10 +87,16 @@ impl Metrics {
         Waiting(&self.live_waiting)
     }
 
-    /// The exposition text.
+    /// The exposition text, with the store's count of console password checks.
     #[must_use]
-    pub fn render(&self) -> String {
+    pub fn render(&self, password_checks: u64) -> String {
         let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP thorbis_hub_console_password_checks_total Console passwords checked against their hash (locked accounts are refused unchecked)."
+        );
+        let _ = writeln!(out, "# TYPE thorbis_hub_console_password_checks_total counter");
+        let _ = writeln!(out, "thorbis_hub_console_password_checks_total {password_checks}");
         let _ =
             writeln!(out, "# HELP thorbis_hub_events_ingested_total Events verified and stored.");
         let _ = writeln!(out, "# TYPE thorbis_hub_events_ingested_total counter");

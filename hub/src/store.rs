@@ -26,6 +26,9 @@ pub struct Store {
     key_wrap: Option<Arc<KeyWrap>>,
     pub(crate) notifier: Notifier,
     pub(crate) limits: Limits,
+    /// Console passwords actually verified (not refused up front as locked): see
+    /// [`crate::accounts::login`].
+    pub(crate) password_checks: Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// A failure that is not the caller's: the database, the pool, a stored row that does not
@@ -87,7 +90,13 @@ impl Store {
         notifier: Notifier,
         limits: Limits,
     ) -> Self {
-        Self { pool, clock, key_wrap, notifier, limits }
+        Self { pool, clock, key_wrap, notifier, limits, password_checks: Arc::default() }
+    }
+
+    /// How many console passwords were verified against their hash so far.
+    #[must_use]
+    pub fn password_checks(&self) -> u64 {
+        self.password_checks.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The injected clock's time, Unix milliseconds.

@@ -1650,6 +1650,42 @@ async fn console_login_sessions_and_logout() -> Result<()> {
     hub.stop().await
 }
 
+/// Guessing a console password in parallel gains nothing: forty wrong passwords at once
+/// get at most the lockout's allowance of real checks, and the account locks as if they
+/// had come one by one.
+#[tokio::test]
+async fn concurrent_guesses_cannot_exceed_the_lockout_limit() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, _) = hub.tenant("Guess Co").await?;
+    hub.console_user(tenant, "owner@guess.example", "owner").await?;
+    let checks = || async {
+        let metrics =
+            hub.http.get(format!("{}/metrics", hub.base)).bearer_auth(support::ADMIN_TOKEN);
+        let text = metrics.send().await?.text().await?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("thorbis_hub_console_password_checks_total "))
+            .and_then(|v| v.parse::<u64>().ok())
+            .context("no password check counter")
+    };
+    let before = checks().await?;
+    let guesses = (0..40).map(|i| {
+        let hub = &hub;
+        async move { hub.console_login(tenant, "owner@guess.example", &format!("guess {i}")).await }
+    });
+    for result in futures_util::future::join_all(guesses).await {
+        ensure!(result?.0 == StatusCode::UNAUTHORIZED);
+    }
+    let checked = checks().await? - before;
+    let limit = u64::try_from(thorbis_hub::accounts::MAX_FAILED_LOGINS)?;
+    ensure!(checked <= limit, "{checked} passwords checked, the limit is {limit}");
+    // Locked: even the right password is refused, unchecked, until the lockout ends.
+    let (status, _, _) = hub.console_login(tenant, "owner@guess.example", CONSOLE_PASSWORD).await?;
+    ensure!(status == StatusCode::UNAUTHORIZED && checks().await? - before == checked);
+    hub.clock.advance(i64::try_from(thorbis_hub::accounts::LOCKOUT_MS)? + 1);
+    hub.console_session(tenant, "owner@guess.example").await?;
+    hub.stop().await
+}
+
 /// The console's tenant operations: a manager with the CSRF token can run each one (the
 /// same code as the admin API), a viewer cannot run any, and a missing or wrong token
 /// refuses the request before anything is written.

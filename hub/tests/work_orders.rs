@@ -239,6 +239,25 @@ async fn a_technician_pulls_only_its_own_work_orders() -> Result<()> {
     hub.stop().await
 }
 
+/// Signs with `tech`'s key one more copy of its latest work order edit, as a thief holding
+/// the key could, and pushes it; the hub's answer.
+async fn push_forged_edit(hub: &TestHub, tech: &mut Technician) -> Result<Value> {
+    let change = tech
+        .agent
+        .events
+        .iter()
+        .rev()
+        .find(|e| e.kind.as_str() == "work_order.changed")
+        .context("an edit")?
+        .payload
+        .clone();
+    let tip = tech.agent.tip().seq;
+    tech.agent.append_raw("work_order.changed", change, hub.clock_now());
+    let (status, body) = hub.push(&tech.agent, &tech.agent.batch(tip + 1, tip + 1)).await?;
+    ensure!(status == StatusCode::OK, "{status} {body}");
+    Ok(body)
+}
+
 #[tokio::test]
 async fn technician_edits_reach_the_console_and_reassignment_moves_the_whole_document() -> Result<()>
 {
@@ -338,22 +357,8 @@ async fn technician_edits_reach_the_console_and_reassignment_moves_the_whole_doc
     let batch = a.pull(&hub).await?;
     ensure!(batch.events.is_empty(), "A still receives the work order: {batch:?}");
     ensure!(a.state.work_orders[&id].changes.len() == before);
-    // A's key in a thief's hands signs an edit all the same: the hub stores it (A's chain
-    // stays whole) but does not fold it.
-    let change = a
-        .agent
-        .events
-        .iter()
-        .rev()
-        .find(|e| e.kind.as_str() == "work_order.changed")
-        .context("an edit of A's")?
-        .payload
-        .clone();
-    let tip = a.agent.tip().seq;
-    a.agent.append_raw("work_order.changed", change, hub.clock_now());
-    let (status, body) = hub.push(&a.agent, &a.agent.batch(tip + 1, tip + 1)).await?;
-    ensure!(status == StatusCode::OK, "{status} {body}");
-    ensure!(body["quarantined"][0]["code"] == "not_assigned", "{body}");
+    // A's key in a thief's hands signs an edit all the same: stored, not folded.
+    ensure!(push_forged_edit(&hub, &mut a).await?["quarantined"][0]["code"] == "not_assigned");
     b.pull(&hub).await?;
     ensure!(b.state.work_orders[&id].view().context("view")?.notes.len() == 5);
     let row = listed(&hub, &console, id).await?;

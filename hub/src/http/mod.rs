@@ -176,7 +176,10 @@ async fn healthz(State(state): State<AppState>) -> Result<&'static str> {
 /// The counters, for whoever holds the admin token (a scraper sends it as a bearer token):
 /// they say how busy each tenant's terminals are, which is nobody else's business.
 async fn metrics(_: admin::Admin, State(state): State<AppState>) -> impl IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.0.metrics.render())
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.0.metrics.render(state.store().password_checks()),
+    )
 }
 
 /// A JSON request body, read within the body limit and parsed with a message that says what
