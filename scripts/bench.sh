@@ -28,6 +28,7 @@ benches=(
     thorbis-hub:ingest
     thorbis-hub:live_connections
     thorbis-hub:citus_ingest
+    thorbis-hub:login_flood
     thorbis-tests:lan
     thorbis-tests:catchup
 )
@@ -48,6 +49,7 @@ ingest_vs_copy_ratio|≥ 0.5
 hub_live_connections|≥ 5000
 hub_rss_mb_at_connections|≤ 1024
 citus_vs_single_ratio|≥ 0.5
+login_flood_push_ratio|≤ 2
 lan_pos_to_kds_p50_ms|≤ 10
 lan_pos_to_kds_p99_ms|≤ 50
 catchup_5000_orders_s|≤ 2

@@ -23,6 +23,7 @@
 //! ```
 
 pub mod admit;
+pub mod allowance;
 pub mod approval;
 pub mod authority;
 pub mod catalog;

@@ -17,6 +17,7 @@
 use std::sync::Mutex;
 
 use thorbis_agent::{CheckedPin, SignInError, SignedIn, Store};
+use thorbis_domain::allowance::Allowance;
 use thorbis_domain::ids::StaffId;
 use tokio::sync::Semaphore;
 
@@ -52,46 +53,15 @@ pub(crate) enum PinRefused {
 #[derive(Debug)]
 pub(crate) struct PinGate {
     one_at_a_time: Semaphore,
-    bucket: Mutex<Bucket>,
+    bucket: Mutex<Allowance>,
 }
 
 impl Default for PinGate {
     fn default() -> Self {
-        Self { one_at_a_time: Semaphore::new(1), bucket: Mutex::new(Bucket::full()) }
-    }
-}
-
-/// A token bucket in thousandths of a check, on the UI's clock.
-#[derive(Debug)]
-struct Bucket {
-    milli: u64,
-    at_ms: Option<u64>,
-}
-
-impl Bucket {
-    const FULL: u64 = BURST * 1_000;
-
-    fn full() -> Self {
-        Bucket { milli: Self::FULL, at_ms: None }
-    }
-
-    /// Refills for the time since the last look, up to a full bucket.
-    fn refill(&mut self, now_ms: u64) {
-        let elapsed = self.at_ms.map_or(0, |at| now_ms.saturating_sub(at));
-        self.milli = (self.milli + elapsed.saturating_mul(1_000) / REFILL_MS).min(Self::FULL);
-        self.at_ms = Some(now_ms.max(self.at_ms.unwrap_or(0)));
-    }
-
-    /// Whether a check may run at `now_ms`.
-    fn allows(&mut self, now_ms: u64) -> bool {
-        self.refill(now_ms);
-        self.milli >= 1_000
-    }
-
-    /// Spends one check's worth for a wrong PIN at `now_ms`.
-    fn spend(&mut self, now_ms: u64) {
-        self.refill(now_ms);
-        self.milli = self.milli.saturating_sub(1_000);
+        Self {
+            one_at_a_time: Semaphore::new(1),
+            bucket: Mutex::new(Allowance::full(BURST, REFILL_MS)),
+        }
     }
 }
 
@@ -170,29 +140,6 @@ fn refused<T>(refusal: SignInError) -> Result<Result<T, PinRefused>, UiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wrong_pins_spend_a_burst_then_one_per_period() {
-        let mut bucket = Bucket::full();
-        for _ in 0..BURST {
-            assert!(bucket.allows(1_000));
-            bucket.spend(1_000);
-        }
-        assert!(!bucket.allows(1_000), "the burst is spent");
-        assert!(!bucket.allows(1_000 + REFILL_MS - 1));
-        assert!(bucket.allows(1_000 + REFILL_MS));
-        bucket.spend(1_000 + REFILL_MS);
-        assert!(!bucket.allows(1_000 + REFILL_MS));
-        // A long quiet spell refills to the burst, no more.
-        let later = 1_000_000;
-        for _ in 0..BURST {
-            assert!(bucket.allows(later));
-            bucket.spend(later);
-        }
-        assert!(!bucket.allows(later));
-        // A clock that steps back refills nothing.
-        assert!(!bucket.allows(later - 10_000));
-    }
 
     #[test]
     fn only_wrong_pins_count() {

@@ -35,13 +35,16 @@
 //! viewers can only read. The tenant of every operation is the session's, never a URL or
 //! body field, so a session of one tenant cannot name another's rows.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use thorbis_domain::allowance::Allowance;
 use uuid::Uuid;
 
 use crate::accounts::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SessionUser};
@@ -116,11 +119,53 @@ pub(super) struct Login {
     password: String,
 }
 
+/// Console sign-ins a client address may try at once after a quiet spell.
+pub const LOGIN_BURST: u64 = 10;
+/// Then one more per this many milliseconds.
+pub const LOGIN_REFILL_MS: u64 = 3_000;
+/// How long a throttled sign-in waits for its refusal.
+const THROTTLED_ANSWER_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+/// Addresses remembered at most; beyond it, idle ones are forgotten first.
+const LOGIN_CLIENTS: usize = 10_000;
+
+/// Console sign-ins per client address ([`Allowance`]): a password check costs tens of
+/// milliseconds of a core, so one address flooding the login gets refused without one,
+/// after a pause, and device sync keeps its CPU. Per account, the lockout still applies
+/// ([`accounts::login`]).
+#[derive(Debug, Default)]
+pub(super) struct LoginThrottle(std::sync::Mutex<std::collections::HashMap<IpAddr, Allowance>>);
+
+impl LoginThrottle {
+    /// Spends one of `client`'s attempts at `now_ms`; whether it had one.
+    fn take(&self, client: IpAddr, now_ms: u64) -> bool {
+        let mut clients = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if clients.len() >= LOGIN_CLIENTS && !clients.contains_key(&client) {
+            clients.retain(|_, allowance| !allowance.is_full(now_ms));
+            if clients.len() >= LOGIN_CLIENTS {
+                return false;
+            }
+        }
+        clients
+            .entry(client)
+            .or_insert_with(|| Allowance::full(LOGIN_BURST, LOGIN_REFILL_MS))
+            .take(now_ms)
+    }
+}
+
 pub(super) async fn login(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<Login>,
 ) -> Result<Response> {
+    if !state.0.logins.take(client.ip(), state.now_ms()) {
+        // Answered late: a client that retries as soon as it is answered (a flood) then
+        // costs one cheap request per second, not thousands.
+        tokio::time::sleep(THROTTLED_ANSWER_DELAY).await;
+        return Err(Error::TooManyRequests(
+            "too many sign-in attempts from this address: wait a few seconds and try again".into(),
+        ));
+    }
     // Login has no session and so no CSRF token yet. Requiring a JSON content type makes a
     // cross-site login attempt a CORS-preflighted request that browsers do not send, so a
     // hostile page cannot sign a visitor in to the attacker's account (login CSRF); an HTML

@@ -46,6 +46,9 @@ pub enum Error {
     /// Well-formed, but fails verification: signature, chain link, clock bound.
     #[error("{0}")]
     Unprocessable(String),
+    /// Too many attempts from this client just now: try again later.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// A failure that is not the caller's: logged, answered with a bare 500.
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
@@ -64,6 +67,7 @@ impl Error {
             Error::Gone(_) => StatusCode::GONE,
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -56,6 +56,7 @@ struct Inner {
     admin_token: Option<String>,
     secure_cookies: bool,
     metrics: Metrics,
+    logins: console::LoginThrottle,
 }
 
 impl AppState {
@@ -78,6 +79,7 @@ impl AppState {
             admin_token,
             secure_cookies,
             metrics: Metrics::default(),
+            logins: console::LoginThrottle::default(),
         }))
     }
 
@@ -165,7 +167,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
 async fn healthz(State(state): State<AppState>) -> Result<&'static str> {

@@ -79,7 +79,9 @@ pub async fn serve_tls(
                     }
                 };
                 let acceptor = acceptor.clone();
-                let service = TowerToHyperService::new(app.clone());
+                // The client's address, as `axum::serve` gives it to handlers.
+                let app = app.clone().layer(axum::Extension(axum::extract::ConnectInfo(peer)));
+                let service = TowerToHyperService::new(app);
                 let watcher = graceful.watcher();
                 tokio::spawn(async move {
                     let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
