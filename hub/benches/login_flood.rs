@@ -8,7 +8,7 @@
 //! sync_push_p99_ms` (quiet), `METRIC sync_push_p99_ms_under_login_flood` and `METRIC
 //! login_flood_push_ratio` (their ratio; goal ≤ 2), measured in one run, and how the
 //! flood's attempts were answered. `THORBIS_FLOOD_PUSHES` changes the pushes per phase
-//! (default 400; 40 when the test command runs it as a check).
+//! (default 1,000; 40 when the test command runs it as a check).
 
 #![allow(clippy::print_stdout, reason = "a bench reports its figures on stdout")]
 
@@ -49,7 +49,7 @@ async fn main() -> Result<()> {
     let benching = std::env::args().any(|a| a == "--bench");
     let pushes: usize = match std::env::var("THORBIS_FLOOD_PUSHES") {
         Ok(v) => v.parse().context("THORBIS_FLOOD_PUSHES must be a number")?,
-        Err(_) if benching => 400,
+        Err(_) if benching => 1_000,
         Err(_) => 40,
     };
     let db = tokio::task::spawn_blocking(thorbis_hub::testing::fresh_database).await?;

@@ -36,6 +36,7 @@
 //! body field, so a session of one tenant cannot name another's rows.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
@@ -123,8 +124,8 @@ pub(super) struct Login {
 pub const LOGIN_BURST: u64 = 10;
 /// Then one more per this many milliseconds.
 pub const LOGIN_REFILL_MS: u64 = 3_000;
-/// How long a throttled sign-in waits for its refusal.
-const THROTTLED_ANSWER_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long a throttled sign-in waits for its refusal, at least.
+const THROTTLED_ANSWER_DELAY: Duration = Duration::from_millis(500);
 /// Addresses remembered at most; beyond it, idle ones are forgotten first.
 const LOGIN_CLIENTS: usize = 10_000;
 
@@ -160,8 +161,10 @@ pub(super) async fn login(
 ) -> Result<Response> {
     if !state.0.logins.take(client.ip(), state.now_ms()) {
         // Answered late: a client that retries as soon as it is answered (a flood) then
-        // costs one cheap request per second, not thousands.
-        tokio::time::sleep(THROTTLED_ANSWER_DELAY).await;
+        // costs about one cheap request a second, not thousands. Spread by the client's
+        // port, so many clients throttled at once do not all come back at once.
+        let spread = u64::from(client.port()) * 7_919 % 1_000;
+        tokio::time::sleep(THROTTLED_ANSWER_DELAY + Duration::from_millis(spread)).await;
         return Err(Error::TooManyRequests(
             "too many sign-in attempts from this address: wait a few seconds and try again".into(),
         ));
