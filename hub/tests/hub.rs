@@ -17,7 +17,7 @@ use thorbis_domain::money::{Currency, Money, Qty};
 use thorbis_hub::identity::{Credential, Role};
 use thorbis_hub::testing::Backend;
 use thorbis_sync_protocol::{
-    Batch, ChainTip, DeviceKey, PublicKey, Signature, batch_to_json, verify_chain,
+    Batch, ChainTip, DeviceId, DeviceKey, PublicKey, Signature, batch_to_json, verify_chain,
 };
 use uuid::Uuid;
 
@@ -737,6 +737,18 @@ async fn bad_input_gets_a_4xx_and_stores_nothing() -> Result<()> {
         let message = body["error"].as_str().unwrap_or_default();
         ensure!(message.len() > 10, "{name}: expected a message, got {body}");
     }
+    // An unknown device and a known one signed with the wrong key read the same: nobody
+    // learns which device ids exist.
+    let said = |name: &str, device: DeviceId| {
+        cases.iter().find(|c| c.0 == name).map(|c| {
+            c.3["error"].as_str().unwrap_or_default().replace(&device.to_string(), "<device>")
+        })
+    };
+    ensure!(
+        said("unknown device", stranger.device_id)
+            == said("request signed by the wrong key", agent.device_id),
+        "{cases:?}"
+    );
     ensure!(hub.count(STORED).await? == 0, "refused pushes stored something");
     ensure!(hub.count("SELECT count(*) FROM alerts").await? == 0);
     // And the genuine batch still goes through afterwards.

@@ -47,8 +47,16 @@ pub(super) async fn authenticate(
              check the device's clock"
         )));
     }
+    // An unknown device and a wrong signature get the same answer: a stranger cannot ask
+    // which device ids exist.
+    let unverified = || {
+        Error::Unauthorized(format!(
+            "the request signature does not verify for device {device_id}: sign with the key \
+             enrolled for it, or enroll again"
+        ))
+    };
     let Some(enrolled) = enrolled_device(state.store(), device_id).await? else {
-        return Err(Error::Unauthorized(format!("device {device_id} is not enrolled")));
+        return Err(unverified());
     };
     let caller = enrolled.caller;
     if !verify_request(
@@ -56,9 +64,7 @@ pub(super) async fn authenticate(
         &signature,
         &request_message(method, path, timestamp_ms, body),
     ) {
-        return Err(Error::Unauthorized(format!(
-            "request signature does not verify with device {device_id}'s enrolled key"
-        )));
+        return Err(unverified());
     }
     if enrolled.revoked {
         return Err(Error::Forbidden(format!("device {device_id} has been revoked")));
