@@ -176,7 +176,7 @@ fn device_uuid(store: &SharedStore) -> Uuid {
 
 /// Of `attempts`, those `store` folded or holds quarantined for another reason.
 fn folded_on(store: &SharedStore, attempts: &[Attempt]) -> Result<Vec<String>> {
-    let held = store.with(|s| s.quarantined())?;
+    let held = store.with(|s| s.quarantined(u32::MAX))?;
     Ok(attempts
         .iter()
         .filter_map(|a| match held.iter().find(|q| q.event == a.event) {

@@ -231,28 +231,32 @@ pub struct Quarantined {
     pub reason: String,
     /// Whether the reason is final; if not, the fact is tried again as more facts arrive.
     pub is_final: bool,
+    /// When this terminal held it back (its clock).
+    pub quarantined_ms: u64,
 }
 
 impl super::Store {
-    /// Every fact held but not folded, oldest quarantine first.
-    pub fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
+    /// The facts held but not folded, newest quarantine first, at most `limit`.
+    pub fn quarantined(&self, limit: u32) -> Result<Vec<Quarantined>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT device_id, seq, code, reason, final FROM quarantined
-             ORDER BY quarantined_ms, device_id, seq",
+            "SELECT device_id, seq, code, reason, final, quarantined_ms FROM quarantined
+             ORDER BY quarantined_ms DESC, device_id, seq LIMIT ?1",
         )?;
-        let rows = stmt.query_map([], |r| {
+        let rows = stmt.query_map([limit], |r| {
             Ok((
                 r.get::<_, Vec<u8>>(0)?,
                 r.get::<_, u64>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, bool>(4)?,
+                r.get::<_, u64>(5)?,
             ))
         })?;
         rows.map(|row| {
-            let (device, seq, code, reason, is_final) = row?;
+            let (device, seq, code, reason, is_final, quarantined_ms) = row?;
             let device_id = super::device_id(&device)?;
-            Ok(Quarantined { event: EventId { device_id, seq }, code, reason, is_final })
+            let event = EventId { device_id, seq };
+            Ok(Quarantined { event, code, reason, is_final, quarantined_ms })
         })
         .collect()
     }

@@ -106,6 +106,7 @@ pub(crate) fn page(
                 @if Manage::allows(who.role) {
                     a.btn.ghost href="/printing" id="nav-printing" { "Printing" }
                     a.btn.ghost href="/sessions" id="nav-sessions" { "Sessions" }
+                    a.btn.ghost href="/held" id="nav-held" { "Held back" }
                 }
                 span.who id="who" { (who.name) " · " (format!("{:?}", who.role).to_lowercase()) }
                 form.inline method="post" action="/signout" {

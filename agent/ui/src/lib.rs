@@ -38,6 +38,7 @@ mod approval;
 mod availability;
 mod drawer;
 mod guard;
+mod held;
 mod html;
 mod kds;
 mod pins;
@@ -392,6 +393,7 @@ fn routes(state: UiState) -> Router {
         .route("/printing", get(printing::screen))
         .route("/printing/{job}/{decision}", post(printing::decide))
         .route("/sessions", get(sessions::list))
+        .route("/held", get(held::list))
         .route("/sessions/end", post(sessions::end))
         .route("/pos", get(pos::checks))
         .route("/pos/checks", post(pos::open_check))
@@ -651,6 +653,42 @@ mod tests {
         let (status, headers, _) = ui.send(TestUi::post("/signin", "", None, &form(&token))).await;
         assert_eq!(status, StatusCode::SEE_OTHER);
         assert!(headers.contains_key(header::SET_COOKIE));
+    }
+
+    #[tokio::test]
+    async fn a_manager_sees_what_was_held_back_and_a_cashier_does_not() {
+        use thorbis_domain::DomainEvent;
+        use thorbis_domain::device::{DeviceRegistered, DeviceRole};
+        use thorbis_sync_protocol::{ChainTip, DeviceId, Event, EventKind, Hlc, PublicKey};
+
+        let ui = TestUi::new();
+        let (sam, _) = ui.sign_in(CASHIER, CASHIER_PIN).await;
+        let (morgan, _) = ui.sign_in(MANAGER, MANAGER_PIN).await;
+        let (_, _, empty) = ui.get("/held", &morgan).await;
+        assert!(empty.contains("held-none"), "{empty}");
+        // Another device vouches for a key of its own making, which only the hub may.
+        let forged = DomainEvent::DeviceRegistered(DeviceRegistered {
+            device_id: uuid::Uuid::from_u128(9),
+            location_id: uuid::Uuid::from_u128(1),
+            role: DeviceRole::Pos,
+            public_key: PublicKey([9; 32]),
+            credential_expires_at_ms: u64::MAX,
+        });
+        let event = Event {
+            device_id: DeviceId([7; 16]),
+            seq: 1,
+            hlc: Hlc { wall_ms: 1, counter: 0 },
+            prev_hash: ChainTip::GENESIS.hash,
+            kind: EventKind::new(forged.kind()).unwrap(),
+            payload: forged.encode_payload(),
+        };
+        let applied = ui.store.run(move |s| s.apply_remote(&[(event, None)])).await.unwrap();
+        assert_eq!(applied.quarantined, 1);
+        assert_eq!(ui.get("/held", &sam).await.0, StatusCode::FORBIDDEN);
+        let (status, _, list) = ui.get("/held", &morgan).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(list.contains(r#"data-code="not_allowed""#) && list.contains("refused"), "{list}");
+        assert!(list.contains("07070707"), "the author's device is named: {list}");
     }
 
     #[tokio::test]
