@@ -306,12 +306,14 @@ pub fn catalog_publication() -> Result<serde_json::Value, thorbis_domain::Comman
     Ok(serde_json::json!({ "events": events }))
 }
 
-/// [`catalog_facts`] as the tenant's reference log `log` carries them: a chain stamped from
-/// `wall_ms`, its tip signed with the tenant's key, as a hub serves it. For a store that has
-/// no hub to pull from (tests, a LAN-only rig) to take with
+/// [`catalog_facts`] as a hub serves them: the menu on the tenant's reference log `log`,
+/// the staff on its staff log ([`thorbis_sync_protocol::staff_log`] of `tenant`), each a
+/// chain stamped from `wall_ms` with its tip signed with the tenant's key. For a store that
+/// has no hub to pull from (tests, a LAN-only rig) to take with
 /// [`Store::apply_remote`](crate::Store::apply_remote), and relay to its peers.
 pub fn reference_log(
-    tenant: &thorbis_sync_protocol::DeviceKey,
+    tenant_key: &thorbis_sync_protocol::DeviceKey,
+    tenant: Uuid,
     log: thorbis_sync_protocol::DeviceId,
     wall_ms: u64,
 ) -> Result<
@@ -320,25 +322,31 @@ pub fn reference_log(
 > {
     use thorbis_sync_protocol::{ChainTip, Event, EventKind, Hlc};
 
-    let facts = catalog_facts()?;
-    let mut tip = ChainTip::GENESIS;
-    let mut chain = Vec::with_capacity(facts.len());
-    for (i, fact) in facts.iter().enumerate() {
-        let event = Event {
-            device_id: log,
-            seq: tip.seq + 1,
-            hlc: Hlc { wall_ms: wall_ms + i as u64, counter: 0 },
-            prev_hash: tip.hash,
-            kind: EventKind::new(fact.kind()).expect("the domain's kinds are valid"),
-            payload: fact.encode_payload(),
-        };
-        tip = ChainTip { seq: event.seq, hash: event.hash() };
-        chain.push((event, None));
+    let (staff, menu): (Vec<_>, Vec<_>) = catalog_facts()?
+        .into_iter()
+        .partition(|f| matches!(f, thorbis_domain::DomainEvent::StaffUpserted(_)));
+    let mut chains = Vec::new();
+    for (device_id, facts) in [(log, menu), (thorbis_sync_protocol::staff_log(tenant), staff)] {
+        let mut tip = ChainTip::GENESIS;
+        let mut chain = Vec::with_capacity(facts.len());
+        for (i, fact) in facts.iter().enumerate() {
+            let event = Event {
+                device_id,
+                seq: tip.seq + 1,
+                hlc: Hlc { wall_ms: wall_ms + i as u64, counter: 0 },
+                prev_hash: tip.hash,
+                kind: EventKind::new(fact.kind()).expect("the domain's kinds are valid"),
+                payload: fact.encode_payload(),
+            };
+            tip = ChainTip { seq: event.seq, hash: event.hash() };
+            chain.push((event, None));
+        }
+        if let Some((_, signature)) = chain.last_mut() {
+            *signature = Some(tenant_key.sign_checkpoint(device_id, tip).signature);
+        }
+        chains.extend(chain);
     }
-    if let Some((_, signature)) = chain.last_mut() {
-        *signature = Some(tenant.sign_checkpoint(log, tip).signature);
-    }
-    Ok(chain)
+    Ok(chains)
 }
 
 /// Total of [`typical_sale`], for checks.

@@ -28,25 +28,12 @@
 //! whichever log the event came from (a technician's push included).
 
 use deadpool_postgres::Transaction;
-use ring::digest::{Context, SHA256};
 use thorbis_domain::work_order::WorkOrder;
 use thorbis_sync_protocol::DeviceId;
 use uuid::Uuid;
 
 fn derived(label: &[u8], tenant: Uuid, technician: Option<DeviceId>) -> DeviceId {
-    let mut ctx = Context::new(&SHA256);
-    ctx.update(label);
-    ctx.update(tenant.as_bytes());
-    if let Some(t) = technician {
-        ctx.update(t.as_bytes());
-    }
-    let digest = ctx.finish();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest.as_ref()[..16]);
-    // RFC 9562 version 8 (custom) and the RFC variant bits.
-    bytes[6] = (bytes[6] & 0x0f) | 0x80;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    DeviceId::from_bytes(bytes)
+    thorbis_sync_protocol::tenant_log(label, tenant, technician)
 }
 
 /// The device id of `technician`'s dispatch log in `tenant`.

@@ -45,7 +45,7 @@ use thorbis_domain::{DomainEvent, EventMeta};
 use thorbis_sync_protocol::receive::{Fork, Rules, Runs, Strictness, SyncError};
 use thorbis_sync_protocol::{
     Batch, ChainTip, Checkpoint, DeviceId, DeviceKey, Event, EventId, EventKind, Hash32, Hlc,
-    HlcClock, PublicKey, Signature, VersionVector,
+    HlcClock, PublicKey, Signature, VersionVector, staff_log,
 };
 use uuid::Uuid;
 
@@ -458,9 +458,10 @@ async fn signer(
     }
     if device_id == hub_log(caller.tenant_id)
         || device_id == dispatch_log(caller.tenant_id, caller.device_id)
+        || (device_id == staff_log(caller.tenant_id) && caller.role != Role::Technician)
     {
-        // The tenant's reference-data log, or the caller's own dispatch log, relayed back:
-        // signed with the tenant key.
+        // The tenant's reference-data log, its staff log or the caller's own dispatch log,
+        // relayed back: signed with the tenant key.
         let row = tx
             .query_one("SELECT public_key FROM tenants WHERE tenant_id = $1", &[&caller.tenant_id])
             .await?;
@@ -638,9 +639,9 @@ async fn scope_tips(
     tx: &Transaction<'_>,
     caller: &Caller,
 ) -> Result<Vec<tokio_postgres::Row>, LogError> {
-    // Scope: the devices of the caller's location and the tenant's reference-data log
-    // (device id = tenant id); for a technician, the reference-data log, its own log and its
-    // dispatch log only. Dispatch logs are no enrolled device's, so the location join never
+    // Scope: the devices of the caller's location, the tenant's reference-data log (device
+    // id = tenant id) and its staff log; for a technician, the reference-data log, its own
+    // log and its dispatch log only: no staff, no PIN hashes. Dispatch logs are no enrolled device's, so the location join never
     // selects one. RLS keeps it to the caller's tenant regardless.
     let rows = if caller.role == Role::Technician {
         let logs = [
@@ -658,9 +659,9 @@ async fn scope_tips(
         tx.query(
             "SELECT t.device_id, t.seq FROM chain_tips t
                LEFT JOIN devices d ON d.tenant_id = t.tenant_id AND d.device_id = t.device_id
-              WHERE t.tenant_id = $1 AND (d.location_id = $2 OR t.device_id = $1)
+              WHERE t.tenant_id = $1 AND (d.location_id = $2 OR t.device_id IN ($1, $3))
               ORDER BY t.device_id",
-            &[&caller.tenant_id, &caller.location_id],
+            &[&caller.tenant_id, &caller.location_id, &uuid(staff_log(caller.tenant_id))],
         )
         .await?
     };
@@ -696,20 +697,29 @@ fn stored_event(
     Ok((event, checkpoint))
 }
 
-/// Publishes `domain` to `tenant`'s reference log in a transaction of its own and wakes
-/// live pulls; returns the first and last seq written.
+/// Publishes `domain` in a transaction of its own and wakes live pulls: staff records on
+/// the tenant's staff log ([`staff_log`], which technicians never pull), everything else
+/// on its reference log. Returns, per log written, its id and the first and last seq.
 pub async fn publish(
     store: &Store,
     tenant: Uuid,
     domain: Vec<DomainEvent>,
-) -> Result<(u64, u64), LogError> {
+) -> Result<Vec<(DeviceId, u64, u64)>, LogError> {
+    let (staff, reference): (Vec<_>, Vec<_>) =
+        domain.into_iter().partition(|e| matches!(e, DomainEvent::StaffUpserted(_)));
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
-    let (from, to) = append(store, &tx, tenant, hub_log(tenant), domain).await?;
+    let mut written = Vec::new();
+    for (log, events) in [(hub_log(tenant), reference), (staff_log(tenant), staff)] {
+        if !events.is_empty() {
+            let (from, to) = append(store, &tx, tenant, log, events).await?;
+            written.push((log, from, to));
+        }
+    }
     tx.commit().await?;
     store.notify(tenant);
-    tracing::info!(%tenant, from, to, "reference events published");
-    Ok((from, to))
+    tracing::info!(%tenant, ?written, "reference events published");
+    Ok(written)
 }
 
 /// Appends `domain` to `tenant`'s hub-signed log `log` (its reference log, [`hub_log`], or

@@ -11,8 +11,9 @@ use thorbis_domain::ids::StaffId;
 use uuid::Uuid;
 
 use crate::db::tenant_tx;
-use crate::log::{self, LogError, hub_log};
+use crate::log::{self, LogError};
 use crate::store::{Fault, Store, faults};
+use thorbis_sync_protocol::staff_log;
 
 /// Why staff could not be published.
 #[derive(Debug, thiserror::Error)]
@@ -48,9 +49,10 @@ async fn current_pin_hash(
     tenant: Uuid,
     staff: Uuid,
 ) -> Result<Option<String>, StaffError> {
+    // Serialized with other publications of staff by the staff log's tip.
     tx.execute(
-        "SELECT 1 FROM chain_tips WHERE tenant_id = $1 AND device_id = $1 FOR UPDATE",
-        &[&tenant],
+        "SELECT 1 FROM chain_tips WHERE tenant_id = $1 AND device_id = $2 FOR UPDATE",
+        &[&tenant, &crate::log::uuid(staff_log(tenant))],
     )
     .await?;
     let row = tx
@@ -90,7 +92,7 @@ pub async fn publish(
         store,
         &tx,
         tenant,
-        hub_log(tenant),
+        staff_log(tenant),
         vec![DomainEvent::StaffUpserted(staff.clone())],
     )
     .await?;

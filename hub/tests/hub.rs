@@ -923,19 +923,31 @@ async fn tenant_isolation(backend: Backend) -> Result<()> {
     }
     // Pull naming B's reference log; relay B's reference log through A.
     let (status, batch, _) = hub.pull(&a, &json!({ tenant_b.to_string(): 0 }), 1000).await?;
-    let leaked = batch
+    let shown = batch
         .as_ref()
         .is_some_and(|b2| b2.events.iter().any(|e| e.device_id.0 == *tenant_b.as_bytes()));
-    refused("pull B's reference log", status == StatusCode::OK && !leaked);
+    refused("pull B's reference log", status == StatusCode::OK && !shown);
     let (_, b_log, _) = hub.pull(&b, &json!({}), 1000).await?;
     let mut b_log = b_log.unwrap_or_default();
     let b_log_id = *tenant_b.as_bytes();
     b_log.events.retain(|e| e.device_id.0 == b_log_id);
     b_log.checkpoints.retain(|c| c.device_id.0 == b_log_id);
-    // B's two device records (terminal and technician), the item and the staff member.
-    ensure!(b_log.events.len() == 4 && !b_log.checkpoints.is_empty());
+    // B's two device records (terminal and technician) and the item; its staff member is
+    // on B's staff log.
+    ensure!(b_log.events.len() == 3 && !b_log.checkpoints.is_empty());
     let (status, _) = hub.push(&a, &b_log).await?;
     refused("relay B's reference log through A", status == StatusCode::FORBIDDEN);
+    let (_, staff_batch, _) = hub.pull(&b, &json!({}), 1000).await?;
+    let mut staff_batch = staff_batch.unwrap_or_default();
+    let b_staff_log = thorbis_sync_protocol::staff_log(tenant_b);
+    staff_batch.events.retain(|e| e.device_id == b_staff_log);
+    staff_batch.checkpoints.retain(|c| c.device_id == b_staff_log);
+    ensure!(staff_batch.events.len() == 1 && !staff_batch.checkpoints.is_empty());
+    let (status, _) = hub.push(&a, &staff_batch).await?;
+    refused("relay B's staff log through A", status == StatusCode::FORBIDDEN);
+    let (status, batch, _) = hub.pull(&a, &json!({ b_staff_log.to_string(): 0 }), 1000).await?;
+    let shown = batch.is_some_and(|b2| b2.events.iter().any(|e| e.device_id == b_staff_log));
+    refused("pull B's staff log", status == StatusCode::OK && !shown);
     // Push B's events (B-signed) as A: relay across tenants.
     let (status, _) = hub.push(&a, &b.all()).await?;
     refused("relay B's events through A", status == StatusCode::FORBIDDEN);
@@ -1163,10 +1175,10 @@ async fn tenant_isolation(backend: Backend) -> Result<()> {
     let b_dispatch = thorbis_hub::dispatch::dispatch_log(tenant_b, tech_b.device_id);
     let (status, batch, _) =
         hub.pull(&tech_a, &json!({ b_dispatch.to_string(): 0, b_tech.clone(): 0 }), 1000).await?;
-    let leaked = batch.is_some_and(|b2| {
+    let shown = batch.is_some_and(|b2| {
         b2.events.iter().any(|e| e.device_id == b_dispatch || e.device_id == tech_b.device_id)
     });
-    refused("technician: pull B's dispatch log", status == StatusCode::OK && !leaked);
+    refused("technician: pull B's dispatch log", status == StatusCode::OK && !shown);
     let (status, _, _) = hub.console_login(tenant_b, "manager@a.example", CONSOLE_PASSWORD).await?;
     refused("console: A's user logs in to B", status == StatusCode::UNAUTHORIZED);
     let (status, me) = hub.console("/api/v1/console/me", cookie, None, None).await?;
@@ -1820,15 +1832,19 @@ async fn console_operations_need_a_manager_and_the_csrf_token() -> Result<()> {
 async fn pulled_staff(
     hub: &TestHub,
     device: &Agent,
+    tenant: Uuid,
     tenant_key: &PublicKey,
 ) -> Result<Vec<thorbis_domain::catalog::Staff>> {
     let (status, batch, _) = hub.pull(device, &json!({}), 1000).await?;
     ensure!(status == StatusCode::OK, "pull: {status}");
     let batch = batch.unwrap_or_default();
-    let checkpoint = batch.checkpoints.last().cloned().context("no checkpoint")?;
-    verify_chain(tenant_key, ChainTip::GENESIS, &batch.events, &checkpoint)?;
+    let log = thorbis_sync_protocol::staff_log(tenant);
+    let events: Vec<_> = batch.events.into_iter().filter(|e| e.device_id == log).collect();
+    let checkpoint =
+        batch.checkpoints.into_iter().rfind(|c| c.device_id == log).context("no checkpoint")?;
+    verify_chain(tenant_key, ChainTip::GENESIS, &events, &checkpoint)?;
     let mut staff = Vec::new();
-    for event in batch.events.iter().filter(|e| !e.kind.as_str().starts_with("device.")) {
+    for event in &events {
         ensure!(event.kind.as_str() == "catalog.staff_upserted", "{}", event.kind);
         match DomainEvent::decode(event.kind.as_str(), &event.payload)? {
             Some(DomainEvent::StaffUpserted(s)) => staff.push(s),
@@ -1928,8 +1944,8 @@ async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
     ensure!(status == StatusCode::OK, "{status} {reply}");
     let id: Uuid = serde_json::from_value(reply["staff_id"].clone())?;
     ensure!(id.get_version_num() == 7, "{id}");
-    // Seq 1 of the log is the POS's device record.
-    ensure!(reply["role"] == "cashier" && reply["seq"] == 2, "{reply}");
+    // Staff have a log of their own (technicians never pull it): this is its first record.
+    ensure!(reply["role"] == "cashier" && reply["seq"] == 1, "{reply}");
     ensure!(reply.get("pin").is_none() && reply.get("pin_hash").is_none(), "{reply}");
     let stored: String = hub
         .superuser()
@@ -1942,7 +1958,7 @@ async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
         .get(0);
     ensure!(!stored.contains(pin), "the plain PIN reached the event store");
 
-    let pulled = pulled_staff(&hub, &pos, &tenant_key).await?;
+    let pulled = pulled_staff(&hub, &pos, tenant, &tenant_key).await?;
     ensure!(pulled.len() == 1, "{pulled:?}");
     let ana = &pulled[0];
     ensure!(ana.id.0 == id && ana.name == "Ana" && ana.active);
@@ -1962,8 +1978,8 @@ async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
             Some(&json!({ "staff_id": id, "name": "Ana M.", "role": "manager", "active": true })),
         )
         .await?;
-    ensure!(status == StatusCode::OK && reply["seq"] == 3, "{status} {reply}");
-    let pulled = pulled_staff(&hub, &pos, &tenant_key).await?;
+    ensure!(status == StatusCode::OK && reply["seq"] == 2, "{status} {reply}");
+    let pulled = pulled_staff(&hub, &pos, tenant, &tenant_key).await?;
     ensure!(pulled.len() == 2);
     ensure!(pulled[1].name == "Ana M." && pulled[1].role == thorbis_domain::catalog::Role::Manager);
     ensure!(pulled[1].pin_hash == ana.pin_hash, "an update without a PIN changed the hash");
@@ -1988,9 +2004,18 @@ async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
                      "active": false }),
         )
         .await?;
-    ensure!(status == StatusCode::OK && reply["seq"] == 4, "{status} {reply}");
-    let pulled = pulled_staff(&hub, &pos, &tenant_key).await?;
+    ensure!(status == StatusCode::OK && reply["seq"] == 3, "{status} {reply}");
+    let pulled = pulled_staff(&hub, &pos, tenant, &tenant_key).await?;
     let last = &pulled[2];
+    // A technician's laptop at the same location gets no staff and no PIN hash.
+    let laptop = hub.agent_as(tenant, location, 7, "technician").await?;
+    let (status, batch, _) = hub.pull(&laptop, &json!({}), 1000).await?;
+    let batch = batch.unwrap_or_default();
+    ensure!(status == StatusCode::OK && !batch.events.is_empty(), "{status}");
+    ensure!(
+        batch.events.iter().all(|e| e.kind.as_str() != "catalog.staff_upserted"),
+        "a technician received staff records"
+    );
     ensure!(!last.active && last.pin_hash != ana.pin_hash);
     ensure!(pin_verifies(pin, &last.pin_hash));
     ensure!(

@@ -144,6 +144,33 @@ impl fmt::Display for EventId {
     }
 }
 
+/// The id of one of a tenant's hub-signed logs other than its reference log (which is the
+/// tenant id itself): SHA-256 of `label`, the tenant and, for a per-device log, the
+/// device, as an RFC 9562 version-8 UUID. It never collides with an enrolled device
+/// (UUIDv7) or the reference log, and needs no table: hub and terminals derive it alike.
+#[must_use]
+pub fn tenant_log(label: &[u8], tenant: uuid::Uuid, device: Option<DeviceId>) -> DeviceId {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(label);
+    ctx.update(tenant.as_bytes());
+    if let Some(d) = device {
+        ctx.update(d.as_bytes());
+    }
+    let digest = ctx.finish();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest.as_ref()[..16]);
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    DeviceId::from_bytes(bytes)
+}
+
+/// The tenant's staff log: the hub-signed log that carries staff records (names, roles,
+/// PIN hashes). Store terminals pull it; a technician's laptop never gets it.
+#[must_use]
+pub fn staff_log(tenant: uuid::Uuid) -> DeviceId {
+    tenant_log(b"thorbis-edge staff log\0", tenant, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

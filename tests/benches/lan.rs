@@ -65,9 +65,10 @@ fn terminal(
         credential_signature: tenant.sign_credential(&credential),
         expires_at_ms: credential.expires_at_ms,
     })?;
-    // The menu comes from the tenant's reference log, as a hub would serve it.
+    // The menu and staff come from the tenant's logs, as a hub would serve them.
     store.apply_remote(&seed::reference_log(
         tenant,
+        credential.tenant_id,
         DeviceId([3; 16]),
         SystemClock.now_ms() - 60_000,
     )?)?;

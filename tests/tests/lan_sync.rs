@@ -48,6 +48,22 @@ impl Tenant {
         role: DeviceRole,
         seed: u8,
     ) -> Result<SharedStore> {
+        let store = self.bare_terminal(dir, clock, role, seed)?;
+        // The menu and staff come from the tenant's reference and staff logs, as a hub
+        // would serve them: a terminal never writes them.
+        let logs = seed::reference_log(&self.key, self.id, self.log, NOW_MS - 60_000)?;
+        store.with(|s| s.apply_remote(&logs))?;
+        Ok(store)
+    }
+
+    /// A fresh store enrolled as device `seed` in `role`, holding nothing yet.
+    fn bare_terminal(
+        &self,
+        dir: &tempfile::TempDir,
+        clock: &Arc<ManualClock>,
+        role: DeviceRole,
+        seed: u8,
+    ) -> Result<SharedStore> {
         let mut store = Store::open(StoreConfig {
             clock: clock.clone(),
             id_seed: Some(u64::from(seed)),
@@ -75,9 +91,6 @@ impl Tenant {
             credential_signature: self.key.sign_credential(&credential),
             expires_at_ms: credential.expires_at_ms,
         })?;
-        // The menu and staff come from the tenant's reference log, as a hub would serve
-        // them: a terminal never writes them.
-        store.apply_remote(&seed::reference_log(&self.key, self.log, NOW_MS - 60_000)?)?;
         Ok(SharedStore::new(store))
     }
 }
@@ -272,6 +285,39 @@ async fn a_terminal_of_another_tenant_or_store_is_refused() -> Result<()> {
         shell.shutdown().await;
     }
     colleague_sync.shutdown().await;
+    kds_sync.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_technicians_laptop_gets_the_menu_over_the_lan_but_no_staff() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let tenant = Tenant::new(1)?;
+    let kds = tenant.terminal(&dir, &clock, DeviceRole::Kds, 40)?;
+    let laptop = tenant.bare_terminal(&dir, &clock, DeviceRole::Technician, 41)?;
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let kds_sync = start(&kds, 40, Some(listener), vec![])?;
+    let laptop_sync = start(&laptop, 41, None, vec![addr])?;
+    let menu = kds.with(|s| s.chain_tip(tenant.log))?;
+    wait_for(
+        "the menu on the laptop",
+        20,
+        || Ok(laptop.with(|s| s.chain_tip(tenant.log))? == menu),
+    )
+    .await?;
+    // The kitchen display holds the staff log and withholds it from a technician.
+    let staff = thorbis_sync_protocol::staff_log(tenant.id);
+    ensure!(kds.with(|s| s.chain_tip(staff))?.seq > 0);
+    ensure!(laptop.with(|s| s.chain_tip(staff))?.seq == 0, "the laptop received staff");
+    ensure!(laptop.with(|s| s.active_staff())?.is_empty(), "the laptop knows staff");
+    // And the display's outbox to the laptop drains all the same.
+    wait_for("an empty outbox", 20, || {
+        Ok(kds_sync.status().peers.values().all(|p| p.online && p.outbox_depth == 0))
+    })
+    .await?;
+    laptop_sync.shutdown().await;
     kds_sync.shutdown().await;
     Ok(())
 }

@@ -36,12 +36,13 @@ use crate::projection::SqlState;
 /// every later batch slow.
 const RETRY_LIMIT: u32 = 200;
 
-/// What the enrollment tells admission: the tenant's reference log, and this device's own
-/// place (its own facts come back relayed, and others refer to them, before the hub's
-/// record of this device may have arrived).
+/// What the enrollment tells admission: the tenant's hub-signed logs (reference and staff),
+/// and this device's own place (its own facts come back relayed, and others refer to them,
+/// before the hub's record of this device may have arrived).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Enrolled {
     reference_log: DeviceId,
+    staff_log: DeviceId,
     device: DeviceId,
     place: Option<(DeviceRole, LocationId)>,
 }
@@ -50,6 +51,7 @@ impl Enrolled {
     pub(super) fn of(e: &Enrollment) -> Self {
         Self {
             reference_log: e.reference_log_id,
+            staff_log: thorbis_sync_protocol::staff_log(e.tenant_id),
             device: e.device_id,
             place: DeviceRole::parse(&e.role).map(|role| (role, LocationId(e.location_id))),
         }
@@ -71,7 +73,7 @@ impl ReadModel for Replica<'_, '_> {
 
 impl AdmitContext for Replica<'_, '_> {
     fn is_hub_log(&self, device: DeviceId) -> bool {
-        device == self.enrolled.reference_log
+        device == self.enrolled.reference_log || device == self.enrolled.staff_log
     }
 
     fn first_seen_ms(&self, event: EventId) -> Option<u64> {

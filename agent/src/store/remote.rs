@@ -18,7 +18,7 @@ use thorbis_domain::{DomainEvent, EventMeta, project};
 use thorbis_sync_protocol::sync::{EventSource, KeyRing};
 use thorbis_sync_protocol::{
     ChainTip, Credential, DeviceId, DeviceKey, DeviceRole, Event, Hlc, PublicKey, Signature,
-    VersionVector,
+    VersionVector, staff_log,
 };
 
 use super::admission::{Enrolled, Replica, pending, quarantine, release, remember_credential};
@@ -197,6 +197,7 @@ impl Store {
         }
         if let Some(enrollment) = self.enrollment()? {
             keys.insert(enrollment.reference_log_id, enrollment.tenant_public_key);
+            keys.insert(staff_log(enrollment.tenant_id), enrollment.tenant_public_key);
         }
         keys.insert(self.device_id, self.key.public_key());
         Ok(keys)

@@ -7,15 +7,17 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use thorbis_sync_protocol::clock::Clock;
-use thorbis_sync_protocol::sync::{KeyRing, Message, PeerState};
-use thorbis_sync_protocol::{Batch, Credential, DeviceId, VersionVector};
+use thorbis_sync_protocol::sync::{EventSource, KeyRing, Message, PeerState};
+use thorbis_sync_protocol::{
+    Batch, ChainTip, Credential, DeviceId, DeviceRole, Event, Signature, VersionVector, staff_log,
+};
 use tokio::sync::watch;
 
 use super::backoff::delay_ms;
 use super::{
     CredentialState, PeerStatus, RoundError, SharedStore, ShellConfig, SyncStatus, Transport,
 };
-use crate::{Store, StoreKeys};
+use crate::{Store, StoreError, StoreKeys};
 
 pub(super) struct PeerTask<T> {
     pub name: String,
@@ -123,6 +125,13 @@ impl<T: Transport> PeerTask<T> {
 
     /// Sends what the protocol has to say (bounded), then listens once.
     async fn round(&mut self, peer: &mut PeerState) -> Result<(), RoundError> {
+        // Staff records (PIN hashes) go to store terminals only, never to a technician's
+        // laptop, even one at the store: the hub does not send them either.
+        let withheld = self
+            .transport
+            .vouched()
+            .filter(|c| c.role == DeviceRole::Technician)
+            .map(|c| staff_log(c.tenant_id));
         for _ in 0..self.config.max_messages_per_round {
             let now = self.clock.now_ms();
             let state = peer.clone();
@@ -130,8 +139,9 @@ impl<T: Transport> PeerTask<T> {
                 .store
                 .run(move |s| {
                     let mut state = state;
-                    let msg = state.generate_message(&*s, now);
-                    (state, msg, s.version_vector())
+                    let source = Withholding { store: &*s, withheld };
+                    let msg = state.generate_message(&source, now);
+                    (state, msg, Ok::<_, StoreError>(source.vector()))
                 })
                 .await;
             *peer = state;
@@ -253,4 +263,38 @@ fn split_by_key(batch: Batch, keys: &StoreKeys) -> (Batch, Batch) {
         if known(&cp.device_id) { yes.checkpoints.push(cp) } else { no.checkpoints.push(cp) }
     }
     (yes, no)
+}
+
+/// The store as a peer may see it: everything but the `withheld` log.
+struct Withholding<'a> {
+    store: &'a Store,
+    withheld: Option<DeviceId>,
+}
+
+impl EventSource for Withholding<'_> {
+    fn vector(&self) -> VersionVector {
+        EventSource::vector(self.store)
+            .iter()
+            .filter(|(device, _)| Some(*device) != self.withheld)
+            .collect()
+    }
+
+    fn events_after(
+        &self,
+        device: DeviceId,
+        after_seq: u64,
+        limit: usize,
+    ) -> Vec<(Event, Option<Signature>)> {
+        if Some(device) == self.withheld {
+            return Vec::new();
+        }
+        EventSource::events_after(self.store, device, after_seq, limit)
+    }
+
+    fn tip(&self, device: DeviceId) -> ChainTip {
+        if Some(device) == self.withheld {
+            return ChainTip::GENESIS;
+        }
+        EventSource::tip(self.store, device)
+    }
 }

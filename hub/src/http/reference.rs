@@ -3,15 +3,18 @@
 //! session) appends catalog events to the tenant's own log, which devices
 //! pull like any other device's events.
 //!
-//! The log's device id is the tenant id ([`hub_log`]) and its checkpoints are signed with
-//! the tenant key, whose public half every device received with its credential, so a
+//! Staff records go to the tenant's staff log instead ([`thorbis_sync_protocol::staff_log`]),
+//! which store terminals pull and technicians' laptops never do: PIN hashes reach only the
+//! devices that sign staff in. The reference log's device id is the tenant id ([`hub_log`]);
+//! both logs' checkpoints are signed with the tenant key, whose public half every device received with its credential, so a
 //! device (or a LAN peer relaying for it) verifies reference data exactly as it verifies
 //! a terminal's events. Checkpoint signatures carry their own domain prefix, so the one
 //! key signing credentials and checkpoints cannot have one taken for the other.
 //!
 //! Request: `{"events": [{"kind": "catalog.item_upserted", "payload": {...}}, ...]}`: only
 //! `catalog.*` kinds this build understands, each payload valid for its kind (stored as the
-//! domain's own encoding). Response: `{"device_id": <tenant id>, "from_seq": n, "to_seq": m}`.
+//! domain's own encoding). Response: `{"device_id": <log>, "from_seq": n, "to_seq": m,
+//! "logs": [...]}`: the first log written at the top level, every log written in `logs`.
 //! A `catalog.staff_upserted` payload must carry an argon2id PHC string as its `pin_hash`
 //! (never a plain PIN); staff are normally published through [`super::staff`], which
 //! hashes the PIN on the hub.
@@ -101,6 +104,14 @@ pub(super) async fn publish_in(
     publish: Publish,
 ) -> Result<Json<Value>> {
     let domain = validate(&publish)?;
-    let (from, to) = crate::log::publish(state.store(), tenant, domain).await?;
-    Ok(Json(json!({ "device_id": hub_log(tenant), "from_seq": from, "to_seq": to })))
+    let written = crate::log::publish(state.store(), tenant, domain).await?;
+    let logs: Vec<Value> = written
+        .iter()
+        .map(|(log, from, to)| json!({ "device_id": log, "from_seq": from, "to_seq": to }))
+        .collect();
+    // The first log written also at the top level: the reference log, unless only staff
+    // were published.
+    let mut answer = logs.first().cloned().unwrap_or_else(|| json!({}));
+    answer["logs"] = Value::Array(logs);
+    Ok(Json(answer))
 }

@@ -26,7 +26,6 @@ use uuid::Uuid;
 use super::admin::{Admin, parse_uuid};
 use super::{AppState, Error, JsonBody, Result};
 use crate::accounts::hash_pin;
-use crate::log::hub_log;
 use crate::staff;
 
 /// A PIN as received: deserializes only from a JSON string and never prints its value, so
@@ -84,7 +83,7 @@ pub(super) async fn admin_upsert(
 }
 
 /// Creates or replaces a member of `tenant`'s staff and publishes it to the tenant's
-/// reference log: the one implementation behind the admin and console endpoints.
+/// staff log: the one implementation behind the admin and console endpoints.
 pub(super) async fn staff_in(
     state: &AppState,
     tenant: Uuid,
@@ -117,7 +116,7 @@ pub(super) async fn staff_in(
         "name": staff.name,
         "role": staff.role,
         "active": staff.active,
-        "device_id": hub_log(tenant),
+        "device_id": thorbis_sync_protocol::staff_log(tenant),
         "seq": published.seq,
     })))
 }
