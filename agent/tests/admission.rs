@@ -320,3 +320,37 @@ fn a_lan_peers_own_facts_are_admitted_on_its_credential_until_its_record_arrives
     );
     Ok(())
 }
+
+#[test]
+fn a_revoked_devices_later_facts_are_taken_back_when_the_revocation_arrives() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let mut kds = enrolled(&dir, KDS, 2, "kds")?;
+    let reference = reference_log(&dir)?;
+    kds.apply_remote(&reference)?;
+    // The POS opens a check before the hub revokes it and one after; both reach the
+    // kitchen before the revocation does, and both fold.
+    let before = chain(POS, ChainTip::GENESIS, NOW + 1_000, &[fact(&take_out(0x2a))])?;
+    let after = chain(POS, ChainTip::of(&before[0].0), NOW + 5_000, &[fact(&take_out(0x2b))])?;
+    kds.apply_remote(&before)?;
+    kds.apply_remote(&after)?;
+    ensure!(kds.order(OrderId(Uuid::from_u128(0x2b)))?.is_some());
+    // The revocation, dated between them, arrives.
+    let revoked = DomainEvent::DeviceRevoked(thorbis_domain::device::DeviceRevoked {
+        device_id: Uuid::from_bytes(POS.0),
+        revoked_at_ms: NOW + 2_000,
+    });
+    let tip = ChainTip::of(&reference.last().context("events")?.0);
+    let applied = kds.apply_remote(&chain(REFERENCE_LOG, tip, NOW + 6_000, &[fact(&revoked)])?)?;
+    ensure!(applied.taken_back == 1, "{applied:?}");
+    ensure!(kds.order(OrderId(Uuid::from_u128(0x2a)))?.is_some(), "written before: kept");
+    ensure!(kds.order(OrderId(Uuid::from_u128(0x2b)))?.is_none(), "written after: taken back");
+    let held = kds.quarantined(10)?;
+    ensure!(
+        held.iter().any(|q| q.event.device_id == POS && q.event.seq == 2 && q.code == "revoked")
+    );
+    // A rebuild agrees.
+    let digest = kds.projection_digest()?;
+    kds.rebuild_projections()?;
+    ensure!(kds.projection_digest()? == digest);
+    Ok(())
+}

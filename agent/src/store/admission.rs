@@ -222,6 +222,35 @@ pub(super) fn pending(conn: &Connection) -> Result<Vec<Pending>, StoreError> {
     .collect()
 }
 
+/// Takes back what `device` wrote after `revoked_at_ms`, now that its revocation has
+/// arrived: such facts that came before the revocation record were folded (their author
+/// was not yet known to be revoked). They are quarantined as revoked; the caller rebuilds
+/// the projections when any were, so they stop counting. Returns how many.
+pub(super) fn revoked_since(
+    conn: &Connection,
+    device: DeviceId,
+    revoked_at_ms: u64,
+    now_ms: u64,
+) -> Result<usize, StoreError> {
+    let seqs: Vec<u64> = conn
+        .prepare_cached(
+            "SELECT e.seq FROM events e WHERE e.device_id = ?1 AND e.hlc_wall > ?2
+                AND NOT EXISTS (SELECT 1 FROM quarantined q
+                                 WHERE q.device_id = e.device_id AND q.seq = e.seq)",
+        )?
+        .query_map(params![device.as_bytes(), revoked_at_ms], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for &seq in &seqs {
+        quarantine(
+            conn,
+            EventId { device_id: device, seq },
+            &Quarantine::Revoked { device },
+            now_ms,
+        )?;
+    }
+    Ok(seqs.len())
+}
+
 /// A fact this terminal holds but did not fold, and why.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Quarantined {

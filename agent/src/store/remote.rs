@@ -21,7 +21,9 @@ use thorbis_sync_protocol::{
     VersionVector, staff_log,
 };
 
-use super::admission::{Enrolled, Replica, pending, quarantine, release, remember_credential};
+use super::admission::{
+    Enrolled, Replica, pending, quarantine, release, remember_credential, revoked_since,
+};
 use super::{INSERT_EVENT, Store, device_id, hash32, insert_event, set_tip};
 use crate::error::StoreError;
 use crate::projection::{SqlState, list};
@@ -87,6 +89,9 @@ pub struct Applied {
     /// Facts quarantined earlier, for want of something that has arrived since, that
     /// passed now and were folded.
     pub released: usize,
+    /// Facts folded earlier whose author's revocation, dated before them, arrived now:
+    /// quarantined, and the projections rebuilt without them.
+    pub taken_back: usize,
 }
 
 /// A terminal's enrollment with a hub, as the hub answered it.
@@ -263,6 +268,8 @@ impl Store {
         // Per device: where its chain ends now (read once, then advanced in memory) and the
         // stamp of its newest event, for `chain_tips`.
         let mut tips: BTreeMap<DeviceId, (ChainTip, Option<Hlc>, bool)> = BTreeMap::new();
+        // Revocations folded in this batch: (device, when).
+        let mut revocations = Vec::new();
         {
             let mut read_tip =
                 tx.prepare_cached("SELECT seq, hash FROM chain_tips WHERE device_id = ?1")?;
@@ -310,14 +317,7 @@ impl Store {
                 // were first seen from the log.
                 insert_event(&mut insert, event, &hash, signature.as_ref().map(|s| &s.0[..]), now)?;
                 let verdict = admit(enrolled, &state, &tx, event, now)?;
-                match verdict {
-                    Ok(Some(domain_event)) => project(&mut state, &meta, &domain_event)?,
-                    Ok(None) => {}
-                    Err(reason) => {
-                        quarantine(&tx, meta.id, &reason, now)?;
-                        applied.quarantined += 1;
-                    }
-                }
+                settle(&mut state, &tx, &meta, verdict, now, &mut applied, &mut revocations)?;
                 *tip = ChainTip { seq: event.seq, hash };
                 *last_hlc = Some(event.hlc);
                 // Stamps were bounded when the protocol verified them; one beyond the bound
@@ -334,6 +334,9 @@ impl Store {
             }
             state.flush()?;
         }
+        for (device, at_ms) in revocations {
+            applied.taken_back += revoked_since(&tx, device, at_ms, now)?;
+        }
         for (device, (tip, last_hlc, _)) in &tips {
             if let Some(last_hlc) = last_hlc {
                 set_tip(&tx, *device, *tip, *last_hlc)?;
@@ -341,6 +344,10 @@ impl Store {
         }
         tx.commit()?;
         self.hlc = hlc;
+        if applied.taken_back > 0 {
+            tracing::warn!(facts = applied.taken_back, "facts of a revoked device taken back");
+            self.rebuild_projections()?;
+        }
         Ok(applied)
     }
 
@@ -519,4 +526,31 @@ fn admit(
             decoded => Ok(decoded),
         },
     })
+}
+
+/// Folds an admitted fact, or records why it was not (see `store/admission.rs`); notes a
+/// revocation it folds, whose device's later facts may need taking back.
+fn settle(
+    state: &mut SqlState<'_>,
+    conn: &rusqlite::Connection,
+    meta: &EventMeta,
+    verdict: Result<Option<DomainEvent>, Quarantine>,
+    now: u64,
+    applied: &mut Applied,
+    revocations: &mut Vec<(DeviceId, u64)>,
+) -> Result<(), StoreError> {
+    match verdict {
+        Ok(Some(event)) => {
+            if let DomainEvent::DeviceRevoked(r) = &event {
+                revocations.push((DeviceId::from_bytes(r.device_id.into_bytes()), r.revoked_at_ms));
+            }
+            project(state, meta, &event)?;
+        }
+        Ok(None) => {}
+        Err(reason) => {
+            quarantine(conn, meta.id, &reason, now)?;
+            applied.quarantined += 1;
+        }
+    }
+    Ok(())
 }
