@@ -62,6 +62,20 @@ pub struct Limits {
     pub credential_ttl_ms: u64,
     /// How long an enrollment code is valid when the request names no expiry.
     pub enrollment_code_ttl_ms: u64,
+    /// Longest a request may take, reading its body included, before it is answered 408:
+    /// a client trickling its body or a stuck handler cannot hold a connection and its
+    /// memory for long. Never less than a long-poll's wait plus five seconds.
+    pub request_timeout_ms: u64,
+}
+
+impl Limits {
+    /// [`Limits::request_timeout_ms`], raised to cover a long-poll's wait.
+    #[must_use]
+    pub fn request_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(
+            self.request_timeout_ms.max(self.max_wait_ms.saturating_add(5_000)),
+        )
+    }
 }
 
 impl Default for Limits {
@@ -75,6 +89,7 @@ impl Default for Limits {
             max_clock_ahead_ms: 5 * 60 * 1000,
             credential_ttl_ms: 365 * 24 * 3600 * 1000,
             enrollment_code_ttl_ms: 24 * 3600 * 1000,
+            request_timeout_ms: 60_000,
         }
     }
 }

@@ -2377,3 +2377,37 @@ async fn tasks(
         })
         .collect()
 }
+
+/// A client that sends half a request and stalls is answered 408 once the request deadline
+/// passes (a long-poll's wait plus five seconds at least), and the hub serves others
+/// meanwhile.
+#[tokio::test]
+async fn a_trickled_request_is_cut_off() -> Result<()> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let db = tokio::task::spawn_blocking(thorbis_hub::testing::fresh_database).await?;
+    let limits = thorbis_hub::Limits {
+        request_timeout_ms: 1_000,
+        max_wait_ms: 100,
+        ..thorbis_hub::Limits::default()
+    };
+    let hub = TestHub::start_with(db, limits).await?;
+    let addr = hub.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await?;
+    stream
+        .write_all(
+            b"POST /api/v1/console/login HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"email\"",
+        )
+        .await?;
+    let started = std::time::Instant::now();
+    let health = hub.http.get(format!("{}/healthz", hub.base)).send().await?;
+    ensure!(health.status() == StatusCode::OK, "the hub stopped serving others");
+    let mut answer = vec![0; 64];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(60), stream.read(&mut answer))
+        .await??;
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    ensure!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    // Not before a long-poll could have ended (5.1 s here; a margin for a busy machine).
+    ensure!(started.elapsed() >= std::time::Duration::from_secs(4), "cut off too early");
+    hub.stop().await
+}

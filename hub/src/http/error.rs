@@ -49,6 +49,9 @@ pub enum Error {
     /// Too many attempts from this client just now: try again later.
     #[error("{0}")]
     TooManyRequests(String),
+    /// The request took longer than the hub allows.
+    #[error("{0}")]
+    RequestTimeout(String),
     /// A failure that is not the caller's: logged, answered with a bare 500.
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
@@ -68,6 +71,7 @@ impl Error {
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use deadpool_postgres::Pool;
 
@@ -157,7 +157,26 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/sync/push", post(sync::push))
         .route("/api/v1/sync/pull", post(sync::pull))
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), deadline))
         .with_state(state)
+}
+
+/// Answers 408 to a request that takes longer than [`Limits::request_timeout`], reading
+/// its body included, and drops its work.
+async fn deadline(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limit = state.limits().request_timeout();
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => Error::RequestTimeout(format!(
+            "the request took longer than {} s; send it whole and promptly",
+            limit.as_secs()
+        ))
+        .into_response(),
+    }
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then drains in-flight
