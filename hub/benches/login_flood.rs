@@ -65,8 +65,11 @@ async fn main() -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let answers: Arc<[AtomicU64; 3]> = Arc::default();
     let mut flood = tokio::task::JoinSet::new();
+    // Each client says when its first attempt was answered: the flood is under way.
+    let (started_tx, mut started_rx) = tokio::sync::mpsc::channel::<()>(FLOODERS);
     for client in 0..FLOODERS {
         let (hub, stop, answers) = (Arc::clone(&hub), Arc::clone(&stop), Arc::clone(&answers));
+        let started = started_tx.clone();
         flood.spawn(async move {
             // Bounded: stops when told, and after 10,000 attempts in any case.
             for n in 0..10_000 {
@@ -83,15 +86,23 @@ async fn main() -> Result<()> {
                     _ => 2,
                 };
                 answers[slot].fetch_add(1, Ordering::Relaxed);
+                if n == 0 {
+                    let _ = started.send(()).await;
+                }
             }
         });
     }
-    // The flood under way before the clock starts.
-    let started = Instant::now();
-    while answers.iter().map(|a| a.load(Ordering::Relaxed)).sum::<u64>() < FLOODERS as u64 {
-        ensure!(started.elapsed() < Duration::from_secs(30), "the flood did not start");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
+    drop(started_tx);
+    // Every client answered once before the clock starts.
+    let under_way = async {
+        for _ in 0..FLOODERS {
+            started_rx.recv().await.context("a flooding client ended before its first answer")?;
+        }
+        Ok::<_, anyhow::Error>(())
+    };
+    tokio::time::timeout(Duration::from_secs(30), under_way)
+        .await
+        .context("the flood did not start")??;
     let flooded = push_p99(&hub, &mut agent, pushes, 100_000).await;
     stop.store(true, Ordering::Relaxed);
     while flood.join_next().await.is_some() {}

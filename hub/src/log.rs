@@ -270,12 +270,11 @@ async fn lock_tip(
     // Statements on the push path are prepared once per pooled connection (see `tenant_tx`).
     let lock_tip = tx
         .prepare_cached(
-            "SELECT t.seq, t.hash,
-                    (SELECT e.hlc_wall_ms FROM events e WHERE e.tenant_id = $1
-                        AND e.device_id = $2 AND e.seq = t.seq),
-                    (SELECT e.hlc_counter FROM events e WHERE e.tenant_id = $1
-                        AND e.device_id = $2 AND e.seq = t.seq)
-               FROM chain_tips t WHERE t.tenant_id = $1 AND t.device_id = $2 FOR UPDATE",
+            "SELECT t.seq, t.hash, e.hlc_wall_ms, e.hlc_counter
+               FROM chain_tips t
+               LEFT JOIN events e ON e.tenant_id = t.tenant_id AND e.device_id = t.device_id
+                                 AND e.seq = t.seq
+              WHERE t.tenant_id = $1 AND t.device_id = $2 FOR UPDATE OF t",
         )
         .await?;
     let Some(row) = tx.query_opt(&lock_tip, &[&tenant, &uuid(device)]).await? else {
