@@ -83,6 +83,7 @@ pub fn staff() -> Vec<Command> {
             role: Role::Cashier,
             pin_hash: cashier.clone(),
             active: true,
+            locations: Vec::new(),
         }),
         Command::PublishStaff(Staff {
             id: MANAGER,
@@ -90,6 +91,7 @@ pub fn staff() -> Vec<Command> {
             role: Role::Manager,
             pin_hash: manager.clone(),
             active: true,
+            locations: Vec::new(),
         }),
     ]
 }
@@ -306,14 +308,16 @@ pub fn catalog_publication() -> Result<serde_json::Value, thorbis_domain::Comman
     Ok(serde_json::json!({ "events": events }))
 }
 
-/// [`catalog_facts`] as a hub serves them: the menu on the tenant's reference log `log`,
-/// the staff on its staff log ([`thorbis_sync_protocol::staff_log`] of `tenant`), each a
-/// chain stamped from `wall_ms` with its tip signed with the tenant's key. For a store that
-/// has no hub to pull from (tests, a LAN-only rig) to take with
-/// [`Store::apply_remote`](crate::Store::apply_remote), and relay to its peers.
+/// [`catalog_facts`] as a hub serves them to the terminals of `location`: the menu on the
+/// tenant's reference log `log`, the staff on the location's staff log
+/// ([`thorbis_sync_protocol::staff_log`]), each a chain stamped from `wall_ms` with its tip
+/// signed with the tenant's key. For a store that has no hub to pull from (tests, a
+/// LAN-only rig) to take with [`Store::apply_remote`](crate::Store::apply_remote), and
+/// relay to its peers.
 pub fn reference_log(
     tenant_key: &thorbis_sync_protocol::DeviceKey,
     tenant: Uuid,
+    location: Uuid,
     log: thorbis_sync_protocol::DeviceId,
     wall_ms: u64,
 ) -> Result<
@@ -326,7 +330,8 @@ pub fn reference_log(
         .into_iter()
         .partition(|f| matches!(f, thorbis_domain::DomainEvent::StaffUpserted(_)));
     let mut chains = Vec::new();
-    for (device_id, facts) in [(log, menu), (thorbis_sync_protocol::staff_log(tenant), staff)] {
+    let staff_log = thorbis_sync_protocol::staff_log(tenant, location);
+    for (device_id, facts) in [(log, menu), (staff_log, staff)] {
         let mut tip = ChainTip::GENESIS;
         let mut chain = Vec::with_capacity(facts.len());
         for (i, fact) in facts.iter().enumerate() {

@@ -157,6 +157,7 @@ fn a_terminal_folds_what_a_device_may_write_and_quarantines_the_rest() -> Result
             thorbis_agent::staff::PinCost::FAST_FOR_TESTS,
         )?,
         active: true,
+        locations: Vec::new(),
     };
     let bomb = DomainEvent::OrderOpened(OrderOpened {
         order_id: OrderId(Uuid::from_u128(0xb0b)),

@@ -110,6 +110,7 @@ fn disabled_staff_cannot_sign_in_or_approve() -> Result<()> {
         role: Role::Owner,
         pin_hash: hash_pin("4321", b"alex-salt", PinCost::FAST_FOR_TESTS)?,
         active: true,
+        locations: Vec::new(),
     };
     store.execute(&Command::PublishStaff(record.clone()))?;
     assert_eq!(store.approve(gone, "4321")?, gone);
@@ -133,6 +134,7 @@ fn a_plain_pin_is_never_published() -> Result<()> {
             role: Role::Cashier,
             pin_hash: "1234".into(),
             active: true,
+            locations: Vec::new(),
         }))
         .unwrap_err();
     assert!(matches!(refused.refusal(), Some(CommandError::InvalidPinHash)), "{refused:?}");
@@ -215,5 +217,51 @@ fn only_a_published_manager_is_recorded_as_approver() -> Result<()> {
 
     store.execute(&void(MANAGER))?;
     assert_eq!(store.event_count()?, events + 1);
+    Ok(())
+}
+
+#[test]
+fn staff_of_another_location_cannot_sign_in_or_approve_here() -> Result<()> {
+    use thorbis_agent::Enrollment;
+    use thorbis_domain::ids::LocationId;
+    use thorbis_sync_protocol::{DeviceId, PublicKey, Signature};
+
+    let dir = tempfile::tempdir()?;
+    let (mut store, _) = seeded(&dir)?;
+    let here = Uuid::from_u128(0x10c);
+    let elsewhere = LocationId(Uuid::from_u128(0x20c));
+    store.record_enrollment(&Enrollment {
+        hub_url: "http://hub.test".into(),
+        device_id: store.device_id(),
+        tenant_id: Uuid::from_u128(0x7e),
+        location_id: here,
+        role: "pos".into(),
+        tenant_public_key: PublicKey([9; 32]),
+        reference_log_id: DeviceId([0x7e; 16]),
+        credential: vec![1],
+        credential_signature: Signature([5; 64]),
+        expires_at_ms: START_MS + 86_400_000,
+    })?;
+    let visitor = StaffId(Uuid::from_u128(4));
+    let record = Staff {
+        id: visitor,
+        name: "Vi".into(),
+        role: Role::Manager,
+        pin_hash: hash_pin("5555", b"vi-salt-", PinCost::FAST_FOR_TESTS)?,
+        active: true,
+        locations: vec![elsewhere],
+    };
+    store.execute(&Command::PublishStaff(record.clone()))?;
+    assert!(store.active_staff()?.iter().all(|s| s.id != visitor), "listed here");
+    // Checked like an id this location does not have: nothing says they exist.
+    assert!(matches!(store.sign_in(visitor, "5555"), Err(SignInError::UnknownStaff)));
+    assert!(matches!(store.approve(visitor, "5555"), Err(SignInError::UnknownStaff)));
+    // The demo staff name no location: they work everywhere, here included.
+    assert_eq!(store.sign_in(CASHIER, CASHIER_PIN)?.staff_id, CASHIER);
+    // Once their record names this location too, they sign in.
+    let both = vec![elsewhere, LocationId(here)];
+    store.execute(&Command::PublishStaff(Staff { locations: both, ..record }))?;
+    assert_eq!(store.sign_in(visitor, "5555")?.staff_id, visitor);
+    assert!(store.active_staff()?.iter().any(|s| s.id == visitor));
     Ok(())
 }

@@ -426,7 +426,7 @@ fn in_context(
     if let Author::Device { id, location, .. } = *author {
         places(event, id, location, cx)?;
     }
-    approvals(fact, event, cx)?;
+    approvals(fact, event, author, cx)?;
     slots(fact, event, cx)
 }
 
@@ -919,10 +919,20 @@ fn named(event: &DomainEvent) -> Vec<(Option<StaffId>, Option<&'static str>)> {
     named
 }
 
-fn approvals(fact: &FactMeta, event: &DomainEvent, cx: &impl ReadModel) -> Result<(), Failure> {
+fn approvals(
+    fact: &FactMeta,
+    event: &DomainEvent,
+    author: &Author,
+    cx: &impl ReadModel,
+) -> Result<(), Failure> {
+    // A device's facts are approved by staff of its own location.
+    let location = match *author {
+        Author::Device { location, .. } => Some(location),
+        Author::Hub => None,
+    };
     for (approver, required) in named(event) {
         match (approver, required) {
-            (Some(staff), _) => approver_at(staff, fact.meta.hlc, cx)?,
+            (Some(staff), _) => approver_at(staff, fact.meta.hlc, location, cx)?,
             (None, Some(what)) => return Err(Quarantine::ApprovalMissing { what }.into()),
             (None, None) => {}
         }
@@ -933,11 +943,20 @@ fn approvals(fact: &FactMeta, event: &DomainEvent, cx: &impl ReadModel) -> Resul
 /// Only the latest version of a staff record is kept, so a manager who has left since
 /// the fact cannot be asked whether they were active then: a record deactivated after the
 /// fact's stamp still vouches for it. Nothing else is forgiven, so a back-dated fact
-/// cannot name a cashier whose record merely changed later.
-fn approver_at(id: StaffId, stamp: Hlc, cx: &impl ReadModel) -> Result<(), Failure> {
+/// cannot name a cashier whose record merely changed later. An approver must work at
+/// `location`, the author's, when there is one.
+fn approver_at(
+    id: StaffId,
+    stamp: Hlc,
+    location: Option<LocationId>,
+    cx: &impl ReadModel,
+) -> Result<(), Failure> {
     let record = cx.get::<Versioned<Staff>>(id.0)?.and_then(|v| v.current);
     match record {
         None => Err(Quarantine::UnknownApprover(id).into()),
+        Some(s) if location.is_some_and(|l| !s.value.works_at(l)) => {
+            Err(Quarantine::NotAnApprover(id).into())
+        }
         Some(s) if may_approve(&s.value) => Ok(()),
         Some(s) if s.value.role.can_approve() && s.meta.hlc > stamp => Ok(()),
         Some(_) => Err(Quarantine::NotAnApprover(id).into()),

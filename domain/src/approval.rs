@@ -42,7 +42,14 @@ mod tests {
     use uuid::Uuid;
 
     fn staff(role: Role, active: bool) -> Staff {
-        Staff { id: StaffId(Uuid::nil()), name: "x".into(), role, pin_hash: String::new(), active }
+        Staff {
+            id: StaffId(Uuid::nil()),
+            name: "x".into(),
+            role,
+            pin_hash: String::new(),
+            active,
+            locations: Vec::new(),
+        }
     }
 
     #[test]

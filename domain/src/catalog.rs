@@ -10,7 +10,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{CategoryId, ItemId, ModifierGroupId, ModifierId, StaffId, TaxCategoryId};
+use crate::ids::{
+    CategoryId, ItemId, LocationId, ModifierGroupId, ModifierId, StaffId, TaxCategoryId,
+};
 use crate::money::Money;
 
 /// A kitchen display / printer station that prepares some items ("grill", "bar").
@@ -137,6 +139,19 @@ pub struct Staff {
     /// Staff who left stay in the catalog (their ids are on past events) but cannot sign in.
     #[serde(default = "yes")]
     pub active: bool,
+    /// The locations they work at; none means every location of the tenant (an owner, an
+    /// area manager). A terminal receives the records of its own location's staff only,
+    /// and signs in, or takes approvals from, only staff who work there.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub locations: Vec<LocationId>,
+}
+
+impl Staff {
+    /// Whether they work at `location`.
+    #[must_use]
+    pub fn works_at(&self, location: LocationId) -> bool {
+        self.locations.is_empty() || self.locations.contains(&location)
+    }
 }
 
 /// Whether `s` has the shape of an argon2id PHC string: `$argon2id$v=19$<params>$<salt>$<hash>`

@@ -108,6 +108,7 @@ fn reference_data_from_a_terminal_is_quarantined() {
         role: Role::Owner,
         pin_hash: PIN_HASH.into(),
         active: true,
+        locations: Vec::new(),
     });
     let price = DomainEvent::ItemUpserted(Item {
         price: Money(1),
@@ -224,6 +225,25 @@ fn approvers_must_be_active_managers_who_exist() {
     }));
     let forged = void(order(1), &l2, Some(CASHIER));
     assert_eq!(later.take(&stamped_before, &forged), Err(Quarantine::NotAnApprover(CASHIER)));
+}
+
+#[test]
+fn approvers_work_at_the_location_of_what_they_approve() {
+    let (mut r, l) = store_with_order();
+    // A manager of the other store (a location of their own) approves nothing here.
+    let visitor = StaffId(u(0x5_09));
+    let elsewhere = Staff { locations: vec![location(ELSEWHERE)], ..staff(visitor, Role::Manager) };
+    r.hub(&DomainEvent::StaffUpserted(elsewhere.clone()));
+    assert_eq!(
+        r.refuse(POS, &void(order(1), &l, Some(visitor))),
+        Quarantine::NotAnApprover(visitor)
+    );
+    // Once their record names this location too, they do.
+    r.hub(&DomainEvent::StaffUpserted(Staff {
+        locations: vec![location(ELSEWHERE), location(POS)],
+        ..elsewhere
+    }));
+    assert_eq!(r.send(POS, &void(order(1), &l, Some(visitor))), Ok(()));
 }
 
 #[test]

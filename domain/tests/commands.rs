@@ -113,6 +113,7 @@ fn catalog() -> Vec<Command> {
         role,
         pin_hash: PIN_HASH.into(),
         active: true,
+        locations: Vec::new(),
     };
     vec![
         Command::PublishStaff(staff(MANAGER, "Morgan", Role::Manager)),
@@ -646,6 +647,7 @@ fn staff_are_published_with_a_pin_hash_never_a_pin() {
         role: Role::Manager,
         pin_hash: pin_hash.into(),
         active: true,
+        locations: Vec::new(),
     };
     // Plain PINs, other algorithms and mangled strings are all refused, and nothing is folded.
     for bad in [
@@ -739,6 +741,7 @@ fn approvals_name_a_published_active_manager() {
         role: Role::Owner,
         pin_hash: PIN_HASH.into(),
         active: false,
+        locations: Vec::new(),
     };
     t.run(&Command::PublishStaff(record)).unwrap();
     assert_eq!(refused(&mut t, &void(gone)), (gone, "not an approver"));

@@ -267,6 +267,7 @@ fn event(sel: u8, a: u8, b: u8, amt: i64) -> DomainEvent {
                 role: if b.is_multiple_of(2) { Role::Cashier } else { Role::Manager },
                 pin_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ${amt:032x}"),
                 active: amt % 3 == 0,
+                locations: Vec::new(),
             }),
             _ => DomainEvent::ItemUpserted(Item {
                 id: item,

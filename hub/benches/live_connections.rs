@@ -22,7 +22,6 @@ use anyhow::{Context as _, Result, ensure};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::{Agent, TestHub};
-use thorbis_hub::identity::{DEVICE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 
 /// Devices sharing the connections (a device may hold several live pulls).
 const DEVICES: u8 = 50;
@@ -75,13 +74,7 @@ fn live_pull(
         "have": { agent.tenant.to_string(): log_tip },
         "wait_ms": WAIT_MS,
     }))?;
-    let ts = system_now()?;
-    let signature = agent.key.sign_request("POST", "/api/v1/sync/pull", ts, &body);
-    Ok(http
-        .post(format!("{base}/api/v1/sync/pull"))
-        .header(DEVICE_HEADER, agent.device_id.to_string())
-        .header(TIMESTAMP_HEADER, ts.to_string())
-        .header(SIGNATURE_HEADER, signature.to_string())
+    Ok(support::signed_post(http, base, agent, "/api/v1/sync/pull", system_now()?, &body)?
         .header("accept", "application/json")
         .body(body))
 }
@@ -107,6 +100,9 @@ async fn main() -> Result<()> {
             .env("THORBIS_HUB_APP_DATABASE_URL", &setup.db.config.app_url)
             .env("THORBIS_HUB_LISTEN", format!("127.0.0.1:{port}"))
             .env("THORBIS_HUB_ADMIN_TOKEN", support::ADMIN_TOKEN)
+            .env("THORBIS_HUB_KEY_ENCRYPTION_KEY", support::key_encryption_key_hex())
+            // Every connection comes from this one address.
+            .env("THORBIS_HUB_MAX_CONNECTIONS_PER_ADDRESS", (connections + 100).to_string())
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -46,7 +46,7 @@ pub struct DatabaseConfig {
 /// Request limits and time windows.
 #[derive(Clone, Debug)]
 pub struct Limits {
-    /// Largest request body, in bytes.
+    /// Largest body of a device's signed sync request (a push's batch), in bytes.
     pub body_limit_bytes: usize,
     /// Most events one push may carry (at most the codec's own limit).
     pub max_batch_events: usize,
@@ -66,6 +66,26 @@ pub struct Limits {
     /// a client trickling its body or a stuck handler cannot hold a connection and its
     /// memory for long. Never less than a long-poll's wait plus five seconds.
     pub request_timeout_ms: u64,
+    /// How long a connection may sit without sending a complete request head: a client
+    /// that connects and says nothing, or keeps an idle keep-alive connection, is closed
+    /// after this long.
+    pub idle_timeout_ms: u64,
+    /// Most connections the process holds open at once; further clients wait in the
+    /// kernel's accept queue.
+    pub max_connections: usize,
+    /// Most connections one IP address holds open at once; more from it are closed as
+    /// soon as they are accepted. A store's terminals behind one NAT share an address, so
+    /// this is generous; it stops one address from taking every slot.
+    pub max_connections_per_address: usize,
+    /// Largest body of a request that needs no signature, session or token (console
+    /// sign-in, enrollment), in bytes.
+    pub anonymous_body_limit_bytes: usize,
+    /// Largest body of a console or admin request, in bytes (reference-data publications
+    /// and imports included).
+    pub console_body_limit_bytes: usize,
+    /// Most bytes of events the hub stores for one device; a push past it is refused with
+    /// 507 and raises an alert, so one device cannot fill the tenant's database.
+    pub device_quota_bytes: u64,
 }
 
 impl Limits {
@@ -90,6 +110,12 @@ impl Default for Limits {
             credential_ttl_ms: 365 * 24 * 3600 * 1000,
             enrollment_code_ttl_ms: 24 * 3600 * 1000,
             request_timeout_ms: 60_000,
+            idle_timeout_ms: 30_000,
+            max_connections: 10_000,
+            max_connections_per_address: 512,
+            anonymous_body_limit_bytes: 16 * 1024,
+            console_body_limit_bytes: 4 * 1024 * 1024,
+            device_quota_bytes: 4 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -107,7 +133,8 @@ pub struct ConfigError {
 impl Config {
     /// Reads `THORBIS_HUB_*` variables through `get` (the environment, in `main`):
     /// `LISTEN`, `DATABASE_URL` + `APP_DATABASE_URL` (both or neither), `POOL_SIZE`,
-    /// `DATA_DIR`, `ADMIN_TOKEN`, `BODY_LIMIT_BYTES`, `MAX_BATCH_EVENTS`, `TLS_CERT` +
+    /// `DATA_DIR`, `ADMIN_TOKEN`, `BODY_LIMIT_BYTES`, `MAX_BATCH_EVENTS`, `MAX_CONNECTIONS`,
+    /// `MAX_CONNECTIONS_PER_ADDRESS`, `DEVICE_QUOTA_BYTES`, `TLS_CERT` +
     /// `TLS_KEY` (both or neither), `KEY_ENCRYPTION_KEY` (64 hex digits).
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         fn parse<T: std::str::FromStr>(
@@ -134,6 +161,21 @@ impl Config {
             limits.max_batch_events,
         )?
         .min(thorbis_sync_protocol::MAX_BATCH_EVENTS);
+        limits.max_connections = parse(
+            "THORBIS_HUB_MAX_CONNECTIONS",
+            get("THORBIS_HUB_MAX_CONNECTIONS"),
+            limits.max_connections,
+        )?;
+        limits.max_connections_per_address = parse(
+            "THORBIS_HUB_MAX_CONNECTIONS_PER_ADDRESS",
+            get("THORBIS_HUB_MAX_CONNECTIONS_PER_ADDRESS"),
+            limits.max_connections_per_address,
+        )?;
+        limits.device_quota_bytes = parse(
+            "THORBIS_HUB_DEVICE_QUOTA_BYTES",
+            get("THORBIS_HUB_DEVICE_QUOTA_BYTES"),
+            limits.device_quota_bytes,
+        )?;
         let database = match (get("THORBIS_HUB_DATABASE_URL"), get("THORBIS_HUB_APP_DATABASE_URL"))
         {
             (Some(owner_url), Some(app_url)) => Some(DatabaseConfig {

@@ -130,7 +130,11 @@ async fn apply(
             continue;
         }
         let tx = client.transaction().await?;
-        tx.batch_execute(m.sql).await?;
+        tx.batch_execute(m.sql).await.map_err(|e| DbError::Migration {
+            version: m.version,
+            name: m.name.to_owned(),
+            reason: e.as_db_error().map_or_else(|| e.to_string(), ToString::to_string),
+        })?;
         tx.execute(
             "INSERT INTO hub_migrations (version, name, checksum) VALUES ($1, $2, $3)",
             &[&(m.version as i32), &m.name, &m.checksum()],

@@ -33,7 +33,7 @@ use thorbis_sync_protocol::DeviceId;
 use uuid::Uuid;
 
 fn derived(label: &[u8], tenant: Uuid, technician: Option<DeviceId>) -> DeviceId {
-    thorbis_sync_protocol::tenant_log(label, tenant, technician)
+    thorbis_sync_protocol::tenant_log(label, tenant, technician.map(|d| *d.as_bytes()))
 }
 
 /// The device id of `technician`'s dispatch log in `tenant`.

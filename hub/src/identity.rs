@@ -10,17 +10,18 @@
 //!
 //! # Signed requests
 //!
-//! A device authenticates each sync request with three headers: `x-thorbis-device` (its
-//! id), `x-thorbis-timestamp` (Unix milliseconds) and `x-thorbis-signature` (hex Ed25519
-//! signature by its enrolled key) over
+//! A device authenticates each sync request with four headers: `x-thorbis-device` (its
+//! id), `x-thorbis-timestamp` (Unix milliseconds), `x-thorbis-nonce` (16 random bytes, hex)
+//! and `x-thorbis-signature` (hex Ed25519 signature by its enrolled key) over
 //!
 //! ```text
-//! b"thorbis-request-v1" || method || 0x00 || path || 0x00 || timestamp (u64 BE) || SHA-256(body)
+//! b"thorbis-request-v2" || method || 0x00 || path || 0x00 || timestamp (u64 BE) || nonce
+//!     || SHA-256(body)
 //! ```
 //!
-//! The hub accepts it only while the timestamp is within its window of the hub's clock.
-//! A replay inside the window can only repeat the same request, and both sync endpoints
-//! are idempotent, so it changes nothing.
+//! The hub accepts it only while the timestamp is within its window of the hub's clock,
+//! and only once: it keeps each device's nonces until their timestamps leave the window,
+//! so a captured request sent again is refused.
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::digest::{SHA256, digest};
@@ -30,14 +31,10 @@ use thorbis_sync_protocol::{PublicKey, Signature};
 use uuid::Uuid;
 
 // The signed-request format is the protocol's; devices sign with `DeviceKey::sign_request`.
-pub use thorbis_sync_protocol::{REQUEST_DOMAIN, request_message, verify_request};
-
-/// Header carrying the device id.
-pub const DEVICE_HEADER: &str = "x-thorbis-device";
-/// Header carrying the request's Unix-millisecond timestamp.
-pub const TIMESTAMP_HEADER: &str = "x-thorbis-timestamp";
-/// Header carrying the hex request signature.
-pub const SIGNATURE_HEADER: &str = "x-thorbis-signature";
+pub use thorbis_sync_protocol::{
+    DEVICE_HEADER, NONCE_HEADER, REQUEST_DOMAIN, SIGNATURE_HEADER, TIMESTAMP_HEADER,
+    request_message, verify_request,
+};
 
 /// Why key material could not be made or used.
 #[derive(Debug, thiserror::Error)]
@@ -233,11 +230,12 @@ mod tests {
     #[test]
     fn request_signature_matches_the_device_key() {
         let device = thorbis_sync_protocol::DeviceKey::from_seed(&[5; 32]).unwrap();
-        let sig = device.sign_request("POST", "/api/v1/sync/push", 7, b"body");
-        let message = request_message("POST", "/api/v1/sync/push", 7, b"body");
-        assert!(verify_request(&device.public_key(), &sig, &message));
-        let other = request_message("POST", "/api/v1/sync/pull", 7, b"body");
-        assert!(!verify_request(&device.public_key(), &sig, &other));
+        let id = thorbis_sync_protocol::DeviceId::from_bytes([3; 16]);
+        let signed = device.sign_request(id, "POST", "/api/v1/sync/push", 7, b"body").unwrap();
+        let message = request_message("POST", "/api/v1/sync/push", 7, &signed.nonce, b"body");
+        assert!(verify_request(&device.public_key(), &signed.signature, &message));
+        let other = request_message("POST", "/api/v1/sync/pull", 7, &signed.nonce, b"body");
+        assert!(!verify_request(&device.public_key(), &signed.signature, &other));
     }
 
     #[test]

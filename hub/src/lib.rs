@@ -47,6 +47,7 @@ pub mod log;
 pub mod metrics;
 pub mod pg;
 pub mod projection;
+pub mod secret;
 pub mod staff;
 pub mod store;
 pub mod tenants;

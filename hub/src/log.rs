@@ -27,8 +27,9 @@
 //!
 //! # Pull
 //!
-//! What the caller lacks of the devices at its location and of its tenant's reference log
-//! ([`hub_log`]); a technician device gets instead the reference log, its own events and
+//! What the caller lacks of the devices at its location, of its tenant's reference log
+//! ([`hub_log`]) and of its location's staff log ([`staff_log`], see [`crate::staff`]); a
+//! technician device gets instead the reference log, its own events and
 //! its dispatch log (see [`crate::dispatch`]), and no other device gets a dispatch log. In
 //! pages of at most `limit` events, each device's run ending at a signed checkpoint so the
 //! caller can verify it, with the hub's tips in the caller's scope, so a device that
@@ -82,6 +83,19 @@ pub enum LogError {
     /// No such tenant (an append to a log of a tenant that does not exist).
     #[error("no tenant {0}")]
     NoTenant(Uuid),
+    /// The pushing device's own events would take it past its storage quota.
+    #[error(
+        "device {device} has {stored} bytes of events stored and this push would take it past \
+         its quota of {quota} bytes; nothing was stored and an alert was raised"
+    )]
+    OverQuota {
+        /// The device.
+        device: DeviceId,
+        /// Bytes it has stored.
+        stored: u64,
+        /// Its quota.
+        quota: u64,
+    },
     /// Not the caller's fault.
     #[error(transparent)]
     Fault(#[from] Fault),
@@ -109,6 +123,9 @@ pub struct Pushed {
     pub tips: BTreeMap<String, u64>,
     /// New events stored but not folded, and why (see [`crate::log`]'s push).
     pub quarantined: Vec<(EventId, Quarantine)>,
+    /// Relayed devices whose events were not stored because they would take the device
+    /// past its storage quota.
+    pub over_quota: Vec<DeviceId>,
 }
 
 /// One page of a pull.
@@ -134,7 +151,7 @@ pub fn uuid(device: DeviceId) -> Uuid {
     Uuid::from_bytes(device.0)
 }
 
-fn to_i64(what: &'static str, value: u64) -> Result<i64, LogError> {
+pub(crate) fn to_i64(what: &'static str, value: u64) -> Result<i64, LogError> {
     i64::try_from(value).map_err(|_| LogError::OutOfRange { what, value })
 }
 
@@ -142,8 +159,16 @@ fn to_i64(what: &'static str, value: u64) -> Result<i64, LogError> {
 /// pulls. A fork is recorded as an alert before it is returned.
 pub async fn push(store: &Store, caller: &Caller, batch: &Batch) -> Result<Pushed, LogError> {
     let result = ingest(store, caller, batch).await;
-    if let Err(LogError::Fork(fork)) = &result {
-        record_fork(store, caller.tenant_id, fork).await?;
+    match &result {
+        Err(LogError::Fork(fork)) => record_fork(store, caller.tenant_id, fork).await?,
+        Err(LogError::OverQuota { device, stored, quota }) => {
+            let mut client = store.pool.get().await?;
+            let tx = tenant_tx(&mut client, caller.tenant_id).await?;
+            record_over_quota(&tx, caller.tenant_id, *device, *stored, *quota, store.now_ms())
+                .await?;
+            tx.commit().await?;
+        }
+        _ => {}
     }
     let pushed = result?;
     if pushed.accepted > 0 {
@@ -170,8 +195,21 @@ async fn ingest(store: &Store, caller: &Caller, batch: &Batch) -> Result<Pushed,
     // the same order.
     for device in runs.devices() {
         let signer = signer(&tx, caller, device).await?;
-        let (tip, mut previous) = lock_tip(&tx, caller.tenant_id, device).await?;
+        let (tip, mut previous, stored) = lock_tip(&tx, caller.tenant_id, device).await?;
         let run = runs.check(device, tip, &(device, signer.key), now, rules)?;
+        let adding: u64 = run.accepted.iter().map(|(event, _)| stored_size(event)).sum();
+        let quota = store.limits.device_quota_bytes;
+        if stored.saturating_add(adding) > quota {
+            // The pushing device's own events refuse the push; a relayed device's are left
+            // out, so the relayer's own facts still go through.
+            if device == caller.device_id {
+                return Err(LogError::OverQuota { device, stored, quota });
+            }
+            record_over_quota(&tx, caller.tenant_id, device, stored, quota, now).await?;
+            out.over_quota.push(device);
+            out.tips.insert(device.to_string(), tip.seq);
+            continue;
+        }
         if let Some(seqs) = run.claimed_seqs() {
             let held =
                 held_hashes(&tx, caller.tenant_id, device, *seqs.start(), *seqs.end()).await?;
@@ -206,7 +244,7 @@ async fn ingest(store: &Store, caller: &Caller, batch: &Batch) -> Result<Pushed,
         }
         insert_events(&tx, caller.tenant_id, device, &run.accepted, run.tip, now).await?;
         if !run.accepted.is_empty() {
-            upsert_tip(&tx, caller.tenant_id, device, run.tip, now).await?;
+            upsert_tip(&tx, caller.tenant_id, device, run.tip, stored + adding, now).await?;
         }
         out.duplicates += run.duplicates as u64;
         out.accepted += run.accepted.len() as u64;
@@ -221,6 +259,41 @@ async fn ingest(store: &Store, caller: &Caller, batch: &Batch) -> Result<Pushed,
     record_quarantines(&tx, caller.tenant_id, &out.quarantined, now).await?;
     tx.commit().await?;
     Ok(out)
+}
+
+/// What one event counts against its device's storage quota: its kind and payload, plus
+/// the envelope every stored event carries (ids, stamps, hashes, a signature's worth).
+fn stored_size(event: &Event) -> u64 {
+    const ENVELOPE: usize = 160;
+    (event.kind.as_str().len() + event.payload.len() + ENVELOPE) as u64
+}
+
+/// Raises a `quota` alert for `device`, once: a device retrying past its quota adds none
+/// while the first is there.
+async fn record_over_quota(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    device: DeviceId,
+    stored: u64,
+    quota: u64,
+    now: u64,
+) -> Result<(), LogError> {
+    tracing::warn!(%tenant, %device, stored, quota, "device over its storage quota");
+    tx.execute(
+        "INSERT INTO alerts (tenant_id, alert_id, kind, device_id, seq, detail, created_at_ms)
+         SELECT t.tenant_id, $2, 'quota', $3, NULL, $4, $5 FROM tenants t
+          WHERE t.tenant_id = $1 AND NOT EXISTS (SELECT 1 FROM alerts WHERE tenant_id = $1
+                                                    AND kind = 'quota' AND device_id = $3)",
+        &[
+            &tenant,
+            &Uuid::now_v7(),
+            &uuid(device),
+            &json!({ "stored_bytes": stored, "quota_bytes": quota }),
+            &to_i64("time", now)?,
+        ],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Raises an alert for each fact stored but not folded, with its author and reason, in the
@@ -266,11 +339,11 @@ async fn lock_tip(
     tx: &Transaction<'_>,
     tenant: Uuid,
     device: DeviceId,
-) -> Result<(ChainTip, Option<Hlc>), LogError> {
+) -> Result<(ChainTip, Option<Hlc>, u64), LogError> {
     // Statements on the push path are prepared once per pooled connection (see `tenant_tx`).
     let lock_tip = tx
         .prepare_cached(
-            "SELECT t.seq, t.hash, e.hlc_wall_ms, e.hlc_counter
+            "SELECT t.seq, t.hash, e.hlc_wall_ms, e.hlc_counter, t.stored_bytes
                FROM chain_tips t
                LEFT JOIN events e ON e.tenant_id = t.tenant_id AND e.device_id = t.device_id
                                  AND e.seq = t.seq
@@ -278,14 +351,14 @@ async fn lock_tip(
         )
         .await?;
     let Some(row) = tx.query_opt(&lock_tip, &[&tenant, &uuid(device)]).await? else {
-        return Ok((ChainTip::GENESIS, None));
+        return Ok((ChainTip::GENESIS, None, 0));
     };
     let tip = ChainTip { seq: row.get::<_, i64>(0) as u64, hash: hash_of(row.get(1))? };
     let stamp = match (row.get::<_, Option<i64>>(2), row.get::<_, Option<i64>>(3)) {
         (Some(wall), Some(counter)) => Some(Hlc { wall_ms: wall as u64, counter: counter as u32 }),
         _ => None,
     };
-    Ok((tip, stamp))
+    Ok((tip, stamp, row.get::<_, i64>(4).max(0) as u64))
 }
 
 /// `(seq, hash)` of `device`'s stored events `from..=to`, in seq order.
@@ -394,14 +467,16 @@ async fn upsert_tip(
     tenant: Uuid,
     device_id: DeviceId,
     tip: ChainTip,
+    stored_bytes: u64,
     now: u64,
 ) -> Result<(), LogError> {
     tx.execute(
         &tx.prepare_cached(
-            "INSERT INTO chain_tips (tenant_id, device_id, seq, hash, updated_at_ms)
-         VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO chain_tips (tenant_id, device_id, seq, hash, updated_at_ms, stored_bytes)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (tenant_id, device_id) DO UPDATE
-             SET seq = EXCLUDED.seq, hash = EXCLUDED.hash, updated_at_ms = EXCLUDED.updated_at_ms",
+             SET seq = EXCLUDED.seq, hash = EXCLUDED.hash, updated_at_ms = EXCLUDED.updated_at_ms,
+                 stored_bytes = EXCLUDED.stored_bytes",
         )
         .await?,
         &[
@@ -410,6 +485,7 @@ async fn upsert_tip(
             &to_i64("seq", tip.seq)?,
             &tip.hash.0.as_slice(),
             &to_i64("time", now)?,
+            &to_i64("bytes", stored_bytes)?,
         ],
     )
     .await
@@ -457,10 +533,11 @@ async fn signer(
     }
     if device_id == hub_log(caller.tenant_id)
         || device_id == dispatch_log(caller.tenant_id, caller.device_id)
-        || (device_id == staff_log(caller.tenant_id) && caller.role != Role::Technician)
+        || (device_id == staff_log(caller.tenant_id, caller.location_id)
+            && caller.role != Role::Technician)
     {
-        // The tenant's reference-data log, its staff log or the caller's own dispatch log,
-        // relayed back: signed with the tenant key.
+        // The tenant's reference-data log, the caller's location's staff log or its own
+        // dispatch log, relayed back: signed with the tenant key.
         let row = tx
             .query_one("SELECT public_key FROM tenants WHERE tenant_id = $1", &[&caller.tenant_id])
             .await?;
@@ -639,7 +716,7 @@ async fn scope_tips(
     caller: &Caller,
 ) -> Result<Vec<tokio_postgres::Row>, LogError> {
     // Scope: the devices of the caller's location, the tenant's reference-data log (device
-    // id = tenant id) and its staff log; for a technician, the reference-data log, its own
+    // id = tenant id) and the location's staff log; for a technician, the reference-data log, its own
     // log and its dispatch log only: no staff, no PIN hashes. Dispatch logs are no enrolled device's, so the location join never
     // selects one. RLS keeps it to the caller's tenant regardless.
     let rows = if caller.role == Role::Technician {
@@ -660,7 +737,11 @@ async fn scope_tips(
                LEFT JOIN devices d ON d.tenant_id = t.tenant_id AND d.device_id = t.device_id
               WHERE t.tenant_id = $1 AND (d.location_id = $2 OR t.device_id IN ($1, $3))
               ORDER BY t.device_id",
-            &[&caller.tenant_id, &caller.location_id, &uuid(staff_log(caller.tenant_id))],
+            &[
+                &caller.tenant_id,
+                &caller.location_id,
+                &uuid(staff_log(caller.tenant_id, caller.location_id)),
+            ],
         )
         .await?
     };
@@ -696,31 +777,6 @@ fn stored_event(
     Ok((event, checkpoint))
 }
 
-/// Publishes `domain` in a transaction of its own and wakes live pulls: staff records on
-/// the tenant's staff log ([`staff_log`], which technicians never pull), everything else
-/// on its reference log. Returns, per log written, its id and the first and last seq.
-pub async fn publish(
-    store: &Store,
-    tenant: Uuid,
-    domain: Vec<DomainEvent>,
-) -> Result<Vec<(DeviceId, u64, u64)>, LogError> {
-    let (staff, reference): (Vec<_>, Vec<_>) =
-        domain.into_iter().partition(|e| matches!(e, DomainEvent::StaffUpserted(_)));
-    let mut client = store.pool.get().await?;
-    let tx = tenant_tx(&mut client, tenant).await?;
-    let mut written = Vec::new();
-    for (log, events) in [(hub_log(tenant), reference), (staff_log(tenant), staff)] {
-        if !events.is_empty() {
-            let (from, to) = append(store, &tx, tenant, log, events).await?;
-            written.push((log, from, to));
-        }
-    }
-    tx.commit().await?;
-    store.notify(tenant);
-    tracing::info!(%tenant, ?written, "reference events published");
-    Ok(written)
-}
-
 /// Appends `domain` to `tenant`'s hub-signed log `log` (its reference log, [`hub_log`], or
 /// a work order log of [`crate::dispatch`]) inside `tx`, which runs under that tenant:
 /// signs the new tip with the tenant key and folds the events into the projections, so the
@@ -734,11 +790,33 @@ pub async fn append(
     log: DeviceId,
     domain: Vec<DomainEvent>,
 ) -> Result<(u64, u64), LogError> {
+    append_copy(store, tx, tenant, log, domain, Fold::Yes).await
+}
+
+/// Whether [`append_copy`] folds what it appends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fold {
+    /// Into the projections, like any fact.
+    Yes,
+    /// Not: a copy of a fact the hub folded from another of its logs (a location's staff
+    /// log repeats the tenant's staff records for that location's terminals).
+    No,
+}
+
+/// [`append`], folding or not.
+pub async fn append_copy(
+    store: &Store,
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    log: DeviceId,
+    domain: Vec<DomainEvent>,
+    fold: Fold,
+) -> Result<(u64, u64), LogError> {
     let now = store.now_ms();
     let pkcs8 = store.tenant_pkcs8(tx, tenant).await?.ok_or(LogError::NoTenant(tenant))?;
     let key = DeviceKey::from_pkcs8(&pkcs8).map_err(|e| Fault::Corrupt(e.to_string()))?;
     // Lock the log's tip so two publications cannot both take the next seq.
-    let (tip, last_hlc) = lock_tip(tx, tenant, log).await?;
+    let (tip, last_hlc, stored) = lock_tip(tx, tenant, log).await?;
     let mut clock =
         HlcClock::with_last(last_hlc.unwrap_or_default(), store.limits.max_clock_ahead_ms);
     let mut events: Vec<Event> = Vec::with_capacity(domain.len());
@@ -768,7 +846,12 @@ pub async fn append(
         .map(|e| (e, (e.seq == checkpoint.seq).then_some(checkpoint.signature)))
         .collect();
     insert_events(tx, tenant, log, &signed, prev, now).await?;
-    upsert_tip(tx, tenant, log, prev, now).await?;
+    // Counted like a device's, never refused: the hub's own logs have no quota.
+    let stored = stored + events.iter().map(stored_size).sum::<u64>();
+    upsert_tip(tx, tenant, log, prev, stored, now).await?;
+    if fold == Fold::No {
+        to_fold.clear();
+    }
     let refused = projection::fold(tx, tenant, &to_fold, now).await?;
     if let Some((event, reason)) = refused.first() {
         // The hub's own publications pass what they publish through the domain first.

@@ -19,6 +19,13 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
     let config = Config::from_vars(|name| std::env::var(name).ok()).context("configuration")?;
+    if config.database.is_some() && config.key_encryption_key.is_none() {
+        anyhow::bail!(
+            "THORBIS_HUB_KEY_ENCRYPTION_KEY is not set: with an external database the hub needs a \
+             key-encryption key for tenant signing keys, kept outside the database (64 hex \
+             digits, e.g. from `openssl rand -hex 32`)"
+        );
+    }
     let (database, cluster) = if let Some(database) = config.database.clone() {
         (database, None)
     } else {
@@ -41,14 +48,13 @@ async fn main() -> anyhow::Result<()> {
     if config.admin_token.is_none() {
         tracing::warn!("THORBIS_HUB_ADMIN_TOKEN is not set: the admin API is disabled");
     }
-    let key_wrap = if let Some(kek) = &config.key_encryption_key {
-        Some(Arc::new(thorbis_hub::identity::KeyWrap::new(kek)?))
-    } else {
-        tracing::warn!(
-            "THORBIS_HUB_KEY_ENCRYPTION_KEY is not set: new tenant signing keys are stored in plain"
-        );
-        None
+    // Tenant signing keys are always sealed, with a key kept outside the database: the
+    // configured one, or for the hub's own cluster one generated beside it.
+    let kek = match config.key_encryption_key {
+        Some(kek) => kek,
+        None => local_key_encryption_key(&config.data_dir)?,
     };
+    let key_wrap = Some(Arc::new(thorbis_hub::identity::KeyWrap::new(&kek)?));
     let settings = thorbis_hub::Settings {
         limits: config.limits.clone(),
         admin_token: config.admin_token.clone(),
@@ -107,4 +113,14 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
+}
+
+/// The key-encryption key of the hub's own cluster: `key-encryption-key` in its data folder
+/// (64 hex digits, mode 0600), made on the first start.
+fn local_key_encryption_key(data_dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
+    let path = data_dir.join("key-encryption-key");
+    let hex = thorbis_hub::secret::load_or_make(&path, 32)
+        .with_context(|| format!("the key-encryption key {}", path.display()))?;
+    thorbis_hub::identity::parse_hex32(&hex)
+        .with_context(|| format!("{} is not 64 hex digits", path.display()))
 }

@@ -330,36 +330,11 @@ impl LocalCluster {
 
 /// The cluster's password, from `dir`'s secret file (mode 0600), made on first use.
 fn secret(dir: &Path) -> Result<String, ClusterError> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
     let path = dir.join(SECRET_FILE);
-    let io = |what: &str| {
-        let what = format!("{what} {}", path.display());
-        move |source| ClusterError::Io { what, source }
-    };
-    match std::fs::read_to_string(&path) {
-        Ok(secret) if !secret.trim().is_empty() => return Ok(secret.trim().to_owned()),
-        Ok(_) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io("reading")(e)),
-    }
-    let mut bytes = [0; 24];
-    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes).map_err(|_| {
-        ClusterError::Io {
-            what: "making a password".into(),
-            source: std::io::Error::other("no randomness"),
-        }
-    })?;
-    let secret = crate::identity::hex(&bytes);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&path)
-        .and_then(|mut f| f.write_all(secret.as_bytes()))
-        .map_err(io("writing"))?;
-    Ok(secret)
+    crate::secret::load_or_make(&path, 24).map_err(|source| ClusterError::Io {
+        what: format!("the secret {}", path.display()),
+        source,
+    })
 }
 
 /// Asks the OS for a free port by binding port 0, then releases it for Postgres.

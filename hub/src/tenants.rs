@@ -11,7 +11,7 @@
 
 use thorbis_domain::DomainEvent;
 use thorbis_domain::device::{DeviceConfig, DeviceConfigured, DeviceRegistered, DeviceRevoked};
-use thorbis_sync_protocol::{DeviceId, PublicKey, Signature};
+use thorbis_sync_protocol::{DeviceId, Nonce, PublicKey, Signature};
 use uuid::Uuid;
 
 use crate::db::tenant_tx;
@@ -127,13 +127,18 @@ pub async fn create_location(store: &Store, tenant: Uuid, name: &str) -> Result<
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     require_tenant(&tx, tenant).await?;
+    // Staff who work everywhere work here too: their records go to the new location's
+    // staff log with it (see `crate::staff`).
+    crate::staff::lock(&tx, tenant).await?;
     let location_id = Uuid::now_v7();
     tx.execute(
         "INSERT INTO locations (tenant_id, location_id, name, created_at_ms) VALUES ($1, $2, $3, $4)",
         &[&tenant, &location_id, &name, &now_i64(store)],
     )
     .await?;
+    crate::staff::copy_to_new_location(store, &tx, tenant, location_id).await?;
     tx.commit().await?;
+    store.notify(tenant);
     Ok(location_id)
 }
 
@@ -428,6 +433,47 @@ pub struct EnrolledDevice {
     pub revoked: bool,
     /// When its credential expires.
     pub credential_expires_at_ms: i64,
+}
+
+/// Records that `caller` signed a request with `nonce`, fresh until `expires_at_ms`, and
+/// forgets its nonces that went stale before `now_ms`. `false` when the nonce was already
+/// used: the request is a replay.
+pub async fn first_use_of_nonce(
+    store: &Store,
+    caller: &Caller,
+    nonce: &Nonce,
+    now_ms: u64,
+    expires_at_ms: u64,
+) -> Result<bool, TenantError> {
+    let mut client = store.pool.get().await?;
+    let tx = tenant_tx(&mut client, caller.tenant_id).await?;
+    let device = log::uuid(caller.device_id);
+    tx.execute(
+        &tx.prepare_cached(
+            "DELETE FROM request_nonces
+              WHERE tenant_id = $1 AND device_id = $2 AND expires_at_ms < $3",
+        )
+        .await?,
+        &[&caller.tenant_id, &device, &log::to_i64("time", now_ms)?],
+    )
+    .await?;
+    let inserted = tx
+        .execute(
+            &tx.prepare_cached(
+                "INSERT INTO request_nonces (tenant_id, device_id, nonce, expires_at_ms)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .await?,
+            &[
+                &caller.tenant_id,
+                &device,
+                &nonce.0.as_slice(),
+                &log::to_i64("time", expires_at_ms)?,
+            ],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(inserted == 1)
 }
 
 /// The enrolled device `device`, if there is one.

@@ -7,7 +7,9 @@ mod support;
 use anyhow::{Context as _, Result, ensure};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::{Agent, BODY_LIMIT, CONSOLE_PASSWORD, MAX_BATCH_EVENTS, NOW_MS, TestHub};
+use support::{
+    Agent, BODY_LIMIT, CONSOLE_PASSWORD, MAX_BATCH_EVENTS, NOW_MS, TestHub, signed_post,
+};
 use thorbis_domain::DomainEvent;
 use thorbis_domain::events::{
     DrawerOpened, OrderClosed, PaymentTaken, StockMoved, StockReason, Tender,
@@ -707,14 +709,9 @@ async fn bad_input_gets_a_4xx_and_stores_nothing() -> Result<()> {
     let (status, body) = hub.push(&agent, &agent.batch(3, 4)).await?;
     cases.push(("gap after the stored tip", StatusCode::CONFLICT, status, body));
 
-    let mut stale = hub
-        .http
-        .post(format!("{}/api/v1/sync/push", hub.base))
-        .header(thorbis_hub::identity::DEVICE_HEADER, agent.device_id.to_string())
-        .header(thorbis_hub::identity::TIMESTAMP_HEADER, (NOW_MS - 3_600_000).to_string());
     let body = thorbis_sync_protocol::encode_batch(&agent.all());
-    let sig = agent.key.sign_request("POST", "/api/v1/sync/push", NOW_MS - 3_600_000, &body);
-    stale = stale.header(thorbis_hub::identity::SIGNATURE_HEADER, sig.to_string());
+    let stale =
+        signed_post(&hub.http, &hub.base, &agent, "/api/v1/sync/push", NOW_MS - 3_600_000, &body)?;
     let response = stale.body(body).send().await?;
     cases.push((
         "stale request timestamp",
@@ -939,7 +936,7 @@ async fn tenant_isolation(backend: Backend) -> Result<()> {
     refused("relay B's reference log through A", status == StatusCode::FORBIDDEN);
     let (_, staff_batch, _) = hub.pull(&b, &json!({}), 1000).await?;
     let mut staff_batch = staff_batch.unwrap_or_default();
-    let b_staff_log = thorbis_sync_protocol::staff_log(tenant_b);
+    let b_staff_log = thorbis_sync_protocol::staff_log(tenant_b, location_b);
     staff_batch.events.retain(|e| e.device_id == b_staff_log);
     staff_batch.checkpoints.retain(|c| c.device_id == b_staff_log);
     ensure!(staff_batch.events.len() == 1 && !staff_batch.checkpoints.is_empty());
@@ -1446,6 +1443,24 @@ async fn reference_data_is_published_signed_and_pulled() -> Result<()> {
     hub.stop().await
 }
 
+/// With an external database the hub binary will not store tenant keys in plain: it
+/// refuses to start without a key-encryption key, and says which.
+#[test]
+fn the_hub_binary_wants_a_key_encryption_key_for_an_external_database() -> Result<()> {
+    let url = "postgres://nobody@127.0.0.1:1/none";
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_thorbis-hub"))
+        .env("THORBIS_HUB_DATABASE_URL", url)
+        .env("THORBIS_HUB_APP_DATABASE_URL", url)
+        .env_remove("THORBIS_HUB_KEY_ENCRYPTION_KEY")
+        .env("THORBIS_HUB_LISTEN", "127.0.0.1:0")
+        .stdin(std::process::Stdio::null())
+        .output()?;
+    ensure!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    ensure!(stderr.contains("THORBIS_HUB_KEY_ENCRYPTION_KEY is not set"), "{stderr}");
+    Ok(())
+}
+
 /// Two hub processes for real: the `thorbis-hub` binary on the same database as this
 /// test's hub. A device long-polling the binary receives events pushed to the in-process
 /// hub, woken by `LISTEN/NOTIFY`; the binary then stops gracefully on SIGTERM.
@@ -1460,6 +1475,7 @@ async fn live_pull_from_a_second_hub_process(backend: Backend) -> Result<()> {
         .env("THORBIS_HUB_APP_DATABASE_URL", &hub.db.config.app_url)
         .env("THORBIS_HUB_LISTEN", format!("127.0.0.1:{port}"))
         .env("THORBIS_HUB_ADMIN_TOKEN", support::ADMIN_TOKEN)
+        .env("THORBIS_HUB_KEY_ENCRYPTION_KEY", support::key_encryption_key_hex())
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -1485,13 +1501,7 @@ async fn live_pull_from_a_second_hub_process(backend: Backend) -> Result<()> {
         let body =
             serde_json::to_vec(&json!({ "have": { tenant.to_string(): log }, "wait_ms": 30_000 }))?;
         let ts = system_now()?;
-        let signature = kds.key.sign_request("POST", "/api/v1/sync/pull", ts, &body);
-        let pull = hub
-            .http
-            .post(format!("{base}/api/v1/sync/pull"))
-            .header(thorbis_hub::identity::DEVICE_HEADER, kds.device_id.to_string())
-            .header(thorbis_hub::identity::TIMESTAMP_HEADER, ts.to_string())
-            .header(thorbis_hub::identity::SIGNATURE_HEADER, signature.to_string())
+        let pull = signed_post(&hub.http, &base, &kds, "/api/v1/sync/pull", ts, &body)?
             .header("accept", "application/json")
             .body(body)
             .send();
@@ -1828,17 +1838,21 @@ async fn console_operations_need_a_manager_and_the_csrf_token() -> Result<()> {
     hub.stop().await
 }
 
-/// The staff a device pulled from its tenant's reference log, latest version per id.
+/// The staff records a device of `location` pulled from its location's staff log, in
+/// order.
 async fn pulled_staff(
     hub: &TestHub,
     device: &Agent,
-    tenant: Uuid,
+    location: Uuid,
     tenant_key: &PublicKey,
 ) -> Result<Vec<thorbis_domain::catalog::Staff>> {
     let (status, batch, _) = hub.pull(device, &json!({}), 1000).await?;
     ensure!(status == StatusCode::OK, "pull: {status}");
     let batch = batch.unwrap_or_default();
-    let log = thorbis_sync_protocol::staff_log(tenant);
+    let log = thorbis_sync_protocol::staff_log(device.tenant, location);
+    if batch.events.iter().all(|e| e.device_id != log) {
+        return Ok(Vec::new());
+    }
     let events: Vec<_> = batch.events.into_iter().filter(|e| e.device_id == log).collect();
     let checkpoint =
         batch.checkpoints.into_iter().rfind(|c| c.device_id == log).context("no checkpoint")?;
@@ -1944,7 +1958,7 @@ async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
     ensure!(status == StatusCode::OK, "{status} {reply}");
     let id: Uuid = serde_json::from_value(reply["staff_id"].clone())?;
     ensure!(id.get_version_num() == 7, "{id}");
-    // Staff have a log of their own (technicians never pull it): this is its first record.
+    // Staff records have a log of their own (no device pulls it): this is its first record.
     ensure!(reply["role"] == "cashier" && reply["seq"] == 1, "{reply}");
     ensure!(reply.get("pin").is_none() && reply.get("pin_hash").is_none(), "{reply}");
     let stored: String = hub
@@ -1958,7 +1972,7 @@ async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
         .get(0);
     ensure!(!stored.contains(pin), "the plain PIN reached the event store");
 
-    let pulled = pulled_staff(&hub, &pos, tenant, &tenant_key).await?;
+    let pulled = pulled_staff(&hub, &pos, location, &tenant_key).await?;
     ensure!(pulled.len() == 1, "{pulled:?}");
     let ana = &pulled[0];
     ensure!(ana.id.0 == id && ana.name == "Ana" && ana.active);
@@ -1979,7 +1993,7 @@ async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
         )
         .await?;
     ensure!(status == StatusCode::OK && reply["seq"] == 2, "{status} {reply}");
-    let pulled = pulled_staff(&hub, &pos, tenant, &tenant_key).await?;
+    let pulled = pulled_staff(&hub, &pos, location, &tenant_key).await?;
     ensure!(pulled.len() == 2);
     ensure!(pulled[1].name == "Ana M." && pulled[1].role == thorbis_domain::catalog::Role::Manager);
     ensure!(pulled[1].pin_hash == ana.pin_hash, "an update without a PIN changed the hash");
@@ -1995,7 +2009,8 @@ async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
         )
         .await?;
     ensure!(status == StatusCode::BAD_REQUEST);
-    ensure!(hub.count("SELECT count(*) FROM events WHERE kind NOT LIKE 'device.%'").await? == 2);
+    // Two publications, each on the record log and copied to the one location's staff log.
+    ensure!(hub.count("SELECT count(*) FROM events WHERE kind NOT LIKE 'device.%'").await? == 4);
     // The admin twin, with the same PIN: a fresh salt, so a different hash that verifies.
     let (status, reply) = hub
         .admin(
@@ -2005,7 +2020,7 @@ async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
         )
         .await?;
     ensure!(status == StatusCode::OK && reply["seq"] == 3, "{status} {reply}");
-    let pulled = pulled_staff(&hub, &pos, tenant, &tenant_key).await?;
+    let pulled = pulled_staff(&hub, &pos, location, &tenant_key).await?;
     let last = &pulled[2];
     // A technician's laptop at the same location gets no staff and no PIN hash.
     let laptop = hub.agent_as(tenant, location, 7, "technician").await?;
@@ -2027,6 +2042,73 @@ async fn staff_are_published_with_hub_hashed_pins() -> Result<()> {
             == 1,
         "the staff aggregate holds the latest version"
     );
+    hub.stop().await
+}
+
+/// A terminal receives the records of its own location's staff only. Someone who moves
+/// leaves behind a record that no longer names the old location, carrying the PIN hash
+/// that location already held; a new location gets the staff who work everywhere.
+#[tokio::test]
+async fn staff_reach_only_the_locations_they_work_at() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (status, body) =
+        hub.admin("/api/v1/admin/tenants", &json!({ "name": "Two Shops" })).await?;
+    ensure!(status == StatusCode::OK);
+    let tenant: Uuid = serde_json::from_value(body["tenant_id"].clone())?;
+    let key: PublicKey = serde_json::from_value(body["public_key"].clone())?;
+    let (front, back) = (hub.location(tenant, "Front").await?, hub.location(tenant, "Back").await?);
+    let (front_pos, back_pos) =
+        (hub.agent(tenant, front, 1).await?, hub.agent(tenant, back, 2).await?);
+    let path = format!("/api/v1/admin/tenants/{tenant}/staff");
+    let publish = |body: Value| {
+        let (hub, path) = (&hub, &path);
+        async move { hub.admin(path, &body).await }
+    };
+    let (status, owner) = publish(json!({ "name": "Olga", "role": "owner", "pin": "9001",
+                                          "active": true }))
+    .await?;
+    ensure!(status == StatusCode::OK, "{owner}");
+    let (status, bea) = publish(json!({ "name": "Bea", "role": "cashier", "pin": "4455",
+                                        "active": true, "locations": [back] }))
+    .await?;
+    ensure!(status == StatusCode::OK && bea["locations"] == json!([back]), "{bea}");
+    let names = |staff: &[thorbis_domain::catalog::Staff]| -> Vec<String> {
+        staff.iter().map(|s| s.name.clone()).collect()
+    };
+    ensure!(names(&pulled_staff(&hub, &front_pos, front, &key).await?) == ["Olga"]);
+    let at_back = pulled_staff(&hub, &back_pos, back, &key).await?;
+    ensure!(names(&at_back) == ["Olga", "Bea"], "{:?}", names(&at_back));
+    let bea_hash = at_back[1].pin_hash.clone();
+    // Front's terminal cannot even ask for Back's staff log.
+    let back_log = thorbis_sync_protocol::staff_log(tenant, back);
+    let (_, batch, _) = hub.pull(&front_pos, &json!({ back_log.to_string(): 0 }), 1000).await?;
+    ensure!(batch.unwrap_or_default().events.iter().all(|e| e.device_id != back_log));
+
+    // Bea moves to Front with a new PIN: Front gets her record; Back gets one that no
+    // longer names it, with the hash Back already had, not the new one.
+    let (status, reply) = publish(json!({ "staff_id": bea["staff_id"], "name": "Bea",
+                                          "role": "cashier", "pin": "7788", "active": true,
+                                          "locations": [front] }))
+    .await?;
+    ensure!(status == StatusCode::OK, "{reply}");
+    let at_front = pulled_staff(&hub, &front_pos, front, &key).await?;
+    ensure!(names(&at_front) == ["Olga", "Bea"]);
+    ensure!(at_front[1].works_at(thorbis_domain::ids::LocationId(front)));
+    ensure!(at_front[1].pin_hash != bea_hash);
+    let at_back = pulled_staff(&hub, &back_pos, back, &key).await?;
+    let left = at_back.last().context("a record")?;
+    ensure!(left.name == "Bea" && !left.works_at(thorbis_domain::ids::LocationId(back)));
+    ensure!(left.pin_hash == bea_hash, "the location Bea left received her new PIN hash");
+
+    // A location opened later gets the owner, who works everywhere, and nobody else.
+    let third = hub.location(tenant, "Pop-up").await?;
+    let pop_up = hub.agent(tenant, third, 3).await?;
+    ensure!(names(&pulled_staff(&hub, &pop_up, third, &key).await?) == ["Olga"]);
+    // A location of no one's.
+    let (status, _) = publish(json!({ "name": "Cy", "role": "cashier", "pin": "1212",
+                                      "active": true, "locations": [Uuid::now_v7()] }))
+    .await?;
+    ensure!(status == StatusCode::NOT_FOUND);
     hub.stop().await
 }
 

@@ -241,6 +241,7 @@ async fn a_devices_forbidden_facts_are_quarantined_and_the_honest_ones_fold() ->
             role: Role::Owner,
             pin_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
             active: true,
+            locations: Vec::new(),
         }),
         DomainEvent::OrderOpened(OrderOpened {
             order_id: OrderId(Uuid::from_u128(0xb0b)),

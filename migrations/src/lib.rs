@@ -67,6 +67,7 @@ pub const HUB: &[Migration] = migrations!("hub":
     6 => "closed_order_refs",
     7 => "tenant_policy_initplan",
     8 => "citus_distribution",
+    9 => "request_nonces_and_quotas",
 );
 
 #[cfg(test)]

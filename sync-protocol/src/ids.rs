@@ -145,16 +145,17 @@ impl fmt::Display for EventId {
 }
 
 /// The id of one of a tenant's hub-signed logs other than its reference log (which is the
-/// tenant id itself): SHA-256 of `label`, the tenant and, for a per-device log, the
-/// device, as an RFC 9562 version-8 UUID. It never collides with an enrolled device
-/// (UUIDv7) or the reference log, and needs no table: hub and terminals derive it alike.
+/// tenant id itself): SHA-256 of `label`, the tenant and, for a log of one device or one
+/// location, that device's or location's id, as an RFC 9562 version-8 UUID. It never
+/// collides with an enrolled device (UUIDv7) or the reference log, and needs no table: hub
+/// and terminals derive it alike.
 #[must_use]
-pub fn tenant_log(label: &[u8], tenant: uuid::Uuid, device: Option<DeviceId>) -> DeviceId {
+pub fn tenant_log(label: &[u8], tenant: uuid::Uuid, scope: Option<[u8; 16]>) -> DeviceId {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     ctx.update(label);
     ctx.update(tenant.as_bytes());
-    if let Some(d) = device {
-        ctx.update(d.as_bytes());
+    if let Some(scope) = scope {
+        ctx.update(&scope);
     }
     let digest = ctx.finish();
     let mut bytes = [0u8; 16];
@@ -164,11 +165,12 @@ pub fn tenant_log(label: &[u8], tenant: uuid::Uuid, device: Option<DeviceId>) ->
     DeviceId::from_bytes(bytes)
 }
 
-/// The tenant's staff log: the hub-signed log that carries staff records (names, roles,
-/// PIN hashes). Store terminals pull it; a technician's laptop never gets it.
+/// A location's staff log: the hub-signed log that carries the records (names, roles, PIN
+/// hashes) of the staff who work at `location` of `tenant`. The store terminals of that
+/// location pull it; no other device gets it.
 #[must_use]
-pub fn staff_log(tenant: uuid::Uuid) -> DeviceId {
-    tenant_log(b"thorbis-edge staff log\0", tenant, None)
+pub fn staff_log(tenant: uuid::Uuid, location: uuid::Uuid) -> DeviceId {
+    tenant_log(b"thorbis-edge location staff log\0", tenant, Some(*location.as_bytes()))
 }
 
 #[cfg(test)]

@@ -108,7 +108,8 @@ pub use event::{
 pub use hlc::{Hlc, HlcClock, HlcError};
 pub use ids::{DeviceId, EventId, Hash32, ParseIdError, staff_log, tenant_log};
 pub use sign::{
-    CHECKPOINT_DOMAIN, Checkpoint, DeviceKey, PublicKey, REQUEST_DOMAIN, SignError, Signature,
+    CHECKPOINT_DOMAIN, Checkpoint, DEVICE_HEADER, DeviceKey, NONCE_HEADER, Nonce, PublicKey,
+    REQUEST_DOMAIN, SIGNATURE_HEADER, SignError, Signature, SignedRequest, TIMESTAMP_HEADER,
     request_message, verify_checkpoint, verify_request,
 };
 pub use vector::VersionVector;

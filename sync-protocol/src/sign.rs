@@ -19,7 +19,7 @@
 
 use std::fmt;
 
-use ring::rand::SystemRandom;
+use ring::rand::{SecureRandom as _, SystemRandom};
 use ring::signature::{self, Ed25519KeyPair, KeyPair as _, UnparsedPublicKey};
 use serde::{Deserialize, Serialize};
 
@@ -76,27 +76,90 @@ fn checkpoint_message(device_id: DeviceId, seq: u64, hash: Hash32) -> Vec<u8> {
 
 /// Domain prefix of request signatures: a device signs each sync request to the hub, and
 /// the prefix keeps such a signature from ever passing for a checkpoint or a credential.
-pub const REQUEST_DOMAIN: &[u8] = b"thorbis-request-v1";
+/// (Version 2 added the nonce.)
+pub const REQUEST_DOMAIN: &[u8] = b"thorbis-request-v2";
+
+/// Header carrying the requesting device's id.
+pub const DEVICE_HEADER: &str = "x-thorbis-device";
+/// Header carrying the request's Unix-millisecond timestamp.
+pub const TIMESTAMP_HEADER: &str = "x-thorbis-timestamp";
+/// Header carrying the request's nonce (32 hex digits).
+pub const NONCE_HEADER: &str = "x-thorbis-nonce";
+/// Header carrying the hex request signature.
+pub const SIGNATURE_HEADER: &str = "x-thorbis-signature";
+
+/// 128 random bits a device puts in one signed request only: the hub remembers the nonces
+/// it has seen for as long as the request's timestamp is fresh, so a captured request
+/// cannot be sent again. Debug, Display and serde use lowercase hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Nonce(pub [u8; 16]);
+
+hex::hex_newtype!(Nonce, "a request nonce as 32 hex digits");
+
+impl Nonce {
+    /// A fresh nonce from the operating system's randomness.
+    pub fn random() -> Result<Self, SignError> {
+        let mut bytes = [0; 16];
+        SystemRandom::new().fill(&mut bytes).map_err(|_| SignError::Rng)?;
+        Ok(Self(bytes))
+    }
+}
 
 /// The bytes a request signature covers:
 ///
 /// ```text
-/// b"thorbis-request-v1" || method || 0x00 || path || 0x00 || timestamp (u64 BE) || SHA-256(body)
+/// b"thorbis-request-v2" || method || 0x00 || path || 0x00 || timestamp (u64 BE) || nonce (16)
+///     || SHA-256(body)
 /// ```
 ///
-/// The timestamp lets the receiver refuse stale requests; hashing the body keeps the message
-/// small whatever the batch size.
+/// The timestamp lets the receiver refuse stale requests and the nonce repeated ones;
+/// hashing the body keeps the message small whatever the batch size.
 #[must_use]
-pub fn request_message(method: &str, path: &str, timestamp_ms: u64, body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(REQUEST_DOMAIN.len() + method.len() + path.len() + 2 + 8 + 32);
+pub fn request_message(
+    method: &str,
+    path: &str,
+    timestamp_ms: u64,
+    nonce: &Nonce,
+    body: &[u8],
+) -> Vec<u8> {
+    let mut out =
+        Vec::with_capacity(REQUEST_DOMAIN.len() + method.len() + path.len() + 2 + 8 + 16 + 32);
     out.extend_from_slice(REQUEST_DOMAIN);
     out.extend_from_slice(method.as_bytes());
     out.push(0);
     out.extend_from_slice(path.as_bytes());
     out.push(0);
     out.extend_from_slice(&timestamp_ms.to_be_bytes());
+    out.extend_from_slice(&nonce.0);
     out.extend_from_slice(ring::digest::digest(&ring::digest::SHA256, body).as_ref());
     out
+}
+
+/// What authenticates one request of a device to the hub, sent as the four headers of
+/// [`SignedRequest::headers`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignedRequest {
+    /// The requesting device.
+    pub device_id: DeviceId,
+    /// When the request was made (Unix milliseconds).
+    pub timestamp_ms: u64,
+    /// Used once.
+    pub nonce: Nonce,
+    /// By the device's key over [`request_message`].
+    pub signature: Signature,
+}
+
+impl SignedRequest {
+    /// The headers, as (name, value) pairs.
+    #[must_use]
+    pub fn headers(&self) -> [(&'static str, String); 4] {
+        [
+            (DEVICE_HEADER, self.device_id.to_string()),
+            (TIMESTAMP_HEADER, self.timestamp_ms.to_string()),
+            (NONCE_HEADER, self.nonce.to_string()),
+            (SIGNATURE_HEADER, self.signature.to_string()),
+        ]
+    }
 }
 
 /// Whether `signature` by `key` covers `message` (from [`request_message`]).
@@ -109,7 +172,7 @@ pub fn verify_request(key: &PublicKey, signature: &Signature, message: &[u8]) ->
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SignError {
     /// The operating system's random number generator failed.
-    #[error("could not generate a device key: the system random number generator failed")]
+    #[error("the system random number generator failed")]
     Rng,
     /// The stored key is not a valid Ed25519 PKCS#8 v2 document.
     #[error("stored device key is not a valid Ed25519 PKCS#8 v2 document: {reason}")]
@@ -176,20 +239,22 @@ impl DeviceKey {
         PublicKey(key)
     }
 
-    /// Signs a sync request (see [`request_message`]); sent as the request's signature header.
-    #[must_use]
+    /// Signs a sync request of `device_id` (this key's device) with a fresh nonce (see
+    /// [`request_message`]).
     pub fn sign_request(
         &self,
+        device_id: DeviceId,
         method: &str,
         path: &str,
         timestamp_ms: u64,
         body: &[u8],
-    ) -> Signature {
+    ) -> Result<SignedRequest, SignError> {
+        let nonce = Nonce::random()?;
         let mut signature = [0; 64];
         signature.copy_from_slice(
-            self.pair.sign(&request_message(method, path, timestamp_ms, body)).as_ref(),
+            self.pair.sign(&request_message(method, path, timestamp_ms, &nonce, body)).as_ref(),
         );
-        Signature(signature)
+        Ok(SignedRequest { device_id, timestamp_ms, nonce, signature: Signature(signature) })
     }
 
     /// Signs a device credential as its tenant (the hub holds tenant keys as `DeviceKey`s
@@ -237,19 +302,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn request_signatures_cover_method_path_time_and_body() {
+    fn request_signatures_cover_method_path_time_nonce_and_body() {
         let key = DeviceKey::from_seed(&[5; 32]).unwrap();
-        let sig = key.sign_request("POST", "/api/v1/sync/push", 7, b"body");
-        let ok = request_message("POST", "/api/v1/sync/push", 7, b"body");
+        let device = DeviceId::from_bytes([9; 16]);
+        let signed = key.sign_request(device, "POST", "/api/v1/sync/push", 7, b"body").unwrap();
+        let sig = signed.signature;
+        let nonce = signed.nonce;
+        let ok = request_message("POST", "/api/v1/sync/push", 7, &nonce, b"body");
         assert!(verify_request(&key.public_key(), &sig, &ok));
         for other in [
-            request_message("POST", "/api/v1/sync/pull", 7, b"body"),
-            request_message("GET", "/api/v1/sync/push", 7, b"body"),
-            request_message("POST", "/api/v1/sync/push", 8, b"body"),
-            request_message("POST", "/api/v1/sync/push", 7, b"bodz"),
+            request_message("POST", "/api/v1/sync/pull", 7, &nonce, b"body"),
+            request_message("GET", "/api/v1/sync/push", 7, &nonce, b"body"),
+            request_message("POST", "/api/v1/sync/push", 8, &nonce, b"body"),
+            request_message("POST", "/api/v1/sync/push", 7, &Nonce([0; 16]), b"body"),
+            request_message("POST", "/api/v1/sync/push", 7, &nonce, b"bodz"),
         ] {
             assert!(!verify_request(&key.public_key(), &sig, &other));
         }
+        let again = key.sign_request(device, "POST", "/api/v1/sync/push", 7, b"body").unwrap();
+        assert_ne!(again.nonce, nonce, "every request gets a nonce of its own");
+        assert_eq!(signed.headers()[2], (NONCE_HEADER, nonce.to_string()));
         // Domain separation: a request signature is never a checkpoint signature.
         let cp = Checkpoint {
             device_id: DeviceId::from_bytes([1; 16]),

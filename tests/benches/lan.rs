@@ -69,6 +69,7 @@ fn terminal(
     store.apply_remote(&seed::reference_log(
         tenant,
         credential.tenant_id,
+        credential.location_id,
         DeviceId([3; 16]),
         SystemClock.now_ms() - 60_000,
     )?)?;

@@ -41,7 +41,6 @@ use thorbis_domain::ids::{
 };
 use thorbis_domain::work_order::ChangeBytes;
 use thorbis_domain::{Currency, DomainEvent, Money, Qty};
-use thorbis_hub::identity::{DEVICE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use thorbis_hub::testing::fresh_database;
 use thorbis_sync_protocol::clock::Clock as _;
 use thorbis_sync_protocol::sync::EventSource;
@@ -133,16 +132,12 @@ fn attempt(attempts: &mut Vec<Attempt>, what: &'static str, event: EventId, code
 async fn push(hub: &Hub, signer: &Forger, batch: &Batch, now_ms: u64) -> Result<Value> {
     let path = "/api/v1/sync/push";
     let body = thorbis_sync_protocol::encode_batch(batch);
-    let signature = signer.key.sign_request("POST", path, now_ms, &body);
-    let response = hub
-        .http
-        .post(format!("{}{path}", hub.base))
-        .header(DEVICE_HEADER, signer.device.to_string())
-        .header(TIMESTAMP_HEADER, now_ms.to_string())
-        .header(SIGNATURE_HEADER, signature.to_string())
-        .body(body)
-        .send()
-        .await?;
+    let headers = signer.key.sign_request(signer.device, "POST", path, now_ms, &body)?.headers();
+    let mut request = hub.http.post(format!("{}{path}", hub.base));
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let response = request.body(body).send().await?;
     let status = response.status();
     let body: Value = response.json().await?;
     ensure!(status.is_success(), "the forged push: {status} {body}");
@@ -327,6 +322,7 @@ async fn a_stolen_terminal_key_cannot_take_over_the_store() -> Result<()> {
             thorbis_agent::staff::PinCost::FAST_FOR_TESTS,
         )?,
         active: true,
+        locations: Vec::new(),
     };
     let e = f.event(&DomainEvent::StaffUpserted(mallory.clone()), next())?;
     attempt(&mut attempts, "a new owner with the thief's PIN", e, "not_allowed");

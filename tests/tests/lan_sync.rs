@@ -51,7 +51,8 @@ impl Tenant {
         let store = self.bare_terminal(dir, clock, role, seed)?;
         // The menu and staff come from the tenant's reference and staff logs, as a hub
         // would serve them: a terminal never writes them.
-        let logs = seed::reference_log(&self.key, self.id, self.log, NOW_MS - 60_000)?;
+        let logs =
+            seed::reference_log(&self.key, self.id, self.location, self.log, NOW_MS - 60_000)?;
         store.with(|s| s.apply_remote(&logs))?;
         Ok(store)
     }
@@ -308,7 +309,7 @@ async fn a_technicians_laptop_gets_the_menu_over_the_lan_but_no_staff() -> Resul
     )
     .await?;
     // The kitchen display holds the staff log and withholds it from a technician.
-    let staff = thorbis_sync_protocol::staff_log(tenant.id);
+    let staff = thorbis_sync_protocol::staff_log(tenant.id, tenant.location);
     ensure!(kds.with(|s| s.chain_tip(staff))?.seq > 0);
     ensure!(laptop.with(|s| s.chain_tip(staff))?.seq == 0, "the laptop received staff");
     ensure!(laptop.with(|s| s.active_staff())?.is_empty(), "the laptop knows staff");

@@ -173,16 +173,19 @@ fn agent_events(db: &Path) -> Result<BTreeSet<EventKey>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The hub's events of `tenant`, with how many rows each `(device, seq)` has.
+/// The hub's events of `tenant` that its terminals hold too (all but its staff record log,
+/// which no device pulls), with how many rows each `(device, seq)` has.
 async fn hub_events(
     client: &tokio_postgres::Client,
     tenant: Uuid,
 ) -> Result<BTreeMap<(Vec<u8>, i64), (Vec<u8>, i64)>> {
+    let records = Uuid::from_bytes(thorbis_hub::staff::record_log(tenant).0);
     let rows = client
         .query(
-            "SELECT device_id, seq, (array_agg(hash))[1], count(*) FROM events WHERE tenant_id = $1
+            "SELECT device_id, seq, (array_agg(hash))[1], count(*) FROM events
+              WHERE tenant_id = $1 AND device_id <> $2
               GROUP BY device_id, seq",
-            &[&tenant],
+            &[&tenant, &records],
         )
         .await?;
     Ok(rows

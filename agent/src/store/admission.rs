@@ -36,7 +36,8 @@ use crate::projection::SqlState;
 /// every later batch slow.
 const RETRY_LIMIT: u32 = 200;
 
-/// What the enrollment tells admission: the tenant's hub-signed logs (reference and staff),
+/// What the enrollment tells admission: the tenant's hub-signed logs (reference, and the
+/// location's staff),
 /// and this device's own place (its own facts come back relayed, and others refer to them,
 /// before the hub's record of this device may have arrived).
 #[derive(Clone, Copy, Debug)]
@@ -51,7 +52,7 @@ impl Enrolled {
     pub(super) fn of(e: &Enrollment) -> Self {
         Self {
             reference_log: e.reference_log_id,
-            staff_log: thorbis_sync_protocol::staff_log(e.tenant_id),
+            staff_log: thorbis_sync_protocol::staff_log(e.tenant_id, e.location_id),
             device: e.device_id,
             place: DeviceRole::parse(&e.role).map(|role| (role, LocationId(e.location_id))),
         }

@@ -14,7 +14,9 @@ use thorbis_domain::Aggregate;
 use thorbis_domain::catalog::{Category, Item, ModifierGroup, Staff};
 use thorbis_domain::drawer::DrawerSession;
 use thorbis_domain::fold::Versioned;
-use thorbis_domain::ids::{DrawerSessionId, ItemId, ModifierGroupId, OrderId, StaffId, TicketId};
+use thorbis_domain::ids::{
+    DrawerSessionId, ItemId, LocationId, ModifierGroupId, OrderId, StaffId, TicketId,
+};
 use thorbis_domain::kitchen::Ticket;
 use uuid::Uuid;
 
@@ -57,10 +59,18 @@ impl Store {
         Ok(read::<Versioned<Staff>>(&self.conn, id.0)?.and_then(|v| v.current).map(|s| s.value))
     }
 
-    /// Active staff, by name.
+    /// The location this store serves: its enrollment's (`None` before enrollment).
+    pub fn location(&self) -> Result<Option<LocationId>, StoreError> {
+        Ok(self.enrollment()?.map(|e| LocationId(e.location_id)))
+    }
+
+    /// Active staff of this location, by name.
     pub fn active_staff(&self) -> Result<Vec<Staff>, StoreError> {
-        let mut staff: Vec<Staff> =
-            current::<Staff>(self)?.into_iter().filter(|s| s.active).collect();
+        let here = self.location()?;
+        let mut staff: Vec<Staff> = current::<Staff>(self)?
+            .into_iter()
+            .filter(|s| s.active && here.is_none_or(|l| s.works_at(l)))
+            .collect();
         staff.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.0.cmp(&b.id.0)));
         Ok(staff)
     }

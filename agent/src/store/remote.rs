@@ -17,8 +17,8 @@ use thorbis_domain::device::Device;
 use thorbis_domain::{DomainEvent, EventMeta, project};
 use thorbis_sync_protocol::sync::{EventSource, KeyRing};
 use thorbis_sync_protocol::{
-    ChainTip, Credential, DeviceId, DeviceKey, DeviceRole, Event, Hlc, PublicKey, Signature,
-    VersionVector, staff_log,
+    ChainTip, Credential, DeviceId, DeviceKey, DeviceRole, Event, Hlc, PublicKey, SignError,
+    Signature, SignedRequest, VersionVector, staff_log,
 };
 
 use super::admission::{
@@ -134,11 +134,16 @@ impl RequestSigner {
         self.device_id
     }
 
-    /// The signature header's value for a request (see
+    /// The signed headers of a request, with a fresh nonce (see
     /// [`thorbis_sync_protocol::request_message`]).
-    #[must_use]
-    pub fn sign(&self, method: &str, path: &str, timestamp_ms: u64, body: &[u8]) -> Signature {
-        self.key.sign_request(method, path, timestamp_ms, body)
+    pub fn sign(
+        &self,
+        method: &str,
+        path: &str,
+        timestamp_ms: u64,
+        body: &[u8],
+    ) -> Result<SignedRequest, SignError> {
+        self.key.sign_request(self.device_id, method, path, timestamp_ms, body)
     }
 }
 
@@ -187,7 +192,8 @@ impl Store {
     }
 
     /// The keys this store trusts for events: its own; once enrolled, its tenant's
-    /// reference-data log (signed with the tenant key it learnt at enrollment); and every
+    /// reference-data log and its location's staff log (signed with the tenant key it
+    /// learnt at enrollment); and every
     /// device that log registered (the folded `device` aggregates).
     ///
     /// A revoked device keeps its key here, as [`Device::public_key`] says: the hub stops
@@ -202,7 +208,10 @@ impl Store {
         }
         if let Some(enrollment) = self.enrollment()? {
             keys.insert(enrollment.reference_log_id, enrollment.tenant_public_key);
-            keys.insert(staff_log(enrollment.tenant_id), enrollment.tenant_public_key);
+            keys.insert(
+                staff_log(enrollment.tenant_id, enrollment.location_id),
+                enrollment.tenant_public_key,
+            );
         }
         keys.insert(self.device_id, self.key.public_key());
         Ok(keys)

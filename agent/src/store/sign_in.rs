@@ -83,9 +83,12 @@ impl Store {
         if self.clock.now_ms() < locked_until_ms {
             return Err(SignInError::LockedOut { until_ms: locked_until_ms });
         }
+        // Someone who does not work at this location is checked like an unknown id.
+        let here = self.location()?;
         let staff = read::<Versioned<Staff>>(&self.conn, staff_id.0)?
             .and_then(|v| v.current)
-            .map(|s| s.value);
+            .map(|s| s.value)
+            .filter(|s| here.is_none_or(|l| s.works_at(l)));
         Ok(PinCheck { staff_id, staff })
     }
 

@@ -38,6 +38,8 @@ const ENROLL_PATH: &str = "/api/v1/enroll";
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a push or a non-waiting pull may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long an idle connection to the hub is kept for the next request.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// An HTTP client for the hub: bounded connection times; `https://` hubs are checked
 /// against the operating system's trusted roots.
@@ -51,7 +53,11 @@ pub fn http_client_trusting(ca_pem: Option<&[u8]>) -> Result<reqwest::Client, Tr
     let failed = |e: reqwest::Error| {
         TransportError::Unreachable(format!("building the HTTP client: {}", error_chain(&e)))
     };
-    let mut builder = reqwest::Client::builder().connect_timeout(CONNECT_TIMEOUT);
+    // Idle connections are dropped before the hub's own idle timeout (30 s by default)
+    // closes them, so a request is never sent down a connection the hub is closing.
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT);
     if let Some(pem) = ca_pem {
         for cert in reqwest::Certificate::from_pem_bundle(pem).map_err(failed)? {
             builder = builder.add_root_certificate(cert);
@@ -101,14 +107,17 @@ impl HubTransport {
         timeout: Duration,
     ) -> Result<reqwest::Response, TransportError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let ts = self.clock.now_ms();
-        let signature = self.signer.sign("POST", path, ts, &body);
-        let response = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .header("x-thorbis-device", self.signer.device_id().to_string())
-            .header("x-thorbis-timestamp", ts.to_string())
-            .header("x-thorbis-signature", signature.to_string())
+        // A failing random number generator leaves this round unsent; it is retried like a
+        // network failure.
+        let signed = self
+            .signer
+            .sign("POST", path, self.clock.now_ms(), &body)
+            .map_err(|e| TransportError::Unreachable(format!("could not sign the request: {e}")))?;
+        let mut request = self.client.post(format!("{}{path}", self.base));
+        for (name, value) in signed.headers() {
+            request = request.header(name, value);
+        }
+        let response = request
             .header(CONTENT_TYPE, content_type)
             .timeout(timeout)
             .body(body)

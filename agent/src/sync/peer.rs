@@ -125,13 +125,16 @@ impl<T: Transport> PeerTask<T> {
 
     /// Sends what the protocol has to say (bounded), then listens once.
     async fn round(&mut self, peer: &mut PeerState) -> Result<(), RoundError> {
-        // Staff records (PIN hashes) go to store terminals only, never to a technician's
-        // laptop, even one at the store: the hub does not send them either.
-        let withheld = self
-            .transport
-            .vouched()
-            .filter(|c| c.role == DeviceRole::Technician)
-            .map(|c| staff_log(c.tenant_id));
+        // Staff records (PIN hashes) go to the store terminals of their location only,
+        // never to a technician's laptop, even one at the store: the hub does not send them
+        // either.
+        let withheld = match self.transport.vouched() {
+            Some(peer) => self.store.run(|s| s.enrollment()).await?.and_then(|own| {
+                (peer.role == DeviceRole::Technician || peer.location_id != own.location_id)
+                    .then(|| staff_log(own.tenant_id, own.location_id))
+            }),
+            None => None,
+        };
         for _ in 0..self.config.max_messages_per_round {
             let now = self.clock.now_ms();
             let state = peer.clone();

@@ -252,6 +252,7 @@ async fn kitchen_staff_get_the_kds_and_a_lockout_is_shown_on_the_pad() -> Result
             role: thorbis_domain::catalog::Role::Kitchen,
             pin_hash,
             active: true,
+            locations: Vec::new(),
         }))
     })?;
     let chromium = Chromium::launch().await?;

@@ -188,7 +188,14 @@ impl IdSource for Counter {
 }
 
 pub fn staff(id: StaffId, role: Role) -> Staff {
-    Staff { id, name: format!("{role:?}"), role, pin_hash: PIN_HASH.into(), active: true }
+    Staff {
+        id,
+        name: format!("{role:?}"),
+        role,
+        pin_hash: PIN_HASH.into(),
+        active: true,
+        locations: Vec::new(),
+    }
 }
 
 pub fn order(n: u128) -> OrderId {

@@ -6,13 +6,14 @@
 //! under the device's tenant.
 
 use axum::http::HeaderMap;
-use thorbis_sync_protocol::{DeviceId, Signature};
+use thorbis_sync_protocol::{DeviceId, Nonce, Signature};
 
 use super::{AppState, Error, Result};
 use crate::identity::{
-    DEVICE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, request_message, verify_request,
+    DEVICE_HEADER, NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, request_message,
+    verify_request,
 };
-use crate::tenants::{Caller, enrolled_device};
+use crate::tenants::{Caller, enrolled_device, first_use_of_nonce};
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str> {
     headers
@@ -22,7 +23,8 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str> {
         .map_err(|_| Error::Unauthorized(format!("`{name}` header is not ASCII")))
 }
 
-/// Checks the request's signature headers over `body`.
+/// Checks the request's signature headers over `body`, and that the request was not
+/// received before (its nonce is new).
 pub(super) async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
@@ -36,6 +38,9 @@ pub(super) async fn authenticate(
     let timestamp_ms: u64 = header(headers, TIMESTAMP_HEADER)?.parse().map_err(|_| {
         Error::Unauthorized(format!("`{TIMESTAMP_HEADER}` must be Unix milliseconds"))
     })?;
+    let nonce: Nonce = header(headers, NONCE_HEADER)?
+        .parse()
+        .map_err(|e| Error::Unauthorized(format!("`{NONCE_HEADER}`: {e}")))?;
     let signature: Signature = header(headers, SIGNATURE_HEADER)?
         .parse()
         .map_err(|e| Error::Unauthorized(format!("`{SIGNATURE_HEADER}`: {e}")))?;
@@ -62,7 +67,7 @@ pub(super) async fn authenticate(
     if !verify_request(
         &caller.public_key,
         &signature,
-        &request_message(method, path, timestamp_ms, body),
+        &request_message(method, path, timestamp_ms, &nonce, body),
     ) {
         return Err(unverified());
     }
@@ -72,6 +77,12 @@ pub(super) async fn authenticate(
     if enrolled.credential_expires_at_ms <= now as i64 {
         return Err(Error::Unauthorized(format!(
             "device {device_id}'s credential has expired; enroll again"
+        )));
+    }
+    // Last, so only a request that would otherwise be served spends a nonce.
+    if !first_use_of_nonce(state.store(), &caller, &nonce, now, timestamp_ms + window).await? {
+        return Err(Error::Unauthorized(format!(
+            "this request (nonce {nonce}) was received before; sign every request anew"
         )));
     }
     Ok(caller)

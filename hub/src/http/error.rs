@@ -52,6 +52,9 @@ pub enum Error {
     /// The request took longer than the hub allows.
     #[error("{0}")]
     RequestTimeout(String),
+    /// Storing the request would take the caller past its storage quota.
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// A failure that is not the caller's: logged, answered with a bare 500.
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
@@ -72,6 +75,7 @@ impl Error {
             Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Error::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,6 +100,7 @@ impl From<LogError> for Error {
                 Error::Unprocessable(e.to_string())
             }
             LogError::NoTenant(_) => Error::NotFound(e.to_string()),
+            LogError::OverQuota { .. } => Error::InsufficientStorage(e.to_string()),
             LogError::Fault(fault) => fault.into(),
         }
     }
@@ -132,7 +137,7 @@ impl From<AccountError> for Error {
 impl From<StaffError> for Error {
     fn from(e: StaffError) -> Self {
         match e {
-            StaffError::NoStaff(_) => Error::NotFound(e.to_string()),
+            StaffError::NoStaff(_) | StaffError::NoLocation(_) => Error::NotFound(e.to_string()),
             StaffError::Log(e) => e.into(),
             StaffError::Fault(fault) => fault.into(),
         }

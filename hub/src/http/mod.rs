@@ -10,6 +10,7 @@ mod enroll;
 mod error;
 pub mod openapi;
 pub mod reference;
+mod serve;
 mod staff;
 mod sync;
 pub mod tls;
@@ -104,13 +105,22 @@ impl Drop for Inner {
     }
 }
 
-/// The hub's routes.
+/// The hub's routes. Each group reads bodies up to its own limit: small for what anyone may
+/// send unauthenticated, larger for consoles and admins, largest for devices' pushes.
 pub fn router(state: AppState) -> Router {
-    let limit = state.limits().body_limit_bytes;
-    Router::new()
+    let limits = state.limits();
+    let anonymous = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/api/openapi.json", get(|| async { axum::Json(openapi::document()) }))
+        .route("/api/v1/console/login", post(console::login))
+        .route("/api/v1/enroll", post(enroll::enroll))
+        .layer(DefaultBodyLimit::max(limits.anonymous_body_limit_bytes));
+    let devices = Router::new()
+        .route("/api/v1/sync/push", post(sync::push))
+        .route("/api/v1/sync/pull", post(sync::pull))
+        .layer(DefaultBodyLimit::max(limits.body_limit_bytes));
+    let console = Router::new()
         .route("/api/v1/admin/tenants", post(admin::create_tenant))
         .route("/api/v1/admin/tenants/{tenant_id}/locations", post(admin::create_location))
         .route(
@@ -128,7 +138,6 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/admin/tenants/{tenant_id}/devices/{device_id}/config",
             post(admin::configure_device),
         )
-        .route("/api/v1/console/login", post(console::login))
         .route("/api/v1/console/logout", post(console::logout))
         .route("/api/v1/console/me", get(console::me))
         .route("/api/v1/console/users", post(console::create_user).get(console::users))
@@ -153,10 +162,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/console/work-orders/{id}", get(work_orders::console_get))
         .route("/api/v1/console/work-orders/{id}/assign", post(work_orders::console_assign))
         .route("/api/v1/console/work-orders/{id}/edit", post(work_orders::console_edit))
-        .route("/api/v1/enroll", post(enroll::enroll))
-        .route("/api/v1/sync/push", post(sync::push))
-        .route("/api/v1/sync/pull", post(sync::pull))
-        .layer(DefaultBodyLimit::max(limit))
+        .layer(DefaultBodyLimit::max(limits.console_body_limit_bytes));
+    Router::new()
+        .merge(anonymous)
+        .merge(devices)
+        .merge(console)
         .layer(axum::middleware::from_fn_with_state(state.clone(), deadline))
         .with_state(state)
 }
@@ -180,14 +190,14 @@ async fn deadline(
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then drains in-flight
-/// requests.
+/// requests. Connections are bounded in number, per address and in idle time (see the
+/// `serve` module).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    serve::accept_loop(listener, state, None, shutdown).await
 }
 
 async fn healthz(State(state): State<AppState>) -> Result<&'static str> {

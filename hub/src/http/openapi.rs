@@ -17,8 +17,11 @@ fn signed_headers() -> Value {
         { "name": "x-thorbis-timestamp", "in": "header", "required": true,
           "description": "Unix milliseconds; must be within the hub's window of its clock.",
           "schema": { "type": "integer" } },
+        { "name": "x-thorbis-nonce", "in": "header", "required": true,
+          "description": "16 random bytes, new for every request; a nonce the hub has seen within the window is refused (401).",
+          "schema": { "type": "string", "pattern": "^[0-9a-f]{32}$" } },
         { "name": "x-thorbis-signature", "in": "header", "required": true,
-          "description": "Hex Ed25519 signature by the device key over b\"thorbis-request-v1\" || method || 0 || path || 0 || timestamp (u64 BE) || SHA-256(body).",
+          "description": "Hex Ed25519 signature by the device key over b\"thorbis-request-v2\" || method || 0 || path || 0 || timestamp (u64 BE) || nonce || SHA-256(body).",
           "schema": { "type": "string", "pattern": "^[0-9a-f]{128}$" } }
     ])
 }
@@ -143,10 +146,10 @@ fn console_paths() -> Value {
         "/api/v1/console/reference-events": write("Publish catalog events to the session's tenant's reference-data log.", "manager",
             Some(json_body(json!({ "type": "object", "required": ["events"] }))), "`{device_id, from_seq, to_seq}`",
             &[("400", "Not a catalog event, or a payload invalid for its kind.")]),
-        "/api/v1/console/staff": write("Create or update a member of the session's tenant's staff: the hub hashes the PIN (argon2id, OWASP cost, random salt) and publishes a `catalog.staff_upserted` event to the reference log.", "manager",
-            Some(json_body(json!({ "$ref": "#/components/schemas/StaffUpsert" }))), "`{staff_id, name, role, active, device_id, seq}` (never the PIN or its hash)",
+        "/api/v1/console/staff": write("Create or update a member of the session's tenant's staff: the hub hashes the PIN (argon2id, OWASP cost, random salt) and publishes a `catalog.staff_upserted` event to the staff logs of the locations where they work.", "manager",
+            Some(json_body(json!({ "$ref": "#/components/schemas/StaffUpsert" }))), "`{staff_id, name, role, active, locations, device_id, seq}` (never the PIN or its hash)",
             &[("400", "Empty name, unknown role, a PIN that is not 4 to 8 digits, or a new member without a PIN."),
-              ("404", "`staff_id` without `pin` names no staff of the session's tenant.")]),
+              ("404", "`staff_id` without `pin` names no staff of the session's tenant, or a location is not the tenant's.")]),
     })
 }
 
@@ -164,11 +167,18 @@ pub fn document() -> Value {
     };
     let mut push_responses = errors(&[
         ("400", "Malformed batch or body."),
-        ("401", "Missing or invalid request signature, unknown device, expired credential."),
+        (
+            "401",
+            "Missing or invalid request signature, unknown device, expired credential, replayed request.",
+        ),
         ("403", "Revoked device, or events of a device outside the caller's tenant."),
         ("409", "Fork (recorded as an alert), gap after the stored tip, or a concurrent push."),
         ("413", "Body or batch larger than the hub accepts."),
         ("422", "Verification failed: chain link, checkpoint, signature, clock bound, payload."),
+        (
+            "507",
+            "The pushing device's events would exceed its storage quota (recorded as an alert).",
+        ),
     ]);
     push_responses["200"] = json!({
         "description": "Stored (or already held).",
@@ -176,7 +186,7 @@ pub fn document() -> Value {
     });
     let mut pull_responses = errors(&[
         ("400", "Malformed request body."),
-        ("401", "Missing or invalid request signature."),
+        ("401", "Missing or invalid request signature, or a replayed request."),
         ("403", "Revoked device."),
     ]);
     pull_responses["200"] = json!({
@@ -259,9 +269,9 @@ pub fn document() -> Value {
                 "security": admin,
                 "parameters": [{ "name": "tenant_id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/StaffUpsert" } } } },
-                "responses": { "200": { "description": "`{staff_id, name, role, active, device_id, seq}` (never the PIN or its hash)" },
+                "responses": { "200": { "description": "`{staff_id, name, role, active, locations, device_id, seq}` (never the PIN or its hash)" },
                                "400": error_response("Empty name, unknown role, a PIN that is not 4 to 8 digits, or a new member without a PIN."),
-                               "404": error_response("No such tenant, or `staff_id` without `pin` names no staff of the tenant.") }
+                               "404": error_response("No such tenant, a location that is not the tenant's, or `staff_id` without `pin` names no staff of the tenant.") }
             } },
             "/api/v1/enroll": { "post": {
                 "summary": "Trade an enrollment code and a device public key for a tenant-signed credential.",
@@ -305,7 +315,13 @@ pub fn document() -> Value {
                 "Hex32": { "type": "string", "pattern": "^[0-9a-f]{64}$" },
                 "PushReport": { "type": "object", "properties": {
                     "accepted": { "type": "integer" }, "duplicates": { "type": "integer" },
-                    "tips": { "type": "object", "additionalProperties": { "type": "integer" } } } },
+                    "tips": { "type": "object", "additionalProperties": { "type": "integer" } },
+                    "quarantined": { "type": "array", "items": { "type": "object", "properties": {
+                        "device": { "type": "string", "format": "uuid" }, "seq": { "type": "integer" },
+                        "code": { "type": "string" } } },
+                        "description": "Stored facts not folded: their author may not write them, or their values are out of bounds." },
+                    "over_quota": { "type": "array", "items": { "type": "string", "format": "uuid" },
+                        "description": "Relayed devices whose events were left out: they would exceed the device's storage quota." } } },
                 "Batch": { "type": "object", "description": "`thorbis_sync_protocol::batch_to_json`: events and checkpoints, ids as UUID strings, hashes, signatures and payloads as hex.",
                     "properties": { "events": { "type": "array", "items": { "type": "object" } },
                                     "checkpoints": { "type": "array", "items": { "type": "object" } } } },
@@ -333,7 +349,9 @@ pub fn document() -> Value {
                         "name": { "type": "string", "minLength": 1, "maxLength": 200 },
                         "role": { "type": "string", "enum": ["cashier", "server", "kitchen", "manager", "owner"] },
                         "pin": { "type": "string", "pattern": "^[0-9]{4,8}$", "writeOnly": true },
-                        "active": { "type": "boolean" } } }
+                        "active": { "type": "boolean" },
+                        "locations": { "type": "array", "items": { "type": "string", "format": "uuid" },
+                            "description": "Where they work; none for every location. Only those locations' terminals receive the record." } } }
             }
         }
     });

@@ -3,12 +3,13 @@
 //! session) appends catalog events to the tenant's own log, which devices
 //! pull like any other device's events.
 //!
-//! Staff records go to the tenant's staff log instead ([`thorbis_sync_protocol::staff_log`]),
-//! which store terminals pull and technicians' laptops never do: PIN hashes reach only the
-//! devices that sign staff in. The reference log's device id is the tenant id ([`hub_log`]);
-//! both logs' checkpoints are signed with the tenant key, whose public half every device received with its credential, so a
-//! device (or a LAN peer relaying for it) verifies reference data exactly as it verifies
-//! a terminal's events. Checkpoint signatures carry their own domain prefix, so the one
+//! Staff records go to the staff logs of the locations where they work instead (see
+//! [`crate::staff`]), which those locations' store terminals pull and technicians'
+//! laptops never do: PIN hashes reach only the devices that sign those staff in. The
+//! reference log's device id is the tenant id ([`hub_log`]); every hub log's checkpoints
+//! are signed with the tenant key, whose public half every device received with its
+//! credential, so a device (or a LAN peer relaying for it) verifies reference data exactly
+//! as it verifies a terminal's events. Checkpoint signatures carry their own domain prefix, so the one
 //! key signing credentials and checkpoints cannot have one taken for the other.
 //!
 //! Request: `{"events": [{"kind": "catalog.item_upserted", "payload": {...}}, ...]}`: only
@@ -104,7 +105,7 @@ pub(super) async fn publish_in(
     publish: Publish,
 ) -> Result<Json<Value>> {
     let domain = validate(&publish)?;
-    let written = crate::log::publish(state.store(), tenant, domain).await?;
+    let written = crate::staff::publish_reference(state.store(), tenant, domain).await?;
     let logs: Vec<Value> = written
         .iter()
         .map(|(log, from, to)| json!({ "device_id": log, "from_seq": from, "to_seq": to }))

@@ -3,16 +3,18 @@
 //! implementation ([`staff_in`]) behind both.
 //!
 //! Request: `{"staff_id"?: uuid, "name": str, "role": "cashier"|"server"|"kitchen"|"manager"
-//! |"owner", "pin"?: "4 to 8 digits", "active": bool}`. Without `staff_id` a new member of
-//! staff is created (UUIDv7 id) and `pin` is required; with it, the record is replaced and,
-//! when `pin` is absent, the current PIN hash (from the tenant's folded `Staff` aggregate)
-//! is kept.
+//! |"owner", "pin"?: "4 to 8 digits", "active": bool, "locations"?: [uuid]}`. Without
+//! `staff_id` a new member of staff is created (UUIDv7 id) and `pin` is required; with it,
+//! the record is replaced and, when `pin` is absent, the current PIN hash (from the
+//! tenant's folded `Staff` aggregate) is kept. `locations` are where they work (none or
+//! absent: every location); only those locations' terminals receive the record.
 //!
 //! **PINs** are hashed here, on the hub ([`crate::accounts::hash_pin`]), with argon2id
 //! v0x13 at the OWASP cost (m = 19456 KiB, t = 2, p = 1) and a fresh 16-byte salt from
 //! `ring`'s `SystemRandom`, on the blocking pool under the console's limit on concurrent
-//! hashing. Only the PHC string leaves this module, in a `catalog.staff_upserted` event of the tenant's reference log (hub-signed,
-//! pulled and verified by terminals like any other reference event). The plain PIN is never
+//! hashing. Only the PHC string leaves this module, in a `catalog.staff_upserted` event of
+//! the staff logs of the locations where they work (hub-signed, pulled and verified by
+//! those locations' terminals like any other reference event, see [`crate::staff`]). The plain PIN is never
 //! stored, logged, echoed in an error or returned; the response does not carry the hash
 //! either (4 to 8 digits are cheap to search offline, so the hash goes only where it must).
 
@@ -63,6 +65,8 @@ pub(super) struct StaffRequest {
     #[serde(default)]
     pin: Option<Pin>,
     active: bool,
+    #[serde(default)]
+    locations: Vec<Uuid>,
 }
 
 fn parse_role(role: &str) -> Result<Role> {
@@ -82,14 +86,14 @@ pub(super) async fn admin_upsert(
     staff_in(&state, parse_uuid("tenant id", &tenant_id)?, req).await
 }
 
-/// Creates or replaces a member of `tenant`'s staff and publishes it to the tenant's
-/// staff log: the one implementation behind the admin and console endpoints.
+/// Creates or replaces a member of `tenant`'s staff and publishes it to the staff logs of
+/// their locations: the one implementation behind the admin and console endpoints.
 pub(super) async fn staff_in(
     state: &AppState,
     tenant: Uuid,
     req: StaffRequest,
 ) -> Result<Json<Value>> {
-    let StaffRequest { staff_id, name, role, pin, active } = req;
+    let StaffRequest { staff_id, name, role, pin, active, locations } = req;
     let name = name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 200 {
         return Err(Error::BadRequest("name must be 1 to 200 characters".into()));
@@ -109,14 +113,16 @@ pub(super) async fn staff_in(
         None => None,
     };
     let id = staff_id.unwrap_or_else(Uuid::now_v7);
-    let published = staff::publish(state.store(), tenant, id, name, role, active, new_hash).await?;
+    let member = staff::Member { id, name, role, active, locations };
+    let published = staff::publish(state.store(), tenant, member, new_hash).await?;
     let staff = published.staff;
     Ok(Json(json!({
         "staff_id": id,
         "name": staff.name,
         "role": staff.role,
         "active": staff.active,
-        "device_id": thorbis_sync_protocol::staff_log(tenant),
+        "locations": staff.locations,
+        "device_id": staff::record_log(tenant),
         "seq": published.seq,
     })))
 }

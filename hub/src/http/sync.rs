@@ -9,10 +9,12 @@
 //! verification, follows no checkpoint, or is stamped too far ahead with 422; events of a
 //! device that is not the tenant's with 403. A verified fact that its author may not write
 //! (or a revoked device wrote after its revocation, or whose values are out of bounds) does
-//! not refuse the push: it is stored, quarantined and listed.
+//! not refuse the push: it is stored, quarantined and listed. A push that would take the
+//! pushing device past its storage quota is refused with 507 (and raises an alert); a
+//! relayed device over its quota has its events left out and listed, the rest is stored.
 //!
 //! Response: `{"accepted": n, "duplicates": n, "tips": {"<device>": seq}, "quarantined":
-//! [{"device": id, "seq": n, "code": reason}]}`.
+//! [{"device": id, "seq": n, "code": reason}], "over_quota": [device, ...]}`.
 //!
 //! # Pull
 //!
@@ -108,6 +110,7 @@ async fn push_inner(
         "duplicates": pushed.duplicates,
         "tips": pushed.tips,
         "quarantined": quarantined,
+        "over_quota": pushed.over_quota,
     })))
 }
 

@@ -2,18 +2,13 @@
 //! with the same graceful shutdown as plain HTTP. Loopback deployments and tests may run
 //! without it; anything off-loopback must not.
 
-use std::future::Future;
-use std::sync::Arc;
-use std::time::Duration;
-
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::TowerToHyperService;
 use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use std::future::Future;
+use std::sync::Arc;
 use tokio_rustls::TlsAcceptor;
 
-use super::{AppState, router};
+use super::AppState;
 
 /// Why the certificate or key could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -51,61 +46,14 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
-/// How long a client gets to finish its TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Serves `router(state)` over TLS on `listener` until `shutdown` completes, then waits for
-/// open connections to finish their in-flight requests.
+/// open connections to finish their in-flight requests. Connections are bounded as in
+/// plain HTTP (see [`super::serve`]); a client gets ten seconds for its handshake.
 pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     state: AppState,
     config: Arc<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state);
-    let acceptor = TlsAcceptor::from(config);
-    let graceful = GracefulShutdown::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (tcp, peer) = match accepted {
-                    Ok(pair) => pair,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                };
-                let acceptor = acceptor.clone();
-                // The client's address, as `axum::serve` gives it to handlers.
-                let app = app.clone().layer(axum::Extension(axum::extract::ConnectInfo(peer)));
-                let service = TowerToHyperService::new(app);
-                let watcher = graceful.watcher();
-                tokio::spawn(async move {
-                    let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                        Ok(Ok(stream)) => stream,
-                        Ok(Err(e)) => {
-                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!(%peer, "TLS handshake timed out");
-                            return;
-                        }
-                    };
-                    let connection = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service);
-                    if let Err(e) = watcher.watch(connection).await {
-                        tracing::debug!(%peer, error = %e, "connection ended with an error");
-                    }
-                });
-            }
-            () = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    graceful.shutdown().await;
-    Ok(())
+    super::serve::accept_loop(listener, state, Some(TlsAcceptor::from(config)), shutdown).await
 }

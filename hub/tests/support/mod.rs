@@ -18,7 +18,6 @@ use thorbis_domain::money::{Currency, Money, Qty};
 use thorbis_domain::tax::TaxRate;
 use thorbis_hub::clock::ManualClock;
 use thorbis_hub::identity::KeyWrap;
-use thorbis_hub::identity::{DEVICE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use thorbis_hub::testing::{Backend, TestDatabase, database_on, fresh_database};
 use thorbis_hub::{AppState, Limits, Settings};
 use thorbis_sync_protocol::{
@@ -26,6 +25,15 @@ use thorbis_sync_protocol::{
 };
 use tokio::sync::oneshot;
 use uuid::Uuid;
+
+/// The key-encryption key of every test hub (a hub binary on a test's database takes it
+/// as [`key_encryption_key_hex`]).
+pub const KEY_ENCRYPTION_KEY: [u8; 32] = [0x4b; 32];
+
+/// [`KEY_ENCRYPTION_KEY`] as `THORBIS_HUB_KEY_ENCRYPTION_KEY` wants it.
+pub fn key_encryption_key_hex() -> String {
+    thorbis_hub::identity::hex(&KEY_ENCRYPTION_KEY)
+}
 
 /// The hub's clock in every test: 2024-07-03, fixed unless a test moves it.
 pub const NOW_MS: u64 = 1_720_000_000_000;
@@ -84,7 +92,7 @@ impl TestHub {
                 limits,
                 admin_token: Some(ADMIN_TOKEN.into()),
                 // Tenant keys are sealed in every test, as in production.
-                key_wrap: Some(Arc::new(KeyWrap::new(&[0x4b; 32])?)),
+                key_wrap: Some(Arc::new(KeyWrap::new(&KEY_ENCRYPTION_KEY)?)),
                 secure_cookies: false,
             },
         )
@@ -225,14 +233,8 @@ impl TestHub {
         body: Vec<u8>,
         headers: &[(&str, &str)],
     ) -> Result<reqwest::Response> {
-        let ts = self.clock_now();
-        let signature = agent.key.sign_request("POST", path, ts, &body);
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(DEVICE_HEADER, agent.device_id.to_string())
-            .header(TIMESTAMP_HEADER, ts.to_string())
-            .header(SIGNATURE_HEADER, signature.to_string());
+        let mut request =
+            signed_post(&self.http, &self.base, agent, path, self.clock_now(), &body)?;
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
@@ -502,6 +504,24 @@ pub async fn push_each(hub: &TestHub, agents: &[Agent]) -> Result<()> {
 /// `batch` events, all agents at once, and returns the seconds it took. The clients' work
 /// (building, encoding and signing every push) is done before the clock starts: the
 /// figure is the hub's, not the simulated devices'.
+/// A POST to `base` + `path` carrying `agent`'s signed headers over `body` at `ts` (the
+/// body itself is the caller's to attach).
+pub fn signed_post(
+    http: &reqwest::Client,
+    base: &str,
+    agent: &Agent,
+    path: &str,
+    ts: u64,
+    body: &[u8],
+) -> Result<reqwest::RequestBuilder> {
+    let signed = agent.key.sign_request(agent.device_id, "POST", path, ts, body)?;
+    let mut request = http.post(format!("{base}{path}"));
+    for (name, value) in signed.headers() {
+        request = request.header(name, value);
+    }
+    Ok(request)
+}
+
 pub async fn timed_pushes(hub: &TestHub, agents: &[Agent], batch: u64) -> Result<f64> {
     let path = "/api/v1/sync/push";
     let ts = hub.clock_now();
@@ -511,15 +531,7 @@ pub async fn timed_pushes(hub: &TestHub, agents: &[Agent], batch: u64) -> Result
         let mut requests = Vec::new();
         for from in (1..=tip).step_by(usize::try_from(batch)?) {
             let body = encode_batch(&agent.batch(from, (from + batch - 1).min(tip)));
-            let signature = agent.key.sign_request("POST", path, ts, &body);
-            requests.push(
-                hub.http
-                    .post(format!("{}{path}", hub.base))
-                    .header(DEVICE_HEADER, agent.device_id.to_string())
-                    .header(TIMESTAMP_HEADER, ts.to_string())
-                    .header(SIGNATURE_HEADER, signature.to_string())
-                    .body(body),
-            );
+            requests.push(signed_post(&hub.http, &hub.base, agent, path, ts, &body)?.body(body));
         }
         pushes.push(requests);
     }
