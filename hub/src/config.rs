@@ -150,32 +150,21 @@ impl Config {
             })
         }
         let mut limits = Limits::default();
-        limits.body_limit_bytes = parse(
-            "THORBIS_HUB_BODY_LIMIT_BYTES",
-            get("THORBIS_HUB_BODY_LIMIT_BYTES"),
-            limits.body_limit_bytes,
-        )?;
-        limits.max_batch_events = parse(
-            "THORBIS_HUB_MAX_BATCH_EVENTS",
-            get("THORBIS_HUB_MAX_BATCH_EVENTS"),
-            limits.max_batch_events,
-        )?
-        .min(thorbis_sync_protocol::MAX_BATCH_EVENTS);
-        limits.max_connections = parse(
-            "THORBIS_HUB_MAX_CONNECTIONS",
-            get("THORBIS_HUB_MAX_CONNECTIONS"),
-            limits.max_connections,
-        )?;
-        limits.max_connections_per_address = parse(
-            "THORBIS_HUB_MAX_CONNECTIONS_PER_ADDRESS",
-            get("THORBIS_HUB_MAX_CONNECTIONS_PER_ADDRESS"),
-            limits.max_connections_per_address,
-        )?;
-        limits.device_quota_bytes = parse(
-            "THORBIS_HUB_DEVICE_QUOTA_BYTES",
-            get("THORBIS_HUB_DEVICE_QUOTA_BYTES"),
-            limits.device_quota_bytes,
-        )?;
+        // Each limit from its variable, the default when unset.
+        macro_rules! limit {
+            ($($field:ident: $name:literal),* $(,)?) => {
+                $(limits.$field = parse($name, get($name), limits.$field)?;)*
+            };
+        }
+        limit! {
+            body_limit_bytes: "THORBIS_HUB_BODY_LIMIT_BYTES",
+            max_batch_events: "THORBIS_HUB_MAX_BATCH_EVENTS",
+            max_connections: "THORBIS_HUB_MAX_CONNECTIONS",
+            max_connections_per_address: "THORBIS_HUB_MAX_CONNECTIONS_PER_ADDRESS",
+            device_quota_bytes: "THORBIS_HUB_DEVICE_QUOTA_BYTES",
+        }
+        limits.max_batch_events =
+            limits.max_batch_events.min(thorbis_sync_protocol::MAX_BATCH_EVENTS);
         let database = match (get("THORBIS_HUB_DATABASE_URL"), get("THORBIS_HUB_APP_DATABASE_URL"))
         {
             (Some(owner_url), Some(app_url)) => Some(DatabaseConfig {
@@ -226,5 +215,33 @@ impl Config {
             admin_token: get("THORBIS_HUB_ADMIN_TOKEN").filter(|t| !t.is_empty()),
             limits,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_vars(|name| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| (*v).into()))
+    }
+
+    #[test]
+    fn limits_come_from_their_variables_or_their_defaults() {
+        let defaults = config(&[]).unwrap().limits;
+        assert_eq!(defaults.max_connections, Limits::default().max_connections);
+        let set = config(&[
+            ("THORBIS_HUB_MAX_CONNECTIONS", "64"),
+            ("THORBIS_HUB_MAX_CONNECTIONS_PER_ADDRESS", "8"),
+            ("THORBIS_HUB_DEVICE_QUOTA_BYTES", "1048576"),
+            ("THORBIS_HUB_MAX_BATCH_EVENTS", "999999999"),
+        ])
+        .unwrap()
+        .limits;
+        assert_eq!((set.max_connections, set.max_connections_per_address), (64, 8));
+        assert_eq!(set.device_quota_bytes, 1_048_576);
+        assert_eq!(set.max_batch_events, thorbis_sync_protocol::MAX_BATCH_EVENTS, "capped");
+        let bad = config(&[("THORBIS_HUB_MAX_CONNECTIONS", "lots")]).unwrap_err();
+        assert_eq!(bad.name, "THORBIS_HUB_MAX_CONNECTIONS");
     }
 }
