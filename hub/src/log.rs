@@ -55,7 +55,7 @@ use crate::dispatch::dispatch_log;
 use crate::identity::Role;
 use crate::projection::{self, ToFold};
 use crate::store::{Fault, Store, faults};
-use crate::tenants::Caller;
+use crate::tenants::{Caller, RequestNonce, spend_nonce};
 
 /// Why a push, a pull or an append was refused.
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +83,9 @@ pub enum LogError {
     /// No such tenant (an append to a log of a tenant that does not exist).
     #[error("no tenant {0}")]
     NoTenant(Uuid),
+    /// The request's nonce was spent already: a replay, refused before anything is stored.
+    #[error("this request was received before")]
+    Replayed,
     /// The pushing device's own events would take it past its storage quota.
     #[error(
         "device {device} has {stored} bytes of events stored and this push would take it past \
@@ -151,14 +154,19 @@ pub fn uuid(device: DeviceId) -> Uuid {
     Uuid::from_bytes(device.0)
 }
 
-pub(crate) fn to_i64(what: &'static str, value: u64) -> Result<i64, LogError> {
+fn to_i64(what: &'static str, value: u64) -> Result<i64, LogError> {
     i64::try_from(value).map_err(|_| LogError::OutOfRange { what, value })
 }
 
 /// Verifies and stores a batch pushed by `caller` (see the module docs), then wakes live
 /// pulls. A fork is recorded as an alert before it is returned.
-pub async fn push(store: &Store, caller: &Caller, batch: &Batch) -> Result<Pushed, LogError> {
-    let result = ingest(store, caller, batch).await;
+pub async fn push(
+    store: &Store,
+    caller: &Caller,
+    batch: &Batch,
+    nonce: &RequestNonce,
+) -> Result<Pushed, LogError> {
+    let result = ingest(store, caller, batch, nonce).await;
     match &result {
         Err(LogError::Fork(fork)) => record_fork(store, caller.tenant_id, fork).await?,
         Err(LogError::OverQuota { device, stored, quota }) => {
@@ -177,19 +185,29 @@ pub async fn push(store: &Store, caller: &Caller, batch: &Batch) -> Result<Pushe
     Ok(pushed)
 }
 
-/// Verifies and stores a batch in one transaction; on any error nothing is stored (the
-/// transaction rolls back when it drops).
-async fn ingest(store: &Store, caller: &Caller, batch: &Batch) -> Result<Pushed, LogError> {
+/// Verifies and stores a batch in one transaction, which first spends the request's
+/// nonce; on any error nothing is stored and the nonce stays unspent (the transaction rolls
+/// back when it drops).
+async fn ingest(
+    store: &Store,
+    caller: &Caller,
+    batch: &Batch,
+    nonce: &RequestNonce,
+) -> Result<Pushed, LogError> {
     let mut out = Pushed::default();
-    if batch.events.is_empty() {
-        return Ok(out);
-    }
     let runs = Runs::new(batch);
     let rules =
         Rules { max_ahead_ms: store.limits.max_clock_ahead_ms, strictness: Strictness::Refuse };
     let now = store.now_ms();
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, caller.tenant_id).await?;
+    if !spend_nonce(&tx, caller, nonce, now).await? {
+        return Err(LogError::Replayed);
+    }
+    if batch.events.is_empty() {
+        tx.commit().await?;
+        return Ok(out);
+    }
     let mut to_fold = Vec::new();
     // Devices in id order: concurrent pushes relaying the same devices lock their tips in
     // the same order.

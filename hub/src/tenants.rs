@@ -9,6 +9,7 @@
 //! tenant's reference log ([`log::append`]) in the same transaction as their own rows, so
 //! a device row never exists without its published record.
 
+use deadpool_postgres::Transaction;
 use thorbis_domain::DomainEvent;
 use thorbis_domain::device::{DeviceConfig, DeviceConfigured, DeviceRegistered, DeviceRevoked};
 use thorbis_sync_protocol::{DeviceId, Nonce, PublicKey, Signature};
@@ -435,26 +436,36 @@ pub struct EnrolledDevice {
     pub credential_expires_at_ms: i64,
 }
 
-/// Records that `caller` signed a request with `nonce`, fresh until `expires_at_ms`, and
-/// forgets its nonces that went stale before `now_ms`. `false` when the nonce was already
-/// used: the request is a replay.
-pub async fn first_use_of_nonce(
-    store: &Store,
+/// A signed request's nonce and until when its timestamp keeps it fresh: the hub serves
+/// the request only if it spends the nonce first ([`spend_nonce`]).
+#[derive(Clone, Copy, Debug)]
+pub struct RequestNonce {
+    /// The nonce.
+    pub nonce: Nonce,
+    /// After this the request's timestamp alone refuses it, so the nonce can be forgotten.
+    pub fresh_until_ms: u64,
+}
+
+/// Records inside `tx` (under `caller`'s tenant) that `caller` used `nonce`, and forgets its
+/// nonces that went stale before `now_ms`. `false` when the nonce was used already: the
+/// request is a replay. A push spends its nonce in its own transaction, so a push that
+/// fails leaves its nonce unspent and a retry of it is served.
+pub(crate) async fn spend_nonce(
+    tx: &Transaction<'_>,
     caller: &Caller,
-    nonce: &Nonce,
+    nonce: &RequestNonce,
     now_ms: u64,
-    expires_at_ms: u64,
-) -> Result<bool, TenantError> {
-    let mut client = store.pool.get().await?;
-    let tx = tenant_tx(&mut client, caller.tenant_id).await?;
+) -> Result<bool, Fault> {
     let device = log::uuid(caller.device_id);
+    let time =
+        |ms: u64| i64::try_from(ms).map_err(|_| Fault::Corrupt(format!("time {ms} out of range")));
     tx.execute(
         &tx.prepare_cached(
             "DELETE FROM request_nonces
               WHERE tenant_id = $1 AND device_id = $2 AND expires_at_ms < $3",
         )
         .await?,
-        &[&caller.tenant_id, &device, &log::to_i64("time", now_ms)?],
+        &[&caller.tenant_id, &device, &time(now_ms)?],
     )
     .await?;
     let inserted = tx
@@ -464,16 +475,26 @@ pub async fn first_use_of_nonce(
                  VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
             )
             .await?,
-            &[
-                &caller.tenant_id,
-                &device,
-                &nonce.0.as_slice(),
-                &log::to_i64("time", expires_at_ms)?,
-            ],
+            &[&caller.tenant_id, &device, &nonce.nonce.0.as_slice(), &time(nonce.fresh_until_ms)?],
         )
         .await?;
-    tx.commit().await?;
     Ok(inserted == 1)
+}
+
+/// [`spend_nonce`] in a transaction of its own (for requests that write nothing else, like
+/// a pull), committed without waiting for the disk: a crash can forget only nonces of the
+/// last moments, and a replayed pull changes nothing.
+pub async fn spend_nonce_alone(
+    store: &Store,
+    caller: &Caller,
+    nonce: &RequestNonce,
+) -> Result<bool, TenantError> {
+    let mut client = store.pool.get().await?;
+    let tx = tenant_tx(&mut client, caller.tenant_id).await?;
+    tx.batch_execute("SET LOCAL synchronous_commit = off").await?;
+    let fresh = spend_nonce(&tx, caller, nonce, store.now_ms()).await?;
+    tx.commit().await?;
+    Ok(fresh)
 }
 
 /// The enrolled device `device`, if there is one.

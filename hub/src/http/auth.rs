@@ -13,7 +13,7 @@ use crate::identity::{
     DEVICE_HEADER, NONCE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, request_message,
     verify_request,
 };
-use crate::tenants::{Caller, enrolled_device, first_use_of_nonce};
+use crate::tenants::{Caller, RequestNonce, enrolled_device};
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str> {
     headers
@@ -23,15 +23,29 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str> {
         .map_err(|_| Error::Unauthorized(format!("`{name}` header is not ASCII")))
 }
 
-/// Checks the request's signature headers over `body`, and that the request was not
-/// received before (its nonce is new).
+/// A request whose signature verified: who sent it, and the nonce it must spend before it
+/// is served (see [`crate::tenants::spend_nonce`]).
+pub(super) struct Signed {
+    pub(super) caller: Caller,
+    pub(super) nonce: RequestNonce,
+}
+
+/// The answer to a request whose nonce was spent already.
+pub(super) fn replayed(nonce: &RequestNonce) -> Error {
+    Error::Unauthorized(format!(
+        "this request (nonce {}) was received before; sign every request anew",
+        nonce.nonce
+    ))
+}
+
+/// Checks the request's signature headers over `body`.
 pub(super) async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     method: &str,
     path: &str,
     body: &[u8],
-) -> Result<Caller> {
+) -> Result<Signed> {
     let device_id: DeviceId = header(headers, DEVICE_HEADER)?
         .parse()
         .map_err(|e| Error::Unauthorized(format!("`{DEVICE_HEADER}` is not a device id: {e}")))?;
@@ -79,11 +93,6 @@ pub(super) async fn authenticate(
             "device {device_id}'s credential has expired; enroll again"
         )));
     }
-    // Last, so only a request that would otherwise be served spends a nonce.
-    if !first_use_of_nonce(state.store(), &caller, &nonce, now, timestamp_ms + window).await? {
-        return Err(Error::Unauthorized(format!(
-            "this request (nonce {nonce}) was received before; sign every request anew"
-        )));
-    }
-    Ok(caller)
+    let nonce = RequestNonce { nonce, fresh_until_ms: timestamp_ms.saturating_add(window) };
+    Ok(Signed { caller, nonce })
 }

@@ -101,6 +101,7 @@ impl From<LogError> for Error {
             }
             LogError::NoTenant(_) => Error::NotFound(e.to_string()),
             LogError::OverQuota { .. } => Error::InsufficientStorage(e.to_string()),
+            LogError::Replayed => Error::Unauthorized(e.to_string()),
             LogError::Fault(fault) => fault.into(),
         }
     }

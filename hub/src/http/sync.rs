@@ -45,9 +45,10 @@ use serde_json::json;
 use thorbis_sync_protocol::{VersionVector, batch_from_json, decode_batch, encode_batch};
 use tokio::sync::broadcast;
 
-use super::auth::authenticate;
+use super::auth::{Signed, authenticate, replayed};
 use super::{AppState, Error, Result, body_bytes, json_body};
-use crate::log::{self, Page};
+use crate::log::{self, LogError, Page};
+use crate::tenants::spend_nonce_alone;
 
 const PUSH_PATH: &str = "/api/v1/sync/push";
 const PULL_PATH: &str = "/api/v1/sync/pull";
@@ -76,7 +77,8 @@ async fn push_inner(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Json<serde_json::Value>> {
     let body = body_bytes(body)?;
-    let device = authenticate(state, headers, "POST", PUSH_PATH, &body).await?;
+    let Signed { caller: device, nonce } =
+        authenticate(state, headers, "POST", PUSH_PATH, &body).await?;
     let batch = if is_json(headers, header::CONTENT_TYPE) {
         let text = std::str::from_utf8(&body)
             .map_err(|_| Error::BadRequest("JSON batch is not UTF-8".into()))?;
@@ -92,7 +94,10 @@ async fn push_inner(
             batch.events.len()
         )));
     }
-    let pushed = log::push(state.store(), &device, &batch).await?;
+    let pushed = match log::push(state.store(), &device, &batch, &nonce).await {
+        Err(LogError::Replayed) => return Err(replayed(&nonce)),
+        pushed => pushed?,
+    };
     state.0.metrics.ingested(pushed.accepted, pushed.quarantined.len() as u64);
     if pushed.accepted > 0 {
         let newest = batch.events.iter().map(|e| e.hlc.wall_ms).max().unwrap_or_default();
@@ -165,7 +170,11 @@ async fn pull_inner(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Page> {
     let body = body_bytes(body)?;
-    let device = authenticate(state, headers, "POST", PULL_PATH, &body).await?;
+    let Signed { caller: device, nonce } =
+        authenticate(state, headers, "POST", PULL_PATH, &body).await?;
+    if !spend_nonce_alone(state.store(), &device, &nonce).await? {
+        return Err(replayed(&nonce));
+    }
     let req: PullRequest = json_body(&body)?;
     let wait = Duration::from_millis(req.wait_ms.unwrap_or(0).min(state.limits().max_wait_ms));
     // Subscribe before the first look, so a push committed in between still wakes us.
