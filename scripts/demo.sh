@@ -59,8 +59,9 @@ admin() {
 if [ ! -s "$data/tenant" ]; then
     tenant=$(admin /api/v1/admin/tenants '{"name": "Demo Bistro"}' | jq -r .tenant_id)
     location=$(admin "/api/v1/admin/tenants/$tenant/locations" '{"name": "Main street"}' | jq -r .location_id)
-    # The menu, prices, taxes and staff are the hub's to publish (on the tenant's reference
-    # log, which every terminal pulls); a terminal never seeds them itself.
+    # The menu, prices, taxes and staff are the hub's to publish (the menu on the tenant's
+    # reference log, the staff on each location's staff log, which that location's
+    # terminals pull); a terminal never seeds them itself.
     "$target/debug/thorbis-agent" demo-catalog > "$data/catalog.json"
     admin "/api/v1/admin/tenants/$tenant/reference-events" "@$data/catalog.json" > /dev/null
     code=$(admin "/api/v1/admin/tenants/$tenant/enrollment-codes" \
