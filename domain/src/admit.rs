@@ -941,25 +941,26 @@ fn approvals(
 }
 
 /// Only the latest version of a staff record is kept, so a manager who has left since
-/// the fact cannot be asked whether they were active then: a record deactivated after the
-/// fact's stamp still vouches for it. Nothing else is forgiven, so a back-dated fact
-/// cannot name a cashier whose record merely changed later. An approver must work at
-/// `location`, the author's, when there is one.
+/// the fact cannot be asked whether they were active then, or where they worked: a record
+/// deactivated, or moved to another location, after the fact's stamp still vouches for it.
+/// Nothing else is forgiven, so a back-dated fact cannot name a cashier whose record merely
+/// changed later. A record from before the fact must be active and, when the author has a
+/// location, work there.
 fn approver_at(
     id: StaffId,
     stamp: Hlc,
     location: Option<LocationId>,
     cx: &impl ReadModel,
 ) -> Result<(), Failure> {
-    let record = cx.get::<Versioned<Staff>>(id.0)?.and_then(|v| v.current);
-    match record {
-        None => Err(Quarantine::UnknownApprover(id).into()),
-        Some(s) if location.is_some_and(|l| !s.value.works_at(l)) => {
-            Err(Quarantine::NotAnApprover(id).into())
-        }
-        Some(s) if may_approve(&s.value) => Ok(()),
-        Some(s) if s.value.role.can_approve() && s.meta.hlc > stamp => Ok(()),
-        Some(_) => Err(Quarantine::NotAnApprover(id).into()),
+    let Some(s) = cx.get::<Versioned<Staff>>(id.0)?.and_then(|v| v.current) else {
+        return Err(Quarantine::UnknownApprover(id).into());
+    };
+    let changed_since = s.meta.hlc > stamp;
+    let here = location.is_none_or(|l| s.value.works_at(l));
+    if s.value.role.can_approve() && (changed_since || (may_approve(&s.value) && here)) {
+        Ok(())
+    } else {
+        Err(Quarantine::NotAnApprover(id).into())
     }
 }
 

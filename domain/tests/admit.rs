@@ -241,9 +241,18 @@ fn approvers_work_at_the_location_of_what_they_approve() {
     // Once their record names this location too, they do.
     r.hub(&DomainEvent::StaffUpserted(Staff {
         locations: vec![location(ELSEWHERE), location(POS)],
-        ..elsewhere
+        ..elsewhere.clone()
     }));
     assert_eq!(r.send(POS, &void(order(1), &l, Some(visitor))), Ok(()));
+
+    // A manager who approved here and moved away later still vouches for what they
+    // approved before: a replica that only knows the new record agrees.
+    let mut later = Replica::store();
+    later.send(POS, &opened(order(1))).unwrap();
+    later.send(POS, &DomainEvent::LineAdded(l.clone())).unwrap();
+    let approved_before = later.next_fact(POS, 0);
+    later.hub(&DomainEvent::StaffUpserted(elsewhere));
+    assert_eq!(later.take(&approved_before, &void(order(1), &l, Some(visitor))), Ok(()));
 }
 
 #[test]

@@ -20,8 +20,10 @@
 //! ```
 //!
 //! The hub accepts it only while the timestamp is within its window of the hub's clock,
-//! and only once: it keeps each device's nonces until their timestamps leave the window,
-//! so a captured request sent again is refused.
+//! and only once: a request that is served spends its nonce, which the hub keeps until well
+//! after the timestamp leaves the window, so a captured request sent again is refused. (A
+//! push that fails spends nothing: sent again, it is tried again, and stores what the
+//! device signed, once.)
 
 use ring::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use ring::digest::{SHA256, digest};

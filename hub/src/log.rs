@@ -46,7 +46,7 @@ use thorbis_domain::{DomainEvent, EventMeta};
 use thorbis_sync_protocol::receive::{Fork, Rules, Runs, Strictness, SyncError};
 use thorbis_sync_protocol::{
     Batch, ChainTip, Checkpoint, DeviceId, DeviceKey, Event, EventId, EventKind, Hash32, Hlc,
-    HlcClock, PublicKey, Signature, VersionVector, staff_log,
+    HlcClock, PublicKey, Signature, VersionVector, retired_staff_log, staff_log,
 };
 use uuid::Uuid;
 
@@ -217,9 +217,13 @@ async fn ingest(
         let run = runs.check(device, tip, &(device, signer.key), now, rules)?;
         let adding: u64 = run.accepted.iter().map(|(event, _)| stored_size(event)).sum();
         let quota = store.limits.device_quota_bytes;
-        if stored.saturating_add(adding) > quota {
+        // Only a device's new events count; the hub's own logs, relayed back, have no quota.
+        let over = adding > 0 && stored.saturating_add(adding) > quota;
+        if over && !matches!(signer.author, Author::Hub) {
             // The pushing device's own events refuse the push; a relayed device's are left
-            // out, so the relayer's own facts still go through.
+            // out, so the relayer's own facts still go through. (A fact of another device
+            // that refers to what was left out is quarantined for want of it, and the hub
+            // does not admit it again later.)
             if device == caller.device_id {
                 return Err(LogError::OverQuota { device, stored, quota });
             }
@@ -553,9 +557,11 @@ async fn signer(
         || device_id == dispatch_log(caller.tenant_id, caller.device_id)
         || (device_id == staff_log(caller.tenant_id, caller.location_id)
             && caller.role != Role::Technician)
+        || device_id == retired_staff_log(caller.tenant_id)
     {
-        // The tenant's reference-data log, the caller's location's staff log or its own
-        // dispatch log, relayed back: signed with the tenant key.
+        // The tenant's reference-data log, the caller's location's staff log, its own
+        // dispatch log or the staff log of earlier versions, relayed back: signed with the
+        // tenant key.
         let row = tx
             .query_one("SELECT public_key FROM tenants WHERE tenant_id = $1", &[&caller.tenant_id])
             .await?;

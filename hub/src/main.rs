@@ -26,6 +26,11 @@ async fn main() -> anyhow::Result<()> {
              digits, e.g. from `openssl rand -hex 32`)"
         );
     }
+    // A data folder from before, without its key file: sealed keys (if any) will not open.
+    let key_file = config.data_dir.join(KEY_FILE);
+    let key_missing = config.database.is_none()
+        && !key_file.exists()
+        && std::fs::read_dir(&config.data_dir).is_ok_and(|mut entries| entries.next().is_some());
     let (database, cluster) = if let Some(database) = config.database.clone() {
         (database, None)
     } else {
@@ -48,11 +53,19 @@ async fn main() -> anyhow::Result<()> {
     if config.admin_token.is_none() {
         tracing::warn!("THORBIS_HUB_ADMIN_TOKEN is not set: the admin API is disabled");
     }
-    // Tenant signing keys are always sealed, with a key kept outside the database: the
+    // New tenants' signing keys are sealed, with a key kept outside the database: the
     // configured one, or for the hub's own cluster one generated beside it.
-    let kek = match config.key_encryption_key {
-        Some(kek) => kek,
-        None => local_key_encryption_key(&config.data_dir)?,
+    let kek = if let Some(kek) = config.key_encryption_key {
+        kek
+    } else {
+        if key_missing {
+            tracing::warn!(
+                path = %key_file.display(),
+                "the hub's data folder has no key-encryption key: making a new one. Tenant keys \
+                 sealed with a lost one will not open; restore that file from a backup"
+            );
+        }
+        local_key_encryption_key(&key_file)?
     };
     let key_wrap = Some(Arc::new(thorbis_hub::identity::KeyWrap::new(&kek)?));
     let settings = thorbis_hub::Settings {
@@ -115,11 +128,13 @@ async fn shutdown_signal() {
     }
 }
 
-/// The key-encryption key of the hub's own cluster: `key-encryption-key` in its data folder
-/// (64 hex digits, mode 0600), made on the first start.
-fn local_key_encryption_key(data_dir: &std::path::Path) -> anyhow::Result<[u8; 32]> {
-    let path = data_dir.join("key-encryption-key");
-    let hex = thorbis_hub::secret::load_or_make(&path, 32)
+/// The key-encryption key file in the hub's data folder, beside its own cluster.
+const KEY_FILE: &str = "key-encryption-key";
+
+/// The key-encryption key of the hub's own cluster, from `path` (64 hex digits, mode
+/// 0600), made on the first start.
+fn local_key_encryption_key(path: &std::path::Path) -> anyhow::Result<[u8; 32]> {
+    let hex = thorbis_hub::secret::load_or_make(path, 32)
         .with_context(|| format!("the key-encryption key {}", path.display()))?;
     thorbis_hub::identity::parse_hex32(&hex)
         .with_context(|| format!("{} is not 64 hex digits", path.display()))

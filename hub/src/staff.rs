@@ -56,10 +56,25 @@ pub fn record_log(tenant: Uuid) -> DeviceId {
     tenant_log(b"thorbis-edge staff records\0", tenant, None)
 }
 
-/// Takes `tenant`'s staff lock for the rest of `tx` (see the module docs). `FOR NO KEY
-/// UPDATE`, so rows referencing the tenant can still be written meanwhile.
-pub(crate) async fn lock(tx: &Transaction<'_>, tenant: Uuid) -> Result<(), Fault> {
+/// Takes `tenant`'s staff lock for the rest of `tx` (see the module docs): the tenant's row
+/// (`FOR NO KEY UPDATE`, so rows referencing the tenant can still be written meanwhile),
+/// then the tips of the logs a publication may write, in id order like a push takes its
+/// tips, so the two cannot wait for each other: the staff record log, every location's
+/// staff log and, with `reference`, the reference log.
+pub(crate) async fn lock(tx: &Transaction<'_>, tenant: Uuid, reference: bool) -> Result<(), Fault> {
     tx.execute("SELECT 1 FROM tenants WHERE tenant_id = $1 FOR NO KEY UPDATE", &[&tenant]).await?;
+    let mut logs: Vec<Uuid> =
+        locations(tx, tenant).await?.into_iter().map(|l| log::uuid(staff_log(tenant, l))).collect();
+    logs.push(log::uuid(record_log(tenant)));
+    if reference {
+        logs.push(log::uuid(hub_log(tenant)));
+    }
+    tx.query(
+        "SELECT 1 FROM chain_tips WHERE tenant_id = $1 AND device_id = ANY($2)
+          ORDER BY device_id FOR UPDATE",
+        &[&tenant, &logs],
+    )
+    .await?;
     Ok(())
 }
 
@@ -179,12 +194,12 @@ pub async fn publish_reference(
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     let mut written = Vec::new();
+    if !staff.is_empty() {
+        lock(&tx, tenant, true).await?;
+    }
     if !reference.is_empty() {
         let (from, to) = log::append(store, &tx, tenant, hub_log(tenant), reference).await?;
         written.push((hub_log(tenant), from, to));
-    }
-    if !staff.is_empty() {
-        lock(&tx, tenant).await?;
     }
     for event in staff {
         if let DomainEvent::StaffUpserted(record) = event {
@@ -217,8 +232,9 @@ pub struct Member {
     pub role: Role,
     /// Whether they may sign in.
     pub active: bool,
-    /// Where they work; empty for every location.
-    pub locations: Vec<Uuid>,
+    /// Where they work, empty for every location; `None` keeps what the current record
+    /// says (every location for a new member).
+    pub locations: Option<Vec<Uuid>>,
 }
 
 /// Creates or replaces `member` of `tenant`'s staff and publishes it. Without
@@ -229,30 +245,30 @@ pub async fn publish(
     member: Member,
     new_pin_hash: Option<String>,
 ) -> Result<Published, StaffError> {
-    let Member { id, name, role, active, mut locations } = member;
+    let Member { id, name, role, active, locations } = member;
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     // Under the lock, a concurrent publication of the same member (a PIN change) either
     // committed before, and its hash is the one read, or waits for this one: an update
     // without a PIN never restores an old PIN.
-    lock(&tx, tenant).await?;
-    let pin_hash = match new_pin_hash {
-        Some(hash) => hash,
-        None => current(&tx, tenant, id).await?.ok_or(StaffError::NoStaff(id))?.pin_hash,
+    lock(&tx, tenant, false).await?;
+    let current = current(&tx, tenant, id).await?;
+    let pin_hash = match (new_pin_hash, &current) {
+        (Some(hash), _) => hash,
+        (None, Some(current)) => current.pin_hash.clone(),
+        (None, None) => return Err(StaffError::NoStaff(id)),
     };
     if !looks_like_argon2id_phc(&pin_hash) {
         return Err(Fault::Corrupt("a staff PIN hash is not an argon2id PHC string".into()).into());
     }
-    locations.sort_unstable();
-    locations.dedup();
-    let staff = Staff {
-        id: StaffId(id),
-        name,
-        role,
-        pin_hash,
-        active,
-        locations: locations.into_iter().map(LocationId).collect(),
+    let mut locations: Vec<LocationId> = match (locations, current) {
+        (Some(locations), _) => locations.into_iter().map(LocationId).collect(),
+        (None, Some(current)) => current.locations,
+        (None, None) => Vec::new(),
     };
+    locations.sort_unstable_by_key(|l| l.0);
+    locations.dedup();
+    let staff = Staff { id: StaffId(id), name, role, pin_hash, active, locations };
     let written = append(store, &tx, tenant, staff.clone()).await?;
     tx.commit().await?;
     store.notify(tenant);

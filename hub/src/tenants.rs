@@ -130,7 +130,7 @@ pub async fn create_location(store: &Store, tenant: Uuid, name: &str) -> Result<
     require_tenant(&tx, tenant).await?;
     // Staff who work everywhere work here too: their records go to the new location's
     // staff log with it (see `crate::staff`).
-    crate::staff::lock(&tx, tenant).await?;
+    crate::staff::lock(&tx, tenant, false).await?;
     let location_id = Uuid::now_v7();
     tx.execute(
         "INSERT INTO locations (tenant_id, location_id, name, created_at_ms) VALUES ($1, $2, $3, $4)",
@@ -442,20 +442,27 @@ pub struct EnrolledDevice {
 pub struct RequestNonce {
     /// The nonce.
     pub nonce: Nonce,
-    /// After this the request's timestamp alone refuses it, so the nonce can be forgotten.
+    /// After this the request's timestamp alone refuses it.
     pub fresh_until_ms: u64,
+    /// The hub's window for request timestamps.
+    pub window_ms: u64,
 }
 
 /// Records inside `tx` (under `caller`'s tenant) that `caller` used `nonce`, and forgets its
-/// nonces that went stale before `now_ms`. `false` when the nonce was used already: the
-/// request is a replay. A push spends its nonce in its own transaction, so a push that
-/// fails leaves its nonce unspent and a retry of it is served.
+/// nonces that went stale a whole window before `now_ms` (so that another hub process
+/// whose clock runs behind this one's still finds them). `false` when the nonce was used
+/// already, or the request went stale since it was authenticated: either way it is not
+/// served. A push spends its nonce in its own transaction, so a push that fails leaves its
+/// nonce unspent, and the same signed push sent again may be served then.
 pub(crate) async fn spend_nonce(
     tx: &Transaction<'_>,
     caller: &Caller,
     nonce: &RequestNonce,
     now_ms: u64,
 ) -> Result<bool, Fault> {
+    if nonce.fresh_until_ms < now_ms {
+        return Ok(false);
+    }
     let device = log::uuid(caller.device_id);
     let time =
         |ms: u64| i64::try_from(ms).map_err(|_| Fault::Corrupt(format!("time {ms} out of range")));
@@ -465,7 +472,7 @@ pub(crate) async fn spend_nonce(
               WHERE tenant_id = $1 AND device_id = $2 AND expires_at_ms < $3",
         )
         .await?,
-        &[&caller.tenant_id, &device, &time(now_ms)?],
+        &[&caller.tenant_id, &device, &time(now_ms.saturating_sub(nonce.window_ms))?],
     )
     .await?;
     let inserted = tx

@@ -2100,6 +2100,11 @@ async fn staff_reach_only_the_locations_they_work_at() -> Result<()> {
     ensure!(left.name == "Bea" && !left.works_at(thorbis_domain::ids::LocationId(back)));
     ensure!(left.pin_hash == bea_hash, "the location Bea left received her new PIN hash");
 
+    // An update that leaves `locations` out keeps them.
+    let (status, reply) = publish(json!({ "staff_id": bea["staff_id"], "name": "Bea K.",
+                                          "role": "cashier", "active": true }))
+    .await?;
+    ensure!(status == StatusCode::OK && reply["locations"] == json!([front]), "{reply}");
     // A location opened later gets the owner, who works everywhere, and nobody else.
     let third = hub.location(tenant, "Pop-up").await?;
     let pop_up = hub.agent(tenant, third, 3).await?;

@@ -173,6 +173,14 @@ pub fn staff_log(tenant: uuid::Uuid, location: uuid::Uuid) -> DeviceId {
     tenant_log(b"thorbis-edge location staff log\0", tenant, Some(*location.as_bytes()))
 }
 
+/// The tenant-wide staff log of earlier versions, which carried the staff of every
+/// location. [`staff_log`] replaced it: replicas that still hold it send it to no one, and
+/// the hub takes it relayed back as its own.
+#[must_use]
+pub fn retired_staff_log(tenant: uuid::Uuid) -> DeviceId {
+    tenant_log(b"thorbis-edge staff log\0", tenant, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

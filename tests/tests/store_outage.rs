@@ -232,6 +232,8 @@ async fn scenario() -> Result<()> {
         .env("THORBIS_HUB_APP_DATABASE_URL", &db.config.app_url)
         .env("THORBIS_HUB_LISTEN", format!("127.0.0.1:{hub_port}"))
         .env("THORBIS_HUB_ADMIN_TOKEN", ADMIN_TOKEN)
+        // With an external database the hub wants a key for tenant keys; any will do here.
+        .env("THORBIS_HUB_KEY_ENCRYPTION_KEY", "4b".repeat(32))
         .env("RUST_LOG", "warn");
     let hub = Proc::spawn("hub", command, dir.path())?;
     let base = format!("http://127.0.0.1:{hub_port}");

@@ -9,7 +9,8 @@ use std::time::Duration;
 use thorbis_sync_protocol::clock::Clock;
 use thorbis_sync_protocol::sync::{EventSource, KeyRing, Message, PeerState};
 use thorbis_sync_protocol::{
-    Batch, ChainTip, Credential, DeviceId, DeviceRole, Event, Signature, VersionVector, staff_log,
+    Batch, ChainTip, Credential, DeviceId, DeviceRole, Event, Signature, VersionVector,
+    retired_staff_log, staff_log,
 };
 use tokio::sync::watch;
 
@@ -128,16 +129,21 @@ impl<T: Transport> PeerTask<T> {
         // Staff records (PIN hashes) go to the store terminals of their location only,
         // never to a technician's laptop, even one at the store: the hub does not send them
         // either.
+        // The tenant-wide staff log of earlier versions goes to no one.
         let withheld = match self.transport.vouched() {
-            Some(peer) => self.store.run(|s| s.enrollment()).await?.and_then(|own| {
-                (peer.role == DeviceRole::Technician || peer.location_id != own.location_id)
-                    .then(|| staff_log(own.tenant_id, own.location_id))
+            Some(peer) => self.store.run(|s| s.enrollment()).await?.map_or_else(Vec::new, |own| {
+                let mut withheld = vec![retired_staff_log(own.tenant_id)];
+                if peer.role == DeviceRole::Technician || peer.location_id != own.location_id {
+                    withheld.push(staff_log(own.tenant_id, own.location_id));
+                }
+                withheld
             }),
-            None => None,
+            None => Vec::new(),
         };
         for _ in 0..self.config.max_messages_per_round {
             let now = self.clock.now_ms();
             let state = peer.clone();
+            let withheld = withheld.clone();
             let (state, msg, ours) = self
                 .store
                 .run(move |s| {
@@ -268,17 +274,17 @@ fn split_by_key(batch: Batch, keys: &StoreKeys) -> (Batch, Batch) {
     (yes, no)
 }
 
-/// The store as a peer may see it: everything but the `withheld` log.
+/// The store as a peer may see it: everything but the `withheld` logs.
 struct Withholding<'a> {
     store: &'a Store,
-    withheld: Option<DeviceId>,
+    withheld: Vec<DeviceId>,
 }
 
 impl EventSource for Withholding<'_> {
     fn vector(&self) -> VersionVector {
         EventSource::vector(self.store)
             .iter()
-            .filter(|(device, _)| Some(*device) != self.withheld)
+            .filter(|(device, _)| !self.withheld.contains(device))
             .collect()
     }
 
@@ -288,14 +294,14 @@ impl EventSource for Withholding<'_> {
         after_seq: u64,
         limit: usize,
     ) -> Vec<(Event, Option<Signature>)> {
-        if Some(device) == self.withheld {
+        if self.withheld.contains(&device) {
             return Vec::new();
         }
         EventSource::events_after(self.store, device, after_seq, limit)
     }
 
     fn tip(&self, device: DeviceId) -> ChainTip {
-        if Some(device) == self.withheld {
+        if self.withheld.contains(&device) {
             return ChainTip::GENESIS;
         }
         EventSource::tip(self.store, device)

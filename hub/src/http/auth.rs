@@ -30,10 +30,12 @@ pub(super) struct Signed {
     pub(super) nonce: RequestNonce,
 }
 
-/// The answer to a request whose nonce was spent already.
+/// The answer to a request whose nonce was spent already (or that went stale while it
+/// waited).
 pub(super) fn replayed(nonce: &RequestNonce) -> Error {
     Error::Unauthorized(format!(
-        "this request (nonce {}) was received before; sign every request anew",
+        "this request (nonce {}) was received before, or is no longer fresh; sign every \
+         request anew",
         nonce.nonce
     ))
 }
@@ -93,6 +95,10 @@ pub(super) async fn authenticate(
             "device {device_id}'s credential has expired; enroll again"
         )));
     }
-    let nonce = RequestNonce { nonce, fresh_until_ms: timestamp_ms.saturating_add(window) };
+    let nonce = RequestNonce {
+        nonce,
+        fresh_until_ms: timestamp_ms.saturating_add(window),
+        window_ms: window,
+    };
     Ok(Signed { caller, nonce })
 }

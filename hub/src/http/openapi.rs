@@ -351,7 +351,7 @@ pub fn document() -> Value {
                         "pin": { "type": "string", "pattern": "^[0-9]{4,8}$", "writeOnly": true },
                         "active": { "type": "boolean" },
                         "locations": { "type": "array", "items": { "type": "string", "format": "uuid" },
-                            "description": "Where they work; none for every location. Only those locations' terminals receive the record." } } }
+                            "description": "Where they work; empty for every location, absent to keep the current list (every location for a new member). Only those locations' terminals receive the record." } } }
             }
         }
     });

@@ -4,8 +4,10 @@
 //!
 //! - At most `Limits::max_connections` are open at once; past that the loop stops
 //!   accepting and further clients wait in the kernel's queue.
-//! - At most `Limits::max_connections_per_address` come from one IP address; one more is
-//!   closed as soon as it is accepted.
+//! - At most `Limits::max_connections_per_address` come from one client: one IPv4 address,
+//!   or one IPv6 /64 (one host holds a whole /64); one more is closed as soon as it is
+//!   accepted. Behind a reverse proxy every client shares the proxy's address: raise the
+//!   limit there, and let the proxy limit its clients.
 //! - A connection that sends no complete request head for `Limits::idle_timeout_ms`
 //!   (a fresh one that says nothing, an idle keep-alive one, one trickling its headers) is
 //!   closed. Bodies and handlers are bounded by the request deadline in [`super::router`].
@@ -29,6 +31,17 @@ use super::{AppState, router};
 /// How long a client gets to finish its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The client a connection is counted against: its IPv4 address, or its IPv6 /64.
+fn client(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
+        v4 @ IpAddr::V4(_) => v4,
+    }
+}
+
 /// Open connections per client address.
 #[derive(Debug)]
 struct Addresses {
@@ -43,8 +56,10 @@ struct AddressSlot {
 }
 
 impl Addresses {
-    /// A slot for one more connection from `ip`, unless it has its limit open already.
+    /// A slot for one more connection from `ip`, unless its client has its limit open
+    /// already.
     fn admit(self: &Arc<Self>, ip: IpAddr) -> Option<AddressSlot> {
+        let ip = client(ip);
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
         let count = open.entry(ip).or_default();
         if *count >= self.limit {
@@ -170,6 +185,19 @@ mod tests {
         assert!(addresses.admit(b).is_some(), "another address has slots of its own");
         drop(first);
         assert!(addresses.admit(a).is_some());
+    }
+
+    #[test]
+    fn an_ipv6_host_is_counted_by_its_64() {
+        let addresses = Arc::new(Addresses { limit: 1, open: Mutex::default() });
+        let first: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let same_64: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let other_64: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        let _held = addresses.admit(first).unwrap();
+        assert!(addresses.admit(same_64).is_none());
+        assert!(addresses.admit(other_64).is_some());
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(client(mapped), IpAddr::from([10, 0, 0, 1]));
     }
 
     #[test]

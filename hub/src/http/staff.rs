@@ -6,8 +6,9 @@
 //! |"owner", "pin"?: "4 to 8 digits", "active": bool, "locations"?: [uuid]}`. Without
 //! `staff_id` a new member of staff is created (UUIDv7 id) and `pin` is required; with it,
 //! the record is replaced and, when `pin` is absent, the current PIN hash (from the
-//! tenant's folded `Staff` aggregate) is kept. `locations` are where they work (none or
-//! absent: every location); only those locations' terminals receive the record.
+//! tenant's folded `Staff` aggregate) is kept. `locations` are where they work (`[]`:
+//! every location; absent: unchanged, or every location for a new member); only those
+//! locations' terminals receive the record.
 //!
 //! **PINs** are hashed here, on the hub ([`crate::accounts::hash_pin`]), with argon2id
 //! v0x13 at the OWASP cost (m = 19456 KiB, t = 2, p = 1) and a fresh 16-byte salt from
@@ -66,7 +67,7 @@ pub(super) struct StaffRequest {
     pin: Option<Pin>,
     active: bool,
     #[serde(default)]
-    locations: Vec<Uuid>,
+    locations: Option<Vec<Uuid>>,
 }
 
 fn parse_role(role: &str) -> Result<Role> {

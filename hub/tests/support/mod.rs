@@ -500,10 +500,6 @@ pub async fn push_each(hub: &TestHub, agents: &[Agent]) -> Result<()> {
     Ok(())
 }
 
-/// Pushes every event of `agents` to `hub`, each agent's chain in order in pushes of
-/// `batch` events, all agents at once, and returns the seconds it took. The clients' work
-/// (building, encoding and signing every push) is done before the clock starts: the
-/// figure is the hub's, not the simulated devices'.
 /// A POST to `base` + `path` carrying `agent`'s signed headers over `body` at `ts` (the
 /// body itself is the caller's to attach).
 pub fn signed_post(
@@ -522,6 +518,10 @@ pub fn signed_post(
     Ok(request)
 }
 
+/// Pushes every event of `agents` to `hub`, each agent's chain in order in pushes of
+/// `batch` events, all agents at once, and returns the seconds it took. The clients' work
+/// (building, encoding and signing every push) is done before the clock starts: the
+/// figure is the hub's, not the simulated devices'.
 pub async fn timed_pushes(hub: &TestHub, agents: &[Agent], batch: u64) -> Result<f64> {
     let path = "/api/v1/sync/push";
     let ts = hub.clock_now();
