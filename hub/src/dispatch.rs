@@ -32,20 +32,14 @@ use thorbis_domain::work_order::WorkOrder;
 use thorbis_sync_protocol::DeviceId;
 use uuid::Uuid;
 
-fn derived(label: &[u8], tenant: Uuid, technician: Option<DeviceId>) -> DeviceId {
-    thorbis_sync_protocol::tenant_log(label, tenant, technician.map(|d| *d.as_bytes()))
-}
-
-/// The device id of `technician`'s dispatch log in `tenant`.
-#[must_use]
-pub fn dispatch_log(tenant: Uuid, technician: DeviceId) -> DeviceId {
-    derived(b"thorbis-edge dispatch log\0", tenant, Some(technician))
-}
+/// The device id of `technician`'s dispatch log in `tenant` (the protocol's derivation,
+/// which the technician's agent uses too).
+pub use thorbis_sync_protocol::dispatch_log;
 
 /// The device id of `tenant`'s work order desk log.
 #[must_use]
 pub fn desk_log(tenant: Uuid) -> DeviceId {
-    derived(b"thorbis-edge work order desk\0", tenant, None)
+    thorbis_sync_protocol::tenant_log(b"thorbis-edge work order desk\0", tenant, None)
 }
 
 fn count(n: usize) -> i32 {

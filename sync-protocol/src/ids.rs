@@ -173,6 +173,13 @@ pub fn staff_log(tenant: uuid::Uuid, location: uuid::Uuid) -> DeviceId {
     tenant_log(b"thorbis-edge location staff log\0", tenant, Some(*location.as_bytes()))
 }
 
+/// A technician's dispatch log: the hub-signed log that carries the work orders assigned to
+/// `technician` of `tenant` (and the news that one moved on). Only that device pulls it.
+#[must_use]
+pub fn dispatch_log(tenant: uuid::Uuid, technician: DeviceId) -> DeviceId {
+    tenant_log(b"thorbis-edge dispatch log\0", tenant, Some(technician.0))
+}
+
 /// The tenant-wide staff log of earlier versions, which carried the staff of every
 /// location. [`staff_log`] replaced it: replicas that still hold it send it to no one, and
 /// the hub takes it relayed back as its own.

@@ -106,7 +106,9 @@ pub use event::{
     ChainTip, EVENT_LAYOUT_VERSION, Event, EventError, EventKind, MAX_KIND_LEN, MAX_PAYLOAD_LEN,
 };
 pub use hlc::{Hlc, HlcClock, HlcError};
-pub use ids::{DeviceId, EventId, Hash32, ParseIdError, retired_staff_log, staff_log, tenant_log};
+pub use ids::{
+    DeviceId, EventId, Hash32, ParseIdError, dispatch_log, retired_staff_log, staff_log, tenant_log,
+};
 pub use sign::{
     CHECKPOINT_DOMAIN, Checkpoint, DEVICE_HEADER, DeviceKey, NONCE_HEADER, Nonce, PublicKey,
     REQUEST_DOMAIN, SIGNATURE_HEADER, SignError, Signature, SignedRequest, TIMESTAMP_HEADER,

@@ -231,3 +231,50 @@ async fn an_https_hub_is_trusted_through_its_ca_and_only_then() -> Result<()> {
     hub.stop().await?;
     Ok(())
 }
+
+/// A technician's laptop trusts its own dispatch log, as the hub signs it: the job assigned
+/// to it arrives and folds (nothing is held back), and no staff record comes with it. When
+/// the job moves to another technician, the laptop learns so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_technician_receives_the_job_assigned_to_it() -> Result<()> {
+    let clock = Arc::new(ManualClock::new(NOW_MS));
+    let db = tokio::task::spawn_blocking(fresh_database).await?;
+    let hub = Hub::start(db, clock.clone(), "127.0.0.1:0").await?;
+    let tenant = hub.tenant().await?;
+    let dir = tempfile::tempdir()?;
+    let laptop = Agent::enroll(&hub, &dir, &clock, tenant, "technician", 5).await?;
+    let colleague = Agent::enroll_offline(&hub, &dir, &clock, tenant, "technician", 6).await?;
+    let job = hub
+        .admin(
+            &format!("/api/v1/admin/tenants/{}/work-orders", tenant.0),
+            &json!({ "title": "Boiler service", "customer": "Ada", "site_address": "1 Mill Lane",
+                     "window_start_ms": NOW_MS, "window_end_ms": NOW_MS + 7_200_000,
+                     "currency": "USD", "checklist": ["Check the pressure"] }),
+        )
+        .await?;
+    let job: uuid::Uuid = serde_json::from_value(job["work_order_id"].clone())?;
+    let assign = format!("/api/v1/admin/tenants/{}/work-orders/{job}/assign", tenant.0);
+    let me = laptop.store.with(|s| s.device_id());
+    hub.admin(&assign, &json!({ "technician": uuid::Uuid::from_bytes(me.0) })).await?;
+    let holds = |technician: thorbis_sync_protocol::DeviceId| {
+        let store = laptop.store.clone();
+        move || {
+            Ok(store.with(|s| s.work_orders())?.iter().any(|(id, view)| {
+                *id == job
+                    && view.title == "Boiler service"
+                    && view.checklist.len() == 1
+                    && view.technician.map(|t| t.0) == Some(technician.0)
+            }))
+        }
+    };
+    wait_for("the job on the laptop", 20, holds(me)).await?;
+    ensure!(laptop.store.with(|s| s.quarantined(10))?.is_empty(), "the dispatch was held back");
+    ensure!(laptop.store.with(|s| s.active_staff())?.is_empty(), "a laptop received staff");
+
+    // Reassigned: the laptop's dispatch log says the job moved on, and to whom.
+    let them = colleague.store.with(|s| s.device_id());
+    hub.admin(&assign, &json!({ "technician": uuid::Uuid::from_bytes(them.0) })).await?;
+    wait_for("the news that the job moved on", 20, holds(them)).await?;
+    hub.stop().await?;
+    Ok(())
+}

@@ -36,14 +36,13 @@ use crate::projection::SqlState;
 /// every later batch slow.
 const RETRY_LIMIT: u32 = 200;
 
-/// What the enrollment tells admission: the tenant's hub-signed logs (reference, and the
-/// location's staff),
-/// and this device's own place (its own facts come back relayed, and others refer to them,
-/// before the hub's record of this device may have arrived).
+/// What the enrollment tells admission: the tenant's hub-signed logs this device takes
+/// ([`Enrollment::hub_logs`]), and this device's own place (its own facts
+/// come back relayed, and others refer to them, before the hub's record of this device may
+/// have arrived).
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Enrolled {
-    reference_log: DeviceId,
-    staff_log: DeviceId,
+    hub_logs: [DeviceId; 2],
     device: DeviceId,
     place: Option<(DeviceRole, LocationId)>,
 }
@@ -51,8 +50,7 @@ pub(super) struct Enrolled {
 impl Enrolled {
     pub(super) fn of(e: &Enrollment) -> Self {
         Self {
-            reference_log: e.reference_log_id,
-            staff_log: thorbis_sync_protocol::staff_log(e.tenant_id, e.location_id),
+            hub_logs: e.hub_logs(),
             device: e.device_id,
             place: DeviceRole::parse(&e.role).map(|role| (role, LocationId(e.location_id))),
         }
@@ -74,7 +72,7 @@ impl ReadModel for Replica<'_, '_> {
 
 impl AdmitContext for Replica<'_, '_> {
     fn is_hub_log(&self, device: DeviceId) -> bool {
-        device == self.enrolled.reference_log || device == self.enrolled.staff_log
+        self.enrolled.hub_logs.contains(&device)
     }
 
     fn first_seen_ms(&self, event: EventId) -> Option<u64> {

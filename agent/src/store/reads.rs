@@ -18,6 +18,7 @@ use thorbis_domain::ids::{
     DrawerSessionId, ItemId, LocationId, ModifierGroupId, OrderId, StaffId, TicketId,
 };
 use thorbis_domain::kitchen::Ticket;
+use thorbis_domain::work_order::{WorkOrder, WorkOrderView};
 use uuid::Uuid;
 
 use super::{Store, TicketView};
@@ -73,6 +74,15 @@ impl Store {
             .collect();
         staff.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.0.cmp(&b.id.0)));
         Ok(staff)
+    }
+
+    /// The work orders this store holds, by id, as their merged documents show them (a
+    /// technician's laptop holds those dispatched to it).
+    pub fn work_orders(&self) -> Result<Vec<(Uuid, WorkOrderView)>, StoreError> {
+        Ok(list::<WorkOrder>(&self.conn, false)?
+            .into_iter()
+            .filter_map(|(id, order)| order.view().map(|view| (id, view)))
+            .collect())
     }
 
     /// Menu categories, in grid order.

@@ -18,7 +18,7 @@ use thorbis_domain::{DomainEvent, EventMeta, project};
 use thorbis_sync_protocol::sync::{EventSource, KeyRing};
 use thorbis_sync_protocol::{
     ChainTip, Credential, DeviceId, DeviceKey, DeviceRole, Event, Hlc, PublicKey, SignError,
-    Signature, SignedRequest, VersionVector, staff_log,
+    Signature, SignedRequest, VersionVector, dispatch_log, staff_log,
 };
 
 use super::admission::{
@@ -119,6 +119,21 @@ pub struct Enrollment {
     pub expires_at_ms: u64,
 }
 
+impl Enrollment {
+    /// The tenant's hub-signed logs this device takes, both signed with the tenant key: the
+    /// reference-data log, and its location's staff log or, for a technician's laptop
+    /// (which gets no staff), its own dispatch log.
+    #[must_use]
+    pub fn hub_logs(&self) -> [DeviceId; 2] {
+        let second = if self.role == DeviceRole::Technician.as_str() {
+            dispatch_log(self.tenant_id, self.device_id)
+        } else {
+            staff_log(self.tenant_id, self.location_id)
+        };
+        [self.reference_log_id, second]
+    }
+}
+
 /// Signs sync requests with the store's device key, for the sync shell. It can sign
 /// requests only: checkpoints over this device's chain stay with the store.
 #[derive(Clone, Debug)]
@@ -192,8 +207,8 @@ impl Store {
     }
 
     /// The keys this store trusts for events: its own; once enrolled, its tenant's
-    /// reference-data log and its location's staff log (signed with the tenant key it
-    /// learnt at enrollment); and every
+    /// hub-signed logs ([`Enrollment::hub_logs`], signed with the tenant key it learnt at
+    /// enrollment); and every
     /// device that log registered (the folded `device` aggregates).
     ///
     /// A revoked device keeps its key here, as [`Device::public_key`] says: the hub stops
@@ -207,11 +222,9 @@ impl Store {
             }
         }
         if let Some(enrollment) = self.enrollment()? {
-            keys.insert(enrollment.reference_log_id, enrollment.tenant_public_key);
-            keys.insert(
-                staff_log(enrollment.tenant_id, enrollment.location_id),
-                enrollment.tenant_public_key,
-            );
+            for log in enrollment.hub_logs() {
+                keys.insert(log, enrollment.tenant_public_key);
+            }
         }
         keys.insert(self.device_id, self.key.public_key());
         Ok(keys)

@@ -10,7 +10,7 @@ use thorbis_sync_protocol::clock::Clock;
 use thorbis_sync_protocol::sync::{EventSource, KeyRing, Message, PeerState};
 use thorbis_sync_protocol::{
     Batch, ChainTip, Credential, DeviceId, DeviceRole, Event, Signature, VersionVector,
-    retired_staff_log, staff_log,
+    retired_staff_log,
 };
 use tokio::sync::watch;
 
@@ -18,7 +18,7 @@ use super::backoff::delay_ms;
 use super::{
     CredentialState, PeerStatus, RoundError, SharedStore, ShellConfig, SyncStatus, Transport,
 };
-use crate::{Store, StoreError, StoreKeys};
+use crate::{Enrollment, Store, StoreError, StoreKeys};
 
 pub(super) struct PeerTask<T> {
     pub name: String,
@@ -126,18 +126,12 @@ impl<T: Transport> PeerTask<T> {
 
     /// Sends what the protocol has to say (bounded), then listens once.
     async fn round(&mut self, peer: &mut PeerState) -> Result<(), RoundError> {
-        // Staff records (PIN hashes) go to the store terminals of their location only,
-        // never to a technician's laptop, even one at the store: the hub does not send them
-        // either.
-        // The tenant-wide staff log of earlier versions goes to no one.
         let withheld = match self.transport.vouched() {
-            Some(peer) => self.store.run(|s| s.enrollment()).await?.map_or_else(Vec::new, |own| {
-                let mut withheld = vec![retired_staff_log(own.tenant_id)];
-                if peer.role == DeviceRole::Technician || peer.location_id != own.location_id {
-                    withheld.push(staff_log(own.tenant_id, own.location_id));
-                }
-                withheld
-            }),
+            Some(peer) => self
+                .store
+                .run(|s| s.enrollment())
+                .await?
+                .map_or_else(Vec::new, |own| withheld_from(&own, &peer)),
             None => Vec::new(),
         };
         for _ in 0..self.config.max_messages_per_round {
@@ -274,6 +268,23 @@ fn split_by_key(batch: Batch, keys: &StoreKeys) -> (Batch, Batch) {
     (yes, no)
 }
 
+/// The hub-signed logs this store (enrolled as `own`) sends no LAN `peer`: staff records
+/// (PIN hashes) go to the store terminals of their own location only, never to a
+/// technician's laptop, even one at the store; a laptop's dispatch log goes to no peer (only
+/// the hub and that laptop trust it); the tenant-wide staff log of earlier versions goes
+/// to no one.
+fn withheld_from(own: &Enrollment, peer: &Credential) -> Vec<DeviceId> {
+    let mut withheld = vec![retired_staff_log(own.tenant_id)];
+    let shared = peer.role != DeviceRole::Technician
+        && own.role != DeviceRole::Technician.as_str()
+        && peer.location_id == own.location_id;
+    if !shared {
+        let [_, own_log] = own.hub_logs();
+        withheld.push(own_log);
+    }
+    withheld
+}
+
 /// The store as a peer may see it: everything but the `withheld` logs.
 struct Withholding<'a> {
     store: &'a Store,
@@ -305,5 +316,57 @@ impl EventSource for Withholding<'_> {
             return ChainTip::GENESIS;
         }
         EventSource::tip(self.store, device)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use thorbis_sync_protocol::{PublicKey, dispatch_log, staff_log};
+    use uuid::Uuid;
+
+    use super::*;
+
+    const TENANT: Uuid = Uuid::from_u128(0x7e);
+    const HERE: Uuid = Uuid::from_u128(0x10c);
+    const THERE: Uuid = Uuid::from_u128(0x20c);
+
+    fn own(role: &str, device: u8) -> Enrollment {
+        Enrollment {
+            hub_url: "http://hub.test".into(),
+            device_id: DeviceId([device; 16]),
+            tenant_id: TENANT,
+            location_id: HERE,
+            role: role.into(),
+            tenant_public_key: PublicKey([9; 32]),
+            reference_log_id: DeviceId([0x7e; 16]),
+            credential: vec![1],
+            credential_signature: Signature([5; 64]),
+            expires_at_ms: 1,
+        }
+    }
+
+    fn peer(role: DeviceRole, location: Uuid) -> Credential {
+        Credential {
+            device_id: DeviceId([2; 16]),
+            tenant_id: TENANT,
+            location_id: location,
+            role,
+            public_key: PublicKey([3; 32]),
+            expires_at_ms: 1,
+        }
+    }
+
+    #[test]
+    fn staff_go_to_store_terminals_of_their_location_and_jobs_to_no_peer() {
+        let retired = retired_staff_log(TENANT);
+        let staff = staff_log(TENANT, HERE);
+        let pos = own("pos", 1);
+        assert_eq!(withheld_from(&pos, &peer(DeviceRole::Kds, HERE)), [retired]);
+        assert_eq!(withheld_from(&pos, &peer(DeviceRole::Technician, HERE)), [retired, staff]);
+        assert_eq!(withheld_from(&pos, &peer(DeviceRole::Pos, THERE)), [retired, staff]);
+        let laptop = own("technician", 4);
+        let jobs = dispatch_log(TENANT, DeviceId([4; 16]));
+        assert_eq!(withheld_from(&laptop, &peer(DeviceRole::Kds, HERE)), [retired, jobs]);
+        assert_eq!(withheld_from(&laptop, &peer(DeviceRole::Technician, HERE)), [retired, jobs]);
     }
 }
