@@ -18,10 +18,7 @@
 //! is in bounds. One that fails is stored all the same (its author's chain stays whole and
 //! relayable; every terminal runs the full check again), not folded, answered in the push's
 //! `quarantined` list and raised as a `quarantine` alert with its device and reason: it
-//! never refuses the honest events around it. One refused only because what it refers to
-//! has not arrived (an order another terminal has not pushed yet) waits in
-//! `quarantine_waiting` and is admitted again after each later push that stores something,
-//! until it folds or is refused for good. Events already held with the same hash are
+//! never refuses the honest events around it. Events already held with the same hash are
 //! skipped, so replays change nothing. A signed event that differs from the one held at
 //! its `(device, seq)` is a fork: refused and recorded in `alerts` in its own
 //! transaction, never merged. New events (with the signature of every checkpoint on
@@ -38,7 +35,7 @@
 //! caller can verify it, with the hub's tips in the caller's scope, so a device that
 //! restarted knows where to resume pushing its own events.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use deadpool_postgres::Transaction;
 use serde_json::json;
@@ -132,9 +129,6 @@ pub struct Pushed {
     /// Relayed devices whose events were not stored because they would take the device
     /// past its storage quota.
     pub over_quota: Vec<DeviceId>,
-    /// Facts quarantined by earlier pushes for want of what they refer to, folded now that
-    /// it has arrived.
-    pub released: Vec<EventId>,
 }
 
 /// One page of a pull.
@@ -228,7 +222,8 @@ async fn ingest(
         if over && !matches!(signer.author, Author::Hub) {
             // The pushing device's own events refuse the push; a relayed device's are left
             // out, so the relayer's own facts still go through. (A fact of another device
-            // that refers to what was left out waits for it: see `readmit_waiting`.)
+            // that refers to what was left out is quarantined for want of it, and the hub
+            // does not admit it again later.)
             if device == caller.device_id {
                 return Err(LogError::OverQuota { device, stored, quota });
             }
@@ -284,97 +279,8 @@ async fn ingest(
     out.quarantined.extend(refused);
     out.quarantined.sort_by_key(|(event, _)| *event);
     record_quarantines(&tx, caller.tenant_id, &out.quarantined, now).await?;
-    if out.accepted > 0 {
-        out.released = readmit_waiting(&tx, caller.tenant_id, now).await?;
-    }
     tx.commit().await?;
     Ok(out)
-}
-
-/// Most waiting facts admitted again after one push, so a pile of them cannot make every
-/// push slow.
-const READMIT_LIMIT: i64 = 200;
-
-/// Admits again, inside `tx`, the facts of `tenant` that wait for something they refer to
-/// (oldest first, at most [`READMIT_LIMIT`]): those that pass now are folded; those that
-/// are refused for good stop waiting and raise an alert. Returns the facts folded.
-async fn readmit_waiting(
-    tx: &Transaction<'_>,
-    tenant: Uuid,
-    now: u64,
-) -> Result<Vec<EventId>, LogError> {
-    let rows = tx
-        .query(
-            &tx.prepare_cached(
-                "SELECT e.device_id, e.seq, e.hlc_wall_ms, e.hlc_counter, e.kind, e.payload,
-                        d.role, d.location_id
-                   FROM quarantine_waiting w
-                   JOIN events e ON e.tenant_id = w.tenant_id AND e.device_id = w.device_id
-                                AND e.seq = w.seq
-                   JOIN devices d ON d.tenant_id = w.tenant_id AND d.device_id = w.device_id
-                  WHERE w.tenant_id = $1
-                  ORDER BY e.hlc_wall_ms, e.hlc_counter, e.device_id, e.seq
-                  LIMIT $2",
-            )
-            .await?,
-            &[&tenant, &READMIT_LIMIT],
-        )
-        .await?;
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut waiting = Vec::with_capacity(rows.len());
-    let mut to_fold = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let device = DeviceId::from_bytes(row.get::<_, Uuid>(0).into_bytes());
-        let id = EventId { device_id: device, seq: row.get::<_, i64>(1) as u64 };
-        waiting.push(id);
-        let hlc =
-            Hlc { wall_ms: row.get::<_, i64>(2) as u64, counter: row.get::<_, i64>(3) as u32 };
-        let role: &str = row.get(6);
-        let (Ok(Some(event)), Some(role)) =
-            (DomainEvent::decode(row.get(4), row.get(5)), Role::parse(role))
-        else {
-            // Admitted once, so it decodes; if not, it cannot heal either.
-            continue;
-        };
-        let location: Uuid = row.get(7);
-        to_fold.push(ToFold {
-            meta: EventMeta { hlc, id },
-            event,
-            location,
-            author: Author::Device { id: device, role, location: LocationId(location) },
-        });
-    }
-    let refused = projection::fold(tx, tenant, &to_fold, now).await?;
-    let still: BTreeSet<EventId> =
-        refused.iter().filter(|(_, reason)| !reason.is_final()).map(|(id, _)| *id).collect();
-    let finally: Vec<(EventId, Quarantine)> =
-        refused.into_iter().filter(|(_, reason)| reason.is_final()).collect();
-    record_quarantines(tx, tenant, &finally, now).await?;
-    let done: Vec<EventId> = waiting.iter().filter(|id| !still.contains(id)).copied().collect();
-    let devices: Vec<Uuid> = done.iter().map(|id| uuid(id.device_id)).collect();
-    let seqs: Vec<i64> = done.iter().map(|id| id.seq as i64).collect();
-    tx.execute(
-        &tx.prepare_cached(
-            "DELETE FROM quarantine_waiting w
-              USING unnest($2::uuid[], $3::bigint[]) AS r(device_id, seq)
-              WHERE w.tenant_id = $1 AND w.device_id = r.device_id AND w.seq = r.seq",
-        )
-        .await?,
-        &[&tenant, &devices, &seqs],
-    )
-    .await?;
-    let finals: BTreeSet<EventId> = finally.iter().map(|(id, _)| *id).collect();
-    let released: Vec<EventId> = to_fold
-        .iter()
-        .map(|e| e.meta.id)
-        .filter(|id| !still.contains(id) && !finals.contains(id))
-        .collect();
-    if !released.is_empty() {
-        tracing::info!(%tenant, released = released.len(), "waiting facts folded");
-    }
-    Ok(released)
 }
 
 /// What one event counts against its device's storage quota: its kind and payload, plus
@@ -427,23 +333,6 @@ async fn record_quarantines(
     let mut devices = Vec::with_capacity(quarantined.len());
     let mut seqs = Vec::with_capacity(quarantined.len());
     let mut details = Vec::with_capacity(quarantined.len());
-    let waiting: Vec<&EventId> =
-        quarantined.iter().filter(|(_, reason)| !reason.is_final()).map(|(id, _)| id).collect();
-    if !waiting.is_empty() {
-        // They may heal: admitted again after later pushes (see `readmit_waiting`).
-        let devices: Vec<Uuid> = waiting.iter().map(|id| uuid(id.device_id)).collect();
-        let seqs: Vec<i64> = waiting.iter().map(|id| id.seq as i64).collect();
-        tx.execute(
-            &tx.prepare_cached(
-                "INSERT INTO quarantine_waiting (tenant_id, device_id, seq)
-                 SELECT $1, r.device_id, r.seq FROM unnest($2::uuid[], $3::bigint[]) AS r(device_id, seq)
-                 ON CONFLICT DO NOTHING",
-            )
-            .await?,
-            &[&tenant, &devices, &seqs],
-        )
-        .await?;
-    }
     for (event, reason) in quarantined {
         tracing::warn!(%tenant, %event, code = reason.code(), %reason, "pushed fact quarantined");
         ids.push(Uuid::now_v7());

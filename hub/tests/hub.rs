@@ -1443,55 +1443,6 @@ async fn reference_data_is_published_signed_and_pulled() -> Result<()> {
     hub.stop().await
 }
 
-/// A fact that reaches the hub before what it refers to (a second terminal's payment on a
-/// check whose terminal has not pushed yet) is held back, then folded once the check
-/// arrives; one that refers to something that never comes stays held back.
-#[tokio::test]
-async fn a_fact_ahead_of_what_it_refers_to_folds_once_that_arrives() -> Result<()> {
-    let hub = TestHub::start().await?;
-    let (tenant, location) = hub.tenant("Early Co").await?;
-    let mut till = hub.agent(tenant, location, 1).await?;
-    let mut other = hub.agent(tenant, location, 2).await?;
-    // The first till rings a sale, closed and paid, which reached the second over the LAN;
-    // the second takes a payment of its own on that check.
-    let order = OrderId(till.sale(1, NOW_MS));
-    let payment = |n: u128, order_id: OrderId| {
-        DomainEvent::PaymentTaken(PaymentTaken {
-            order_id,
-            payment_id: PaymentId(Uuid::from_u128(n)),
-            amount: Money(1_00),
-            tip: Money(0),
-            tender: Tender::Other { name: "voucher".into() },
-            drawer_session: None,
-            taken_by: None,
-        })
-    };
-    other.append(&payment(0xfee, order), NOW_MS + 10);
-    // And one on a check that never reaches the hub.
-    other.append(&payment(0xfef, OrderId(Uuid::from_u128(0x9605))), NOW_MS + 11);
-    let (status, body) = hub.push(&other, &other.all()).await?;
-    ensure!(status == StatusCode::OK, "{status} {body}");
-    let codes: Vec<&str> = body["quarantined"]
-        .as_array()
-        .context("quarantined")?
-        .iter()
-        .filter_map(|q| q["code"].as_str())
-        .collect();
-    ensure!(codes == ["unknown_target", "unknown_target"], "{body}");
-    let payments = "SELECT count(*) FROM payments";
-    ensure!(hub.count(payments).await? == 0);
-    let waiting = "SELECT count(*) FROM quarantine_waiting";
-    ensure!(hub.count(waiting).await? == 2);
-
-    // The first till comes online: its sale, then the held-back payment, are folded. The
-    // ghost check's payment still waits.
-    let (status, body) = hub.push(&till, &till.all()).await?;
-    ensure!(status == StatusCode::OK, "{status} {body}");
-    ensure!(hub.count(payments).await? == 2, "the early payment was not folded");
-    ensure!(hub.count(waiting).await? == 1, "the ghost check's payment stopped waiting");
-    hub.stop().await
-}
-
 /// With an external database the hub binary will not store tenant keys in plain: it
 /// refuses to start without a key-encryption key, and says which.
 #[test]
