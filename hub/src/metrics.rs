@@ -29,6 +29,10 @@ pub struct Metrics {
     pull_requests: [AtomicU64; OUTCOMES.len()],
     /// Live pulls waiting for news right now (terminals holding a live connection).
     live_waiting: AtomicU64,
+    /// Connections open on this process now.
+    connections_open: AtomicU64,
+    /// Connections closed as soon as they were accepted: their address had its limit open.
+    connections_refused: AtomicU64,
     /// Age of the newest event of the latest accepted push when it was stored: how far
     /// behind the terminals the hub is (milliseconds; a terminal catching up after an
     /// outage shows here as a large value).
@@ -79,6 +83,21 @@ impl Metrics {
     /// Records the lag of an accepted push: `now_ms` minus its newest event's clock stamp.
     pub fn lag(&self, now_ms: u64, newest_event_ms: u64) {
         self.lag_ms.store(now_ms.saturating_sub(newest_event_ms), Ordering::Relaxed);
+    }
+
+    /// Counts a connection as open, until [`Metrics::connection_closed`].
+    pub fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an open connection as closed.
+    pub fn connection_closed(&self) {
+        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// Counts a connection closed as soon as it was accepted (its address was at its limit).
+    pub fn connection_refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Marks a live pull as waiting until the returned guard drops.
@@ -139,6 +158,24 @@ impl Metrics {
             "thorbis_hub_live_connections {}",
             self.live_waiting.load(Ordering::Relaxed)
         );
+        for (name, kind, help, value) in [
+            (
+                "thorbis_hub_connections_open",
+                "gauge",
+                "Connections open on this process.",
+                &self.connections_open,
+            ),
+            (
+                "thorbis_hub_connections_refused_total",
+                "counter",
+                "Connections closed on accept: their address had its limit open.",
+                &self.connections_refused,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} {kind}");
+            let _ = writeln!(out, "{name} {}", value.load(Ordering::Relaxed));
+        }
         let _ = writeln!(
             out,
             "# HELP thorbis_hub_ingest_lag_seconds Age of the newest event of the latest accepted push when stored."

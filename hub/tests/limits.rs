@@ -119,6 +119,16 @@ async fn one_address_cannot_take_every_connection() -> Result<()> {
     let mut silent = vec![connect_from(attacker, &hub).await?, connect_from(attacker, &hub).await?];
     let mut third = connect_from(attacker, &hub).await?;
     closed_by_server(&mut third, PATIENCE).await.context("the third connection of one address")?;
+    // Counted, for whoever watches the hub.
+    let metrics = hub
+        .http
+        .get(format!("{}/metrics", hub.base))
+        .bearer_auth(support::ADMIN_TOKEN)
+        .send()
+        .await?
+        .text()
+        .await?;
+    ensure!(metrics.contains("thorbis_hub_connections_refused_total 1\n"), "{metrics}");
     // Another address is served meanwhile.
     ensure!(healthy_from(honest, &hub).await? == StatusCode::OK);
     // The address gets a slot back when one of its connections ends.

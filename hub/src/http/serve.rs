@@ -42,6 +42,22 @@ fn client(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// One open connection, counted in the process's metrics while it lives.
+struct Open(AppState);
+
+impl Open {
+    fn new(state: AppState) -> Self {
+        state.0.metrics.connection_opened();
+        Self(state)
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.0.metrics.connection_closed();
+    }
+}
+
 /// Open connections per client address.
 #[derive(Debug)]
 struct Addresses {
@@ -92,6 +108,7 @@ pub(super) async fn accept_loop(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let limits = state.limits().clone();
+    let shared = state.clone();
     let app = router(state);
     let graceful = GracefulShutdown::new();
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -119,8 +136,10 @@ pub(super) async fn accept_loop(
         };
         let Some(address_slot) = addresses.admit(peer.ip()) else {
             tracing::debug!(%peer, "too many connections from this address; closed");
+            shared.0.metrics.connection_refused();
             continue;
         };
+        let open = Open::new(shared.clone());
         // Small answers go out at once rather than waiting for the client's ACK.
         if let Err(e) = tcp.set_nodelay(true) {
             tracing::debug!(%peer, error = %e, "could not set TCP_NODELAY");
@@ -132,7 +151,7 @@ pub(super) async fn accept_loop(
         let tls = tls.clone();
         let idle = Duration::from_millis(limits.idle_timeout_ms.max(1));
         tokio::spawn(async move {
-            let _held = (slot, address_slot);
+            let _held = (slot, address_slot, open);
             let Some(acceptor) = tls else {
                 return connection(tcp, peer, service, watcher, idle).await;
             };
