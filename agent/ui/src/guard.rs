@@ -39,6 +39,15 @@ pub(crate) fn csrf_field() -> Markup {
     html! { input type="hidden" name=(FIELD) value=(token()); }
 }
 
+/// The form token a page rendered (in its first form): what a client that reads pages (a
+/// test, a bench, a script) posts back with its forms.
+#[must_use]
+pub fn form_token_in(html: &str) -> Option<&str> {
+    let marker = format!("name=\"{FIELD}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    html[start..].split('"').next()
+}
+
 /// The token of the request being answered.
 pub(crate) fn token() -> String {
     TOKEN.try_with(Clone::clone).unwrap_or_default()

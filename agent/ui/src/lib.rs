@@ -69,6 +69,7 @@ use thorbis_agent::clock::Clock;
 use thorbis_agent::print::PrintService;
 use thorbis_agent::sync::SharedStore;
 
+pub use guard::form_token_in;
 pub use register::default_scale_labels;
 pub use scans::{ScanFeed, spawn_serial_scanner};
 pub use session::SessionKey;
@@ -609,11 +610,7 @@ mod tests {
 
     /// The form token in a page.
     fn token_in(html: &str) -> String {
-        html.split("name=\"csrf\" value=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .expect("the page carries a form token")
-            .to_owned()
+        crate::form_token_in(html).expect("the page carries a form token").to_owned()
     }
 
     #[tokio::test]

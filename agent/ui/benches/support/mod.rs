@@ -21,9 +21,7 @@ pub struct Session {
 
 /// The form token in a page of the UI.
 pub fn form_token(html: &str) -> Result<String> {
-    html.split(r#"name="csrf" value=""#)
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
+    thorbis_terminal_ui::form_token_in(html)
         .map(str::to_owned)
         .context("the page has no form token")
 }
