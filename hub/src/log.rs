@@ -18,7 +18,10 @@
 //! is in bounds. One that fails is stored all the same (its author's chain stays whole and
 //! relayable; every terminal runs the full check again), not folded, answered in the push's
 //! `quarantined` list and raised as a `quarantine` alert with its device and reason: it
-//! never refuses the honest events around it. Events already held with the same hash are
+//! never refuses the honest events around it. One refused only because what it refers to
+//! has not arrived (a check another till has not pushed yet) waits in
+//! `quarantine_waiting` for it: the push that folds it admits the fact again, with the
+//! time the hub first stored it. Events already held with the same hash are
 //! skipped, so replays change nothing. A signed event that differs from the one held at
 //! its `(device, seq)` is a fork: refused and recorded in `alerts` in its own
 //! transaction, never merged. New events (with the signature of every checkpoint on
@@ -35,7 +38,7 @@
 //! caller can verify it, with the hub's tips in the caller's scope, so a device that
 //! restarted knows where to resume pushing its own events.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use deadpool_postgres::Transaction;
 use serde_json::json;
@@ -129,6 +132,8 @@ pub struct Pushed {
     /// Relayed devices whose events were not stored because they would take the device
     /// past its storage quota.
     pub over_quota: Vec<DeviceId>,
+    /// Facts quarantined by earlier pushes for want of what this push folded: folded now.
+    pub released: Vec<EventId>,
 }
 
 /// One page of a pull.
@@ -222,8 +227,7 @@ async fn ingest(
         if over && !matches!(signer.author, Author::Hub) {
             // The pushing device's own events refuse the push; a relayed device's are left
             // out, so the relayer's own facts still go through. (A fact of another device
-            // that refers to what was left out is quarantined for want of it, and the hub
-            // does not admit it again later.)
+            // that refers to what was left out waits for it: see `readmit_waiting`.)
             if device == caller.device_id {
                 return Err(LogError::OverQuota { device, stored, quota });
             }
@@ -260,6 +264,7 @@ async fn ingest(
                     event: domain,
                     location: signer.location,
                     author: signer.author,
+                    received_ms: None,
                 }),
                 Err(reason) => out.quarantined.push((meta.id, reason)),
             }
@@ -276,11 +281,124 @@ async fn ingest(
         notify_on_commit(&tx, caller.tenant_id).await?;
     }
     let refused = projection::fold(&tx, caller.tenant_id, &to_fold, now).await?;
+    // What this push folds may be what earlier facts wait for.
+    let folded: Vec<ToFold> =
+        to_fold.into_iter().filter(|e| !refused.iter().any(|(id, _)| *id == e.meta.id)).collect();
     out.quarantined.extend(refused);
     out.quarantined.sort_by_key(|(event, _)| *event);
     record_quarantines(&tx, caller.tenant_id, &out.quarantined, now).await?;
+    out.released = readmit_waiting(&tx, caller.tenant_id, &folded, now).await?;
     tx.commit().await?;
     Ok(out)
+}
+
+/// Most waiting facts admitted again after one push, so a pile of them cannot make a push
+/// slow; the rest wait for the next push that touches what they wait for.
+const READMIT_LIMIT: i64 = 200;
+
+/// What a quarantined fact waits for, if its refusal may heal: the id of the order,
+/// drawer, ticket, approver or device it refers to.
+fn awaits(reason: &Quarantine) -> Option<Uuid> {
+    match reason {
+        Quarantine::UnknownTarget { id, .. } => Some(*id),
+        Quarantine::UnknownApprover(staff) => Some(staff.0),
+        Quarantine::UnknownAuthor { device } => Some(uuid(*device)),
+        _ => None,
+    }
+}
+
+/// Admits again, inside `tx`, the facts of `tenant` that wait for something `folded` has
+/// just folded, with the time the hub first stored each: those that pass are folded, those
+/// refused for good stop waiting and raise an alert, the rest wait on. Each waiting row is
+/// claimed (`FOR UPDATE SKIP LOCKED`), so two pushes at once never fold the same fact.
+/// Returns the facts folded now.
+async fn readmit_waiting(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    folded: &[ToFold],
+    now: u64,
+) -> Result<Vec<EventId>, LogError> {
+    if folded.is_empty() {
+        return Ok(Vec::new());
+    }
+    let targets: Vec<Uuid> = projection::touched_ids(folded).into_iter().collect();
+    let rows = tx
+        .query(
+            &tx.prepare_cached(
+                "SELECT w.device_id, w.seq, w.received_at_ms, e.hlc_wall_ms, e.hlc_counter,
+                        e.kind, e.payload, d.role, d.location_id
+                   FROM quarantine_waiting w
+                   JOIN events e ON e.tenant_id = w.tenant_id AND e.device_id = w.device_id
+                                AND e.seq = w.seq
+                   LEFT JOIN devices d ON d.tenant_id = w.tenant_id AND d.device_id = w.device_id
+                  WHERE w.tenant_id = $1 AND w.awaits = ANY($2)
+                  ORDER BY e.hlc_wall_ms, e.hlc_counter, w.device_id, w.seq
+                  LIMIT $3
+                    FOR UPDATE OF w SKIP LOCKED",
+            )
+            .await?,
+            &[&tenant, &targets, &READMIT_LIMIT],
+        )
+        .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut claimed = Vec::with_capacity(rows.len());
+    let mut to_fold = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let device = DeviceId::from_bytes(row.get::<_, Uuid>(0).into_bytes());
+        let id = EventId { device_id: device, seq: row.get::<_, i64>(1) as u64 };
+        claimed.push(id);
+        let received_ms = row.get::<_, i64>(2) as u64;
+        let meta = EventMeta {
+            hlc: Hlc { wall_ms: row.get::<_, i64>(3) as u64, counter: row.get::<_, i64>(4) as u32 },
+            id,
+        };
+        // Admitted once by `admit_by`, so it decodes and its author is a device; one that
+        // no longer does (a device record gone) cannot heal and stops waiting.
+        let (Ok(Some(event)), Some(role), Some(location)) = (
+            DomainEvent::decode(row.get(5), row.get(6)),
+            row.get::<_, Option<&str>>(7).and_then(Role::parse),
+            row.get::<_, Option<Uuid>>(8),
+        ) else {
+            continue;
+        };
+        to_fold.push(ToFold {
+            meta,
+            event,
+            location,
+            author: Author::Device { id: device, role, location: LocationId(location) },
+            received_ms: Some(received_ms),
+        });
+    }
+    let refused = projection::fold(tx, tenant, &to_fold, now).await?;
+    let waiting_on: BTreeSet<EventId> =
+        refused.iter().filter(|(_, reason)| !reason.is_final()).map(|(id, _)| *id).collect();
+    let final_refusals: Vec<(EventId, Quarantine)> =
+        refused.into_iter().filter(|(_, reason)| reason.is_final()).collect();
+    record_quarantines(tx, tenant, &final_refusals, now).await?;
+    let done: Vec<&EventId> = claimed.iter().filter(|id| !waiting_on.contains(id)).collect();
+    let devices: Vec<Uuid> = done.iter().map(|id| uuid(id.device_id)).collect();
+    let seqs: Vec<i64> = done.iter().map(|id| id.seq as i64).collect();
+    tx.execute(
+        &tx.prepare_cached(
+            "DELETE FROM quarantine_waiting
+              WHERE tenant_id = $1 AND (device_id, seq) IN
+                    (SELECT d, s FROM unnest($2::uuid[], $3::bigint[]) AS r(d, s))",
+        )
+        .await?,
+        &[&tenant, &devices, &seqs],
+    )
+    .await?;
+    let released: Vec<EventId> = to_fold
+        .iter()
+        .map(|e| e.meta.id)
+        .filter(|id| !waiting_on.contains(id) && !final_refusals.iter().any(|(f, _)| f == id))
+        .collect();
+    if !released.is_empty() {
+        tracing::info!(%tenant, released = released.len(), "waiting facts folded");
+    }
+    Ok(released)
 }
 
 /// What one event counts against its device's storage quota: its kind and payload, plus
@@ -333,6 +451,30 @@ async fn record_quarantines(
     let mut devices = Vec::with_capacity(quarantined.len());
     let mut seqs = Vec::with_capacity(quarantined.len());
     let mut details = Vec::with_capacity(quarantined.len());
+    let waiting: Vec<(&EventId, Uuid)> =
+        quarantined.iter().filter_map(|(id, reason)| Some((id, awaits(reason)?))).collect();
+    if !waiting.is_empty() {
+        // They may heal: admitted again when what they wait for is folded (see
+        // `readmit_waiting`). Selected through `tenants`, so that on Citus the insert goes
+        // to the tenant's shard as a statement, not as a COPY (which RLS refuses).
+        let devices: Vec<Uuid> = waiting.iter().map(|(id, _)| uuid(id.device_id)).collect();
+        let seqs: Vec<i64> = waiting.iter().map(|(id, _)| id.seq as i64).collect();
+        let targets: Vec<Uuid> = waiting.iter().map(|(_, target)| *target).collect();
+        tx.execute(
+            &tx.prepare_cached(
+                "INSERT INTO quarantine_waiting (tenant_id, device_id, seq, awaits, received_at_ms)
+                 SELECT t.tenant_id, u.device, u.seq, u.target, $5
+                   FROM tenants t,
+                        (SELECT unnest($2::uuid[]) AS device, unnest($3::bigint[]) AS seq,
+                                unnest($4::uuid[]) AS target) AS u
+                  WHERE t.tenant_id = $1
+                 ON CONFLICT DO NOTHING",
+            )
+            .await?,
+            &[&tenant, &devices, &seqs, &targets, &to_i64("time", now)?],
+        )
+        .await?;
+    }
     for (event, reason) in quarantined {
         tracing::warn!(%tenant, %event, code = reason.code(), %reason, "pushed fact quarantined");
         ids.push(Uuid::now_v7());
@@ -861,6 +1003,7 @@ pub async fn append_copy(
             event: d,
             location: Uuid::nil(),
             author: Author::Hub,
+            received_ms: None,
         });
         events.push(event);
     }

@@ -265,6 +265,19 @@ pub struct ToFold {
     /// Who wrote it, as [`thorbis_domain::admit::admit_by`] passed it: the state checks
     /// of admission run as it is folded.
     pub author: Author,
+    /// When the hub first stored it, if before this fold (a fact admitted again after it
+    /// waited); `None` for one stored now.
+    pub received_ms: Option<u64>,
+}
+
+/// The ids of every aggregate `events` fold into: what facts waiting for them may need.
+#[must_use]
+pub fn touched_ids(events: &[ToFold]) -> BTreeSet<Uuid> {
+    let mut touched = Touched::default();
+    for e in events {
+        let Ok(()) = project(&mut touched, &e.meta, &e.event);
+    }
+    touched.0.into_iter().map(|(_, id)| id).collect()
 }
 
 /// Admits `events` against `tenant`'s state (see [`admission`]) and folds those that pass
@@ -292,8 +305,11 @@ pub async fn fold(
     // one drawer) must not both start from the same stored state, or the later commit
     // overwrites the earlier one's facts. A transaction-scoped lock per aggregate key,
     // taken before the load, serializes them: the second loads what the first committed.
-    // Keys are locked in one order (the sorted set's), so two pushes cannot deadlock; a
-    // lock on a key whose row does not exist yet covers two pushes creating it at once.
+    // Keys are locked in one order (the sorted set's), so two folds cannot deadlock; a
+    // lock on a key whose row does not exist yet covers two pushes creating it at once. (A
+    // push that then admits waiting facts folds a second time and takes their keys after
+    // its own: Postgres breaks the rare deadlock that allows by failing one push, which its
+    // device sends again.)
     tx.execute(
         &tx.prepare_cached(
             "SELECT pg_advisory_xact_lock(

@@ -50,6 +50,7 @@ on_every_backend!(
     tenant_isolation,
     live_pull_across_two_hubs,
     live_pull_from_a_second_hub_process,
+    a_fact_ahead_of_what_it_refers_to_folds_once_that_arrives,
 );
 
 /// Tables and counts that a refused request must leave unchanged. Device records that enrollments publish in the tenant's reference log are left out.
@@ -1440,6 +1441,52 @@ async fn reference_data_is_published_signed_and_pulled() -> Result<()> {
     ensure!(other.events.len() == 1);
     let (status, _) = hub.push(&stranger, &batch).await?;
     ensure!(status == StatusCode::FORBIDDEN);
+    hub.stop().await
+}
+
+/// A fact that reaches the hub before what it refers to (a second till's payment on a
+/// check whose till has not pushed yet) is held back, then folded once the check arrives;
+/// one that refers to something that never comes keeps waiting.
+async fn a_fact_ahead_of_what_it_refers_to_folds_once_that_arrives(backend: Backend) -> Result<()> {
+    let hub = TestHub::start_on_backend(backend).await?;
+    let (tenant, location) = hub.tenant("Early Co").await?;
+    let mut till = hub.agent(tenant, location, 1).await?;
+    let mut other = hub.agent(tenant, location, 2).await?;
+    // The first till rings a sale, which reached the second over the LAN; the second
+    // takes a payment of its own on that check, and one on a check that never comes.
+    let order = OrderId(till.sale(1, NOW_MS));
+    let payment = |n: u128, order_id: OrderId| {
+        DomainEvent::PaymentTaken(PaymentTaken {
+            order_id,
+            payment_id: PaymentId(Uuid::from_u128(n)),
+            amount: Money(1_00),
+            tip: Money(0),
+            tender: Tender::Other { name: "voucher".into() },
+            drawer_session: None,
+            taken_by: None,
+        })
+    };
+    other.append(&payment(0xfee, order), NOW_MS + 10);
+    other.append(&payment(0xfef, OrderId(Uuid::from_u128(0x9605))), NOW_MS + 11);
+    let (status, body) = hub.push(&other, &other.all()).await?;
+    ensure!(status == StatusCode::OK, "{status} {body}");
+    let quarantined = body["quarantined"].as_array().context("quarantined")?;
+    ensure!(quarantined.iter().all(|q| q["code"] == "unknown_target"), "{body}");
+    ensure!(quarantined.len() == 2, "{body}");
+    let payments = "SELECT count(*) FROM payments";
+    let waiting = "SELECT count(*) FROM quarantine_waiting";
+    ensure!(hub.count(payments).await? == 0 && hub.count(waiting).await? == 2);
+
+    // The first till comes online: its sale, then the held-back payment, are folded.
+    let (status, body) = hub.push(&till, &till.all()).await?;
+    ensure!(status == StatusCode::OK && body["released"] == 1, "{status} {body}");
+    ensure!(hub.count(payments).await? == 2, "the early payment was not folded");
+    ensure!(hub.count(waiting).await? == 1, "the ghost check's payment stopped waiting");
+    // Folded once: a later push touching the same check finds nothing waiting for it.
+    till.append(&payment(0xff0, order), NOW_MS + 20);
+    let (status, body) = hub.push(&till, &till.all()).await?;
+    ensure!(status == StatusCode::OK && body["released"] == 0, "{status} {body}");
+    ensure!(hub.count(payments).await? == 3);
     hub.stop().await
 }
 

@@ -68,6 +68,7 @@ pub const HUB: &[Migration] = migrations!("hub":
     7 => "tenant_policy_initplan",
     8 => "citus_distribution",
     9 => "request_nonces_and_quotas",
+    10 => "quarantine_waiting",
 );
 
 #[cfg(test)]

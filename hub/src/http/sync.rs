@@ -14,7 +14,9 @@
 //! relayed device over its quota has its events left out and listed, the rest is stored.
 //!
 //! Response: `{"accepted": n, "duplicates": n, "tips": {"<device>": seq}, "quarantined":
-//! [{"device": id, "seq": n, "code": reason}], "over_quota": [device, ...]}`.
+//! [{"device": id, "seq": n, "code": reason}], "over_quota": [device, ...], "released": n}`:
+//! `released` counts facts of earlier pushes, quarantined for want of something this push
+//! brought, folded now.
 //!
 //! # Pull
 //!
@@ -116,6 +118,7 @@ async fn push_inner(
         "tips": pushed.tips,
         "quarantined": quarantined,
         "over_quota": pushed.over_quota,
+        "released": pushed.released.len(),
     })))
 }
 

@@ -35,8 +35,9 @@ pub(super) struct Known {
     devices: BTreeMap<DeviceId, (DeviceRole, LocationId)>,
     /// When the hub stored the facts, held before this push, that hold a slot it claims.
     first_seen: BTreeMap<EventId, u64>,
-    /// The push's own facts: first seen now.
-    batch: BTreeSet<EventId>,
+    /// The facts being folded, and when the hub first stored each (now, unless one is
+    /// admitted again after it waited).
+    batch: BTreeMap<EventId, u64>,
 }
 
 impl Known {
@@ -47,13 +48,14 @@ impl Known {
         events: &[ToFold],
         now: u64,
     ) -> Result<Self, ProjectionError> {
-        let batch: BTreeSet<EventId> = events.iter().map(|e| e.meta.id).collect();
+        let batch: BTreeMap<EventId, u64> =
+            events.iter().map(|e| (e.meta.id, e.received_ms.unwrap_or(now))).collect();
         let mut holders = BTreeSet::new();
         let view = LoadedView(loaded);
         for e in events {
             for slot in Claimed::claimed_by(&e.event) {
                 if let Some(held) = slot.holder(&view)?
-                    && !batch.contains(&held.id)
+                    && !batch.contains_key(&held.id)
                 {
                     holders.insert(held.id);
                 }
@@ -112,8 +114,8 @@ impl Known {
         cache: &Cache,
         e: &ToFold,
     ) -> Result<Result<(), Quarantine>, ReadError> {
-        let fact =
-            FactMeta { meta: e.meta, previous: None, received_ms: self.now, from_author: false };
+        let received_ms = e.received_ms.unwrap_or(self.now);
+        let fact = FactMeta { meta: e.meta, previous: None, received_ms, from_author: false };
         admit_in_context(&fact, &e.event, &e.author, &Context { known: self, cache })
     }
 }
@@ -140,11 +142,7 @@ impl AdmitContext for Context<'_> {
     }
 
     fn first_seen_ms(&self, event: EventId) -> Option<u64> {
-        self.known
-            .first_seen
-            .get(&event)
-            .copied()
-            .or_else(|| self.known.batch.contains(&event).then_some(self.known.now))
+        self.known.first_seen.get(&event).copied().or_else(|| self.known.batch.get(&event).copied())
     }
 
     fn credential(&self, device: DeviceId) -> Option<(DeviceRole, LocationId)> {
