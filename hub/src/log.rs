@@ -286,8 +286,12 @@ async fn ingest(
         to_fold.into_iter().filter(|e| !refused.iter().any(|(id, _)| *id == e.meta.id)).collect();
     out.quarantined.extend(refused);
     out.quarantined.sort_by_key(|(event, _)| *event);
-    record_quarantines(&tx, caller.tenant_id, &out.quarantined, now).await?;
+    // What waits for something this push folded (its own facts included, when a relayed
+    // batch brings a check after a payment on it) is admitted again before any alert.
+    record_waiting(&tx, caller.tenant_id, &out.quarantined, now).await?;
     out.released = readmit_waiting(&tx, caller.tenant_id, &folded, now).await?;
+    out.quarantined.retain(|(id, _)| !out.released.contains(id));
+    record_quarantines(&tx, caller.tenant_id, &out.quarantined, now).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -296,13 +300,12 @@ async fn ingest(
 /// slow; the rest wait for the next push that touches what they wait for.
 const READMIT_LIMIT: i64 = 200;
 
-/// What a quarantined fact waits for, if its refusal may heal: the id of the order,
-/// drawer, ticket, approver or device it refers to.
+/// What a quarantined fact waits for, if a device's push can heal its refusal: the id of
+/// the order, drawer or ticket it refers to. (Approvers and devices reach the hub through
+/// its own publications, never late: a fact naming one the hub lacks stays refused.)
 fn awaits(reason: &Quarantine) -> Option<Uuid> {
     match reason {
         Quarantine::UnknownTarget { id, .. } => Some(*id),
-        Quarantine::UnknownApprover(staff) => Some(staff.0),
-        Quarantine::UnknownAuthor { device } => Some(uuid(*device)),
         _ => None,
     }
 }
@@ -372,10 +375,14 @@ async fn readmit_waiting(
         });
     }
     let refused = projection::fold(tx, tenant, &to_fold, now).await?;
-    let waiting_on: BTreeSet<EventId> =
-        refused.iter().filter(|(_, reason)| !reason.is_final()).map(|(id, _)| *id).collect();
+    // Refused again for want of something else (the drawer, once the check came): they now
+    // wait for that.
+    let again: Vec<(EventId, Quarantine)> =
+        refused.iter().filter(|(_, reason)| awaits(reason).is_some()).cloned().collect();
+    record_waiting(tx, tenant, &again, now).await?;
+    let waiting_on: BTreeSet<EventId> = again.iter().map(|(id, _)| *id).collect();
     let final_refusals: Vec<(EventId, Quarantine)> =
-        refused.into_iter().filter(|(_, reason)| reason.is_final()).collect();
+        refused.into_iter().filter(|(_, reason)| awaits(reason).is_none()).collect();
     record_quarantines(tx, tenant, &final_refusals, now).await?;
     let done: Vec<&EventId> = claimed.iter().filter(|id| !waiting_on.contains(id)).collect();
     let devices: Vec<Uuid> = done.iter().map(|id| uuid(id.device_id)).collect();
@@ -436,6 +443,41 @@ async fn record_over_quota(
     Ok(())
 }
 
+/// Keeps the facts of `quarantined` whose refusal may heal waiting for what they refer to
+/// (see `readmit_waiting`), first stored at `now`. Selected through `tenants`, so that on
+/// Citus the insert goes to the tenant's shard as a statement, not as a COPY (which RLS
+/// refuses).
+async fn record_waiting(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    quarantined: &[(EventId, Quarantine)],
+    now: u64,
+) -> Result<(), LogError> {
+    let waiting: Vec<(&EventId, Uuid)> =
+        quarantined.iter().filter_map(|(id, reason)| Some((id, awaits(reason)?))).collect();
+    if waiting.is_empty() {
+        return Ok(());
+    }
+    let devices: Vec<Uuid> = waiting.iter().map(|(id, _)| uuid(id.device_id)).collect();
+    let seqs: Vec<i64> = waiting.iter().map(|(id, _)| id.seq as i64).collect();
+    let targets: Vec<Uuid> = waiting.iter().map(|(_, target)| *target).collect();
+    tx.execute(
+        &tx.prepare_cached(
+            "INSERT INTO quarantine_waiting (tenant_id, device_id, seq, awaits, received_at_ms)
+             SELECT t.tenant_id, u.device, u.seq, u.target, $5
+               FROM tenants t,
+                    (SELECT unnest($2::uuid[]) AS device, unnest($3::bigint[]) AS seq,
+                            unnest($4::uuid[]) AS target) AS u
+              WHERE t.tenant_id = $1
+             ON CONFLICT (tenant_id, device_id, seq) DO UPDATE SET awaits = EXCLUDED.awaits",
+        )
+        .await?,
+        &[&tenant, &devices, &seqs, &targets, &to_i64("time", now)?],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Raises an alert for each fact stored but not folded, with its author and reason, in the
 /// push's transaction: the facts and their alerts commit together.
 async fn record_quarantines(
@@ -451,30 +493,6 @@ async fn record_quarantines(
     let mut devices = Vec::with_capacity(quarantined.len());
     let mut seqs = Vec::with_capacity(quarantined.len());
     let mut details = Vec::with_capacity(quarantined.len());
-    let waiting: Vec<(&EventId, Uuid)> =
-        quarantined.iter().filter_map(|(id, reason)| Some((id, awaits(reason)?))).collect();
-    if !waiting.is_empty() {
-        // They may heal: admitted again when what they wait for is folded (see
-        // `readmit_waiting`). Selected through `tenants`, so that on Citus the insert goes
-        // to the tenant's shard as a statement, not as a COPY (which RLS refuses).
-        let devices: Vec<Uuid> = waiting.iter().map(|(id, _)| uuid(id.device_id)).collect();
-        let seqs: Vec<i64> = waiting.iter().map(|(id, _)| id.seq as i64).collect();
-        let targets: Vec<Uuid> = waiting.iter().map(|(_, target)| *target).collect();
-        tx.execute(
-            &tx.prepare_cached(
-                "INSERT INTO quarantine_waiting (tenant_id, device_id, seq, awaits, received_at_ms)
-                 SELECT t.tenant_id, u.device, u.seq, u.target, $5
-                   FROM tenants t,
-                        (SELECT unnest($2::uuid[]) AS device, unnest($3::bigint[]) AS seq,
-                                unnest($4::uuid[]) AS target) AS u
-                  WHERE t.tenant_id = $1
-                 ON CONFLICT DO NOTHING",
-            )
-            .await?,
-            &[&tenant, &devices, &seqs, &targets, &to_i64("time", now)?],
-        )
-        .await?;
-    }
     for (event, reason) in quarantined {
         tracing::warn!(%tenant, %event, code = reason.code(), %reason, "pushed fact quarantined");
         ids.push(Uuid::now_v7());

@@ -1487,6 +1487,24 @@ async fn a_fact_ahead_of_what_it_refers_to_folds_once_that_arrives(backend: Back
     let (status, body) = hub.push(&till, &till.all()).await?;
     ensure!(status == StatusCode::OK && body["released"] == 0, "{status} {body}");
     ensure!(hub.count(payments).await? == 3);
+
+    // In one relayed push, a payment folded before the check it pays (its device's run
+    // comes first) is released within the push: neither quarantined nor alerted.
+    let mut payer = hub.agent(tenant, location, 3).await?;
+    let mut late = hub.agent(tenant, location, 4).await?;
+    ensure!(payer.device_id < late.device_id, "the payer's run must come first");
+    let check = OrderId(late.sale(2, NOW_MS + 30));
+    payer.append(&payment(0xff1, check), NOW_MS + 40);
+    let mut batch = payer.all();
+    let relayed = late.all();
+    batch.events.extend(relayed.events);
+    batch.checkpoints.extend(relayed.checkpoints);
+    let alerts = "SELECT count(*) FROM alerts WHERE kind = 'quarantine'";
+    let before = hub.count(alerts).await?;
+    let (status, body) = hub.push(&payer, &batch).await?;
+    ensure!(status == StatusCode::OK && body["released"] == 1, "{status} {body}");
+    ensure!(body["quarantined"] == json!([]), "{body}");
+    ensure!(hub.count(alerts).await? == before && hub.count(payments).await? == 5);
     hub.stop().await
 }
 

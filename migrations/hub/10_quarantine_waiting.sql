@@ -1,5 +1,5 @@
 -- Quarantined facts that may still heal: refused only because what they refer to (an
--- order, a drawer, a ticket, an approver, a device's record) had not reached the hub yet.
+-- order, a drawer, a ticket another terminal had not pushed yet) had not reached the hub.
 -- `awaits` is that thing's id; a push that folds something with that id admits the facts
 -- waiting for it again, with the time the hub first stored them. A tenant table like the
 -- others (`hub_tenant_table`, migration 9).
