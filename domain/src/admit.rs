@@ -897,6 +897,24 @@ pub fn approvers(event: &DomainEvent) -> Vec<StaffId> {
     named(event).into_iter().filter_map(|(staff, _)| staff).collect()
 }
 
+/// The checks [`admit`] reads for `event` besides the one it is about: the other check of
+/// a move or a merge, a stock sale's check. A replica that loads only what a fact folds
+/// into (the hub) loads these too before it admits.
+#[must_use]
+pub fn other_orders(event: &DomainEvent) -> Vec<OrderId> {
+    use DomainEvent as E;
+    match event {
+        E::LinesMovedOut(e) => vec![e.to],
+        E::LinesMovedIn(e) => vec![e.from],
+        E::OrderMerged(e) => vec![e.into],
+        E::StockMoved(e) => match e.reason {
+            StockReason::Sale { order_id } => vec![order_id],
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
 /// Who a fact names as approving something, and what needs someone named.
 fn named(event: &DomainEvent) -> Vec<(Option<StaffId>, Option<&'static str>)> {
     use DomainEvent as E;

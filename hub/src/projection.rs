@@ -22,7 +22,7 @@ use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet};
 
 use deadpool_postgres::Transaction;
-use thorbis_domain::admit::{Quarantine, approvers};
+use thorbis_domain::admit::{Quarantine, approvers, other_orders};
 use thorbis_domain::authority::Author;
 use thorbis_domain::catalog::Staff;
 use thorbis_domain::command::ReadError;
@@ -294,9 +294,13 @@ pub async fn fold(
     let mut touched = Touched::default();
     for e in events {
         let Ok(()) = project(&mut touched, &e.meta, &e.event);
-        // Admission reads the staff a fact names as approvers.
+        // Admission reads the staff a fact names as approvers, and the other check of a
+        // move, a merge or a stock sale.
         for staff in approvers(&e.event) {
             touched.0.insert((<Versioned<Staff> as Aggregate>::KIND, staff.0));
+        }
+        for order in other_orders(&e.event) {
+            touched.0.insert((Order::KIND, order.0));
         }
     }
     let kinds: Vec<&str> = touched.0.iter().map(|(k, _)| *k).collect();

@@ -1508,6 +1508,31 @@ async fn a_fact_ahead_of_what_it_refers_to_folds_once_that_arrives(backend: Back
     hub.stop().await
 }
 
+/// A fact about two checks (lines moved from one to the other) is admitted against the
+/// other check as the hub holds it, though that check's own events came in an earlier push.
+#[tokio::test]
+async fn a_move_into_a_check_of_an_earlier_push_is_admitted() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Move Co").await?;
+    let mut till = hub.agent(tenant, location, 1).await?;
+    let from = OrderId(till.sale(1, NOW_MS));
+    let to = OrderId(till.sale(2, NOW_MS + 10));
+    let (status, body) = hub.push(&till, &till.all()).await?;
+    ensure!(status == StatusCode::OK, "{status} {body}");
+    let pushed = till.tip().seq;
+    let moved = DomainEvent::LinesMovedOut(thorbis_domain::events::LinesMovedOut {
+        order_id: from,
+        to,
+        lines: Vec::new(),
+        by: None,
+    });
+    till.append(&moved, NOW_MS + 20);
+    let (status, body) = hub.push(&till, &till.batch(pushed + 1, till.tip().seq)).await?;
+    ensure!(status == StatusCode::OK, "{status} {body}");
+    ensure!(body["quarantined"] == json!([]), "the move was held back: {body}");
+    hub.stop().await
+}
+
 /// With an external database the hub binary will not store tenant keys in plain: it
 /// refuses to start without a key-encryption key, and says which.
 #[test]
