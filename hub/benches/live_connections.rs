@@ -15,7 +15,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, Result, ensure};
@@ -93,29 +93,19 @@ async fn main() -> Result<()> {
     // This in-process hub sets the tenant up; the binary on the same database is measured.
     let setup = TestHub::start_with(db, thorbis_hub::Limits::default()).await?;
     setup.clock.set(system_now()?);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let hub = HubProcess(
-        Command::new(env!("CARGO_BIN_EXE_thorbis-hub"))
-            .env("THORBIS_HUB_DATABASE_URL", &setup.db.config.owner_url)
-            .env("THORBIS_HUB_APP_DATABASE_URL", &setup.db.config.app_url)
-            .env("THORBIS_HUB_LISTEN", format!("127.0.0.1:{port}"))
-            .env("THORBIS_HUB_ADMIN_TOKEN", support::ADMIN_TOKEN)
-            .env("THORBIS_HUB_KEY_ENCRYPTION_KEY", support::key_encryption_key_hex())
-            // Every connection comes from this one address.
-            .env("THORBIS_HUB_MAX_CONNECTIONS_PER_ADDRESS", (connections + 100).to_string())
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()?,
-    );
-    let base = format!("http://127.0.0.1:{port}");
+    let db = setup.db.clone();
+    // Every connection comes from this one address.
+    let per_address = (connections + 100).to_string();
+    let (child, base) = tokio::task::spawn_blocking(move || {
+        support::hub_binary(
+            env!("CARGO_BIN_EXE_thorbis-hub"),
+            &db,
+            &[("THORBIS_HUB_MAX_CONNECTIONS_PER_ADDRESS", per_address)],
+        )
+    })
+    .await??;
+    let hub = HubProcess(child);
     let http = reqwest::Client::builder().pool_max_idle_per_host(connections).build()?;
-    let started = Instant::now();
-    while http.get(format!("{base}/healthz")).send().await.is_err() {
-        ensure!(started.elapsed() < Duration::from_secs(30), "the hub did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let (tenant, location) = setup.tenant("Live Co").await?;
     let mut agents = Vec::with_capacity(usize::from(DEVICES));
     for seed in 1..=DEVICES {

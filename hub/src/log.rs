@@ -282,8 +282,9 @@ async fn ingest(
     }
     let refused = projection::fold(&tx, caller.tenant_id, &to_fold, now).await?;
     // What this push folds may be what earlier facts wait for.
+    let refused_ids: BTreeSet<EventId> = refused.iter().map(|(id, _)| *id).collect();
     let folded: Vec<ToFold> =
-        to_fold.into_iter().filter(|e| !refused.iter().any(|(id, _)| *id == e.meta.id)).collect();
+        to_fold.into_iter().filter(|e| !refused_ids.contains(&e.meta.id)).collect();
     out.quarantined.extend(refused);
     out.quarantined.sort_by_key(|(event, _)| *event);
     // What waits for something this push folded (its own facts included, when a relayed

@@ -1,7 +1,7 @@
 //! `thorbis-hub`: configuration from `THORBIS_HUB_*` variables (see `Config::from_vars`).
 //! With no database configured it runs its own durable Postgres cluster under
 //! `./.thorbis-hub-data`, applies migrations and serves on 127.0.0.1:8080 until Ctrl-C or
-//! SIGTERM.
+//! SIGTERM. Once it serves it prints `listening on <url>` on stdout.
 
 use std::sync::Arc;
 
@@ -80,7 +80,9 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
-    tracing::info!(listen = %listener.local_addr()?, tls = config.tls.is_some(), "thorbis-hub serving");
+    let addr = listener.local_addr()?;
+    tracing::info!(listen = %addr, tls = config.tls.is_some(), "thorbis-hub serving");
+    announce(&config, addr)?;
     run(&config, listener, state).await?;
     if let Some(cluster) = cluster {
         tokio::task::spawn_blocking(move || cluster.stop()).await?.context("stopping Postgres")?;
@@ -138,4 +140,16 @@ fn local_key_encryption_key(path: &std::path::Path) -> anyhow::Result<[u8; 32]> 
         .with_context(|| format!("the key-encryption key {}", path.display()))?;
     thorbis_hub::identity::parse_hex32(&hex)
         .with_context(|| format!("{} is not 64 hex digits", path.display()))
+}
+
+/// Says on stdout, once the listener is bound, where the hub serves: `listening on
+/// <url>`. Whoever started it (a script, a test, with `THORBIS_HUB_LISTEN=127.0.0.1:0`)
+/// reads the line instead of guessing a port or polling for one.
+fn announce(config: &Config, addr: std::net::SocketAddr) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let scheme = if config.tls.is_some() { "https" } else { "http" };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on {scheme}://{addr}")?;
+    out.flush()?;
+    Ok(())
 }

@@ -1555,29 +1555,16 @@ fn the_hub_binary_wants_a_key_encryption_key_for_an_external_database() -> Resul
 /// test's hub. A device long-polling the binary receives events pushed to the in-process
 /// hub, woken by `LISTEN/NOTIFY`; the binary then stops gracefully on SIGTERM.
 async fn live_pull_from_a_second_hub_process(backend: Backend) -> Result<()> {
-    use std::process::{Command, Stdio};
+    use std::process::Command;
     use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
     let hub = TestHub::start_on_backend(backend).await?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let mut binary = Command::new(env!("CARGO_BIN_EXE_thorbis-hub"))
-        .env("THORBIS_HUB_DATABASE_URL", &hub.db.config.owner_url)
-        .env("THORBIS_HUB_APP_DATABASE_URL", &hub.db.config.app_url)
-        .env("THORBIS_HUB_LISTEN", format!("127.0.0.1:{port}"))
-        .env("THORBIS_HUB_ADMIN_TOKEN", support::ADMIN_TOKEN)
-        .env("THORBIS_HUB_KEY_ENCRYPTION_KEY", support::key_encryption_key_hex())
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()?;
-    let base = format!("http://127.0.0.1:{port}");
+    let db = hub.db.clone();
+    let (mut binary, base) = tokio::task::spawn_blocking(move || {
+        support::hub_binary(env!("CARGO_BIN_EXE_thorbis-hub"), &db, &[])
+    })
+    .await??;
     let result = async {
-        let started = Instant::now();
-        while hub.http.get(format!("{base}/healthz")).send().await.is_err() {
-            ensure!(started.elapsed() < Duration::from_secs(20), "second hub did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
         // The binary runs on the system clock; align this hub's so credentials and request
         // timestamps agree between the two.
         let system_now = || -> Result<u64> {

@@ -133,10 +133,6 @@ impl Drop for Proc {
     }
 }
 
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 /// Sends one command to a chaos proxy's control port.
 fn chaos(control: &str, command: &str) -> Result<()> {
     let mut stream = TcpStream::connect(control)?;
@@ -224,25 +220,20 @@ async fn scenario() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let db = tokio::task::spawn_blocking(fresh_database).await?;
 
-    // The hub, in its own process.
-    let hub_port = free_port()?;
+    // The hub, in its own process, on a port of its choosing, which it announces.
     let mut command = Command::new(&hub_bin);
     command
         .env("THORBIS_HUB_DATABASE_URL", &db.config.owner_url)
         .env("THORBIS_HUB_APP_DATABASE_URL", &db.config.app_url)
-        .env("THORBIS_HUB_LISTEN", format!("127.0.0.1:{hub_port}"))
+        .env("THORBIS_HUB_LISTEN", "127.0.0.1:0")
         .env("THORBIS_HUB_ADMIN_TOKEN", ADMIN_TOKEN)
         // With an external database the hub wants a key for tenant keys; any will do here.
         .env("THORBIS_HUB_KEY_ENCRYPTION_KEY", "4b".repeat(32))
         .env("RUST_LOG", "warn");
     let hub = Proc::spawn("hub", command, dir.path())?;
-    let base = format!("http://127.0.0.1:{hub_port}");
+    let base = hub.wait_line("listening on ")?;
+    let hub_addr = base.trim_start_matches("http://").to_owned();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
-    let started = Instant::now();
-    while http.get(format!("{base}/healthz")).send().await.is_err() {
-        ensure!(started.elapsed() < WAIT, "the hub did not start");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     let admin = |path: String, body: Value| {
         let http = http.clone();
         let url = format!("{base}{path}");
@@ -276,7 +267,7 @@ async fn scenario() -> Result<()> {
         command.args([
             "chaos",
             "--upstream",
-            &format!("127.0.0.1:{hub_port}"),
+            &hub_addr,
             "--listen",
             "127.0.0.1:0",
             "--control",

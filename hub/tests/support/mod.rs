@@ -500,6 +500,49 @@ pub async fn push_each(hub: &TestHub, agents: &[Agent]) -> Result<()> {
     Ok(())
 }
 
+/// The `thorbis-hub` binary (`binary`, from the caller's `CARGO_BIN_EXE_thorbis-hub`) over
+/// `db` on a port of its own choosing, with the test admin token and key-encryption key and
+/// the extra variables `env`; returns it once it says where it serves, with that URL.
+pub fn hub_binary(
+    binary: &str,
+    db: &TestDatabase,
+    env: &[(&str, String)],
+) -> Result<(std::process::Child, String)> {
+    use std::io::BufRead as _;
+    use std::process::{Command, Stdio};
+    let mut command = Command::new(binary);
+    command
+        .env("THORBIS_HUB_DATABASE_URL", &db.config.owner_url)
+        .env("THORBIS_HUB_APP_DATABASE_URL", &db.config.app_url)
+        .env("THORBIS_HUB_LISTEN", "127.0.0.1:0")
+        .env("THORBIS_HUB_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("THORBIS_HUB_KEY_ENCRYPTION_KEY", key_encryption_key_hex())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn()?;
+    let stdout = child.stdout.take().context("the hub's stdout")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(url) = line.strip_prefix("listening on ") {
+                let _ = tx.send(url.to_owned());
+            }
+        }
+    });
+    if let Ok(url) = rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        return Ok((child, url));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    anyhow::bail!("the hub binary did not say where it serves")
+}
+
 /// A POST to `base` + `path` carrying `agent`'s signed headers over `body` at `ts` (the
 /// body itself is the caller's to attach).
 pub fn signed_post(
