@@ -157,6 +157,27 @@ impl Currency {
     /// The most decimal places any ISO 4217 currency has (CLF, UYW).
     pub const MAX_EXPONENT: u8 = 4;
 
+    /// The ISO 4217 currency with `code` (upper or lower case), with its minor unit's
+    /// decimals, if `code` is one in circulation (funds and metals codes aside from the
+    /// few shops price in are left out).
+    #[must_use]
+    pub fn iso(code: &str) -> Option<Currency> {
+        let code: [u8; 3] = code.trim().to_ascii_uppercase().into_bytes().try_into().ok()?;
+        let listed = |list: &str| list.split(' ').any(|c| c.as_bytes() == code);
+        let exponent = if listed(ISO_ZERO_DECIMALS) {
+            0
+        } else if listed(ISO_THREE_DECIMALS) {
+            3
+        } else if listed(ISO_FOUR_DECIMALS) {
+            4
+        } else if listed(ISO_TWO_DECIMALS) {
+            2
+        } else {
+            return None;
+        };
+        Some(Currency { code, exponent })
+    }
+
     /// Whether this can be a real currency: three upper-case ASCII letters and at most
     /// [`Currency::MAX_EXPONENT`] decimals. Anything else came from a bug or a forger.
     #[must_use]
@@ -260,9 +281,42 @@ pub fn div_round(n: i128, d: i128) -> i64 {
     i64::try_from(q).unwrap_or(if q < 0 { i64::MIN } else { i64::MAX })
 }
 
+/// ISO 4217 currencies whose minor unit has two decimals.
+const ISO_TWO_DECIMALS: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND \
+    BOB BOV BRL BSD BTN BWP BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP \
+    DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR \
+    JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR \
+    MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB SAR \
+    SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD TWD TZS \
+    UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG";
+/// ISO 4217 currencies without a minor unit.
+const ISO_ZERO_DECIMALS: &str =
+    "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF";
+/// ISO 4217 currencies whose minor unit has three decimals.
+const ISO_THREE_DECIMALS: &str = "BHD IQD JOD KWD LYD OMR TND";
+/// ISO 4217 currencies whose minor unit has four decimals.
+const ISO_FOUR_DECIMALS: &str = "CLF UYW";
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn iso_currencies_carry_their_decimals() {
+        assert_eq!(Currency::iso("usd"), Some(Currency::USD));
+        assert_eq!(Currency::iso(" JPY "), Some(Currency::JPY));
+        assert_eq!(Currency::iso("KWD").map(|c| c.exponent), Some(3));
+        assert_eq!(Currency::iso("CLF").map(|c| c.exponent), Some(4));
+        for bad in ["", "US", "USDD", "XYZ", "U D", "ÜSD"] {
+            assert_eq!(Currency::iso(bad), None, "{bad:?}");
+        }
+        for list in [ISO_TWO_DECIMALS, ISO_ZERO_DECIMALS, ISO_THREE_DECIMALS, ISO_FOUR_DECIMALS] {
+            for code in list.split(' ') {
+                let c = Currency::iso(code).unwrap_or_else(|| panic!("{code:?} is not found"));
+                assert!(c.is_valid() && c.code() == code, "{code}");
+            }
+        }
+    }
 
     #[test]
     fn rounding_is_half_away_from_zero() {

@@ -135,6 +135,15 @@ fn random<const N: usize>() -> Result<[u8; N], Fault> {
     Ok(bytes)
 }
 
+/// A session's CSRF token: derived from its secret, so a page rendered for the session can
+/// put it in its forms without the hub storing it (only its digest is stored), and
+/// unguessable without the secret, which only the session's cookie holds.
+fn csrf_token(secret: &[u8; 32]) -> String {
+    let mut input = b"thorbis-console-csrf-v1\0".to_vec();
+    input.extend_from_slice(secret);
+    hex(&sha256(&input))
+}
+
 fn sha256(bytes: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(digest(&SHA256, bytes).as_ref());
@@ -142,6 +151,12 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 }
 
 /// Equal in time independent of where the inputs differ.
+/// Whether two secrets are equal, compared as digests in constant time (their lengths may
+/// differ without telling an attacker where).
+pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    constant_time_eq(&sha256(a), &sha256(b))
+}
+
 fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
@@ -186,7 +201,7 @@ async fn verify_password(password: String, stored: Option<String>) -> Result<boo
 }
 
 fn now_i64(store: &Store) -> i64 {
-    i64::try_from(store.now_ms()).unwrap_or(i64::MAX)
+    store.now_i64()
 }
 
 /// Adds a console user to `tenant`; returns its id. `email` is normalized and `password`
@@ -279,7 +294,7 @@ pub async fn login(
     let tx = tenant_tx(&mut client, tenant).await?;
     let user_id: Uuid = row.get(0);
     let secret = random::<32>()?;
-    let csrf_token = hex(&random::<32>()?);
+    let csrf_token = csrf_token(&secret);
     let expires_at_ms = now + SESSION_TTL_MS as i64;
     tx.execute(
         "UPDATE console_users SET failed_logins = 0, locked_until_ms = 0
@@ -319,6 +334,7 @@ pub struct SessionUser {
     pub role: ConsoleRole,
     session_hash: [u8; 32],
     csrf_hash: [u8; 32],
+    csrf_token: String,
 }
 
 impl SessionUser {
@@ -326,6 +342,12 @@ impl SessionUser {
     #[must_use]
     pub fn csrf_matches(&self, token: &[u8]) -> bool {
         constant_time_eq(&sha256(token), &self.csrf_hash)
+    }
+
+    /// The session's CSRF token, for the forms of pages rendered for it.
+    #[must_use]
+    pub fn csrf_token(&self) -> &str {
+        &self.csrf_token
     }
 }
 
@@ -359,6 +381,7 @@ pub async fn session(
         role: ConsoleRole::parse(&role)
             .ok_or_else(|| Fault::Corrupt(format!("stored console role {role:?} is unknown")))?,
         session_hash,
+        csrf_token: csrf_token(secret),
         csrf_hash: csrf
             .try_into()
             .map_err(|_| Fault::Corrupt("a stored CSRF hash is not 32 bytes".into()))?,

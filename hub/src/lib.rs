@@ -9,7 +9,8 @@
 //! * The data layer, which owns every SQL statement and returns typed errors: [`log`]
 //!   (verified ingest of pushes with the same check terminals run, pull pages, appends to
 //!   the hub-signed logs), [`tenants`] (tenants, locations, enrollment, devices),
-//!   [`accounts`] (console users, passwords, sessions), [`staff`], [`work_orders`], all
+//!   [`accounts`] (console users, passwords, sessions), [`locations`] (their settings),
+//!   [`reports`] (what the console's pages read), [`staff`], [`work_orders`], all
 //!   through a [`store::Store`].
 //! * [`http`]: the API (`/healthz`, `/metrics` for the admin token, `/api/openapi.json`,
 //!   the bootstrap admin API, enrollment, push, pull with long-poll, reference-data
@@ -43,10 +44,12 @@ pub mod dispatch;
 pub mod http;
 pub mod identity;
 pub mod live;
+pub mod locations;
 pub mod log;
 pub mod metrics;
 pub mod pg;
 pub mod projection;
+pub mod reports;
 pub mod secret;
 pub mod staff;
 pub mod store;

@@ -105,6 +105,11 @@ impl Store {
         self.clock.now_ms()
     }
 
+    /// The same, as Postgres stores it (`bigint`).
+    pub(crate) fn now_i64(&self) -> i64 {
+        i64::try_from(self.now_ms()).unwrap_or(i64::MAX)
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), Fault> {
         self.pool.get().await?.query_one("SELECT 1", &[]).await?;

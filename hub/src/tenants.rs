@@ -109,7 +109,7 @@ pub async fn create_tenant(store: &Store, name: &str) -> Result<NewTenant, Tenan
 }
 
 fn now_i64(store: &Store) -> i64 {
-    i64::try_from(store.now_ms()).unwrap_or(i64::MAX)
+    store.now_i64()
 }
 
 /// Refuses a tenant that does not exist (under its own RLS, the only one visible).
@@ -391,6 +391,9 @@ pub struct DeviceRow {
     pub seq: Option<i64>,
     /// When it last pushed.
     pub last_push_at_ms: Option<i64>,
+    /// When it last made a signed request (0: never), to within
+    /// [`SEEN_EVERY_MS`].
+    pub last_seen_at_ms: i64,
 }
 
 /// The devices of `tenant` with their sync position.
@@ -400,7 +403,8 @@ pub async fn devices(store: &Store, tenant: Uuid) -> Result<Vec<DeviceRow>, Tena
     let rows = tx
         .query(
             "SELECT d.device_id, d.location_id, d.role, d.enrolled_at_ms,
-                    d.credential_expires_at_ms, d.revoked_at_ms, t.seq, t.updated_at_ms
+                    d.credential_expires_at_ms, d.revoked_at_ms, t.seq, t.updated_at_ms,
+                    d.last_seen_at_ms
                FROM devices d
                LEFT JOIN chain_tips t ON t.tenant_id = d.tenant_id AND t.device_id = d.device_id
               WHERE d.tenant_id = $1
@@ -420,6 +424,7 @@ pub async fn devices(store: &Store, tenant: Uuid) -> Result<Vec<DeviceRow>, Tena
             revoked_at_ms: r.get(5),
             seq: r.get(6),
             last_push_at_ms: r.get(7),
+            last_seen_at_ms: r.get(8),
         })
         .collect())
 }
@@ -448,6 +453,10 @@ pub struct RequestNonce {
     pub window_ms: u64,
 }
 
+/// How often a device's `last_seen_at_ms` is written, at most: often enough for the
+/// console's online/offline, rarely enough that a device's requests do not all write it.
+pub const SEEN_EVERY_MS: i64 = 30_000;
+
 /// Records inside `tx` (under `caller`'s tenant) that `caller` used `nonce`, and forgets its
 /// nonces that went stale a whole window before `now_ms` (so that another hub process
 /// whose clock runs behind this one's still finds them). `false` when the nonce was used
@@ -466,15 +475,37 @@ pub(crate) async fn spend_nonce(
     let device = log::uuid(caller.device_id);
     let time =
         |ms: u64| i64::try_from(ms).map_err(|_| Fault::Corrupt(format!("time {ms} out of range")));
-    tx.execute(
-        &tx.prepare_cached(
-            "DELETE FROM request_nonces
-              WHERE tenant_id = $1 AND device_id = $2 AND expires_at_ms < $3",
-        )
-        .await?,
-        &[&caller.tenant_id, &device, &time(now_ms.saturating_sub(nonce.window_ms))?],
-    )
-    .await?;
+    // Both in one round trip (the client pipelines them): forgetting stale nonces, and
+    // noting that the device was seen, at most once per `SEEN_EVERY_MS`.
+    let (forget, seen) = tokio::join!(
+        async {
+            tx.execute(
+                &tx.prepare_cached(
+                    "DELETE FROM request_nonces
+                      WHERE tenant_id = $1 AND device_id = $2 AND expires_at_ms < $3",
+                )
+                .await?,
+                &[&caller.tenant_id, &device, &time(now_ms.saturating_sub(nonce.window_ms))?],
+            )
+            .await
+            .map_err(Fault::from)
+        },
+        async {
+            let now = time(now_ms)?;
+            tx.execute(
+                &tx.prepare_cached(
+                    "UPDATE devices SET last_seen_at_ms = $3
+                      WHERE tenant_id = $1 AND device_id = $2 AND last_seen_at_ms < $4",
+                )
+                .await?,
+                &[&caller.tenant_id, &device, &now, &now.saturating_sub(SEEN_EVERY_MS)],
+            )
+            .await
+            .map_err(Fault::from)
+        }
+    );
+    forget?;
+    seen?;
     let inserted = tx
         .execute(
             &tx.prepare_cached(

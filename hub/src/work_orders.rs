@@ -61,7 +61,7 @@ pub enum WorkOrdersError {
 faults!(WorkOrdersError);
 
 fn now_i64(store: &Store) -> i64 {
-    i64::try_from(store.now_ms()).unwrap_or(i64::MAX)
+    store.now_i64()
 }
 
 /// The work order's row, locked for this transaction: its assigned technician, if any.

@@ -69,6 +69,7 @@ pub const HUB: &[Migration] = migrations!("hub":
     8 => "citus_distribution",
     9 => "request_nonces_and_quotas",
     10 => "quarantine_waiting",
+    11 => "location_settings",
 );
 
 #[cfg(test)]

@@ -99,6 +99,10 @@ impl<'a> Input<'a> {
     pub fn decimal(self) -> Self {
         Input { inputmode: Some("decimal"), ..self }
     }
+    /// Its `type` (`email`, `password`, `search`; text when not set).
+    pub fn kind(self, kind: &'a str) -> Self {
+        Input { kind: Some(kind), ..self }
+    }
     /// A PIN: hidden as typed, the numeric keypad.
     pub fn pin(self) -> Self {
         Input { kind: Some("password"), inputmode: Some("numeric"), ..self }

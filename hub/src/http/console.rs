@@ -153,22 +153,28 @@ impl LoginThrottle {
     }
 }
 
+/// Spends one of `client`'s sign-in attempts, or refuses it (late) when it has none left.
+pub(super) async fn throttle(state: &AppState, client: SocketAddr) -> Result<()> {
+    if state.0.logins.take(client.ip(), state.now_ms()) {
+        return Ok(());
+    }
+    // Answered late: a client that retries as soon as it is answered (a flood) then
+    // costs about one cheap request a second, not thousands. Spread by the client's
+    // port, so many clients throttled at once do not all come back at once.
+    let spread = u64::from(client.port()) * 7_919 % 1_000;
+    tokio::time::sleep(THROTTLED_ANSWER_DELAY + Duration::from_millis(spread)).await;
+    Err(Error::TooManyRequests(
+        "too many sign-in attempts from this address: wait a few seconds and try again".into(),
+    ))
+}
+
 pub(super) async fn login(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<Login>,
 ) -> Result<Response> {
-    if !state.0.logins.take(client.ip(), state.now_ms()) {
-        // Answered late: a client that retries as soon as it is answered (a flood) then
-        // costs about one cheap request a second, not thousands. Spread by the client's
-        // port, so many clients throttled at once do not all come back at once.
-        let spread = u64::from(client.port()) * 7_919 % 1_000;
-        tokio::time::sleep(THROTTLED_ANSWER_DELAY + Duration::from_millis(spread)).await;
-        return Err(Error::TooManyRequests(
-            "too many sign-in attempts from this address: wait a few seconds and try again".into(),
-        ));
-    }
+    throttle(&state, client).await?;
     // Login has no session and so no CSRF token yet. Requiring a JSON content type makes a
     // cross-site login attempt a CORS-preflighted request that browsers do not send, so a
     // hostile page cannot sign a visitor in to the attacker's account (login CSRF); an HTML
@@ -183,12 +189,7 @@ pub(super) async fn login(
     let tenant_id = req.tenant_id;
     let email = req.email.trim().to_lowercase();
     let session = accounts::login(state.store(), tenant_id, &email, req.password).await?;
-    let cookie = format!(
-        "{SESSION_COOKIE}={tenant_id}.{}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
-        hex(&session.secret),
-        SESSION_TTL_MS / 1000,
-        if state.0.secure_cookies { "; Secure" } else { "" },
-    );
+    let cookie = session_cookie_value(&state, tenant_id, &session.secret);
     let body = json!({
         "tenant_id": tenant_id,
         "user_id": session.user_id,
@@ -200,7 +201,34 @@ pub(super) async fn login(
     Ok(([(SET_COOKIE, header_value(&cookie)?)], Json(body)).into_response())
 }
 
-fn header_value(s: &str) -> Result<HeaderValue> {
+/// The `Set-Cookie` value that gives the browser its session (see the module docs).
+pub(super) fn session_cookie_value(state: &AppState, tenant_id: Uuid, secret: &[u8; 32]) -> String {
+    format!(
+        "{SESSION_COOKIE}={tenant_id}.{}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        hex(secret),
+        SESSION_TTL_MS / 1000,
+        if state.0.secure_cookies { "; Secure" } else { "" },
+    )
+}
+
+/// The `Set-Cookie` value that ends the browser's session cookie.
+pub(super) fn session_cookie_cleared(state: &AppState) -> String {
+    format!(
+        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
+        if state.0.secure_cookies { "; Secure" } else { "" },
+    )
+}
+
+/// The user of the request's session cookie, if it names a live session.
+pub(super) async fn session_user(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<SessionUser>> {
+    let Some((tenant_id, secret)) = session_cookie(headers) else { return Ok(None) };
+    Ok(accounts::session(state.store(), tenant_id, &secret).await?)
+}
+
+pub(super) fn header_value(s: &str) -> Result<HeaderValue> {
     HeaderValue::from_str(s).map_err(|e| Error::Internal(e.into()))
 }
 
@@ -262,10 +290,9 @@ impl axum::extract::FromRequestParts<AppState> for ConsoleUser {
         parts: &mut axum::http::request::Parts,
         state: &AppState,
     ) -> Result<Self> {
-        let no_session = || Error::Unauthorized("no valid console session; log in".into());
-        let (tenant_id, secret) = session_cookie(&parts.headers).ok_or_else(no_session)?;
-        let user =
-            accounts::session(state.store(), tenant_id, &secret).await?.ok_or_else(no_session)?;
+        let user = session_user(state, &parts.headers)
+            .await?
+            .ok_or_else(|| Error::Unauthorized("no valid console session; log in".into()))?;
         let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
         if !safe {
             let given = parts
@@ -284,10 +311,7 @@ impl axum::extract::FromRequestParts<AppState> for ConsoleUser {
 
 pub(super) async fn logout(State(state): State<AppState>, user: ConsoleUser) -> Result<Response> {
     accounts::logout(state.store(), &user).await?;
-    let clear = format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{}",
-        if state.0.secure_cookies { "; Secure" } else { "" },
-    );
+    let clear = session_cookie_cleared(&state);
     Ok(([(SET_COOKIE, header_value(&clear)?)], Json(json!({ "logged_out": true }))).into_response())
 }
 

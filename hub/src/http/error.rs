@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use thorbis_sync_protocol::receive::SyncError;
 
 use crate::accounts::AccountError;
+use crate::locations::LocationError;
 use crate::log::LogError;
 use crate::staff::StaffError;
 use crate::store::Fault;
@@ -107,6 +108,16 @@ impl From<LogError> for Error {
     }
 }
 
+impl From<LocationError> for Error {
+    fn from(e: LocationError) -> Self {
+        match e {
+            LocationError::NoLocation(_) => Error::NotFound(e.to_string()),
+            LocationError::UnknownTimeZone(_) => Error::BadRequest(e.to_string()),
+            LocationError::Fault(fault) => fault.into(),
+        }
+    }
+}
+
 impl From<TenantError> for Error {
     fn from(e: TenantError) -> Self {
         match e {
@@ -175,6 +186,19 @@ impl From<WorkOrdersError> for Error {
 impl From<tokio::task::JoinError> for Error {
     fn from(e: tokio::task::JoinError) -> Self {
         Error::Internal(e.into())
+    }
+}
+
+impl Error {
+    /// What a console page shows for this error: the message of a 4xx, and for an
+    /// internal error (logged here) words that leak nothing.
+    pub(super) fn page_message(&self) -> String {
+        if let Error::Internal(e) = self {
+            tracing::error!(error = ?e, "internal error");
+            return "Something went wrong on the hub; nothing was changed. Try again in a moment."
+                .into();
+        }
+        self.to_string()
     }
 }
 

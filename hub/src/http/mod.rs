@@ -9,6 +9,7 @@ pub mod console;
 mod enroll;
 mod error;
 pub mod openapi;
+mod pages;
 pub mod reference;
 mod serve;
 mod staff;
@@ -162,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/console/work-orders/{id}", get(work_orders::console_get))
         .route("/api/v1/console/work-orders/{id}/assign", post(work_orders::console_assign))
         .route("/api/v1/console/work-orders/{id}/edit", post(work_orders::console_edit))
+        .merge(pages::routes())
         .layer(DefaultBodyLimit::max(limits.console_body_limit_bytes));
     Router::new()
         .merge(anonymous)

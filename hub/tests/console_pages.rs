@@ -1,0 +1,344 @@
+//! The web console's pages over real HTTP and Postgres: signing in with the form (and its
+//! login-CSRF token), each form's CSRF token and origin, roles, a location's settings,
+//! today's figures from pushed sales in the location's own day, enrollment codes and
+//! revocation, and that one tenant's session sees nothing of another's.
+
+mod support;
+
+use anyhow::{Context as _, Result, ensure};
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use support::{CONSOLE_PASSWORD, NOW_MS, TestHub};
+use uuid::Uuid;
+
+/// A browser without JavaScript: follows nothing by itself, keeps its cookies.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+/// A page's answer.
+struct Answer {
+    status: StatusCode,
+    location: Option<String>,
+    body: String,
+}
+
+impl Browser {
+    fn new(hub: &TestHub) -> Result<Self> {
+        let http =
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
+        Ok(Browser { http, base: hub.base.clone(), cookies: Vec::new() })
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ")
+    }
+
+    fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    async fn answer(&mut self, request: reqwest::RequestBuilder) -> Result<Answer> {
+        let response = request.header(COOKIE, self.cookie_header()).send().await?;
+        for set in response.headers().get_all(SET_COOKIE) {
+            let pair = set.to_str()?.split(';').next().unwrap_or_default();
+            let (name, value) = pair.split_once('=').context("a cookie without =")?;
+            self.cookies.retain(|(n, _)| n != name);
+            if !value.is_empty() {
+                self.cookies.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        let status = response.status();
+        let location =
+            response.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(Answer { status, location, body: response.text().await? })
+    }
+
+    async fn get(&mut self, path: &str) -> Result<Answer> {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.answer(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Result<Answer> {
+        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body);
+        self.answer(request).await
+    }
+
+    /// Signs in through the form as `email` of `tenant`.
+    async fn sign_in(&mut self, tenant: Uuid, email: &str, password: &str) -> Result<Answer> {
+        let page = self.get(&format!("/console/signin?business={tenant}")).await?;
+        ensure!(page.status == StatusCode::OK, "sign-in page: {}", page.status);
+        let token = field(&page.body, "login_token")?;
+        let business = tenant.to_string();
+        self.post(
+            "/console/signin",
+            &[
+                ("login_token", &token),
+                ("business", &business),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+}
+
+/// The value of the form field `name` in `html`.
+fn field(html: &str, name: &str) -> Result<String> {
+    let at = html.find(&format!("name=\"{name}\"")).with_context(|| format!("no field {name}"))?;
+    let rest = &html[at..];
+    let value = rest.find("value=\"").context("no value")? + 7;
+    Ok(rest[value..].split('"').next().unwrap_or_default().to_owned())
+}
+
+#[tokio::test]
+async fn signing_in_needs_the_form_token_and_the_right_password() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, _) = hub.tenant("Bistro").await?;
+    hub.console_user(tenant, "owner@bistro.example", "owner").await?;
+    let mut browser = Browser::new(&hub)?;
+
+    let home = browser.get("/console").await?;
+    ensure!(home.status == StatusCode::SEE_OTHER, "{}", home.status);
+    ensure!(home.location.as_deref() == Some("/console/signin"), "{:?}", home.location);
+
+    // The form's token without its cookie (a form posted from elsewhere) is refused.
+    let page = browser.get(&format!("/console/signin?business={tenant}")).await?;
+    ensure!(page.body.contains(&format!("value=\"{tenant}\"")), "the business is filled in");
+    let token = field(&page.body, "login_token")?;
+    let mut stranger = Browser::new(&hub)?;
+    let business = tenant.to_string();
+    let forged = stranger
+        .post(
+            "/console/signin",
+            &[
+                ("login_token", &token),
+                ("business", &business),
+                ("email", "owner@bistro.example"),
+                ("password", CONSOLE_PASSWORD),
+            ],
+        )
+        .await?;
+    ensure!(forged.status == StatusCode::FORBIDDEN, "{}", forged.status);
+    ensure!(stranger.cookie("thorbis_console").is_none(), "no session without the token");
+
+    // Another site's form is refused by its origin, token or not.
+    let evil = browser
+        .http
+        .post(format!("{}/console/signin", hub.base))
+        .header(ORIGIN, "https://evil.example")
+        .header(COOKIE, browser.cookie_header())
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(format!("login_token={token}&business={tenant}&email=owner%40bistro.example"));
+    ensure!(evil.send().await?.status() == StatusCode::FORBIDDEN);
+
+    let wrong = browser.sign_in(tenant, "owner@bistro.example", "not the password").await?;
+    ensure!(wrong.status == StatusCode::UNAUTHORIZED, "{}", wrong.status);
+    ensure!(wrong.body.contains("do not match"), "{}", wrong.body);
+    ensure!(browser.cookie("thorbis_console").is_none());
+
+    let ok = browser.sign_in(tenant, "Owner@Bistro.example", CONSOLE_PASSWORD).await?;
+    ensure!(ok.status == StatusCode::SEE_OTHER, "{} {}", ok.status, ok.body);
+    ensure!(ok.location.as_deref() == Some("/console"));
+    let session = browser.cookie("thorbis_console").context("a session cookie")?.to_owned();
+    let home = browser.get("/console").await?;
+    ensure!(home.status == StatusCode::OK, "{}", home.status);
+    ensure!(home.body.contains("owner@bistro.example · owner"), "{}", home.body);
+    ensure!(home.body.contains("Main street"), "{}", home.body);
+
+    // Signing out ends the session: the old cookie no longer opens a page.
+    let csrf = field(&home.body, "csrf")?;
+    let out = browser.post("/console/signout", &[("csrf", &csrf)]).await?;
+    ensure!(out.status == StatusCode::SEE_OTHER);
+    ensure!(browser.cookie("thorbis_console").is_none(), "the cookie is cleared");
+    browser.cookies.push(("thorbis_console".into(), session));
+    let after = browser.get("/console").await?;
+    ensure!(after.status == StatusCode::SEE_OTHER, "a revoked session: {}", after.status);
+    hub.stop().await
+}
+
+#[tokio::test]
+async fn a_location_s_day_is_local_and_today_compares_with_last_week() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Bistro").await?;
+    hub.console_user(tenant, "owner@bistro.example", "owner").await?;
+    hub.console_user(tenant, "viewer@bistro.example", "viewer").await?;
+    let mut owner = Browser::new(&hub)?;
+    ensure!(
+        owner.sign_in(tenant, "owner@bistro.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+
+    // NOW_MS is 2024-07-03 09:46:40 UTC: 05:46 in New York, so New York's day began at
+    // 04:00 UTC, and a sale at 03:00 UTC was yesterday there (but today in UTC).
+    let page = owner.get(&format!("/console/locations/{location}")).await?;
+    let csrf = field(&page.body, "csrf")?;
+    let path = format!("/console/locations/{location}");
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "Bistro Downtown"),
+        ("address", "1 Main St"),
+        ("time_zone", "Mars/Olympus_Mons"),
+        ("currency", "usd"),
+        ("tax", "8.875"),
+    ];
+    let refused = owner.post(&path, &form).await?;
+    ensure!(refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.status);
+    ensure!(refused.body.contains("Percent must be"), "{}", refused.body);
+    form[5] = ("tax", "8.88");
+    let refused = owner.post(&path, &form).await?;
+    ensure!(refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.status);
+    ensure!(refused.body.contains("not a time zone name"), "{}", refused.body);
+    ensure!(refused.body.contains("value=\"Bistro Downtown\""), "what was typed is kept");
+    ensure!(hub.count("SELECT count(*) FROM locations WHERE name = 'Bistro Downtown'").await? == 0);
+    form[3] = ("time_zone", "America/New_York");
+    let saved = owner.post(&path, &form).await?;
+    ensure!(saved.status == StatusCode::SEE_OTHER, "{} {}", saved.status, saved.body);
+    let list = owner.get("/console/locations").await?;
+    ensure!(list.body.contains("America/New_York") && list.body.contains("8.88%"), "{}", list.body);
+
+    // A form without the session's token, or from a viewer, changes nothing.
+    let no_token = owner.post(&path, &form[1..]).await?;
+    ensure!(no_token.status == StatusCode::FORBIDDEN, "{}", no_token.status);
+    let mut viewer = Browser::new(&hub)?;
+    ensure!(
+        viewer.sign_in(tenant, "viewer@bistro.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    let viewer_page = viewer.get(&path).await?;
+    ensure!(viewer_page.status == StatusCode::OK && viewer_page.body.contains("disabled"));
+    let viewer_csrf = field(&viewer_page.body, "csrf")?;
+    let mut as_viewer = form.clone();
+    as_viewer[0] = ("csrf", viewer_csrf.as_str());
+    as_viewer[1] = ("name", "Renamed by a viewer");
+    let denied = viewer.post(&path, &as_viewer).await?;
+    ensure!(denied.status == StatusCode::FORBIDDEN, "{}", denied.status);
+    ensure!(
+        hub.count("SELECT count(*) FROM locations WHERE name = 'Renamed by a viewer'").await? == 0
+    );
+
+    // Sales: one this morning in New York, one before its midnight, one a week ago by now,
+    // from a terminal enrolled eight days ago (a fact from before its device enrolled would
+    // be quarantined).
+    const HOUR: u64 = 3_600_000;
+    hub.clock.set(NOW_MS - 8 * 24 * HOUR);
+    let mut agent = hub.agent(tenant, location, 1).await?;
+    // Each pushed when it happened: the hub holds back facts stamped far behind its clock.
+    hub.clock.set(NOW_MS - 7 * 24 * HOUR);
+    agent.sale(3, NOW_MS - 7 * 24 * HOUR - HOUR);
+    let (status, body) = hub.push(&agent, &agent.all()).await?;
+    ensure!(status == StatusCode::OK, "{status} {body}");
+    hub.clock.set(NOW_MS);
+    let pushed = agent.tip().seq;
+    agent.sale(2, NOW_MS - 7 * HOUR);
+    agent.sale(1, NOW_MS - HOUR);
+    let (status, body) = hub.push(&agent, &agent.batch(pushed + 1, agent.tip().seq)).await?;
+    ensure!(status == StatusCode::OK, "{status} {body}");
+    ensure!(hub.count("SELECT count(*) FROM orders WHERE status = 'closed'").await? == 3, "{body}");
+
+    let home = owner.get("/console").await?;
+    let section = home.body.split("data-location").nth(1).context("a location section")?;
+    ensure!(section.contains("Bistro Downtown"), "{section}");
+    // Net of one sale (2 × 3.50) today; last Wednesday had one sale by this time.
+    ensure!(section.contains("<dd class=\"net\"><span class=\"money\">7.00"), "{section}");
+    ensure!(section.contains("<dd class=\"orders\">1</dd>"), "{section}");
+    ensure!(section.contains("±0% vs last Wednesday"), "{section}");
+    ensure!(home.body.contains("<dd id=\"devices-online\">1</dd>"), "{}", home.body);
+    hub.stop().await
+}
+
+#[tokio::test]
+async fn devices_get_codes_and_are_revoked_and_tenants_see_only_their_own() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Bistro").await?;
+    let (other, other_location) = hub.tenant("Other").await?;
+    hub.console_user(tenant, "owner@bistro.example", "owner").await?;
+    hub.console_user(other, "owner@other.example", "owner").await?;
+    let mut owner = Browser::new(&hub)?;
+    ensure!(
+        owner.sign_in(tenant, "owner@bistro.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+
+    let page = owner.get("/console/devices").await?;
+    let csrf = field(&page.body, "csrf")?;
+    let location_text = location.to_string();
+    let issued = owner
+        .post(
+            "/console/devices/codes",
+            &[("csrf", &csrf), ("location_id", &location_text), ("role", "kds")],
+        )
+        .await?;
+    ensure!(issued.status == StatusCode::OK, "{} {}", issued.status, issued.body);
+    let code = issued
+        .body
+        .split("id=\"enrollment-code\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .context("the code is shown")?
+        .to_owned();
+    ensure!(issued.body.contains("<svg class=\"qr\""), "a QR code is drawn");
+    let key = thorbis_sync_protocol::DeviceKey::from_seed(&[42; 32])?;
+    let (status, enrolled) = hub.enroll_raw(&code, &key).await?;
+    ensure!(status == StatusCode::OK, "{status} {enrolled}");
+    let device: Uuid =
+        enrolled["credential"]["device_id"].as_str().context("device id")?.parse()?;
+
+    // Another tenant's code for its own location cannot be made here.
+    let foreign = other_location.to_string();
+    let refused = owner
+        .post(
+            "/console/devices/codes",
+            &[("csrf", &csrf), ("location_id", &foreign), ("role", "pos")],
+        )
+        .await?;
+    ensure!(refused.status == StatusCode::NOT_FOUND, "{}", refused.status);
+
+    let list = owner.get("/console/devices").await?;
+    ensure!(list.body.contains(&format!("data-device=\"{device}\"")), "{}", list.body);
+    ensure!(list.body.contains("Kitchen display"));
+
+    // The other tenant's owner sees neither the device, the location nor its settings,
+    // and cannot revoke the device.
+    let mut stranger = Browser::new(&hub)?;
+    ensure!(
+        stranger.sign_in(other, "owner@other.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    let theirs = stranger.get("/console/devices").await?;
+    ensure!(!theirs.body.contains(&device.to_string()), "a foreign device is listed");
+    let foreign_edit = stranger.get(&format!("/console/locations/{location}")).await?;
+    ensure!(foreign_edit.status == StatusCode::NOT_FOUND, "{}", foreign_edit.status);
+    let their_csrf = field(&theirs.body, "csrf")?;
+    let revoke = format!("/console/devices/{device}/revoke");
+    let denied = stranger.post(&revoke, &[("csrf", &their_csrf)]).await?;
+    ensure!(denied.status == StatusCode::NOT_FOUND, "{}", denied.status);
+    ensure!(hub.count("SELECT count(*) FROM devices WHERE revoked_at_ms IS NOT NULL").await? == 0);
+    // Nor does its session cookie with our tenant's id in it.
+    let forged = stranger.cookie("thorbis_console").context("session")?.replacen(
+        &other.to_string(),
+        &tenant.to_string(),
+        1,
+    );
+    stranger.cookies.retain(|(n, _)| n != "thorbis_console");
+    stranger.cookies.push(("thorbis_console".into(), forged));
+    ensure!(stranger.get("/console/devices").await?.status == StatusCode::SEE_OTHER);
+
+    let revoked = owner.post(&revoke, &[("csrf", &csrf)]).await?;
+    ensure!(revoked.status == StatusCode::SEE_OTHER, "{}", revoked.status);
+    let list = owner.get(revoked.location.as_deref().context("redirect")?).await?;
+    ensure!(
+        list.body.contains("is revoked") && list.body.contains("revoked</span>"),
+        "{}",
+        list.body
+    );
+    ensure!(hub.count("SELECT count(*) FROM devices WHERE revoked_at_ms IS NOT NULL").await? == 1);
+    hub.stop().await
+}
