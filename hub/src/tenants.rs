@@ -11,7 +11,10 @@
 
 use deadpool_postgres::Transaction;
 use thorbis_domain::DomainEvent;
-use thorbis_domain::device::{DeviceConfig, DeviceConfigured, DeviceRegistered, DeviceRevoked};
+use thorbis_domain::device::{
+    Device, DeviceConfig, DeviceConfigured, DeviceRegistered, DeviceRevoked,
+};
+use thorbis_domain::fold::Aggregate;
 use thorbis_sync_protocol::{DeviceId, Nonce, PublicKey, Signature};
 use uuid::Uuid;
 
@@ -370,6 +373,37 @@ pub async fn configure_device(
     store.notify(tenant);
     tracing::info!(tenant_id = %tenant, device_id = %device, seq, "device configured");
     Ok(seq)
+}
+
+/// The configuration the hub last published for `tenant`'s `device` (`None`: never
+/// configured), and the device's location.
+pub async fn device_config(
+    store: &Store,
+    tenant: Uuid,
+    device: Uuid,
+) -> Result<(Uuid, Option<DeviceConfig>), TenantError> {
+    let mut client = store.pool.get().await?;
+    let tx = tenant_tx(&mut client, tenant).await?;
+    let row = tx
+        .query_opt(
+            "SELECT d.location_id, a.state
+               FROM devices d
+               LEFT JOIN aggregates a ON a.tenant_id = d.tenant_id AND a.kind = $3
+                                     AND a.id = d.device_id
+              WHERE d.tenant_id = $1 AND d.device_id = $2",
+            &[&tenant, &device, &<Device as Aggregate>::KIND],
+        )
+        .await?
+        .ok_or(TenantError::NoDevice { tenant, device })?;
+    tx.commit().await?;
+    let config = match row.get::<_, Option<serde_json::Value>>(1) {
+        None => None,
+        Some(state) => serde_json::from_value::<Device>(state)
+            .map_err(|e| Fault::Corrupt(format!("stored device aggregate: {e}")))?
+            .config
+            .map(|c| c.value),
+    };
+    Ok((row.get(0), config))
 }
 
 /// One device as the console lists it.

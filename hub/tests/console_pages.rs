@@ -164,6 +164,8 @@ async fn signing_in_needs_the_form_token_and_the_right_password() -> Result<()> 
     hub.stop().await
 }
 
+const HOUR: u64 = 3_600_000;
+
 #[tokio::test]
 async fn a_location_s_day_is_local_and_today_compares_with_last_week() -> Result<()> {
     let hub = TestHub::start().await?;
@@ -227,7 +229,6 @@ async fn a_location_s_day_is_local_and_today_compares_with_last_week() -> Result
     // Sales: one this morning in New York, one before its midnight, one a week ago by now,
     // from a terminal enrolled eight days ago (a fact from before its device enrolled would
     // be quarantined).
-    const HOUR: u64 = 3_600_000;
     hub.clock.set(NOW_MS - 8 * 24 * HOUR);
     let mut agent = hub.agent(tenant, location, 1).await?;
     // Each pushed when it happened: the hub holds back facts stamped far behind its clock.
@@ -304,6 +305,37 @@ async fn devices_get_codes_and_are_revoked_and_tenants_see_only_their_own() -> R
     let list = owner.get("/console/devices").await?;
     ensure!(list.body.contains(&format!("data-device=\"{device}\"")), "{}", list.body);
     ensure!(list.body.contains("Kitchen display"));
+
+    // Its configuration: a kitchen printer with a station, a receipt printer backing it up.
+    let config_path = format!("/console/devices/{device}");
+    let config_page = owner.get(&config_path).await?;
+    ensure!(config_page.status == StatusCode::OK, "{}", config_page.status);
+    let mut config = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "Grill KDS"),
+        ("tables", ""),
+        ("stations", "grill"),
+        ("printer_0", "Grill"),
+        ("address_0", "127.0.0.1:9100"),
+        ("purpose_0", "kitchen"),
+        ("station_0", ""),
+        ("backup_0", "Front"),
+        ("printer_1", "Front"),
+        ("address_1", "127.0.0.1:9101"),
+        ("purpose_1", "receipt"),
+        ("station_1", ""),
+        ("backup_1", ""),
+    ];
+    let refused = owner.post(&config_path, &config).await?;
+    ensure!(refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.status);
+    ensure!(refused.body.contains("needs a station"), "{}", refused.body);
+    ensure!(hub.count("SELECT count(*) FROM events WHERE kind = 'device.configured'").await? == 0);
+    config[7] = ("station_0", "grill");
+    let saved = owner.post(&config_path, &config).await?;
+    ensure!(saved.status == StatusCode::SEE_OTHER, "{} {}", saved.status, saved.body);
+    ensure!(hub.count("SELECT count(*) FROM events WHERE kind = 'device.configured'").await? == 1);
+    let again = owner.get(&config_path).await?;
+    ensure!(again.body.contains("value=\"Grill KDS\"") && again.body.contains("value=\"Front\""));
 
     // The other tenant's owner sees neither the device, the location nor its settings,
     // and cannot revoke the device.

@@ -21,6 +21,7 @@ use crate::tenants::{self, CodeIssued};
 #[derive(serde::Deserialize)]
 pub(in crate::http) struct Notice {
     revoked: Option<Uuid>,
+    configured: Option<Uuid>,
 }
 
 fn role_label(role: &str) -> &str {
@@ -70,6 +71,9 @@ async fn devices_page(
                         td { (ago(d.last_seen_at_ms, now)) }
                         td { (d.seq.unwrap_or(0)) }
                         td {
+                            @if d.revoked_at_ms.is_none() {
+                                a.btn href=(format!("/console/devices/{}", d.device_id)) aria-label=(format!("Configure device {}", d.device_id)) { "Configure" }
+                            }
                             @if manager && d.revoked_at_ms.is_none() {
                                 form.inline method="post" action=(format!("/console/devices/{}/revoke", d.device_id)) {
                                     (csrf(user))
@@ -125,9 +129,15 @@ pub(in crate::http) async fn list(
     user: PageUser,
     Query(notice): Query<Notice>,
 ) -> PageResult {
-    let msg = notice.revoked.map(|id| {
-        Message::Info(format!("Device {id} is revoked: the hub refuses it from now on."))
-    });
+    let msg = match (notice.revoked, notice.configured) {
+        (Some(id), _) => {
+            Some(Message::Info(format!("Device {id} is revoked: the hub refuses it from now on.")))
+        }
+        (None, Some(id)) => Some(Message::Info(format!(
+            "Device {id}'s configuration is saved: the terminal applies it when it next syncs."
+        ))),
+        (None, None) => None,
+    };
     devices_page(&state, &user, StatusCode::OK, msg.as_ref(), None).await
 }
 

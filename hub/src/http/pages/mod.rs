@@ -15,6 +15,7 @@
 //! [`crate::reports`]) and render; a refused form answers with its page again, the
 //! refusal inline and what was typed kept (422), nothing changed.
 
+mod device;
 mod devices;
 mod home;
 mod locations;
@@ -47,6 +48,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/locations/{id}", get(locations::edit).post(locations::update))
         .route("/console/devices", get(devices::list))
         .route("/console/devices/codes", post(devices::create_code))
+        .route("/console/devices/{id}", get(device::edit).post(device::update))
         .route("/console/devices/{id}/revoke", post(devices::revoke))
 }
 

@@ -1,0 +1,272 @@
+//! One device's configuration: its name, printers (each with a backup), the kitchen
+//! stations it shows and where each station's tickets print, and its tables. Saving
+//! publishes the whole configuration as a hub-signed `device.configured`; the terminal
+//! applies it when it next syncs. The currency is the device's location's.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use thorbis_domain::device::{DeviceConfig, PrinterAssignment, PrinterPurpose};
+use thorbis_web::components::{Input, Message, labelled, message, submit_or_cancel};
+use thorbis_web::form::{self, Fields};
+use thorbis_web::respond::{Href, see_other};
+use thorbis_web::{Markup, html};
+use uuid::Uuid;
+
+use super::{PageForm, PageResult, PageUser, csrf, shell, with_status};
+use crate::accounts::ConsoleRole;
+use crate::http::{AppState, Error};
+use crate::locations;
+use crate::tenants;
+
+/// Blank printer rows the form offers beyond the configured ones.
+const SPARE_PRINTER_ROWS: usize = 2;
+
+fn device_id(id: &str) -> Result<Uuid, Error> {
+    id.parse().map_err(|_| Error::NotFound(format!("no device {id:?}")))
+}
+
+fn lines(items: &[String]) -> String {
+    items.join("\n")
+}
+
+fn printer_row(
+    i: usize,
+    p: Option<&PrinterAssignment>,
+    fields: &Fields,
+    read_only: bool,
+) -> Markup {
+    let typed = |name: &str, stored: Option<&str>| -> String {
+        if fields.is_empty() {
+            stored.unwrap_or_default().to_owned()
+        } else {
+            fields.get(&format!("{name}_{i}")).to_owned()
+        }
+    };
+    let name = typed("printer", p.map(|p| p.name.as_str()));
+    let address = typed("address", p.map(|p| p.address.as_str()));
+    let station = typed("station", p.and_then(|p| p.station.as_deref()));
+    let backup = typed("backup", p.and_then(|p| p.backup.as_deref()));
+    let purpose = if fields.is_empty() {
+        match p.map(|p| p.purpose) {
+            Some(PrinterPurpose::Kitchen) => "kitchen".to_owned(),
+            _ => "receipt".to_owned(),
+        }
+    } else {
+        fields.get(&format!("purpose_{i}")).to_owned()
+    };
+    let n = i + 1;
+    html! {
+        tr.printer {
+            td { (Input::new(&format!("printer_{i}")).value(&name).maxlength(200).disabled(read_only)
+                .placeholder("Front counter")) }
+            td { (Input::new(&format!("address_{i}")).value(&address).maxlength(200).disabled(read_only)
+                .placeholder("192.168.1.50:9100")) }
+            td {
+                select name=(format!("purpose_{i}")) aria-label=(format!("Printer {n} prints")) disabled[read_only] {
+                    option value="receipt" selected[purpose == "receipt"] { "Receipts" }
+                    option value="kitchen" selected[purpose == "kitchen"] { "Kitchen tickets" }
+                }
+            }
+            td { (Input::new(&format!("station_{i}")).value(&station).maxlength(40).disabled(read_only)
+                .placeholder("grill")) }
+            td { (Input::new(&format!("backup_{i}")).value(&backup).maxlength(200).disabled(read_only)) }
+        }
+    }
+}
+
+async fn config_page(
+    state: &AppState,
+    user: &PageUser,
+    device: Uuid,
+    status: StatusCode,
+    fields: &Fields,
+    msg: Option<&Message>,
+) -> PageResult {
+    let (_, config) = tenants::device_config(state.store(), user.tenant_id, device).await?;
+    let config = config.unwrap_or_default();
+    let read_only = !user.can(ConsoleRole::Manager);
+    let typed = |name: &str, stored: String| {
+        if fields.is_empty() { stored } else { fields.get(name).to_owned() }
+    };
+    let name = typed("name", config.name.clone());
+    let tables = typed("tables", lines(&config.tables));
+    let stations = typed("stations", config.stations.join(", "));
+    let rows = config.printers.len() + SPARE_PRINTER_ROWS;
+    let body = html! {
+        h1 { "Configure " (if config.name.is_empty() { "device" } else { config.name.as_str() }) }
+        p.muted { "Device " code { (device) } ". Saved settings reach the terminal when it next syncs; its currency is its location's." }
+        (message(msg))
+        form.stack.settings method="post" action=(format!("/console/devices/{device}")) {
+            (csrf(user))
+            (labelled("Name shown on the terminal", Input::new("name").id("device-name").value(&name).maxlength(200).disabled(read_only)))
+            label { "Tables of its floor plan, one per line"
+                textarea name="tables" id="tables" rows="4" disabled[read_only] { (tables) } }
+            (labelled("Kitchen stations it shows (comma-separated; empty: all)",
+                Input::new("stations").id("stations").value(&stations).maxlength(2000).disabled(read_only)))
+            fieldset.group {
+                legend { "Printers" }
+                p.muted { "A kitchen printer prints its station's tickets. A backup takes over a printer's jobs when it fails." }
+                table.list #printers {
+                    thead { tr { th { "Name" } th { "Address" } th { "Prints" } th { "Station" } th { "Backup printer" } } }
+                    tbody { @for i in 0..rows { (printer_row(i, config.printers.get(i), fields, read_only)) } }
+                }
+            }
+            @if !read_only { (submit_or_cancel("save-device", "Save and send to the terminal", "/console/devices")) }
+        }
+    };
+    Ok(with_status(status, shell(user, "Configure device", "console-devices", body)))
+}
+
+/// `GET /console/devices/{id}`.
+pub(in crate::http) async fn edit(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<String>,
+) -> PageResult {
+    let device = device_id(&id)?;
+    config_page(&state, &user, device, StatusCode::OK, &Fields::default(), None).await
+}
+
+/// The configuration a form asks for (the currency is added by the caller), or why it
+/// cannot be.
+fn parse(fields: &Fields) -> Result<DeviceConfig, String> {
+    let name = form::text(fields.get("name"), "Name", 200)?;
+    let tables = fields
+        .get("tables")
+        .lines()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let stations = fields
+        .get("stations")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let mut printers = Vec::new();
+    for i in 0..64 {
+        let field = |name: &str| fields.get(&format!("{name}_{i}")).to_owned();
+        let (printer, address) = (field("printer"), field("address"));
+        if fields.0.iter().all(|(n, _)| n != &format!("printer_{i}")) {
+            break;
+        }
+        if printer.is_empty() && address.is_empty() {
+            continue;
+        }
+        let purpose = match field("purpose").as_str() {
+            "kitchen" => PrinterPurpose::Kitchen,
+            _ => PrinterPurpose::Receipt,
+        };
+        let optional = |s: String| (!s.is_empty()).then_some(s);
+        printers.push(PrinterAssignment {
+            name: printer,
+            address,
+            purpose,
+            station: optional(field("station")),
+            profile: None,
+            backup: optional(field("backup")),
+        });
+    }
+    let config = DeviceConfig { name, printers, stations, tables, currency: None };
+    match config.problem() {
+        Some(problem) => Err(format!("Cannot save: {problem}")),
+        None => Ok(config),
+    }
+}
+
+/// `POST /console/devices/{id}`.
+pub(in crate::http) async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    form: PageForm,
+) -> PageResult {
+    let PageForm { user, fields } = form;
+    user.require(ConsoleRole::Manager)?;
+    let device = device_id(&id)?;
+    let (location, old) = tenants::device_config(state.store(), user.tenant_id, device).await?;
+    let mut config = match parse(&fields) {
+        Ok(config) => config,
+        Err(e) => {
+            let msg = Message::Error(e);
+            return config_page(
+                &state,
+                &user,
+                device,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &fields,
+                Some(&msg),
+            )
+            .await;
+        }
+    };
+    // Driver profiles are not edited here: a printer keeps the one it had.
+    for p in &mut config.printers {
+        p.profile = old
+            .as_ref()
+            .and_then(|o| o.printers.iter().find(|q| q.name == p.name))
+            .and_then(|q| q.profile.clone());
+    }
+    config.currency = locations::locations(state.store(), user.tenant_id)
+        .await?
+        .into_iter()
+        .find(|l| l.location_id == location)
+        .and_then(|l| l.settings.currency);
+    tenants::configure_device(state.store(), user.tenant_id, device, config).await?;
+    tracing::info!(tenant_id = %user.tenant_id, device_id = %device, by = %user.user_id, "device configured from the console");
+    Ok(see_other(&Href::new("/console/devices").param("configured", device).into_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> Fields {
+        Fields(pairs.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect())
+    }
+
+    #[test]
+    fn a_configuration_parses_from_its_form() {
+        let config = parse(&fields(&[
+            ("name", "Bar POS"),
+            ("tables", "T1\n\n T2 \n"),
+            ("stations", "grill, bar,"),
+            ("printer_0", "Front"),
+            ("address_0", "10.0.0.5:9100"),
+            ("purpose_0", "receipt"),
+            ("station_0", ""),
+            ("backup_0", "Grill"),
+            ("printer_1", "Grill"),
+            ("address_1", "10.0.0.6:9100"),
+            ("purpose_1", "kitchen"),
+            ("station_1", "grill"),
+            ("backup_1", ""),
+            ("printer_2", ""),
+            ("address_2", ""),
+            ("purpose_2", "receipt"),
+        ]))
+        .unwrap();
+        assert_eq!(config.tables, ["T1", "T2"]);
+        assert_eq!(config.stations, ["grill", "bar"]);
+        assert_eq!(config.printers.len(), 2);
+        assert_eq!(config.printers[0].backup.as_deref(), Some("Grill"));
+        assert_eq!(config.printers[1].station.as_deref(), Some("grill"));
+        let refused = parse(&fields(&[
+            ("name", "Bar POS"),
+            ("printer_0", "Grill"),
+            ("address_0", "10.0.0.6:9100"),
+            ("purpose_0", "kitchen"),
+        ]))
+        .unwrap_err();
+        assert!(refused.contains("kitchen printer needs a station"), "{refused}");
+        let no_backup = parse(&fields(&[
+            ("name", "x"),
+            ("printer_0", "A"),
+            ("address_0", "a:1"),
+            ("backup_0", "Nope"),
+        ]))
+        .unwrap_err();
+        assert!(no_backup.contains("backup"), "{no_backup}");
+    }
+}
