@@ -306,36 +306,7 @@ async fn devices_get_codes_and_are_revoked_and_tenants_see_only_their_own() -> R
     ensure!(list.body.contains(&format!("data-device=\"{device}\"")), "{}", list.body);
     ensure!(list.body.contains("Kitchen display"));
 
-    // Its configuration: a kitchen printer with a station, a receipt printer backing it up.
-    let config_path = format!("/console/devices/{device}");
-    let config_page = owner.get(&config_path).await?;
-    ensure!(config_page.status == StatusCode::OK, "{}", config_page.status);
-    let mut config = vec![
-        ("csrf", csrf.as_str()),
-        ("name", "Grill KDS"),
-        ("tables", ""),
-        ("stations", "grill"),
-        ("printer_0", "Grill"),
-        ("address_0", "127.0.0.1:9100"),
-        ("purpose_0", "kitchen"),
-        ("station_0", ""),
-        ("backup_0", "Front"),
-        ("printer_1", "Front"),
-        ("address_1", "127.0.0.1:9101"),
-        ("purpose_1", "receipt"),
-        ("station_1", ""),
-        ("backup_1", ""),
-    ];
-    let refused = owner.post(&config_path, &config).await?;
-    ensure!(refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.status);
-    ensure!(refused.body.contains("needs a station"), "{}", refused.body);
-    ensure!(hub.count("SELECT count(*) FROM events WHERE kind = 'device.configured'").await? == 0);
-    config[7] = ("station_0", "grill");
-    let saved = owner.post(&config_path, &config).await?;
-    ensure!(saved.status == StatusCode::SEE_OTHER, "{} {}", saved.status, saved.body);
-    ensure!(hub.count("SELECT count(*) FROM events WHERE kind = 'device.configured'").await? == 1);
-    let again = owner.get(&config_path).await?;
-    ensure!(again.body.contains("value=\"Grill KDS\"") && again.body.contains("value=\"Front\""));
+    configure(&hub, &mut owner, &csrf, device).await?;
 
     // The other tenant's owner sees neither the device, the location nor its settings,
     // and cannot revoke the device.
@@ -372,5 +343,151 @@ async fn devices_get_codes_and_are_revoked_and_tenants_see_only_their_own() -> R
         list.body
     );
     ensure!(hub.count("SELECT count(*) FROM devices WHERE revoked_at_ms IS NOT NULL").await? == 1);
+    hub.stop().await
+}
+
+/// Configures `device` through its page: refused without a kitchen printer's station,
+/// published once with it.
+async fn configure(hub: &TestHub, owner: &mut Browser, csrf: &str, device: Uuid) -> Result<()> {
+    // Its configuration: a kitchen printer with a station, a receipt printer backing it up.
+    let config_path = format!("/console/devices/{device}");
+    let config_page = owner.get(&config_path).await?;
+    ensure!(config_page.status == StatusCode::OK, "{}", config_page.status);
+    let mut config = vec![
+        ("csrf", csrf),
+        ("name", "Grill KDS"),
+        ("tables", ""),
+        ("stations", "grill"),
+        ("printer_0", "Grill"),
+        ("address_0", "127.0.0.1:9100"),
+        ("purpose_0", "kitchen"),
+        ("station_0", ""),
+        ("backup_0", "Front"),
+        ("printer_1", "Front"),
+        ("address_1", "127.0.0.1:9101"),
+        ("purpose_1", "receipt"),
+        ("station_1", ""),
+        ("backup_1", ""),
+    ];
+    let refused = owner.post(&config_path, &config).await?;
+    ensure!(refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.status);
+    ensure!(refused.body.contains("needs a station"), "{}", refused.body);
+    ensure!(hub.count("SELECT count(*) FROM events WHERE kind = 'device.configured'").await? == 0);
+    config[7] = ("station_0", "grill");
+    let saved = owner.post(&config_path, &config).await?;
+    ensure!(saved.status == StatusCode::SEE_OTHER, "{} {}", saved.status, saved.body);
+    ensure!(hub.count("SELECT count(*) FROM events WHERE kind = 'device.configured'").await? == 1);
+    let again = owner.get(&config_path).await?;
+    ensure!(again.body.contains("value=\"Grill KDS\"") && again.body.contains("value=\"Front\""));
+    Ok(())
+}
+
+#[tokio::test]
+#[allow(clippy::too_many_lines, reason = "one scenario, from an empty catalog to a terminal's pull")]
+async fn the_catalog_publishes_items_with_modifier_groups_in_the_location_currency() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Bistro").await?;
+    hub.console_user(tenant, "owner@bistro.example", "owner").await?;
+    let mut owner = Browser::new(&hub)?;
+    ensure!(
+        owner.sign_in(tenant, "owner@bistro.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    let page = owner.get("/console/catalog").await?;
+    ensure!(
+        page.body.contains("set a location&#39;s currency first")
+            || page.body.contains("set a location's currency first"),
+        "{}",
+        page.body
+    );
+    let csrf = field(&page.body, "csrf")?;
+    let path = format!("/console/locations/{location}");
+    let settings = [
+        ("csrf", csrf.as_str()),
+        ("name", "Main street"),
+        ("address", ""),
+        ("time_zone", "Europe/Paris"),
+        ("currency", "EUR"),
+        ("tax", ""),
+    ];
+    ensure!(owner.post(&path, &settings).await?.status == StatusCode::SEE_OTHER);
+
+    ensure!(
+        owner
+            .post(
+                "/console/catalog/categories",
+                &[("csrf", &csrf), ("name", "Coffee"), ("position", "1")]
+            )
+            .await?
+            .status
+            == StatusCode::SEE_OTHER
+    );
+    let group = [
+        ("csrf", csrf.as_str()),
+        ("name", "Milk"),
+        ("min", "0"),
+        ("max", "1"),
+        ("options", "Whole\nOat = 0.40"),
+    ];
+    ensure!(owner.post("/console/catalog/groups", &group).await?.status == StatusCode::SEE_OTHER);
+    let form = owner.get("/console/catalog/items/new").await?;
+    let group_id = form
+        .body
+        .split("name=\"groups\" value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .context("the group is offered")?
+        .to_owned();
+    let category_id = form
+        .body
+        .split("<option value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .context("the category is offered")?
+        .to_owned();
+    let mut item = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "Flat white"),
+        ("price", "3.805"),
+        ("category", category_id.as_str()),
+        ("tax_category", ""),
+        ("station", "bar"),
+        ("barcodes", ""),
+        ("groups", group_id.as_str()),
+        ("active", "1"),
+    ];
+    let refused = owner.post("/console/catalog/items", &item).await?;
+    ensure!(refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.status);
+    ensure!(refused.body.contains("value=\"Flat white\""), "what was typed is kept");
+    ensure!(
+        hub.count("SELECT count(*) FROM events WHERE kind = 'catalog.item_upserted'").await? == 0
+    );
+    item[2] = ("price", "3.80");
+    let saved = owner.post("/console/catalog/items", &item).await?;
+    ensure!(saved.status == StatusCode::SEE_OTHER, "{} {}", saved.status, saved.body);
+    ensure!(
+        hub.count("SELECT count(*) FROM events WHERE kind = 'catalog.item_upserted'").await? == 1
+    );
+    let catalog = owner.get("/console/catalog").await?;
+    let row = catalog.body.split("data-item=").nth(1).context("the item is listed")?;
+    ensure!(
+        row.contains("Flat white")
+            && row.contains("3.80")
+            && row.contains("Milk")
+            && row.contains("Coffee"),
+        "{row}"
+    );
+    ensure!(catalog.body.contains("Oat (0.40)"), "{}", catalog.body);
+
+    // A terminal of the tenant pulls the item from the reference log, as hub-signed data.
+    let agent = hub.agent(tenant, location, 7).await?;
+    let (status, batch, _) = hub.pull(&agent, &serde_json::json!({}), 100).await?;
+    ensure!(status == StatusCode::OK, "{status}");
+    let batch = batch.context("a batch")?;
+    ensure!(
+        batch.events.iter().any(|e| e.kind.as_str() == "catalog.item_upserted"),
+        "{:?}",
+        batch.events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>()
+    );
     hub.stop().await
 }

@@ -83,6 +83,9 @@ fn validate(req: &Publish) -> Result<Vec<DomainEvent>> {
                      the staff endpoint, which hashes them"
                 )));
             }
+            // What every replica would quarantine is refused before it is signed.
+            thorbis_domain::admit::check_content(&event)
+                .map_err(|why| Error::BadRequest(format!("event {i}: {why}")))?;
             Ok(event)
         })
         .collect()

@@ -15,6 +15,7 @@
 //! [`crate::reports`]) and render; a refused form answers with its page again, the
 //! refusal inline and what was typed kept (422), nothing changed.
 
+mod catalog;
 mod device;
 mod devices;
 mod home;
@@ -46,6 +47,14 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console", get(home::page))
         .route("/console/locations", get(locations::list).post(locations::create))
         .route("/console/locations/{id}", get(locations::edit).post(locations::update))
+        .route("/console/catalog", get(catalog::page))
+        .route("/console/catalog/categories", post(catalog::add_category))
+        .route("/console/catalog/items", post(catalog::create_item))
+        .route("/console/catalog/items/new", get(catalog::new_item))
+        .route("/console/catalog/items/{id}", get(catalog::edit_item).post(catalog::update_item))
+        .route("/console/catalog/groups", post(catalog::create_group))
+        .route("/console/catalog/groups/new", get(catalog::new_group))
+        .route("/console/catalog/groups/{id}", get(catalog::edit_group).post(catalog::update_group))
         .route("/console/devices", get(devices::list))
         .route("/console/devices/codes", post(devices::create_code))
         .route("/console/devices/{id}", get(device::edit).post(device::update))
@@ -188,10 +197,11 @@ fn same_origin(headers: &HeaderMap) -> Result<(), Error> {
 }
 
 /// The sections of the console, in the bar's order: path, label, screen name.
-const SECTIONS: [(&str, &str, &str); 3] = [
+const SECTIONS: [(&str, &str, &str); 4] = [
     ("/console", "Home", "console-home"),
     ("/console/locations", "Locations", "console-locations"),
     ("/console/devices", "Devices", "console-devices"),
+    ("/console/catalog", "Catalog", "console-catalog"),
 ];
 
 /// A console page: the bar (sections, who is signed in, sign out) and `body`. `screen` is
