@@ -141,3 +141,269 @@ pub async fn home(store: &Store, tenant: Uuid) -> Result<Home, Fault> {
         open_alerts: fleet.get(2),
     })
 }
+
+/// What a report covers: one location, from one local date to another (both included).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Range {
+    /// The location.
+    pub location: Uuid,
+    /// First day, `YYYY-MM-DD`, local to the location.
+    pub from: String,
+    /// Last day, included.
+    pub to: String,
+}
+
+/// Why a report cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// No such location in the tenant.
+    #[error("no location {0}")]
+    NoLocation(Uuid),
+    /// Not the caller's fault.
+    #[error(transparent)]
+    Fault(#[from] Fault),
+}
+
+crate::store::faults!(ReportError);
+
+/// A location's report context: its name, currency, time zone and today's local date.
+#[derive(Clone, Debug)]
+pub struct ReportLocation {
+    /// The location.
+    pub location_id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Its currency, if set.
+    pub currency: Option<Currency>,
+    /// Its time zone.
+    pub time_zone: String,
+    /// Today there, `YYYY-MM-DD`.
+    pub today: String,
+}
+
+/// Every location of `tenant` with its local date now, by name.
+pub async fn report_locations(store: &Store, tenant: Uuid) -> Result<Vec<ReportLocation>, Fault> {
+    let mut client = store.pool.get().await?;
+    let tx = tenant_tx(&mut client, tenant).await?;
+    let rows = tx
+        .query(
+            "SELECT location_id, name, currency_code, currency_exponent, time_zone,
+                    to_char(to_timestamp($2::bigint / 1000.0) AT TIME ZONE time_zone, 'YYYY-MM-DD')
+               FROM locations WHERE tenant_id = $1 ORDER BY name, location_id",
+            &[&tenant, &store.now_i64()],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(rows
+        .iter()
+        .map(|r| ReportLocation {
+            location_id: r.get(0),
+            name: r.get(1),
+            currency: currency_from(r.get(2), r.get(3)),
+            time_zone: r.get(4),
+            today: r.get(5),
+        })
+        .collect())
+}
+
+/// The sales of a range in total.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Orders closed.
+    pub orders: i64,
+    /// Before discounts, comps and voids.
+    pub gross: i64,
+    /// Discounts.
+    pub discounts: i64,
+    /// Comps.
+    pub comps: i64,
+    /// Voids.
+    pub voids: i64,
+    /// Net sales.
+    pub net: i64,
+    /// Tax.
+    pub tax: i64,
+    /// Tips.
+    pub tips: i64,
+    /// Refunded.
+    pub refunded: i64,
+}
+
+/// Net sales and orders per bucket (an hour of the day, or a day).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bucket {
+    /// The hour (`"09"`) or the day (`"2024-07-03"`).
+    pub label: String,
+    /// Orders closed in it.
+    pub orders: i64,
+    /// Their net.
+    pub net: i64,
+}
+
+/// One item's sales.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemSales {
+    /// The item.
+    pub item_id: Uuid,
+    /// Its name as sold.
+    pub name: String,
+    /// Quantity sold, thousandths.
+    pub qty_milli: i64,
+    /// Net.
+    pub net: i64,
+}
+
+/// One tender's takings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenderTakings {
+    /// The tender's label (`cash`, `card`, a custom name).
+    pub tender: String,
+    /// Payments.
+    pub payments: i64,
+    /// Amount taken.
+    pub amount: i64,
+    /// Tips.
+    pub tips: i64,
+}
+
+/// Everything the reports page shows for one range.
+#[derive(Clone, Debug, Default)]
+pub struct Report {
+    /// In total.
+    pub summary: Summary,
+    /// By hour of the day (0–23, local), every hour present.
+    pub by_hour: Vec<Bucket>,
+    /// By local day, every day of the range present.
+    pub by_day: Vec<Bucket>,
+    /// By item, best-selling first.
+    pub by_item: Vec<ItemSales>,
+    /// By tender.
+    pub by_tender: Vec<TenderTakings>,
+}
+
+// A report's span as instants: the location's local midnights, computed by Postgres
+// (`$1` tenant, `$2` location, `$3` first date, `$4` last date), and the closed orders
+// within it.
+macro_rules! span {
+    () => {
+        "WITH span AS (
+             SELECT l.time_zone AS tz,
+                    (extract(epoch FROM $3::text::date::timestamp AT TIME ZONE l.time_zone) * 1000)::bigint AS t0,
+                    (extract(epoch FROM ($4::text::date + 1)::timestamp AT TIME ZONE l.time_zone) * 1000)::bigint AS t1
+               FROM locations l WHERE l.tenant_id = $1 AND l.location_id = $2) "
+    };
+}
+macro_rules! closed {
+    () => {
+        " FROM orders o, span
+         WHERE o.tenant_id = $1 AND o.location_id = $2 AND o.status = 'closed'
+           AND o.closed_at_ms >= span.t0 AND o.closed_at_ms < span.t1 "
+    };
+}
+
+const SUMMARY: &str = concat!(
+    span!(),
+    "SELECT count(o.order_id), coalesce(sum(o.subtotal), 0)::bigint,
+            coalesce(sum(o.discounts), 0)::bigint, coalesce(sum(o.comps), 0)::bigint,
+            coalesce(sum(o.voids), 0)::bigint, coalesce(sum(o.net), 0)::bigint,
+            coalesce(sum(o.tax), 0)::bigint, coalesce(sum(o.tips), 0)::bigint,
+            coalesce(sum(o.refunded), 0)::bigint, (SELECT count(*) FROM span)",
+    closed!()
+);
+
+const BY_HOUR: &str = concat!(
+    span!(),
+    "SELECT to_char(h, 'FM00'), coalesce(s.orders, 0), coalesce(s.net, 0)::bigint
+       FROM generate_series(0, 23) h
+       LEFT JOIN (SELECT extract(hour FROM to_timestamp(o.closed_at_ms / 1000.0)
+                                 AT TIME ZONE span.tz)::int AS hour,
+                         count(*) AS orders, sum(o.net) AS net",
+    closed!(),
+    "GROUP BY 1) s ON s.hour = h ORDER BY h"
+);
+
+const BY_DAY: &str = concat!(
+    span!(),
+    "SELECT to_char(d, 'YYYY-MM-DD'), coalesce(s.orders, 0), coalesce(s.net, 0)::bigint
+       FROM generate_series($3::text::date, $4::text::date, interval '1 day') d
+       LEFT JOIN (SELECT (to_timestamp(o.closed_at_ms / 1000.0) AT TIME ZONE span.tz)::date AS day,
+                         count(*) AS orders, sum(o.net) AS net",
+    closed!(),
+    "GROUP BY 1) s ON s.day = d::date ORDER BY d"
+);
+
+const BY_ITEM: &str = concat!(
+    span!(),
+    "SELECT l.item_id, min(l.name), sum(l.qty_milli)::bigint, sum(l.net)::bigint
+       FROM order_lines l
+       JOIN orders o ON o.tenant_id = l.tenant_id AND o.order_id = l.order_id, span
+      WHERE l.tenant_id = $1 AND NOT l.voided AND o.location_id = $2
+        AND o.status = 'closed' AND o.closed_at_ms >= span.t0 AND o.closed_at_ms < span.t1
+      GROUP BY l.item_id ORDER BY 4 DESC, 2"
+);
+
+const BY_TENDER: &str = concat!(
+    span!(),
+    "SELECT p.tender, count(*), sum(p.amount)::bigint, sum(p.tip)::bigint
+       FROM payments p
+       JOIN orders o ON o.tenant_id = p.tenant_id AND o.order_id = p.order_id, span
+      WHERE p.tenant_id = $1 AND o.location_id = $2
+        AND p.taken_at_ms >= span.t0 AND p.taken_at_ms < span.t1
+      GROUP BY p.tender ORDER BY 3 DESC, 1"
+);
+
+/// The report of `range` in `tenant`: closed orders by their closing time, payments by
+/// when they were taken, all in the location's days.
+pub async fn report(store: &Store, tenant: Uuid, range: &Range) -> Result<Report, ReportError> {
+    let mut client = store.pool.get().await?;
+    let tx = tenant_tx(&mut client, tenant).await?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+        [&tenant, &range.location, &range.from, &range.to];
+    let r = tx.query_one(SUMMARY, &params).await?;
+    if r.get::<_, i64>(9) != 1 {
+        return Err(ReportError::NoLocation(range.location));
+    }
+    let summary = Summary {
+        orders: r.get(0),
+        gross: r.get(1),
+        discounts: r.get(2),
+        comps: r.get(3),
+        voids: r.get(4),
+        net: r.get(5),
+        tax: r.get(6),
+        tips: r.get(7),
+        refunded: r.get(8),
+    };
+    let buckets = |rows: Vec<tokio_postgres::Row>| {
+        rows.iter().map(|r| Bucket { label: r.get(0), orders: r.get(1), net: r.get(2) }).collect()
+    };
+    let report = Report {
+        summary,
+        by_hour: buckets(tx.query(BY_HOUR, &params).await?),
+        by_day: buckets(tx.query(BY_DAY, &params).await?),
+        by_item: tx
+            .query(BY_ITEM, &params)
+            .await?
+            .iter()
+            .map(|r| ItemSales {
+                item_id: r.get(0),
+                name: r.get(1),
+                qty_milli: r.get(2),
+                net: r.get(3),
+            })
+            .collect(),
+        by_tender: tx
+            .query(BY_TENDER, &params)
+            .await?
+            .iter()
+            .map(|r| TenderTakings {
+                tender: r.get(0),
+                payments: r.get(1),
+                amount: r.get(2),
+                tips: r.get(3),
+            })
+            .collect(),
+    };
+    tx.commit().await?;
+    Ok(report)
+}

@@ -252,7 +252,54 @@ async fn a_location_s_day_is_local_and_today_compares_with_last_week() -> Result
     ensure!(section.contains("<dd class=\"orders\">1</dd>"), "{section}");
     ensure!(section.contains("±0% vs last Wednesday"), "{section}");
     ensure!(home.body.contains("<dd id=\"devices-online\">1</dd>"), "{}", home.body);
+    reports_cover_local_days(&mut owner, location).await?;
     hub.stop().await
+}
+
+/// The reports of New York's July 2 and 3: each sale in its local hour and day.
+async fn reports_cover_local_days(owner: &mut Browser, location: Uuid) -> Result<()> {
+    let query = format!("location={location}&from=2024-07-02&to=2024-07-03");
+    let page = owner.get(&format!("/console/reports?{query}")).await?;
+    ensure!(page.status == StatusCode::OK, "{}", page.status);
+    ensure!(page.body.contains("<dd id=\"summary-orders\">2</dd>"), "{}", page.body);
+    ensure!(
+        page.body.contains("<dd class=\"money\" id=\"summary-net\">14.00</dd>"),
+        "{}",
+        page.body
+    );
+    ensure!(page.body.contains("<title>04: 7.00, 1 orders</title>"), "a bar at 04:00 local");
+    ensure!(page.body.contains("<title>22: 7.00, 1 orders</title>"), "a bar at 22:00 local");
+    let hours = owner.get(&format!("/console/reports/hours.csv?{query}")).await?;
+    ensure!(hours.status == StatusCode::OK);
+    ensure!(hours.body.lines().count() == 25, "a header and every hour: {}", hours.body);
+    ensure!(
+        hours.body.contains("\r\n04,1,7.00\r\n") && hours.body.contains("\r\n22,1,7.00\r\n"),
+        "{}",
+        hours.body
+    );
+    let days = owner.get(&format!("/console/reports/days.csv?{query}")).await?;
+    ensure!(
+        days.body == "day,orders,net\r\n2024-07-02,1,7.00\r\n2024-07-03,1,7.00\r\n",
+        "{}",
+        days.body
+    );
+    let items = owner.get(&format!("/console/reports/items.csv?{query}")).await?;
+    let rows: Vec<&str> = items.body.lines().collect();
+    ensure!(rows.len() == 2 && rows[1].ends_with(",Coffee,4,14.00"), "{}", items.body);
+    let tenders = owner.get(&format!("/console/reports/tenders.csv?{query}")).await?;
+    ensure!(tenders.body.lines().nth(1) == Some("cash,2,15.12,0.00"), "{}", tenders.body);
+    // A bad range is refused in words, and a CSV of it is not made.
+    let bad = owner
+        .get(&format!("/console/reports?location={location}&from=2024-02-30&to=2024-03-01"))
+        .await?;
+    ensure!(bad.body.contains("YYYY-MM-DD"), "{}", bad.body);
+    let bad_csv = owner
+        .get(&format!(
+            "/console/reports/items.csv?location={location}&from=2024-07-03&to=2024-07-01"
+        ))
+        .await?;
+    ensure!(bad_csv.status == StatusCode::BAD_REQUEST, "{}", bad_csv.status);
+    Ok(())
 }
 
 #[tokio::test]
@@ -383,7 +430,10 @@ async fn configure(hub: &TestHub, owner: &mut Browser, csrf: &str, device: Uuid)
 }
 
 #[tokio::test]
-#[allow(clippy::too_many_lines, reason = "one scenario, from an empty catalog to a terminal's pull")]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one scenario, from an empty catalog to a terminal's pull"
+)]
 async fn the_catalog_publishes_items_with_modifier_groups_in_the_location_currency() -> Result<()> {
     let hub = TestHub::start().await?;
     let (tenant, location) = hub.tenant("Bistro").await?;

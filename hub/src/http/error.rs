@@ -14,6 +14,7 @@ use thorbis_sync_protocol::receive::SyncError;
 use crate::accounts::AccountError;
 use crate::locations::LocationError;
 use crate::log::LogError;
+use crate::reports::ReportError;
 use crate::staff::StaffError;
 use crate::store::Fault;
 use crate::tenants::TenantError;
@@ -114,6 +115,15 @@ impl From<LocationError> for Error {
             LocationError::NoLocation(_) => Error::NotFound(e.to_string()),
             LocationError::UnknownTimeZone(_) => Error::BadRequest(e.to_string()),
             LocationError::Fault(fault) => fault.into(),
+        }
+    }
+}
+
+impl From<ReportError> for Error {
+    fn from(e: ReportError) -> Self {
+        match e {
+            ReportError::NoLocation(_) => Error::NotFound(e.to_string()),
+            ReportError::Fault(fault) => fault.into(),
         }
     }
 }

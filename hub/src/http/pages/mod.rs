@@ -21,6 +21,7 @@ mod devices;
 mod home;
 mod locations;
 mod qr;
+mod reports;
 mod signin;
 
 use axum::Router;
@@ -55,6 +56,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/catalog/groups", post(catalog::create_group))
         .route("/console/catalog/groups/new", get(catalog::new_group))
         .route("/console/catalog/groups/{id}", get(catalog::edit_group).post(catalog::update_group))
+        .route("/console/reports", get(reports::page))
+        .route("/console/reports/{file}", get(reports::download))
         .route("/console/devices", get(devices::list))
         .route("/console/devices/codes", post(devices::create_code))
         .route("/console/devices/{id}", get(device::edit).post(device::update))
@@ -197,8 +200,9 @@ fn same_origin(headers: &HeaderMap) -> Result<(), Error> {
 }
 
 /// The sections of the console, in the bar's order: path, label, screen name.
-const SECTIONS: [(&str, &str, &str); 4] = [
+const SECTIONS: [(&str, &str, &str); 5] = [
     ("/console", "Home", "console-home"),
+    ("/console/reports", "Reports", "console-reports"),
     ("/console/locations", "Locations", "console-locations"),
     ("/console/devices", "Devices", "console-devices"),
     ("/console/catalog", "Catalog", "console-catalog"),
