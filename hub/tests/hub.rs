@@ -2501,6 +2501,21 @@ async fn citus_hot_paths_stay_on_one_shard() -> Result<()> {
         let (status, body) = hub.console(page, Some(&console.cookie), None, None).await?;
         ensure!(status == StatusCode::OK, "{page}: {status} {body}");
     }
+    // The console's pages, with the same session.
+    let report = format!("location={location}&from=2024-07-01&to=2024-07-31");
+    for page in [
+        "/console".to_owned(),
+        "/console/locations".to_owned(),
+        format!("/console/locations/{location}"),
+        "/console/devices".to_owned(),
+        format!("/console/devices/{}", kds.device_id),
+        "/console/catalog".to_owned(),
+        format!("/console/reports?{report}"),
+        format!("/console/reports/items.csv?{report}"),
+    ] {
+        let (status, body) = hub.console(&page, Some(&console.cookie), None, None).await?;
+        ensure!(status == StatusCode::OK, "{page}: {status} {body}");
+    }
 
     // Reports read the projections under the tenant.
     let app = hub.app_role().await?;
