@@ -26,9 +26,20 @@ if [ "${1:-}" = test ]; then
     [ -e /usr/include/xdo.h ] || need+=(libxdo-dev)
     command -v Xvfb >/dev/null || need+=(xvfb xauth)
     command -v import >/dev/null || need+=(imagemagick)
+    # The console's accessibility audit injects axe-core (from npm) into Chromium.
+    command -v npm >/dev/null || need+=(npm)
 fi
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${need[@]}"
+fi
+
+if [ "${1:-}" = test ]; then
+    # axe-core, pinned, in the shared cache the console's browser test reads it from.
+    npm_dir="$HOME/.cache/thorbis-edge/npm"
+    if [ ! -f "$npm_dir/node_modules/axe-core/axe.min.js" ]; then
+        mkdir -p "$npm_dir"
+        npm install --no-audit --no-fund --prefix "$npm_dir" axe-core@4.10.3
+    fi
 fi

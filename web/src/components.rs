@@ -76,6 +76,7 @@ pub struct Input<'a> {
     maxlength: Option<u16>,
     autofocus: bool,
     disabled: bool,
+    aria_label: Option<&'a str>,
 }
 
 impl<'a> Input<'a> {
@@ -123,6 +124,11 @@ impl<'a> Input<'a> {
     pub fn autofocus(self) -> Self {
         Input { autofocus: true, ..self }
     }
+    /// Its accessible name, for an input without a visible label (a cell of a table whose
+    /// column header names it).
+    pub fn aria_label(self, label: &'a str) -> Self {
+        Input { aria_label: Some(label), ..self }
+    }
     /// Disabled when `disabled`.
     pub fn disabled(self, disabled: bool) -> Self {
         Input { disabled, ..self }
@@ -135,7 +141,7 @@ impl Render for Input<'_> {
             input name=(self.name) id=[self.id] type=[self.kind] class=[self.class]
                 inputmode=[self.inputmode] value=[self.value] placeholder=[self.placeholder]
                 maxlength=[self.maxlength] autocomplete="off" autofocus[self.autofocus]
-                disabled[self.disabled];
+                disabled[self.disabled] aria-label=[self.aria_label];
         }
     }
 }

@@ -157,10 +157,17 @@ pub async fn fill(page: &Page, selector: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// Where screenshots go: `$CARGO_TARGET_DIR/ui-artifacts` (or `target/ui-artifacts`).
+/// Where screenshots go: `$CARGO_TARGET_DIR/ui-artifacts` (or the workspace's
+/// `target/ui-artifacts`).
 pub fn artifacts_dir() -> Result<PathBuf> {
+    // Without CARGO_TARGET_DIR: the workspace's `target`, beside its Cargo.lock (this file
+    // is shared by crates at different depths).
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").exists())
+        .unwrap_or(Path::new("."));
     let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"), PathBuf::from);
+        .map_or_else(|| workspace.join("target"), PathBuf::from);
     let dir = target.join("ui-artifacts");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)

@@ -29,6 +29,14 @@ fn lines(items: &[String]) -> String {
     items.join("\n")
 }
 
+/// The accessible names of a printer row's inputs (the table's headers name the columns).
+struct RowLabels {
+    name: String,
+    address: String,
+    station: String,
+    backup: String,
+}
+
 fn printer_row(
     i: usize,
     p: Option<&PrinterAssignment>,
@@ -55,11 +63,17 @@ fn printer_row(
         fields.get(&format!("purpose_{i}")).to_owned()
     };
     let n = i + 1;
+    let labels = RowLabels {
+        name: format!("Printer {n} name"),
+        address: format!("Printer {n} address"),
+        station: format!("Printer {n} station"),
+        backup: format!("Printer {n} backup printer"),
+    };
     html! {
         tr.printer {
-            td { (Input::new(&format!("printer_{i}")).value(&name).maxlength(200).disabled(read_only)
+            td { (Input::new(&format!("printer_{i}")).aria_label(&labels.name).value(&name).maxlength(200).disabled(read_only)
                 .placeholder("Front counter")) }
-            td { (Input::new(&format!("address_{i}")).value(&address).maxlength(200).disabled(read_only)
+            td { (Input::new(&format!("address_{i}")).aria_label(&labels.address).value(&address).maxlength(200).disabled(read_only)
                 .placeholder("192.168.1.50:9100")) }
             td {
                 select name=(format!("purpose_{i}")) aria-label=(format!("Printer {n} prints")) disabled[read_only] {
@@ -67,9 +81,9 @@ fn printer_row(
                     option value="kitchen" selected[purpose == "kitchen"] { "Kitchen tickets" }
                 }
             }
-            td { (Input::new(&format!("station_{i}")).value(&station).maxlength(40).disabled(read_only)
+            td { (Input::new(&format!("station_{i}")).aria_label(&labels.station).value(&station).maxlength(40).disabled(read_only)
                 .placeholder("grill")) }
-            td { (Input::new(&format!("backup_{i}")).value(&backup).maxlength(200).disabled(read_only)) }
+            td { (Input::new(&format!("backup_{i}")).aria_label(&labels.backup).value(&backup).maxlength(200).disabled(read_only)) }
         }
     }
 }

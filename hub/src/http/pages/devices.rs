@@ -2,8 +2,9 @@
 //! enrollment codes (as text and as a QR code); revocation.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::http::header::CACHE_CONTROL;
+use axum::http::header::HOST;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use thorbis_web::components::{Message, message};
 use thorbis_web::respond::{Href, see_other};
@@ -40,7 +41,7 @@ async fn devices_page(
     user: &PageUser,
     status: StatusCode,
     msg: Option<&Message>,
-    issued: Option<(&CodeIssued, Uuid, Role)>,
+    issued: Option<(&CodeIssued, Uuid, Role, &str)>,
 ) -> PageResult {
     let devices = tenants::devices(state.store(), user.tenant_id).await?;
     let places = locations::locations(state.store(), user.tenant_id).await?;
@@ -52,7 +53,7 @@ async fn devices_page(
     let body = html! {
         h1 { "Devices" }
         (message(msg))
-        @if let Some((code, location, role)) = issued { (issued_code(code, place(location), role, now)) }
+        @if let Some((code, location, role, hub)) = issued { (issued_code(code, place(location), role, hub, now)) }
         table.list #devices {
             thead { tr { th { "Device" } th { "Role" } th { "Location" } th { "State" }
                 th { "Last seen" } th { "Events held" } th { span.sr-only { "Actions" } } } }
@@ -110,7 +111,7 @@ async fn devices_page(
     Ok((status, [(CACHE_CONTROL, "no-store")], page).into_response())
 }
 
-fn issued_code(code: &CodeIssued, location: &str, role: Role, now_ms: i64) -> Markup {
+fn issued_code(code: &CodeIssued, location: &str, role: Role, hub: &str, now_ms: i64) -> Markup {
     let minutes = (i64::try_from(code.expires_at_ms).unwrap_or(i64::MAX) - now_ms) / 60_000;
     html! {
         section.panel.issued #issued-code {
@@ -118,7 +119,7 @@ fn issued_code(code: &CodeIssued, location: &str, role: Role, now_ms: i64) -> Ma
             p.big { code #enrollment-code { (code.code) } }
             @if let Some(svg) = qr::svg(&code.code, "The enrollment code as a QR code") { (svg) }
             p.muted { "Shown once. It works for one device, for " (minutes) " minutes. On the terminal: "
-                code { "thorbis-agent enroll --code " (code.code) } }
+                code { "thorbis-agent enroll --hub " (hub) " --code " (code.code) } }
         }
     }
 }
@@ -144,6 +145,7 @@ pub(in crate::http) async fn list(
 /// `POST /console/devices/codes`: a new enrollment code, shown on the devices page.
 pub(in crate::http) async fn create_code(
     State(state): State<AppState>,
+    headers: HeaderMap,
     form: PageForm,
 ) -> PageResult {
     let PageForm { user, fields } = form;
@@ -158,7 +160,10 @@ pub(in crate::http) async fn create_code(
     let ttl = state.limits().enrollment_code_ttl_ms;
     let code =
         tenants::create_enrollment_code(state.store(), user.tenant_id, location, role, ttl).await?;
-    devices_page(&state, &user, StatusCode::OK, None, Some((&code, location, role))).await
+    // The hub as this browser reaches it, for the command to type on the terminal.
+    let host = headers.get(HOST).and_then(|h| h.to_str().ok()).unwrap_or("HUB-ADDRESS");
+    let hub = format!("{}://{host}", if state.0.secure_cookies { "https" } else { "http" });
+    devices_page(&state, &user, StatusCode::OK, None, Some((&code, location, role, &hub))).await
 }
 
 /// `POST /console/devices/{id}/revoke`.

@@ -96,7 +96,7 @@ fn chart(
     };
     html! {
         svg.chart id=(id) xmlns="http://www.w3.org/2000/svg" viewBox=(format!("0 0 {W} {H}"))
-            role="img" aria-label=(label) preserveAspectRatio="none" {
+            role="img" aria-label=(label) {
             line x1="0" y1=(BASE) x2=(W) y2=(BASE) stroke="#2a2a2a" {}
             text x="4" y="14" fill="#9a9a9a" font-size="12" { (money(top, currency)) }
             @for (i, b) in buckets.iter().enumerate() {
