@@ -541,3 +541,69 @@ async fn the_catalog_publishes_items_with_modifier_groups_in_the_location_curren
     );
     hub.stop().await
 }
+
+#[tokio::test]
+async fn staff_get_pins_that_are_never_shown() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Bistro").await?;
+    hub.console_user(tenant, "manager@bistro.example", "manager").await?;
+    let mut manager = Browser::new(&hub)?;
+    ensure!(
+        manager.sign_in(tenant, "manager@bistro.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    let page = manager.get("/console/staff/new").await?;
+    let csrf = field(&page.body, "csrf")?;
+    let place = location.to_string();
+    let mut member = vec![
+        ("csrf", csrf.as_str()),
+        ("name", "Sam"),
+        ("role", "cashier"),
+        ("pin", "12"),
+        ("locations", place.as_str()),
+        ("active", "1"),
+    ];
+    let refused = manager.post("/console/staff", &member).await?;
+    ensure!(refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.status);
+    ensure!(
+        refused.body.contains("4 to 8 digits") && refused.body.contains("value=\"Sam\""),
+        "{}",
+        refused.body
+    );
+    ensure!(!refused.body.contains("value=\"12\""), "a PIN is never echoed");
+    let published = "SELECT count(*) FROM events WHERE kind = 'catalog.staff_upserted'";
+    ensure!(hub.count(published).await? == 0);
+    member[3] = ("pin", "2468");
+    ensure!(manager.post("/console/staff", &member).await?.status == StatusCode::SEE_OTHER);
+    let copies = hub.count(published).await?;
+    ensure!(copies >= 1, "published to the staff logs");
+    let list = manager.get("/console/staff").await?;
+    ensure!(list.body.contains("Sam") && list.body.contains("Main street"), "{}", list.body);
+    let id = list
+        .body
+        .split("data-staff=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .context("a row")?
+        .to_owned();
+    let edit = manager.get(&format!("/console/staff/{id}")).await?;
+    ensure!(
+        !edit.body.contains("argon2") && !edit.body.contains("2468"),
+        "neither the PIN nor its hash is shown"
+    );
+    // Deactivating keeps the PIN hash (no PIN typed) and publishes again.
+    let update = [
+        ("csrf", csrf.as_str()),
+        ("name", "Sam"),
+        ("role", "cashier"),
+        ("pin", ""),
+        ("locations", place.as_str()),
+    ];
+    ensure!(
+        manager.post(&format!("/console/staff/{id}"), &update).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    ensure!(hub.count(published).await? > copies);
+    ensure!(manager.get("/console/staff").await?.body.contains("Deactivated"));
+    hub.stop().await
+}

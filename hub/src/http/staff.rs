@@ -33,7 +33,7 @@ use crate::staff;
 
 /// A PIN as received: deserializes only from a JSON string and never prints its value, so
 /// neither a parse error nor a stray `{:?}` can reveal it.
-pub(super) struct Pin(String);
+pub(super) struct Pin(pub(super) String);
 
 impl std::fmt::Debug for Pin {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -60,14 +60,14 @@ fn is_valid_pin(pin: &str) -> bool {
 #[serde(deny_unknown_fields)]
 pub(super) struct StaffRequest {
     #[serde(default)]
-    staff_id: Option<Uuid>,
-    name: String,
-    role: String,
+    pub(super) staff_id: Option<Uuid>,
+    pub(super) name: String,
+    pub(super) role: String,
     #[serde(default)]
-    pin: Option<Pin>,
-    active: bool,
+    pub(super) pin: Option<Pin>,
+    pub(super) active: bool,
     #[serde(default)]
-    locations: Option<Vec<Uuid>>,
+    pub(super) locations: Option<Vec<Uuid>>,
 }
 
 fn parse_role(role: &str) -> Result<Role> {
@@ -88,12 +88,13 @@ pub(super) async fn admin_upsert(
 }
 
 /// Creates or replaces a member of `tenant`'s staff and publishes it to the staff logs of
-/// their locations: the one implementation behind the admin and console endpoints.
-pub(super) async fn staff_in(
+/// their locations: the one implementation behind the admin and console endpoints and the
+/// console's staff page.
+pub(super) async fn save(
     state: &AppState,
     tenant: Uuid,
     req: StaffRequest,
-) -> Result<Json<Value>> {
+) -> Result<staff::Published> {
     let StaffRequest { staff_id, name, role, pin, active, locations } = req;
     let name = name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 200 {
@@ -115,7 +116,17 @@ pub(super) async fn staff_in(
     };
     let id = staff_id.unwrap_or_else(Uuid::now_v7);
     let member = staff::Member { id, name, role, active, locations };
-    let published = staff::publish(state.store(), tenant, member, new_hash).await?;
+    Ok(staff::publish(state.store(), tenant, member, new_hash).await?)
+}
+
+/// [`save`], answered as JSON.
+pub(super) async fn staff_in(
+    state: &AppState,
+    tenant: Uuid,
+    req: StaffRequest,
+) -> Result<Json<Value>> {
+    let published = save(state, tenant, req).await?;
+    let id = published.staff.id.0;
     let staff = published.staff;
     Ok(Json(json!({
         "staff_id": id,

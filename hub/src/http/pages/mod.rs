@@ -23,6 +23,7 @@ mod locations;
 mod qr;
 mod reports;
 mod signin;
+mod staff;
 
 use axum::Router;
 use axum::extract::FromRequest;
@@ -58,6 +59,9 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/catalog/groups/{id}", get(catalog::edit_group).post(catalog::update_group))
         .route("/console/reports", get(reports::page))
         .route("/console/reports/{file}", get(reports::download))
+        .route("/console/staff", get(staff::list).post(staff::create))
+        .route("/console/staff/new", get(staff::new))
+        .route("/console/staff/{id}", get(staff::edit).post(staff::update))
         .route("/console/devices", get(devices::list))
         .route("/console/devices/codes", post(devices::create_code))
         .route("/console/devices/{id}", get(device::edit).post(device::update))
@@ -200,12 +204,13 @@ fn same_origin(headers: &HeaderMap) -> Result<(), Error> {
 }
 
 /// The sections of the console, in the bar's order: path, label, screen name.
-const SECTIONS: [(&str, &str, &str); 5] = [
+const SECTIONS: [(&str, &str, &str); 6] = [
     ("/console", "Home", "console-home"),
     ("/console/reports", "Reports", "console-reports"),
     ("/console/locations", "Locations", "console-locations"),
     ("/console/devices", "Devices", "console-devices"),
     ("/console/catalog", "Catalog", "console-catalog"),
+    ("/console/staff", "Staff", "console-staff"),
 ];
 
 /// A console page: the bar (sections, who is signed in, sign out) and `body`. `screen` is
