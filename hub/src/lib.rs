@@ -38,6 +38,7 @@
 
 pub use thorbis_sync_protocol::clock;
 pub mod accounts;
+pub mod alerts;
 pub mod catalog;
 pub mod config;
 pub mod db;

@@ -141,24 +141,7 @@ async fn scenario(
     click_and_load(page, "#save-device", "!!document.getElementById('devices')").await?;
     ensure!(hub.count("SELECT count(*) FROM events WHERE kind = 'device.configured'").await? == 1);
 
-    // The menu: a category, a modifier group, an item with it.
-    go(page, &format!("{base}/console/catalog"), "console-catalog").await?;
-    fill(page, "#category-name", "Coffee").await?;
-    click_and_load(page, "#add-category", "!!document.getElementById('items')").await?;
-    click_and_load(page, "#new-group", "!!document.getElementById('group-name')").await?;
-    audit(page, axe, "group").await?;
-    fill(page, "#group-name", "Milk").await?;
-    fill(page, "#group-options", "Whole\nOat = 0.40").await?;
-    click_and_load(page, "#save-group", "!!document.getElementById('items')").await?;
-    click_and_load(page, "#new-item", "!!document.getElementById('item-name')").await?;
-    audit(page, axe, "item").await?;
-    fill(page, "#item-name", "Flat white").await?;
-    fill(page, "#item-price", "3.80").await?;
-    eval(page, "(() => { document.querySelector('[name=groups]').checked = true; const c = document.getElementById('item-category'); c.value = c.options[1].value; return true; })()").await;
-    click_and_load(page, "#save-item", "!!document.querySelector('[data-item]')").await?;
-    let row = text(page, "document.querySelector('[data-item]').innerText").await?;
-    ensure!(row.contains("Flat white") && row.contains("3.80") && row.contains("Milk"), "{row}");
-    audit(page, axe, "catalog").await?;
+    menu(page, axe, base).await?;
 
     // A sale from a terminal at the location reaches the home page and the reports.
     let mut pos = hub.agent(tenant, location, 3).await?;
@@ -182,6 +165,52 @@ async fn scenario(
     ensure!(items.contains("Coffee") && items.contains("7.00"), "{items}");
     audit(page, axe, "reports").await?;
 
+    staff_and_revocation(hub, page, axe, tenant, &device).await
+}
+
+/// A category, a modifier group, and an item with both.
+async fn menu(page: &Page, axe: &str, base: &str) -> Result<()> {
+    // The menu: a category, a modifier group, an item with it.
+    go(page, &format!("{base}/console/catalog"), "console-catalog").await?;
+    fill(page, "#category-name", "Coffee").await?;
+    click_and_load(page, "#add-category", "!!document.getElementById('items')").await?;
+    click_and_load(page, "#new-group", "!!document.getElementById('group-name')").await?;
+    audit(page, axe, "group").await?;
+    fill(page, "#group-name", "Milk").await?;
+    fill(page, "#group-options", "Whole\nOat = 0.40").await?;
+    click_and_load(page, "#save-group", "!!document.getElementById('items')").await?;
+    click_and_load(page, "#new-item", "!!document.getElementById('item-name')").await?;
+    audit(page, axe, "item").await?;
+    fill(page, "#item-name", "Flat white").await?;
+    fill(page, "#item-price", "3.80").await?;
+    eval(page, "(() => { document.querySelector('[name=groups]').checked = true; const c = document.getElementById('item-category'); c.value = c.options[1].value; return true; })()").await;
+    click_and_load(page, "#save-item", "!!document.querySelector('[data-item]')").await?;
+    let row = text(page, "document.querySelector('[data-item]').innerText").await?;
+    ensure!(row.contains("Flat white") && row.contains("3.80") && row.contains("Milk"), "{row}");
+    audit(page, axe, "catalog").await?;
+
+    Ok(())
+}
+
+/// A cashier with a PIN; the device revoked from its row, and the alert its next sync
+/// raises, acknowledged.
+async fn staff_and_revocation(
+    hub: &TestHub,
+    page: &Page,
+    axe: &str,
+    tenant: Uuid,
+    device: &str,
+) -> Result<()> {
+    let base = &hub.base;
+    // Staff: a cashier with a PIN.
+    go(page, &format!("{base}/console/staff/new"), "console-staff").await?;
+    audit(page, axe, "staff-member").await?;
+    fill(page, "#staff-name", "Sam").await?;
+    fill(page, "#staff-pin", "2468").await?;
+    click_and_load(page, "#save-staff", "!!document.getElementById('staff')").await?;
+    ensure!(text(page, "document.getElementById('staff').innerText").await?.contains("Sam"));
+    audit(page, axe, "staff").await?;
+
     // Revoke the device from its row.
     go(page, &format!("{base}/console/devices"), "console-devices").await?;
     let revoke = format!("[data-device='{device}'] button[type=submit]");
@@ -193,5 +222,23 @@ async fn scenario(
     .await?;
     ensure!(state == "revoked", "{state}");
     audit(page, axe, "devices").await?;
+    // The revoked device tries again: an alert a manager acknowledges.
+    let mut revoked = support::Agent::new(device.parse()?, 9, tenant);
+    revoked.sale(9, NOW_MS);
+    let (status, _) = hub.push(&revoked, &revoked.all()).await?;
+    ensure!(status == StatusCode::FORBIDDEN, "{status}");
+    go(page, &format!("{base}/console/alerts"), "console-alerts").await?;
+    audit(page, axe, "alerts").await?;
+    click_and_load(
+        page,
+        "[data-kind='revoked_device'] button",
+        "document.body.dataset.screen === 'console-alerts'",
+    )
+    .await?;
+    ensure!(
+        text(page, "document.querySelector('[data-kind=revoked_device]').innerText")
+            .await?
+            .contains("Acknowledged")
+    );
     Ok(())
 }

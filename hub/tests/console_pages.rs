@@ -607,3 +607,72 @@ async fn staff_get_pins_that_are_never_shown() -> Result<()> {
     ensure!(manager.get("/console/staff").await?.body.contains("Deactivated"));
     hub.stop().await
 }
+
+#[tokio::test]
+async fn a_revoked_device_that_syncs_raises_one_alert_a_manager_acknowledges() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Bistro").await?;
+    hub.console_user(tenant, "manager@bistro.example", "manager").await?;
+    hub.console_user(tenant, "viewer@bistro.example", "viewer").await?;
+    let mut agent = hub.agent(tenant, location, 5).await?;
+    let device = support_uuid(&agent);
+    let mut manager = Browser::new(&hub)?;
+    ensure!(
+        manager.sign_in(tenant, "manager@bistro.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    let page = manager.get("/console/alerts").await?;
+    ensure!(page.body.contains("No alerts."), "{}", page.body);
+    let csrf = field(&page.body, "csrf")?;
+    ensure!(
+        manager
+            .post(&format!("/console/devices/{device}/revoke"), &[("csrf", &csrf)])
+            .await?
+            .status
+            == StatusCode::SEE_OTHER
+    );
+    for n in 1..=3 {
+        agent.sale(n, NOW_MS);
+        let (status, body) = hub.push(&agent, &agent.all()).await?;
+        ensure!(status == StatusCode::FORBIDDEN, "{status} {body}");
+    }
+    ensure!(
+        hub.count("SELECT count(*) FROM alerts WHERE kind = 'revoked_device'").await? == 1,
+        "one alert, however often it retries"
+    );
+    let page = manager.get("/console/alerts").await?;
+    ensure!(page.body.contains("A revoked device tried to sync"), "{}", page.body);
+    let alert = page
+        .body
+        .split("data-alert=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .context("an alert row")?
+        .to_owned();
+    let ack = format!("/console/alerts/{alert}/acknowledge");
+
+    // A viewer sees it and cannot acknowledge it.
+    let mut viewer = Browser::new(&hub)?;
+    ensure!(
+        viewer.sign_in(tenant, "viewer@bistro.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    let seen = viewer.get("/console/alerts").await?;
+    ensure!(seen.body.contains(&alert) && !seen.body.contains(&ack), "no button for a viewer");
+    let viewer_csrf = field(&seen.body, "csrf")?;
+    ensure!(viewer.post(&ack, &[("csrf", &viewer_csrf)]).await?.status == StatusCode::FORBIDDEN);
+
+    ensure!(manager.post(&ack, &[("csrf", &csrf)]).await?.status == StatusCode::SEE_OTHER);
+    ensure!(manager.get("/console/alerts").await?.body.contains("Acknowledged"));
+    ensure!(manager.post(&ack, &[("csrf", &csrf)]).await?.status == StatusCode::NOT_FOUND, "once");
+    ensure!(manager.get("/console").await?.body.contains("<dd id=\"open-alerts\">0</dd>"));
+    // Trying again after the acknowledgement raises a new one.
+    let (status, _) = hub.push(&agent, &agent.all()).await?;
+    ensure!(status == StatusCode::FORBIDDEN);
+    ensure!(hub.count("SELECT count(*) FROM alerts WHERE kind = 'revoked_device'").await? == 2);
+    hub.stop().await
+}
+
+fn support_uuid(agent: &support::Agent) -> Uuid {
+    Uuid::from_bytes(*agent.device_id.as_bytes())
+}

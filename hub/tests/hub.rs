@@ -2510,6 +2510,8 @@ async fn citus_hot_paths_stay_on_one_shard() -> Result<()> {
         "/console/devices".to_owned(),
         format!("/console/devices/{}", kds.device_id),
         "/console/catalog".to_owned(),
+        "/console/staff".to_owned(),
+        "/console/alerts".to_owned(),
         format!("/console/reports?{report}"),
         format!("/console/reports/items.csv?{report}"),
     ] {

@@ -88,6 +88,13 @@ pub(super) async fn authenticate(
         return Err(unverified());
     }
     if enrolled.revoked {
+        // Its signature verified: the revoked device itself (or its stolen key) is trying.
+        crate::alerts::revoked_device_seen(
+            state.store(),
+            caller.tenant_id,
+            crate::log::uuid(device_id),
+        )
+        .await?;
         return Err(Error::Forbidden(format!("device {device_id} has been revoked")));
     }
     if enrolled.credential_expires_at_ms <= now as i64 {

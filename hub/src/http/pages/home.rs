@@ -28,7 +28,7 @@ pub(in crate::http) async fn page(State(state): State<AppState>, user: PageUser)
             dt { "Devices offline" } dd #devices-offline { (home.devices_offline) }
             dt { "Open alerts" } dd #open-alerts { (home.open_alerts) }
         }
-        p { a href="/console/devices" { "See every device" } }
+        p { a href="/console/devices" { "See every device" } " · " a href="/console/alerts" { "See the alerts" } }
     };
     Ok(shell(&user, "Home", "console-home", body).into_response())
 }

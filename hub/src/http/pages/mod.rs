@@ -15,6 +15,7 @@
 //! [`crate::reports`]) and render; a refused form answers with its page again, the
 //! refusal inline and what was typed kept (422), nothing changed.
 
+mod alerts;
 mod catalog;
 mod device;
 mod devices;
@@ -62,6 +63,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/staff", get(staff::list).post(staff::create))
         .route("/console/staff/new", get(staff::new))
         .route("/console/staff/{id}", get(staff::edit).post(staff::update))
+        .route("/console/alerts", get(alerts::page))
+        .route("/console/alerts/{id}/acknowledge", post(alerts::acknowledge))
         .route("/console/devices", get(devices::list))
         .route("/console/devices/codes", post(devices::create_code))
         .route("/console/devices/{id}", get(device::edit).post(device::update))
@@ -204,13 +207,14 @@ fn same_origin(headers: &HeaderMap) -> Result<(), Error> {
 }
 
 /// The sections of the console, in the bar's order: path, label, screen name.
-const SECTIONS: [(&str, &str, &str); 6] = [
+const SECTIONS: [(&str, &str, &str); 7] = [
     ("/console", "Home", "console-home"),
     ("/console/reports", "Reports", "console-reports"),
     ("/console/locations", "Locations", "console-locations"),
     ("/console/devices", "Devices", "console-devices"),
     ("/console/catalog", "Catalog", "console-catalog"),
     ("/console/staff", "Staff", "console-staff"),
+    ("/console/alerts", "Alerts", "console-alerts"),
 ];
 
 /// A console page: the bar (sections, who is signed in, sign out) and `body`. `screen` is
