@@ -773,7 +773,7 @@ pub(crate) fn public_key(bytes: &[u8]) -> Result<PublicKey, Fault> {
     ))
 }
 
-fn hash_of(bytes: &[u8]) -> Result<Hash32, Fault> {
+pub(crate) fn hash_of(bytes: &[u8]) -> Result<Hash32, Fault> {
     Ok(Hash32(bytes.try_into().map_err(|_| Fault::Corrupt("a hash is not 32 bytes".into()))?))
 }
 
@@ -934,7 +934,7 @@ async fn scope_tips(
 }
 
 /// An event row as the envelope, with its checkpoint if it is the page's signed end.
-fn stored_event(
+pub(crate) fn stored_event(
     device_id: DeviceId,
     row: &tokio_postgres::Row,
     last_signed: u64,

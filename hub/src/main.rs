@@ -2,6 +2,10 @@
 //! With no database configured it runs its own durable Postgres cluster under
 //! `./.thorbis-hub-data`, applies migrations and serves on 127.0.0.1:8080 until Ctrl-C or
 //! SIGTERM. Once it serves it prints `listening on <url>` on stdout.
+//!
+//! `thorbis-hub verify-export FILE` checks a device log exported from the console, offline
+//! and without a database: it prints what the log holds and exits 0, or names the first
+//! broken link and exits 1.
 
 use std::sync::Arc;
 
@@ -11,8 +15,44 @@ use thorbis_hub::{Config, DatabaseConfig, clock::SystemClock};
 
 const DATABASE: &str = "thorbis_hub";
 
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [command, file] if command == "verify-export" => verify_export(std::path::Path::new(file)),
+        [] => serve(),
+        _ => anyhow::bail!("usage: thorbis-hub [verify-export FILE]"),
+    }
+}
+
+/// `verify-export FILE`: see the module docs.
+#[allow(clippy::print_stdout, reason = "the verdict is the command's output")]
+fn verify_export(file: &std::path::Path) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let export: thorbis_sync_protocol::export::LogExport = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a log export", file.display()))?;
+    let audited = thorbis_sync_protocol::export::audit(&export).with_context(|| {
+        format!("{}: the log of device {} does not verify", file.display(), export.device_id)
+    })?;
+    println!(
+        "intact: device {} · {} events, seq 1 to {} · {} signed checkpoints · tip {} · {} · tenant key {}",
+        export.device_id,
+        audited.events,
+        audited.tip.seq,
+        audited.checkpoints,
+        audited.tip.hash,
+        if export.credential.is_some() {
+            "signed by the device key its credential names"
+        } else {
+            "signed by the tenant key"
+        },
+        export.tenant_public_key,
+    );
+    Ok(())
+}
+
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn serve() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),

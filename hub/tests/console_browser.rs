@@ -165,7 +165,7 @@ async fn scenario(
     ensure!(items.contains("Coffee") && items.contains("7.00"), "{items}");
     audit(page, axe, "reports").await?;
 
-    staff_and_revocation(hub, page, axe, tenant, &device).await
+    staff_and_revocation(hub, page, axe, tenant, &device, pos.device_id).await
 }
 
 /// A category, a modifier group, and an item with both.
@@ -200,6 +200,7 @@ async fn staff_and_revocation(
     axe: &str,
     tenant: Uuid,
     device: &str,
+    pos_id: thorbis_sync_protocol::DeviceId,
 ) -> Result<()> {
     let base = &hub.base;
     // Staff: a cashier with a PIN.
@@ -210,6 +211,14 @@ async fn staff_and_revocation(
     click_and_load(page, "#save-staff", "!!document.getElementById('staff')").await?;
     ensure!(text(page, "document.getElementById('staff').innerText").await?.contains("Sam"));
     audit(page, axe, "staff").await?;
+
+    // The POS's log verifies.
+    go(page, &format!("{base}/console/devices"), "console-devices").await?;
+    let pos_audit = format!("[aria-label='Audit device {pos_id}']");
+    click_and_load(page, &pos_audit, "!!document.querySelector('#audit-ok, #audit-broken')")
+        .await?;
+    ensure!(eval(page, "!!document.getElementById('audit-ok')").await == Some(true.into()));
+    audit(page, axe, "device-audit").await?;
 
     // Revoke the device from its row.
     go(page, &format!("{base}/console/devices"), "console-devices").await?;

@@ -676,3 +676,80 @@ async fn a_revoked_device_that_syncs_raises_one_alert_a_manager_acknowledges() -
 fn support_uuid(agent: &support::Agent) -> Uuid {
     Uuid::from_bytes(*agent.device_id.as_bytes())
 }
+
+#[tokio::test]
+async fn a_device_log_is_verified_in_the_console_and_its_export_offline() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Bistro").await?;
+    hub.console_user(tenant, "viewer@bistro.example", "viewer").await?;
+    let mut agent = hub.agent(tenant, location, 6).await?;
+    for n in 1..=3 {
+        agent.sale(n, NOW_MS);
+        let (status, body) = hub.push(&agent, &agent.all()).await?;
+        ensure!(status == StatusCode::OK, "{status} {body}");
+    }
+    let device = support_uuid(&agent);
+    let events = agent.tip().seq;
+    let mut viewer = Browser::new(&hub)?;
+    ensure!(
+        viewer.sign_in(tenant, "viewer@bistro.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    let page = viewer.get(&format!("/console/devices/{device}/audit")).await?;
+    ensure!(page.body.contains("The chain is intact"), "{}", page.body);
+    ensure!(
+        page.body.contains(&format!("{events} events from seq 1 to {events}")),
+        "{}",
+        page.body
+    );
+    let reference = viewer.get(&format!("/console/devices/{tenant}/audit")).await?;
+    ensure!(
+        reference.body.contains("The chain is intact")
+            && reference.body.contains("by the tenant key"),
+        "{}",
+        reference.body
+    );
+
+    // The export verifies offline, with the hub binary and no database; altered, it fails.
+    let export = viewer.get(&format!("/console/devices/{device}/export")).await?;
+    ensure!(export.status == StatusCode::OK);
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("export.json");
+    std::fs::write(&file, &export.body)?;
+    let verify = |file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_thorbis-hub"))
+            .arg("verify-export")
+            .arg(file)
+            .output()
+    };
+    let ok = verify(&file)?;
+    let said = String::from_utf8_lossy(&ok.stdout);
+    ensure!(
+        ok.status.success() && said.contains(&format!("{events} events")),
+        "{said} {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let mut doc: serde_json::Value = serde_json::from_str(&export.body)?;
+    doc["events"][1]["payload"] = serde_json::Value::String("00".into());
+    let altered = dir.path().join("altered.json");
+    std::fs::write(&altered, doc.to_string())?;
+    let refused = verify(&altered)?;
+    let why = String::from_utf8_lossy(&refused.stderr);
+    ensure!(!refused.status.success() && why.contains("seq 3 does not link"), "{why}");
+
+    // A row altered in the database is found by the console's audit.
+    let admin = hub.superuser().await?;
+    admin
+        .execute(
+            "UPDATE events SET payload = '\\x00' WHERE tenant_id = $1 AND device_id = $2 AND seq = 2",
+            &[&tenant, &device],
+        )
+        .await?;
+    let broken = viewer.get(&format!("/console/devices/{device}/audit")).await?;
+    ensure!(
+        broken.body.contains("The chain is broken") && broken.body.contains("seq 3"),
+        "{}",
+        broken.body
+    );
+    hub.stop().await
+}

@@ -2509,6 +2509,8 @@ async fn citus_hot_paths_stay_on_one_shard() -> Result<()> {
         format!("/console/locations/{location}"),
         "/console/devices".to_owned(),
         format!("/console/devices/{}", kds.device_id),
+        format!("/console/devices/{}/audit", pos.device_id),
+        format!("/console/devices/{tenant}/audit"),
         "/console/catalog".to_owned(),
         "/console/staff".to_owned(),
         "/console/alerts".to_owned(),

@@ -86,6 +86,7 @@ pub mod clock;
 pub mod codec;
 pub mod credential;
 pub mod event;
+pub mod export;
 mod hex;
 pub mod hlc;
 pub mod ids;

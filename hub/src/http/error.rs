@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use thorbis_sync_protocol::receive::SyncError;
 
 use crate::accounts::AccountError;
+use crate::audit::AuditError;
 use crate::locations::LocationError;
 use crate::log::LogError;
 use crate::reports::ReportError;
@@ -115,6 +116,15 @@ impl From<LocationError> for Error {
             LocationError::NoLocation(_) => Error::NotFound(e.to_string()),
             LocationError::UnknownTimeZone(_) => Error::BadRequest(e.to_string()),
             LocationError::Fault(fault) => fault.into(),
+        }
+    }
+}
+
+impl From<AuditError> for Error {
+    fn from(e: AuditError) -> Self {
+        match e {
+            AuditError::NoLog(_) => Error::NotFound(e.to_string()),
+            AuditError::Fault(fault) => fault.into(),
         }
     }
 }

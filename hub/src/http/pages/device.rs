@@ -232,6 +232,61 @@ pub(in crate::http) async fn update(
     Ok(see_other(&Href::new("/console/devices").param("configured", device).into_string()))
 }
 
+/// `GET /console/devices/{id}/audit`: verifies the device's stored log as an auditor
+/// would verify its export, and says what it found.
+pub(in crate::http) async fn audit(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<String>,
+) -> PageResult {
+    let device = device_id(&id)?;
+    let export = crate::audit::export(state.store(), user.tenant_id, device).await?;
+    let verdict = thorbis_sync_protocol::export::audit(&export);
+    let body = html! {
+        h1 { "Audit of device " code { (device.simple().to_string().get(..8).unwrap_or_default()) } }
+        @match &verdict {
+            Ok(a) => section.panel.done #audit-ok {
+                h2 { "The chain is intact" }
+                p { (a.events) " events from seq 1 to " (a.tip.seq) ", each linked to the one before; "
+                    (a.checkpoints) " signed checkpoints, each over the hash its event has; the tip is signed"
+                    @if export.credential.is_some() { ", by the key the tenant's credential names" } @else { ", by the tenant key" } "." }
+                p.muted { "Tip hash " code { (a.tip.hash) } }
+            },
+            Err(e) => section.panel #audit-broken {
+                h2.problem { "The chain is broken" }
+                p role="alert" { (e) }
+            },
+        }
+        p.muted { "Tenant public key " code #tenant-key { (export.tenant_public_key) } ": an export verifies against it offline with "
+            code { "thorbis-hub verify-export FILE" } "." }
+        p { a.btn.primary href=(format!("/console/devices/{device}/export")) download id="download-export" { "Download the log export" } }
+    };
+    Ok(with_status(StatusCode::OK, shell(&user, "Audit", "console-devices", body)))
+}
+
+/// `GET /console/devices/{id}/export`: the device's log as a self-contained JSON export.
+pub(in crate::http) async fn export(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path(id): Path<String>,
+) -> PageResult {
+    use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
+    use axum::response::IntoResponse as _;
+    let device = device_id(&id)?;
+    let export = crate::audit::export(state.store(), user.tenant_id, device).await?;
+    let json = serde_json::to_vec(&export).map_err(|e| Error::Internal(e.into()))?;
+    tracing::info!(tenant_id = %user.tenant_id, device_id = %device, by = %user.user_id, "device log exported");
+    Ok((
+        [
+            (CONTENT_TYPE, "application/json".to_owned()),
+            (CONTENT_DISPOSITION, format!("attachment; filename=\"device-{device}.json\"")),
+            (CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        json,
+    )
+        .into_response())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

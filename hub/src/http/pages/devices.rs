@@ -75,6 +75,7 @@ async fn devices_page(
                             @if d.revoked_at_ms.is_none() {
                                 a.btn href=(format!("/console/devices/{}", d.device_id)) aria-label=(format!("Configure device {}", d.device_id)) { "Configure" }
                             }
+                            a.btn href=(format!("/console/devices/{}/audit", d.device_id)) aria-label=(format!("Audit device {}", d.device_id)) { "Audit" }
                             @if manager && d.revoked_at_ms.is_none() {
                                 form.inline method="post" action=(format!("/console/devices/{}/revoke", d.device_id)) {
                                     (csrf(user))
@@ -87,6 +88,7 @@ async fn devices_page(
             }
         }
         @if devices.is_empty() { p.muted { "No device is enrolled yet." } }
+        p { a href=(format!("/console/devices/{}/audit", user.tenant_id)) id="audit-reference" { "Audit the catalog and device records the hub publishes" } }
         @if manager && !places.is_empty() {
             h2 { "Add a device" }
             p.muted { "Create a one-time code, then enter it on the new terminal (or scan it)." }

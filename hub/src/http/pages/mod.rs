@@ -68,6 +68,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/devices", get(devices::list))
         .route("/console/devices/codes", post(devices::create_code))
         .route("/console/devices/{id}", get(device::edit).post(device::update))
+        .route("/console/devices/{id}/audit", get(device::audit))
+        .route("/console/devices/{id}/export", get(device::export))
         .route("/console/devices/{id}/revoke", post(devices::revoke))
 }
 
