@@ -20,6 +20,8 @@
 //! **Sessions**: a fresh 256-bit secret and a 256-bit CSRF token per sign-in; only their
 //! SHA-256 digests are stored, and compared in constant time.
 
+pub mod links;
+
 use std::sync::OnceLock;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
@@ -254,6 +256,7 @@ pub async fn login(
     tenant: Uuid,
     email: &str,
     password: String,
+    totp_code: Option<&str>,
 ) -> Result<NewSession, AccountError> {
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(AccountError::LoginFailed);
@@ -274,7 +277,7 @@ pub async fn login(
                         locked_until_ms = CASE WHEN failed_logins + 1 >= $3 THEN $4
                                                ELSE locked_until_ms END
                   WHERE tenant_id = $1 AND email = $2 AND active AND locked_until_ms <= $5
-              RETURNING user_id, password_hash, role",
+              RETURNING user_id, password_hash, role, totp_secret, totp_last_step",
                 &[&tenant, &email, &MAX_FAILED_LOGINS, &(now + LOCKOUT_MS as i64), &now],
             )
             .await?;
@@ -290,9 +293,38 @@ pub async fn login(
         tracing::info!(tenant_id = %tenant, "console login refused");
         return Err(AccountError::LoginFailed);
     };
+    let user_id: Uuid = row.get(0);
+    // With the second factor on, the code must be this step's (or a neighbour's) and newer
+    // than the last one accepted; a wrong or missing code is the same failure as a wrong
+    // password, and counted as one.
+    let totp_step = match row.get::<_, Option<Vec<u8>>>(3) {
+        None => None,
+        Some(totp_secret) => {
+            let last = u64::try_from(row.get::<_, i64>(4)).unwrap_or(0);
+            let step = totp_code
+                .and_then(|code| crate::totp::verify(&totp_secret, code, store.now_ms(), last));
+            let Some(step) = step else {
+                tracing::info!(tenant_id = %tenant, "console login refused: second factor");
+                return Err(AccountError::LoginFailed);
+            };
+            Some(i64::try_from(step).unwrap_or(i64::MAX))
+        }
+    };
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
-    let user_id: Uuid = row.get(0);
+    if let Some(step) = totp_step {
+        let spent = tx
+            .execute(
+                "UPDATE console_users SET totp_last_step = $3
+                  WHERE tenant_id = $1 AND user_id = $2 AND totp_last_step < $3",
+                &[&tenant, &user_id, &step],
+            )
+            .await?;
+        if spent == 0 {
+            // A concurrent sign-in spent this code first.
+            return Err(AccountError::LoginFailed);
+        }
+    }
     let secret = random::<32>()?;
     let csrf_token = csrf_token(&secret);
     let expires_at_ms = now + SESSION_TTL_MS as i64;
@@ -458,6 +490,89 @@ pub async fn deactivate(store: &Store, tenant: Uuid, target: Uuid) -> Result<(),
     end_sessions(&tx, tenant, target, None, now_i64(store)).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Ends every session of `user`, this one included ("sign out everywhere").
+pub async fn sign_out_everywhere(store: &Store, user: &SessionUser) -> Result<(), AccountError> {
+    let mut client = store.pool.get().await?;
+    let tx = tenant_tx(&mut client, user.tenant_id).await?;
+    end_sessions(&tx, user.tenant_id, user.user_id, None, now_i64(store)).await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id = %user.tenant_id, user_id = %user.user_id, "console user signed out everywhere");
+    Ok(())
+}
+
+/// Whether `user` has the second factor on.
+pub async fn has_totp(store: &Store, user: &SessionUser) -> Result<bool, AccountError> {
+    let mut client = store.pool.get().await?;
+    let tx = tenant_tx(&mut client, user.tenant_id).await?;
+    let on = tx
+        .query_opt(
+            "SELECT totp_secret IS NOT NULL FROM console_users WHERE tenant_id = $1 AND user_id = $2",
+            &[&user.tenant_id, &user.user_id],
+        )
+        .await?
+        .is_some_and(|r| r.get(0));
+    tx.commit().await?;
+    Ok(on)
+}
+
+/// Turns `user`'s second factor on with `secret`, once `code` proves their app has it.
+/// `false` (nothing stored) when the code is not the secret's.
+pub async fn enable_totp(
+    store: &Store,
+    user: &SessionUser,
+    secret: &[u8],
+    code: &str,
+) -> Result<bool, AccountError> {
+    let Some(step) = crate::totp::verify(secret, code, store.now_ms(), 0) else {
+        return Ok(false);
+    };
+    let mut client = store.pool.get().await?;
+    let tx = tenant_tx(&mut client, user.tenant_id).await?;
+    tx.execute(
+        "UPDATE console_users SET totp_secret = $3, totp_last_step = $4
+          WHERE tenant_id = $1 AND user_id = $2",
+        &[&user.tenant_id, &user.user_id, &secret, &i64::try_from(step).unwrap_or(i64::MAX)],
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(tenant_id = %user.tenant_id, user_id = %user.user_id, "second factor turned on");
+    Ok(true)
+}
+
+/// Turns `user`'s second factor off, given their password.
+pub async fn disable_totp(
+    store: &Store,
+    user: &SessionUser,
+    password: String,
+) -> Result<(), AccountError> {
+    let mut client = store.pool.get().await?;
+    let tx = tenant_tx(&mut client, user.tenant_id).await?;
+    let stored: Option<String> = tx
+        .query_opt(
+            "SELECT password_hash FROM console_users
+              WHERE tenant_id = $1 AND user_id = $2 AND active FOR UPDATE",
+            &[&user.tenant_id, &user.user_id],
+        )
+        .await?
+        .map(|r| r.get(0));
+    if !verify_password(password, stored).await? {
+        return Err(AccountError::WrongPassword);
+    }
+    tx.execute(
+        "UPDATE console_users SET totp_secret = NULL WHERE tenant_id = $1 AND user_id = $2",
+        &[&user.tenant_id, &user.user_id],
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::warn!(tenant_id = %user.tenant_id, user_id = %user.user_id, "second factor turned off");
+    Ok(())
+}
+
+/// A new second-factor secret.
+pub fn new_totp_secret() -> Result<[u8; crate::totp::SECRET_BYTES], Fault> {
+    random()
 }
 
 /// Ends `user`'s open sessions, except `keep`.

@@ -59,6 +59,7 @@ pub mod store;
 pub mod tenants;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod totp;
 pub mod work_orders;
 
 use std::sync::Arc;

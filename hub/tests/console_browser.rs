@@ -220,6 +220,18 @@ async fn staff_and_revocation(
     ensure!(eval(page, "!!document.getElementById('audit-ok')").await == Some(true.into()));
     audit(page, axe, "device-audit").await?;
 
+    // An invitation link, opened as the invited person would, and the account page.
+    go(page, &format!("{base}/console/users"), "console-users").await?;
+    fill(page, "#invite-email", "viewer@bistro.example").await?;
+    fill(page, "#invite-role", "viewer").await?;
+    click_and_load(page, "#invite", "!!document.getElementById('link')").await?;
+    audit(page, axe, "users").await?;
+    let link = text(page, "document.getElementById('link').innerText").await?;
+    go(page, &format!("{base}/console/account"), "console-account").await?;
+    audit(page, axe, "account").await?;
+    go(page, link.trim(), "console-accept").await?;
+    audit(page, axe, "accept").await?;
+
     // Revoke the device from its row.
     go(page, &format!("{base}/console/devices"), "console-devices").await?;
     let revoke = format!("[data-device='{device}'] button[type=submit]");

@@ -753,3 +753,197 @@ async fn a_device_log_is_verified_in_the_console_and_its_export_offline() -> Res
     );
     hub.stop().await
 }
+
+#[tokio::test]
+#[allow(
+    clippy::too_many_lines,
+    reason = "one account's life: invited, reset, two-step, signed out"
+)]
+async fn invitations_resets_and_two_step_sign_in() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, _) = hub.tenant("Bistro").await?;
+    hub.console_user(tenant, "owner@bistro.example", "owner").await?;
+    hub.console_user(tenant, "manager@bistro.example", "manager").await?;
+    let mut owner = Browser::new(&hub)?;
+    ensure!(
+        owner.sign_in(tenant, "owner@bistro.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    let csrf = field(&owner.get("/console/users").await?.body, "csrf")?;
+
+    // Only an owner invites.
+    let mut manager = Browser::new(&hub)?;
+    ensure!(
+        manager.sign_in(tenant, "manager@bistro.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    let manager_csrf = field(&manager.get("/console/users").await?.body, "csrf")?;
+    let denied = manager
+        .post(
+            "/console/users/invite",
+            &[("csrf", &manager_csrf), ("email", "x@bistro.example"), ("role", "owner")],
+        )
+        .await?;
+    ensure!(denied.status == StatusCode::FORBIDDEN, "{}", denied.status);
+
+    let invited = owner
+        .post(
+            "/console/users/invite",
+            &[("csrf", &csrf), ("email", "New@Bistro.example"), ("role", "viewer")],
+        )
+        .await?;
+    ensure!(invited.status == StatusCode::OK, "{} {}", invited.status, invited.body);
+    let url = invited
+        .body
+        .split("<code id=\"link\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .context("the link")?
+        .replace("&amp;", "&");
+    let path = url
+        .split_once("/console/")
+        .map(|(_, p)| format!("/console/{p}"))
+        .context("a console path")?;
+    let token = path.split("token=").nth(1).context("a token")?.to_owned();
+    let business = tenant.to_string();
+
+    let mut newcomer = Browser::new(&hub)?;
+    let page = newcomer.get(&path).await?;
+    ensure!(
+        page.status == StatusCode::OK && page.body.contains("new@bistro.example"),
+        "{}",
+        page.body
+    );
+    let accept = |password: &'static str, again: &'static str| {
+        vec![
+            ("business", business.clone()),
+            ("token", token.clone()),
+            ("password", password.to_owned()),
+            ("again", again.to_owned()),
+        ]
+    };
+    let post = async |b: &mut Browser, form: Vec<(&str, String)>| {
+        let pairs: Vec<(&str, &str)> = form.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        b.post("/console/accept", &pairs).await
+    };
+    let differ = post(&mut newcomer, accept("a long enough secret", "another long secret")).await?;
+    ensure!(differ.status == StatusCode::UNPROCESSABLE_ENTITY && differ.body.contains("differ"));
+    let done = post(&mut newcomer, accept("a long enough secret", "a long enough secret")).await?;
+    ensure!(done.status == StatusCode::SEE_OTHER, "{} {}", done.status, done.body);
+    let again = post(&mut newcomer, accept("yet another secret!", "yet another secret!")).await?;
+    ensure!(again.status == StatusCode::GONE, "a link works once: {}", again.status);
+    ensure!(newcomer.get(&path).await?.status == StatusCode::GONE);
+    ensure!(
+        newcomer.sign_in(tenant, "new@bistro.example", "a long enough secret").await?.status
+            == StatusCode::SEE_OTHER
+    );
+    ensure!(newcomer.get("/console").await?.body.contains("new@bistro.example · viewer"));
+
+    // The owner resets the newcomer's password: their session ends, the new password works.
+    let users = owner.get("/console/users").await?;
+    let row = users
+        .body
+        .split("<tr data-user=\"")
+        .find(|r| r.contains("new@bistro.example"))
+        .context("the newcomer's row")?;
+    let id = row.split('"').next().context("an id")?.to_owned();
+    let reset = owner.post(&format!("/console/users/{id}/reset"), &[("csrf", &csrf)]).await?;
+    let url = reset
+        .body
+        .split("<code id=\"link\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .context("the reset link")?
+        .replace("&amp;", "&");
+    let reset_token = url.split("token=").nth(1).context("a token")?.to_owned();
+    let form = vec![
+        ("business", business.clone()),
+        ("token", reset_token),
+        ("password", "the new long secret".to_owned()),
+        ("again", "the new long secret".to_owned()),
+    ];
+    ensure!(post(&mut Browser::new(&hub)?, form).await?.status == StatusCode::SEE_OTHER);
+    ensure!(
+        newcomer.get("/console").await?.status == StatusCode::SEE_OTHER,
+        "the old session ended"
+    );
+    ensure!(
+        newcomer.sign_in(tenant, "new@bistro.example", "a long enough secret").await?.status
+            == StatusCode::UNAUTHORIZED
+    );
+    ensure!(
+        newcomer.sign_in(tenant, "new@bistro.example", "the new long secret").await?.status
+            == StatusCode::SEE_OTHER
+    );
+
+    // Two-step sign-in: on with a code from the key, then required, and each code once.
+    let account = manager.get("/console/account").await?;
+    let secret = field(&account.body, "secret")?;
+    let secret: Vec<u8> = (0..20)
+        .map(|i| u8::from_str_radix(&secret[2 * i..2 * i + 2], 16))
+        .collect::<Result<_, _>>()?;
+    let code = |now: u64| {
+        format!("{:06}", thorbis_hub::totp::code(&secret, thorbis_hub::totp::step_at(now)))
+    };
+    let wrong = manager
+        .post(
+            "/console/account/totp/on",
+            &[
+                ("csrf", &manager_csrf),
+                ("secret", &field(&account.body, "secret")?),
+                ("code", "000000"),
+            ],
+        )
+        .await?;
+    ensure!(wrong.status == StatusCode::UNPROCESSABLE_ENTITY || code(NOW_MS) == "000000");
+    let on = manager
+        .post(
+            "/console/account/totp/on",
+            &[
+                ("csrf", &manager_csrf),
+                ("secret", &field(&account.body, "secret")?),
+                ("code", &code(NOW_MS)),
+            ],
+        )
+        .await?;
+    ensure!(on.status == StatusCode::OK && on.body.contains("id=\"totp-on\""), "{}", on.body);
+    let mut other = Browser::new(&hub)?;
+    ensure!(
+        other.sign_in(tenant, "manager@bistro.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::UNAUTHORIZED,
+        "the code is required"
+    );
+    hub.clock.set(NOW_MS + 30_000);
+    let with_code = async |b: &mut Browser, code: &str| -> Result<StatusCode> {
+        let page = b.get(&format!("/console/signin?business={tenant}")).await?;
+        let token = field(&page.body, "login_token")?;
+        let form = [
+            ("login_token", token.as_str()),
+            ("business", business.as_str()),
+            ("email", "manager@bistro.example"),
+            ("password", CONSOLE_PASSWORD),
+            ("code", code),
+        ];
+        Ok(b.post("/console/signin", &form).await?.status)
+    };
+    ensure!(
+        with_code(&mut other, &code(NOW_MS)).await? == StatusCode::UNAUTHORIZED,
+        "a spent code"
+    );
+    let fresh = code(NOW_MS + 30_000);
+    ensure!(with_code(&mut other, &fresh).await? == StatusCode::SEE_OTHER);
+    ensure!(
+        with_code(&mut Browser::new(&hub)?, &fresh).await? == StatusCode::UNAUTHORIZED,
+        "a code works once"
+    );
+
+    // Signing out everywhere ends both of the manager's sessions.
+    let other_csrf = field(&other.get("/console/account").await?.body, "csrf")?;
+    ensure!(
+        other.post("/console/account/sign-out-everywhere", &[("csrf", &other_csrf)]).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    ensure!(manager.get("/console").await?.status == StatusCode::SEE_OTHER);
+    ensure!(other.get("/console").await?.status == StatusCode::SEE_OTHER);
+    hub.stop().await
+}

@@ -2514,6 +2514,8 @@ async fn citus_hot_paths_stay_on_one_shard() -> Result<()> {
         "/console/catalog".to_owned(),
         "/console/staff".to_owned(),
         "/console/alerts".to_owned(),
+        "/console/users".to_owned(),
+        "/console/account".to_owned(),
         format!("/console/reports?{report}"),
         format!("/console/reports/items.csv?{report}"),
     ] {

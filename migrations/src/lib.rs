@@ -70,6 +70,7 @@ pub const HUB: &[Migration] = migrations!("hub":
     9 => "request_nonces_and_quotas",
     10 => "quarantine_waiting",
     11 => "location_settings",
+    12 => "console_links_and_totp",
 );
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ pub const SESSION_COOKIE: &str = "thorbis_console";
 /// The header that must carry the session's CSRF token on state-changing requests.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-fn normalize_email(email: &str) -> Result<String> {
+pub(super) fn normalize_email(email: &str) -> Result<String> {
     let email = email.trim().to_lowercase();
     if email.len() > 254 || !email.contains('@') || email.starts_with('@') || email.ends_with('@') {
         return Err(Error::BadRequest("email must look like name@example.com".into()));
@@ -118,6 +118,9 @@ pub(super) struct Login {
     tenant_id: Uuid,
     email: String,
     password: String,
+    /// The authenticator app's code, for a user with the second factor on.
+    #[serde(default)]
+    totp_code: Option<String>,
 }
 
 /// Console sign-ins a client address may try at once after a quiet spell.
@@ -188,7 +191,9 @@ pub(super) async fn login(
     }
     let tenant_id = req.tenant_id;
     let email = req.email.trim().to_lowercase();
-    let session = accounts::login(state.store(), tenant_id, &email, req.password).await?;
+    let session =
+        accounts::login(state.store(), tenant_id, &email, req.password, req.totp_code.as_deref())
+            .await?;
     let cookie = session_cookie_value(&state, tenant_id, &session.secret);
     let body = json!({
         "tenant_id": tenant_id,

@@ -15,6 +15,7 @@
 //! [`crate::reports`]) and render; a refused form answers with its page again, the
 //! refusal inline and what was typed kept (422), nothing changed.
 
+mod account;
 mod alerts;
 mod catalog;
 mod device;
@@ -25,6 +26,7 @@ mod qr;
 mod reports;
 mod signin;
 mod staff;
+mod users;
 
 use axum::Router;
 use axum::extract::FromRequest;
@@ -47,6 +49,16 @@ pub(super) fn routes() -> Router<AppState> {
         .route(thorbis_web::assets::STYLESHEET_PATH, get(stylesheet))
         .route("/console/signin", get(signin::page).post(signin::submit))
         .route("/console/signout", post(signin::sign_out))
+        .route("/console/accept", get(signin::accept_page).post(signin::accept))
+        .route("/console/account", get(account::page))
+        .route("/console/account/password", post(account::change_password))
+        .route("/console/account/sign-out-everywhere", post(account::sign_out_everywhere))
+        .route("/console/account/totp/on", post(account::totp_on))
+        .route("/console/account/totp/off", post(account::totp_off))
+        .route("/console/users", get(users::list))
+        .route("/console/users/invite", post(users::invite))
+        .route("/console/users/{id}/reset", post(users::reset))
+        .route("/console/users/{id}/deactivate", post(users::deactivate))
         .route("/console", get(home::page))
         .route("/console/locations", get(locations::list).post(locations::create))
         .route("/console/locations/{id}", get(locations::edit).post(locations::update))
@@ -209,7 +221,7 @@ fn same_origin(headers: &HeaderMap) -> Result<(), Error> {
 }
 
 /// The sections of the console, in the bar's order: path, label, screen name.
-const SECTIONS: [(&str, &str, &str); 7] = [
+const SECTIONS: [(&str, &str, &str); 8] = [
     ("/console", "Home", "console-home"),
     ("/console/reports", "Reports", "console-reports"),
     ("/console/locations", "Locations", "console-locations"),
@@ -217,6 +229,7 @@ const SECTIONS: [(&str, &str, &str); 7] = [
     ("/console/catalog", "Catalog", "console-catalog"),
     ("/console/staff", "Staff", "console-staff"),
     ("/console/alerts", "Alerts", "console-alerts"),
+    ("/console/users", "Users", "console-users"),
 ];
 
 /// A console page: the bar (sections, who is signed in, sign out) and `body`. `screen` is
@@ -229,7 +242,7 @@ fn shell(user: &PageUser, title: &str, screen: &str, body: Markup) -> Markup {
                     aria-current=[(name == screen).then_some("page")] { (label) }
             }
         }
-        span.who { (user.email) " · " (user.role.as_str()) }
+        a.who href="/console/account" aria-current=[(screen == "console-account").then_some("page")] { (user.email) " · " (user.role.as_str()) }
         form.inline method="post" action="/console/signout" {
             (csrf(user))
             button.btn.ghost type="submit" id="sign-out" { "Sign out" }

@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use super::super::console::{header_value, session_cookie_cleared, session_cookie_value, throttle};
 use super::{PageForm, PageResult, form_fields, same_origin};
+use crate::accounts::links::{self, Link, LinkKind};
 use crate::accounts::{self, AccountError};
 use crate::http::{AppState, Error};
 use crate::identity::hex;
@@ -48,6 +49,7 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 #[derive(serde::Deserialize)]
 pub(in crate::http) struct SignInQuery {
     business: Option<String>,
+    welcome: Option<u8>,
 }
 
 fn form(token: &str, business: &str, email: &str, msg: Option<&Message>) -> Markup {
@@ -62,6 +64,8 @@ fn form(token: &str, business: &str, email: &str, msg: Option<&Message>) -> Mark
                 .maxlength(254).autofocus()))
             (labelled("Password", Input::new("password").id("password").kind("password")
                 .maxlength(1024)))
+            (labelled("Authenticator code (if you turned two-step sign-in on)",
+                Input::new("code").id("code").numeric().maxlength(6)))
             button.btn.primary type="submit" id="sign-in" { "Sign in" }
         }
         p.muted { "Your Business ID is in the link you were given to the console." }
@@ -103,7 +107,9 @@ pub(in crate::http) async fn page(
         .or_else(|| cookie(&headers, BUSINESS_COOKIE))
         .unwrap_or_default()
         .to_owned();
-    signin_page(&state, StatusCode::OK, &business, "", None)
+    let welcome =
+        query.welcome.map(|_| Message::Info("Your password is set: sign in with it.".into()));
+    signin_page(&state, StatusCode::OK, &business, "", welcome.as_ref())
 }
 
 /// `POST /console/signin`: signs in and goes to the home page, or shows the form again
@@ -139,13 +145,14 @@ pub(in crate::http) async fn submit(
         );
     };
     let password = fields.get("password").to_owned();
-    let session = match accounts::login(state.store(), tenant_id, &email, password).await {
+    let code = Some(fields.get("code")).filter(|c| !c.is_empty());
+    let session = match accounts::login(state.store(), tenant_id, &email, password, code).await {
         Ok(session) => session,
         Err(AccountError::LoginFailed) => {
             return refuse(
                 StatusCode::UNAUTHORIZED,
-                "That Business ID, email and password do not match an active account (after \
-                 several failed tries an account waits a minute).",
+                "That Business ID, email, password and code do not match an active account \
+                 (after several failed tries an account waits a minute).",
             );
         }
         Err(e) => return Err(e.into()),
@@ -170,4 +177,87 @@ pub(in crate::http) async fn sign_out(State(state): State<AppState>, form: PageF
     let mut response = thorbis_web::respond::see_other("/console/signin");
     response.headers_mut().append(SET_COOKIE, header_value(&session_cookie_cleared(&state))?);
     Ok(response)
+}
+
+#[derive(serde::Deserialize)]
+pub(in crate::http) struct LinkQuery {
+    business: Option<String>,
+    token: Option<String>,
+}
+
+fn accept_form(business: &str, token: &str, link: &Link, msg: Option<&Message>) -> Markup {
+    let (title, button) = match link.kind {
+        LinkKind::Invite(role) => (format!("Join as {}", role.as_str()), "Create my account"),
+        LinkKind::Reset(_) => ("Choose a new password".to_owned(), "Set my password"),
+    };
+    let body = html! {
+        h1 { (title) }
+        p { "For " strong { (link.email) } }
+        (message(msg))
+        form.stack.signin method="post" action="/console/accept" {
+            (hidden("business", business))
+            (hidden("token", token))
+            (labelled("Password (at least 12 characters)", Input::new("password").id("password").kind("password").maxlength(1024)))
+            (labelled("Password again", Input::new("again").id("again").kind("password").maxlength(1024)))
+            button.btn.primary type="submit" id="accept" { (button) }
+        }
+    };
+    Page { title: "Console link", screen: "console-accept", scripts: &[], swap: false }
+        .render(html! {}, body)
+}
+
+fn link_gone() -> axum::response::Response {
+    let body = html! {
+        h1 { "This link does not work" }
+        (Message::Error("It was used already, it expired, or it was copied wrong. Ask the owner for a new one.".into()))
+        p { a href="/console/signin" { "Sign in" } }
+    };
+    let page = Page { title: "Console link", screen: "console-accept", scripts: &[], swap: false }
+        .render(html! {}, body);
+    (StatusCode::GONE, page).into_response()
+}
+
+/// `GET /console/accept?business=&token=`: an invitation or a password reset.
+pub(in crate::http) async fn accept_page(
+    State(state): State<AppState>,
+    Query(query): Query<LinkQuery>,
+) -> PageResult {
+    let (Some(business), Some(token)) = (query.business, query.token) else {
+        return Ok(link_gone());
+    };
+    let Ok(tenant) = business.parse::<Uuid>() else { return Ok(link_gone()) };
+    match links::open(state.store(), tenant, &token).await? {
+        Some(link) => Ok(accept_form(&business, &token, &link, None).into_response()),
+        None => Ok(link_gone()),
+    }
+}
+
+/// `POST /console/accept`: sets the password the link is for, then leads to sign-in.
+pub(in crate::http) async fn accept(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> PageResult {
+    same_origin(&headers)?;
+    let fields = form_fields(body).await?;
+    throttle(&state, client).await?;
+    let (business, token) = (fields.get("business"), fields.get("token"));
+    let Ok(tenant) = business.parse::<Uuid>() else { return Ok(link_gone()) };
+    let Some(link) = links::open(state.store(), tenant, token).await? else {
+        return Ok(link_gone());
+    };
+    let password = match super::account::new_password(fields.get("password"), fields.get("again")) {
+        Ok(password) => password,
+        Err(e) => {
+            let page = accept_form(business, token, &link, Some(&Message::Error(e)));
+            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        }
+    };
+    match links::redeem(state.store(), tenant, token, password).await? {
+        Some(_) => Ok(thorbis_web::respond::see_other(&format!(
+            "/console/signin?business={tenant}&welcome=1"
+        ))),
+        None => Ok(link_gone()),
+    }
 }
