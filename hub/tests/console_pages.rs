@@ -7,96 +7,10 @@ mod support;
 
 use anyhow::{Context as _, Result, ensure};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::header::{COOKIE, ORIGIN};
+use support::pages::{Browser, field};
 use support::{CONSOLE_PASSWORD, NOW_MS, TestHub};
 use uuid::Uuid;
-
-/// A browser without JavaScript: follows nothing by itself, keeps its cookies.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: Vec<(String, String)>,
-}
-
-/// A page's answer.
-struct Answer {
-    status: StatusCode,
-    location: Option<String>,
-    body: String,
-}
-
-impl Browser {
-    fn new(hub: &TestHub) -> Result<Self> {
-        let http =
-            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-        Ok(Browser { http, base: hub.base.clone(), cookies: Vec::new() })
-    }
-
-    fn cookie_header(&self) -> String {
-        self.cookies.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("; ")
-    }
-
-    fn cookie(&self, name: &str) -> Option<&str> {
-        self.cookies.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-
-    async fn answer(&mut self, request: reqwest::RequestBuilder) -> Result<Answer> {
-        let response = request.header(COOKIE, self.cookie_header()).send().await?;
-        for set in response.headers().get_all(SET_COOKIE) {
-            let pair = set.to_str()?.split(';').next().unwrap_or_default();
-            let (name, value) = pair.split_once('=').context("a cookie without =")?;
-            self.cookies.retain(|(n, _)| n != name);
-            if !value.is_empty() {
-                self.cookies.push((name.to_owned(), value.to_owned()));
-            }
-        }
-        let status = response.status();
-        let location =
-            response.headers().get(LOCATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        Ok(Answer { status, location, body: response.text().await? })
-    }
-
-    async fn get(&mut self, path: &str) -> Result<Answer> {
-        let request = self.http.get(format!("{}{path}", self.base));
-        self.answer(request).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Result<Answer> {
-        let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
-        let request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body);
-        self.answer(request).await
-    }
-
-    /// Signs in through the form as `email` of `tenant`.
-    async fn sign_in(&mut self, tenant: Uuid, email: &str, password: &str) -> Result<Answer> {
-        let page = self.get(&format!("/console/signin?business={tenant}")).await?;
-        ensure!(page.status == StatusCode::OK, "sign-in page: {}", page.status);
-        let token = field(&page.body, "login_token")?;
-        let business = tenant.to_string();
-        self.post(
-            "/console/signin",
-            &[
-                ("login_token", &token),
-                ("business", &business),
-                ("email", email),
-                ("password", password),
-            ],
-        )
-        .await
-    }
-}
-
-/// The value of the form field `name` in `html`.
-fn field(html: &str, name: &str) -> Result<String> {
-    let at = html.find(&format!("name=\"{name}\"")).with_context(|| format!("no field {name}"))?;
-    let rest = &html[at..];
-    let value = rest.find("value=\"").context("no value")? + 7;
-    Ok(rest[value..].split('"').next().unwrap_or_default().to_owned())
-}
 
 #[tokio::test]
 async fn signing_in_needs_the_form_token_and_the_right_password() -> Result<()> {

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod pages;
+
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result, ensure};
