@@ -307,7 +307,7 @@ const SUMMARY: &str = concat!(
             coalesce(sum(o.discounts), 0)::bigint, coalesce(sum(o.comps), 0)::bigint,
             coalesce(sum(o.voids), 0)::bigint, coalesce(sum(o.net), 0)::bigint,
             coalesce(sum(o.tax), 0)::bigint, coalesce(sum(o.tips), 0)::bigint,
-            coalesce(sum(o.refunded), 0)::bigint, (SELECT count(*) FROM span)",
+            coalesce(sum(o.refunded), 0)::bigint",
     closed!()
 );
 
@@ -352,58 +352,99 @@ const BY_TENDER: &str = concat!(
       GROUP BY p.tender ORDER BY 3 DESC, 1"
 );
 
-/// The report of `range` in `tenant`: closed orders by their closing time, payments by
-/// when they were taken, all in the location's days.
-pub async fn report(store: &Store, tenant: Uuid, range: &Range) -> Result<Report, ReportError> {
+/// A section of a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Section {
+    /// [`Report::summary`].
+    Summary,
+    /// [`Report::by_hour`].
+    Hours,
+    /// [`Report::by_day`].
+    Days,
+    /// [`Report::by_item`].
+    Items,
+    /// [`Report::by_tender`].
+    Tenders,
+}
+
+impl Section {
+    /// Every section, in the page's order.
+    pub const ALL: [Section; 5] =
+        [Section::Summary, Section::Hours, Section::Days, Section::Items, Section::Tenders];
+}
+
+/// The `sections` of the report of `range` in `tenant` (the others are left empty): closed
+/// orders by their closing time, payments by when they were taken, all in the location's
+/// days.
+pub async fn report(
+    store: &Store,
+    tenant: Uuid,
+    range: &Range,
+    sections: &[Section],
+) -> Result<Report, ReportError> {
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
-        [&tenant, &range.location, &range.from, &range.to];
-    let r = tx.query_one(SUMMARY, &params).await?;
-    if r.get::<_, i64>(9) != 1 {
+    let known = tx
+        .query_opt(
+            "SELECT 1 FROM locations WHERE tenant_id = $1 AND location_id = $2",
+            &[&tenant, &range.location],
+        )
+        .await?;
+    if known.is_none() {
         return Err(ReportError::NoLocation(range.location));
     }
-    let summary = Summary {
-        orders: r.get(0),
-        gross: r.get(1),
-        discounts: r.get(2),
-        comps: r.get(3),
-        voids: r.get(4),
-        net: r.get(5),
-        tax: r.get(6),
-        tips: r.get(7),
-        refunded: r.get(8),
-    };
-    let buckets = |rows: Vec<tokio_postgres::Row>| {
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+        [&tenant, &range.location, &range.from, &range.to];
+    let buckets = |rows: Vec<tokio_postgres::Row>| -> Vec<Bucket> {
         rows.iter().map(|r| Bucket { label: r.get(0), orders: r.get(1), net: r.get(2) }).collect()
     };
-    let report = Report {
-        summary,
-        by_hour: buckets(tx.query(BY_HOUR, &params).await?),
-        by_day: buckets(tx.query(BY_DAY, &params).await?),
-        by_item: tx
-            .query(BY_ITEM, &params)
-            .await?
-            .iter()
-            .map(|r| ItemSales {
-                item_id: r.get(0),
-                name: r.get(1),
-                qty_milli: r.get(2),
-                net: r.get(3),
-            })
-            .collect(),
-        by_tender: tx
-            .query(BY_TENDER, &params)
-            .await?
-            .iter()
-            .map(|r| TenderTakings {
-                tender: r.get(0),
-                payments: r.get(1),
-                amount: r.get(2),
-                tips: r.get(3),
-            })
-            .collect(),
-    };
+    let mut report = Report::default();
+    for section in sections {
+        match section {
+            Section::Summary => {
+                let r = tx.query_one(SUMMARY, &params).await?;
+                report.summary = Summary {
+                    orders: r.get(0),
+                    gross: r.get(1),
+                    discounts: r.get(2),
+                    comps: r.get(3),
+                    voids: r.get(4),
+                    net: r.get(5),
+                    tax: r.get(6),
+                    tips: r.get(7),
+                    refunded: r.get(8),
+                };
+            }
+            Section::Hours => report.by_hour = buckets(tx.query(BY_HOUR, &params).await?),
+            Section::Days => report.by_day = buckets(tx.query(BY_DAY, &params).await?),
+            Section::Items => {
+                report.by_item = tx
+                    .query(BY_ITEM, &params)
+                    .await?
+                    .iter()
+                    .map(|r| ItemSales {
+                        item_id: r.get(0),
+                        name: r.get(1),
+                        qty_milli: r.get(2),
+                        net: r.get(3),
+                    })
+                    .collect();
+            }
+            Section::Tenders => {
+                report.by_tender = tx
+                    .query(BY_TENDER, &params)
+                    .await?
+                    .iter()
+                    .map(|r| TenderTakings {
+                        tender: r.get(0),
+                        payments: r.get(1),
+                        amount: r.get(2),
+                        tips: r.get(3),
+                    })
+                    .collect();
+            }
+        }
+    }
     tx.commit().await?;
     Ok(report)
 }

@@ -13,7 +13,7 @@ use thorbis_web::{Markup, html};
 
 use super::{PageResult, PageUser, shell};
 use crate::http::{AppState, Error};
-use crate::reports::{self, Bucket, Range, Report, ReportLocation};
+use crate::reports::{self, Bucket, Range, Report, ReportLocation, Section};
 
 /// The longest range a report covers, in days.
 const MAX_DAYS: i64 = 366;
@@ -191,7 +191,9 @@ pub(in crate::http) async fn page(
     let places = reports::report_locations(state.store(), user.tenant_id).await?;
     let chosen = range(&filter, &places);
     let report = match &chosen {
-        Ok((range, _)) => Some(reports::report(state.store(), user.tenant_id, range).await?),
+        Ok((range, _)) => {
+            Some(reports::report(state.store(), user.tenant_id, range, &Section::ALL).await?)
+        }
         Err(_) => None,
     };
     let (location, from, to) = match &chosen {
@@ -320,7 +322,15 @@ pub(in crate::http) async fn download(
         file.strip_suffix(".csv").ok_or_else(|| Error::NotFound(format!("no report {file:?}")))?;
     let places = reports::report_locations(state.store(), user.tenant_id).await?;
     let (range, place) = range(&filter, &places).map_err(Error::BadRequest)?;
-    let report = reports::report(state.store(), user.tenant_id, &range).await?;
+    let section = match kind {
+        "summary" => Section::Summary,
+        "hours" => Section::Hours,
+        "days" => Section::Days,
+        "items" => Section::Items,
+        "tenders" => Section::Tenders,
+        _ => return Err(Error::NotFound(format!("no report {file:?}")).into()),
+    };
+    let report = reports::report(state.store(), user.tenant_id, &range, &[section]).await?;
     let rows = section_rows(kind, &report, place.currency)
         .ok_or_else(|| Error::NotFound(format!("no report {file:?}")))?;
     let name = format!("{kind}-{}-{}.csv", range.from, range.to);
