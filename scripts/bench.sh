@@ -29,6 +29,7 @@ benches=(
     thorbis-hub:live_connections
     thorbis-hub:citus_ingest
     thorbis-hub:login_flood
+    thorbis-hub:reports
     thorbis-tests:lan
     thorbis-tests:catchup
 )
@@ -50,6 +51,9 @@ hub_live_connections|≥ 5000
 hub_rss_mb_at_connections|≤ 1024
 citus_vs_single_ratio|≥ 0.5
 login_flood_push_ratio|≤ 2
+report_sales_by_hour_p95_ms|≤ 200
+report_by_item_p95_ms|≤ 200
+console_home_p95_ms|≤ 100
 lan_pos_to_kds_p50_ms|≤ 10
 lan_pos_to_kds_p99_ms|≤ 50
 catchup_5000_orders_s|≤ 2

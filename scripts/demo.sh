@@ -64,6 +64,9 @@ if [ ! -s "$data/tenant" ]; then
     # terminals pull); a terminal never seeds them itself.
     "$target/debug/thorbis-agent" demo-catalog > "$data/catalog.json"
     admin "/api/v1/admin/tenants/$tenant/reference-events" "@$data/catalog.json" > /dev/null
+    # The owner's account on the hub's web console.
+    admin "/api/v1/admin/tenants/$tenant/console-users" \
+        '{"email": "owner@demo.example", "password": "demo owner password", "role": "owner"}' > /dev/null
     code=$(admin "/api/v1/admin/tenants/$tenant/enrollment-codes" \
         "{\"location_id\": \"$location\", \"role\": \"pos\"}" | jq -r .code)
     if [ -e "$data/agent.db" ]; then
@@ -76,6 +79,8 @@ fi
 
 echo "Receipts and kitchen tickets print to the virtual printer: $data/receipts (text and PNG)."
 echo "The hub's API: $hub_url/api/openapi.json"
+echo "The web console: $hub_url/console/signin?business=$(cat "$data/tenant")"
+echo "  sign in as owner@demo.example, password: demo owner password"
 echo
 # Read the whole status first: `grep -q` stops reading at its match, which would make the
 # agent's write fail and, with pipefail, the test with it.

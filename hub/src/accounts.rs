@@ -21,6 +21,7 @@
 //! SHA-256 digests are stored, and compared in constant time.
 
 pub mod links;
+pub mod tokens;
 
 use std::sync::OnceLock;
 
@@ -102,6 +103,9 @@ pub enum AccountError {
     /// No such user in the tenant.
     #[error("no console user {0}")]
     NoUser(Uuid),
+    /// The user holds as many API tokens as allowed.
+    #[error("you hold {0} API tokens already: revoke one first")]
+    TooManyTokens(i64),
     /// The tenant does not exist.
     #[error(transparent)]
     Tenant(#[from] TenantError),
@@ -235,6 +239,55 @@ pub async fn create_user(
     Ok(user_id)
 }
 
+/// Wrong second-factor codes in a row (with the right password) that lock an account.
+pub const MAX_WRONG_CODES: i32 = 10;
+/// How long they lock it.
+pub const WRONG_CODES_LOCKOUT_MS: i64 = 3_600_000;
+
+/// Counts a wrong second-factor code for `user`, who gave the right password: every
+/// [`MAX_WRONG_CODES`] in a row lock the account for [`WRONG_CODES_LOCKOUT_MS`] and raise an
+/// alert, since someone else may know the password. (The password's own lockout alone would
+/// let a guesser try thousands of codes a day.)
+async fn wrong_code(
+    store: &Store,
+    tenant: Uuid,
+    user: Uuid,
+    email: &str,
+) -> Result<(), AccountError> {
+    let now = now_i64(store);
+    let mut client = store.pool.get().await?;
+    let tx = tenant_tx(&mut client, tenant).await?;
+    let failures: i32 = tx
+        .query_one(
+            "UPDATE console_users SET totp_failures = totp_failures + 1
+              WHERE tenant_id = $1 AND user_id = $2 RETURNING totp_failures",
+            &[&tenant, &user],
+        )
+        .await?
+        .get(0);
+    if failures % MAX_WRONG_CODES == 0 {
+        tx.execute(
+            "UPDATE console_users SET locked_until_ms = $3 WHERE tenant_id = $1 AND user_id = $2",
+            &[&tenant, &user, &(now + WRONG_CODES_LOCKOUT_MS)],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO alerts (tenant_id, alert_id, kind, device_id, seq, detail, created_at_ms)
+             VALUES ($1, $2, 'second_factor', NULL, NULL, $3, $4)",
+            &[
+                &tenant,
+                &Uuid::now_v7(),
+                &serde_json::json!({ "email": email, "wrong_codes": failures }),
+                &now,
+            ],
+        )
+        .await?;
+        tracing::warn!(tenant_id = %tenant, user_id = %user, failures, "console account locked: wrong second-factor codes");
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// A session just opened: the secrets are returned once and only their digests stored.
 #[derive(Debug)]
 pub struct NewSession {
@@ -305,6 +358,7 @@ pub async fn login(
                 .and_then(|code| crate::totp::verify(&totp_secret, code, store.now_ms(), last));
             let Some(step) = step else {
                 tracing::info!(tenant_id = %tenant, "console login refused: second factor");
+                wrong_code(store, tenant, user_id, email).await?;
                 return Err(AccountError::LoginFailed);
             };
             Some(i64::try_from(step).unwrap_or(i64::MAX))
@@ -324,6 +378,11 @@ pub async fn login(
             // A concurrent sign-in spent this code first.
             return Err(AccountError::LoginFailed);
         }
+        tx.execute(
+            "UPDATE console_users SET totp_failures = 0 WHERE tenant_id = $1 AND user_id = $2",
+            &[&tenant, &user_id],
+        )
+        .await?;
     }
     let secret = random::<32>()?;
     let csrf_token = csrf_token(&secret);
@@ -364,6 +423,9 @@ pub struct SessionUser {
     pub email: String,
     /// Their role.
     pub role: ConsoleRole,
+    /// Whether the request came with an API token rather than a browser session: no CSRF
+    /// token applies, and the session's own operations (sign out, password) do not either.
+    pub by_token: bool,
     session_hash: [u8; 32],
     csrf_hash: [u8; 32],
     csrf_token: String,
@@ -412,6 +474,7 @@ pub async fn session(
         email: row.get(1),
         role: ConsoleRole::parse(&role)
             .ok_or_else(|| Fault::Corrupt(format!("stored console role {role:?} is unknown")))?,
+        by_token: false,
         session_hash,
         csrf_token: csrf_token(secret),
         csrf_hash: csrf
@@ -488,6 +551,8 @@ pub async fn deactivate(store: &Store, tenant: Uuid, target: Uuid) -> Result<(),
         return Err(AccountError::NoUser(target));
     }
     end_sessions(&tx, tenant, target, None, now_i64(store)).await?;
+    links::void_issued_by(&tx, tenant, target, now_i64(store)).await?;
+    links::void_resets(&tx, tenant, target, now_i64(store)).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -530,15 +595,19 @@ pub async fn enable_totp(
     };
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, user.tenant_id).await?;
-    tx.execute(
-        "UPDATE console_users SET totp_secret = $3, totp_last_step = $4
-          WHERE tenant_id = $1 AND user_id = $2",
-        &[&user.tenant_id, &user.user_id, &secret, &i64::try_from(step).unwrap_or(i64::MAX)],
-    )
-    .await?;
+    // Only while it is off: a stolen session cannot swap in a key of its own.
+    let updated = tx
+        .execute(
+            "UPDATE console_users SET totp_secret = $3, totp_last_step = $4, totp_failures = 0
+              WHERE tenant_id = $1 AND user_id = $2 AND totp_secret IS NULL",
+            &[&user.tenant_id, &user.user_id, &secret, &i64::try_from(step).unwrap_or(i64::MAX)],
+        )
+        .await?;
     tx.commit().await?;
-    tracing::info!(tenant_id = %user.tenant_id, user_id = %user.user_id, "second factor turned on");
-    Ok(true)
+    if updated == 1 {
+        tracing::info!(tenant_id = %user.tenant_id, user_id = %user.user_id, "second factor turned on");
+    }
+    Ok(updated == 1)
 }
 
 /// Turns `user`'s second factor off, given their password.
@@ -623,6 +692,7 @@ pub async fn change_password(
     .await?;
     end_sessions(&tx, user.tenant_id, user.user_id, Some(&user.session_hash), now_i64(store))
         .await?;
+    links::void_resets(&tx, user.tenant_id, user.user_id, now_i64(store)).await?;
     tx.commit().await?;
     tracing::info!(tenant_id = %user.tenant_id, user_id = %user.user_id, "console password changed");
     Ok(())

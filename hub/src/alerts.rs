@@ -82,9 +82,9 @@ pub async fn revoked_device_seen(store: &Store, tenant: Uuid, device: Uuid) -> R
     tx.execute(
         "INSERT INTO alerts (tenant_id, alert_id, kind, device_id, seq, detail, created_at_ms)
          SELECT t.tenant_id, $2, 'revoked_device', $3, NULL, '{}'::jsonb, $4 FROM tenants t
-          WHERE t.tenant_id = $1 AND NOT EXISTS (
-                SELECT 1 FROM alerts WHERE tenant_id = $1 AND kind = 'revoked_device'
-                   AND device_id = $3 AND acknowledged_at_ms IS NULL)",
+          WHERE t.tenant_id = $1
+         ON CONFLICT (tenant_id, device_id) WHERE kind = 'revoked_device' AND acknowledged_at_ms IS NULL
+         DO NOTHING",
         &[&tenant, &Uuid::now_v7(), &device, &store.now_i64()],
     )
     .await?;

@@ -17,6 +17,12 @@ pub enum LocationError {
     /// No such location in the tenant.
     #[error("no location {0}")]
     NoLocation(Uuid),
+    /// The currency was set and is in use: sales or catalog prices are in it.
+    #[error(
+        "the location's currency is {0} and it has sales or the catalog has prices in it: it \
+         cannot change (open a new location for another currency)"
+    )]
+    CurrencyInUse(String),
     /// The time zone is not one Postgres knows.
     #[error("{0:?} is not a time zone name such as Europe/Paris or America/New_York")]
     UnknownTimeZone(String),
@@ -99,6 +105,30 @@ pub async fn update_location(
         .await?;
     if known.is_none() {
         return Err(LocationError::UnknownTimeZone(settings.time_zone.clone()));
+    }
+    // Amounts are stored in minor units of the currency they were made in: once sales or
+    // prices exist in a location's currency, another would misread every one of them.
+    let stored = tx
+        .query_opt(
+            "SELECT currency_code, currency_exponent FROM locations
+              WHERE tenant_id = $1 AND location_id = $2 FOR UPDATE",
+            &[&tenant, &location],
+        )
+        .await?
+        .ok_or(LocationError::NoLocation(location))?;
+    if let Some(old) = currency_from(stored.get(0), stored.get(1))
+        && settings.currency != Some(old)
+    {
+        let in_use = tx
+            .query_opt(
+                "SELECT 1 WHERE EXISTS (SELECT 1 FROM orders WHERE tenant_id = $1 AND location_id = $2)
+                    OR EXISTS (SELECT 1 FROM aggregates WHERE tenant_id = $1 AND kind = 'item')",
+                &[&tenant, &location],
+            )
+            .await?;
+        if in_use.is_some() {
+            return Err(LocationError::CurrencyInUse(old.code().to_owned()));
+        }
     }
     let code = settings.currency.map(|c| c.code().to_owned());
     let exponent = settings.currency.map(|c| i16::from(c.exponent));

@@ -18,19 +18,41 @@ const DATABASE: &str = "thorbis_hub";
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
-        [command, file] if command == "verify-export" => verify_export(std::path::Path::new(file)),
+        [command, file] if command == "verify-export" => {
+            verify_export(std::path::Path::new(file), None)
+        }
+        [command, flag, key, file] if command == "verify-export" && flag == "--tenant-key" => {
+            verify_export(std::path::Path::new(file), Some(key))
+        }
         [] => serve(),
-        _ => anyhow::bail!("usage: thorbis-hub [verify-export FILE]"),
+        _ => anyhow::bail!("usage: thorbis-hub [verify-export [--tenant-key HEX] FILE]"),
     }
 }
 
 /// `verify-export FILE`: see the module docs.
 #[allow(clippy::print_stdout, reason = "the verdict is the command's output")]
-fn verify_export(file: &std::path::Path) -> anyhow::Result<()> {
+fn verify_export(file: &std::path::Path, tenant_key: Option<&str>) -> anyhow::Result<()> {
     let text =
         std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let export: thorbis_sync_protocol::export::LogExport = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a log export", file.display()))?;
+    // The file names the key that vouches for it: without the tenant's key from elsewhere
+    // (the console shows it), a forger's file re-signed with a key of its own would pass.
+    match tenant_key {
+        Some(key) => {
+            let key: thorbis_sync_protocol::PublicKey =
+                key.parse().map_err(|e| anyhow::anyhow!("--tenant-key: {e}"))?;
+            anyhow::ensure!(
+                key == export.tenant_public_key,
+                "{}: signed under tenant key {}, not the one given",
+                file.display(),
+                export.tenant_public_key
+            );
+        }
+        None => println!(
+            "note: the tenant key in the file was trusted; pass --tenant-key <key from the console> to check it"
+        ),
+    }
     let audited = thorbis_sync_protocol::export::audit(&export).with_context(|| {
         format!("{}: the log of device {} does not verify", file.display(), export.device_id)
     })?;

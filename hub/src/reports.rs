@@ -207,7 +207,7 @@ pub async fn report_locations(store: &Store, tenant: Uuid) -> Result<Vec<ReportL
 }
 
 /// The sales of a range in total.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct Summary {
     /// Orders closed.
     pub orders: i64,
@@ -230,7 +230,7 @@ pub struct Summary {
 }
 
 /// Net sales and orders per bucket (an hour of the day, or a day).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Bucket {
     /// The hour (`"09"`) or the day (`"2024-07-03"`).
     pub label: String,
@@ -241,7 +241,7 @@ pub struct Bucket {
 }
 
 /// One item's sales.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct ItemSales {
     /// The item.
     pub item_id: Uuid,
@@ -254,7 +254,7 @@ pub struct ItemSales {
 }
 
 /// One tender's takings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct TenderTakings {
     /// The tender's label (`cash`, `card`, a custom name).
     pub tender: String,
@@ -267,7 +267,7 @@ pub struct TenderTakings {
 }
 
 /// Everything the reports page shows for one range.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct Report {
     /// In total.
     pub summary: Summary,
@@ -447,4 +447,58 @@ pub async fn report(
     }
     tx.commit().await?;
     Ok(report)
+}
+
+/// One closed order as the API lists it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct OrderRow {
+    /// The order.
+    pub order_id: Uuid,
+    /// When it closed (Unix ms).
+    pub closed_at_ms: i64,
+    /// Its currency's code.
+    pub currency: Option<String>,
+    /// Net sales, minor units.
+    pub net: i64,
+    /// Tax.
+    pub tax: i64,
+    /// Total.
+    pub total: i64,
+    /// Tips.
+    pub tips: i64,
+    /// Refunded.
+    pub refunded: i64,
+}
+
+/// The closed orders of `range`, latest first, at most `limit`.
+pub async fn orders(
+    store: &Store,
+    tenant: Uuid,
+    range: &Range,
+    limit: i64,
+) -> Result<Vec<OrderRow>, ReportError> {
+    const ORDERS: &str = concat!(
+        span!(),
+        "SELECT o.order_id, o.closed_at_ms, o.currency, o.net, o.tax, o.total, o.tips, o.refunded",
+        closed!(),
+        "ORDER BY o.closed_at_ms DESC, o.order_id LIMIT $5"
+    );
+    let mut client = store.pool.get().await?;
+    let tx = tenant_tx(&mut client, tenant).await?;
+    let rows =
+        tx.query(ORDERS, &[&tenant, &range.location, &range.from, &range.to, &limit]).await?;
+    tx.commit().await?;
+    Ok(rows
+        .iter()
+        .map(|r| OrderRow {
+            order_id: r.get(0),
+            closed_at_ms: r.get(1),
+            currency: r.get(2),
+            net: r.get(3),
+            tax: r.get(4),
+            total: r.get(5),
+            tips: r.get(6),
+            refunded: r.get(7),
+        })
+        .collect())
 }

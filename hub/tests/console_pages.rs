@@ -166,6 +166,15 @@ async fn a_location_s_day_is_local_and_today_compares_with_last_week() -> Result
     ensure!(section.contains("<dd class=\"orders\">1</dd>"), "{section}");
     ensure!(section.contains("±0% vs last Wednesday"), "{section}");
     ensure!(home.body.contains("<dd id=\"devices-online\">1</dd>"), "{}", home.body);
+    // With sales in dollars, the location's currency cannot change.
+    form[4] = ("currency", "EUR");
+    let changed = owner.post(&path, &form).await?;
+    ensure!(
+        changed.status == StatusCode::UNPROCESSABLE_ENTITY
+            && changed.body.contains("cannot change"),
+        "{}",
+        changed.body
+    );
     reports_cover_local_days(&mut owner, location).await?;
     hub.stop().await
 }
@@ -592,6 +601,7 @@ fn support_uuid(agent: &support::Agent) -> Uuid {
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines, reason = "one log, from the console's audit to the offline check")]
 async fn a_device_log_is_verified_in_the_console_and_its_export_offline() -> Result<()> {
     let hub = TestHub::start().await?;
     let (tenant, location) = hub.tenant("Bistro").await?;
@@ -624,8 +634,28 @@ async fn a_device_log_is_verified_in_the_console_and_its_export_offline() -> Res
         reference.body
     );
 
+    // Exports are a manager's; the staff logs (PIN hashes) are never exported.
+    ensure!(
+        viewer.get(&format!("/console/devices/{device}/export")).await?.status
+            == StatusCode::FORBIDDEN
+    );
+    hub.console_user(tenant, "manager@bistro.example", "manager").await?;
+    let mut manager = Browser::new(&hub)?;
+    ensure!(
+        manager.sign_in(tenant, "manager@bistro.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    let staff_log = thorbis_sync_protocol::staff_log(tenant, location);
+    ensure!(
+        manager.get(&format!("/console/devices/{staff_log}/export")).await?.status
+            == StatusCode::NOT_FOUND
+    );
+    ensure!(
+        manager.get(&format!("/console/devices/{staff_log}/audit")).await?.status
+            == StatusCode::NOT_FOUND
+    );
     // The export verifies offline, with the hub binary and no database; altered, it fails.
-    let export = viewer.get(&format!("/console/devices/{device}/export")).await?;
+    let export = manager.get(&format!("/console/devices/{device}/export")).await?;
     ensure!(export.status == StatusCode::OK);
     let dir = tempfile::tempdir()?;
     let file = dir.path().join("export.json");
@@ -638,6 +668,23 @@ async fn a_device_log_is_verified_in_the_console_and_its_export_offline() -> Res
     };
     let ok = verify(&file)?;
     let said = String::from_utf8_lossy(&ok.stdout);
+    // With the tenant key from the console's audit page: checked against it.
+    let key = page
+        .body
+        .split("id=\"tenant-key\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .context("the tenant key")?
+        .to_owned();
+    let other_key = "ab".repeat(32);
+    let keyed = |key: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_thorbis-hub"))
+            .args(["verify-export", "--tenant-key", key])
+            .arg(&file)
+            .output()
+    };
+    ensure!(keyed(&key)?.status.success(), "the console's key checks the export");
+    ensure!(!keyed(&other_key)?.status.success(), "another tenant key does not");
     ensure!(
         ok.status.success() && said.contains(&format!("{events} events")),
         "{said} {}",
@@ -673,7 +720,7 @@ async fn a_device_log_is_verified_in_the_console_and_its_export_offline() -> Res
     clippy::too_many_lines,
     reason = "one account's life: invited, reset, two-step, signed out"
 )]
-async fn invitations_resets_and_two_step_sign_in() -> Result<()> {
+async fn invitations_and_resets_work_once_and_die_with_their_owner() -> Result<()> {
     let hub = TestHub::start().await?;
     let (tenant, _) = hub.tenant("Bistro").await?;
     hub.console_user(tenant, "owner@bistro.example", "owner").await?;
@@ -790,6 +837,157 @@ async fn invitations_resets_and_two_step_sign_in() -> Result<()> {
             == StatusCode::SEE_OTHER
     );
 
+    // A link stops working once the owner who made it is deactivated.
+    hub.console_user(tenant, "second@bistro.example", "owner").await?;
+    let mut second = Browser::new(&hub)?;
+    ensure!(
+        second.sign_in(tenant, "second@bistro.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    let second_csrf = field(&second.get("/console/users").await?.body, "csrf")?;
+    let late = second
+        .post(
+            "/console/users/invite",
+            &[("csrf", &second_csrf), ("email", "late@bistro.example"), ("role", "owner")],
+        )
+        .await?;
+    let late_url = late
+        .body
+        .split("<code id=\"link\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .context("the link")?
+        .replace("&amp;", "&");
+    let late_path =
+        late_url.split_once("/console/").map(|(_, p)| format!("/console/{p}")).context("a path")?;
+    ensure!(Browser::new(&hub)?.get(&late_path).await?.status == StatusCode::OK);
+    let users = owner.get("/console/users").await?;
+    let row = users
+        .body
+        .split("<tr data-user=\"")
+        .find(|r| r.contains("second@bistro.example"))
+        .context("row")?;
+    let second_id = row.split('"').next().context("id")?.to_owned();
+    ensure!(
+        owner
+            .post(&format!("/console/users/{second_id}/deactivate"), &[("csrf", &csrf)])
+            .await?
+            .status
+            == StatusCode::SEE_OTHER
+    );
+    ensure!(
+        Browser::new(&hub)?.get(&late_path).await?.status == StatusCode::GONE,
+        "a deactivated owner's link"
+    );
+
+    hub.stop().await
+}
+
+#[tokio::test]
+async fn api_tokens_are_scoped_shown_once_and_revocable() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Bistro").await?;
+    let (other, _) = hub.tenant("Other").await?;
+    hub.console_user(tenant, "owner@bistro.example", "owner").await?;
+    let mut owner = Browser::new(&hub)?;
+    ensure!(
+        owner.sign_in(tenant, "owner@bistro.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    let csrf = field(&owner.get("/console/account").await?.body, "csrf")?;
+    let make = async |b: &mut Browser, name: &str, scope: &str| -> Result<String> {
+        let page = b
+            .post("/console/account/tokens", &[("csrf", &csrf), ("name", name), ("scope", scope)])
+            .await?;
+        ensure!(page.status == StatusCode::OK, "{} {}", page.status, page.body);
+        Ok(page
+            .body
+            .split("<code id=\"new-token\">")
+            .nth(1)
+            .and_then(|s| s.split('<').next())
+            .context("the token")?
+            .to_owned())
+    };
+    let read = make(&mut owner, "Nightly export", "read").await?;
+    let write = make(&mut owner, "Menu sync", "write").await?;
+    let listed = owner.get("/console/account").await?.body;
+    ensure!(listed.contains("Nightly export") && !listed.contains(&read), "a token is shown once");
+
+    let api = |token: &str, method: reqwest::Method, path: &str| {
+        hub.http.request(method, format!("{}{path}", hub.base)).bearer_auth(token)
+    };
+    let range = format!("location={location}&from=2024-07-01&to=2024-07-03");
+    for path in [
+        format!("/api/v1/console/reports/items?{range}"),
+        format!("/api/v1/console/orders?{range}"),
+        "/api/v1/console/catalog".into(),
+        "/api/v1/console/locations".into(),
+    ] {
+        let answer = api(&read, reqwest::Method::GET, &path).send().await?;
+        ensure!(answer.status() == StatusCode::OK, "{path}: {}", answer.status());
+    }
+    let body =
+        api(&read, reqwest::Method::GET, &format!("/api/v1/console/reports/summary?{range}"))
+            .send()
+            .await?
+            .json::<serde_json::Value>()
+            .await?;
+    ensure!(body["rows"]["orders"] == 0 && body["time_zone"] == "UTC", "{body}");
+    // Read tokens change nothing; write tokens do, without a CSRF header.
+    let create = |token: &str| {
+        api(token, reqwest::Method::POST, "/api/v1/console/locations")
+            .json(&serde_json::json!({ "name": "Annex" }))
+    };
+    ensure!(create(&read).send().await?.status() == StatusCode::FORBIDDEN);
+    ensure!(create(&write).send().await?.status() == StatusCode::OK);
+    ensure!(
+        api(&write, reqwest::Method::POST, "/api/v1/console/logout").send().await?.status()
+            == StatusCode::FORBIDDEN,
+        "a token is no session"
+    );
+    // The same secret under another tenant's id opens nothing; nor does a revoked token.
+    let moved = write.replacen(&tenant.simple().to_string(), &other.simple().to_string(), 1);
+    ensure!(
+        api(&moved, reqwest::Method::GET, "/api/v1/console/catalog").send().await?.status()
+            == StatusCode::UNAUTHORIZED
+    );
+    let page = owner.get("/console/account").await?.body;
+    let row = page
+        .split("<tr data-token=\"")
+        .find(|r| r.contains("Menu sync"))
+        .context("the write token's row")?;
+    let id = row.split('"').next().context("id")?.to_owned();
+    ensure!(
+        owner
+            .post(&format!("/console/account/tokens/{id}/revoke"), &[("csrf", &csrf)])
+            .await?
+            .status
+            == StatusCode::OK
+    );
+    ensure!(
+        api(&write, reqwest::Method::GET, "/api/v1/console/catalog").send().await?.status()
+            == StatusCode::UNAUTHORIZED
+    );
+    ensure!(
+        api(&read, reqwest::Method::GET, "/api/v1/console/catalog").send().await?.status()
+            == StatusCode::OK
+    );
+    hub.stop().await
+}
+
+#[tokio::test]
+async fn two_step_sign_in_asks_for_each_code_once_and_sign_out_everywhere_ends_every_session()
+-> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, _) = hub.tenant("Bistro").await?;
+    hub.console_user(tenant, "manager@bistro.example", "manager").await?;
+    let business = tenant.to_string();
+    let mut manager = Browser::new(&hub)?;
+    ensure!(
+        manager.sign_in(tenant, "manager@bistro.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    let manager_csrf = field(&manager.get("/console/account").await?.body, "csrf")?;
     // Two-step sign-in: on with a code from the key, then required, and each code once.
     let account = manager.get("/console/account").await?;
     let secret = field(&account.body, "secret")?;
@@ -821,6 +1019,20 @@ async fn invitations_resets_and_two_step_sign_in() -> Result<()> {
         )
         .await?;
     ensure!(on.status == StatusCode::OK && on.body.contains("id=\"totp-on\""), "{}", on.body);
+    // With it on, a stolen session cannot swap in a key of its own, even with its code.
+    let theirs = [0x11_u8; 20];
+    let their_code =
+        format!("{:06}", thorbis_hub::totp::code(&theirs, thorbis_hub::totp::step_at(NOW_MS)));
+    let their_hex = "11".repeat(20);
+    let swap = [
+        ("csrf", manager_csrf.as_str()),
+        ("secret", their_hex.as_str()),
+        ("code", their_code.as_str()),
+    ];
+    ensure!(
+        manager.post("/console/account/totp/on", &swap).await?.status
+            == StatusCode::UNPROCESSABLE_ENTITY
+    );
     let mut other = Browser::new(&hub)?;
     ensure!(
         other.sign_in(tenant, "manager@bistro.example", CONSOLE_PASSWORD).await?.status

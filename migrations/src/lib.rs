@@ -71,6 +71,7 @@ pub const HUB: &[Migration] = migrations!("hub":
     10 => "quarantine_waiting",
     11 => "location_settings",
     12 => "console_links_and_totp",
+    13 => "api_tokens",
 );
 
 #[cfg(test)]

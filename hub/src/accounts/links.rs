@@ -1,7 +1,8 @@
 //! One-time links: an owner invites a new console user (an email and a role), or resets a
 //! user's password. The link carries a 256-bit token; only its SHA-256 is stored. A link
 //! works once ([`redeem`] marks it used in the same transaction as what it does) and not
-//! after it expires; a reset also ends every session of the user.
+//! after it expires, nor once its owner is deactivated or no longer an owner; a reset
+//! also ends every session of the user, and only a user's newest reset link works.
 
 use uuid::Uuid;
 
@@ -116,6 +117,39 @@ pub async fn reset(
 }
 
 /// The stored digest of a link's token (64 hex digits), if it is one.
+/// Voids `user`'s unused reset links (a newer one, or a new password, replaces them).
+pub(super) async fn void_resets(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: Uuid,
+    user: Uuid,
+    now_ms: i64,
+) -> Result<(), Fault> {
+    tx.execute(
+        "UPDATE console_links SET used_at_ms = $3
+          WHERE tenant_id = $1 AND kind = 'reset' AND user_id = $2 AND used_at_ms IS NULL",
+        &[&tenant, &user, &now_ms],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Voids the unused links `user` issued (they were deactivated: what they handed out stops
+/// working with them).
+pub(super) async fn void_issued_by(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: Uuid,
+    user: Uuid,
+    now_ms: i64,
+) -> Result<(), Fault> {
+    tx.execute(
+        "UPDATE console_links SET used_at_ms = $3
+          WHERE tenant_id = $1 AND created_by = $2 AND used_at_ms IS NULL",
+        &[&tenant, &user, &now_ms],
+    )
+    .await?;
+    Ok(())
+}
+
 fn token_hash(token: &str) -> Option<[u8; 32]> {
     if token.len() != 64 {
         return None;
@@ -152,8 +186,10 @@ pub async fn open(store: &Store, tenant: Uuid, token: &str) -> Result<Option<Lin
     let tx = tenant_tx(&mut client, tenant).await?;
     let row = tx
         .query_opt(
-            "SELECT kind, email, role, user_id FROM console_links
-              WHERE tenant_id = $1 AND token_hash = $2 AND used_at_ms IS NULL AND expires_at_ms > $3",
+            "SELECT l.kind, l.email, l.role, l.user_id FROM console_links l
+               JOIN console_users c ON c.tenant_id = l.tenant_id AND c.user_id = l.created_by
+              WHERE l.tenant_id = $1 AND l.token_hash = $2 AND l.used_at_ms IS NULL
+                AND l.expires_at_ms > $3 AND c.active AND c.role = 'owner'",
             &[&tenant, &hash.as_slice(), &now_i64(store)],
         )
         .await?;
@@ -179,9 +215,13 @@ pub async fn redeem(
     let tx = tenant_tx(&mut client, tenant).await?;
     let Some(row) = tx
         .query_opt(
-            "UPDATE console_links SET used_at_ms = $3
-              WHERE tenant_id = $1 AND token_hash = $2 AND used_at_ms IS NULL AND expires_at_ms > $3
-          RETURNING kind, email, role, user_id",
+            "UPDATE console_links l SET used_at_ms = $3
+              WHERE l.tenant_id = $1 AND l.token_hash = $2 AND l.used_at_ms IS NULL
+                AND l.expires_at_ms > $3
+                AND EXISTS (SELECT 1 FROM console_users c
+                             WHERE c.tenant_id = $1 AND c.user_id = l.created_by AND c.active
+                               AND c.role = 'owner')
+          RETURNING l.kind, l.email, l.role, l.user_id",
             &[&tenant, &hash.as_slice(), &now],
         )
         .await?

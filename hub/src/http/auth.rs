@@ -89,12 +89,16 @@ pub(super) async fn authenticate(
     }
     if enrolled.revoked {
         // Its signature verified: the revoked device itself (or its stolen key) is trying.
-        crate::alerts::revoked_device_seen(
+        // The refusal stands whether or not the alert could be written.
+        if let Err(e) = crate::alerts::revoked_device_seen(
             state.store(),
             caller.tenant_id,
             crate::log::uuid(device_id),
         )
-        .await?;
+        .await
+        {
+            tracing::warn!(error = %e, %device_id, "could not raise the revoked-device alert");
+        }
         return Err(Error::Forbidden(format!("device {device_id} has been revoked")));
     }
     if enrolled.credential_expires_at_ms <= now as i64 {

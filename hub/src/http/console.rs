@@ -30,6 +30,11 @@
 //! cross-site form post fails even in a browser that ignores `SameSite`. A console that loses
 //! the token (a reload) signs in again.
 //!
+//! **API tokens** (`Authorization: Bearer thb_...`, made on the console's account page, see
+//! [`crate::accounts::tokens`]) stand in for a session on every console endpoint but sign-out
+//! and password changes: no cookie carries them, so no CSRF token is asked for; a `read`
+//! token acts as a viewer, a `write` token as its user.
+//!
 //! **Roles**: owner ⊇ manager ⊇ viewer. Managers run the tenant's operations (locations,
 //! enrollment codes, device revocation, reference data, staff and their PINs); owners also add console users;
 //! viewers can only read. The tenant of every operation is the session's, never a URL or
@@ -48,7 +53,7 @@ use serde_json::{Value, json};
 use thorbis_domain::allowance::Allowance;
 use uuid::Uuid;
 
-use crate::accounts::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SessionUser};
+use crate::accounts::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SessionUser, tokens};
 pub use crate::accounts::{ConsoleRole, LOCKOUT_MS, MAX_FAILED_LOGINS, SESSION_TTL_MS};
 
 use super::admin::{Admin, NewCode, NewTenant, parse_uuid};
@@ -295,6 +300,19 @@ impl axum::extract::FromRequestParts<AppState> for ConsoleUser {
         parts: &mut axum::http::request::Parts,
         state: &AppState,
     ) -> Result<Self> {
+        // An API token: no cookie, so no cross-site request can carry it, and no CSRF token.
+        if let Some(bearer) = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .filter(|t| t.starts_with("thb_"))
+        {
+            let invalid = || Error::Unauthorized("the API token is not valid (revoked?)".into());
+            let (tenant, secret) = tokens::parse(bearer.trim()).ok_or_else(invalid)?;
+            let user = tokens::user(state.store(), tenant, &secret).await?.ok_or_else(invalid)?;
+            return Ok(ConsoleUser(user));
+        }
         let user = session_user(state, &parts.headers)
             .await?
             .ok_or_else(|| Error::Unauthorized("no valid console session; log in".into()))?;
@@ -314,7 +332,16 @@ impl axum::extract::FromRequestParts<AppState> for ConsoleUser {
     }
 }
 
+/// Refuses an API token where only a browser session makes sense.
+fn session_only(user: &ConsoleUser) -> Result<()> {
+    if user.by_token {
+        return Err(Error::Forbidden("this needs a signed-in session, not an API token".into()));
+    }
+    Ok(())
+}
+
 pub(super) async fn logout(State(state): State<AppState>, user: ConsoleUser) -> Result<Response> {
+    session_only(&user)?;
     accounts::logout(state.store(), &user).await?;
     let clear = session_cookie_cleared(&state);
     Ok(([(SET_COOKIE, header_value(&clear)?)], Json(json!({ "logged_out": true }))).into_response())
@@ -443,6 +470,7 @@ pub(super) async fn change_password(
     user: ConsoleUser,
     JsonBody(req): JsonBody<PasswordChange>,
 ) -> Result<Json<Value>> {
+    session_only(&user)?;
     check_password(&req.new_password)?;
     accounts::change_password(state.store(), &user, req.current_password, req.new_password).await?;
     Ok(Json(json!({ "changed": true })))

@@ -115,6 +115,7 @@ impl From<LocationError> for Error {
         match e {
             LocationError::NoLocation(_) => Error::NotFound(e.to_string()),
             LocationError::UnknownTimeZone(_) => Error::BadRequest(e.to_string()),
+            LocationError::CurrencyInUse(_) => Error::Conflict(e.to_string()),
             LocationError::Fault(fault) => fault.into(),
         }
     }
@@ -158,7 +159,9 @@ impl From<AccountError> for Error {
         match e {
             AccountError::LoginFailed => Error::Unauthorized(e.to_string()),
             AccountError::WrongPassword => Error::Forbidden(e.to_string()),
-            AccountError::EmailTaken(_) => Error::Conflict(e.to_string()),
+            AccountError::EmailTaken(_) | AccountError::TooManyTokens(_) => {
+                Error::Conflict(e.to_string())
+            }
             AccountError::NoUser(_) => Error::NotFound(e.to_string()),
             AccountError::Tenant(e) => e.into(),
             AccountError::Fault(fault) => fault.into(),

@@ -10,6 +10,7 @@ mod enroll;
 mod error;
 pub mod openapi;
 mod pages;
+mod reads;
 pub mod reference;
 mod serve;
 mod staff;
@@ -142,7 +143,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/console/logout", post(console::logout))
         .route("/api/v1/console/me", get(console::me))
         .route("/api/v1/console/users", post(console::create_user).get(console::users))
-        .route("/api/v1/console/locations", post(console::create_location))
         .route("/api/v1/console/enrollment-codes", post(console::create_enrollment_code))
         .route("/api/v1/console/devices", get(console::devices))
         .route("/api/v1/console/devices/{device_id}/revoke", post(console::revoke_device))
@@ -163,6 +163,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/console/work-orders/{id}", get(work_orders::console_get))
         .route("/api/v1/console/work-orders/{id}/assign", post(work_orders::console_assign))
         .route("/api/v1/console/work-orders/{id}/edit", post(work_orders::console_edit))
+        .route("/api/v1/console/reports/{section}", get(reads::report))
+        .route("/api/v1/console/orders", get(reads::orders))
+        .route("/api/v1/console/catalog", get(reads::catalog))
+        .route("/api/v1/console/locations", get(reads::locations).post(console::create_location))
         .merge(pages::routes())
         .layer(DefaultBodyLimit::max(limits.console_body_limit_bytes));
     Router::new()

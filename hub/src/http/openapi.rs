@@ -29,7 +29,8 @@ fn signed_headers() -> Value {
 /// The console API's paths: cookie sessions, CSRF header on writes, role per operation.
 #[allow(clippy::too_many_lines, reason = "one literal JSON document, clearer whole than split")]
 fn console_paths() -> Value {
-    let session = json!([{ "consoleSession": [] }]);
+    // A browser session (CSRF header on writes) or an API token (no CSRF).
+    let session = json!([{ "consoleSession": [] }, { "apiToken": [] }]);
     let csrf = json!({ "name": "x-csrf-token", "in": "header", "required": true,
         "description": "The `csrf_token` returned by login, on every state-changing request.",
         "schema": { "type": "string" } });
@@ -91,6 +92,50 @@ fn console_paths() -> Value {
         "responses": { "200": { "description": ok }, "401": error_response("No valid session."),
                        "403": error_response(&format!("Not {role} or above.")) } } })
     };
+    // A GET whose answer is described by `schema`, over a location's range of local days.
+    let range_params = json!([
+        { "name": "location", "in": "query", "schema": { "type": "string", "format": "uuid" },
+          "description": "The location (default: the first by name)." },
+        { "name": "from", "in": "query", "schema": { "type": "string", "format": "date" },
+          "description": "First local day, YYYY-MM-DD (default: today at the location)." },
+        { "name": "to", "in": "query", "schema": { "type": "string", "format": "date" },
+          "description": "Last local day, included; at most 366 days after `from`." }
+    ]);
+    let get_json = |summary: &str, params: Value, schema: Value| {
+        json!({ "get": {
+            "summary": summary, "security": session, "parameters": params,
+            "responses": {
+                "200": { "description": "OK", "content": { "application/json": { "schema": schema } } },
+                "400": error_response("Bad location or dates."),
+                "401": error_response("No valid session or token."),
+                "404": error_response("No such report or location in this tenant.") } } })
+    };
+    let mut report_params = range_params.clone();
+    if let Some(list) = report_params.as_array_mut() {
+        list.insert(0, json!({ "name": "section", "in": "path", "required": true,
+            "schema": { "type": "string", "enum": ["summary", "hours", "days", "items", "tenders"] } }));
+    }
+    let reads = json!({
+        "/api/v1/console/reports/{section}": get_json(
+            "A report section over a location's local days (viewer; a read token is enough).",
+            report_params,
+            json!({ "$ref": "#/components/schemas/ReportSection" })),
+        "/api/v1/console/orders": get_json(
+            "Closed orders of a location's local days, latest first (at most 1,000).",
+            range_params,
+            json!({ "type": "object", "required": ["orders", "limit"], "properties": {
+                "limit": { "type": "integer" },
+                "orders": { "type": "array", "items": { "$ref": "#/components/schemas/OrderRow" } } } })),
+        "/api/v1/console/catalog": get_json(
+            "The tenant's catalog as the hub last published it.",
+            json!([]),
+            json!({ "type": "object", "required": ["items", "categories", "modifier_groups"], "properties": {
+                "items": { "type": "array", "items": { "$ref": "#/components/schemas/Item" } },
+                "categories": { "type": "array", "items": { "type": "object", "required": ["id", "name"],
+                    "properties": { "id": { "type": "string", "format": "uuid" }, "name": { "type": "string" },
+                                    "position": { "type": "integer" } } } },
+                "modifier_groups": { "type": "array", "items": { "$ref": "#/components/schemas/ModifierGroup" } } } })),
+    });
     let mut users = write(
         "Add a console user to the session's tenant.",
         "owner",
@@ -104,7 +149,7 @@ fn console_paths() -> Value {
         "`{users: [{user_id, email, role, active, created_at_ms}]}`",
     )["get"]
         .clone();
-    json!({
+    let mut paths = json!({
         "/api/v1/admin/tenants/{tenant_id}/console-users": { "post": {
             "summary": "Add a console user to a tenant (bootstraps the first owner).", "security": [{ "adminToken": [] }],
             "parameters": [{ "name": "tenant_id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
@@ -116,9 +161,11 @@ fn console_paths() -> Value {
             "summary": "Sign in: sets the HttpOnly, SameSite=Strict session cookie and returns the session's CSRF token.",
             "requestBody": json_body(json!({ "type": "object", "required": ["tenant_id", "email", "password"],
                 "properties": { "tenant_id": { "type": "string", "format": "uuid" }, "email": { "type": "string" },
-                                "password": { "type": "string" } } })),
+                                "password": { "type": "string" },
+                                "totp_code": { "type": "string", "pattern": "^[0-9]{6}$",
+                                               "description": "The authenticator app's code, for a user with two-step sign-in on." } } })),
             "responses": { "200": { "description": "`{tenant_id, user_id, email, role, csrf_token, expires_at_ms}` and `Set-Cookie: thorbis_console=...`" },
-                           "401": error_response("Wrong tenant, email or password, or the account is locked for a minute after 5 failures (one message for all).") }
+                           "401": error_response("Wrong tenant, email, password or code, or the account is locked for a minute after 5 failures (one message for all).") }
         } },
         "/api/v1/console/logout": write("Revoke this session and clear its cookie.", "viewer", None, "`{logged_out: true}`", &[]),
         "/api/v1/console/me": { "get": {
@@ -150,7 +197,23 @@ fn console_paths() -> Value {
             Some(json_body(json!({ "$ref": "#/components/schemas/StaffUpsert" }))), "`{staff_id, name, role, active, locations, device_id, seq}` (never the PIN or its hash)",
             &[("400", "Empty name, unknown role, a PIN that is not 4 to 8 digits, or a new member without a PIN."),
               ("404", "`staff_id` without `pin` names no staff of the session's tenant, or a location is not the tenant's.")]),
-    })
+    });
+    if let (Value::Object(paths), Value::Object(reads)) = (&mut paths, reads) {
+        paths.extend(reads);
+    }
+    // Locations are listed and created at one path.
+    paths["/api/v1/console/locations"]["get"] = get_json(
+        "The tenant's locations with their settings.",
+        json!([]),
+        json!({ "type": "object", "required": ["locations"], "properties": {
+            "locations": { "type": "array", "items": { "type": "object", "properties": {
+                "location_id": { "type": "string", "format": "uuid" }, "name": { "type": "string" },
+                "address": { "type": "string" }, "time_zone": { "type": "string" },
+                "currency": { "type": ["string", "null"], "pattern": "^[A-Z]{3}$" },
+                "default_tax_bps": { "type": "integer" } } } } } }),
+    )["get"]
+        .clone();
+    paths
 }
 
 /// The document.
@@ -307,7 +370,9 @@ pub fn document() -> Value {
         },
         "components": {
             "securitySchemes": { "adminToken": { "type": "http", "scheme": "bearer" },
-                "consoleSession": { "type": "apiKey", "in": "cookie", "name": "thorbis_console" } },
+                "consoleSession": { "type": "apiKey", "in": "cookie", "name": "thorbis_console" },
+                "apiToken": { "type": "http", "scheme": "bearer",
+                    "description": "A console user's API token (`thb_...`, made on the account page): `read` acts as a viewer, `write` as the user." } },
             "schemas": {
                 "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
                 "Named": { "type": "object", "required": ["name"], "properties": { "name": { "type": "string", "minLength": 1, "maxLength": 200 } } },
@@ -357,6 +422,11 @@ pub fn document() -> Value {
             }
         }
     });
+    if let (Some(schemas), Value::Object(reads)) =
+        (doc["components"]["schemas"].as_object_mut(), read_schemas())
+    {
+        schemas.extend(reads);
+    }
     if let (Some(paths), Value::Object(console)) = (doc["paths"].as_object_mut(), console_paths()) {
         paths.extend(console);
     }
@@ -366,4 +436,38 @@ pub fn document() -> Value {
         paths.extend(work_orders);
     }
     doc
+}
+
+/// The schemas of the console's read endpoints (reports, orders, catalog).
+fn read_schemas() -> Value {
+    json!({
+                "ReportSection": { "type": "object", "required": ["location_id", "from", "to", "time_zone", "rows"], "properties": {
+                    "location_id": { "type": "string", "format": "uuid" },
+                    "from": { "type": "string", "format": "date" }, "to": { "type": "string", "format": "date" },
+                    "time_zone": { "type": "string" },
+                    "currency": { "type": ["object", "null"], "properties": { "code": { "type": "string" }, "exponent": { "type": "integer" } } },
+                    "rows": { "description": "Amounts in minor units of `currency`. summary: an object; hours and days: [{label, orders, net}]; items: [{item_id, name, qty_milli, net}]; tenders: [{tender, payments, amount, tips}].",
+                              "oneOf": [
+                                  { "type": "object", "properties": { "orders": { "type": "integer" }, "gross": { "type": "integer" },
+                                      "discounts": { "type": "integer" }, "comps": { "type": "integer" }, "voids": { "type": "integer" },
+                                      "net": { "type": "integer" }, "tax": { "type": "integer" }, "tips": { "type": "integer" }, "refunded": { "type": "integer" } } },
+                                  { "type": "array", "items": { "type": "object" } } ] } } },
+                "OrderRow": { "type": "object", "required": ["order_id", "closed_at_ms", "net", "tax", "total", "tips", "refunded"], "properties": {
+                    "order_id": { "type": "string", "format": "uuid" }, "closed_at_ms": { "type": "integer" },
+                    "currency": { "type": ["string", "null"] }, "net": { "type": "integer" }, "tax": { "type": "integer" },
+                    "total": { "type": "integer" }, "tips": { "type": "integer" }, "refunded": { "type": "integer" } } },
+                "Item": { "type": "object", "required": ["id", "name", "price"], "properties": {
+                    "id": { "type": "string", "format": "uuid" }, "name": { "type": "string" },
+                    "category": { "type": ["string", "null"], "format": "uuid" }, "price": { "type": "integer", "description": "Minor units." },
+                    "tax_category": { "type": ["string", "null"], "format": "uuid" },
+                    "barcodes": { "type": "array", "items": { "type": "string" } }, "station": { "type": ["string", "null"] },
+                    "modifier_groups": { "type": "array", "items": { "type": "string", "format": "uuid" } },
+                    "track_stock": { "type": "boolean" }, "sold_by_weight": { "type": "boolean" }, "active": { "type": "boolean" } } },
+                "ModifierGroup": { "type": "object", "required": ["id", "name", "min", "max", "modifiers"], "properties": {
+                    "id": { "type": "string", "format": "uuid" }, "name": { "type": "string" },
+                    "min": { "type": "integer" }, "max": { "type": "integer" },
+                    "modifiers": { "type": "array", "items": { "type": "object", "properties": {
+                        "id": { "type": "string", "format": "uuid" }, "name": { "type": "string" },
+                        "price_delta": { "type": "integer" } } } } } }
+    })
 }

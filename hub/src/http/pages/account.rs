@@ -10,7 +10,8 @@ use thorbis_web::html;
 use thorbis_web::respond::see_other;
 
 use super::super::console::{header_value, session_cookie_cleared};
-use super::{PageForm, PageResult, PageUser, csrf, qr, shell};
+use super::{PageForm, PageResult, PageUser, ago, csrf, qr, shell};
+use crate::accounts::tokens::{self, Scope};
 use crate::accounts::{self, AccountError, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 use crate::http::{AppState, Error};
 use crate::identity::hex;
@@ -33,7 +34,20 @@ async fn account_page(
     status: StatusCode,
     msg: Option<&Message>,
 ) -> PageResult {
+    account_page_with(state, user, status, msg, None).await
+}
+
+/// The account page, with a token just made (`new_token`) shown once.
+async fn account_page_with(
+    state: &AppState,
+    user: &PageUser,
+    status: StatusCode,
+    msg: Option<&Message>,
+    new_token: Option<&str>,
+) -> PageResult {
     let totp_on = accounts::has_totp(state.store(), user).await?;
+    let held = tokens::list(state.store(), user).await?;
+    let now = state.store().now_i64();
     // A candidate secret for turning the second factor on: it is stored only once a code
     // from the app proves the app holds it.
     let candidate = accounts::new_totp_secret()?;
@@ -70,6 +84,39 @@ async fn account_page(
                     (labelled("Code from the app", Input::new("code").id("totp-code").numeric().maxlength(6)))
                     button.btn.primary type="submit" id="totp-on-button" { "Turn on" }
                 }
+            }
+        }
+        section.panel #api-tokens {
+            h2 { "API tokens" }
+            p { "For scripts that read reports, the catalog and orders, or (write) do what your role may, through the API ("
+                a href="/api/openapi.json" { "its description" } "). Send one as " code { "Authorization: Bearer <token>" } "." }
+            @if let Some(token) = new_token {
+                p.msg.ok role="status" { "Your new token, shown once: " code #new-token { (token) } }
+            }
+            table.list #tokens {
+                thead { tr { th { "Name" } th { "Scope" } th { "Made" } th { "Last used" } th { span.sr-only { "Actions" } } } }
+                tbody {
+                    @for t in &held {
+                        tr data-token=(t.token_id) {
+                            td { (t.name) } td { (t.scope.as_str()) } td { (ago(t.created_at_ms, now)) } td { (ago(t.last_used_at_ms, now)) }
+                            td { form.inline method="post" action=(format!("/console/account/tokens/{}/revoke", t.token_id)) {
+                                (csrf(user))
+                                button.btn type="submit" aria-label=(format!("Revoke the token {}", t.name)) { "Revoke" }
+                            } }
+                        }
+                    }
+                }
+            }
+            form.row method="post" action="/console/account/tokens" {
+                (csrf(user))
+                (labelled("Name", Input::new("name").id("token-name").maxlength(100).placeholder("Nightly export")))
+                label { "Scope"
+                    select name="scope" id="token-scope" {
+                        option value="read" { "Read only" }
+                        option value="write" { "Read and write (as your role)" }
+                    }
+                }
+                button.btn type="submit" id="create-token" { "Create token" }
             }
         }
         section.panel {
@@ -192,4 +239,50 @@ pub(in crate::http) async fn totp_off(State(state): State<AppState>, form: PageF
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// `POST /console/account/tokens`: a new API token, shown once.
+pub(in crate::http) async fn create_token(
+    State(state): State<AppState>,
+    form: PageForm,
+) -> PageResult {
+    let PageForm { user, fields } = form;
+    let name = match thorbis_web::form::text(fields.get("name"), "Name", 100) {
+        Ok(name) => name,
+        Err(e) => {
+            return account_page(
+                &state,
+                &user,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(&Message::Error(e)),
+            )
+            .await;
+        }
+    };
+    let Some(scope) = Scope::parse(fields.get("scope")) else {
+        let msg = Message::Error("Choose read or write".into());
+        return account_page(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, Some(&msg)).await;
+    };
+    match tokens::create(state.store(), &user, &name, scope).await {
+        Ok(token) => account_page_with(&state, &user, StatusCode::OK, None, Some(&token)).await,
+        Err(e @ AccountError::TooManyTokens(_)) => {
+            account_page(&state, &user, StatusCode::CONFLICT, Some(&Message::Error(e.to_string())))
+                .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /console/account/tokens/{id}/revoke`.
+pub(in crate::http) async fn revoke_token(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    form: PageForm,
+) -> PageResult {
+    let token = id.parse().map_err(|_| Error::NotFound(format!("no token {id:?}")))?;
+    if !tokens::revoke(state.store(), &form.user, token).await? {
+        return Err(Error::NotFound(format!("no live token {token} of yours")).into());
+    }
+    account_page(&state, &form.user, StatusCode::OK, Some(&Message::Info("Token revoked.".into())))
+        .await
 }

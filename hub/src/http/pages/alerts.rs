@@ -1,5 +1,6 @@
 //! Alerts and the fleet's health: what the hub raised (forks, quarantined facts, devices
-//! over quota, revoked devices still syncing), each acknowledged by a manager once seen,
+//! over quota, revoked devices still syncing, console passwords used with wrong two-step
+//! codes), each acknowledged by a manager once seen,
 //! and the devices that have been silent too long.
 
 use axum::extract::{Path, State};
@@ -30,6 +31,10 @@ fn describe(a: &Alert) -> String {
         }
         "quota" => "The device went over its storage quota: its new events are refused until a manager looks into it.".into(),
         "revoked_device" => "A revoked device tried to sync (its requests are refused).".into(),
+        "second_factor" => {
+            let email = a.detail.get("email").and_then(|e| e.as_str()).unwrap_or("a console user");
+            format!("{email} gave the right password and wrong two-step codes many times in a row: the account is locked for an hour. Someone else may know the password: reset it.")
+        }
         other => format!("{other}{seq}"),
     }
 }

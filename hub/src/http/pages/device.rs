@@ -258,8 +258,10 @@ pub(in crate::http) async fn audit(
             },
         }
         p.muted { "Tenant public key " code #tenant-key { (export.tenant_public_key) } ": an export verifies against it offline with "
-            code { "thorbis-hub verify-export FILE" } "." }
-        p { a.btn.primary href=(format!("/console/devices/{device}/export")) download id="download-export" { "Download the log export" } }
+            code { "thorbis-hub verify-export --tenant-key " (export.tenant_public_key) " FILE" } "." }
+        @if user.can(ConsoleRole::Manager) {
+            p { a.btn.primary href=(format!("/console/devices/{device}/export")) download id="download-export" { "Download the log export" } }
+        }
     };
     Ok(with_status(StatusCode::OK, shell(&user, "Audit", "console-devices", body)))
 }
@@ -272,6 +274,7 @@ pub(in crate::http) async fn export(
 ) -> PageResult {
     use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
     use axum::response::IntoResponse as _;
+    user.require(ConsoleRole::Manager)?;
     let device = device_id(&id)?;
     let export = crate::audit::export(state.store(), user.tenant_id, device).await?;
     let json = serde_json::to_vec(&export).map_err(|e| Error::Internal(e.into()))?;

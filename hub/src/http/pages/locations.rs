@@ -210,7 +210,9 @@ pub(in crate::http) async fn update(
         .await
     {
         Ok(()) => Ok(see_other(&Href::new("/console/locations").param("saved", 1).into_string())),
-        Err(e @ LocationError::UnknownTimeZone(_)) => refused(e.to_string()),
+        Err(e @ (LocationError::UnknownTimeZone(_) | LocationError::CurrencyInUse(_))) => {
+            refused(e.to_string())
+        }
         Err(e) => Err(e.into()),
     }
 }

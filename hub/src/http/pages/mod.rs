@@ -23,7 +23,7 @@ mod devices;
 mod home;
 mod locations;
 mod qr;
-mod reports;
+pub(super) mod reports;
 mod signin;
 mod staff;
 mod users;
@@ -55,6 +55,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/account/sign-out-everywhere", post(account::sign_out_everywhere))
         .route("/console/account/totp/on", post(account::totp_on))
         .route("/console/account/totp/off", post(account::totp_off))
+        .route("/console/account/tokens", post(account::create_token))
+        .route("/console/account/tokens/{id}/revoke", post(account::revoke_token))
         .route("/console/users", get(users::list))
         .route("/console/users/invite", post(users::invite))
         .route("/console/users/{id}/reset", post(users::reset))
@@ -237,7 +239,7 @@ const SECTIONS: [(&str, &str, &str); 8] = [
 fn shell(user: &PageUser, title: &str, screen: &str, body: Markup) -> Markup {
     let bar = html! {
         nav aria-label="Console" {
-            @for (href, label, name) in SECTIONS {
+            @for (href, label, name) in SECTIONS.iter().copied().filter(|s| s.2 != "console-users" || user.can(ConsoleRole::Manager)) {
                 a.tab.on[name == screen] href=(href)
                     aria-current=[(name == screen).then_some("page")] { (label) }
             }

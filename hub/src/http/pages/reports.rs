@@ -18,6 +18,7 @@ use crate::reports::{self, Bucket, Range, Report, ReportLocation, Section};
 /// The longest range a report covers, in days.
 const MAX_DAYS: i64 = 366;
 
+/// A report's location and dates, as a query string.
 #[derive(serde::Deserialize, Default)]
 pub(in crate::http) struct Filter {
     location: Option<String>,
@@ -28,7 +29,14 @@ pub(in crate::http) struct Filter {
 /// Days since 1970-01-01 of a proleptic Gregorian date, if it is one.
 fn days(date: &str) -> Option<i64> {
     let b = date.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    if b.len() != 10
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !digits(0..4)
+        || !digits(5..7)
+        || !digits(8..10)
+    {
         return None;
     }
     let (y, m, d): (i64, i64, i64) =
@@ -48,7 +56,10 @@ fn days(date: &str) -> Option<i64> {
 }
 
 /// The range a filter asks for, defaulting to today at the first location; or why not.
-fn range(filter: &Filter, places: &[ReportLocation]) -> Result<(Range, ReportLocation), String> {
+pub(in crate::http) fn range(
+    filter: &Filter,
+    places: &[ReportLocation],
+) -> Result<(Range, ReportLocation), String> {
     let place = match filter.location.as_deref().filter(|l| !l.is_empty()) {
         Some(id) => places
             .iter()

@@ -1,5 +1,5 @@
 //! Console users: the owner invites managers and viewers by a one-time link, resets a
-//! user's password with another, and deactivates users. Everyone else sees the list.
+//! user's password with another, and deactivates users. Managers see the list.
 
 use axum::extract::{Path, State};
 use axum::http::header::HOST;
@@ -93,6 +93,7 @@ async fn users_page(
 
 /// `GET /console/users`.
 pub(in crate::http) async fn list(State(state): State<AppState>, user: PageUser) -> PageResult {
+    user.require(ConsoleRole::Manager)?;
     users_page(&state, &user, StatusCode::OK, None, None).await
 }
 
