@@ -74,10 +74,12 @@ pub async fn home(store: &Store, tenant: Uuid) -> Result<Home, Fault> {
     let tx = tenant_tx(&mut client, tenant).await?;
     // A location's midnight, and a week before it and before now, as local wall times
     // turned back into instants by the location's own rules (so a week that crossed a
-    // daylight-saving change still compares the same hours of the day).
+    // daylight-saving change still compares the same hours of the day). MATERIALIZED:
+    // computed once per location, so the orders are found by a range scan of
+    // `orders_closed_by_location` rather than each compared with a fresh computation.
     let rows = tx
         .query(
-            "WITH spans AS (
+            "WITH spans AS MATERIALIZED (
                  SELECT l.location_id, l.name, l.time_zone, l.currency_code, l.currency_exponent,
                         local.wall, to_char(local.wall, 'FMDay') AS weekday,
                         (extract(epoch FROM date_trunc('day', local.wall) AT TIME ZONE l.time_zone)
@@ -281,28 +283,40 @@ pub struct Report {
     pub by_tender: Vec<TenderTakings>,
 }
 
-// A report's span as instants: the location's local midnights, computed by Postgres
-// (`$1` tenant, `$2` location, `$3` first date, `$4` last date), and the closed orders
-// within it.
-macro_rules! span {
-    () => {
-        "WITH span AS (
-             SELECT l.time_zone AS tz,
-                    (extract(epoch FROM $3::text::date::timestamp AT TIME ZONE l.time_zone) * 1000)::bigint AS t0,
-                    (extract(epoch FROM ($4::text::date + 1)::timestamp AT TIME ZONE l.time_zone) * 1000)::bigint AS t1
-               FROM locations l WHERE l.tenant_id = $1 AND l.location_id = $2) "
-    };
-}
+/// A report's span: the location's time zone and its local midnights as instants,
+/// computed once by Postgres (`$1` tenant, `$2` location, `$3` first date, `$4` last date).
+const SPAN: &str = "SELECT time_zone,
+        (extract(epoch FROM $3::text::date::timestamp AT TIME ZONE time_zone) * 1000)::bigint,
+        (extract(epoch FROM ($4::text::date + 1)::timestamp AT TIME ZONE time_zone) * 1000)::bigint
+   FROM locations WHERE tenant_id = $1 AND location_id = $2";
+
+// The closed orders of a span: `$1` tenant, `$2` location, `$3` and `$4` its instants (a
+// range scan of `orders_closed_by_location`).
 macro_rules! closed {
     () => {
-        " FROM orders o, span
+        " FROM orders o
          WHERE o.tenant_id = $1 AND o.location_id = $2 AND o.status = 'closed'
-           AND o.closed_at_ms >= span.t0 AND o.closed_at_ms < span.t1 "
+           AND o.closed_at_ms >= $3 AND o.closed_at_ms < $4 "
+    };
+}
+
+// Closed orders by quarter hour of the Unix epoch: every time zone's offset is a whole
+// number of quarter hours, so each quarter lies in one local hour and one local day, and
+// only the quarters (not every order) are turned into local time, with `$5` the zone.
+macro_rules! quarters {
+    () => {
+        concat!(
+            "WITH q AS (SELECT o.closed_at_ms / 900000 AS quarter, count(*) AS orders,
+                               sum(o.net) AS net",
+            closed!(),
+            "GROUP BY 1),
+             local AS (SELECT to_timestamp(quarter * 900) AT TIME ZONE $5::text AS wall, orders, net
+                         FROM q) "
+        )
     };
 }
 
 const SUMMARY: &str = concat!(
-    span!(),
     "SELECT count(o.order_id), coalesce(sum(o.subtotal), 0)::bigint,
             coalesce(sum(o.discounts), 0)::bigint, coalesce(sum(o.comps), 0)::bigint,
             coalesce(sum(o.voids), 0)::bigint, coalesce(sum(o.net), 0)::bigint,
@@ -312,45 +326,37 @@ const SUMMARY: &str = concat!(
 );
 
 const BY_HOUR: &str = concat!(
-    span!(),
-    "SELECT to_char(h, 'FM00'), coalesce(s.orders, 0), coalesce(s.net, 0)::bigint
+    quarters!(),
+    "SELECT to_char(h, 'FM00'), coalesce(s.orders, 0)::bigint, coalesce(s.net, 0)::bigint
        FROM generate_series(0, 23) h
-       LEFT JOIN (SELECT extract(hour FROM to_timestamp(o.closed_at_ms / 1000.0)
-                                 AT TIME ZONE span.tz)::int AS hour,
-                         count(*) AS orders, sum(o.net) AS net",
-    closed!(),
-    "GROUP BY 1) s ON s.hour = h ORDER BY h"
+       LEFT JOIN (SELECT extract(hour FROM wall)::int AS hour, sum(orders) AS orders,
+                         sum(net) AS net FROM local GROUP BY 1) s ON s.hour = h
+      ORDER BY h"
 );
 
+/// `$6`, `$7`: the first and last dates, for a row per day.
 const BY_DAY: &str = concat!(
-    span!(),
-    "SELECT to_char(d, 'YYYY-MM-DD'), coalesce(s.orders, 0), coalesce(s.net, 0)::bigint
-       FROM generate_series($3::text::date, $4::text::date, interval '1 day') d
-       LEFT JOIN (SELECT (to_timestamp(o.closed_at_ms / 1000.0) AT TIME ZONE span.tz)::date AS day,
-                         count(*) AS orders, sum(o.net) AS net",
-    closed!(),
-    "GROUP BY 1) s ON s.day = d::date ORDER BY d"
+    quarters!(),
+    "SELECT to_char(d, 'YYYY-MM-DD'), coalesce(s.orders, 0)::bigint, coalesce(s.net, 0)::bigint
+       FROM generate_series($6::text::date, $7::text::date, interval '1 day') d
+       LEFT JOIN (SELECT wall::date AS day, sum(orders) AS orders, sum(net) AS net
+                    FROM local GROUP BY 1) s ON s.day = d::date
+      ORDER BY d"
 );
 
-const BY_ITEM: &str = concat!(
-    span!(),
-    "SELECT l.item_id, min(l.name), sum(l.qty_milli)::bigint, sum(l.net)::bigint
+const BY_ITEM: &str = "SELECT l.item_id, min(l.name), sum(l.qty_milli)::bigint, sum(l.net)::bigint
        FROM order_lines l
-       JOIN orders o ON o.tenant_id = l.tenant_id AND o.order_id = l.order_id, span
+       JOIN orders o ON o.tenant_id = l.tenant_id AND o.order_id = l.order_id
       WHERE l.tenant_id = $1 AND NOT l.voided AND o.location_id = $2
-        AND o.status = 'closed' AND o.closed_at_ms >= span.t0 AND o.closed_at_ms < span.t1
-      GROUP BY l.item_id ORDER BY 4 DESC, 2"
-);
+        AND o.status = 'closed' AND o.closed_at_ms >= $3 AND o.closed_at_ms < $4
+      GROUP BY l.item_id ORDER BY 4 DESC, 2";
 
-const BY_TENDER: &str = concat!(
-    span!(),
-    "SELECT p.tender, count(*), sum(p.amount)::bigint, sum(p.tip)::bigint
+const BY_TENDER: &str = "SELECT p.tender, count(*), sum(p.amount)::bigint, sum(p.tip)::bigint
        FROM payments p
-       JOIN orders o ON o.tenant_id = p.tenant_id AND o.order_id = p.order_id, span
+       JOIN orders o ON o.tenant_id = p.tenant_id AND o.order_id = p.order_id
       WHERE p.tenant_id = $1 AND o.location_id = $2
-        AND p.taken_at_ms >= span.t0 AND p.taken_at_ms < span.t1
-      GROUP BY p.tender ORDER BY 3 DESC, 1"
-);
+        AND p.taken_at_ms >= $3 AND p.taken_at_ms < $4
+      GROUP BY p.tender ORDER BY 3 DESC, 1";
 
 /// A section of a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -384,17 +390,17 @@ pub async fn report(
 ) -> Result<Report, ReportError> {
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
-    let known = tx
-        .query_opt(
-            "SELECT 1 FROM locations WHERE tenant_id = $1 AND location_id = $2",
-            &[&tenant, &range.location],
-        )
-        .await?;
-    if known.is_none() {
-        return Err(ReportError::NoLocation(range.location));
-    }
+    let span = tx
+        .query_opt(SPAN, &[&tenant, &range.location, &range.from, &range.to])
+        .await?
+        .ok_or(ReportError::NoLocation(range.location))?;
+    let (tz, t0, t1): (String, i64, i64) = (span.get(0), span.get(1), span.get(2));
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
-        [&tenant, &range.location, &range.from, &range.to];
+        [&tenant, &range.location, &t0, &t1];
+    let local: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
+        [&tenant, &range.location, &t0, &t1, &tz];
+    let days: [&(dyn tokio_postgres::types::ToSql + Sync); 7] =
+        [&tenant, &range.location, &t0, &t1, &tz, &range.from, &range.to];
     let buckets = |rows: Vec<tokio_postgres::Row>| -> Vec<Bucket> {
         rows.iter().map(|r| Bucket { label: r.get(0), orders: r.get(1), net: r.get(2) }).collect()
     };
@@ -415,8 +421,8 @@ pub async fn report(
                     refunded: r.get(8),
                 };
             }
-            Section::Hours => report.by_hour = buckets(tx.query(BY_HOUR, &params).await?),
-            Section::Days => report.by_day = buckets(tx.query(BY_DAY, &params).await?),
+            Section::Hours => report.by_hour = buckets(tx.query(BY_HOUR, &local).await?),
+            Section::Days => report.by_day = buckets(tx.query(BY_DAY, &days).await?),
             Section::Items => {
                 report.by_item = tx
                     .query(BY_ITEM, &params)
@@ -478,15 +484,18 @@ pub async fn orders(
     limit: i64,
 ) -> Result<Vec<OrderRow>, ReportError> {
     const ORDERS: &str = concat!(
-        span!(),
         "SELECT o.order_id, o.closed_at_ms, o.currency, o.net, o.tax, o.total, o.tips, o.refunded",
         closed!(),
         "ORDER BY o.closed_at_ms DESC, o.order_id LIMIT $5"
     );
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
-    let rows =
-        tx.query(ORDERS, &[&tenant, &range.location, &range.from, &range.to, &limit]).await?;
+    let span = tx
+        .query_opt(SPAN, &[&tenant, &range.location, &range.from, &range.to])
+        .await?
+        .ok_or(ReportError::NoLocation(range.location))?;
+    let (t0, t1): (i64, i64) = (span.get(1), span.get(2));
+    let rows = tx.query(ORDERS, &[&tenant, &range.location, &t0, &t1, &limit]).await?;
     tx.commit().await?;
     Ok(rows
         .iter()
