@@ -562,9 +562,31 @@ pub async fn sign_out_everywhere(store: &Store, user: &SessionUser) -> Result<()
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, user.tenant_id).await?;
     end_sessions(&tx, user.tenant_id, user.user_id, None, now_i64(store)).await?;
+    tokens::revoke_all(&tx, user.tenant_id, user.user_id, now_i64(store)).await?;
     tx.commit().await?;
     tracing::info!(tenant_id = %user.tenant_id, user_id = %user.user_id, "console user signed out everywhere");
     Ok(())
+}
+
+/// Checks `user`'s own password (before something a stolen session alone must not do).
+pub async fn confirm_password(
+    store: &Store,
+    user: &SessionUser,
+    password: String,
+) -> Result<(), AccountError> {
+    let stored: Option<String> = {
+        let mut client = store.pool.get().await?;
+        let tx = tenant_tx(&mut client, user.tenant_id).await?;
+        let row = tx
+            .query_opt(
+                "SELECT password_hash FROM console_users WHERE tenant_id = $1 AND user_id = $2 AND active",
+                &[&user.tenant_id, &user.user_id],
+            )
+            .await?;
+        tx.commit().await?;
+        row.map(|r| r.get(0))
+    };
+    if verify_password(password, stored).await? { Ok(()) } else { Err(AccountError::WrongPassword) }
 }
 
 /// Whether `user` has the second factor on.
@@ -693,6 +715,7 @@ pub async fn change_password(
     end_sessions(&tx, user.tenant_id, user.user_id, Some(&user.session_hash), now_i64(store))
         .await?;
     links::void_resets(&tx, user.tenant_id, user.user_id, now_i64(store)).await?;
+    tokens::revoke_all(&tx, user.tenant_id, user.user_id, now_i64(store)).await?;
     tx.commit().await?;
     tracing::info!(tenant_id = %user.tenant_id, user_id = %user.user_id, "console password changed");
     Ok(())

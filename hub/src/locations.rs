@@ -122,7 +122,8 @@ pub async fn update_location(
         let in_use = tx
             .query_opt(
                 "SELECT 1 WHERE EXISTS (SELECT 1 FROM orders WHERE tenant_id = $1 AND location_id = $2)
-                    OR EXISTS (SELECT 1 FROM aggregates WHERE tenant_id = $1 AND kind = 'item')",
+                    OR EXISTS (SELECT 1 FROM aggregates WHERE tenant_id = $1
+                                  AND kind IN ('item', 'modifier_group'))",
                 &[&tenant, &location],
             )
             .await?;

@@ -884,6 +884,7 @@ async fn invitations_and_resets_work_once_and_die_with_their_owner() -> Result<(
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines, reason = "a token's life: made, used in scope, moved, revoked")]
 async fn api_tokens_are_scoped_shown_once_and_revocable() -> Result<()> {
     let hub = TestHub::start().await?;
     let (tenant, location) = hub.tenant("Bistro").await?;
@@ -897,7 +898,15 @@ async fn api_tokens_are_scoped_shown_once_and_revocable() -> Result<()> {
     let csrf = field(&owner.get("/console/account").await?.body, "csrf")?;
     let make = async |b: &mut Browser, name: &str, scope: &str| -> Result<String> {
         let page = b
-            .post("/console/account/tokens", &[("csrf", &csrf), ("name", name), ("scope", scope)])
+            .post(
+                "/console/account/tokens",
+                &[
+                    ("csrf", &csrf),
+                    ("name", name),
+                    ("scope", scope),
+                    ("password", CONSOLE_PASSWORD),
+                ],
+            )
             .await?;
         ensure!(page.status == StatusCode::OK, "{} {}", page.status, page.body);
         Ok(page
@@ -908,6 +917,13 @@ async fn api_tokens_are_scoped_shown_once_and_revocable() -> Result<()> {
             .context("the token")?
             .to_owned())
     };
+    let no_password = owner
+        .post(
+            "/console/account/tokens",
+            &[("csrf", &csrf), ("name", "x"), ("scope", "write"), ("password", "wrong")],
+        )
+        .await?;
+    ensure!(no_password.status == StatusCode::FORBIDDEN, "a stolen session alone makes no token");
     let read = make(&mut owner, "Nightly export", "read").await?;
     let write = make(&mut owner, "Menu sync", "write").await?;
     let listed = owner.get("/console/account").await?.body;
@@ -971,6 +987,15 @@ async fn api_tokens_are_scoped_shown_once_and_revocable() -> Result<()> {
     ensure!(
         api(&read, reqwest::Method::GET, "/api/v1/console/catalog").send().await?.status()
             == StatusCode::OK
+    );
+    // Signing out everywhere revokes the user's tokens too.
+    ensure!(
+        owner.post("/console/account/sign-out-everywhere", &[("csrf", &csrf)]).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    ensure!(
+        api(&read, reqwest::Method::GET, "/api/v1/console/catalog").send().await?.status()
+            == StatusCode::UNAUTHORIZED
     );
     hub.stop().await
 }

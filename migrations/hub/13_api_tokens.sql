@@ -23,6 +23,15 @@ CREATE TABLE api_tokens (
 CREATE UNIQUE INDEX api_tokens_by_hash ON api_tokens (tenant_id, token_hash);
 SELECT hub_tenant_table('api_tokens', 'SELECT, INSERT, UPDATE');
 
+-- Open revoked-device alerts raised twice by concurrent requests before this index: all
+-- but the first are acknowledged, so the index can be built.
+UPDATE alerts a SET acknowledged_at_ms = a.created_at_ms
+ WHERE a.kind = 'revoked_device' AND a.acknowledged_at_ms IS NULL
+   AND EXISTS (SELECT 1 FROM alerts b
+                WHERE b.tenant_id = a.tenant_id AND b.device_id = a.device_id
+                  AND b.kind = 'revoked_device' AND b.acknowledged_at_ms IS NULL
+                  AND (b.created_at_ms, b.alert_id) < (a.created_at_ms, a.alert_id));
+
 DO $$
 BEGIN
     EXECUTE 'ALTER TABLE console_users ADD COLUMN totp_failures integer NOT NULL DEFAULT 0';

@@ -45,6 +45,10 @@ async fn issue(
     let now = now_i64(store);
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
+    if let Some(user) = user {
+        // Only a user's newest reset link works.
+        void_resets(&tx, tenant, user, now).await?;
+    }
     tx.execute(
         "INSERT INTO console_links (tenant_id, token_hash, kind, email, role, user_id, created_by,
              created_at_ms, expires_at_ms)
@@ -116,7 +120,6 @@ pub async fn reset(
     issue(store, tenant, by, "reset", &email, None, Some(user)).await
 }
 
-/// The stored digest of a link's token (64 hex digits), if it is one.
 /// Voids `user`'s unused reset links (a newer one, or a new password, replaces them).
 pub(super) async fn void_resets(
     tx: &deadpool_postgres::Transaction<'_>,
@@ -150,6 +153,7 @@ pub(super) async fn void_issued_by(
     Ok(())
 }
 
+/// The stored digest of a link's token (64 hex digits), if it is one.
 fn token_hash(token: &str) -> Option<[u8; 32]> {
     if token.len() != 64 {
         return None;
@@ -250,6 +254,7 @@ pub async fn redeem(
             )
             .await?;
             end_sessions(&tx, tenant, *user, None, now).await?;
+            super::tokens::revoke_all(&tx, tenant, *user, now).await?;
         }
     }
     tx.commit().await?;

@@ -71,6 +71,12 @@ pub async fn create(
     let secret = random::<32>()?;
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, user.tenant_id).await?;
+    // The user's row, locked: two creations at once count each other.
+    tx.execute(
+        "SELECT 1 FROM console_users WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE",
+        &[&user.tenant_id, &user.user_id],
+    )
+    .await?;
     let held: i64 = tx
         .query_one(
             "SELECT count(*) FROM api_tokens WHERE tenant_id = $1 AND user_id = $2 AND revoked_at_ms IS NULL",
@@ -90,6 +96,23 @@ pub async fn create(
     tx.commit().await?;
     tracing::info!(tenant_id = %user.tenant_id, user_id = %user.user_id, scope = scope.as_str(), "API token created");
     Ok(format!("thb_{}{}", user.tenant_id.simple(), hex(&secret)))
+}
+
+/// Revokes every token of `user` (their password was reset, or they signed out
+/// everywhere: whoever held their session may have made one).
+pub(super) async fn revoke_all(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: Uuid,
+    user: Uuid,
+    now_ms: i64,
+) -> Result<(), Fault> {
+    tx.execute(
+        "UPDATE api_tokens SET revoked_at_ms = $3
+          WHERE tenant_id = $1 AND user_id = $2 AND revoked_at_ms IS NULL",
+        &[&tenant, &user, &now_ms],
+    )
+    .await?;
+    Ok(())
 }
 
 /// `user`'s unrevoked tokens, newest first.

@@ -110,6 +110,7 @@ async fn account_page_with(
             form.row method="post" action="/console/account/tokens" {
                 (csrf(user))
                 (labelled("Name", Input::new("name").id("token-name").maxlength(100).placeholder("Nightly export")))
+                (labelled("Your password", Input::new("password").id("token-password").kind("password").maxlength(1024)))
                 label { "Scope"
                     select name="scope" id="token-scope" {
                         option value="read" { "Read only" }
@@ -263,6 +264,16 @@ pub(in crate::http) async fn create_token(
         let msg = Message::Error("Choose read or write".into());
         return account_page(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, Some(&msg)).await;
     };
+    // A token outlives the session that made it: a stolen session alone cannot make one.
+    match accounts::confirm_password(state.store(), &user, fields.get("password").to_owned()).await
+    {
+        Ok(()) => {}
+        Err(AccountError::WrongPassword) => {
+            let msg = Message::Error("The password is wrong".into());
+            return account_page(&state, &user, StatusCode::FORBIDDEN, Some(&msg)).await;
+        }
+        Err(e) => return Err(e.into()),
+    }
     match tokens::create(state.store(), &user, &name, scope).await {
         Ok(token) => account_page_with(&state, &user, StatusCode::OK, None, Some(&token)).await,
         Err(e @ AccountError::TooManyTokens(_)) => {

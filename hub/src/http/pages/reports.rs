@@ -43,7 +43,7 @@ fn days(date: &str) -> Option<i64> {
         (date[..4].parse().ok()?, date[5..7].parse().ok()?, date[8..].parse().ok()?);
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-    if !(1..=12).contains(&m) || d < 1 || d > month_days[usize::try_from(m - 1).ok()?] || y < 1970 {
+    if !(1..=12).contains(&m) || d < 1 || d > month_days[usize::try_from(m - 1).ok()?] || y < 1971 {
         return None;
     }
     // Howard Hinnant's days_from_civil.
@@ -362,7 +362,7 @@ mod tests {
 
     #[test]
     fn dates_are_real_calendar_days() {
-        assert_eq!(days("1970-01-01"), Some(0));
+        assert_eq!(days("1971-01-01"), Some(365));
         assert_eq!(days("2024-07-03"), Some(19_907));
         assert_eq!(days("2024-02-29").zip(days("2024-03-01")).map(|(a, b)| b - a), Some(1));
         for bad in [
@@ -373,6 +373,7 @@ mod tests {
             "20240703",
             "2024-07-32",
             "1969-12-31",
+            "1970-06-01",
             "abcd-ef-gh",
         ] {
             assert_eq!(days(bad), None, "{bad}");
