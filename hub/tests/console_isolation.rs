@@ -43,7 +43,7 @@ struct Targets {
 async fn tenant_b(hub: &TestHub) -> Result<Targets> {
     let (tenant, location) = hub.tenant("Beta Secret Co").await?;
     hub.console_user(tenant, "owner@beta-secret.example", "owner").await?;
-    let mut b = Browser::new(hub)?;
+    let mut b = Browser::new(&hub.base)?;
     ensure!(
         b.sign_in(tenant, "owner@beta-secret.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -175,7 +175,7 @@ async fn console_pages_show_and_change_nothing_of_another_tenant() -> Result<()>
     let b = tenant_b(&hub).await?;
     let (tenant_a, location_a) = hub.tenant("Alpha Co").await?;
     hub.console_user(tenant_a, "owner@alpha.example", "owner").await?;
-    let mut a = Browser::new(&hub)?;
+    let mut a = Browser::new(&hub.base)?;
     ensure!(
         a.sign_in(tenant_a, "owner@alpha.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -282,7 +282,7 @@ async fn console_pages_show_and_change_nothing_of_another_tenant() -> Result<()>
         &b.tenant.to_string(),
         1,
     );
-    let mut forged = Browser::new(&hub)?;
+    let mut forged = Browser::new(&hub.base)?;
     forged.cookies.push(("thorbis_console".into(), cookie));
     for path in &reads[..24] {
         attempts += 1;

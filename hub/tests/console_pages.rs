@@ -17,7 +17,7 @@ async fn signing_in_needs_the_form_token_and_the_right_password() -> Result<()> 
     let hub = TestHub::start().await?;
     let (tenant, _) = hub.tenant("Bistro").await?;
     hub.console_user(tenant, "owner@bistro.example", "owner").await?;
-    let mut browser = Browser::new(&hub)?;
+    let mut browser = Browser::new(&hub.base)?;
 
     let home = browser.get("/console").await?;
     ensure!(home.status == StatusCode::SEE_OTHER, "{}", home.status);
@@ -27,7 +27,7 @@ async fn signing_in_needs_the_form_token_and_the_right_password() -> Result<()> 
     let page = browser.get(&format!("/console/signin?business={tenant}")).await?;
     ensure!(page.body.contains(&format!("value=\"{tenant}\"")), "the business is filled in");
     let token = field(&page.body, "login_token")?;
-    let mut stranger = Browser::new(&hub)?;
+    let mut stranger = Browser::new(&hub.base)?;
     let business = tenant.to_string();
     let forged = stranger
         .post(
@@ -86,7 +86,7 @@ async fn a_location_s_day_is_local_and_today_compares_with_last_week() -> Result
     let (tenant, location) = hub.tenant("Bistro").await?;
     hub.console_user(tenant, "owner@bistro.example", "owner").await?;
     hub.console_user(tenant, "viewer@bistro.example", "viewer").await?;
-    let mut owner = Browser::new(&hub)?;
+    let mut owner = Browser::new(&hub.base)?;
     ensure!(
         owner.sign_in(tenant, "owner@bistro.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -123,7 +123,7 @@ async fn a_location_s_day_is_local_and_today_compares_with_last_week() -> Result
     // A form without the session's token, or from a viewer, changes nothing.
     let no_token = owner.post(&path, &form[1..]).await?;
     ensure!(no_token.status == StatusCode::FORBIDDEN, "{}", no_token.status);
-    let mut viewer = Browser::new(&hub)?;
+    let mut viewer = Browser::new(&hub.base)?;
     ensure!(
         viewer.sign_in(tenant, "viewer@bistro.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -232,7 +232,7 @@ async fn devices_get_codes_and_are_revoked_and_tenants_see_only_their_own() -> R
     let (other, other_location) = hub.tenant("Other").await?;
     hub.console_user(tenant, "owner@bistro.example", "owner").await?;
     hub.console_user(other, "owner@other.example", "owner").await?;
-    let mut owner = Browser::new(&hub)?;
+    let mut owner = Browser::new(&hub.base)?;
     ensure!(
         owner.sign_in(tenant, "owner@bistro.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -280,7 +280,7 @@ async fn devices_get_codes_and_are_revoked_and_tenants_see_only_their_own() -> R
 
     // The other tenant's owner sees neither the device, the location nor its settings,
     // and cannot revoke the device.
-    let mut stranger = Browser::new(&hub)?;
+    let mut stranger = Browser::new(&hub.base)?;
     ensure!(
         stranger.sign_in(other, "owner@other.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -361,7 +361,7 @@ async fn the_catalog_publishes_items_with_modifier_groups_in_the_location_curren
     let hub = TestHub::start().await?;
     let (tenant, location) = hub.tenant("Bistro").await?;
     hub.console_user(tenant, "owner@bistro.example", "owner").await?;
-    let mut owner = Browser::new(&hub)?;
+    let mut owner = Browser::new(&hub.base)?;
     ensure!(
         owner.sign_in(tenant, "owner@bistro.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -470,7 +470,7 @@ async fn staff_get_pins_that_are_never_shown() -> Result<()> {
     let hub = TestHub::start().await?;
     let (tenant, location) = hub.tenant("Bistro").await?;
     hub.console_user(tenant, "manager@bistro.example", "manager").await?;
-    let mut manager = Browser::new(&hub)?;
+    let mut manager = Browser::new(&hub.base)?;
     ensure!(
         manager.sign_in(tenant, "manager@bistro.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -539,7 +539,7 @@ async fn a_revoked_device_that_syncs_raises_one_alert_a_manager_acknowledges() -
     hub.console_user(tenant, "viewer@bistro.example", "viewer").await?;
     let mut agent = hub.agent(tenant, location, 5).await?;
     let device = support_uuid(&agent);
-    let mut manager = Browser::new(&hub)?;
+    let mut manager = Browser::new(&hub.base)?;
     ensure!(
         manager.sign_in(tenant, "manager@bistro.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -575,7 +575,7 @@ async fn a_revoked_device_that_syncs_raises_one_alert_a_manager_acknowledges() -
     let ack = format!("/console/alerts/{alert}/acknowledge");
 
     // A viewer sees it and cannot acknowledge it.
-    let mut viewer = Browser::new(&hub)?;
+    let mut viewer = Browser::new(&hub.base)?;
     ensure!(
         viewer.sign_in(tenant, "viewer@bistro.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -614,7 +614,7 @@ async fn a_device_log_is_verified_in_the_console_and_its_export_offline() -> Res
     }
     let device = support_uuid(&agent);
     let events = agent.tip().seq;
-    let mut viewer = Browser::new(&hub)?;
+    let mut viewer = Browser::new(&hub.base)?;
     ensure!(
         viewer.sign_in(tenant, "viewer@bistro.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -640,7 +640,7 @@ async fn a_device_log_is_verified_in_the_console_and_its_export_offline() -> Res
             == StatusCode::FORBIDDEN
     );
     hub.console_user(tenant, "manager@bistro.example", "manager").await?;
-    let mut manager = Browser::new(&hub)?;
+    let mut manager = Browser::new(&hub.base)?;
     ensure!(
         manager.sign_in(tenant, "manager@bistro.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -725,7 +725,7 @@ async fn invitations_and_resets_work_once_and_die_with_their_owner() -> Result<(
     let (tenant, _) = hub.tenant("Bistro").await?;
     hub.console_user(tenant, "owner@bistro.example", "owner").await?;
     hub.console_user(tenant, "manager@bistro.example", "manager").await?;
-    let mut owner = Browser::new(&hub)?;
+    let mut owner = Browser::new(&hub.base)?;
     ensure!(
         owner.sign_in(tenant, "owner@bistro.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -733,7 +733,7 @@ async fn invitations_and_resets_work_once_and_die_with_their_owner() -> Result<(
     let csrf = field(&owner.get("/console/users").await?.body, "csrf")?;
 
     // Only an owner invites.
-    let mut manager = Browser::new(&hub)?;
+    let mut manager = Browser::new(&hub.base)?;
     ensure!(
         manager.sign_in(tenant, "manager@bistro.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -768,7 +768,7 @@ async fn invitations_and_resets_work_once_and_die_with_their_owner() -> Result<(
     let token = path.split("token=").nth(1).context("a token")?.to_owned();
     let business = tenant.to_string();
 
-    let mut newcomer = Browser::new(&hub)?;
+    let mut newcomer = Browser::new(&hub.base)?;
     let page = newcomer.get(&path).await?;
     ensure!(
         page.status == StatusCode::OK && page.body.contains("new@bistro.example"),
@@ -823,7 +823,7 @@ async fn invitations_and_resets_work_once_and_die_with_their_owner() -> Result<(
         ("password", "the new long secret".to_owned()),
         ("again", "the new long secret".to_owned()),
     ];
-    ensure!(post(&mut Browser::new(&hub)?, form).await?.status == StatusCode::SEE_OTHER);
+    ensure!(post(&mut Browser::new(&hub.base)?, form).await?.status == StatusCode::SEE_OTHER);
     ensure!(
         newcomer.get("/console").await?.status == StatusCode::SEE_OTHER,
         "the old session ended"
@@ -839,7 +839,7 @@ async fn invitations_and_resets_work_once_and_die_with_their_owner() -> Result<(
 
     // A link stops working once the owner who made it is deactivated.
     hub.console_user(tenant, "second@bistro.example", "owner").await?;
-    let mut second = Browser::new(&hub)?;
+    let mut second = Browser::new(&hub.base)?;
     ensure!(
         second.sign_in(tenant, "second@bistro.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -860,7 +860,7 @@ async fn invitations_and_resets_work_once_and_die_with_their_owner() -> Result<(
         .replace("&amp;", "&");
     let late_path =
         late_url.split_once("/console/").map(|(_, p)| format!("/console/{p}")).context("a path")?;
-    ensure!(Browser::new(&hub)?.get(&late_path).await?.status == StatusCode::OK);
+    ensure!(Browser::new(&hub.base)?.get(&late_path).await?.status == StatusCode::OK);
     let users = owner.get("/console/users").await?;
     let row = users
         .body
@@ -876,7 +876,7 @@ async fn invitations_and_resets_work_once_and_die_with_their_owner() -> Result<(
             == StatusCode::SEE_OTHER
     );
     ensure!(
-        Browser::new(&hub)?.get(&late_path).await?.status == StatusCode::GONE,
+        Browser::new(&hub.base)?.get(&late_path).await?.status == StatusCode::GONE,
         "a deactivated owner's link"
     );
 
@@ -890,7 +890,7 @@ async fn api_tokens_are_scoped_shown_once_and_revocable() -> Result<()> {
     let (tenant, location) = hub.tenant("Bistro").await?;
     let (other, _) = hub.tenant("Other").await?;
     hub.console_user(tenant, "owner@bistro.example", "owner").await?;
-    let mut owner = Browser::new(&hub)?;
+    let mut owner = Browser::new(&hub.base)?;
     ensure!(
         owner.sign_in(tenant, "owner@bistro.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -1007,7 +1007,7 @@ async fn two_step_sign_in_asks_for_each_code_once_and_sign_out_everywhere_ends_e
     let (tenant, _) = hub.tenant("Bistro").await?;
     hub.console_user(tenant, "manager@bistro.example", "manager").await?;
     let business = tenant.to_string();
-    let mut manager = Browser::new(&hub)?;
+    let mut manager = Browser::new(&hub.base)?;
     ensure!(
         manager.sign_in(tenant, "manager@bistro.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::SEE_OTHER
@@ -1058,7 +1058,7 @@ async fn two_step_sign_in_asks_for_each_code_once_and_sign_out_everywhere_ends_e
         manager.post("/console/account/totp/on", &swap).await?.status
             == StatusCode::UNPROCESSABLE_ENTITY
     );
-    let mut other = Browser::new(&hub)?;
+    let mut other = Browser::new(&hub.base)?;
     ensure!(
         other.sign_in(tenant, "manager@bistro.example", CONSOLE_PASSWORD).await?.status
             == StatusCode::UNAUTHORIZED,
@@ -1084,7 +1084,7 @@ async fn two_step_sign_in_asks_for_each_code_once_and_sign_out_everywhere_ends_e
     let fresh = code(NOW_MS + 30_000);
     ensure!(with_code(&mut other, &fresh).await? == StatusCode::SEE_OTHER);
     ensure!(
-        with_code(&mut Browser::new(&hub)?, &fresh).await? == StatusCode::UNAUTHORIZED,
+        with_code(&mut Browser::new(&hub.base)?, &fresh).await? == StatusCode::UNAUTHORIZED,
         "a code works once"
     );
 

@@ -21,11 +21,10 @@ use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, Result, bail, ensure};
+use anyhow::{Context as _, Result, ensure};
 use serde_json::{Value, json};
 use thorbis_agent::{Store, StoreConfig, seed};
 use thorbis_hub::testing::fresh_database;
@@ -33,10 +32,13 @@ use uuid::Uuid;
 
 #[path = "support/bins.rs"]
 mod bins;
+#[path = "support/proc.rs"]
+mod proc;
 #[path = "support/ui.rs"]
 mod ui;
 
 use bins::binary;
+use proc::Proc;
 use ui::Ui;
 
 const ADMIN_TOKEN: &str = "store-outage-admin-token";
@@ -58,79 +60,6 @@ fn main() -> Result<()> {
         println!("RESULT store_outage failed: {e:#}");
     }
     result
-}
-
-/// A child process whose stdout lines are read by a thread (so it never blocks on a full
-/// pipe) and whose stderr goes to a log file. Killed when dropped.
-struct Proc {
-    name: String,
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    log: PathBuf,
-}
-
-impl Proc {
-    fn spawn(name: &str, mut command: Command, dir: &Path) -> Result<Self> {
-        let log = dir.join(format!("{name}.log"));
-        let child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log)?)
-            .spawn()
-            .with_context(|| format!("starting {name}"))?;
-        let mut child = child;
-        let stdout = child.stdout.take().context("stdout")?;
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                // Keep draining even when nobody listens any more.
-                let _ = tx.send(line);
-            }
-        });
-        Ok(Self { name: name.to_owned(), child, lines, log })
-    }
-
-    /// The rest of the first line that starts with `prefix`.
-    fn wait_line(&self, prefix: &str) -> Result<String> {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(rest) = line.strip_prefix(prefix) {
-                        return Ok(rest.trim().to_owned());
-                    }
-                }
-                Err(_) => bail!(
-                    "{} printed no {prefix:?} line; its log:\n{}",
-                    self.name,
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                ),
-            }
-        }
-    }
-
-    /// Asks the process to stop (SIGINT, as Ctrl-C) and waits, killing it after a while.
-    fn stop(mut self) -> Result<()> {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-INT", &pid]).status()?;
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if self.child.try_wait()?.is_some() {
-                return Ok(());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        bail!("{} did not stop on SIGINT", self.name)
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Sends one command to a chaos proxy's control port.

@@ -1,12 +1,13 @@
 //! A browser without JavaScript for the console's page tests: real HTTP, cookies kept,
-//! redirects not followed, forms posted as `application/x-www-form-urlencoded`.
+//! redirects not followed, forms posted as `application/x-www-form-urlencoded`. Shared by the
+//! hub's console tests and the cross-crate console-and-agent scenario (each uses part of it).
+
+#![allow(dead_code)]
 
 use anyhow::{Context as _, Result, ensure};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use uuid::Uuid;
-
-use super::TestHub;
 
 /// A browser without JavaScript: follows nothing by itself, keeps its cookies.
 pub struct Browser {
@@ -23,10 +24,10 @@ pub struct Answer {
 }
 
 impl Browser {
-    pub fn new(hub: &TestHub) -> Result<Self> {
+    pub fn new(base: &str) -> Result<Self> {
         let http =
             reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()?;
-        Ok(Browser { http, base: hub.base.clone(), cookies: Vec::new() })
+        Ok(Browser { http, base: base.to_owned(), cookies: Vec::new() })
     }
 
     pub fn cookie_header(&self) -> String {
