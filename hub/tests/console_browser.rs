@@ -183,7 +183,7 @@ async fn menu(page: &Page, axe: &str, base: &str) -> Result<()> {
     audit(page, axe, "item").await?;
     fill(page, "#item-name", "Flat white").await?;
     fill(page, "#item-price", "3.80").await?;
-    eval(page, "(() => { document.querySelector('[name=groups]').checked = true; const c = document.getElementById('item-category'); c.value = c.options[1].value; return true; })()").await;
+    eval(page, "(() => { document.querySelector('[name=groups]').checked = true; const c = document.getElementById('item-category'); c.value = c.options[0].value; return true; })()").await;
     click_and_load(page, "#save-item", "!!document.querySelector('[data-item]')").await?;
     let row = text(page, "document.querySelector('[data-item]').innerText").await?;
     ensure!(row.contains("Flat white") && row.contains("3.80") && row.contains("Milk"), "{row}");

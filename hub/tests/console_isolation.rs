@@ -78,10 +78,17 @@ async fn tenant_b(hub: &TestHub) -> Result<Targets> {
         .and_then(|s| s.split('"').next())
         .context("group")?
         .to_owned();
+    let category = form
+        .split("<option value=\"")
+        .find(|o| o.contains("\">Beta Secret Category<"))
+        .and_then(|o| o.split('"').next())
+        .context("category")?
+        .to_owned();
     let item = [
         ("csrf", csrf.as_str()),
         ("name", "Beta Secret Item"),
         ("price", "9.99"),
+        ("category", category.as_str()),
         ("groups", group_id.as_str()),
         ("active", "1"),
     ];

@@ -228,7 +228,6 @@ fn item_form(
                 Input::new("price").id("item-price").value(&price_text).decimal().maxlength(12).disabled(read_only)))
             label { "Category"
                 select name="category" id="item-category" disabled[read_only] {
-                    option value="" { "None" }
                     @for k in &c.categories { option value=(k.id.0) selected[chosen_category == k.id.0.to_string()] { (k.name) } }
                 }
             }
@@ -267,9 +266,13 @@ fn parse_item(fields: &Fields, id: ItemId, c: &Catalog) -> Result<Item, String> 
         }
         raw.parse().map(Some).map_err(|_| format!("Choose a {what} from the list"))
     };
+    // Terminals show items by category: an item without one would never be on a screen.
     let category = pick(fields.get("category"), "category")?.map(CategoryId);
-    if category.is_some_and(|k| !c.categories.iter().any(|x| x.id == k)) {
-        return Err("Choose a category from the list".into());
+    if c.categories.is_empty() {
+        return Err("Add a category first: terminals show items by category".into());
+    }
+    if !category.is_some_and(|k| c.categories.iter().any(|x| x.id == k)) {
+        return Err("Choose the item's category: terminals show items by category".into());
     }
     let tax_category = pick(fields.get("tax_category"), "tax category")?.map(TaxCategoryId);
     if tax_category.is_some_and(|t| !c.tax_categories.iter().any(|x| x.id == t)) {
@@ -559,10 +562,16 @@ pub(in crate::http) async fn update_group(
 mod tests {
     use super::*;
 
+    const COFFEE: &str = "01900000-0000-7000-8000-00000000c0ff";
+
     fn catalog() -> Catalog {
         Catalog {
             items: vec![],
-            categories: vec![],
+            categories: vec![Category {
+                id: CategoryId(COFFEE.parse().unwrap()),
+                name: "Coffee".into(),
+                position: 0,
+            }],
             groups: vec![],
             tax_categories: vec![],
             currency: Ok(Currency::USD),
@@ -632,6 +641,7 @@ mod tests {
             &fields(&[
                 ("name", "Latte"),
                 ("price", "4.50"),
+                ("category", COFFEE),
                 ("barcodes", "0123, 456"),
                 ("active", "1"),
             ]),
@@ -641,15 +651,20 @@ mod tests {
         .unwrap();
         assert_eq!((item.price, item.barcodes.len(), item.active), (Money(450), 2, true));
         assert!(
-            parse_item(&fields(&[("name", "Latte"), ("price", "4.505")]), id, &c)
-                .unwrap_err()
-                .contains("Price")
+            parse_item(
+                &fields(&[("name", "Latte"), ("price", "4.505"), ("category", COFFEE)]),
+                id,
+                &c
+            )
+            .unwrap_err()
+            .contains("Price")
         );
         assert!(
             parse_item(
                 &fields(&[
                     ("name", "Latte"),
                     ("price", "4"),
+                    ("category", COFFEE),
                     ("groups", &Uuid::now_v7().to_string())
                 ]),
                 id,
@@ -662,7 +677,12 @@ mod tests {
         let other = ItemId(Uuid::now_v7());
         assert!(
             parse_item(
-                &fields(&[("name", "Mocha"), ("price", "5"), ("barcodes", "456")]),
+                &fields(&[
+                    ("name", "Mocha"),
+                    ("price", "5"),
+                    ("barcodes", "456"),
+                    ("category", COFFEE)
+                ]),
                 other,
                 &c
             )
@@ -670,6 +690,10 @@ mod tests {
             .contains("already")
         );
         c.currency = Err("set a location's currency first".into());
+        assert!(
+            parse_item(&fields(&[("name", "Mocha"), ("price", "5")]), other, &c)
+                .is_err_and(|e| e.contains("category") || e.contains("currency"))
+        );
         assert!(
             parse_item(&fields(&[("name", "Mocha"), ("price", "5")]), other, &c)
                 .unwrap_err()
