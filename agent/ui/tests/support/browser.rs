@@ -124,6 +124,13 @@ pub async fn click_and_load(page: &Page, selector: &str, then: &str) -> Result<(
     mark_page(page).await;
     // Input goes to the tab in front, as a person's tap would.
     page.bring_to_front().await.context("bringing the tab to the front")?;
+    // In the middle of the window, clear of the sticky top bar (a tap at the edge of the
+    // viewport could land on the bar instead).
+    let centre = format!(
+        "(() => {{ const e = document.querySelector({}); if (e) e.scrollIntoView({{ block: 'center' }}); return true; }})()",
+        serde_json::to_string(selector)?
+    );
+    eval(page, &centre).await;
     page.find_element(selector)
         .await
         .with_context(|| format!("finding {selector}"))?

@@ -76,7 +76,7 @@ fn today(l: &LocationToday) -> Markup {
                 }
                 dt { "Open checks" } dd.open-checks { (l.open_checks) }
             }
-            p.muted.change { (change(&l.today, &l.last_week, &l.weekday)) }
+            p.muted.trend { (change(&l.today, &l.last_week, &l.weekday)) }
             p.muted { "Last " (l.weekday) " by now: " (plural(usize::try_from(l.last_week.orders).unwrap_or(0), "order")) ", "
                 (amount(l.last_week.net, l.currency)) " · " (l.time_zone) }
         }
