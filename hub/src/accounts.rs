@@ -574,19 +574,49 @@ pub async fn confirm_password(
     user: &SessionUser,
     password: String,
 ) -> Result<(), AccountError> {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(AccountError::WrongPassword);
+    }
+    let now = now_i64(store);
+    // As at sign-in: the attempt is counted before the password is checked, and a locked
+    // account is checked against nothing, so a session cannot guess its user's password
+    // faster than the sign-in page could. No connection is held while the hash is computed.
     let stored: Option<String> = {
         let mut client = store.pool.get().await?;
         let tx = tenant_tx(&mut client, user.tenant_id).await?;
         let row = tx
             .query_opt(
-                "SELECT password_hash FROM console_users WHERE tenant_id = $1 AND user_id = $2 AND active",
-                &[&user.tenant_id, &user.user_id],
+                "UPDATE console_users
+                    SET failed_logins = CASE WHEN failed_logins + 1 >= $3 THEN 0
+                                             ELSE failed_logins + 1 END,
+                        locked_until_ms = CASE WHEN failed_logins + 1 >= $3 THEN $4
+                                               ELSE locked_until_ms END
+                  WHERE tenant_id = $1 AND user_id = $2 AND active AND locked_until_ms <= $5
+              RETURNING password_hash",
+                &[
+                    &user.tenant_id,
+                    &user.user_id,
+                    &MAX_FAILED_LOGINS,
+                    &(now + LOCKOUT_MS as i64),
+                    &now,
+                ],
             )
             .await?;
         tx.commit().await?;
         row.map(|r| r.get(0))
     };
-    if verify_password(password, stored).await? { Ok(()) } else { Err(AccountError::WrongPassword) }
+    if !verify_password(password, stored).await? {
+        return Err(AccountError::WrongPassword);
+    }
+    let mut client = store.pool.get().await?;
+    let tx = tenant_tx(&mut client, user.tenant_id).await?;
+    tx.execute(
+        "UPDATE console_users SET failed_logins = 0 WHERE tenant_id = $1 AND user_id = $2",
+        &[&user.tenant_id, &user.user_id],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Whether `user` has the second factor on.
@@ -638,19 +668,9 @@ pub async fn disable_totp(
     user: &SessionUser,
     password: String,
 ) -> Result<(), AccountError> {
+    confirm_password(store, user, password).await?;
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, user.tenant_id).await?;
-    let stored: Option<String> = tx
-        .query_opt(
-            "SELECT password_hash FROM console_users
-              WHERE tenant_id = $1 AND user_id = $2 AND active FOR UPDATE",
-            &[&user.tenant_id, &user.user_id],
-        )
-        .await?
-        .map(|r| r.get(0));
-    if !verify_password(password, stored).await? {
-        return Err(AccountError::WrongPassword);
-    }
     tx.execute(
         "UPDATE console_users SET totp_secret = NULL WHERE tenant_id = $1 AND user_id = $2",
         &[&user.tenant_id, &user.user_id],
@@ -684,29 +704,19 @@ async fn end_sessions(
     Ok(())
 }
 
-/// Changes `user`'s own password, given the current one; every other session of the
-/// user ends. The row stays locked from reading the old hash to writing the new one, so
-/// two changes at once cannot both pass with the same current password.
+/// Changes `user`'s own password, given the current one (checked as
+/// [`confirm_password`] does, attempts counted); every other session of the user ends and
+/// their API tokens are revoked.
 pub async fn change_password(
     store: &Store,
     user: &SessionUser,
     current: String,
     new: String,
 ) -> Result<(), AccountError> {
+    confirm_password(store, user, current).await?;
+    let hash = hash_secret(new).await?;
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, user.tenant_id).await?;
-    let stored: Option<String> = tx
-        .query_opt(
-            "SELECT password_hash FROM console_users
-              WHERE tenant_id = $1 AND user_id = $2 AND active FOR UPDATE",
-            &[&user.tenant_id, &user.user_id],
-        )
-        .await?
-        .map(|r| r.get(0));
-    if !verify_password(current, stored).await? {
-        return Err(AccountError::WrongPassword);
-    }
-    let hash = hash_secret(new).await?;
     tx.execute(
         "UPDATE console_users SET password_hash = $3 WHERE tenant_id = $1 AND user_id = $2",
         &[&user.tenant_id, &user.user_id, &hash],

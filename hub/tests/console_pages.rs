@@ -1098,3 +1098,44 @@ async fn two_step_sign_in_asks_for_each_code_once_and_sign_out_everywhere_ends_e
     ensure!(other.get("/console").await?.status == StatusCode::SEE_OTHER);
     hub.stop().await
 }
+
+#[tokio::test]
+async fn password_guesses_from_a_session_lock_the_account_like_sign_in() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, _) = hub.tenant("Bistro").await?;
+    hub.console_user(tenant, "owner@bistro.example", "owner").await?;
+    let mut owner = Browser::new(&hub.base)?;
+    ensure!(
+        owner.sign_in(tenant, "owner@bistro.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    let csrf = field(&owner.get("/console/account").await?.body, "csrf")?;
+    let change = |current: &'static str| {
+        vec![
+            ("current", current),
+            ("new", "a brand new password"),
+            ("again", "a brand new password"),
+        ]
+    };
+    for _ in 0..thorbis_hub::http::console::MAX_FAILED_LOGINS {
+        let mut form = change("not my password");
+        form.insert(0, ("csrf", csrf.as_str()));
+        ensure!(
+            owner.post("/console/account/password", &form).await?.status == StatusCode::FORBIDDEN
+        );
+    }
+    // Locked: the right password is refused too, here and at sign-in, until the lockout ends.
+    let mut form = change(CONSOLE_PASSWORD);
+    form.insert(0, ("csrf", csrf.as_str()));
+    ensure!(owner.post("/console/account/password", &form).await?.status == StatusCode::FORBIDDEN);
+    ensure!(
+        Browser::new(&hub.base)?
+            .sign_in(tenant, "owner@bistro.example", CONSOLE_PASSWORD)
+            .await?
+            .status
+            == StatusCode::UNAUTHORIZED
+    );
+    hub.clock.set(NOW_MS + thorbis_hub::http::console::LOCKOUT_MS + 1);
+    ensure!(owner.post("/console/account/password", &form).await?.status == StatusCode::OK);
+    hub.stop().await
+}
