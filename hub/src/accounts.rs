@@ -206,10 +206,6 @@ async fn verify_password(password: String, stored: Option<String>) -> Result<boo
     .await
 }
 
-fn now_i64(store: &Store) -> i64 {
-    store.now_i64()
-}
-
 /// Adds a console user to `tenant`; returns its id. `email` is normalized and `password`
 /// checked by the caller.
 pub async fn create_user(
@@ -228,7 +224,7 @@ pub async fn create_user(
         .execute(
             "INSERT INTO console_users (tenant_id, user_id, email, password_hash, role, created_at_ms)
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, email) DO NOTHING",
-            &[&tenant, &user_id, &email, &password_hash, &role.as_str(), &now_i64(store)],
+            &[&tenant, &user_id, &email, &password_hash, &role.as_str(), &store.now_i64()],
         )
         .await?;
     if inserted == 0 {
@@ -254,7 +250,7 @@ async fn wrong_code(
     user: Uuid,
     email: &str,
 ) -> Result<(), AccountError> {
-    let now = now_i64(store);
+    let now = store.now_i64();
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     let failures: i32 = tx
@@ -314,7 +310,7 @@ pub async fn login(
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(AccountError::LoginFailed);
     }
-    let now = now_i64(store);
+    let now = store.now_i64();
     // The attempt is counted as a failure before the password is checked, in one
     // statement: concurrent guesses each take a slot of the allowance, so no more than
     // MAX_FAILED_LOGINS of them are ever checked before the account locks. A success gives
@@ -461,7 +457,7 @@ pub async fn session(
                JOIN console_users u ON u.tenant_id = s.tenant_id AND u.user_id = s.user_id
               WHERE s.tenant_id = $1 AND s.session_hash = $2 AND s.revoked_at_ms IS NULL
                 AND s.expires_at_ms > $3 AND u.active",
-            &[&tenant, &session_hash.as_slice(), &now_i64(store)],
+            &[&tenant, &session_hash.as_slice(), &store.now_i64()],
         )
         .await?;
     tx.commit().await?;
@@ -490,7 +486,7 @@ pub async fn logout(store: &Store, user: &SessionUser) -> Result<(), AccountErro
     tx.execute(
         "UPDATE console_sessions SET revoked_at_ms = $3
           WHERE tenant_id = $1 AND session_hash = $2 AND revoked_at_ms IS NULL",
-        &[&user.tenant_id, &user.session_hash.as_slice(), &now_i64(store)],
+        &[&user.tenant_id, &user.session_hash.as_slice(), &store.now_i64()],
     )
     .await?;
     tx.commit().await?;
@@ -550,9 +546,9 @@ pub async fn deactivate(store: &Store, tenant: Uuid, target: Uuid) -> Result<(),
     if updated == 0 {
         return Err(AccountError::NoUser(target));
     }
-    end_sessions(&tx, tenant, target, None, now_i64(store)).await?;
-    links::void_issued_by(&tx, tenant, target, now_i64(store)).await?;
-    links::void_resets(&tx, tenant, target, now_i64(store)).await?;
+    end_sessions(&tx, tenant, target, None, store.now_i64()).await?;
+    links::void_issued_by(&tx, tenant, target, store.now_i64()).await?;
+    links::void_resets(&tx, tenant, target, store.now_i64()).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -561,8 +557,8 @@ pub async fn deactivate(store: &Store, tenant: Uuid, target: Uuid) -> Result<(),
 pub async fn sign_out_everywhere(store: &Store, user: &SessionUser) -> Result<(), AccountError> {
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, user.tenant_id).await?;
-    end_sessions(&tx, user.tenant_id, user.user_id, None, now_i64(store)).await?;
-    tokens::revoke_all(&tx, user.tenant_id, user.user_id, now_i64(store)).await?;
+    end_sessions(&tx, user.tenant_id, user.user_id, None, store.now_i64()).await?;
+    tokens::revoke_all(&tx, user.tenant_id, user.user_id, store.now_i64()).await?;
     tx.commit().await?;
     tracing::info!(tenant_id = %user.tenant_id, user_id = %user.user_id, "console user signed out everywhere");
     Ok(())
@@ -577,7 +573,7 @@ pub async fn confirm_password(
     if password.len() > MAX_PASSWORD_BYTES {
         return Err(AccountError::WrongPassword);
     }
-    let now = now_i64(store);
+    let now = store.now_i64();
     // As at sign-in: the attempt is counted before the password is checked, and a locked
     // account is checked against nothing, so a session cannot guess its user's password
     // faster than the sign-in page could. No connection is held while the hash is computed.
@@ -722,10 +718,10 @@ pub async fn change_password(
         &[&user.tenant_id, &user.user_id, &hash],
     )
     .await?;
-    end_sessions(&tx, user.tenant_id, user.user_id, Some(&user.session_hash), now_i64(store))
+    end_sessions(&tx, user.tenant_id, user.user_id, Some(&user.session_hash), store.now_i64())
         .await?;
-    links::void_resets(&tx, user.tenant_id, user.user_id, now_i64(store)).await?;
-    tokens::revoke_all(&tx, user.tenant_id, user.user_id, now_i64(store)).await?;
+    links::void_resets(&tx, user.tenant_id, user.user_id, store.now_i64()).await?;
+    tokens::revoke_all(&tx, user.tenant_id, user.user_id, store.now_i64()).await?;
     tx.commit().await?;
     tracing::info!(tenant_id = %user.tenant_id, user_id = %user.user_id, "console password changed");
     Ok(())

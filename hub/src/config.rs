@@ -194,10 +194,12 @@ impl Config {
             }
         };
         let key_encryption_key = match get("THORBIS_HUB_KEY_ENCRYPTION_KEY") {
-            Some(hex) => Some(crate::identity::parse_hex32(&hex).ok_or_else(|| ConfigError {
-                name: "THORBIS_HUB_KEY_ENCRYPTION_KEY",
-                reason: "expected 64 hex digits (a 32-byte AES-256 key)".into(),
-            })?),
+            Some(hex) => {
+                Some(crate::identity::parse_hex::<32>(&hex).ok_or_else(|| ConfigError {
+                    name: "THORBIS_HUB_KEY_ENCRYPTION_KEY",
+                    reason: "expected 64 hex digits (a 32-byte AES-256 key)".into(),
+                })?)
+            }
             None => None,
         };
         Ok(Self {

@@ -177,17 +177,17 @@ pub fn code_hash(code: &str) -> [u8; 32] {
         .expect("SHA-256 digests are 32 bytes")
 }
 
-/// Parses 64 hex digits into 32 bytes (a key-encryption key from configuration).
+/// Parses `2 * N` hex digits (surrounding whitespace ignored) into `N` bytes: a
+/// key-encryption key from configuration, a cookie's or a link's secret.
 #[must_use]
-pub fn parse_hex32(s: &str) -> Option<[u8; 32]> {
+pub fn parse_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
     let s = s.trim().as_bytes();
-    if s.len() != 64 {
+    if s.len() != 2 * N || !s.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
-    let mut out = [0u8; 32];
+    let mut out = [0u8; N];
     for (i, pair) in s.chunks(2).enumerate() {
-        let text = std::str::from_utf8(pair).ok()?;
-        out[i] = u8::from_str_radix(text, 16).ok()?;
+        out[i] = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
     }
     Some(out)
 }

@@ -200,7 +200,7 @@ const KEY_FILE: &str = "key-encryption-key";
 fn local_key_encryption_key(path: &std::path::Path) -> anyhow::Result<[u8; 32]> {
     let hex = thorbis_hub::secret::load_or_make(path, 32)
         .with_context(|| format!("the key-encryption key {}", path.display()))?;
-    thorbis_hub::identity::parse_hex32(&hex)
+    thorbis_hub::identity::parse_hex::<32>(&hex)
         .with_context(|| format!("{} is not 64 hex digits", path.display()))
 }
 

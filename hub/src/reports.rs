@@ -377,6 +377,19 @@ impl Section {
     /// Every section, in the page's order.
     pub const ALL: [Section; 5] =
         [Section::Summary, Section::Hours, Section::Days, Section::Items, Section::Tenders];
+
+    /// The section a URL names: `summary`, `hours`, `days`, `items` or `tenders`.
+    #[must_use]
+    pub fn parse(name: &str) -> Option<Section> {
+        match name {
+            "summary" => Some(Section::Summary),
+            "hours" => Some(Section::Hours),
+            "days" => Some(Section::Days),
+            "items" => Some(Section::Items),
+            "tenders" => Some(Section::Tenders),
+            _ => None,
+        }
+    }
 }
 
 /// The `sections` of the report of `range` in `tenant` (the others are left empty): closed

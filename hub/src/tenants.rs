@@ -103,16 +103,12 @@ pub async fn create_tenant(store: &Store, name: &str) -> Result<NewTenant, Tenan
         "INSERT INTO tenants (tenant_id, name, public_key, signing_key, signing_key_encrypted,
              created_at_ms)
          VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&tenant_id, &name, &public_key.0.as_slice(), &stored, &sealed, &now_i64(store)],
+        &[&tenant_id, &name, &public_key.0.as_slice(), &stored, &sealed, &store.now_i64()],
     )
     .await?;
     tx.commit().await?;
     tracing::info!(%tenant_id, "tenant created");
     Ok(NewTenant { tenant_id, public_key })
-}
-
-fn now_i64(store: &Store) -> i64 {
-    store.now_i64()
 }
 
 /// Refuses a tenant that does not exist (under its own RLS, the only one visible).
@@ -137,7 +133,7 @@ pub async fn create_location(store: &Store, tenant: Uuid, name: &str) -> Result<
     let location_id = Uuid::now_v7();
     tx.execute(
         "INSERT INTO locations (tenant_id, location_id, name, created_at_ms) VALUES ($1, $2, $3, $4)",
-        &[&tenant, &location_id, &name, &now_i64(store)],
+        &[&tenant, &location_id, &name, &store.now_i64()],
     )
     .await?;
     crate::staff::copy_to_new_location(store, &tx, tenant, location_id).await?;

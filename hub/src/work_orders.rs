@@ -60,10 +60,6 @@ pub enum WorkOrdersError {
 
 faults!(WorkOrdersError);
 
-fn now_i64(store: &Store) -> i64 {
-    store.now_i64()
-}
-
 /// The work order's row, locked for this transaction: its assigned technician, if any.
 async fn lock(
     tx: &Transaction<'_>,
@@ -121,7 +117,7 @@ pub async fn create(
     draft: &WorkOrderDraft,
 ) -> Result<WorkOrderId, WorkOrdersError> {
     let work_order_id = WorkOrderId(Uuid::now_v7());
-    let first = first_change(draft, desk_log(tenant), now_i64(store))?;
+    let first = first_change(draft, desk_log(tenant), store.now_i64())?;
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     require_tenant(&tx, tenant).await?;
@@ -139,7 +135,7 @@ pub async fn create(
             &draft.window.start_ms,
             &draft.window.end_ms,
             &draft.currency.code(),
-            &now_i64(store),
+            &store.now_i64(),
         ],
     )
     .await?;
@@ -224,7 +220,7 @@ pub async fn edit(
     // The log that carries the change is also its author, so the fold accepts it: the
     // assigned technician's dispatch log (which is how the edit reaches them) or the desk.
     let author = technician.map_or_else(|| desk_log(tenant), |t| dispatch_log(tenant, t));
-    let change = order.edit(edit, author, now_i64(store))?;
+    let change = order.edit(edit, author, store.now_i64())?;
     let changed =
         DomainEvent::WorkOrderChanged(WorkOrderChanged { work_order_id: WorkOrderId(id), change });
     append(store, &tx, tenant, author, vec![changed]).await?;

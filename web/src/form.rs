@@ -36,6 +36,12 @@ impl Fields {
         self.0.is_empty()
     }
 
+    /// A form made of `pairs` (a form built in code, as tests post one).
+    #[must_use]
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Fields {
+        Fields(pairs.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect())
+    }
+
     /// Adds a pair (a marker of which form was posted, kept for re-rendering).
     pub fn push(&mut self, name: &str, value: &str) {
         self.0.push((name.to_owned(), value.to_owned()));

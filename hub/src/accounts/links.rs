@@ -6,9 +6,9 @@
 
 use uuid::Uuid;
 
-use super::{AccountError, ConsoleRole, end_sessions, hash_secret, now_i64, random, sha256};
+use super::{AccountError, ConsoleRole, end_sessions, hash_secret, random, sha256};
 use crate::db::tenant_tx;
-use crate::identity::hex;
+use crate::identity::{hex, parse_hex};
 use crate::store::{Fault, Store};
 
 /// How long a link works.
@@ -42,7 +42,7 @@ async fn issue(
     user: Option<Uuid>,
 ) -> Result<String, AccountError> {
     let token = random::<32>()?;
-    let now = now_i64(store);
+    let now = store.now_i64();
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     if let Some(user) = user {
@@ -155,14 +155,7 @@ pub(super) async fn void_issued_by(
 
 /// The stored digest of a link's token (64 hex digits), if it is one.
 fn token_hash(token: &str) -> Option<[u8; 32]> {
-    if token.len() != 64 {
-        return None;
-    }
-    let mut bytes = [0u8; 32];
-    for (i, b) in bytes.iter_mut().enumerate() {
-        *b = u8::from_str_radix(token.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(sha256(&bytes))
+    parse_hex::<32>(token).map(|secret| sha256(&secret))
 }
 
 fn link_of(
@@ -194,7 +187,7 @@ pub async fn open(store: &Store, tenant: Uuid, token: &str) -> Result<Option<Lin
                JOIN console_users c ON c.tenant_id = l.tenant_id AND c.user_id = l.created_by
               WHERE l.tenant_id = $1 AND l.token_hash = $2 AND l.used_at_ms IS NULL
                 AND l.expires_at_ms > $3 AND c.active AND c.role = 'owner'",
-            &[&tenant, &hash.as_slice(), &now_i64(store)],
+            &[&tenant, &hash.as_slice(), &store.now_i64()],
         )
         .await?;
     tx.commit().await?;
@@ -214,7 +207,7 @@ pub async fn redeem(
     // Hash first (slow, no connection held); a bogus token was already turned away by the
     // page that asked for the password, and sign-in attempts are throttled per address.
     let password_hash = hash_secret(password).await?;
-    let now = now_i64(store);
+    let now = store.now_i64();
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     let Some(row) = tx

@@ -6,9 +6,9 @@
 
 use uuid::Uuid;
 
-use super::{AccountError, ConsoleRole, SessionUser, now_i64, random, sha256};
+use super::{AccountError, ConsoleRole, SessionUser, random, sha256};
 use crate::db::tenant_tx;
-use crate::identity::hex;
+use crate::identity::{hex, parse_hex};
 use crate::store::{Fault, Store};
 
 /// What a token may do.
@@ -90,7 +90,7 @@ pub async fn create(
     tx.execute(
         "INSERT INTO api_tokens (tenant_id, token_id, user_id, name, token_hash, scope, created_at_ms)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        &[&user.tenant_id, &Uuid::now_v7(), &user.user_id, &name, &sha256(&secret).as_slice(), &scope.as_str(), &now_i64(store)],
+        &[&user.tenant_id, &Uuid::now_v7(), &user.user_id, &name, &sha256(&secret).as_slice(), &scope.as_str(), &store.now_i64()],
     )
     .await?;
     tx.commit().await?;
@@ -151,7 +151,7 @@ pub async fn revoke(store: &Store, user: &SessionUser, token: Uuid) -> Result<bo
         .execute(
             "UPDATE api_tokens SET revoked_at_ms = $4
               WHERE tenant_id = $1 AND user_id = $2 AND token_id = $3 AND revoked_at_ms IS NULL",
-            &[&user.tenant_id, &user.user_id, &token, &now_i64(store)],
+            &[&user.tenant_id, &user.user_id, &token, &store.now_i64()],
         )
         .await?;
     tx.commit().await?;
@@ -166,10 +166,7 @@ pub fn parse(token: &str) -> Option<(Uuid, [u8; 32])> {
         return None;
     }
     let tenant = Uuid::try_parse(&rest[..32]).ok()?;
-    let mut secret = [0u8; 32];
-    for (i, b) in secret.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&rest[32 + 2 * i..34 + 2 * i], 16).ok()?;
-    }
+    let secret = parse_hex::<32>(&rest[32..])?;
     Some((tenant, secret))
 }
 
@@ -180,7 +177,7 @@ pub async fn user(
     secret: &[u8; 32],
 ) -> Result<Option<SessionUser>, AccountError> {
     let hash = sha256(secret);
-    let now = now_i64(store);
+    let now = store.now_i64();
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     let row = tx

@@ -60,7 +60,7 @@ use super::admin::{Admin, NewCode, NewTenant, parse_uuid};
 use super::reference::Publish;
 use super::staff::StaffRequest;
 use super::{AppState, Error, JsonBody, Result};
-use crate::identity::hex;
+use crate::identity::{hex, parse_hex};
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "thorbis_console";
@@ -242,27 +242,23 @@ pub(super) fn header_value(s: &str) -> Result<HeaderValue> {
     HeaderValue::from_str(s).map_err(|e| Error::Internal(e.into()))
 }
 
-/// The session cookie's tenant and secret, from any of the request's `Cookie` headers.
-fn session_cookie(headers: &HeaderMap) -> Option<(Uuid, [u8; 32])> {
-    let value = headers
+/// The value of the cookie `name`, from any of the request's `Cookie` headers.
+pub(super) fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == SESSION_COOKIE).then_some(value)
-        })?;
-    let (tenant, secret) = value.split_once('.')?;
-    let tenant = tenant.parse().ok()?;
-    if secret.len() != 64 {
-        return None;
-    }
-    let mut bytes = [0u8; 32];
-    for (i, b) in bytes.iter_mut().enumerate() {
-        *b = u8::from_str_radix(secret.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some((tenant, bytes))
+            let (n, value) = pair.trim().split_once('=')?;
+            (n == name).then_some(value)
+        })
+}
+
+/// The session cookie's tenant and secret.
+fn session_cookie(headers: &HeaderMap) -> Option<(Uuid, [u8; 32])> {
+    let (tenant, secret) = cookie(headers, SESSION_COOKIE)?.split_once('.')?;
+    Some((tenant.parse().ok()?, parse_hex(secret)?))
 }
 
 /// A signed-in console user. Extracting it checks the session cookie and, on a

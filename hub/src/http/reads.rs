@@ -26,14 +26,8 @@ pub(super) async fn report(
     Query(filter): Query<Filter>,
 ) -> Result<Json<Value>> {
     user.require(ConsoleRole::Viewer)?;
-    let section = match section.as_str() {
-        "summary" => Section::Summary,
-        "hours" => Section::Hours,
-        "days" => Section::Days,
-        "items" => Section::Items,
-        "tenders" => Section::Tenders,
-        other => return Err(Error::NotFound(format!("no report {other:?}"))),
-    };
+    let section = Section::parse(&section)
+        .ok_or_else(|| Error::NotFound(format!("no report {section:?}")))?;
     let places = reports::report_locations(state.store(), user.tenant_id).await?;
     let (range, place) = range(&filter, &places).map_err(Error::BadRequest)?;
     let r = reports::report(state.store(), user.tenant_id, &range, &[section]).await?;

@@ -10,11 +10,11 @@ use thorbis_web::html;
 use thorbis_web::respond::see_other;
 
 use super::super::console::{header_value, session_cookie_cleared};
-use super::{PageForm, PageResult, PageUser, ago, csrf, qr, shell};
+use super::{PageForm, PageResult, PageUser, ago, csrf, path_id, qr, shell};
 use crate::accounts::tokens::{self, Scope};
 use crate::accounts::{self, AccountError, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS};
 use crate::http::{AppState, Error};
-use crate::identity::hex;
+use crate::identity::{hex, parse_hex};
 use crate::totp;
 
 /// A new password from a form's two copies, or why not.
@@ -195,13 +195,9 @@ pub(in crate::http) async fn sign_out_everywhere(
 /// `POST /console/account/totp/on`.
 pub(in crate::http) async fn totp_on(State(state): State<AppState>, form: PageForm) -> PageResult {
     let PageForm { user, fields } = form;
-    let secret = fields.get("secret");
-    let secret: Vec<u8> = (0..secret.len() / 2)
-        .filter_map(|i| secret.get(2 * i..2 * i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect();
-    if secret.len() != totp::SECRET_BYTES {
+    let Some(secret) = parse_hex::<{ totp::SECRET_BYTES }>(fields.get("secret")) else {
         return Err(Error::BadRequest("the form's key is damaged: reload the page".into()).into());
-    }
+    };
     if accounts::enable_totp(state.store(), &user, &secret, fields.get("code")).await? {
         account_page(
             &state,
@@ -290,7 +286,7 @@ pub(in crate::http) async fn revoke_token(
     axum::extract::Path(id): axum::extract::Path<String>,
     form: PageForm,
 ) -> PageResult {
-    let token = id.parse().map_err(|_| Error::NotFound(format!("no token {id:?}")))?;
+    let token = path_id(&id, "token")?;
     if !tokens::revoke(state.store(), &form.user, token).await? {
         return Err(Error::NotFound(format!("no live token {token} of yours")).into());
     }

@@ -9,7 +9,7 @@ use thorbis_web::respond::see_other;
 use thorbis_web::{Markup, html};
 use uuid::Uuid;
 
-use super::{PageForm, PageResult, PageUser, ago, csrf, shell, with_status};
+use super::{PageForm, PageResult, PageUser, ago, csrf, path_id, shell, with_status};
 use crate::accounts::ConsoleRole;
 use crate::alerts::{self, Alert};
 use crate::http::{AppState, Error};
@@ -95,7 +95,7 @@ pub(in crate::http) async fn acknowledge(
 ) -> PageResult {
     let PageForm { user, .. } = form;
     user.require(ConsoleRole::Manager)?;
-    let alert: Uuid = id.parse().map_err(|_| Error::NotFound(format!("no alert {id:?}")))?;
+    let alert = path_id(&id, "alert")?;
     if !alerts::acknowledge(state.store(), user.tenant_id, alert, user.user_id).await? {
         return Err(Error::NotFound(format!("no open alert {alert}")).into());
     }

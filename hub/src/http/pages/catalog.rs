@@ -17,7 +17,7 @@ use thorbis_web::respond::{Href, see_other};
 use thorbis_web::{Markup, html};
 use uuid::Uuid;
 
-use super::{PageForm, PageResult, PageUser, csrf, shell, with_status};
+use super::{PageForm, PageResult, PageUser, csrf, path_id, shell, with_status};
 use crate::accounts::ConsoleRole;
 use crate::catalog;
 use crate::http::{AppState, Error};
@@ -163,10 +163,6 @@ pub(in crate::http) async fn add_category(
             Ok(catalog_page(&user, &c, Some(&Message::Error(e)), StatusCode::UNPROCESSABLE_ENTITY))
         }
     }
-}
-
-fn parse_id(id: &str) -> Result<Uuid, Error> {
-    id.parse().map_err(|_| Error::NotFound(format!("no catalog record {id:?}")))
 }
 
 /// An amount typed with an optional sign (a modifier may take money off).
@@ -332,7 +328,7 @@ pub(in crate::http) async fn edit_item(
     user: PageUser,
     Path(id): Path<String>,
 ) -> PageResult {
-    let id = ItemId(parse_id(&id)?);
+    let id = ItemId(path_id(&id, "catalog record")?);
     let c = load(&state, user.tenant_id).await?;
     let item = c
         .items
@@ -387,7 +383,7 @@ pub(in crate::http) async fn update_item(
     Path(id): Path<String>,
     form: PageForm,
 ) -> PageResult {
-    let id = ItemId(parse_id(&id)?);
+    let id = ItemId(path_id(&id, "catalog record")?);
     save_item(&state, form.user, form.fields, Some(id)).await
 }
 
@@ -499,7 +495,7 @@ pub(in crate::http) async fn edit_group(
     user: PageUser,
     Path(id): Path<String>,
 ) -> PageResult {
-    let id = ModifierGroupId(parse_id(&id)?);
+    let id = ModifierGroupId(path_id(&id, "catalog record")?);
     let c = load(&state, user.tenant_id).await?;
     let group = c
         .groups
@@ -554,7 +550,7 @@ pub(in crate::http) async fn update_group(
     Path(id): Path<String>,
     form: PageForm,
 ) -> PageResult {
-    let id = ModifierGroupId(parse_id(&id)?);
+    let id = ModifierGroupId(path_id(&id, "catalog record")?);
     save_group(&state, form.user, form.fields, Some(id)).await
 }
 
@@ -578,16 +574,12 @@ mod tests {
         }
     }
 
-    fn fields(pairs: &[(&str, &str)]) -> Fields {
-        Fields(pairs.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect())
-    }
-
     #[test]
     fn a_group_keeps_its_options_ids_and_reads_signed_deltas() {
         let c = catalog();
         let id = ModifierGroupId(Uuid::now_v7());
         let first = parse_group(
-            &fields(&[
+            &Fields::from_pairs(&[
                 ("name", "Milk"),
                 ("min", "0"),
                 ("max", "1"),
@@ -603,7 +595,7 @@ mod tests {
             [50, -25, 0]
         );
         let again = parse_group(
-            &fields(&[
+            &Fields::from_pairs(&[
                 ("name", "Milk"),
                 ("min", "1"),
                 ("max", "2"),
@@ -623,7 +615,12 @@ mod tests {
             ("0", "1", "A = x", "price change"),
         ] {
             let e = parse_group(
-                &fields(&[("name", "G"), ("min", min), ("max", max), ("options", options)]),
+                &Fields::from_pairs(&[
+                    ("name", "G"),
+                    ("min", min),
+                    ("max", max),
+                    ("options", options),
+                ]),
                 id,
                 None,
                 &c,
@@ -638,7 +635,7 @@ mod tests {
         let mut c = catalog();
         let id = ItemId(Uuid::now_v7());
         let item = parse_item(
-            &fields(&[
+            &Fields::from_pairs(&[
                 ("name", "Latte"),
                 ("price", "4.50"),
                 ("category", COFFEE),
@@ -652,7 +649,7 @@ mod tests {
         assert_eq!((item.price, item.barcodes.len(), item.active), (Money(450), 2, true));
         assert!(
             parse_item(
-                &fields(&[("name", "Latte"), ("price", "4.505"), ("category", COFFEE)]),
+                &Fields::from_pairs(&[("name", "Latte"), ("price", "4.505"), ("category", COFFEE)]),
                 id,
                 &c
             )
@@ -661,7 +658,7 @@ mod tests {
         );
         assert!(
             parse_item(
-                &fields(&[
+                &Fields::from_pairs(&[
                     ("name", "Latte"),
                     ("price", "4"),
                     ("category", COFFEE),
@@ -677,7 +674,7 @@ mod tests {
         let other = ItemId(Uuid::now_v7());
         assert!(
             parse_item(
-                &fields(&[
+                &Fields::from_pairs(&[
                     ("name", "Mocha"),
                     ("price", "5"),
                     ("barcodes", "456"),
@@ -691,11 +688,11 @@ mod tests {
         );
         c.currency = Err("set a location's currency first".into());
         assert!(
-            parse_item(&fields(&[("name", "Mocha"), ("price", "5")]), other, &c)
+            parse_item(&Fields::from_pairs(&[("name", "Mocha"), ("price", "5")]), other, &c)
                 .is_err_and(|e| e.contains("category") || e.contains("currency"))
         );
         assert!(
-            parse_item(&fields(&[("name", "Mocha"), ("price", "5")]), other, &c)
+            parse_item(&Fields::from_pairs(&[("name", "Mocha"), ("price", "5")]), other, &c)
                 .unwrap_err()
                 .contains("currency")
         );

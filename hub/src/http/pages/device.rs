@@ -12,7 +12,7 @@ use thorbis_web::respond::{Href, see_other};
 use thorbis_web::{Markup, html};
 use uuid::Uuid;
 
-use super::{PageForm, PageResult, PageUser, csrf, shell, with_status};
+use super::{PageForm, PageResult, PageUser, csrf, path_id, shell, with_status};
 use crate::accounts::ConsoleRole;
 use crate::http::{AppState, Error};
 use crate::locations;
@@ -20,10 +20,6 @@ use crate::tenants;
 
 /// Blank printer rows the form offers beyond the configured ones.
 const SPARE_PRINTER_ROWS: usize = 2;
-
-fn device_id(id: &str) -> Result<Uuid, Error> {
-    id.parse().map_err(|_| Error::NotFound(format!("no device {id:?}")))
-}
 
 fn lines(items: &[String]) -> String {
     items.join("\n")
@@ -137,7 +133,7 @@ pub(in crate::http) async fn edit(
     user: PageUser,
     Path(id): Path<String>,
 ) -> PageResult {
-    let device = device_id(&id)?;
+    let device = path_id(&id, "device")?;
     config_page(&state, &user, device, StatusCode::OK, &Fields::default(), None).await
 }
 
@@ -198,7 +194,7 @@ pub(in crate::http) async fn update(
 ) -> PageResult {
     let PageForm { user, fields } = form;
     user.require(ConsoleRole::Manager)?;
-    let device = device_id(&id)?;
+    let device = path_id(&id, "device")?;
     let (location, old) = tenants::device_config(state.store(), user.tenant_id, device).await?;
     let mut config = match parse(&fields) {
         Ok(config) => config,
@@ -239,7 +235,7 @@ pub(in crate::http) async fn audit(
     user: PageUser,
     Path(id): Path<String>,
 ) -> PageResult {
-    let device = device_id(&id)?;
+    let device = path_id(&id, "device")?;
     let export = crate::audit::export(state.store(), user.tenant_id, device).await?;
     let verdict = thorbis_sync_protocol::export::audit(&export);
     let body = html! {
@@ -275,7 +271,7 @@ pub(in crate::http) async fn export(
     use axum::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_TYPE};
     use axum::response::IntoResponse as _;
     user.require(ConsoleRole::Manager)?;
-    let device = device_id(&id)?;
+    let device = path_id(&id, "device")?;
     let export = crate::audit::export(state.store(), user.tenant_id, device).await?;
     let json = serde_json::to_vec(&export).map_err(|e| Error::Internal(e.into()))?;
     tracing::info!(tenant_id = %user.tenant_id, device_id = %device, by = %user.user_id, "device log exported");
@@ -294,13 +290,9 @@ pub(in crate::http) async fn export(
 mod tests {
     use super::*;
 
-    fn fields(pairs: &[(&str, &str)]) -> Fields {
-        Fields(pairs.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect())
-    }
-
     #[test]
     fn a_configuration_parses_from_its_form() {
-        let config = parse(&fields(&[
+        let config = parse(&Fields::from_pairs(&[
             ("name", "Bar POS"),
             ("tables", "T1\n\n T2 \n"),
             ("stations", "grill, bar,"),
@@ -324,7 +316,7 @@ mod tests {
         assert_eq!(config.printers.len(), 2);
         assert_eq!(config.printers[0].backup.as_deref(), Some("Grill"));
         assert_eq!(config.printers[1].station.as_deref(), Some("grill"));
-        let refused = parse(&fields(&[
+        let refused = parse(&Fields::from_pairs(&[
             ("name", "Bar POS"),
             ("printer_0", "Grill"),
             ("address_0", "10.0.0.6:9100"),
@@ -332,7 +324,7 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(refused.contains("kitchen printer needs a station"), "{refused}");
-        let no_backup = parse(&fields(&[
+        let no_backup = parse(&Fields::from_pairs(&[
             ("name", "x"),
             ("printer_0", "A"),
             ("address_0", "a:1"),

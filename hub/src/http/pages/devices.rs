@@ -11,9 +11,9 @@ use thorbis_web::respond::{Href, see_other};
 use thorbis_web::{Markup, html};
 use uuid::Uuid;
 
-use super::{PageForm, PageResult, PageUser, ago, csrf, qr, shell};
+use super::{PageForm, PageResult, PageUser, ago, csrf, path_id, qr, shell};
 use crate::accounts::ConsoleRole;
-use crate::http::{AppState, Error};
+use crate::http::AppState;
 use crate::identity::Role;
 use crate::locations;
 use crate::reports::ONLINE_WITHIN_MS;
@@ -176,7 +176,7 @@ pub(in crate::http) async fn revoke(
 ) -> PageResult {
     let PageForm { user, .. } = form;
     user.require(ConsoleRole::Manager)?;
-    let device: Uuid = id.parse().map_err(|_| Error::NotFound(format!("no device {id:?}")))?;
+    let device = path_id(&id, "device")?;
     tenants::revoke_device(state.store(), user.tenant_id, device).await?;
     tracing::warn!(tenant_id = %user.tenant_id, device_id = %device, by = %user.user_id, "device revoked from the console");
     Ok(see_other(&Href::new("/console/devices").param("revoked", device).into_string()))

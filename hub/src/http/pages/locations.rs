@@ -9,9 +9,8 @@ use thorbis_web::components::{Input, Message, labelled, message, submit_or_cance
 use thorbis_web::form::{self, Fields};
 use thorbis_web::respond::{Href, see_other};
 use thorbis_web::{Markup, html};
-use uuid::Uuid;
 
-use super::{PageError, PageForm, PageResult, PageUser, csrf, shell, with_status};
+use super::{PageError, PageForm, PageResult, PageUser, csrf, path_id, shell, with_status};
 use crate::accounts::ConsoleRole;
 use crate::http::{AppState, Error};
 use crate::locations::{self, Location, LocationError, LocationSettings};
@@ -107,7 +106,7 @@ pub(in crate::http) async fn create(State(state): State<AppState>, form: PageFor
 }
 
 async fn find(state: &AppState, user: &PageUser, id: &str) -> PageResult<Location> {
-    let id: Uuid = id.parse().map_err(|_| Error::NotFound(format!("no location {id:?}")))?;
+    let id = path_id(id, "location")?;
     locations::locations(state.store(), user.tenant_id)
         .await?
         .into_iter()
@@ -221,13 +220,9 @@ pub(in crate::http) async fn update(
 mod tests {
     use super::*;
 
-    fn fields(pairs: &[(&str, &str)]) -> Fields {
-        Fields(pairs.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect())
-    }
-
     #[test]
     fn settings_parse_or_say_why_not() {
-        let ok = parse(&fields(&[
+        let ok = parse(&Fields::from_pairs(&[
             ("name", "Main St"),
             ("address", "1 Main St"),
             ("time_zone", "Europe/Paris"),
@@ -238,7 +233,8 @@ mod tests {
         assert_eq!(ok.currency, Some(Currency::EUR));
         assert_eq!(ok.default_tax_bps, 825);
         assert_eq!(percent(ok.default_tax_bps), "8.25");
-        let no_currency = parse(&fields(&[("name", "x"), ("time_zone", "UTC")])).unwrap();
+        let no_currency =
+            parse(&Fields::from_pairs(&[("name", "x"), ("time_zone", "UTC")])).unwrap();
         assert_eq!((no_currency.currency, no_currency.default_tax_bps), (None, 0));
         for (bad, says) in [
             (vec![("name", ""), ("time_zone", "UTC")], "Name"),
@@ -246,7 +242,7 @@ mod tests {
             (vec![("name", "x"), ("time_zone", "UTC"), ("currency", "EURO")], "ISO currency"),
             (vec![("name", "x"), ("time_zone", "UTC"), ("tax", "150")], "Percent"),
         ] {
-            let e = parse(&fields(&bad)).unwrap_err();
+            let e = parse(&Fields::from_pairs(&bad)).unwrap_err();
             assert!(e.contains(says), "{bad:?}: {e}");
         }
     }

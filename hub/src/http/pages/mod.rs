@@ -40,6 +40,8 @@ use thorbis_web::{Markup, html};
 
 use super::console::session_user;
 use super::{AppState, Error};
+use uuid::Uuid;
+
 use crate::accounts::{ConsoleRole, SessionUser};
 
 /// The console's routes (under `/console`) and the stylesheet they share with the
@@ -220,6 +222,11 @@ fn same_origin(headers: &HeaderMap) -> Result<(), Error> {
         (Some(o), Some(h)) if o.eq_ignore_ascii_case(h) => Ok(()),
         _ => Err(Error::Forbidden("this form was posted from another site".into())),
     }
+}
+
+/// The id in a page's path; one that is not a UUID names nothing (404), like an unknown one.
+fn path_id(id: &str, what: &str) -> Result<Uuid, Error> {
+    id.parse().map_err(|_| Error::NotFound(format!("no {what} {id:?}")))
 }
 
 /// The sections of the console, in the bar's order: path, label, screen name.

@@ -254,10 +254,10 @@ fn csv(rows: &[Vec<String>]) -> String {
 }
 
 /// The rows of one report section, header first.
-fn section_rows(kind: &str, r: &Report, c: Option<Currency>) -> Option<Vec<Vec<String>>> {
+fn section_rows(section: Section, r: &Report, c: Option<Currency>) -> Vec<Vec<String>> {
     let m = |v: i64| money(v, c);
-    let rows = match kind {
-        "summary" => {
+    match section {
+        Section::Summary => {
             let s = &r.summary;
             vec![
                 vec![
@@ -284,16 +284,16 @@ fn section_rows(kind: &str, r: &Report, c: Option<Currency>) -> Option<Vec<Vec<S
                 ],
             ]
         }
-        "hours" | "days" => {
+        Section::Hours | Section::Days => {
             let (head, buckets) =
-                if kind == "hours" { ("hour", &r.by_hour) } else { ("day", &r.by_day) };
+                if section == Section::Hours { ("hour", &r.by_hour) } else { ("day", &r.by_day) };
             std::iter::once(vec![head.into(), "orders".into(), "net".into()])
                 .chain(
                     buckets.iter().map(|b| vec![b.label.clone(), b.orders.to_string(), m(b.net)]),
                 )
                 .collect()
         }
-        "items" => {
+        Section::Items => {
             std::iter::once(vec!["item_id".into(), "item".into(), "quantity".into(), "net".into()])
                 .chain(r.by_item.iter().map(|i| {
                     vec![
@@ -305,7 +305,7 @@ fn section_rows(kind: &str, r: &Report, c: Option<Currency>) -> Option<Vec<Vec<S
                 }))
                 .collect()
         }
-        "tenders" => std::iter::once(vec![
+        Section::Tenders => std::iter::once(vec![
             "tender".into(),
             "payments".into(),
             "amount".into(),
@@ -317,9 +317,7 @@ fn section_rows(kind: &str, r: &Report, c: Option<Currency>) -> Option<Vec<Vec<S
                 .map(|t| vec![t.tender.clone(), t.payments.to_string(), m(t.amount), m(t.tips)]),
         )
         .collect(),
-        _ => return None,
-    };
-    Some(rows)
+    }
 }
 
 /// `GET /console/reports/{kind}.csv`.
@@ -329,21 +327,14 @@ pub(in crate::http) async fn download(
     Path(file): Path<String>,
     Query(filter): Query<Filter>,
 ) -> PageResult {
-    let kind =
-        file.strip_suffix(".csv").ok_or_else(|| Error::NotFound(format!("no report {file:?}")))?;
+    let (kind, section) = file
+        .strip_suffix(".csv")
+        .and_then(|kind| Some((kind, Section::parse(kind)?)))
+        .ok_or_else(|| Error::NotFound(format!("no report {file:?}")))?;
     let places = reports::report_locations(state.store(), user.tenant_id).await?;
     let (range, place) = range(&filter, &places).map_err(Error::BadRequest)?;
-    let section = match kind {
-        "summary" => Section::Summary,
-        "hours" => Section::Hours,
-        "days" => Section::Days,
-        "items" => Section::Items,
-        "tenders" => Section::Tenders,
-        _ => return Err(Error::NotFound(format!("no report {file:?}")).into()),
-    };
     let report = reports::report(state.store(), user.tenant_id, &range, &[section]).await?;
-    let rows = section_rows(kind, &report, place.currency)
-        .ok_or_else(|| Error::NotFound(format!("no report {file:?}")))?;
+    let rows = section_rows(section, &report, place.currency);
     let name = format!("{kind}-{}-{}.csv", range.from, range.to);
     Ok((
         [

@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Query, State};
-use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use ring::rand::{SecureRandom, SystemRandom};
@@ -22,7 +22,9 @@ use thorbis_web::layout::Page;
 use thorbis_web::{Markup, html};
 use uuid::Uuid;
 
-use super::super::console::{header_value, session_cookie_cleared, session_cookie_value, throttle};
+use super::super::console::{
+    cookie, header_value, session_cookie_cleared, session_cookie_value, throttle,
+};
 use super::{PageForm, PageResult, form_fields, same_origin};
 use crate::accounts::links::{self, Link, LinkKind};
 use crate::accounts::{self, AccountError};
@@ -33,18 +35,6 @@ use crate::identity::hex;
 const LOGIN_COOKIE: &str = "thorbis_console_login";
 /// The cookie remembering the business this browser signs in to.
 const BUSINESS_COOKIE: &str = "thorbis_console_business";
-
-fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| {
-            let (n, v) = pair.trim().split_once('=')?;
-            (n == name).then_some(v)
-        })
-}
 
 #[derive(serde::Deserialize)]
 pub(in crate::http) struct SignInQuery {

@@ -12,7 +12,7 @@ use thorbis_web::{Markup, html};
 use uuid::Uuid;
 
 use super::super::staff::{Pin, StaffRequest, save};
-use super::{PageForm, PageResult, PageUser, csrf, shell, with_status};
+use super::{PageForm, PageResult, PageUser, csrf, path_id, shell, with_status};
 use crate::accounts::ConsoleRole;
 use crate::catalog;
 use crate::http::{AppState, Error};
@@ -144,17 +144,13 @@ pub(in crate::http) async fn new(State(state): State<AppState>, user: PageUser) 
     Ok(with_status(StatusCode::OK, form(&user, None, &places, &Fields::default(), None)))
 }
 
-fn member_id(id: &str) -> Result<Uuid, Error> {
-    id.parse().map_err(|_| Error::NotFound(format!("no member of staff {id:?}")))
-}
-
 /// `GET /console/staff/{id}`.
 pub(in crate::http) async fn edit(
     State(state): State<AppState>,
     user: PageUser,
     Path(id): Path<String>,
 ) -> PageResult {
-    let id = member_id(&id)?;
+    let id = path_id(&id, "member of staff")?;
     let (staff, places) = everyone(&state, user.tenant_id).await?;
     let member = staff
         .iter()
@@ -223,6 +219,6 @@ pub(in crate::http) async fn update(
     Path(id): Path<String>,
     form: PageForm,
 ) -> PageResult {
-    let id = member_id(&id)?;
+    let id = path_id(&id, "member of staff")?;
     Box::pin(save_member(&state, form.user, form.fields, Some(id))).await
 }

@@ -10,7 +10,7 @@ use thorbis_web::html;
 use thorbis_web::respond::see_other;
 use uuid::Uuid;
 
-use super::{PageForm, PageResult, PageUser, csrf, shell};
+use super::{PageForm, PageResult, PageUser, csrf, path_id, shell};
 use crate::accounts::links::{self, LINK_TTL_MS};
 use crate::accounts::{self, AccountError, ConsoleRole};
 use crate::http::{AppState, Error};
@@ -145,10 +145,6 @@ pub(in crate::http) async fn invite(
     }
 }
 
-fn user_id(id: &str) -> Result<Uuid, Error> {
-    id.parse().map_err(|_| Error::NotFound(format!("no console user {id:?}")))
-}
-
 /// `POST /console/users/{id}/reset` (owners): a password reset link for the user.
 pub(in crate::http) async fn reset(
     State(state): State<AppState>,
@@ -158,7 +154,7 @@ pub(in crate::http) async fn reset(
 ) -> PageResult {
     let PageForm { user, .. } = form;
     user.require(ConsoleRole::Owner)?;
-    let target = user_id(&id)?;
+    let target = path_id(&id, "console user")?;
     let token = links::reset(state.store(), user.tenant_id, user.user_id, target).await?;
     let issued = Issued {
         what: "Password reset link".into(),
@@ -175,7 +171,7 @@ pub(in crate::http) async fn deactivate(
 ) -> PageResult {
     let PageForm { user, .. } = form;
     user.require(ConsoleRole::Owner)?;
-    let target = user_id(&id)?;
+    let target = path_id(&id, "console user")?;
     if target == user.user_id {
         return Err(Error::Conflict("you cannot deactivate your own account".into()).into());
     }
