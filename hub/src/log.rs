@@ -53,7 +53,7 @@ use thorbis_sync_protocol::{
 };
 use uuid::Uuid;
 
-use crate::db::tenant_tx;
+use crate::db::{Wire, tenant_tx};
 use crate::dispatch::dispatch_log;
 use crate::identity::Role;
 use crate::projection::{self, ToFold};
@@ -206,7 +206,8 @@ async fn ingest(
     let now = store.now_ms();
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, caller.tenant_id).await?;
-    if !spend_nonce(&tx, caller, nonce, now).await? {
+    let wire = store.wire(&tx).await?;
+    if !spend_nonce(store, &tx, caller, nonce, now).await? {
         return Err(LogError::Replayed);
     }
     if batch.events.is_empty() {
@@ -269,7 +270,7 @@ async fn ingest(
                 Err(reason) => out.quarantined.push((meta.id, reason)),
             }
         }
-        insert_events(&tx, caller.tenant_id, device, &run.accepted, run.tip, now).await?;
+        insert_events(&tx, wire, caller.tenant_id, device, &run.accepted, run.tip, now).await?;
         if !run.accepted.is_empty() {
             upsert_tip(&tx, caller.tenant_id, device, run.tip, stored + adding, now).await?;
         }
@@ -280,7 +281,7 @@ async fn ingest(
     if out.accepted > 0 {
         notify_on_commit(&tx, caller.tenant_id).await?;
     }
-    let refused = projection::fold(&tx, caller.tenant_id, &to_fold, now).await?;
+    let refused = projection::fold(&tx, wire, caller.tenant_id, &to_fold, now).await?;
     // What this push folds may be what earlier facts wait for.
     let refused_ids: BTreeSet<EventId> = refused.iter().map(|(id, _)| *id).collect();
     let folded: Vec<ToFold> =
@@ -290,7 +291,7 @@ async fn ingest(
     // What waits for something this push folded (its own facts included, when a relayed
     // batch brings a check after a payment on it) is admitted again before any alert.
     record_waiting(&tx, caller.tenant_id, &out.quarantined, now).await?;
-    out.released = readmit_waiting(&tx, caller.tenant_id, &folded, now).await?;
+    out.released = readmit_waiting(&tx, wire, caller.tenant_id, &folded, now).await?;
     out.quarantined.retain(|(id, _)| !out.released.contains(id));
     record_quarantines(&tx, caller.tenant_id, &out.quarantined, now).await?;
     tx.commit().await?;
@@ -318,6 +319,7 @@ fn awaits(reason: &Quarantine) -> Option<Uuid> {
 /// Returns the facts folded now.
 async fn readmit_waiting(
     tx: &Transaction<'_>,
+    wire: Wire,
     tenant: Uuid,
     folded: &[ToFold],
     now: u64,
@@ -375,7 +377,7 @@ async fn readmit_waiting(
             received_ms: Some(received_ms),
         });
     }
-    let refused = projection::fold(tx, tenant, &to_fold, now).await?;
+    let refused = projection::fold(tx, wire, tenant, &to_fold, now).await?;
     // Refused again for want of something else (the drawer, once the check came): they now
     // wait for that.
     let again: Vec<(EventId, Quarantine)> =
@@ -566,9 +568,11 @@ async fn held_hashes(
 /// event), each with the signature of its checkpoint if it has one. `new` must be a
 /// linked run ending at `tip` (verified, or built by the hub): each event's hash is then
 /// its successor's `prev_hash` and the last one's `tip.hash`, so none is recomputed
-/// (hashing every event again was a tenth of the hub's CPU in the ingest bench).
+/// (hashing every event again was a tenth of the hub's CPU in the ingest bench) and none
+/// is sent twice (the statement takes each from the next row).
 async fn insert_events(
     tx: &Transaction<'_>,
+    wire: Wire,
     tenant: Uuid,
     device_id: DeviceId,
     new: &[(&Event, Option<Signature>)],
@@ -581,12 +585,8 @@ async fn insert_events(
     let mut seqs = Vec::with_capacity(new.len());
     let mut walls = Vec::with_capacity(new.len());
     let mut counters = Vec::with_capacity(new.len());
-    let mut prev_hashes = Vec::with_capacity(new.len());
-    let mut hashes = Vec::with_capacity(new.len());
     let mut kinds = Vec::with_capacity(new.len());
-    let mut payloads = Vec::with_capacity(new.len());
-    let mut signatures = Vec::with_capacity(new.len());
-    for (i, (event, signature)) in new.iter().enumerate() {
+    for (i, (event, _)) in new.iter().enumerate() {
         let hash = match new.get(i + 1) {
             Some((next, _)) => &next.prev_hash,
             None if tip.seq == event.seq => &tip.hash,
@@ -595,33 +595,43 @@ async fn insert_events(
             }
         };
         debug_assert_eq!(*hash, event.hash(), "insert_events needs a linked run");
+        debug_assert!(i == 0 || new[i - 1].0.seq + 1 == event.seq, "a run's seqs are consecutive");
         seqs.push(to_i64("seq", event.seq)?);
         walls.push(to_i64("HLC wall time", event.hlc.wall_ms)?);
         counters.push(i64::from(event.hlc.counter));
-        prev_hashes.push(event.prev_hash.0.as_slice());
-        hashes.push(hash.0.as_slice());
         kinds.push(event.kind.as_str());
-        payloads.push(event.payload.as_slice());
-        signatures.push(signature.as_ref().map(|s| s.0.as_slice()));
     }
     // Set-returning functions in the select list run in lockstep without the tuplestore
     // that `FROM unnest(...)` fills first (a fifth less time for this statement). The
     // tenant id comes from the tenant's own row (see `crate::projection`'s `write`): on
     // Citus that makes this a statement on the tenant's shard alone.
+    let prev_hashes = wire.column(new.iter().map(|(e, _)| Some(e.prev_hash.0.as_slice())));
+    let tip_hash = wire.column(std::iter::once(Some(tip.hash.0.as_slice())));
+    let payloads = wire.column(new.iter().map(|(e, _)| Some(e.payload.as_slice())));
+    let signatures = wire.column(new.iter().map(|(_, s)| s.as_ref().map(|s| s.0.as_slice())));
     let insert = tx
-        .prepare_cached(
+        .prepare_cached(&format!(
             "INSERT INTO events (tenant_id, device_id, seq, hlc_wall_ms, hlc_counter, prev_hash,
                  hash, kind, payload, signature, received_at_ms)
-             SELECT t.tenant_id, $2, u.seq, u.wall, u.counter, u.prev_hash, u.hash, u.kind,
-                    u.payload, u.signature, $11
+             SELECT t.tenant_id, $2, u.seq, u.wall, u.counter, {}, {}, u.kind, {}, {}, $11
                FROM tenants t,
                     (SELECT unnest($3::bigint[]) AS seq, unnest($4::bigint[]) AS wall,
-                            unnest($5::bigint[]) AS counter, unnest($6::bytea[]) AS prev_hash,
-                            unnest($7::bytea[]) AS hash, unnest($8::text[]) AS kind,
-                            unnest($9::bytea[]) AS payload,
-                            unnest($10::bytea[]) AS signature) AS u
+                            unnest($5::bigint[]) AS counter, unnest({}) AS prev_hash,
+                            unnest($8::text[]) AS kind, unnest({}) AS payload,
+                            unnest({}) AS signature) AS u
               WHERE t.tenant_id = $1",
-        )
+            wire.bytes("u.prev_hash"),
+            // $7 holds the tip's hash alone: the last event's.
+            wire.bytes(&format!(
+                "COALESCE(lead(u.prev_hash) OVER (ORDER BY u.seq), ({})[1])",
+                wire.array(7)
+            )),
+            wire.bytes("u.payload"),
+            wire.bytes("u.signature"),
+            wire.array(6),
+            wire.array(9),
+            wire.array(10),
+        ))
         .await?;
     tx.execute(
         &insert,
@@ -631,11 +641,11 @@ async fn insert_events(
             &seqs,
             &walls,
             &counters,
-            &prev_hashes,
-            &hashes,
+            prev_hashes.param(),
+            tip_hash.param(),
             &kinds,
-            &payloads,
-            &signatures,
+            payloads.param(),
+            signatures.param(),
             &to_i64("time", now)?,
         ],
     )
@@ -1031,14 +1041,15 @@ pub async fn append_copy(
         .iter()
         .map(|e| (e, (e.seq == checkpoint.seq).then_some(checkpoint.signature)))
         .collect();
-    insert_events(tx, tenant, log, &signed, prev, now).await?;
+    let wire = store.wire(tx).await?;
+    insert_events(tx, wire, tenant, log, &signed, prev, now).await?;
     // Counted like a device's, never refused: the hub's own logs have no quota.
     let stored = stored + events.iter().map(stored_size).sum::<u64>();
     upsert_tip(tx, tenant, log, prev, stored, now).await?;
     if fold == Fold::No {
         to_fold.clear();
     }
-    let refused = projection::fold(tx, tenant, &to_fold, now).await?;
+    let refused = projection::fold(tx, wire, tenant, &to_fold, now).await?;
     if let Some((event, reason)) = refused.first() {
         // The hub's own publications pass what they publish through the domain first.
         return Err(

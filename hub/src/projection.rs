@@ -35,6 +35,8 @@ use thorbis_domain::{Aggregate, DomainEvent, EventMeta, Projections, Relation, p
 use thorbis_sync_protocol::{DeviceId, EventId, Hlc};
 use uuid::Uuid;
 
+use crate::db::Wire;
+
 mod admission;
 
 /// Records the aggregates a fold would touch, without folding.
@@ -284,6 +286,7 @@ pub fn touched_ids(events: &[ToFold]) -> BTreeSet<Uuid> {
 /// into its projections inside `tx`, at `now`; returns those that did not, and why.
 pub async fn fold(
     tx: &Transaction<'_>,
+    wire: Wire,
     tenant: Uuid,
     events: &[ToFold],
     now: u64,
@@ -378,7 +381,7 @@ pub async fn fold(
     let known = admission::Known::load(tx, tenant, &loaded, events, now).await?;
     // The typed cache is not `Send`, so folding happens in a plain function between awaits.
     let (folded, quarantined) = fold_in_memory(loaded, events, &known)?;
-    write(tx, tenant, &folded).await?;
+    write(tx, wire, tenant, &folded).await?;
     Ok(quarantined)
 }
 
@@ -545,10 +548,15 @@ fn fold_in_memory(
 /// tables, so they are pipelined on the transaction's connection rather than waiting for
 /// each other's replies (Postgres still runs them one after another, in the order they were
 /// sent; an error in one aborts the transaction and is returned).
-async fn write(tx: &Transaction<'_>, tenant: Uuid, folded: &Folded) -> Result<(), ProjectionError> {
+async fn write(
+    tx: &Transaction<'_>,
+    wire: Wire,
+    tenant: Uuid,
+    folded: &Folded,
+) -> Result<(), ProjectionError> {
     tokio::try_join!(
         write_aggregates(tx, tenant, folded),
-        write_orders(tx, tenant, folded),
+        write_orders(tx, wire, tenant, folded),
         write_order_details(tx, tenant, &folded.orders, &folded.stored_orders),
         write_drawers_and_stock(tx, tenant, &folded.drawers, &folded.stock),
         async {
@@ -616,6 +624,7 @@ async fn write_aggregates(
 
 async fn write_orders(
     tx: &Transaction<'_>,
+    wire: Wire,
     tenant: Uuid,
     folded: &Folded,
 ) -> Result<(), ProjectionError> {
@@ -625,8 +634,8 @@ async fn write_orders(
     let (stored, new): (Vec<_>, Vec<_>) =
         folded.orders.iter().partition(|(id, ..)| folded.stored_orders.contains(id));
     tokio::try_join!(
-        write_order_rows(tx, tenant, folded, &new, false),
-        write_order_rows(tx, tenant, folded, &stored, true),
+        write_order_rows(tx, wire, tenant, folded, &new, false),
+        write_order_rows(tx, wire, tenant, folded, &stored, true),
     )?;
     Ok(())
 }
@@ -634,6 +643,7 @@ async fn write_orders(
 /// The `orders` rows of `orders`: inserted, or with `upsert` updated where they exist.
 async fn write_order_rows(
     tx: &Transaction<'_>,
+    wire: Wire,
     tenant: Uuid,
     folded: &Folded,
     orders: &[&(Uuid, Order, Totals)],
@@ -642,13 +652,16 @@ async fn write_order_rows(
     const INSERT: &str = "INSERT INTO orders (tenant_id, order_id, location_id, status, currency,
              subtotal, discounts, comps, voids, net, tax, total, paid, tips, refunded, balance,
              opened_at_ms, closed_at_ms, event_refs)
-         SELECT t.tenant_id, u.* FROM tenants t,
+         SELECT t.tenant_id, u.order_id, u.location_id, u.status, u.currency, u.subtotal,
+                u.discounts, u.comps, u.voids, u.net, u.tax, u.total, u.paid, u.tips,
+                u.refunded, u.balance, u.opened_at_ms, u.closed_at_ms, {refs}
+           FROM tenants t,
              (SELECT unnest($2::uuid[]), unnest($3::uuid[]), unnest($4::text[]),
              unnest($5::text[]), unnest($6::bigint[]), unnest($7::bigint[]),
              unnest($8::bigint[]), unnest($9::bigint[]), unnest($10::bigint[]),
              unnest($11::bigint[]), unnest($12::bigint[]), unnest($13::bigint[]),
              unnest($14::bigint[]), unnest($15::bigint[]), unnest($16::bigint[]),
-             unnest($17::bigint[]), unnest($18::bigint[]), unnest($19::bytea[]))
+             unnest($17::bigint[]), unnest($18::bigint[]), unnest({array}))
              AS u(order_id, location_id, status, currency, subtotal, discounts, comps,
                   voids, net, tax, total, paid, tips, refunded, balance, opened_at_ms,
                   closed_at_ms, event_refs)
@@ -670,8 +683,8 @@ async fn write_order_rows(
     let locations: Vec<Option<Uuid>> =
         ids.iter().map(|id| folded.locations.get(id).copied()).collect();
     // Every order here was touched by a new event, so each has references to add.
-    let refs: Vec<&[u8]> =
-        ids.iter().map(|id| folded.refs.get(id).map_or(&[][..], Vec::as_slice)).collect();
+    let refs =
+        wire.column(ids.iter().map(|id| Some(folded.refs.get(id).map_or(&[][..], Vec::as_slice))));
     let statuses: Vec<&str> = orders
         .iter()
         .map(|(_, o, _)| match o.status() {
@@ -692,11 +705,9 @@ async fn write_order_rows(
         .iter()
         .map(|(_, o, _)| o.closed.as_ref().map(|s| s.meta.hlc.wall_ms as i64))
         .collect();
-    let statement = if upsert {
-        tx.prepare_cached(&format!("{INSERT}{UPSERT}")).await?
-    } else {
-        tx.prepare_cached(INSERT).await?
-    };
+    let insert =
+        INSERT.replace("{refs}", &wire.bytes("u.event_refs")).replace("{array}", &wire.array(19));
+    let statement = tx.prepare_cached(&if upsert { insert + UPSERT } else { insert }).await?;
     tx.execute(
         &statement,
         &[
@@ -718,7 +729,7 @@ async fn write_order_rows(
             &column(|t| t.balance.0),
             &opened,
             &closed,
-            &refs,
+            refs.param(),
         ],
     )
     .await?;

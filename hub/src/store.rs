@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::clock::Clock;
 use crate::config::Limits;
+use crate::db::Wire;
 use crate::identity::{IdentityError, KeyWrap};
 use crate::live::Notifier;
 use crate::projection::ProjectionError;
@@ -29,7 +30,15 @@ pub struct Store {
     /// Console passwords actually verified (not refused up front as locked): see
     /// [`crate::accounts::login`].
     pub(crate) password_checks: Arc<std::sync::atomic::AtomicU64>,
+    /// How columns of bytes reach this database, learned on first use.
+    wire: tokio::sync::OnceCell<Wire>,
+    /// Per device, when this process last did its chores (see [`Store::chores_due`]).
+    chores: std::sync::Mutex<std::collections::HashMap<Uuid, u64>>,
 }
+
+/// Devices whose chores [`Store::chores_due`] remembers at most; past that it forgets them
+/// all (each then does its chores once more than needed).
+const CHORES_REMEMBERED: usize = 100_000;
 
 /// A failure that is not the caller's: the database, the pool, a stored row that does not
 /// parse, the projection, a tenant key.
@@ -90,7 +99,40 @@ impl Store {
         notifier: Notifier,
         limits: Limits,
     ) -> Self {
-        Self { pool, clock, key_wrap, notifier, limits, password_checks: Arc::default() }
+        Self {
+            pool,
+            clock,
+            key_wrap,
+            notifier,
+            limits,
+            password_checks: Arc::default(),
+            wire: tokio::sync::OnceCell::new(),
+            chores: std::sync::Mutex::default(),
+        }
+    }
+
+    /// How statements pass columns of bytes to this database (asked through `tx` the
+    /// first time).
+    pub(crate) async fn wire(&self, tx: &Transaction<'_>) -> Result<Wire, tokio_postgres::Error> {
+        self.wire.get_or_try_init(|| Wire::detect(tx)).await.copied()
+    }
+
+    /// Whether a request of `device` at `now_ms` should do the device's chores (forget its
+    /// stale nonces, note it was seen): when this process has not done them in the last
+    /// `every_ms`. Counted as done from now on, even if the request's transaction then rolls
+    /// back: they wait one more period at worst.
+    pub(crate) fn chores_due(&self, device: Uuid, now_ms: u64, every_ms: u64) -> bool {
+        let mut chores = self.chores.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if chores.len() >= CHORES_REMEMBERED {
+            chores.clear();
+        }
+        match chores.get(&device) {
+            Some(&done) if now_ms.saturating_sub(done) < every_ms && done <= now_ms => false,
+            _ => {
+                chores.insert(device, now_ms);
+                true
+            }
+        }
     }
 
     /// How many console passwords were verified against their hash so far.

@@ -14,8 +14,16 @@ use super::{Access, ClusterError, Durability, LocalCluster, OWNER_ROLE};
 
 /// Server settings every node needs: the extension loaded at start, and prepared
 /// transactions (a write to a reference table commits on every node with two-phase
-/// commit).
-const NODE_SETTINGS: &[&str] = &["shared_preload_libraries=citus", "max_prepared_transactions=100"];
+/// commit). The nodes of this cluster all listen on loopback, so they talk to each other in
+/// clear, as the hub talks to its database in tests (with Citus's default,
+/// `sslmode=require`, the ingest bench spent a few percent of the machine encrypting
+/// loopback traffic); a cluster spread over machines keeps that default (see
+/// `hub/CITUS.md`).
+const NODE_SETTINGS: &[&str] = &[
+    "shared_preload_libraries=citus",
+    "max_prepared_transactions=100",
+    "citus.node_conninfo=sslmode=disable",
+];
 
 /// Whether the Citus extension is installed for the machine's PostgreSQL 15.
 #[must_use]
