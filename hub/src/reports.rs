@@ -3,6 +3,9 @@
 //! the projections [`crate::projection`] keeps; a location's day is its local day, computed
 //! by Postgres from the location's time zone.
 
+use thorbis_domain::catalog::Staff;
+use thorbis_domain::fold::{CatalogRecord, Versioned};
+use thorbis_domain::ids::{LineId, OrderId, StaffId};
 use thorbis_domain::{Currency, Money};
 use uuid::Uuid;
 
@@ -281,7 +284,70 @@ pub struct Report {
     pub by_item: Vec<ItemSales>,
     /// By tender.
     pub by_tender: Vec<TenderTakings>,
+    /// Voids, comps, price overrides, discounts and refunds, oldest first (at most
+    /// [`EXCEPTIONS_LIMIT`]).
+    pub exceptions: Vec<Exception>,
 }
+
+/// What kind of exception to the normal sale an [`Exception`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExceptionKind {
+    /// A line removed before payment.
+    Void,
+    /// A line given away.
+    Comp,
+    /// A line's price overridden.
+    PriceOverride,
+    /// A discount applied.
+    Discount,
+    /// Money given back.
+    Refund,
+}
+
+impl ExceptionKind {
+    /// How the console names it.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Void => "Void",
+            Self::Comp => "Comp",
+            Self::PriceOverride => "Price override",
+            Self::Discount => "Discount",
+            Self::Refund => "Refund",
+        }
+    }
+}
+
+/// One void, comp, price override, discount or refund: an admitted fact of a device of
+/// the location (quarantined facts are on the alerts page).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Exception {
+    /// When the device recorded it (Unix ms).
+    pub at_ms: i64,
+    /// The same, in the location's time, `YYYY-MM-DD HH:MM`.
+    pub local_time: String,
+    /// What it is.
+    pub kind: ExceptionKind,
+    /// The order.
+    pub order_id: Uuid,
+    /// The line's name, for a void, comp, price override or line discount.
+    pub item: Option<String>,
+    /// In minor units: the line's amount voided or comped, the new unit price, a fixed
+    /// discount, the refund. `None` for a percentage discount (see `detail`).
+    pub amount: Option<i64>,
+    /// The rule of a discount ("10 %", "fixed", "whole order"), the tender of a refund.
+    pub detail: String,
+    /// The reason given.
+    pub reason: String,
+    /// The staff member who approved it, when one had to.
+    pub approved_by: Option<String>,
+    /// The device that recorded it: role and short id.
+    pub device: String,
+}
+
+/// Most exceptions one report lists.
+pub const EXCEPTIONS_LIMIT: i64 = 5_000;
 
 /// A report's span: the location's time zone and its local midnights as instants,
 /// computed once by Postgres (`$1` tenant, `$2` location, `$3` first date, `$4` last date).
@@ -358,6 +424,27 @@ const BY_TENDER: &str = "SELECT p.tender, count(*), sum(p.amount)::bigint, sum(p
         AND p.taken_at_ms >= $3 AND p.taken_at_ms < $4
       GROUP BY p.tender ORDER BY 3 DESC, 1";
 
+/// The admitted exception facts of devices of a location in a span (`$5` the zone), by
+/// the partial index `events_exceptions` (migration 14), whose kinds these are.
+const EXCEPTIONS: &str = "SELECT e.hlc_wall_ms,
+            to_char(to_timestamp(e.hlc_wall_ms / 1000.0) AT TIME ZONE $5::text,
+                    'YYYY-MM-DD HH24:MI'),
+            e.kind, e.payload, d.role, d.device_id
+       FROM events e
+       JOIN devices d ON d.tenant_id = e.tenant_id AND d.device_id = e.device_id
+      WHERE e.tenant_id = $1 AND d.location_id = $2
+        AND e.hlc_wall_ms >= $3 AND e.hlc_wall_ms < $4
+        AND e.kind IN ('order.line_voided', 'order.line_comped', 'order.line_repriced',
+                       'order.discount_applied', 'order.refund_issued')
+        AND NOT EXISTS (SELECT 1 FROM alerts a
+                         WHERE a.tenant_id = e.tenant_id AND a.kind = 'quarantine'
+                           AND a.device_id = e.device_id AND a.seq = e.seq)
+        AND NOT EXISTS (SELECT 1 FROM quarantine_waiting w
+                         WHERE w.tenant_id = e.tenant_id AND w.device_id = e.device_id
+                           AND w.seq = e.seq)
+      ORDER BY e.hlc_wall_ms, e.device_id, e.seq
+      LIMIT $6";
+
 /// A section of a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Section {
@@ -371,14 +458,23 @@ pub enum Section {
     Items,
     /// [`Report::by_tender`].
     Tenders,
+    /// [`Report::exceptions`].
+    Exceptions,
 }
 
 impl Section {
     /// Every section, in the page's order.
-    pub const ALL: [Section; 5] =
-        [Section::Summary, Section::Hours, Section::Days, Section::Items, Section::Tenders];
+    pub const ALL: [Section; 6] = [
+        Section::Summary,
+        Section::Hours,
+        Section::Days,
+        Section::Items,
+        Section::Tenders,
+        Section::Exceptions,
+    ];
 
-    /// The section a URL names: `summary`, `hours`, `days`, `items` or `tenders`.
+    /// The section a URL names: `summary`, `hours`, `days`, `items`, `tenders` or
+    /// `exceptions`.
     #[must_use]
     pub fn parse(name: &str) -> Option<Section> {
         match name {
@@ -387,6 +483,7 @@ impl Section {
             "days" => Some(Section::Days),
             "items" => Some(Section::Items),
             "tenders" => Some(Section::Tenders),
+            "exceptions" => Some(Section::Exceptions),
             _ => None,
         }
     }
@@ -449,6 +546,9 @@ pub async fn report(
                     })
                     .collect();
             }
+            Section::Exceptions => {
+                report.exceptions = exceptions(&tx, &local).await?;
+            }
             Section::Tenders => {
                 report.by_tender = tx
                     .query(BY_TENDER, &params)
@@ -466,6 +566,184 @@ pub async fn report(
     }
     tx.commit().await?;
     Ok(report)
+}
+
+/// What an exception fact says, before its line and approver are looked up.
+struct Said {
+    kind: ExceptionKind,
+    order: Uuid,
+    line: Option<Uuid>,
+    amount: Option<i64>,
+    detail: String,
+    reason: String,
+    approver: Option<Uuid>,
+}
+
+impl Said {
+    /// A void or comp of a line, whose amount is the line's.
+    fn line(
+        kind: ExceptionKind,
+        order: OrderId,
+        line: LineId,
+        reason: String,
+        approver: Option<StaffId>,
+    ) -> Self {
+        Said {
+            kind,
+            order: order.0,
+            line: Some(line.0),
+            amount: None,
+            detail: String::new(),
+            reason,
+            approver: approver.map(|a| a.0),
+        }
+    }
+}
+
+/// What `event` says, if it is an exception to the normal sale.
+fn said(event: thorbis_domain::DomainEvent) -> Option<Said> {
+    use thorbis_domain::DomainEvent as E;
+    use thorbis_domain::events::{DiscountRule, DiscountScope};
+    Some(match event {
+        E::LineVoided(e) => {
+            Said::line(ExceptionKind::Void, e.order_id, e.line_id, e.reason, e.approved_by)
+        }
+        E::LineComped(e) => {
+            Said::line(ExceptionKind::Comp, e.order_id, e.line_id, e.reason, e.approved_by)
+        }
+        E::LineRepriced(e) => Said {
+            kind: ExceptionKind::PriceOverride,
+            order: e.order_id.0,
+            line: Some(e.line_id.0),
+            amount: Some(e.unit_price.0),
+            detail: "new unit price".to_owned(),
+            reason: String::new(),
+            approver: e.approved_by.map(|a| a.0),
+        },
+        E::DiscountApplied(e) => {
+            let (amount, rule) = match e.rule {
+                DiscountRule::PercentBps(bps) => {
+                    (None, format!("{}.{:02} %", bps / 100, bps % 100))
+                }
+                DiscountRule::Amount(m) => (Some(m.0), "fixed".to_owned()),
+            };
+            let (line, detail) = match e.scope {
+                DiscountScope::Line(l) => (Some(l.0), rule),
+                DiscountScope::Order => (None, format!("{rule}, whole order")),
+            };
+            Said {
+                kind: ExceptionKind::Discount,
+                order: e.order_id.0,
+                line,
+                amount,
+                detail,
+                reason: e.reason,
+                approver: e.approved_by.map(|a| a.0),
+            }
+        }
+        E::RefundIssued(e) => Said {
+            kind: ExceptionKind::Refund,
+            order: e.order_id.0,
+            line: None,
+            amount: Some(e.amount.0),
+            detail: e.tender.label().to_owned(),
+            reason: e.reason,
+            approver: e.approved_by.map(|a| a.0),
+        },
+        _ => return None,
+    })
+}
+
+/// The exceptions of a span (`local`: tenant, location, instants, zone), with the lines
+/// and approvers they name looked up.
+async fn exceptions(
+    tx: &deadpool_postgres::Transaction<'_>,
+    local: &[&(dyn tokio_postgres::types::ToSql + Sync); 5],
+) -> Result<Vec<Exception>, Fault> {
+    use thorbis_domain::DomainEvent as E;
+    let [t, location, t0, t1, tz] = *local;
+    let rows = tx.query(EXCEPTIONS, &[t, location, t0, t1, tz, &EXCEPTIONS_LIMIT]).await?;
+    let mut found = Vec::with_capacity(rows.len());
+    // (order, line) and approver of each, looked up below.
+    let mut lines: Vec<(Uuid, Uuid)> = Vec::new();
+    let mut approvers: Vec<Uuid> = Vec::new();
+    for r in &rows {
+        let (kind, payload): (&str, &[u8]) = (r.get(2), r.get(3));
+        // Stored facts were admitted, so they decode; one that does not is skipped.
+        let Ok(Some(event)) = E::decode(kind, payload) else { continue };
+        let Some(Said { kind, order, line, amount, detail, reason, approver }) = said(event) else {
+            continue;
+        };
+        if let Some(line) = line {
+            lines.push((order, line));
+        }
+        approvers.extend(approver);
+        let (role, device): (String, Uuid) = (r.get(4), r.get(5));
+        let short = device.simple().to_string();
+        found.push((
+            Exception {
+                at_ms: r.get(0),
+                local_time: r.get(1),
+                kind,
+                order_id: order,
+                item: None,
+                amount,
+                detail,
+                reason,
+                approved_by: None,
+                device: format!("{role} {}", &short[short.len() - 6..]),
+            },
+            line,
+            approver,
+        ));
+    }
+    let (orders, line_ids): (Vec<Uuid>, Vec<Uuid>) = lines.into_iter().unzip();
+    let line_rows = tx
+        .query(
+            "SELECT l.order_id, l.line_id, l.name, l.gross, l.comp
+               FROM unnest($2::uuid[], $3::uuid[]) AS k(order_id, line_id)
+               JOIN order_lines l ON l.tenant_id = $1 AND l.order_id = k.order_id
+                                 AND l.line_id = k.line_id",
+            &[t, &orders, &line_ids],
+        )
+        .await?;
+    // Staff records are folded documents (see `crate::staff`).
+    let kind = <Staff as CatalogRecord>::KIND;
+    let names: Vec<(Uuid, String)> = tx
+        .query(
+            "SELECT id, state FROM aggregates WHERE tenant_id = $1 AND kind = $2 AND id = ANY($3)",
+            &[t, &kind, &approvers],
+        )
+        .await?
+        .iter()
+        .filter_map(|r| {
+            let folded: Versioned<Staff> = serde_json::from_value(r.get(1)).ok()?;
+            Some((r.get(0), folded.value()?.name.clone()))
+        })
+        .collect();
+    let line_of = |order: Uuid, line: Uuid| {
+        line_rows.iter().find(|r| r.get::<_, Uuid>(0) == order && r.get::<_, Uuid>(1) == line)
+    };
+    Ok(found
+        .into_iter()
+        .map(|(mut x, line, approver)| {
+            if let Some(l) = line.and_then(|line| line_of(x.order_id, line)) {
+                x.item = Some(l.get(2));
+                match x.kind {
+                    ExceptionKind::Void => x.amount = Some(l.get(3)),
+                    ExceptionKind::Comp => x.amount = Some(l.get(4)),
+                    _ => {}
+                }
+            }
+            x.approved_by = approver.map(|a| {
+                names
+                    .iter()
+                    .find(|(id, _)| *id == a)
+                    .map_or_else(|| "(unknown staff)".to_owned(), |(_, name)| name.clone())
+            });
+            x
+        })
+        .collect())
 }
 
 /// One closed order as the API lists it.

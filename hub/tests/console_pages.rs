@@ -1139,3 +1139,148 @@ async fn password_guesses_from_a_session_lock_the_account_like_sign_in() -> Resu
     ensure!(owner.post("/console/account/password", &form).await?.status == StatusCode::OK);
     hub.stop().await
 }
+
+/// The exceptions report lists each void, comp, discount and refund of the location's
+/// range with its amount, reason and approver, on the page and as CSV; a fact the hub
+/// quarantined (approved by someone the tenant does not have) is not among them.
+#[tokio::test]
+async fn voids_comps_discounts_and_refunds_are_reported_with_who_approved_them() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Diner").await?;
+    hub.console_user(tenant, "owner@diner.example", "owner").await?;
+    let manager = Some(hub.manager(tenant, "Morgan").await?);
+    let mut pos = hub.agent(tenant, location, 1).await?;
+    for (i, fact) in exception_facts(manager).iter().enumerate() {
+        pos.append(fact, NOW_MS - 60_000 + i as u64);
+    }
+    let (status, body) = hub.push(&pos, &pos.all()).await?;
+    ensure!(status == StatusCode::OK, "{status} {body}");
+    let quarantined = body["quarantined"].as_array().context("quarantined")?;
+    ensure!(quarantined.len() == 1, "only the forged void is quarantined: {body}");
+
+    let mut owner = Browser::new(&hub.base)?;
+    ensure!(
+        owner.sign_in(tenant, "owner@diner.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    let query = format!("location={location}&from=2024-07-03&to=2024-07-03");
+    let page = owner.get(&format!("/console/reports?{query}")).await?;
+    ensure!(page.status == StatusCode::OK, "{}", page.status);
+    let table = page.body.split("id=\"exception-table\"").nth(1).context("the exceptions")?;
+    let table = table.split("</table>").next().unwrap_or_default();
+    for expected in ["Comp", "Void", "Discount", "Refund", "Coffee", "Muffin", "rang twice"] {
+        ensure!(table.contains(expected), "{expected} missing: {table}");
+    }
+    ensure!(table.matches("Morgan").count() == 4, "{table}");
+    ensure!(!table.contains("forged"), "a quarantined fact is reported: {table}");
+
+    let csv = owner.get(&format!("/console/reports/exceptions.csv?{query}")).await?;
+    ensure!(csv.status == StatusCode::OK, "{}", csv.status);
+    let rows: Vec<&str> = csv.body.lines().collect();
+    ensure!(rows.len() == 5, "a header and four rows: {}", csv.body);
+    ensure!(rows[0].starts_with("time,kind,order_id,item,amount"), "{}", rows[0]);
+    let comp = rows.iter().find(|r| r.contains(",Comp,")).context("the comp")?;
+    ensure!(comp.contains("Coffee") && comp.contains("350") && comp.contains("Morgan"), "{comp}");
+    let discount = rows.iter().find(|r| r.contains(",Discount,")).context("the discount")?;
+    ensure!(
+        discount.contains("10.00 %, whole order") && discount.contains("regular"),
+        "{discount}"
+    );
+    let refund = rows.iter().find(|r| r.contains(",Refund,")).context("the refund")?;
+    ensure!(refund.contains("100") && refund.contains("cash"), "{refund}");
+    hub.stop().await
+}
+
+/// A sale with a comp, a void, a discount and a refund, each approved by `manager`, and a
+/// void approved by nobody the tenant has.
+fn exception_facts(
+    manager: Option<thorbis_domain::ids::StaffId>,
+) -> Vec<thorbis_domain::DomainEvent> {
+    use thorbis_domain::DomainEvent as E;
+    use thorbis_domain::events::{
+        DiscountApplied, DiscountRule, DiscountScope, LineAdded, LineComped, LineVoided,
+        OrderClosed, OrderOpened, PaymentTaken, RefundIssued, ServiceMode, Tender,
+    };
+    use thorbis_domain::ids::{DiscountId, ItemId, LineId, OrderId, PaymentId, RefundId, StaffId};
+    use thorbis_domain::money::{Currency, Money, Qty};
+
+    let id = |n: u128| Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | n);
+    let order = OrderId(id(1));
+    let line = |n: u128, name: &str| {
+        E::LineAdded(LineAdded {
+            order_id: order,
+            line_id: LineId(id(n)),
+            item_id: ItemId(id(100 + n)),
+            name: name.into(),
+            unit_price: Money(3_50),
+            qty: Qty(1000),
+            modifiers: vec![],
+            seat: None,
+            course: None,
+            taxes: vec![],
+            station: None,
+            note: None,
+            price_override_by: None,
+        })
+    };
+    vec![
+        E::OrderOpened(OrderOpened {
+            order_id: order,
+            currency: Currency::USD,
+            mode: ServiceMode::Retail,
+            table: None,
+            guests: None,
+            opened_by: None,
+        }),
+        line(2, "Coffee"),
+        line(3, "Muffin"),
+        line(4, "Juice"),
+        E::LineComped(LineComped {
+            order_id: order,
+            line_id: LineId(id(2)),
+            reason: "cold".into(),
+            approved_by: manager,
+        }),
+        E::LineVoided(LineVoided {
+            order_id: order,
+            line_id: LineId(id(3)),
+            reason: "rang twice".into(),
+            approved_by: manager,
+        }),
+        E::DiscountApplied(DiscountApplied {
+            order_id: order,
+            discount_id: DiscountId(id(5)),
+            scope: DiscountScope::Order,
+            rule: DiscountRule::PercentBps(1000),
+            reason: "regular".into(),
+            approved_by: manager,
+        }),
+        E::PaymentTaken(PaymentTaken {
+            order_id: order,
+            payment_id: PaymentId(id(6)),
+            amount: Money(3_15),
+            tip: Money(0),
+            tender: Tender::Cash { tendered: Money(3_15), change: Money(0) },
+            drawer_session: None,
+            taken_by: None,
+        }),
+        E::OrderClosed(OrderClosed { order_id: order, closed_by: None }),
+        E::RefundIssued(RefundIssued {
+            refund_id: RefundId(id(7)),
+            order_id: order,
+            amount: Money(1_00),
+            lines: vec![],
+            tender: Tender::Cash { tendered: Money(0), change: Money(0) },
+            reason: "goodwill".into(),
+            approved_by: manager,
+            drawer_session: None,
+        }),
+        // Approved by nobody the tenant has: quarantined, never reported.
+        E::LineVoided(LineVoided {
+            order_id: order,
+            line_id: LineId(id(4)),
+            reason: "forged".into(),
+            approved_by: Some(StaffId(id(99))),
+        }),
+    ]
+}

@@ -93,14 +93,7 @@ async fn an_event_after_the_close_rebuilds_the_order_from_its_events() -> Result
     ensure!(hub.count("SELECT count(*) FROM aggregates WHERE kind = 'order'").await? == 0);
 
     // A refund needs a manager's approval: one the tenant has.
-    let (status, body) = hub
-        .admin(
-            &format!("/api/v1/admin/tenants/{tenant}/staff"),
-            &serde_json::json!({ "name": "Morgan", "role": "manager", "pin": "5511", "active": true }),
-        )
-        .await?;
-    ensure!(status == StatusCode::OK, "{body}");
-    let manager = StaffId(serde_json::from_value(body["staff_id"].clone())?);
+    let manager = hub.manager(tenant, "Morgan").await?;
     other.append(&refund(order, 200, manager), NOW_MS + 10);
     let (status, body) = hub.push(&other, &other.all()).await?;
     ensure!(status == StatusCode::OK && body["accepted"] == 1, "{status} {body}");

@@ -72,6 +72,7 @@ pub const HUB: &[Migration] = migrations!("hub":
     11 => "location_settings",
     12 => "console_links_and_totp",
     13 => "api_tokens",
+    14 => "exception_index",
 );
 
 #[cfg(test)]

@@ -37,6 +37,7 @@ pub(super) async fn report(
         Section::Days => json!(r.by_day),
         Section::Items => json!(r.by_item),
         Section::Tenders => json!(r.by_tender),
+        Section::Exceptions => json!(r.exceptions),
     };
     Ok(Json(json!({
         "location_id": range.location,

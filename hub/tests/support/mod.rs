@@ -15,7 +15,7 @@ use thorbis_domain::DomainEvent;
 use thorbis_domain::events::{
     LineAdded, OrderClosed, OrderOpened, PaymentTaken, ServiceMode, Tender,
 };
-use thorbis_domain::ids::{ItemId, LineId, OrderId, PaymentId, TaxRateId};
+use thorbis_domain::ids::{ItemId, LineId, OrderId, PaymentId, StaffId, TaxRateId};
 use thorbis_domain::money::{Currency, Money, Qty};
 use thorbis_domain::tax::TaxRate;
 use thorbis_hub::clock::ManualClock;
@@ -241,6 +241,19 @@ impl TestHub {
             request = request.header(*name, *value);
         }
         Ok(request.body(body).send().await?)
+    }
+
+    /// Adds a manager named `name` (PIN 5511) through the admin API.
+    #[allow(dead_code, reason = "not every test binary approves anything")]
+    pub async fn manager(&self, tenant: Uuid, name: &str) -> Result<StaffId> {
+        let (status, body) = self
+            .admin(
+                &format!("/api/v1/admin/tenants/{tenant}/staff"),
+                &json!({ "name": name, "role": "manager", "pin": "5511", "active": true }),
+            )
+            .await?;
+        ensure!(status == StatusCode::OK, "{body}");
+        Ok(StaffId(serde_json::from_value(body["staff_id"].clone())?))
     }
 
     /// Adds a console user through the admin API, with [`CONSOLE_PASSWORD`].

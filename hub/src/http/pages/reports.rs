@@ -190,6 +190,32 @@ fn report_body(range: &Range, place: &ReportLocation, r: &Report) -> Markup {
                 tbody { @for t in &r.by_tender { tr { td { (t.tender) } td { (t.payments) } td.money { (money(t.amount, c)) } td.money { (money(t.tips, c)) } } } }
             }
         }
+        section.report #exceptions {
+            h2 { "Voids, comps, discounts and refunds " (csv_link(range, "exceptions")) }
+            @if r.exceptions.is_empty() {
+                p.muted { "None in this range." }
+            } @else {
+                table.list #exception-table {
+                    thead { tr {
+                        th { "Time" } th { "What" } th { "Item" } th { "Amount" } th { "Detail" }
+                        th { "Reason" } th { "Approved by" } th { "Device" }
+                    } }
+                    tbody { @for x in &r.exceptions { tr {
+                        td { (x.local_time) }
+                        td { (x.kind.label()) }
+                        td { (x.item.as_deref().unwrap_or("—")) }
+                        td.money { @if let Some(a) = x.amount { (money(a, c)) } @else { "—" } }
+                        td { (x.detail) }
+                        td { (x.reason) }
+                        td { (x.approved_by.as_deref().unwrap_or("—")) }
+                        td { (x.device) }
+                    } } }
+                }
+                @if r.exceptions.len() as i64 >= reports::EXCEPTIONS_LIMIT {
+                    p.muted { "Only the first " (reports::EXCEPTIONS_LIMIT) " are listed: narrow the range to see the rest." }
+                }
+            }
+        }
     }
 }
 
@@ -316,6 +342,35 @@ fn section_rows(section: Section, r: &Report, c: Option<Currency>) -> Vec<Vec<St
                 .iter()
                 .map(|t| vec![t.tender.clone(), t.payments.to_string(), m(t.amount), m(t.tips)]),
         )
+        .collect(),
+        Section::Exceptions => std::iter::once(
+            [
+                "time",
+                "kind",
+                "order_id",
+                "item",
+                "amount",
+                "detail",
+                "reason",
+                "approved_by",
+                "device",
+            ]
+            .map(String::from)
+            .to_vec(),
+        )
+        .chain(r.exceptions.iter().map(|x| {
+            vec![
+                x.local_time.clone(),
+                x.kind.label().to_owned(),
+                x.order_id.to_string(),
+                x.item.clone().unwrap_or_default(),
+                x.amount.map(m).unwrap_or_default(),
+                x.detail.clone(),
+                x.reason.clone(),
+                x.approved_by.clone().unwrap_or_default(),
+                x.device.clone(),
+            ]
+        }))
         .collect(),
     }
 }
