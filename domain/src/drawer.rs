@@ -155,6 +155,13 @@ pub struct ZReport {
     pub over_short: Option<Money>,
 }
 
+/// What a count says of a drawer: `counted - expected`, positive over, negative short;
+/// `None` until the drawer is counted.
+#[must_use]
+pub fn over_short(expected: Money, counted: Option<Money>) -> Option<Money> {
+    counted.map(|c| c - expected)
+}
+
 impl ZReport {
     /// Whether the drawer's own figures (everything but the sales, which come from the
     /// orders) are those of `session` now: what a recorded report is checked against.
@@ -197,7 +204,7 @@ impl ZReport {
             no_sales: session.no_sales,
             expected_cash,
             counted_cash,
-            over_short: counted_cash.map(|c| c - expected_cash),
+            over_short: over_short(expected_cash, counted_cash),
         };
         for order in orders {
             let t = order.totals();

@@ -857,21 +857,52 @@ async fn write_drawers_and_stock(
         let paid_in: Vec<i64> = drawers.iter().map(|(_, d)| d.paid_in.0).collect();
         let paid_out: Vec<i64> = drawers.iter().map(|(_, d)| d.paid_out.0).collect();
         let no_sales: Vec<i32> = drawers.iter().map(|(_, d)| d.no_sales as i32).collect();
+        let device: Vec<Option<Uuid>> = drawers
+            .iter()
+            .map(|(_, d)| d.opened.as_ref().map(|o| Uuid::from_bytes(o.meta.id.device_id.0)))
+            .collect();
+        let at = |s: Option<EventMeta>| s.map(|m| m.hlc.wall_ms as i64);
+        let opened_at: Vec<Option<i64>> =
+            drawers.iter().map(|(_, d)| at(d.opened.as_ref().map(|o| o.meta))).collect();
+        let closed_at: Vec<Option<i64>> =
+            drawers.iter().map(|(_, d)| at(d.closed.as_ref().map(|c| c.meta))).collect();
+        let opened_by: Vec<Option<Uuid>> = drawers
+            .iter()
+            .map(|(_, d)| d.opened.as_ref().and_then(|o| o.value.opened_by).map(|s| s.0))
+            .collect();
+        let closed_by: Vec<Option<Uuid>> = drawers
+            .iter()
+            .map(|(_, d)| d.closed.as_ref().and_then(|c| c.value.by).map(|s| s.0))
+            .collect();
+        let z_report: Vec<Option<String>> = drawers
+            .iter()
+            .map(|(_, d)| d.z_report.as_ref().map(|z| document(&z.value.report)).transpose())
+            .collect::<Result<_, _>>()?;
         tx.execute(
             &tx.prepare_cached("INSERT INTO drawer_sessions (tenant_id, session_id, currency, open, float_amount,
-                 expected_cash, counted, paid_in, paid_out, no_sales)
+                 expected_cash, counted, paid_in, paid_out, no_sales, device_id, opened_at_ms,
+                 closed_at_ms, opened_by, closed_by, z_report)
              SELECT t.tenant_id, u.* FROM tenants t,
              (SELECT unnest($2::uuid[]), unnest($3::text[]), unnest($4::bool[]),
                  unnest($5::bigint[]), unnest($6::bigint[]), unnest($7::bigint[]),
-                 unnest($8::bigint[]), unnest($9::bigint[]), unnest($10::int[]))
+                 unnest($8::bigint[]), unnest($9::bigint[]), unnest($10::int[]),
+                 unnest($11::uuid[]), unnest($12::bigint[]), unnest($13::bigint[]),
+                 unnest($14::uuid[]), unnest($15::uuid[]), unnest($16::text[])::jsonb)
                  AS u(session_id, currency, open, float_amount, expected_cash, counted,
-                      paid_in, paid_out, no_sales)
+                      paid_in, paid_out, no_sales, device_id, opened_at_ms, closed_at_ms,
+                      opened_by, closed_by, z_report)
               WHERE t.tenant_id = $1
              ON CONFLICT (tenant_id, session_id) DO UPDATE SET currency = EXCLUDED.currency,
                  open = EXCLUDED.open, float_amount = EXCLUDED.float_amount,
                  expected_cash = EXCLUDED.expected_cash, counted = EXCLUDED.counted,
-                 paid_in = EXCLUDED.paid_in, paid_out = EXCLUDED.paid_out, no_sales = EXCLUDED.no_sales").await?,
-            &[&tenant, &ids, &currency, &open, &float, &expected, &counted, &paid_in, &paid_out, &no_sales],
+                 paid_in = EXCLUDED.paid_in, paid_out = EXCLUDED.paid_out, no_sales = EXCLUDED.no_sales,
+                 device_id = EXCLUDED.device_id, opened_at_ms = EXCLUDED.opened_at_ms,
+                 closed_at_ms = EXCLUDED.closed_at_ms, opened_by = EXCLUDED.opened_by,
+                 closed_by = EXCLUDED.closed_by, z_report = EXCLUDED.z_report").await?,
+            &[
+                &tenant, &ids, &currency, &open, &float, &expected, &counted, &paid_in, &paid_out,
+                &no_sales, &device, &opened_at, &closed_at, &opened_by, &closed_by, &z_report,
+            ],
         )
         .await?;
     }

@@ -287,7 +287,68 @@ pub struct Report {
     /// Voids, comps, price overrides, discounts and refunds, oldest first (at most
     /// [`EXCEPTIONS_LIMIT`]).
     pub exceptions: Vec<Exception>,
+    /// Drawer sessions opened in the range, oldest first (at most [`DRAWERS_LIMIT`]).
+    pub drawers: Vec<DrawerRow>,
+    /// Facts of the location's devices the hub quarantined in the range, oldest first (at
+    /// most [`QUARANTINED_LIMIT`]).
+    pub quarantined: Vec<QuarantinedRow>,
 }
+
+/// A fact the hub stored but would not fold: who sent it, what it was and why.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct QuarantinedRow {
+    /// When the hub quarantined it, in the location's time (`YYYY-MM-DD HH:MM`).
+    pub at: String,
+    /// The device that wrote it: role and short id.
+    pub device: String,
+    /// Its place in that device's log.
+    pub seq: i64,
+    /// Its kind (`order.line_voided`, ...).
+    pub kind: Option<String>,
+    /// The reason's code (`not_authorized`, ...).
+    pub code: String,
+    /// The reason, in words.
+    pub reason: String,
+}
+
+/// Most quarantined facts one report lists.
+pub const QUARANTINED_LIMIT: i64 = 1_000;
+
+/// One drawer session: a cashier's shift on one drawer, with its count and Z report.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct DrawerRow {
+    /// The session.
+    pub session_id: Uuid,
+    /// When it opened, in the location's time (`YYYY-MM-DD HH:MM`).
+    pub opened: String,
+    /// When it closed, if it did.
+    pub closed: Option<String>,
+    /// The device whose drawer it is: role and short id.
+    pub device: String,
+    /// Who opened it, if named.
+    pub opened_by: Option<String>,
+    /// Who closed it, if named.
+    pub closed_by: Option<String>,
+    /// Opening float, minor units.
+    pub float: i64,
+    /// Cash that should be in the drawer.
+    pub expected: i64,
+    /// Cash counted, if counted.
+    pub counted: Option<i64>,
+    /// `counted - expected`: positive over, negative short.
+    pub over_short: Option<i64>,
+    /// Cash put in outside sales.
+    pub paid_in: i64,
+    /// Cash taken out outside sales.
+    pub paid_out: i64,
+    /// No-sale openings.
+    pub no_sales: i32,
+    /// The Z report issued at closing, as printed, if one was.
+    pub z_report: Option<thorbis_domain::drawer::ZReport>,
+}
+
+/// Most drawer sessions one report lists.
+pub const DRAWERS_LIMIT: i64 = 1_000;
 
 /// What kind of exception to the normal sale an [`Exception`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -445,6 +506,21 @@ const EXCEPTIONS: &str = "SELECT e.hlc_wall_ms,
       ORDER BY e.hlc_wall_ms, e.device_id, e.seq
       LIMIT $6";
 
+/// The facts of devices of a location the hub quarantined in a span (`$5` the zone), with
+/// their kinds where the hub holds them.
+const QUARANTINED: &str = "SELECT
+            to_char(to_timestamp(a.created_at_ms / 1000.0) AT TIME ZONE $5::text,
+                    'YYYY-MM-DD HH24:MI'),
+            d.role, d.device_id, a.seq, e.kind, a.detail ->> 'code', a.detail ->> 'reason'
+       FROM alerts a
+       JOIN devices d ON d.tenant_id = a.tenant_id AND d.device_id = a.device_id
+       LEFT JOIN events e ON e.tenant_id = a.tenant_id AND e.device_id = a.device_id
+                         AND e.seq = a.seq
+      WHERE a.tenant_id = $1 AND a.kind = 'quarantine' AND d.location_id = $2
+        AND a.created_at_ms >= $3 AND a.created_at_ms < $4
+      ORDER BY a.created_at_ms, a.device_id, a.seq
+      LIMIT $6";
+
 /// A section of a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Section {
@@ -460,21 +536,27 @@ pub enum Section {
     Tenders,
     /// [`Report::exceptions`].
     Exceptions,
+    /// [`Report::drawers`].
+    Drawers,
+    /// [`Report::quarantined`].
+    Quarantined,
 }
 
 impl Section {
     /// Every section, in the page's order.
-    pub const ALL: [Section; 6] = [
+    pub const ALL: [Section; 8] = [
         Section::Summary,
         Section::Hours,
         Section::Days,
         Section::Items,
         Section::Tenders,
         Section::Exceptions,
+        Section::Drawers,
+        Section::Quarantined,
     ];
 
-    /// The section a URL names: `summary`, `hours`, `days`, `items`, `tenders` or
-    /// `exceptions`.
+    /// The section a URL names: `summary`, `hours`, `days`, `items`, `tenders`,
+    /// `exceptions`, `drawers` or `quarantined`.
     #[must_use]
     pub fn parse(name: &str) -> Option<Section> {
         match name {
@@ -484,6 +566,8 @@ impl Section {
             "items" => Some(Section::Items),
             "tenders" => Some(Section::Tenders),
             "exceptions" => Some(Section::Exceptions),
+            "drawers" => Some(Section::Drawers),
+            "quarantined" => Some(Section::Quarantined),
             _ => None,
         }
     }
@@ -548,6 +632,25 @@ pub async fn report(
             }
             Section::Exceptions => {
                 report.exceptions = exceptions(&tx, &local).await?;
+            }
+            Section::Drawers => report.drawers = drawers(&tx, &local).await?,
+            Section::Quarantined => {
+                report.quarantined = tx
+                    .query(
+                        QUARANTINED,
+                        &[&tenant, &range.location, &t0, &t1, &tz, &QUARANTINED_LIMIT],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| QuarantinedRow {
+                        at: r.get(0),
+                        device: device_label(r.get(1), r.get(2)),
+                        seq: r.get(3),
+                        kind: r.get(4),
+                        code: r.get::<_, Option<String>>(5).unwrap_or_default(),
+                        reason: r.get::<_, Option<String>>(6).unwrap_or_default(),
+                    })
+                    .collect();
             }
             Section::Tenders => {
                 report.by_tender = tx
@@ -654,6 +757,100 @@ fn said(event: thorbis_domain::DomainEvent) -> Option<Said> {
     })
 }
 
+/// Names of staff members, by id.
+struct StaffNames(Vec<(Uuid, String)>);
+
+impl StaffNames {
+    /// `id`'s name, or a placeholder for someone the tenant does not have.
+    fn name(&self, id: Uuid) -> String {
+        self.0
+            .iter()
+            .find(|(s, _)| *s == id)
+            .map_or_else(|| "(unknown staff)".to_owned(), |(_, name)| name.clone())
+    }
+}
+
+/// The names of staff members `ids` (`tenant` the tenant parameter). Staff records are
+/// folded documents (see `crate::staff`).
+async fn staff_names(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: &(dyn tokio_postgres::types::ToSql + Sync),
+    ids: &[Uuid],
+) -> Result<StaffNames, Fault> {
+    let kind = <Staff as CatalogRecord>::KIND;
+    let rows = tx
+        .query(
+            "SELECT id, state FROM aggregates WHERE tenant_id = $1 AND kind = $2 AND id = ANY($3)",
+            &[tenant, &kind, &ids],
+        )
+        .await?;
+    Ok(StaffNames(
+        rows.iter()
+            .filter_map(|r| {
+                let folded: Versioned<Staff> = serde_json::from_value(r.get(1)).ok()?;
+                Some((r.get(0), folded.value()?.name.clone()))
+            })
+            .collect(),
+    ))
+}
+
+/// The device a report names: its role and the end of its id.
+fn device_label(role: &str, device: Uuid) -> String {
+    let short = device.simple().to_string();
+    format!("{role} {}", &short[short.len() - 6..])
+}
+
+/// The drawer sessions of a span (`local`: tenant, location, instants, zone) opened by the
+/// location's devices.
+async fn drawers(
+    tx: &deadpool_postgres::Transaction<'_>,
+    local: &[&(dyn tokio_postgres::types::ToSql + Sync); 5],
+) -> Result<Vec<DrawerRow>, Fault> {
+    const DRAWERS: &str = "SELECT s.session_id,
+            to_char(to_timestamp(s.opened_at_ms / 1000.0) AT TIME ZONE $5::text,
+                    'YYYY-MM-DD HH24:MI'),
+            to_char(to_timestamp(s.closed_at_ms / 1000.0) AT TIME ZONE $5::text,
+                    'YYYY-MM-DD HH24:MI'),
+            d.role, d.device_id, s.opened_by, s.closed_by, s.float_amount, s.expected_cash,
+            s.counted, s.paid_in, s.paid_out, s.no_sales, s.z_report
+       FROM drawer_sessions s
+       JOIN devices d ON d.tenant_id = s.tenant_id AND d.device_id = s.device_id
+      WHERE s.tenant_id = $1 AND d.location_id = $2
+        AND s.opened_at_ms >= $3 AND s.opened_at_ms < $4
+      ORDER BY s.opened_at_ms, s.session_id
+      LIMIT $6";
+    let [t, location, t0, t1, tz] = *local;
+    let rows = tx.query(DRAWERS, &[t, location, t0, t1, tz, &DRAWERS_LIMIT]).await?;
+    let staff: Vec<Uuid> =
+        rows.iter().flat_map(|r| [r.get::<_, Option<Uuid>>(5), r.get(6)]).flatten().collect();
+    let names = staff_names(tx, t, &staff).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let (expected, counted): (i64, Option<i64>) = (r.get(8), r.get(9));
+            DrawerRow {
+                session_id: r.get(0),
+                opened: r.get(1),
+                closed: r.get(2),
+                device: device_label(r.get(3), r.get(4)),
+                opened_by: r.get::<_, Option<Uuid>>(5).map(|s| names.name(s)),
+                closed_by: r.get::<_, Option<Uuid>>(6).map(|s| names.name(s)),
+                float: r.get(7),
+                expected,
+                counted,
+                over_short: thorbis_domain::drawer::over_short(Money(expected), counted.map(Money))
+                    .map(|m| m.0),
+                paid_in: r.get(10),
+                paid_out: r.get(11),
+                no_sales: r.get(12),
+                z_report: r
+                    .get::<_, Option<serde_json::Value>>(13)
+                    .and_then(|z| serde_json::from_value(z).ok()),
+            }
+        })
+        .collect())
+}
+
 /// The exceptions of a span (`local`: tenant, location, instants, zone), with the lines
 /// and approvers they name looked up.
 async fn exceptions(
@@ -678,8 +875,7 @@ async fn exceptions(
             lines.push((order, line));
         }
         approvers.extend(approver);
-        let (role, device): (String, Uuid) = (r.get(4), r.get(5));
-        let short = device.simple().to_string();
+
         found.push((
             Exception {
                 at_ms: r.get(0),
@@ -691,7 +887,7 @@ async fn exceptions(
                 detail,
                 reason,
                 approved_by: None,
-                device: format!("{role} {}", &short[short.len() - 6..]),
+                device: device_label(r.get(4), r.get(5)),
             },
             line,
             approver,
@@ -707,20 +903,7 @@ async fn exceptions(
             &[t, &orders, &line_ids],
         )
         .await?;
-    // Staff records are folded documents (see `crate::staff`).
-    let kind = <Staff as CatalogRecord>::KIND;
-    let names: Vec<(Uuid, String)> = tx
-        .query(
-            "SELECT id, state FROM aggregates WHERE tenant_id = $1 AND kind = $2 AND id = ANY($3)",
-            &[t, &kind, &approvers],
-        )
-        .await?
-        .iter()
-        .filter_map(|r| {
-            let folded: Versioned<Staff> = serde_json::from_value(r.get(1)).ok()?;
-            Some((r.get(0), folded.value()?.name.clone()))
-        })
-        .collect();
+    let names = staff_names(tx, t, &approvers).await?;
     let line_of = |order: Uuid, line: Uuid| {
         line_rows.iter().find(|r| r.get::<_, Uuid>(0) == order && r.get::<_, Uuid>(1) == line)
     };
@@ -735,12 +918,7 @@ async fn exceptions(
                     _ => {}
                 }
             }
-            x.approved_by = approver.map(|a| {
-                names
-                    .iter()
-                    .find(|(id, _)| *id == a)
-                    .map_or_else(|| "(unknown staff)".to_owned(), |(_, name)| name.clone())
-            });
+            x.approved_by = approver.map(|a| names.name(a));
             x
         })
         .collect())

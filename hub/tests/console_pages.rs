@@ -1158,11 +1158,8 @@ async fn voids_comps_discounts_and_refunds_are_reported_with_who_approved_them()
     let quarantined = body["quarantined"].as_array().context("quarantined")?;
     ensure!(quarantined.len() == 1, "only the forged void is quarantined: {body}");
 
-    let mut owner = Browser::new(&hub.base)?;
-    ensure!(
-        owner.sign_in(tenant, "owner@diner.example", CONSOLE_PASSWORD).await?.status
-            == StatusCode::SEE_OTHER
-    );
+    let mut owner =
+        Browser::signed_in(&hub.base, tenant, "owner@diner.example", CONSOLE_PASSWORD).await?;
     let query = format!("location={location}&from=2024-07-03&to=2024-07-03");
     let page = owner.get(&format!("/console/reports?{query}")).await?;
     ensure!(page.status == StatusCode::OK, "{}", page.status);
@@ -1173,6 +1170,9 @@ async fn voids_comps_discounts_and_refunds_are_reported_with_who_approved_them()
     }
     ensure!(table.matches("Morgan").count() == 4, "{table}");
     ensure!(!table.contains("forged"), "a quarantined fact is reported: {table}");
+    let held = page.body.split("id=\"quarantined-table\"").nth(1).context("quarantined")?;
+    let held = held.split("</table>").next().unwrap_or_default();
+    ensure!(held.matches("<tr>").count() == 2 && held.contains("order.line_voided"), "{held}");
 
     let csv = owner.get(&format!("/console/reports/exceptions.csv?{query}")).await?;
     ensure!(csv.status == StatusCode::OK, "{}", csv.status);
@@ -1188,6 +1188,8 @@ async fn voids_comps_discounts_and_refunds_are_reported_with_who_approved_them()
     );
     let refund = rows.iter().find(|r| r.contains(",Refund,")).context("the refund")?;
     ensure!(refund.contains("100") && refund.contains("cash"), "{refund}");
+    let held = owner.get(&format!("/console/reports/quarantined.csv?{query}")).await?;
+    ensure!(held.body.lines().count() == 2, "{}", held.body);
     hub.stop().await
 }
 
@@ -1198,43 +1200,19 @@ fn exception_facts(
 ) -> Vec<thorbis_domain::DomainEvent> {
     use thorbis_domain::DomainEvent as E;
     use thorbis_domain::events::{
-        DiscountApplied, DiscountRule, DiscountScope, LineAdded, LineComped, LineVoided,
-        OrderClosed, OrderOpened, PaymentTaken, RefundIssued, ServiceMode, Tender,
+        DiscountApplied, DiscountRule, DiscountScope, LineComped, LineVoided, OrderClosed,
+        PaymentTaken, RefundIssued, Tender,
     };
-    use thorbis_domain::ids::{DiscountId, ItemId, LineId, OrderId, PaymentId, RefundId, StaffId};
-    use thorbis_domain::money::{Currency, Money, Qty};
+    use thorbis_domain::ids::{DiscountId, LineId, OrderId, PaymentId, RefundId, StaffId};
+    use thorbis_domain::money::Money;
 
-    let id = |n: u128| Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | n);
+    let id = fact_id;
     let order = OrderId(id(1));
-    let line = |n: u128, name: &str| {
-        E::LineAdded(LineAdded {
-            order_id: order,
-            line_id: LineId(id(n)),
-            item_id: ItemId(id(100 + n)),
-            name: name.into(),
-            unit_price: Money(3_50),
-            qty: Qty(1000),
-            modifiers: vec![],
-            seat: None,
-            course: None,
-            taxes: vec![],
-            station: None,
-            note: None,
-            price_override_by: None,
-        })
-    };
     vec![
-        E::OrderOpened(OrderOpened {
-            order_id: order,
-            currency: Currency::USD,
-            mode: ServiceMode::Retail,
-            table: None,
-            guests: None,
-            opened_by: None,
-        }),
-        line(2, "Coffee"),
-        line(3, "Muffin"),
-        line(4, "Juice"),
+        opened(order),
+        line(order, 2, "Coffee"),
+        line(order, 3, "Muffin"),
+        line(order, 4, "Juice"),
         E::LineComped(LineComped {
             order_id: order,
             line_id: LineId(id(2)),
@@ -1283,4 +1261,103 @@ fn exception_facts(
             approved_by: Some(StaffId(id(99))),
         }),
     ]
+}
+
+/// The drawer report lists a session opened by one of the location's terminals with its
+/// float, expected and counted cash, and how far over or short the count was.
+#[tokio::test]
+async fn drawer_sessions_are_reported_with_what_was_over_or_short() -> Result<()> {
+    use thorbis_domain::DomainEvent as E;
+    use thorbis_domain::events::{
+        DrawerClosed, DrawerCounted, DrawerOpened, OrderClosed, PaymentTaken, Tender,
+    };
+    use thorbis_domain::ids::{DrawerSessionId, OrderId, PaymentId};
+    use thorbis_domain::money::{Currency, Money};
+
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Corner Shop").await?;
+    hub.console_user(tenant, "owner@corner.example", "owner").await?;
+    let manager = Some(hub.manager(tenant, "Robin").await?);
+    let mut register = hub.agent(tenant, location, 1).await?;
+    let id = fact_id;
+    let (drawer, order) = (DrawerSessionId(id(1)), OrderId(id(2)));
+    let facts = [
+        E::DrawerOpened(DrawerOpened {
+            session_id: drawer,
+            currency: Currency::USD,
+            float: Money(100_00),
+            opened_by: manager,
+        }),
+        opened(order),
+        line(order, 3, "Milk"),
+        E::PaymentTaken(PaymentTaken {
+            order_id: order,
+            payment_id: PaymentId(id(5)),
+            amount: Money(3_50),
+            tip: Money(0),
+            tender: Tender::Cash { tendered: Money(5_00), change: Money(1_50) },
+            drawer_session: Some(drawer),
+            taken_by: None,
+        }),
+        E::OrderClosed(OrderClosed { order_id: order, closed_by: None }),
+        E::DrawerCounted(DrawerCounted { session_id: drawer, counted: Money(103_00), by: manager }),
+        E::DrawerClosed(DrawerClosed { session_id: drawer, by: manager }),
+    ];
+    for (i, fact) in facts.iter().enumerate() {
+        register.append(fact, NOW_MS - 60_000 + i as u64);
+    }
+    let (status, body) = hub.push(&register, &register.all()).await?;
+    ensure!(status == StatusCode::OK && body["quarantined"] == serde_json::json!([]), "{body}");
+
+    let mut owner =
+        Browser::signed_in(&hub.base, tenant, "owner@corner.example", CONSOLE_PASSWORD).await?;
+    let query = format!("location={location}&from=2024-07-03&to=2024-07-03");
+    let page = owner.get(&format!("/console/reports?{query}")).await?;
+    let table = page.body.split("id=\"drawer-table\"").nth(1).context("the drawers")?;
+    let row = table.split("</tr>").nth(1).context("a session")?;
+    for expected in ["2024-07-03 09:45", "Robin / Robin", "10000", "10350", "10300", "50 short"] {
+        ensure!(row.contains(expected), "{expected} missing: {row}");
+    }
+    let csv = owner.get(&format!("/console/reports/drawers.csv?{query}")).await?;
+    let rows: Vec<&str> = csv.body.lines().collect();
+    ensure!(rows.len() == 2 && rows[1].contains(",10350,10300,-50,"), "{}", csv.body);
+    hub.stop().await
+}
+
+/// The id numbered `n` of a test's facts.
+fn fact_id(n: u128) -> Uuid {
+    Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 | n)
+}
+
+/// A retail order in dollars, opened.
+fn opened(order: thorbis_domain::ids::OrderId) -> thorbis_domain::DomainEvent {
+    thorbis_domain::DomainEvent::OrderOpened(thorbis_domain::events::OrderOpened {
+        order_id: order,
+        currency: thorbis_domain::money::Currency::USD,
+        mode: thorbis_domain::events::ServiceMode::Retail,
+        table: None,
+        guests: None,
+        opened_by: None,
+    })
+}
+
+/// Line `n` of `order`: one `name` at 3.50, untaxed.
+fn line(order: thorbis_domain::ids::OrderId, n: u128, name: &str) -> thorbis_domain::DomainEvent {
+    use thorbis_domain::ids::{ItemId, LineId};
+    use thorbis_domain::money::{Money, Qty};
+    thorbis_domain::DomainEvent::LineAdded(thorbis_domain::events::LineAdded {
+        order_id: order,
+        line_id: LineId(fact_id(n)),
+        item_id: ItemId(fact_id(100 + n)),
+        name: name.into(),
+        unit_price: Money(3_50),
+        qty: Qty(1000),
+        modifiers: vec![],
+        seat: None,
+        course: None,
+        taxes: vec![],
+        station: None,
+        note: None,
+        price_override_by: None,
+    })
 }

@@ -73,6 +73,7 @@ pub const HUB: &[Migration] = migrations!("hub":
     12 => "console_links_and_totp",
     13 => "api_tokens",
     14 => "exception_index",
+    15 => "drawer_session_details",
 );
 
 #[cfg(test)]

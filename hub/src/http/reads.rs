@@ -38,6 +38,8 @@ pub(super) async fn report(
         Section::Items => json!(r.by_item),
         Section::Tenders => json!(r.by_tender),
         Section::Exceptions => json!(r.exceptions),
+        Section::Drawers => json!(r.drawers),
+        Section::Quarantined => json!(r.quarantined),
     };
     Ok(Json(json!({
         "location_id": range.location,

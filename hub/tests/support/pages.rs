@@ -70,6 +70,15 @@ impl Browser {
     }
 
     /// Signs in through the form as `email` of `tenant`.
+    /// A browser signed in to `base` as `email` of `tenant` with `password`.
+    #[allow(dead_code, reason = "not every test binary signs in this way")]
+    pub async fn signed_in(base: &str, tenant: Uuid, email: &str, password: &str) -> Result<Self> {
+        let mut browser = Self::new(base)?;
+        let answer = browser.sign_in(tenant, email, password).await?;
+        ensure!(answer.status == StatusCode::SEE_OTHER, "sign-in: {}", answer.status);
+        Ok(browser)
+    }
+
     pub async fn sign_in(&mut self, tenant: Uuid, email: &str, password: &str) -> Result<Answer> {
         let page = self.get(&format!("/console/signin?business={tenant}")).await?;
         ensure!(page.status == StatusCode::OK, "sign-in page: {}", page.status);

@@ -190,29 +190,102 @@ fn report_body(range: &Range, place: &ReportLocation, r: &Report) -> Markup {
                 tbody { @for t in &r.by_tender { tr { td { (t.tender) } td { (t.payments) } td.money { (money(t.amount, c)) } td.money { (money(t.tips, c)) } } } }
             }
         }
-        section.report #exceptions {
-            h2 { "Voids, comps, discounts and refunds " (csv_link(range, "exceptions")) }
-            @if r.exceptions.is_empty() {
+        (exceptions_section(range, r, c))
+        (drawers_section(range, r, c))
+        (quarantined_section(range, r))
+    }
+}
+
+/// Voids, comps, discounts and refunds, with their approvers.
+fn exceptions_section(range: &Range, r: &Report, c: Option<Currency>) -> Markup {
+    html! {
+    section.report #exceptions {
+        h2 { "Voids, comps, discounts and refunds " (csv_link(range, "exceptions")) }
+        @if r.exceptions.is_empty() {
+            p.muted { "None in this range." }
+        } @else {
+            table.list #exception-table {
+                thead { tr {
+                    th { "Time" } th { "What" } th { "Item" } th { "Amount" } th { "Detail" }
+                    th { "Reason" } th { "Approved by" } th { "Device" }
+                } }
+                tbody { @for x in &r.exceptions { tr {
+                    td { (x.local_time) }
+                    td { (x.kind.label()) }
+                    td { (x.item.as_deref().unwrap_or("—")) }
+                    td.money { @if let Some(a) = x.amount { (money(a, c)) } @else { "—" } }
+                    td { (x.detail) }
+                    td { (x.reason) }
+                    td { (x.approved_by.as_deref().unwrap_or("—")) }
+                    td { (x.device) }
+                } } }
+            }
+            @if r.exceptions.len() as i64 >= reports::EXCEPTIONS_LIMIT {
+                p.muted { "Only the first " (reports::EXCEPTIONS_LIMIT) " are listed: narrow the range to see the rest." }
+            }
+        }
+    }
+    }
+}
+
+/// Drawer sessions with their counts and Z reports.
+fn drawers_section(range: &Range, r: &Report, c: Option<Currency>) -> Markup {
+    html! {
+    section.report #drawers {
+        h2 { "Drawer sessions " (csv_link(range, "drawers")) }
+        @if r.drawers.is_empty() {
+            p.muted { "No drawer opened in this range." }
+        } @else {
+            table.list #drawer-table {
+                thead { tr {
+                    th { "Opened" } th { "Closed" } th { "Device" } th { "Staff" }
+                    th { "Float" } th { "Expected cash" } th { "Counted" } th { "Over / short" }
+                    th { "Paid in / out" } th { "No sales" } th { "Z report" }
+                } }
+                tbody { @for d in &r.drawers { tr {
+                    td { (d.opened) }
+                    td { (d.closed.as_deref().unwrap_or("open")) }
+                    td { (d.device) }
+                    td { (d.opened_by.as_deref().unwrap_or("—"))
+                        @if let Some(by) = &d.closed_by { " / " (by) } }
+                    td.money { (money(d.float, c)) }
+                    td.money { (money(d.expected, c)) }
+                    td.money { @if let Some(n) = d.counted { (money(n, c)) } @else { "not counted" } }
+                    td.money.over-short { @match d.over_short {
+                        Some(0) => "even",
+                        Some(n) if n > 0 => { (money(n, c)) " over" }
+                        Some(n) => { (money(-n, c)) " short" }
+                        None => "—",
+                    } }
+                    td.money { (money(d.paid_in, c)) " / " (money(d.paid_out, c)) }
+                    td { (d.no_sales) }
+                    td { @if let Some(z) = &d.z_report {
+                        (z.orders) " orders, " (money(z.net_sales.0, c)) " net"
+                    } @else { "—" } }
+                } } }
+            }
+        }
+    }
+    }
+}
+
+/// Facts the hub quarantined: stored, never counted.
+fn quarantined_section(range: &Range, r: &Report) -> Markup {
+    html! {
+        section.report #quarantined {
+            h2 { "Quarantined facts " (csv_link(range, "quarantined")) }
+            p.muted { "Stored as sent and left out of every figure above (the alerts page has them all)." }
+            @if r.quarantined.is_empty() {
                 p.muted { "None in this range." }
             } @else {
-                table.list #exception-table {
-                    thead { tr {
-                        th { "Time" } th { "What" } th { "Item" } th { "Amount" } th { "Detail" }
-                        th { "Reason" } th { "Approved by" } th { "Device" }
-                    } }
-                    tbody { @for x in &r.exceptions { tr {
-                        td { (x.local_time) }
-                        td { (x.kind.label()) }
-                        td { (x.item.as_deref().unwrap_or("—")) }
-                        td.money { @if let Some(a) = x.amount { (money(a, c)) } @else { "—" } }
-                        td { (x.detail) }
-                        td { (x.reason) }
-                        td { (x.approved_by.as_deref().unwrap_or("—")) }
-                        td { (x.device) }
+                table.list #quarantined-table {
+                    thead { tr { th { "Quarantined" } th { "Device" } th { "Fact" } th { "Why" } } }
+                    tbody { @for q in &r.quarantined { tr {
+                        td { (q.at) }
+                        td { (q.device) " #" (q.seq) }
+                        td { (q.kind.as_deref().unwrap_or("—")) }
+                        td { (q.reason) }
                     } } }
-                }
-                @if r.exceptions.len() as i64 >= reports::EXCEPTIONS_LIMIT {
-                    p.muted { "Only the first " (reports::EXCEPTIONS_LIMIT) " are listed: narrow the range to see the rest." }
                 }
             }
         }
@@ -343,36 +416,91 @@ fn section_rows(section: Section, r: &Report, c: Option<Currency>) -> Vec<Vec<St
                 .map(|t| vec![t.tender.clone(), t.payments.to_string(), m(t.amount), m(t.tips)]),
         )
         .collect(),
-        Section::Exceptions => std::iter::once(
-            [
-                "time",
-                "kind",
-                "order_id",
-                "item",
-                "amount",
-                "detail",
-                "reason",
-                "approved_by",
-                "device",
-            ]
-            .map(String::from)
-            .to_vec(),
+        Section::Drawers => drawer_rows(r, &m),
+        Section::Exceptions => exception_rows(r, &m),
+        Section::Quarantined => std::iter::once(
+            ["quarantined", "device", "seq", "kind", "code", "reason"].map(String::from).to_vec(),
         )
-        .chain(r.exceptions.iter().map(|x| {
+        .chain(r.quarantined.iter().map(|q| {
             vec![
-                x.local_time.clone(),
-                x.kind.label().to_owned(),
-                x.order_id.to_string(),
-                x.item.clone().unwrap_or_default(),
-                x.amount.map(m).unwrap_or_default(),
-                x.detail.clone(),
-                x.reason.clone(),
-                x.approved_by.clone().unwrap_or_default(),
-                x.device.clone(),
+                q.at.clone(),
+                q.device.clone(),
+                q.seq.to_string(),
+                q.kind.clone().unwrap_or_default(),
+                q.code.clone(),
+                q.reason.clone(),
             ]
         }))
         .collect(),
     }
+}
+
+/// The CSV rows of the drawer sessions, header first.
+fn drawer_rows(r: &Report, m: &dyn Fn(i64) -> String) -> Vec<Vec<String>> {
+    std::iter::once(
+        [
+            "session_id",
+            "opened",
+            "closed",
+            "device",
+            "opened_by",
+            "closed_by",
+            "float",
+            "expected",
+            "counted",
+            "over_short",
+            "paid_in",
+            "paid_out",
+            "no_sales",
+            "z_orders",
+            "z_net_sales",
+        ]
+        .map(String::from)
+        .to_vec(),
+    )
+    .chain(r.drawers.iter().map(|d| {
+        vec![
+            d.session_id.to_string(),
+            d.opened.clone(),
+            d.closed.clone().unwrap_or_default(),
+            d.device.clone(),
+            d.opened_by.clone().unwrap_or_default(),
+            d.closed_by.clone().unwrap_or_default(),
+            m(d.float),
+            m(d.expected),
+            d.counted.map(m).unwrap_or_default(),
+            d.over_short.map(m).unwrap_or_default(),
+            m(d.paid_in),
+            m(d.paid_out),
+            d.no_sales.to_string(),
+            d.z_report.as_ref().map(|z| z.orders.to_string()).unwrap_or_default(),
+            d.z_report.as_ref().map(|z| m(z.net_sales.0)).unwrap_or_default(),
+        ]
+    }))
+    .collect()
+}
+
+/// The CSV rows of the exceptions, header first.
+fn exception_rows(r: &Report, m: &dyn Fn(i64) -> String) -> Vec<Vec<String>> {
+    std::iter::once(
+        ["time", "kind", "order_id", "item", "amount", "detail", "reason", "approved_by", "device"]
+            .map(String::from)
+            .to_vec(),
+    )
+    .chain(r.exceptions.iter().map(|x| {
+        vec![
+            x.local_time.clone(),
+            x.kind.label().to_owned(),
+            x.order_id.to_string(),
+            x.item.clone().unwrap_or_default(),
+            x.amount.map(m).unwrap_or_default(),
+            x.detail.clone(),
+            x.reason.clone(),
+            x.approved_by.clone().unwrap_or_default(),
+            x.device.clone(),
+        ]
+    }))
+    .collect()
 }
 
 /// `GET /console/reports/{kind}.csv`.
