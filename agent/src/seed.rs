@@ -112,6 +112,7 @@ pub fn catalog() -> Vec<Command> {
         modifier_groups: Vec::new(),
         track_stock: false,
         sold_by_weight: false,
+        reorder_point: None,
         active: true,
     };
     let modifier = |id: ModifierId, name: &str, delta: i64| Modifier {
@@ -170,6 +171,7 @@ pub fn catalog() -> Vec<Command> {
             barcodes: vec!["2012340000000".into()],
             track_stock: true,
             sold_by_weight: true,
+            reorder_point: None,
             tax_category: None,
             ..item(BANANAS, "Bananas (kg)", 2_49, retail)
         }),

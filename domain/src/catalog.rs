@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::{
     CategoryId, ItemId, LocationId, ModifierGroupId, ModifierId, StaffId, TaxCategoryId,
 };
-use crate::money::Money;
+use crate::money::{Money, Qty};
 
 /// A kitchen display / printer station that prepares some items ("grill", "bar").
 pub type Station = String;
@@ -47,9 +47,22 @@ pub struct Item {
     /// Sold by weight: quantities are fractional and come from a scale or a barcode.
     #[serde(default)]
     pub sold_by_weight: bool,
+    /// For a tracked item, the stock on hand at or below which it is low and should be
+    /// reordered (see [`Item::is_low`]).
+    #[serde(default)]
+    pub reorder_point: Option<Qty>,
     /// Retired items stay in the catalog for history but cannot be sold.
     #[serde(default = "yes")]
     pub active: bool,
+}
+
+impl Item {
+    /// Whether `on_hand` of this item is low: it is tracked, has a reorder point, and
+    /// stock is at or below it.
+    #[must_use]
+    pub fn is_low(&self, on_hand: Qty) -> bool {
+        self.track_stock && self.reorder_point.is_some_and(|point| on_hand <= point)
+    }
 }
 
 fn yes() -> bool {

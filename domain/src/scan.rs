@@ -182,6 +182,7 @@ mod tests {
             modifier_groups: Vec::new(),
             track_stock: true,
             sold_by_weight: by_weight,
+            reorder_point: None,
             active: true,
         }
     }

@@ -105,6 +105,7 @@ fn catalog() -> Vec<Command> {
         modifier_groups: vec![],
         track_stock: false,
         sold_by_weight: false,
+        reorder_point: None,
         active: true,
     };
     let staff = |id, name: &str, role| Staff {

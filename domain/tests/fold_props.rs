@@ -280,6 +280,7 @@ fn event(sel: u8, a: u8, b: u8, amt: i64) -> DomainEvent {
                 modifier_groups: vec![],
                 track_stock: true,
                 sold_by_weight: false,
+                reorder_point: None,
                 active: true,
             }),
         },

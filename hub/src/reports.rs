@@ -3,7 +3,7 @@
 //! the projections [`crate::projection`] keeps; a location's day is its local day, computed
 //! by Postgres from the location's time zone.
 
-use thorbis_domain::catalog::Staff;
+use thorbis_domain::catalog::{Item, Staff};
 use thorbis_domain::fold::{CatalogRecord, Versioned};
 use thorbis_domain::ids::{LineId, OrderId, StaffId};
 use thorbis_domain::{Currency, Money};
@@ -292,6 +292,24 @@ pub struct Report {
     /// Facts of the location's devices the hub quarantined in the range, oldest first (at
     /// most [`QUARANTINED_LIMIT`]).
     pub quarantined: Vec<QuarantinedRow>,
+    /// Every tracked item's stock on hand now, the low ones first.
+    pub stock: Vec<StockRow>,
+}
+
+/// A tracked item's stock on hand (the tenant's, whatever the range: the domain keeps one
+/// level per item).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct StockRow {
+    /// The item.
+    pub item_id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// On hand, thousandths of a unit.
+    pub on_hand_milli: i64,
+    /// Its reorder point, if it has one.
+    pub reorder_point_milli: Option<i64>,
+    /// At or below its reorder point.
+    pub low: bool,
 }
 
 /// A fact the hub stored but would not fold: who sent it, what it was and why.
@@ -540,11 +558,13 @@ pub enum Section {
     Drawers,
     /// [`Report::quarantined`].
     Quarantined,
+    /// [`Report::stock`].
+    Stock,
 }
 
 impl Section {
     /// Every section, in the page's order.
-    pub const ALL: [Section; 8] = [
+    pub const ALL: [Section; 9] = [
         Section::Summary,
         Section::Hours,
         Section::Days,
@@ -553,10 +573,11 @@ impl Section {
         Section::Exceptions,
         Section::Drawers,
         Section::Quarantined,
+        Section::Stock,
     ];
 
     /// The section a URL names: `summary`, `hours`, `days`, `items`, `tenders`,
-    /// `exceptions`, `drawers` or `quarantined`.
+    /// `exceptions`, `drawers`, `quarantined` or `stock`.
     #[must_use]
     pub fn parse(name: &str) -> Option<Section> {
         match name {
@@ -568,6 +589,7 @@ impl Section {
             "exceptions" => Some(Section::Exceptions),
             "drawers" => Some(Section::Drawers),
             "quarantined" => Some(Section::Quarantined),
+            "stock" => Some(Section::Stock),
             _ => None,
         }
     }
@@ -634,6 +656,7 @@ pub async fn report(
                 report.exceptions = exceptions(&tx, &local).await?;
             }
             Section::Drawers => report.drawers = drawers(&tx, &local).await?,
+            Section::Stock => report.stock = stock(&tx, tenant).await?,
             Section::Quarantined => {
                 report.quarantined = tx
                     .query(
@@ -798,6 +821,40 @@ async fn staff_names(
 fn device_label(role: &str, device: Uuid) -> String {
     let short = device.simple().to_string();
     format!("{role} {}", &short[short.len() - 6..])
+}
+
+/// Every tracked item of `tenant` with its stock on hand, the low ones first, then by name.
+async fn stock(
+    tx: &deadpool_postgres::Transaction<'_>,
+    tenant: Uuid,
+) -> Result<Vec<StockRow>, Fault> {
+    let kind = <Item as CatalogRecord>::KIND;
+    let items = tx
+        .query("SELECT state FROM aggregates WHERE tenant_id = $1 AND kind = $2", &[&tenant, &kind])
+        .await?;
+    let levels = tx
+        .query("SELECT item_id, on_hand_milli FROM stock_levels WHERE tenant_id = $1", &[&tenant])
+        .await?;
+    let mut rows: Vec<StockRow> = items
+        .iter()
+        .filter_map(|r| {
+            let folded: Versioned<Item> = serde_json::from_value(r.get(0)).ok()?;
+            let item = folded.value().filter(|i| i.track_stock)?;
+            let on_hand = levels
+                .iter()
+                .find(|l| l.get::<_, Uuid>(0) == item.id.0)
+                .map_or(0, |l| l.get::<_, i64>(1));
+            Some(StockRow {
+                item_id: item.id.0,
+                name: item.name.clone(),
+                on_hand_milli: on_hand,
+                reorder_point_milli: item.reorder_point.map(|q| q.0),
+                low: item.is_low(thorbis_domain::Qty(on_hand)),
+            })
+        })
+        .collect();
+    rows.sort_by(|a, b| b.low.cmp(&a.low).then_with(|| a.name.cmp(&b.name)));
+    Ok(rows)
 }
 
 /// The drawer sessions of a span (`local`: tenant, location, instants, zone) opened by the

@@ -451,6 +451,15 @@ async fn the_catalog_publishes_items_with_modifier_groups_in_the_location_curren
         "{row}"
     );
     ensure!(catalog.body.contains("Oat (0.40)"), "{}", catalog.body);
+    let item_id: Uuid = row.split('"').nth(1).context("the item's id")?.parse()?;
+    stock_is_reported_low_at_its_reorder_point(
+        &hub,
+        &mut owner,
+        (tenant, location),
+        &item,
+        item_id,
+    )
+    .await?;
 
     // A terminal of the tenant pulls the item from the reference log, as hub-signed data.
     let agent = hub.agent(tenant, location, 7).await?;
@@ -1360,4 +1369,52 @@ fn line(order: thorbis_domain::ids::OrderId, n: u128, name: &str) -> thorbis_dom
         note: None,
         price_override_by: None,
     })
+}
+
+/// The item of `form` (saved as `item_id`) tracks its stock with a reorder point of 5: with
+/// 4 received, the stock report lists it as low.
+async fn stock_is_reported_low_at_its_reorder_point(
+    hub: &TestHub,
+    owner: &mut Browser,
+    (tenant, location): (Uuid, Uuid),
+    form: &[(&str, &str)],
+    item_id: Uuid,
+) -> Result<()> {
+    use thorbis_domain::DomainEvent as E;
+    use thorbis_domain::events::{StockMoved, StockReason};
+    let path = format!("/console/catalog/items/{item_id}");
+    let mut tracked = form.to_vec();
+    tracked.extend([("track_stock", "1"), ("reorder_point", "-1")]);
+    let refused = owner.post(&path, &tracked).await?;
+    ensure!(refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.status);
+    ensure!(refused.body.contains("reorder point is a quantity"), "{}", refused.body);
+    tracked.last_mut().context("the reorder point")?.1 = "5";
+    let saved = owner.post(&path, &tracked).await?;
+    ensure!(saved.status == StatusCode::SEE_OTHER, "{} {}", saved.status, saved.body);
+    let edit = owner.get(&path).await?;
+    ensure!(edit.body.contains("value=\"5\""), "the reorder point is kept");
+
+    let mut register = hub.agent(tenant, location, 8).await?;
+    register.append(
+        &E::StockMoved(StockMoved {
+            item_id: thorbis_domain::ids::ItemId(item_id),
+            delta: thorbis_domain::money::Qty::units(4),
+            reason: StockReason::Receive { note: "delivery".into() },
+        }),
+        NOW_MS,
+    );
+    let (status, body) = hub.push(&register, &register.all()).await?;
+    ensure!(status == StatusCode::OK && body["quarantined"] == serde_json::json!([]), "{body}");
+    let query = format!("location={location}&from=2024-07-03&to=2024-07-03");
+    let page = owner.get(&format!("/console/reports?{query}")).await?;
+    let table = page.body.split("id=\"stock-table\"").nth(1).context("the stock")?;
+    let row = table.split("</tr>").nth(1).context("the item")?;
+    ensure!(row.contains("Flat white") && row.contains("Low: reorder"), "{row}");
+    let csv = owner.get(&format!("/console/reports/stock.csv?{query}")).await?;
+    ensure!(
+        csv.body.lines().nth(1).is_some_and(|r| r.ends_with(",Flat white,4,5,true")),
+        "{}",
+        csv.body
+    );
+    Ok(())
 }

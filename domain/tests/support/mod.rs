@@ -121,6 +121,7 @@ impl Replica {
             modifier_groups: vec![],
             track_stock: false,
             sold_by_weight: false,
+            reorder_point: None,
             active: true,
         }));
         r

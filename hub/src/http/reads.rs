@@ -40,6 +40,7 @@ pub(super) async fn report(
         Section::Exceptions => json!(r.exceptions),
         Section::Drawers => json!(r.drawers),
         Section::Quarantined => json!(r.quarantined),
+        Section::Stock => json!(r.stock),
     };
     Ok(Json(json!({
         "location_id": range.location,

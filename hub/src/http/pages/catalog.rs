@@ -10,7 +10,7 @@ use thorbis_domain::DomainEvent;
 use thorbis_domain::catalog::{Category, Item, Modifier, ModifierGroup};
 use thorbis_domain::ids::{CategoryId, ItemId, ModifierGroupId, ModifierId, TaxCategoryId};
 use thorbis_domain::tax::TaxCategory;
-use thorbis_domain::{Currency, Money};
+use thorbis_domain::{Currency, Money, Qty};
 use thorbis_web::components::{Input, Message, labelled, message, submit_or_cancel};
 use thorbis_web::form::{self, Fields};
 use thorbis_web::respond::{Href, see_other};
@@ -206,6 +206,10 @@ fn item_form(
     let flag = |name: &str, stored: bool| {
         if fields.is_empty() { stored } else { !fields.get(name).is_empty() }
     };
+    let reorder = typed(
+        "reorder_point",
+        item.and_then(|i| i.reorder_point).map(|q| q.to_string()).unwrap_or_default(),
+    );
     let track = flag("track_stock", item.is_some_and(|i| i.track_stock));
     let weight = flag("sold_by_weight", item.is_some_and(|i| i.sold_by_weight));
     let active = flag("active", item.is_none_or(|i| i.active));
@@ -243,6 +247,8 @@ fn item_form(
                 }
             }
             label.choice { input type="checkbox" name="track_stock" value="1" id="item-track" checked[track] disabled[read_only]; "Track stock" }
+            (labelled("Reorder at (a tracked item with this much or less on hand is low; empty: never)",
+                Input::new("reorder_point").id("item-reorder").value(&reorder).decimal().maxlength(12).disabled(read_only)))
             label.choice { input type="checkbox" name="sold_by_weight" value="1" checked[weight] disabled[read_only]; "Sold by weight" }
             label.choice { input type="checkbox" name="active" value="1" id="item-active" checked[active] disabled[read_only]; "On sale (shown on terminals)" }
             @if !read_only { (submit_or_cancel("save-item", "Save and publish", "/console/catalog")) }
@@ -301,6 +307,11 @@ fn parse_item(fields: &Fields, id: ItemId, c: &Catalog) -> Result<Item, String> 
     {
         return Err("One of these barcodes is already another item's".into());
     }
+    let reorder_point = match fields.get("reorder_point").trim() {
+        "" => None,
+        raw => Some(Qty(form::fixed_point(raw, 9, 3)
+            .ok_or("The reorder point is a quantity, such as 12 or 2.5")?)),
+    };
     Ok(Item {
         id,
         name,
@@ -312,6 +323,7 @@ fn parse_item(fields: &Fields, id: ItemId, c: &Catalog) -> Result<Item, String> 
         modifier_groups,
         track_stock: !fields.get("track_stock").is_empty(),
         sold_by_weight: !fields.get("sold_by_weight").is_empty(),
+        reorder_point,
         active: !fields.get("active").is_empty(),
     })
 }

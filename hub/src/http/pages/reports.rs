@@ -193,6 +193,7 @@ fn report_body(range: &Range, place: &ReportLocation, r: &Report) -> Markup {
         (exceptions_section(range, r, c))
         (drawers_section(range, r, c))
         (quarantined_section(range, r))
+        (stock_section(range, r))
     }
 }
 
@@ -266,6 +267,29 @@ fn drawers_section(range: &Range, r: &Report, c: Option<Currency>) -> Markup {
             }
         }
     }
+    }
+}
+
+/// Tracked items' stock on hand now, the low ones first.
+fn stock_section(range: &Range, r: &Report) -> Markup {
+    html! {
+        section.report #stock {
+            h2 { "Stock on hand " (csv_link(range, "stock")) }
+            p.muted { "Now, whatever the range: stock is kept per item across locations." }
+            @if r.stock.is_empty() {
+                p.muted { "No item tracks its stock." }
+            } @else {
+                table.list #stock-table {
+                    thead { tr { th { "Item" } th { "On hand" } th { "Reorder at" } th { "State" } } }
+                    tbody { @for s in &r.stock { tr {
+                        td { (s.name) }
+                        td { (Qty(s.on_hand_milli)) }
+                        td { @if let Some(p) = s.reorder_point_milli { (Qty(p)) } @else { "—" } }
+                        td { @if s.low { strong.low { "Low: reorder" } } @else { "OK" } }
+                    } } }
+                }
+            }
+        }
     }
 }
 
@@ -418,6 +442,19 @@ fn section_rows(section: Section, r: &Report, c: Option<Currency>) -> Vec<Vec<St
         .collect(),
         Section::Drawers => drawer_rows(r, &m),
         Section::Exceptions => exception_rows(r, &m),
+        Section::Stock => std::iter::once(
+            ["item_id", "item", "on_hand", "reorder_at", "low"].map(String::from).to_vec(),
+        )
+        .chain(r.stock.iter().map(|s| {
+            vec![
+                s.item_id.to_string(),
+                s.name.clone(),
+                Qty(s.on_hand_milli).to_string(),
+                s.reorder_point_milli.map(|p| Qty(p).to_string()).unwrap_or_default(),
+                s.low.to_string(),
+            ]
+        }))
+        .collect(),
         Section::Quarantined => std::iter::once(
             ["quarantined", "device", "seq", "kind", "code", "reason"].map(String::from).to_vec(),
         )
