@@ -225,6 +225,8 @@ pub enum Quarantine {
     CardNumber { field: String },
     #[error("the field \"{field}\" is longer than {MAX_TEXT} characters")]
     TextTooLong { field: String },
+    #[error("the field \"{field}\" holds a control character (only tab and line breaks are text)")]
+    ControlCharacter { field: String },
     #[error("this device configuration cannot be used: {0}")]
     InvalidConfig(String),
     #[error("{what} {id} is not known here (yet)")]
@@ -269,6 +271,7 @@ impl Quarantine {
             Quarantine::PinHashCost => "pin_hash_cost",
             Quarantine::CardNumber { .. } => "card_number",
             Quarantine::TextTooLong { .. } => "text_too_long",
+            Quarantine::ControlCharacter { .. } => "control_character",
             Quarantine::InvalidConfig(_) => "invalid_config",
             Quarantine::UnknownTarget { .. } => "unknown_target",
             Quarantine::WrongLocation { .. } => "wrong_location",
@@ -740,6 +743,11 @@ fn text(field: &str, s: &str) -> Result<(), Quarantine> {
     if looks_like_card_number(s) {
         return Err(Quarantine::CardNumber { field: field() });
     }
+    // A NUL cannot be stored as text by Postgres (one would fail the whole push it came
+    // in), and the others are printer and terminal commands, never typed text.
+    if s.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+        return Err(Quarantine::ControlCharacter { field: field() });
+    }
     Ok(())
 }
 
@@ -1022,6 +1030,10 @@ mod tests {
         );
         let keyed = scan(r#"{"tenders": {"4111111111111111": {"amount": 5}}}"#).unwrap_err();
         assert_eq!(keyed, Quarantine::CardNumber { field: "tenders".into() });
+        let nul = scan(r#"{"report": {"tenders": {"cash\u0000": {"amount": 5}}}}"#).unwrap_err();
+        assert_eq!(nul, Quarantine::ControlCharacter { field: "tenders".into() });
+        assert_eq!(scan(r#"{"name": "Esc\u001b@"}"#).unwrap_err().code(), "control_character");
+        assert_eq!(scan(r#"{"note": "no onions,\nextra\tcheese"}"#), Ok(()));
         // A nil-like id is 32 zeros in a row, which the Luhn check would take for a card.
         assert_eq!(scan(r#"{"order_id": "00000000-0000-0000-0000-000000000000"}"#), Ok(()));
         assert_eq!(

@@ -623,7 +623,7 @@ async fn insert_events(
             wire.bytes("u.prev_hash"),
             // $7 holds the tip's hash alone: the last event's.
             wire.bytes(&format!(
-                "COALESCE(lead(u.prev_hash) OVER (ORDER BY u.seq), ({})[1])",
+                "COALESCE(lead(u.prev_hash) OVER (PARTITION BY t.tenant_id ORDER BY u.seq), ({})[1])",
                 wire.array(7)
             )),
             wire.bytes("u.payload"),

@@ -764,6 +764,7 @@ async fn write_order_details(
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut pay_id, mut pay_order, mut tender, mut amount, mut tip, mut session, mut taken) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut taken_by = Vec::new();
     for (id, o, totals) in orders {
         // `totals().lines` follows `lines_in_order()`, so the two zip line for line.
         for (i, (t, added)) in totals.lines.iter().zip(o.lines_in_order()).enumerate() {
@@ -788,6 +789,7 @@ async fn write_order_details(
             tip.push(p.value.tip.0);
             session.push(p.value.drawer_session.map(|s| s.0));
             taken.push(p.meta.hlc.wall_ms as i64);
+            taken_by.push(p.value.taken_by.map(|s| s.0));
         }
     }
     tx.execute(
@@ -821,18 +823,18 @@ async fn write_order_details(
     tx.execute(
         &tx.prepare_cached(
             "INSERT INTO payments (tenant_id, payment_id, order_id, tender, amount, tip,
-             drawer_session_id, taken_at_ms)
+             drawer_session_id, taken_at_ms, taken_by)
          SELECT t.tenant_id, u.* FROM tenants t,
              (SELECT unnest($2::uuid[]), unnest($3::uuid[]), unnest($4::text[]),
              unnest($5::bigint[]), unnest($6::bigint[]), unnest($7::uuid[]),
-             unnest($8::bigint[]))
+             unnest($8::bigint[]), unnest($9::uuid[]))
              AS u(payment_id, order_id, tender, amount, tip, drawer_session_id,
-                  taken_at_ms)
+                  taken_at_ms, taken_by)
           WHERE t.tenant_id = $1
          ON CONFLICT (tenant_id, payment_id) DO NOTHING",
         )
         .await?,
-        &[&tenant, &pay_id, &pay_order, &tender, &amount, &tip, &session, &taken],
+        &[&tenant, &pay_id, &pay_order, &tender, &amount, &tip, &session, &taken, &taken_by],
     )
     .await?;
     Ok(())
@@ -887,7 +889,7 @@ async fn write_drawers_and_stock(
                  unnest($5::bigint[]), unnest($6::bigint[]), unnest($7::bigint[]),
                  unnest($8::bigint[]), unnest($9::bigint[]), unnest($10::int[]),
                  unnest($11::uuid[]), unnest($12::bigint[]), unnest($13::bigint[]),
-                 unnest($14::uuid[]), unnest($15::uuid[]), unnest($16::text[])::jsonb)
+                 unnest($14::uuid[]), unnest($15::uuid[]), unnest($16::text[])::json)
                  AS u(session_id, currency, open, float_amount, expected_cash, counted,
                       paid_in, paid_out, no_sales, device_id, opened_at_ms, closed_at_ms,
                       opened_by, closed_by, z_report)

@@ -294,6 +294,23 @@ pub struct Report {
     pub quarantined: Vec<QuarantinedRow>,
     /// Every tracked item's stock on hand now, the low ones first.
     pub stock: Vec<StockRow>,
+    /// Payments by the staff member who took them, most first.
+    pub by_staff: Vec<StaffTakings>,
+}
+
+/// What one staff member took in a range.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct StaffTakings {
+    /// The staff member, if the payments named one.
+    pub staff_id: Option<Uuid>,
+    /// Their name ("(not named)" for payments naming nobody).
+    pub name: String,
+    /// Payments taken.
+    pub payments: i64,
+    /// Their amount, minor units.
+    pub amount: i64,
+    /// Tips on them.
+    pub tips: i64,
 }
 
 /// A tracked item's stock on hand (the tenant's, whatever the range: the domain keeps one
@@ -496,12 +513,26 @@ const BY_ITEM: &str = "SELECT l.item_id, min(l.name), sum(l.qty_milli)::bigint, 
         AND o.status = 'closed' AND o.closed_at_ms >= $3 AND o.closed_at_ms < $4
       GROUP BY l.item_id ORDER BY 4 DESC, 2";
 
-const BY_TENDER: &str = "SELECT p.tender, count(*), sum(p.amount)::bigint, sum(p.tip)::bigint
-       FROM payments p
-       JOIN orders o ON o.tenant_id = p.tenant_id AND o.order_id = p.order_id
-      WHERE p.tenant_id = $1 AND o.location_id = $2
-        AND p.taken_at_ms >= $3 AND p.taken_at_ms < $4
-      GROUP BY p.tender ORDER BY 3 DESC, 1";
+// Payments of a span grouped by a column, most first: `$1` tenant, `$2` location, `$3` and
+// `$4` its instants.
+macro_rules! payments_by {
+    ($column:literal) => {
+        concat!(
+            "SELECT ",
+            $column,
+            ", count(*), sum(p.amount)::bigint, sum(p.tip)::bigint
+               FROM payments p
+               JOIN orders o ON o.tenant_id = p.tenant_id AND o.order_id = p.order_id
+              WHERE p.tenant_id = $1 AND o.location_id = $2
+                AND p.taken_at_ms >= $3 AND p.taken_at_ms < $4
+              GROUP BY ",
+            $column,
+            " ORDER BY 3 DESC, 1"
+        )
+    };
+}
+
+const BY_TENDER: &str = payments_by!("p.tender");
 
 /// The admitted exception facts of devices of a location in a span (`$5` the zone), by
 /// the partial index `events_exceptions` (migration 14), whose kinds these are.
@@ -539,6 +570,9 @@ const QUARANTINED: &str = "SELECT
       ORDER BY a.created_at_ms, a.device_id, a.seq
       LIMIT $6";
 
+/// Payments of a span by who took them.
+const BY_STAFF: &str = payments_by!("p.taken_by");
+
 /// A section of a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Section {
@@ -560,16 +594,19 @@ pub enum Section {
     Quarantined,
     /// [`Report::stock`].
     Stock,
+    /// [`Report::by_staff`].
+    Staff,
 }
 
 impl Section {
     /// Every section, in the page's order.
-    pub const ALL: [Section; 9] = [
+    pub const ALL: [Section; 10] = [
         Section::Summary,
         Section::Hours,
         Section::Days,
         Section::Items,
         Section::Tenders,
+        Section::Staff,
         Section::Exceptions,
         Section::Drawers,
         Section::Quarantined,
@@ -577,7 +614,7 @@ impl Section {
     ];
 
     /// The section a URL names: `summary`, `hours`, `days`, `items`, `tenders`,
-    /// `exceptions`, `drawers`, `quarantined` or `stock`.
+    /// `staff`, `exceptions`, `drawers`, `quarantined` or `stock`.
     #[must_use]
     pub fn parse(name: &str) -> Option<Section> {
         match name {
@@ -590,6 +627,7 @@ impl Section {
             "drawers" => Some(Section::Drawers),
             "quarantined" => Some(Section::Quarantined),
             "stock" => Some(Section::Stock),
+            "staff" => Some(Section::Staff),
             _ => None,
         }
     }
@@ -657,24 +695,8 @@ pub async fn report(
             }
             Section::Drawers => report.drawers = drawers(&tx, &local).await?,
             Section::Stock => report.stock = stock(&tx, tenant).await?,
-            Section::Quarantined => {
-                report.quarantined = tx
-                    .query(
-                        QUARANTINED,
-                        &[&tenant, &range.location, &t0, &t1, &tz, &QUARANTINED_LIMIT],
-                    )
-                    .await?
-                    .iter()
-                    .map(|r| QuarantinedRow {
-                        at: r.get(0),
-                        device: device_label(r.get(1), r.get(2)),
-                        seq: r.get(3),
-                        kind: r.get(4),
-                        code: r.get::<_, Option<String>>(5).unwrap_or_default(),
-                        reason: r.get::<_, Option<String>>(6).unwrap_or_default(),
-                    })
-                    .collect();
-            }
+            Section::Staff => report.by_staff = by_staff(&tx, &params).await?,
+            Section::Quarantined => report.quarantined = quarantined(&tx, &local).await?,
             Section::Tenders => {
                 report.by_tender = tx
                     .query(BY_TENDER, &params)
@@ -823,6 +845,60 @@ fn device_label(role: &str, device: Uuid) -> String {
     format!("{role} {}", &short[short.len() - 6..])
 }
 
+/// Payments of a span (`params`: tenant, location, instants) by who took them.
+async fn by_staff(
+    tx: &deadpool_postgres::Transaction<'_>,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync); 4],
+) -> Result<Vec<StaffTakings>, Fault> {
+    let rows = tx.query(BY_STAFF, params).await?;
+    let ids: Vec<Uuid> = rows.iter().filter_map(|r| r.get(0)).collect();
+    let names = staff_names(tx, params[0], &ids).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let staff_id: Option<Uuid> = r.get(0);
+            StaffTakings {
+                staff_id,
+                name: staff_id.map_or_else(|| "(not named)".to_owned(), |s| names.name(s)),
+                payments: r.get(1),
+                amount: r.get(2),
+                tips: r.get(3),
+            }
+        })
+        .collect())
+}
+
+/// The rows of `sql` over a span: `local` (tenant, location, instants, zone) and `limit`
+/// as `$6`.
+async fn span_rows(
+    tx: &deadpool_postgres::Transaction<'_>,
+    sql: &str,
+    local: &[&(dyn tokio_postgres::types::ToSql + Sync); 5],
+    limit: i64,
+) -> Result<Vec<tokio_postgres::Row>, Fault> {
+    let [t, location, t0, t1, tz] = *local;
+    Ok(tx.query(sql, &[t, location, t0, t1, tz, &limit]).await?)
+}
+
+/// The facts of a span (`local`: tenant, location, instants, zone) the hub quarantined.
+async fn quarantined(
+    tx: &deadpool_postgres::Transaction<'_>,
+    local: &[&(dyn tokio_postgres::types::ToSql + Sync); 5],
+) -> Result<Vec<QuarantinedRow>, Fault> {
+    Ok(span_rows(tx, QUARANTINED, local, QUARANTINED_LIMIT)
+        .await?
+        .iter()
+        .map(|r| QuarantinedRow {
+            at: r.get(0),
+            device: device_label(r.get(1), r.get(2)),
+            seq: r.get(3),
+            kind: r.get(4),
+            code: r.get::<_, Option<String>>(5).unwrap_or_default(),
+            reason: r.get::<_, Option<String>>(6).unwrap_or_default(),
+        })
+        .collect())
+}
+
 /// Every tracked item of `tenant` with its stock on hand, the low ones first, then by name.
 async fn stock(
     tx: &deadpool_postgres::Transaction<'_>,
@@ -832,18 +908,18 @@ async fn stock(
     let items = tx
         .query("SELECT state FROM aggregates WHERE tenant_id = $1 AND kind = $2", &[&tenant, &kind])
         .await?;
-    let levels = tx
+    let levels: std::collections::HashMap<Uuid, i64> = tx
         .query("SELECT item_id, on_hand_milli FROM stock_levels WHERE tenant_id = $1", &[&tenant])
-        .await?;
+        .await?
+        .iter()
+        .map(|l| (l.get(0), l.get(1)))
+        .collect();
     let mut rows: Vec<StockRow> = items
         .iter()
         .filter_map(|r| {
             let folded: Versioned<Item> = serde_json::from_value(r.get(0)).ok()?;
             let item = folded.value().filter(|i| i.track_stock)?;
-            let on_hand = levels
-                .iter()
-                .find(|l| l.get::<_, Uuid>(0) == item.id.0)
-                .map_or(0, |l| l.get::<_, i64>(1));
+            let on_hand = levels.get(&item.id.0).copied().unwrap_or(0);
             Some(StockRow {
                 item_id: item.id.0,
                 name: item.name.clone(),
@@ -876,11 +952,10 @@ async fn drawers(
         AND s.opened_at_ms >= $3 AND s.opened_at_ms < $4
       ORDER BY s.opened_at_ms, s.session_id
       LIMIT $6";
-    let [t, location, t0, t1, tz] = *local;
-    let rows = tx.query(DRAWERS, &[t, location, t0, t1, tz, &DRAWERS_LIMIT]).await?;
+    let rows = span_rows(tx, DRAWERS, local, DRAWERS_LIMIT).await?;
     let staff: Vec<Uuid> =
         rows.iter().flat_map(|r| [r.get::<_, Option<Uuid>>(5), r.get(6)]).flatten().collect();
-    let names = staff_names(tx, t, &staff).await?;
+    let names = staff_names(tx, local[0], &staff).await?;
     Ok(rows
         .iter()
         .map(|r| {
@@ -915,8 +990,8 @@ async fn exceptions(
     local: &[&(dyn tokio_postgres::types::ToSql + Sync); 5],
 ) -> Result<Vec<Exception>, Fault> {
     use thorbis_domain::DomainEvent as E;
-    let [t, location, t0, t1, tz] = *local;
-    let rows = tx.query(EXCEPTIONS, &[t, location, t0, t1, tz, &EXCEPTIONS_LIMIT]).await?;
+    let t = local[0];
+    let rows = span_rows(tx, EXCEPTIONS, local, EXCEPTIONS_LIMIT).await?;
     let mut found = Vec::with_capacity(rows.len());
     // (order, line) and approver of each, looked up below.
     let mut lines: Vec<(Uuid, Uuid)> = Vec::new();
@@ -961,9 +1036,9 @@ async fn exceptions(
         )
         .await?;
     let names = staff_names(tx, t, &approvers).await?;
-    let line_of = |order: Uuid, line: Uuid| {
-        line_rows.iter().find(|r| r.get::<_, Uuid>(0) == order && r.get::<_, Uuid>(1) == line)
-    };
+    let line_rows: std::collections::HashMap<(Uuid, Uuid), &tokio_postgres::Row> =
+        line_rows.iter().map(|r| ((r.get(0), r.get(1)), r)).collect();
+    let line_of = |order: Uuid, line: Uuid| line_rows.get(&(order, line)).copied();
     Ok(found
         .into_iter()
         .map(|(mut x, line, approver)| {

@@ -1273,7 +1273,8 @@ fn exception_facts(
 }
 
 /// The drawer report lists a session opened by one of the location's terminals with its
-/// float, expected and counted cash, and how far over or short the count was.
+/// float, expected and counted cash, and how far over or short the count was; the payment
+/// into it counts for the staff member who took it.
 #[tokio::test]
 async fn drawer_sessions_are_reported_with_what_was_over_or_short() -> Result<()> {
     use thorbis_domain::DomainEvent as E;
@@ -1306,7 +1307,7 @@ async fn drawer_sessions_are_reported_with_what_was_over_or_short() -> Result<()
             tip: Money(0),
             tender: Tender::Cash { tendered: Money(5_00), change: Money(1_50) },
             drawer_session: Some(drawer),
-            taken_by: None,
+            taken_by: manager,
         }),
         E::OrderClosed(OrderClosed { order_id: order, closed_by: None }),
         E::DrawerCounted(DrawerCounted { session_id: drawer, counted: Money(103_00), by: manager }),
@@ -1327,6 +1328,9 @@ async fn drawer_sessions_are_reported_with_what_was_over_or_short() -> Result<()
     for expected in ["2024-07-03 09:45", "Robin / Robin", "10000", "10350", "10300", "50 short"] {
         ensure!(row.contains(expected), "{expected} missing: {row}");
     }
+    let staff = page.body.split("id=\"staff-table\"").nth(1).context("by staff")?;
+    let staff = staff.split("</table>").next().unwrap_or_default();
+    ensure!(staff.contains("<td>Robin</td><td>1</td>") && staff.contains("350"), "{staff}");
     let csv = owner.get(&format!("/console/reports/drawers.csv?{query}")).await?;
     let rows: Vec<&str> = csv.body.lines().collect();
     ensure!(rows.len() == 2 && rows[1].contains(",10350,10300,-50,"), "{}", csv.body);

@@ -74,6 +74,7 @@ pub const HUB: &[Migration] = migrations!("hub":
     13 => "api_tokens",
     14 => "exception_index",
     15 => "drawer_session_details",
+    16 => "payment_staff",
 );
 
 #[cfg(test)]

@@ -90,7 +90,7 @@ pub fn text(raw: &str, what: &str, max_chars: usize) -> Result<String, String> {
 pub fn fixed_point(raw: &str, whole_digits: usize, places: u32) -> Option<i64> {
     let (whole, frac) = raw.split_once('.').unwrap_or((raw, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if raw.is_empty()
+    if (whole.is_empty() && frac.is_empty())
         || !digits(whole)
         || !digits(frac)
         || whole.len() > whole_digits

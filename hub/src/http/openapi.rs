@@ -113,7 +113,7 @@ fn console_paths() -> Value {
     let mut report_params = range_params.clone();
     if let Some(list) = report_params.as_array_mut() {
         list.insert(0, json!({ "name": "section", "in": "path", "required": true,
-            "schema": { "type": "string", "enum": ["summary", "hours", "days", "items", "tenders", "exceptions", "drawers", "quarantined", "stock"] } }));
+            "schema": { "type": "string", "enum": ["summary", "hours", "days", "items", "tenders", "exceptions", "drawers", "quarantined", "stock", "staff"] } }));
     }
     let reads = json!({
         "/api/v1/console/reports/{section}": get_json(
@@ -446,7 +446,7 @@ fn read_schemas() -> Value {
                     "from": { "type": "string", "format": "date" }, "to": { "type": "string", "format": "date" },
                     "time_zone": { "type": "string" },
                     "currency": { "type": ["object", "null"], "properties": { "code": { "type": "string" }, "exponent": { "type": "integer" } } },
-                    "rows": { "description": "Amounts in minor units of `currency`. summary: an object; hours and days: [{label, orders, net}]; items: [{item_id, name, qty_milli, net}]; tenders: [{tender, payments, amount, tips}]; exceptions (voids, comps, price overrides, discounts, refunds): [{at_ms, local_time, kind, order_id, item, amount, detail, reason, approved_by, device}]; drawers: [{session_id, opened, closed, device, opened_by, closed_by, float, expected, counted, over_short, paid_in, paid_out, no_sales, z_report}]; quarantined: [{at, device, seq, kind, code, reason}]; stock (every tracked item now, whatever the range): [{item_id, name, on_hand_milli, reorder_point_milli, low}].",
+                    "rows": { "description": "Amounts in minor units of `currency`. summary: an object; hours and days: [{label, orders, net}]; items: [{item_id, name, qty_milli, net}]; tenders: [{tender, payments, amount, tips}]; exceptions (voids, comps, price overrides, discounts, refunds): [{at_ms, local_time, kind, order_id, item, amount, detail, reason, approved_by, device}]; drawers: [{session_id, opened, closed, device, opened_by, closed_by, float, expected, counted, over_short, paid_in, paid_out, no_sales, z_report}]; quarantined: [{at, device, seq, kind, code, reason}]; stock (every tracked item now, whatever the range): [{item_id, name, on_hand_milli, reorder_point_milli, low}]; staff (payments by who took them): [{staff_id, name, payments, amount, tips}].",
                               "oneOf": [
                                   { "type": "object", "properties": { "orders": { "type": "integer" }, "gross": { "type": "integer" },
                                       "discounts": { "type": "integer" }, "comps": { "type": "integer" }, "voids": { "type": "integer" },

@@ -41,6 +41,7 @@ pub(super) async fn report(
         Section::Drawers => json!(r.drawers),
         Section::Quarantined => json!(r.quarantined),
         Section::Stock => json!(r.stock),
+        Section::Staff => json!(r.by_staff),
     };
     Ok(Json(json!({
         "location_id": range.location,

@@ -190,6 +190,13 @@ fn report_body(range: &Range, place: &ReportLocation, r: &Report) -> Markup {
                 tbody { @for t in &r.by_tender { tr { td { (t.tender) } td { (t.payments) } td.money { (money(t.amount, c)) } td.money { (money(t.tips, c)) } } } }
             }
         }
+        section.report #staff {
+            h2 { "Takings by staff " (csv_link(range, "staff")) }
+            table.list #staff-table {
+                thead { tr { th { "Staff" } th { "Payments" } th { "Amount" } th { "Tips" } } }
+                tbody { @for t in &r.by_staff { tr { td { (t.name) } td { (t.payments) } td.money { (money(t.amount, c)) } td.money { (money(t.tips, c)) } } } }
+            }
+        }
         (exceptions_section(range, r, c))
         (drawers_section(range, r, c))
         (quarantined_section(range, r))
@@ -442,9 +449,30 @@ fn section_rows(section: Section, r: &Report, c: Option<Currency>) -> Vec<Vec<St
         .collect(),
         Section::Drawers => drawer_rows(r, &m),
         Section::Exceptions => exception_rows(r, &m),
-        Section::Stock => std::iter::once(
-            ["item_id", "item", "on_hand", "reorder_at", "low"].map(String::from).to_vec(),
-        )
+        Section::Staff => staff_rows(r, &m),
+        Section::Stock => stock_rows(r),
+        Section::Quarantined => quarantined_rows(r),
+    }
+}
+
+/// The CSV rows of the takings by staff, header first.
+fn staff_rows(r: &Report, m: &dyn Fn(i64) -> String) -> Vec<Vec<String>> {
+    std::iter::once(["staff_id", "staff", "payments", "amount", "tips"].map(String::from).to_vec())
+        .chain(r.by_staff.iter().map(|t| {
+            vec![
+                t.staff_id.map(|s| s.to_string()).unwrap_or_default(),
+                t.name.clone(),
+                t.payments.to_string(),
+                m(t.amount),
+                m(t.tips),
+            ]
+        }))
+        .collect()
+}
+
+/// The CSV rows of the stock on hand, header first.
+fn stock_rows(r: &Report) -> Vec<Vec<String>> {
+    std::iter::once(["item_id", "item", "on_hand", "reorder_at", "low"].map(String::from).to_vec())
         .chain(r.stock.iter().map(|s| {
             vec![
                 s.item_id.to_string(),
@@ -454,22 +482,25 @@ fn section_rows(section: Section, r: &Report, c: Option<Currency>) -> Vec<Vec<St
                 s.low.to_string(),
             ]
         }))
-        .collect(),
-        Section::Quarantined => std::iter::once(
-            ["quarantined", "device", "seq", "kind", "code", "reason"].map(String::from).to_vec(),
-        )
-        .chain(r.quarantined.iter().map(|q| {
-            vec![
-                q.at.clone(),
-                q.device.clone(),
-                q.seq.to_string(),
-                q.kind.clone().unwrap_or_default(),
-                q.code.clone(),
-                q.reason.clone(),
-            ]
-        }))
-        .collect(),
-    }
+        .collect()
+}
+
+/// The CSV rows of the quarantined facts, header first.
+fn quarantined_rows(r: &Report) -> Vec<Vec<String>> {
+    std::iter::once(
+        ["quarantined", "device", "seq", "kind", "code", "reason"].map(String::from).to_vec(),
+    )
+    .chain(r.quarantined.iter().map(|q| {
+        vec![
+            q.at.clone(),
+            q.device.clone(),
+            q.seq.to_string(),
+            q.kind.clone().unwrap_or_default(),
+            q.code.clone(),
+            q.reason.clone(),
+        ]
+    }))
+    .collect()
 }
 
 /// The CSV rows of the drawer sessions, header first.
