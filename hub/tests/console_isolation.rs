@@ -16,8 +16,10 @@ use support::{CONSOLE_PASSWORD, NOW_MS, TestHub};
 use uuid::Uuid;
 
 /// Words only tenant B's data holds.
-const MARKERS: [&str; 7] = [
+const MARKERS: [&str; 9] = [
     "Beta Secret Co",
+    "Beta Secret Tax",
+    "Beta Secret Rate",
     "Beta Secret Street",
     "Beta Secret Item",
     "Beta Secret Group",
@@ -36,6 +38,7 @@ struct Targets {
     staff: String,
     alert: String,
     user: String,
+    rate: String,
 }
 
 /// Tenant B, built through its own owner's console and a terminal.
@@ -71,6 +74,13 @@ async fn tenant_b(hub: &TestHub) -> Result<Targets> {
         ("options", "Beta Secret Option = 1.00"),
     ];
     ensure!(ok(b.post("/console/catalog/groups", &group).await?.status));
+    let tax = [
+        ("csrf", csrf.as_str()),
+        ("category", "Beta Secret Tax"),
+        ("name", "Beta Secret Rate"),
+        ("percent", "7"),
+    ];
+    ensure!(ok(b.post("/console/catalog/taxes", &tax).await?.status));
     let form = b.get("/console/catalog/items/new").await?.body;
     let group_id = form
         .split("name=\"groups\" value=\"")
@@ -107,6 +117,12 @@ async fn tenant_b(hub: &TestHub) -> Result<Targets> {
         .nth(1)
         .and_then(|s| s.split('"').next())
         .context("item")?
+        .to_owned();
+    let rate = catalog
+        .split("data-rate=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .context("rate")?
         .to_owned();
     let staff_page = b.get("/console/staff").await?.body;
     let staff_id = staff_page
@@ -149,6 +165,7 @@ async fn tenant_b(hub: &TestHub) -> Result<Targets> {
         staff: staff_id,
         alert,
         user: user_id,
+        rate,
     })
 }
 
@@ -210,6 +227,11 @@ async fn console_pages_show_and_change_nothing_of_another_tenant() -> Result<()>
         format!("/console/reports?{range}"),
         format!("/console/reports/items.csv?{range}"),
         format!("/console/reports/summary.csv?{range}"),
+        format!("/console/reports/staff.csv?{range}"),
+        format!("/console/reports/exceptions.csv?{range}"),
+        format!("/console/reports/drawers.csv?{range}"),
+        format!("/console/reports/quarantined.csv?{range}"),
+        format!("/console/reports/stock.csv?{range}"),
         "/console/staff".to_owned(),
         "/console/staff/new".to_owned(),
         format!("/console/staff/{}", b.staff),
@@ -242,6 +264,11 @@ async fn console_pages_show_and_change_nothing_of_another_tenant() -> Result<()>
             vec![("name", "Taken"), ("min", "0"), ("max", "1"), ("options", "x")],
         ),
         ("/console/catalog/categories".into(), vec![("name", "Alpha category")]),
+        (format!("/console/catalog/taxes/rates/{}", b.rate), vec![("percent", "5")]),
+        (
+            "/console/catalog/taxes".into(),
+            vec![("category", "Alpha tax"), ("name", "Alpha rate"), ("percent", "5")],
+        ),
         (
             format!("/console/staff/{}", b.staff),
             vec![("name", "Taken"), ("role", "owner"), ("pin", "1111"), ("active", "1")],

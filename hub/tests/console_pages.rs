@@ -451,6 +451,7 @@ async fn the_catalog_publishes_items_with_modifier_groups_in_the_location_curren
         "{row}"
     );
     ensure!(catalog.body.contains("Oat (0.40)"), "{}", catalog.body);
+    taxes_are_added_and_their_rates_changed(&mut owner, &csrf).await?;
     let item_id: Uuid = row.split('"').nth(1).context("the item's id")?.parse()?;
     stock_is_reported_low_at_its_reorder_point(
         &hub,
@@ -1420,5 +1421,30 @@ async fn stock_is_reported_low_at_its_reorder_point(
         "{}",
         csv.body
     );
+    Ok(())
+}
+
+/// A tax category with its rate is added in one form (a percent with up to four decimals),
+/// refused with a clear message when the rate is not a percent, then its rate changed.
+async fn taxes_are_added_and_their_rates_changed(owner: &mut Browser, csrf: &str) -> Result<()> {
+    let mut tax =
+        vec![("csrf", csrf), ("category", "Food"), ("name", "Sales tax"), ("percent", "101")];
+    let refused = owner.post("/console/catalog/taxes", &tax).await?;
+    ensure!(refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.status);
+    ensure!(refused.body.contains("A rate is a percent"), "{}", refused.body);
+    tax[3] = ("percent", "8.875");
+    ensure!(owner.post("/console/catalog/taxes", &tax).await?.status == StatusCode::SEE_OTHER);
+    let page = owner.get("/console/catalog").await?;
+    let taxes = page.body.split("id=\"taxes\"").nth(1).context("the taxes")?;
+    ensure!(taxes.contains("Food") && taxes.contains("Sales tax 8.875% (added on top)"), "{taxes}");
+    let rate = page.body.split("data-rate=\"").nth(1).and_then(|s| s.split('"').next());
+    let rate = rate.context("the rate's form")?;
+    let path = format!("/console/catalog/taxes/rates/{rate}");
+    let changed = owner.post(&path, &[("csrf", csrf), ("percent", "9")]).await?;
+    ensure!(changed.status == StatusCode::SEE_OTHER, "{} {}", changed.status, changed.body);
+    let page = owner.get("/console/catalog/items/new").await?;
+    ensure!(page.body.contains(">Food</option>"), "items can be put in the tax category");
+    let page = owner.get("/console/catalog").await?;
+    ensure!(page.body.contains("Sales tax 9% (added on top)"), "{}", page.body);
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! The catalog: items (price, category, tax category, kitchen station, barcodes, modifier
-//! groups, stock tracking), categories and modifier groups (min/max, price deltas). Every
+//! groups, stock tracking), categories, modifier groups (min/max, price deltas) and taxes
+//! (`taxes.rs`). Every
 //! save publishes a hub-signed `catalog.*` event, checked first by the domain as every
 //! replica will check it; terminals show it once they sync. Prices are typed in the
 //! currency the tenant's locations use ([`crate::catalog::currency`]).
@@ -9,7 +10,7 @@ use axum::http::StatusCode;
 use thorbis_domain::DomainEvent;
 use thorbis_domain::catalog::{Category, Item, Modifier, ModifierGroup};
 use thorbis_domain::ids::{CategoryId, ItemId, ModifierGroupId, ModifierId, TaxCategoryId};
-use thorbis_domain::tax::TaxCategory;
+use thorbis_domain::tax::{TaxCategory, TaxRate};
 use thorbis_domain::{Currency, Money, Qty};
 use thorbis_web::components::{Input, Message, labelled, message, submit_or_cancel};
 use thorbis_web::form::{self, Fields};
@@ -25,15 +26,16 @@ use crate::http::{AppState, Error};
 const SCREEN: &str = "console-catalog";
 
 /// Everything the catalog pages show.
-struct Catalog {
+pub(super) struct Catalog {
     items: Vec<Item>,
     categories: Vec<Category>,
     groups: Vec<ModifierGroup>,
-    tax_categories: Vec<TaxCategory>,
+    pub(super) tax_categories: Vec<TaxCategory>,
+    pub(super) tax_rates: Vec<TaxRate>,
     currency: Result<Currency, String>,
 }
 
-async fn load(state: &AppState, tenant: Uuid) -> Result<Catalog, Error> {
+pub(super) async fn load(state: &AppState, tenant: Uuid) -> Result<Catalog, Error> {
     let store = state.store();
     let mut categories: Vec<Category> = catalog::records(store, tenant).await?;
     categories.sort_by(|a, b| (a.position, &a.name).cmp(&(b.position, &b.name)));
@@ -44,20 +46,23 @@ async fn load(state: &AppState, tenant: Uuid) -> Result<Catalog, Error> {
         categories,
         groups: catalog::records(store, tenant).await?,
         tax_categories: catalog::records(store, tenant).await?,
+        tax_rates: catalog::records(store, tenant).await?,
         currency: catalog::currency(store, tenant).await?,
     })
 }
 
 /// Publishes `event` after the domain's own check of what it says.
-async fn publish(
+pub(super) async fn publish(
     state: &AppState,
     user: &PageUser,
-    event: DomainEvent,
+    events: Vec<DomainEvent>,
 ) -> Result<Result<(), String>, Error> {
-    if let Err(why) = thorbis_domain::admit::check_content(&event) {
-        return Ok(Err(format!("Cannot save: {why}")));
+    for event in &events {
+        if let Err(why) = thorbis_domain::admit::check_content(event) {
+            return Ok(Err(format!("Cannot save: {why}")));
+        }
     }
-    Box::pin(crate::staff::publish_reference(state.store(), user.tenant_id, vec![event])).await?;
+    Box::pin(crate::staff::publish_reference(state.store(), user.tenant_id, events)).await?;
     tracing::info!(tenant_id = %user.tenant_id, by = %user.user_id, "catalog changed from the console");
     Ok(Ok(()))
 }
@@ -69,7 +74,7 @@ fn price(money: Money, currency: &Result<Currency, String>) -> String {
     }
 }
 
-fn catalog_page(
+pub(super) fn catalog_page(
     user: &PageUser,
     c: &Catalog,
     msg: Option<&Message>,
@@ -130,6 +135,7 @@ fn catalog_page(
                 button.btn type="submit" id="add-category" { "Add category" }
             }
         }
+        (super::taxes::section(user, c))
     };
     with_status(status, shell(user, "Catalog", SCREEN, body))
 }
@@ -153,7 +159,9 @@ pub(in crate::http) async fn add_category(
         Ok(Category { id: CategoryId(Uuid::now_v7()), name, position: u32::from(position) })
     });
     let outcome = match parsed {
-        Ok(category) => publish(&state, &user, DomainEvent::CategoryUpserted(category)).await?,
+        Ok(category) => {
+            publish(&state, &user, vec![DomainEvent::CategoryUpserted(category)]).await?
+        }
         Err(e) => Err(e),
     };
     match outcome {
@@ -369,7 +377,7 @@ async fn save_item(
     };
     let id = id.unwrap_or_else(|| ItemId(Uuid::now_v7()));
     let outcome = match parse_item(&fields, id, &c) {
-        Ok(item) => publish(state, &user, DomainEvent::ItemUpserted(item)).await?,
+        Ok(item) => publish(state, &user, vec![DomainEvent::ItemUpserted(item)]).await?,
         Err(e) => Err(e),
     };
     match outcome {
@@ -536,7 +544,7 @@ async fn save_group(
     };
     let id = id.unwrap_or_else(|| ModifierGroupId(Uuid::now_v7()));
     let outcome = match parse_group(&fields, id, existing, &c) {
-        Ok(group) => publish(state, &user, DomainEvent::ModifierGroupUpserted(group)).await?,
+        Ok(group) => publish(state, &user, vec![DomainEvent::ModifierGroupUpserted(group)]).await?,
         Err(e) => Err(e),
     };
     match outcome {
@@ -582,6 +590,7 @@ mod tests {
             }],
             groups: vec![],
             tax_categories: vec![],
+            tax_rates: vec![],
             currency: Ok(Currency::USD),
         }
     }

@@ -26,6 +26,7 @@ mod qr;
 pub(super) mod reports;
 mod signin;
 mod staff;
+mod taxes;
 mod users;
 
 use axum::Router;
@@ -68,6 +69,8 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/locations/{id}", get(locations::edit).post(locations::update))
         .route("/console/catalog", get(catalog::page))
         .route("/console/catalog/categories", post(catalog::add_category))
+        .route("/console/catalog/taxes", post(taxes::add_tax))
+        .route("/console/catalog/taxes/rates/{id}", post(taxes::update_rate))
         .route("/console/catalog/items", post(catalog::create_item))
         .route("/console/catalog/items/new", get(catalog::new_item))
         .route("/console/catalog/items/{id}", get(catalog::edit_item).post(catalog::update_item))
