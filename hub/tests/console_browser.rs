@@ -188,6 +188,8 @@ async fn menu(page: &Page, axe: &str, base: &str) -> Result<()> {
     let row = text(page, "document.querySelector('[data-item]').innerText").await?;
     ensure!(row.contains("Flat white") && row.contains("3.80") && row.contains("Milk"), "{row}");
     audit(page, axe, "catalog").await?;
+    go(page, &format!("{base}/console/catalog/import"), "console-catalog").await?;
+    audit(page, axe, "import").await?;
 
     Ok(())
 }

@@ -222,6 +222,7 @@ async fn console_pages_show_and_change_nothing_of_another_tenant() -> Result<()>
         "/console/catalog/items/new".to_owned(),
         format!("/console/catalog/items/{}", b.item),
         "/console/catalog/groups/new".to_owned(),
+        "/console/catalog/import".to_owned(),
         format!("/console/catalog/groups/{}", b.group),
         "/console/reports".to_owned(),
         format!("/console/reports?{range}"),
@@ -264,6 +265,13 @@ async fn console_pages_show_and_change_nothing_of_another_tenant() -> Result<()>
             vec![("name", "Taken"), ("min", "0"), ("max", "1"), ("options", "x")],
         ),
         ("/console/catalog/categories".into(), vec![("name", "Alpha category")]),
+        (
+            "/console/catalog/import".into(),
+            vec![
+                ("csv", "name,price,category\nBeta Secret Item,1,Beta Secret Category"),
+                ("action", "apply"),
+            ],
+        ),
         (format!("/console/catalog/taxes/rates/{}", b.rate), vec![("percent", "5")]),
         (
             "/console/catalog/taxes".into(),

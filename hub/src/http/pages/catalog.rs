@@ -27,12 +27,12 @@ const SCREEN: &str = "console-catalog";
 
 /// Everything the catalog pages show.
 pub(super) struct Catalog {
-    items: Vec<Item>,
-    categories: Vec<Category>,
+    pub(super) items: Vec<Item>,
+    pub(super) categories: Vec<Category>,
     groups: Vec<ModifierGroup>,
     pub(super) tax_categories: Vec<TaxCategory>,
     pub(super) tax_rates: Vec<TaxRate>,
-    currency: Result<Currency, String>,
+    pub(super) currency: Result<Currency, String>,
 }
 
 pub(super) async fn load(state: &AppState, tenant: Uuid) -> Result<Catalog, Error> {
@@ -90,7 +90,10 @@ pub(super) fn catalog_page(
         (message(msg))
         @if let Err(why) = &c.currency { p.msg.err { "Prices cannot be edited yet: " (why) } }
         h2 { "Items" }
-        @if manager && c.currency.is_ok() { p { a.btn.primary href="/console/catalog/items/new" id="new-item" { "Add an item" } } }
+        @if manager && c.currency.is_ok() { p {
+            a.btn.primary href="/console/catalog/items/new" id="new-item" { "Add an item" } " "
+            a.btn href="/console/catalog/import" id="import-items" { "Import items from CSV" }
+        } }
         table.list #items {
             thead { tr { th { "Item" } th { "Category" } th { "Price" } th { "Station" } th { "Barcodes" } th { "Options" } th { span.sr-only { "Actions" } } } }
             tbody {
@@ -266,7 +269,7 @@ fn item_form(
 }
 
 /// An item from its form, keeping `id`.
-fn parse_item(fields: &Fields, id: ItemId, c: &Catalog) -> Result<Item, String> {
+pub(super) fn parse_item(fields: &Fields, id: ItemId, c: &Catalog) -> Result<Item, String> {
     let currency = c.currency.clone()?;
     let name = form::text(fields.get("name"), "Name", 200)?;
     let price = form::money(fields.get("price"), currency, "Price")?;

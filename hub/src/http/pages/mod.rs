@@ -21,6 +21,7 @@ mod catalog;
 mod device;
 mod devices;
 mod home;
+mod import;
 mod locations;
 mod qr;
 pub(super) mod reports;
@@ -69,6 +70,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/locations/{id}", get(locations::edit).post(locations::update))
         .route("/console/catalog", get(catalog::page))
         .route("/console/catalog/categories", post(catalog::add_category))
+        .route("/console/catalog/import", get(import::page).post(import::submit))
         .route("/console/catalog/taxes", post(taxes::add_tax))
         .route("/console/catalog/taxes/rates/{id}", post(taxes::update_rate))
         .route("/console/catalog/items", post(catalog::create_item))
