@@ -9,6 +9,8 @@
 //! file does not say (the columns it leaves out, its modifier groups, whether it is on
 //! sale); any other row adds an item. Each row is checked by the item form's own rules.
 
+use std::collections::{HashMap, HashSet};
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use thorbis_domain::DomainEvent;
@@ -97,14 +99,14 @@ fn plan(text: &str, c: &Catalog) -> Result<Vec<(usize, Plan)>, String> {
             return Err(format!("The first row must name the columns, with \"{required}\""));
         }
     }
-    let mut seen_names: Vec<String> = Vec::new();
-    let mut seen_barcodes: Vec<String> = Vec::new();
+    let items: HashMap<String, &Item> =
+        c.items.iter().map(|i| (i.name.trim().to_ascii_lowercase(), i)).collect();
+    let mut seen = Seen::default();
     Ok(rows
         .enumerate()
         .map(|(n, row)| {
             let row = Row { header: &header, fields: &row };
-            let planned =
-                plan_row(&row, c, &mut seen_names, &mut seen_barcodes).unwrap_or_else(Plan::Error);
+            let planned = plan_row(&row, c, &items, &mut seen).unwrap_or_else(Plan::Error);
             (n + 2, planned)
         })
         .collect())
@@ -144,20 +146,27 @@ fn id_by_name<'a>(
         .ok_or_else(|| format!("No {what} named \"{raw}\": add it first"))
 }
 
-/// What one row does.
+/// The names (in ASCII lower case) and barcodes of the rows read so far.
+#[derive(Default)]
+struct Seen {
+    names: HashSet<String>,
+    barcodes: HashSet<String>,
+}
+
+/// What one row does; `items` are the catalog's items by their name in ASCII lower case.
 fn plan_row(
     row: &Row<'_>,
     c: &Catalog,
-    seen_names: &mut Vec<String>,
-    seen_barcodes: &mut Vec<String>,
+    items: &HashMap<String, &Item>,
+    seen: &mut Seen,
 ) -> Result<Plan, String> {
     let get = |column: &str| row.get(column);
     let name = get("name");
-    if seen_names.iter().any(|n| n.eq_ignore_ascii_case(name)) {
+    let key = name.to_ascii_lowercase();
+    if !seen.names.insert(key.clone()) {
         return Err(format!("\"{name}\" is on an earlier row too"));
     }
-    seen_names.push(name.to_owned());
-    let existing = c.items.iter().find(|i| i.name.trim().eq_ignore_ascii_case(name));
+    let existing = items.get(&key).copied();
     let category = id_by_name(
         "category",
         get("category"),
@@ -181,10 +190,10 @@ fn plan_row(
     } else {
         get("barcodes").split([' ', ';']).filter(|b| !b.is_empty()).collect()
     };
-    if let Some(b) = barcodes.iter().find(|b| seen_barcodes.iter().any(|s| s == *b)) {
+    if let Some(b) = barcodes.iter().find(|b| seen.barcodes.contains(**b)) {
         return Err(format!("Barcode {b} is on an earlier row too"));
     }
-    seen_barcodes.extend(barcodes.iter().map(|b| (*b).to_owned()));
+    seen.barcodes.extend(barcodes.iter().map(|b| (*b).to_owned()));
     let track = match get("track_stock").to_lowercase().as_str() {
         _ if kept("track_stock") => {
             if existing.is_some_and(|i| i.track_stock) {
