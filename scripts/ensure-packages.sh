@@ -28,6 +28,13 @@ if [ "${1:-}" = test ]; then
     command -v import >/dev/null || need+=(imagemagick)
     # The console's accessibility audit injects axe-core (from npm) into Chromium.
     command -v npm >/dev/null || need+=(npm)
+    # The package test builds .debs, checks them with lintian and talks to the installed
+    # services (installer/test.sh).
+    command -v dpkg-shlibdeps >/dev/null || need+=(dpkg-dev)
+    command -v lintian >/dev/null || need+=(lintian)
+    command -v systemd-analyze >/dev/null || need+=(systemd)
+    command -v curl >/dev/null || need+=(curl)
+    command -v jq >/dev/null || need+=(jq)
 fi
 if ((${#need[@]})); then
     echo "installing: ${need[*]}"

@@ -5,7 +5,9 @@
 #   - every unit, integration, property and doc test (`cargo test --workspace`),
 #     including the kill -9 crash test (THORBIS_CRASH_RUNS, default 200);
 #   - every benchmark binary once in its quick smoke mode (`cargo test --benches`), so a
-#     broken bench is caught without paying for a full measurement.
+#     broken bench is caught without paying for a full measurement;
+#   - the package test (`installer/test.sh`): the agent and hub .debs built, checked with
+#     lintian, installed, run as their service users, upgraded and purged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,3 +32,5 @@ fi
 # `--show-output` lets the RESULT lines of passing tests (tenant isolation, ...) reach the log.
 cargo test --workspace --locked -- --show-output
 cargo test --workspace --locked --benches
+# The .deb packages: built, linted, installed, upgraded and purged (needs root).
+installer/test.sh

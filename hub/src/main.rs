@@ -24,9 +24,20 @@ fn main() -> anyhow::Result<()> {
         [command, flag, key, file] if command == "verify-export" && flag == "--tenant-key" => {
             verify_export(std::path::Path::new(file), Some(key))
         }
+        [flag] if flag == "--version" || flag == "-V" => {
+            version();
+            Ok(())
+        }
         [] => serve(),
-        _ => anyhow::bail!("usage: thorbis-hub [verify-export [--tenant-key HEX] FILE]"),
+        _ => {
+            anyhow::bail!("usage: thorbis-hub [--version | verify-export [--tenant-key HEX] FILE]")
+        }
     }
+}
+
+#[allow(clippy::print_stdout, reason = "the version is the command's output")]
+fn version() {
+    println!("thorbis-hub {}", env!("CARGO_PKG_VERSION"));
 }
 
 /// `verify-export FILE`: see the module docs.

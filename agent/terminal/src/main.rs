@@ -27,6 +27,9 @@
 //! `--hub-ca PEM` trusts the hub's own CA (or self-signed certificate) for `https://` hubs,
 //! besides the system's roots.
 //!
+//! `--config FILE` reads the settings from a TOML file (the packaged service's is
+//! `/etc/thorbis/agent.toml`); flags on the command line win over it. See [`cli`].
+//!
 //! `thorbis-agent run [--hub URL] [--for SECONDS] [--data DIR]` runs the store with the sync
 //! shell (the hub it enrolled with, or `--hub`) and the terminal UI (as `demo` does, with
 //! the sync state in its indicator bar), printing the sync status every few seconds, until
@@ -38,7 +41,8 @@
 
 #![allow(clippy::print_stdout)] // A command line's output is its product.
 
-use std::path::PathBuf;
+mod cli;
+
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
@@ -52,97 +56,13 @@ use thorbis_domain::ids::{DrawerSessionId, LineId, OrderId, PaymentId};
 use thorbis_domain::{Command, Money, Qty};
 use thorbis_terminal::{HubLink, Printers, Terminal, TerminalConfig};
 
-/// Parsed command line.
-struct Args {
-    command: String,
-    data: PathBuf,
-    printer: Option<String>,
-    ui_port: Option<u16>,
-    hub: Option<String>,
-    hub_ca: Option<PathBuf>,
-    code: Option<String>,
-    run_for: Option<Duration>,
-    lan_listen: Option<std::net::SocketAddr>,
-    peers: Vec<std::net::SocketAddr>,
-    scanner: Option<PathBuf>,
-}
-
-/// The UI's port unless told otherwise.
-const DEFAULT_UI_PORT: u16 = 8090;
-
-fn parse_args() -> Result<Args> {
-    let mut args = std::env::args().skip(1);
-    let mut command = None;
-    let mut data = PathBuf::from(".thorbis-demo");
-    let mut printer = None;
-    let mut ui_port = Some(DEFAULT_UI_PORT);
-    let (mut hub, mut hub_ca, mut code, mut run_for) = (None, None, None, None);
-    let (mut lan_listen, mut peers, mut scanner) = (None, Vec::new(), None);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--data" => data = args.next().context("--data needs a directory")?.into(),
-            "--printer" => printer = Some(args.next().context("--printer needs HOST:PORT")?),
-            "--ui-port" => {
-                let port = args.next().context("--ui-port needs a port")?;
-                ui_port = Some(port.parse().with_context(|| format!("--ui-port {port:?}"))?);
-            }
-            "--no-ui" => ui_port = None,
-            "--hub" => hub = Some(args.next().context("--hub needs a URL")?),
-            "--hub-ca" => hub_ca = Some(args.next().context("--hub-ca needs a PEM file")?.into()),
-            "--code" => code = Some(args.next().context("--code needs the enrollment code")?),
-            "--for" => {
-                let secs: u64 = args.next().context("--for needs seconds")?.parse()?;
-                run_for = Some(Duration::from_secs(secs));
-            }
-            "--lan-listen" => {
-                let addr = args.next().context("--lan-listen needs HOST:PORT")?;
-                lan_listen = Some(addr.parse().with_context(|| format!("--lan-listen {addr:?}"))?);
-            }
-            "--scanner" => {
-                scanner = Some(args.next().context("--scanner needs a device path")?.into());
-            }
-            "--peer" => {
-                let peer = args.next().context("--peer needs HOST:PORT")?;
-                peers.push(peer.parse().with_context(|| format!("--peer {peer:?}"))?);
-            }
-            "-h" | "--help" => {
-                println!(
-                    "usage: thorbis-agent demo-catalog\n       \
-                     thorbis-agent (demo|status) [--data DIR] [--printer HOST:PORT] \
-                     [--scanner DEVICE] [--ui-port PORT | --no-ui]\n       \
-                     thorbis-agent enroll --hub URL --code CODE [--hub-ca PEM] [--data DIR]\n       \
-                     thorbis-agent run [--hub URL] [--hub-ca PEM] [--for SECONDS] [--data DIR] \
-                     [--printer HOST:PORT] [--scanner DEVICE] [--ui-port PORT | --no-ui] \
-                     [--lan-listen HOST:PORT] [--peer HOST:PORT]..."
-                );
-                std::process::exit(0);
-            }
-            other if command.is_none() => command = Some(other.to_owned()),
-            other => bail!("unexpected argument {other:?}; try --help"),
-        }
-    }
-    Ok(Args {
-        command: command.unwrap_or_else(|| "demo".into()),
-        data,
-        printer,
-        ui_port,
-        hub,
-        hub_ca,
-        code,
-        run_for,
-        lan_listen,
-        peers,
-        scanner,
-    })
-}
-
 fn main() -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let args = parse_args()?;
+    let Some(args) = cli::parse()? else { return Ok(()) };
     if args.command == "demo-catalog" {
         return print_demo_catalog();
     }
@@ -230,11 +150,13 @@ async fn serve(config: TerminalConfig, demo: bool, run_for: Option<Duration>) ->
     }
     if let Some(addr) = terminal.ui_addr() {
         println!("\nTerminal UI  http://{addr}/");
-        println!(
-            "  sign in as Sam (cashier, PIN {}) or Morgan (manager, PIN {})",
-            seed::CASHIER_PIN,
-            seed::MANAGER_PIN
-        );
+        if demo {
+            println!(
+                "  sign in as Sam (cashier, PIN {}) or Morgan (manager, PIN {})",
+                seed::CASHIER_PIN,
+                seed::MANAGER_PIN
+            );
+        }
         println!("  Ctrl-C to stop");
     } else if demo {
         terminal.shutdown().await;
@@ -242,6 +164,9 @@ async fn serve(config: TerminalConfig, demo: bool, run_for: Option<Duration>) ->
     }
     let deadline = run_for.map(|d| tokio::time::Instant::now() + d);
     let mut tick = tokio::time::interval(Duration::from_secs(5));
+    // A service manager stops the agent with SIGTERM: shut down as for Ctrl-C.
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
     loop {
         let stop = async {
             match deadline {
@@ -251,6 +176,7 @@ async fn serve(config: TerminalConfig, demo: bool, run_for: Option<Duration>) ->
         };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
             () = stop => break,
             _ = tick.tick() => if let Some(status) = terminal.sync_status() { report(&status) },
         }

@@ -385,6 +385,7 @@ async fn follow_swap_redirect(
 fn routes(state: UiState) -> Router {
     Router::new()
         .route("/", get(root))
+        .route("/healthz", get(healthz))
         .route(thorbis_web::assets::STYLESHEET_PATH, get(css))
         .route(html::SCRIPT_PATH, get(js))
         .route("/indicators", get(indicators))
@@ -461,6 +462,18 @@ pub async fn serve(
 
 async fn indicators(axum::extract::State(state): axum::extract::State<UiState>) -> Response {
     html! { (state.indicators()) }.into_response()
+}
+
+/// For a supervisor (systemd, the package test, a load balancer on the same machine):
+/// `200 ok` once the store answers a read, `503` when it does not.
+async fn healthz(axum::extract::State(state): axum::extract::State<UiState>) -> Response {
+    match state.store.run(|s| s.enrollment()).await {
+        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: the store did not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+        }
+    }
 }
 
 async fn root(session::MaybeSignedIn(who): session::MaybeSignedIn) -> Response {
