@@ -83,7 +83,8 @@ package() {
         "$stage/lib/systemd/system"
     install -m 0755 "$target/release/$PKG" "$stage/usr/bin/$PKG"
     strip --strip-unneeded --remove-section=.comment --remove-section=.note "$stage/usr/bin/$PKG"
-    install -m 0644 "$here/${PKG#thorbis-}/$CONFFILE" "$stage/etc/thorbis/$CONFFILE"
+    # 0640 from the start: it may hold secrets (postinst gives its group to the service).
+    install -m 0640 "$here/${PKG#thorbis-}/$CONFFILE" "$stage/etc/thorbis/$CONFFILE"
     install -m 0644 "$here/${PKG#thorbis-}/$PKG.service" "$stage/lib/systemd/system/$PKG.service"
     install -m 0644 "$here/debian/copyright" "$doc/copyright"
     install -m 0644 "$here/${PKG#thorbis-}/README" "$doc/README"
@@ -102,6 +103,11 @@ package() {
         chmod 0755 "$stage/DEBIAN/$script"
     done
     echo "/etc/thorbis/$CONFFILE" > "$stage/DEBIAN/conffiles"
+    # The configuration is 0640 on purpose (see above); lintian would warn about it.
+    install -d "$stage/usr/share/lintian/overrides"
+    printf '# The configuration may hold secrets: root and the service user only.\n%s: non-standard-file-perm 0640 != 0644 [etc/thorbis/%s]\n' \
+        "$PKG" "$CONFFILE" > "$stage/usr/share/lintian/overrides/$PKG"
+    chmod 0644 "$stage/usr/share/lintian/overrides/$PKG"
     local depends size
     depends="$(shlib_depends "$PKG" "$stage"), adduser, $EXTRA_DEPENDS"
     size="$(du -sk --exclude=DEBIAN "$stage" | cut -f1)"

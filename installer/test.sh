@@ -15,16 +15,32 @@ root="$(dirname "$here")"
 pkgs=(thorbis-agent thorbis-hub)
 
 if [ "$(id -u)" != 0 ]; then
-    echo "installer/test.sh: SKIPPED, it installs packages and needs root" >&2
+    echo "RESULT packages skipped=needs-root (the package test installs packages: run it as root)"
     exit 0
 fi
+# The test removes what it installs and makes: it must find none of it here already (a
+# package removed but not purged, a kept data folder, a service user), or it would take
+# someone's store with it.
 for pkg in "${pkgs[@]}"; do
-    if dpkg-query -W -f '${Status}' "$pkg" 2>/dev/null | grep -q installed; then
-        echo "installer/test.sh: $pkg is installed on this machine; the test would purge it." >&2
-        echo "  Remove it first (dpkg --purge $pkg) or run the test elsewhere." >&2
+    if dpkg-query -W "$pkg" >/dev/null 2>&1; then
+        echo "installer/test.sh: dpkg knows $pkg on this machine; the test would purge it." >&2
+        echo "  Purge it first (dpkg --purge $pkg) or run the test elsewhere." >&2
         exit 1
     fi
 done
+for left in /var/lib/thorbis /var/lib/thorbis-hub /etc/thorbis; do
+    if [ -e "$left" ]; then
+        echo "installer/test.sh: $left exists (a store kept by an earlier install?); the test would remove it." >&2
+        exit 1
+    fi
+done
+for user in thorbis thorbis-hub; do
+    if getent passwd "$user" >/dev/null || getent group "$user" >/dev/null; then
+        echo "installer/test.sh: the user or group $user exists; the test would delete it." >&2
+        exit 1
+    fi
+done
+command -v lintian >/dev/null || { echo "installer/test.sh: lintian is missing (scripts/ensure-packages.sh test installs it)" >&2; exit 1; }
 
 # World-traversable, so the service users reach the scratch configurations in it.
 work="$(mktemp -d /tmp/thorbis-packages.XXXXXX)"
@@ -39,7 +55,7 @@ cleanup() {
             -m immediate stop >/dev/null 2>&1 || true
     fi
     for pkg in "${pkgs[@]}"; do dpkg --purge "$pkg" >/dev/null 2>&1 || true; done
-    rm -rf /var/lib/thorbis /var/lib/thorbis-hub "$work"
+    rm -rf /var/lib/thorbis /var/lib/thorbis-hub /etc/thorbis "$work"
     for user in thorbis thorbis-hub; do
         if getent passwd "$user" >/dev/null; then deluser --quiet --system "$user" 2>/dev/null || true; fi
         if getent group "$user" >/dev/null; then delgroup --quiet --system "$user" || true; fi
@@ -66,9 +82,13 @@ built=$(( ${#debs1[@]} ))
 # lintian: no errors (warnings are printed for the record).
 lintian_errors=0
 for deb in "${debs1[@]}"; do
-    report="$(lintian --tag-display-limit 0 "$deb" 2>&1 || true)"
+    status=0
+    report="$(lintian --fail-on error --tag-display-limit 0 "$deb" 2>&1)" || status=$?
     [ -z "$report" ] || printf '%s\n' "$report"
-    lintian_errors=$(( lintian_errors + $(printf '%s\n' "$report" | grep -c '^E:' || true) ))
+    errors=$(printf '%s\n' "$report" | grep -c '^E:' || true)
+    # lintian fails with errors to report, or when it could not check the package at all.
+    [ "$status" = 0 ] || [ "$errors" -gt 0 ] || fail "lintian could not check $(basename "$deb")"
+    lintian_errors=$(( lintian_errors + errors ))
 done
 
 # Contents: what each package must hold, and its metadata.
@@ -104,6 +124,15 @@ for dir in /var/lib/thorbis:thorbis /var/lib/thorbis-hub:thorbis-hub; do
     [ "$(stat -c '%a %U' "${dir%%:*}")" = "700 ${dir##*:}" ] || fail "${dir%%:*} is not 0700 ${dir##*:}"
 done
 [ "$(stat -c '%a %U:%G' /etc/thorbis/hub.env)" = "640 root:thorbis-hub" ] || fail "hub.env is readable by others"
+
+# Under systemd, the postinst started the services: stop them, so the runs below have the
+# stores to themselves.
+quiet_services() {
+    if [ -d /run/systemd/system ]; then
+        systemctl stop "${pkgs[@]/%/.service}" || true
+    fi
+}
+quiet_services
 
 # The units, as systemd reads them (the executables they name are installed now).
 systemd_note=""
@@ -143,6 +172,10 @@ stop() {
     local pid="$1"
     kill -TERM "$pid"
     wait "$pid" || fail "process $pid exited with $? on SIGTERM"
+    # Reaped: its number may be reused, so cleanup must not signal it.
+    local kept=() other
+    for other in "${children[@]}"; do [ "$other" = "$pid" ] || kept+=("$other"); done
+    children=("${kept[@]}")
 }
 
 healthy() {
@@ -171,7 +204,8 @@ hub_env="$work/hub.env"
   echo "THORBIS_HUB_LISTEN=127.0.0.1:0"
   echo "THORBIS_HUB_ADMIN_TOKEN=$token"
   sed -n 's/^Environment=//p' /lib/systemd/system/thorbis-hub.service; } > "$hub_env"
-chmod 0644 "$hub_env"
+chgrp thorbis-hub "$hub_env"
+chmod 0640 "$hub_env"
 hub_cmd="$(exec_start thorbis-hub)"
 # shellcheck disable=SC2046,SC2086 # the environment file's assignments, then the command
 run_hub() { start_as thorbis-hub "$work/hub-$1.log" 'http://127\.0\.0\.1:[0-9]*' $(cat "$hub_env") $hub_cmd; }
@@ -191,6 +225,7 @@ echo "# changed by the operator" >> /etc/thorbis/agent.toml
 
 # Upgrade.
 dpkg -i "${debs2[@]}"
+quiet_services
 for pkg in "${pkgs[@]}"; do
     [ "$(dpkg-query -W -f '${Version}' "$pkg")" = "$v2" ] || fail "$pkg was not upgraded to $v2"
 done

@@ -123,6 +123,23 @@ async fn serve() -> anyhow::Result<()> {
         };
         (database, Some(cluster))
     };
+    // The hub's own cluster stops however serving ends, an error before it began included.
+    let served = serve_on(&config, &database, key_missing, &key_file).await;
+    if let Some(cluster) = cluster {
+        tokio::task::spawn_blocking(move || cluster.stop()).await?.context("stopping Postgres")?;
+    }
+    served?;
+    tracing::info!("thorbis-hub stopped");
+    Ok(())
+}
+
+/// Prepares the database and serves until a shutdown signal.
+async fn serve_on(
+    config: &Config,
+    database: &DatabaseConfig,
+    key_missing: bool,
+    key_file: &std::path::Path,
+) -> anyhow::Result<()> {
     if config.admin_token.is_none() {
         tracing::warn!("THORBIS_HUB_ADMIN_TOKEN is not set: the admin API is disabled");
     }
@@ -138,7 +155,7 @@ async fn serve() -> anyhow::Result<()> {
                  sealed with a lost one will not open; restore that file from a backup"
             );
         }
-        local_key_encryption_key(&key_file)?
+        local_key_encryption_key(key_file)?
     };
     let key_wrap = Some(Arc::new(thorbis_hub::identity::KeyWrap::new(&kek)?));
     let settings = thorbis_hub::Settings {
@@ -147,7 +164,7 @@ async fn serve() -> anyhow::Result<()> {
         key_wrap,
         secure_cookies: config.tls.is_some(),
     };
-    let state = thorbis_hub::prepare(&database, Arc::new(SystemClock), settings)
+    let state = thorbis_hub::prepare(database, Arc::new(SystemClock), settings)
         .await
         .context("preparing the database")?;
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -155,13 +172,8 @@ async fn serve() -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     tracing::info!(listen = %addr, tls = config.tls.is_some(), "thorbis-hub serving");
-    announce(&config, addr)?;
-    run(&config, listener, state).await?;
-    if let Some(cluster) = cluster {
-        tokio::task::spawn_blocking(move || cluster.stop()).await?.context("stopping Postgres")?;
-    }
-    tracing::info!("thorbis-hub stopped");
-    Ok(())
+    announce(config, addr)?;
+    run(config, listener, state).await
 }
 
 /// Serves until a shutdown signal, over TLS when a certificate is configured.

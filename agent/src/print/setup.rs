@@ -111,8 +111,11 @@ pub fn from_device_config(
 /// The profile of a printer whose configuration names none.
 const DEFAULT_PROFILE: &str = "epson-tm-t88";
 
+/// How to reach the printer at `address`: a USB printer-class device (`/dev/usb/lp*`, or
+/// the name the package's udev rules give one, `/dev/thorbis/printer-usb-*`), another
+/// device as a serial port, anything else as `HOST:PORT` on raw TCP.
 fn connector(address: &str) -> Arc<dyn Connector> {
-    if address.starts_with("/dev/usb/lp") {
+    if address.starts_with("/dev/usb/lp") || address.starts_with("/dev/thorbis/printer-usb-") {
         Arc::new(UsbLpConfig::new(address))
     } else if address.starts_with("/dev/") {
         Arc::new(SerialConfig::new(address))

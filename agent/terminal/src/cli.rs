@@ -101,8 +101,8 @@ const USAGE: &str = "usage: thorbis-agent demo-catalog
 /// means the request was answered already (`--help`, `--version`).
 pub fn parse() -> Result<Option<Args>> {
     let Some(flags) = flags(std::env::args().skip(1))? else { return Ok(None) };
-    let file = flags.config.as_deref().map(File::read).transpose()?.unwrap_or_default();
-    Ok(Some(resolve(flags, file)))
+    let file = flags.config.as_deref().map(File::read).transpose()?;
+    resolve(flags, file).map(Some)
 }
 
 #[allow(clippy::print_stdout, reason = "--help and --version answer on stdout")]
@@ -152,12 +152,22 @@ where
     value.parse().with_context(|| format!("{flag} {value:?}"))
 }
 
-/// Flags over the file over the defaults.
-fn resolve(f: Flags, file: File) -> Args {
-    let ui = !f.no_ui && file.ui.unwrap_or(true);
-    Args {
+/// Flags over the file over the defaults. A configuration file must name the data folder
+/// (or `--data` must): a service's working directory is no place for a store.
+fn resolve(f: Flags, file: Option<File>) -> Result<Args> {
+    let data = match (f.data, &file) {
+        (Some(data), _) => data,
+        (None, Some(file)) => file.data.clone().context(
+            "the configuration names no data folder: add `data = \"/var/lib/thorbis\"` (or pass --data)",
+        )?,
+        (None, None) => DEFAULT_DATA.into(),
+    };
+    let file = file.unwrap_or_default();
+    // `--no-ui` wins; a port given on the command line serves the UI whatever the file says.
+    let ui = !f.no_ui && (f.ui_port.is_some() || file.ui.unwrap_or(true));
+    Ok(Args {
         command: f.command.unwrap_or_else(|| "demo".into()),
-        data: f.data.or(file.data).unwrap_or_else(|| DEFAULT_DATA.into()),
+        data,
         printer: f.printer.or(file.printer),
         ui_port: ui.then(|| f.ui_port.or(file.ui_port).unwrap_or(DEFAULT_UI_PORT)),
         hub: f.hub.or(file.hub),
@@ -167,7 +177,7 @@ fn resolve(f: Flags, file: File) -> Args {
         lan_listen: f.lan_listen.or(file.lan_listen),
         peers: if f.peers.is_empty() { file.peers } else { f.peers },
         scanner: f.scanner.or(file.scanner),
-    }
+    })
 }
 
 #[cfg(test)]
@@ -176,13 +186,15 @@ mod tests {
 
     fn args(line: &str, file: &str) -> Args {
         let flags = flags(line.split_whitespace().map(str::to_owned)).unwrap().unwrap();
-        resolve(flags, File::parse(file).unwrap())
+        resolve(flags, Some(File::parse(&format!("data = \"/srv/store\"\n{file}")).unwrap()))
+            .unwrap()
     }
 
     #[test]
     fn the_packaged_example_parses_and_says_what_the_service_runs() {
-        let example = include_str!("../../../installer/agent/agent.toml");
-        let a = args("run", example);
+        let example = File::parse(include_str!("../../../installer/agent/agent.toml")).unwrap();
+        let flags = flags(["run"].map(String::from).into_iter()).unwrap().unwrap();
+        let a = resolve(flags, Some(example)).unwrap();
         assert_eq!(a.data, PathBuf::from("/var/lib/thorbis"));
         assert_eq!(a.ui_port, Some(DEFAULT_UI_PORT));
         assert_eq!(a.hub, None);
@@ -191,8 +203,7 @@ mod tests {
 
     #[test]
     fn flags_win_over_the_file_and_the_file_over_the_defaults() {
-        let file = "data = \"/srv/store\"\nui_port = 9000\npeers = [\"10.0.0.2:7070\"]\n\
-                    hub = \"https://hub.example\"\n";
+        let file = "ui_port = 9000\npeers = [\"10.0.0.2:7070\"]\nhub = \"https://hub.example\"\n";
         let a = args("run --ui-port 0 --hub https://other.example", file);
         assert_eq!(a.command, "run");
         assert_eq!(a.data, PathBuf::from("/srv/store"));
@@ -202,7 +213,17 @@ mod tests {
         let a = args("status --no-ui", "ui_port = 9000");
         assert_eq!((a.command.as_str(), a.ui_port), ("status", None));
         assert_eq!(args("", "ui = false").ui_port, None);
-        assert_eq!(args("", "").data, PathBuf::from(DEFAULT_DATA));
+        assert_eq!(args("--ui-port 7000", "ui = false").ui_port, Some(7000));
+        assert_eq!(args("--ui-port 7000 --no-ui", "").ui_port, None);
+        assert_eq!(args("--data /tmp/x", "").data, PathBuf::from("/tmp/x"));
+        let bare = |line: &str| {
+            let flags = flags(line.split_whitespace().map(str::to_owned)).unwrap().unwrap();
+            resolve(flags, None)
+        };
+        assert_eq!(bare("run").unwrap().data, PathBuf::from(DEFAULT_DATA));
+        let flags = flags(["run"].map(String::from).into_iter()).unwrap().unwrap();
+        let e = resolve(flags, Some(File::parse("ui = true").unwrap())).err().unwrap();
+        assert!(e.to_string().contains("no data folder"), "{e}");
     }
 
     #[test]

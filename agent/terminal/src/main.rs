@@ -133,6 +133,10 @@ fn enroll(store: Store, hub: &str, code: &str, client: &reqwest::Client) -> Resu
 /// Runs a terminal: for `demo`, rings up the demo sales and prints them first; then serves
 /// until Ctrl-C or `run_for` (with no UI, `demo` stops once the printers are done).
 async fn serve(config: TerminalConfig, demo: bool, run_for: Option<Duration>) -> Result<()> {
+    // A service manager stops the agent with SIGTERM: shut down as for Ctrl-C, also when it
+    // comes while the terminal is still starting (it is acted on once the terminal runs).
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listening for SIGTERM")?;
     let terminal = Terminal::start(config).await.context("starting the terminal")?;
     let store = terminal.store().clone();
     if demo {
@@ -164,9 +168,6 @@ async fn serve(config: TerminalConfig, demo: bool, run_for: Option<Duration>) ->
     }
     let deadline = run_for.map(|d| tokio::time::Instant::now() + d);
     let mut tick = tokio::time::interval(Duration::from_secs(5));
-    // A service manager stops the agent with SIGTERM: shut down as for Ctrl-C.
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .context("listening for SIGTERM")?;
     loop {
         let stop = async {
             match deadline {
