@@ -58,7 +58,11 @@ admin() {
 # First run: a demo tenant with one store, and this terminal enrolled with a one-time code.
 if [ ! -s "$data/tenant" ]; then
     tenant=$(admin /api/v1/admin/tenants '{"name": "Demo Bistro"}' | jq -r .tenant_id)
-    location=$(admin "/api/v1/admin/tenants/$tenant/locations" '{"name": "Main street"}' | jq -r .location_id)
+    # Its time zone and currency (the demo menu's prices are in US dollars): the console's
+    # reports count days in that zone, and its catalog can be edited at once.
+    location=$(admin "/api/v1/admin/tenants/$tenant/locations" \
+        '{"name": "Main street", "time_zone": "America/New_York", "currency": "USD"}' |
+        jq -r .location_id)
     # The menu, prices, taxes and staff are the hub's to publish (the menu on the tenant's
     # reference log, the staff on each location's staff log, which that location's
     # terminals pull); a terminal never seeds them itself.

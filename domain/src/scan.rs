@@ -14,7 +14,12 @@
 //!   charging a different amount. On an item sold by the unit, the price must be a whole
 //!   number of units.
 //!
-//! Pure: items in, an answer out.
+//! GS1 element strings (GS1-128, GS1 `DataBar`, GS1 2D symbols) name the item by its GTIN
+//! and may carry a net weight or a price as well, with the same meaning as a scale label's
+//! ([`resolve_gtin`]), and dates: [`date_warning`] says whether the use-by or best-before
+//! date has passed, which the register shows as a warning.
+//!
+//! Pure: items (and today's date) in, an answer out.
 
 use crate::catalog::Item;
 use crate::ids::ItemId;
@@ -42,6 +47,104 @@ pub struct Label<'a> {
     pub catalog_code: &'a str,
     /// The weight or price printed into it.
     pub embedded: Embedded,
+}
+
+/// A calendar day, ordered by time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Day {
+    /// The year, such as 2026.
+    pub year: u16,
+    /// The month, 1–12.
+    pub month: u8,
+    /// The day of the month, 1–31.
+    pub day: u8,
+}
+
+impl Day {
+    /// The day of `unix_ms` (milliseconds since 1970) in UTC.
+    #[must_use]
+    pub fn of_unix_ms(unix_ms: u64) -> Day {
+        // Howard Hinnant's days-to-civil, for days since 1970-01-01 (never negative here).
+        let z = unix_ms / 86_400_000 + 719_468;
+        let era = z / 146_097;
+        let doe = z - era * 146_097;
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + u64::from(month <= 2);
+        Day {
+            year: u16::try_from(year).unwrap_or(u16::MAX),
+            month: u8::try_from(month).unwrap_or(12),
+            day: u8::try_from(day).unwrap_or(31),
+        }
+    }
+
+    /// The number of days in `month` of `year` (Gregorian).
+    #[must_use]
+    pub fn days_in_month(year: u16, month: u8) -> u8 {
+        match month {
+            4 | 6 | 9 | 11 => 30,
+            2 if year.is_multiple_of(4)
+                && (!year.is_multiple_of(100) || year.is_multiple_of(400)) =>
+            {
+                29
+            }
+            2 => 28,
+            _ => 31,
+        }
+    }
+}
+
+impl std::fmt::Display for Day {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+impl std::str::FromStr for Day {
+    type Err = ();
+
+    /// `YYYY-MM-DD`, a real day.
+    fn from_str(s: &str) -> Result<Day, ()> {
+        let b = s.as_bytes();
+        if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+            return Err(());
+        }
+        let (year, month, day) = (
+            s[..4].parse().map_err(drop)?,
+            s[5..7].parse().map_err(drop)?,
+            s[8..].parse().map_err(drop)?,
+        );
+        let valid =
+            (1..=12).contains(&month) && (1..=Day::days_in_month(year, month)).contains(&day);
+        if valid { Ok(Day { year, month, day }) } else { Err(()) }
+    }
+}
+
+/// A dated item whose date has passed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateWarning {
+    /// The use-by (expiry) date has passed: it should not be sold.
+    UseByPassed(Day),
+    /// The best-before date has passed: it may be sold, but the customer should know.
+    BestBeforePassed(Day),
+}
+
+/// Whether an item's use-by or best-before date is before `today` (the use-by date first:
+/// it matters more). A date of today has not passed.
+#[must_use]
+pub fn date_warning(
+    use_by: Option<Day>,
+    best_before: Option<Day>,
+    today: Day,
+) -> Option<DateWarning> {
+    match (use_by, best_before) {
+        (Some(day), _) if day < today => Some(DateWarning::UseByPassed(day)),
+        (_, Some(day)) if day < today => Some(DateWarning::BestBeforePassed(day)),
+        _ => None,
+    }
 }
 
 /// What a scan rings up.
@@ -100,8 +203,31 @@ pub fn resolve(items: &[Item], code: &str, label: Option<Label<'_>>) -> Result<S
         .iter()
         .find(|i| i.barcodes.iter().any(|b| same_label_key(b, label.catalog_code)))
         .ok_or_else(|| ScanError::Unknown(code.to_owned()))?;
-    let item = sellable(item)?;
-    let qty = match label.embedded {
+    measured(sellable(item)?, label.embedded)
+}
+
+/// The item a GTIN (from a GS1 element string) rings up, and the quantity if the string
+/// carries a weight or price (`embedded`), read as a scale label's would be.
+pub fn resolve_gtin(
+    items: &[Item],
+    gtin: &str,
+    embedded: Option<Embedded>,
+) -> Result<Scanned, ScanError> {
+    match embedded {
+        None => resolve(items, gtin, None),
+        Some(embedded) => {
+            let item = items
+                .iter()
+                .find(|i| i.barcodes.iter().any(|b| same_code(b, gtin)))
+                .ok_or_else(|| ScanError::Unknown(gtin.to_owned()))?;
+            measured(sellable(item)?, embedded)
+        }
+    }
+}
+
+/// `item` in the quantity a label's weight or price gives.
+fn measured(item: &Item, embedded: Embedded) -> Result<Scanned, ScanError> {
+    let qty = match embedded {
         Embedded::Weight { grams } => {
             if !item.sold_by_weight {
                 return Err(ScanError::NotSoldByWeight(item.name.clone()));
@@ -280,6 +406,65 @@ mod tests {
         assert_eq!(
             resolve(&items, "c", Some(label("2577777000002", 0))),
             Err(ScanError::Empty("Cake slice".into()))
+        );
+    }
+
+    #[test]
+    fn days_are_utc_calendar_days_and_parse_back() {
+        let day = |y, m, d| Day { year: y, month: m, day: d };
+        for (ms, want) in [
+            (0, day(1970, 1, 1)),
+            (951_782_400_000, day(2000, 2, 29)),
+            (1_796_601_600_000 - 1, day(2026, 12, 6)),
+            (1_796_601_600_000, day(2026, 12, 7)),
+            (4_107_542_400_000, day(2100, 3, 1)),
+        ] {
+            assert_eq!(Day::of_unix_ms(ms), want, "{ms}");
+            assert_eq!(want.to_string().parse::<Day>(), Ok(want));
+        }
+        for bad in ["2026-02-29", "2100-02-29", "2026-13-01", "2026-1-01", "2026-01-00", "x"] {
+            assert!(bad.parse::<Day>().is_err(), "{bad}");
+        }
+        assert!("2000-02-29".parse::<Day>().is_ok());
+    }
+
+    #[test]
+    fn a_passed_use_by_date_warns_before_a_passed_best_before_date() {
+        let today = Day { year: 2026, month: 12, day: 7 };
+        let yesterday = Day { day: 6, ..today };
+        assert_eq!(date_warning(None, None, today), None);
+        assert_eq!(date_warning(Some(today), Some(today), today), None);
+        assert_eq!(
+            date_warning(None, Some(yesterday), today),
+            Some(DateWarning::BestBeforePassed(yesterday))
+        );
+        assert_eq!(
+            date_warning(Some(yesterday), Some(yesterday), today),
+            Some(DateWarning::UseByPassed(yesterday))
+        );
+        assert_eq!(
+            date_warning(Some(today), Some(yesterday), today),
+            Some(DateWarning::BestBeforePassed(yesterday))
+        );
+    }
+
+    #[test]
+    fn a_gtin_with_a_weight_or_price_reads_like_a_scale_label() {
+        let items = catalog();
+        // A GTIN-14 names the item listed under its EAN-13.
+        let coffee = resolve_gtin(&items, "00012345678905", None).unwrap();
+        assert_eq!((coffee.name.as_str(), coffee.qty), ("Coffee", None));
+        let bananas =
+            resolve_gtin(&items, "02012340000000", Some(Embedded::Weight { grams: 1_250 }))
+                .unwrap();
+        assert_eq!(bananas.qty, Some(Qty::milli(1_250)));
+        assert_eq!(
+            resolve_gtin(&items, "00012345678905", Some(Embedded::Weight { grams: 5 })),
+            Err(ScanError::NotSoldByWeight("Coffee".into()))
+        );
+        assert_eq!(
+            resolve_gtin(&items, "09506000134352", None),
+            Err(ScanError::Unknown("09506000134352".into()))
         );
     }
 }

@@ -331,14 +331,21 @@ impl fmt::Display for Gs1Message {
 }
 
 /// Symbology identifiers of GS1 symbols that may precede the data.
-const GS1_AIM_PREFIXES: [&[u8]; 5] = [b"]C1", b"]e0", b"]d2", b"]Q3", b"]J1"];
+const GS1_AIM_PREFIXES: [&[u8; 3]; 5] = [b"]C1", b"]e0", b"]d2", b"]Q3", b"]J1"];
+
+/// Whether `input` starts with the symbology identifier of a GS1 symbol (`]C1`, `]e0`...).
+#[must_use]
+pub fn has_gs1_identifier(input: &[u8]) -> bool {
+    GS1_AIM_PREFIXES.iter().any(|p| input.starts_with(&p[..]))
+}
 
 /// Parses an element string as a scanner sends it: optional AIM prefix (`]C1`...), optional
 /// leading FNC1 (`GS`), AIs and values with `GS` after variable-length values.
 pub fn parse(input: &[u8]) -> Result<Gs1Message, Gs1Error> {
     let mut rest = input;
-    if let Some(p) = GS1_AIM_PREFIXES.iter().find(|p| rest.starts_with(p)) {
-        rest = &rest[p.len()..];
+    if has_gs1_identifier(rest) {
+        // Every identifier is three bytes (the type of `GS1_AIM_PREFIXES` says so).
+        rest = &rest[3..];
     }
     while let [GS, tail @ ..] = rest {
         rest = tail;

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Result, ensure};
 use support::{NOW_MS, TestHub};
+use thorbis_domain::scan::Day;
 use uuid::Uuid;
 
 /// Requests timed per figure when benching.
@@ -98,7 +99,8 @@ async fn main() -> Result<()> {
     );
     hub.console_user(tenant, "owner@big.example", "owner").await?;
     let session = hub.console_session(tenant, "owner@big.example").await?;
-    let first = chrono_free_date(i64::try_from(NOW_MS)? - 89 * DAY_MS);
+    // UTC: the bench's location keeps the default time zone.
+    let first = Day::of_unix_ms(NOW_MS - 89 * 86_400_000).to_string();
     let last = chrono_free_date(i64::try_from(NOW_MS)?);
     let range = format!("location={location}&from={first}&to={last}");
     let by_hour =
@@ -114,17 +116,3 @@ async fn main() -> Result<()> {
     hub.stop().await
 }
 
-/// `ms` as a UTC `YYYY-MM-DD` (the bench's location keeps the default UTC time zone).
-fn chrono_free_date(ms: i64) -> String {
-    // Howard Hinnant's civil_from_days.
-    let z = ms.div_euclid(DAY_MS) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
-}

@@ -90,6 +90,14 @@ pub async fn locations(store: &Store, tenant: Uuid) -> Result<Vec<Location>, Loc
         .collect())
 }
 
+/// Whether Postgres knows `time_zone` (an IANA name), as [`update_location`] will check it.
+pub async fn check_time_zone(store: &Store, time_zone: &str) -> Result<(), LocationError> {
+    let client = store.pool.get().await?;
+    let known =
+        client.query_opt("SELECT 1 FROM pg_timezone_names WHERE name = $1", &[&time_zone]).await?;
+    known.map(drop).ok_or_else(|| LocationError::UnknownTimeZone(time_zone.to_owned()))
+}
+
 /// Replaces the settings of `tenant`'s `location`. The caller has checked the fields'
 /// lengths and ranges; the time zone is checked here, against the database's list.
 pub async fn update_location(

@@ -324,6 +324,33 @@ async fn healthz_metrics_and_openapi() -> Result<()> {
 }
 
 #[tokio::test]
+async fn the_admin_api_makes_a_location_with_its_settings_or_none_at_all() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, _) = hub.tenant("Harbour Foods").await?;
+    let path = format!("/api/v1/admin/tenants/{tenant}/locations");
+    for bad in [
+        json!({ "name": "Quay", "time_zone": "Mars/Olympus_Mons", "currency": "EUR" }),
+        json!({ "name": "Quay", "currency": "EURO" }),
+        json!({ "name": "Quay", "colour": "red" }),
+    ] {
+        let (status, body) = hub.admin(&path, &bad).await?;
+        ensure!(status.is_client_error(), "{bad}: {status} {body}");
+    }
+    ensure!(hub.count("SELECT count(*) FROM locations WHERE name = 'Quay'").await? == 0);
+    let settings = json!({ "name": "Quay", "time_zone": "Europe/Dublin", "currency": "eur", "default_tax_bps": 2300 });
+    let (status, body) = hub.admin(&path, &settings).await?;
+    ensure!(status == StatusCode::OK, "{status} {body}");
+    let stored = hub
+        .count(
+            "SELECT count(*) FROM locations WHERE name = 'Quay' AND time_zone = 'Europe/Dublin'
+                AND currency_code = 'EUR' AND currency_exponent = 2 AND default_tax_bps = 2300",
+        )
+        .await?;
+    ensure!(stored == 1, "the settings were not stored");
+    Ok(())
+}
+
+#[tokio::test]
 async fn enrollment_issues_a_credential_signed_by_the_tenant() -> Result<()> {
     let hub = TestHub::start().await?;
     let (status, body) = hub.admin("/api/v1/admin/tenants", &json!({ "name": "Cafe" })).await?;

@@ -10,6 +10,8 @@ pub enum Message {
     Error(String),
     /// Something was done.
     Info(String),
+    /// Something was done, and needs a second look (an expired item rung up).
+    Warning(String),
 }
 
 impl Render for Message {
@@ -17,6 +19,7 @@ impl Render for Message {
         match self {
             Message::Error(text) => html! { p.msg.err role="alert" id="msg" { (text) } },
             Message::Info(text) => html! { p.msg.ok role="status" id="msg" { (text) } },
+            Message::Warning(text) => html! { p.msg.warn role="alert" id="msg" { (text) } },
         }
     }
 }

@@ -63,12 +63,21 @@ impl SharedStore {
     }
 
     /// Runs `f` with the store locked, on this thread. For synchronous callers (a command
-    /// handler, a screen); async code uses [`Self::run`].
+    /// handler, a screen); async code uses [`Self::run`]. If `f` committed events to this
+    /// device's log, the peers are woken (see [`Self::subscribe`]): a write never waits
+    /// for a listen to time out before it syncs, whichever way it was made.
     pub fn with<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
         // A panic while the lock was held rolled back its transaction (rusqlite rolls back
         // on drop) and the store only updates its in-memory state after a commit.
         let mut store = self.store.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut store)
+        let before = store.tip().seq;
+        let r = f(&mut store);
+        let wrote = store.tip().seq != before;
+        drop(store);
+        if wrote {
+            self.notify_changed();
+        }
+        r
     }
 
     /// Runs `f` with the store locked, on the blocking pool.
@@ -83,14 +92,10 @@ impl SharedStore {
         }
     }
 
-    /// Runs commands in one transaction (see [`Store::execute_all`]) and wakes the peers
-    /// if anything was written.
+    /// Runs commands in one transaction (see [`Store::execute_all`]); like every write
+    /// through [`Self::with`], it wakes the peers if anything was written.
     pub fn execute(&self, commands: &[Command]) -> Result<Committed, StoreError> {
-        let committed = self.with(|s| s.execute_all(commands))?;
-        if !committed.events.is_empty() {
-            self.notify_changed();
-        }
-        Ok(committed)
+        self.with(|s| s.execute_all(commands))
     }
 
     /// Tells the peers the log gained events (written some other way than
@@ -470,4 +475,27 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes
         .iter()
         .fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreConfig;
+
+    #[test]
+    fn a_write_made_through_with_wakes_the_peers_and_a_read_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(StoreConfig::new(dir.path().join("a.db"))).unwrap();
+        let shared = SharedStore::new(store);
+        let mut peers = shared.subscribe();
+        shared.with(|s| s.items().map(drop)).unwrap();
+        assert!(!peers.has_changed().unwrap());
+        // Written on the store itself, not through `execute`, as a seeding routine does.
+        shared.with(|s| s.execute_all(&crate::seed::catalog())).unwrap();
+        assert!(peers.has_changed().unwrap());
+        peers.mark_unchanged();
+        let refused = shared.execute(&[]);
+        assert!(refused.is_ok_and(|c| c.events.is_empty()));
+        assert!(!peers.has_changed().unwrap());
+    }
 }

@@ -50,11 +50,12 @@ impl ScanFeed {
     }
 
     /// Sends `code` to the listening register pages; `false` if none listens or the code is
-    /// not something a register can ring up (empty, too long, control characters).
+    /// not something a register can ring up (empty, too long, control characters other
+    /// than GS, the GS1 field separator).
     pub fn publish(&self, code: &str) -> bool {
         let code = code.trim();
-        if code.is_empty() || code.chars().count() > MAX_CODE || code.chars().any(char::is_control)
-        {
+        let control = code.chars().any(|c| c.is_control() && c != '\u{1d}');
+        if code.is_empty() || code.chars().count() > MAX_CODE || control {
             tracing::warn!(len = code.len(), "scanner sent something that is not a code");
             return false;
         }
@@ -86,7 +87,12 @@ pub fn spawn_serial_scanner<S: ByteSource + 'static>(
             match scanner.read_scans(Duration::from_millis(100)) {
                 Ok(scans) => {
                     for scan in scans {
-                        feed.publish(&scan.data);
+                        // GS1 data keeps its symbology identifier, which tells the register
+                        // to read it as GS1 element strings.
+                        match scan.aim.filter(|aim| aim.is_gs1()) {
+                            Some(aim) => feed.publish(&format!("{aim}{}", scan.data)),
+                            None => feed.publish(&scan.data),
+                        };
                     }
                 }
                 Err(e) => {

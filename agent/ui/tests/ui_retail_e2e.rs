@@ -412,9 +412,10 @@ async fn a_serial_scanner_rings_up_on_the_open_register() -> Result<()> {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
 
+    use thorbis_domain::scan::Day;
     use thorbis_drivers::scanner::FramingConfig;
     use thorbis_drivers::transport::{FlowControl, SerialConfig, SerialTransport};
-    use thorbis_simulators::scanner::{ScannerConfig, start_scanner};
+    use thorbis_simulators::scanner::{ScanSymbology, ScannerConfig, start_scanner};
 
     let rig = Rig::start().await?;
     let scanner = start_scanner(ScannerConfig {
@@ -448,6 +449,25 @@ async fn a_serial_scanner_rings_up_on_the_open_register() -> Result<()> {
             let expr = format!("{NEW_PAGE} && ({then})");
             wait_for(&page, &format!("{code} rung up from the serial scanner"), &expr).await?;
         }
+        // A GS1-128 label (a lot, a field separator, then a use-by date that passed
+        // yesterday) rings its GTIN up, with a warning not to sell it.
+        let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?;
+        let yesterday = Day::of_unix_ms(u64::try_from(now_ms.as_millis())? - 86_400_000);
+        let (yy, mm, dd) = (yesterday.year % 100, yesterday.month, yesterday.day);
+        let label = format!("0100012345678905{}17{yy:02}{mm:02}{dd:02}", "10B42\u{1d}");
+        wait_for(&page, "the register listening for scans", "window.thorbisScansLive === true")
+            .await?;
+        mark_page(&page).await;
+        scanner.scan(Some(ScanSymbology::Gs1_128), label.as_bytes());
+        let expr = format!(
+            "{NEW_PAGE} && document.querySelectorAll('#lines li').length === 3 && ({})",
+            has("#msg", "use-by date")
+        );
+        wait_for(&page, "the GS1-128 label rung up with a warning", &expr).await?;
+        let warning = message(&page).await?;
+        ensure!(warning.contains(&format!("use-by date ({yesterday}) has passed")), "{warning}");
+        screenshot(&page, "retail-11-gs1-use-by-passed").await?;
+
         // An unknown code from the scanner is refused like a wedge scan, nothing written.
         let before = rig.fingerprint()?;
         wait_for(&page, "the register listening for scans", "window.thorbisScansLive === true")

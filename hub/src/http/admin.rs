@@ -63,6 +63,20 @@ pub(super) struct NewTenant {
     pub(super) name: String,
 }
 
+/// A new location: its name, and optionally its time zone (IANA), currency (ISO code) and
+/// default tax rate, as the console's location settings set them later.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewLocation {
+    name: String,
+    #[serde(default)]
+    time_zone: Option<String>,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    default_tax_bps: Option<u32>,
+}
+
 fn check_name(name: &str) -> Result<()> {
     if name.trim().is_empty() || name.len() > 200 {
         return Err(Error::BadRequest("name must be 1 to 200 characters".into()));
@@ -84,7 +98,7 @@ pub(super) async fn create_location(
     _: Admin,
     State(state): State<AppState>,
     Path(tenant_id): Path<String>,
-    JsonBody(req): JsonBody<NewTenant>,
+    JsonBody(req): JsonBody<NewLocation>,
 ) -> Result<Json<Value>> {
     location_in(&state, parse_uuid("tenant id", &tenant_id)?, req).await
 }
@@ -94,10 +108,34 @@ pub(super) async fn create_location(
 pub(super) async fn location_in(
     state: &AppState,
     tenant_id: Uuid,
-    req: NewTenant,
+    req: NewLocation,
 ) -> Result<Json<Value>> {
     check_name(&req.name)?;
+    let currency = req
+        .currency
+        .as_deref()
+        .map(|code| {
+            thorbis_domain::Currency::iso(code).ok_or_else(|| {
+                Error::BadRequest(format!("{code:?} is not an ISO currency code such as EUR"))
+            })
+        })
+        .transpose()?;
+    let settings = (req.time_zone.is_some() || currency.is_some() || req.default_tax_bps.is_some())
+        .then(|| crate::locations::LocationSettings {
+            name: req.name.clone(),
+            address: String::new(),
+            time_zone: req.time_zone.unwrap_or_else(|| "UTC".into()),
+            currency,
+            default_tax_bps: req.default_tax_bps.unwrap_or(0),
+        });
+    if let Some(settings) = &settings {
+        // Checked first, so that a bad one adds no location.
+        crate::locations::check_time_zone(state.store(), &settings.time_zone).await?;
+    }
     let location_id = tenants::create_location(state.store(), tenant_id, &req.name).await?;
+    if let Some(settings) = settings {
+        crate::locations::update_location(state.store(), tenant_id, location_id, &settings).await?;
+    }
     Ok(Json(json!({ "location_id": location_id })))
 }
 

@@ -56,7 +56,7 @@ use uuid::Uuid;
 use crate::accounts::{self, MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, SessionUser, tokens};
 pub use crate::accounts::{ConsoleRole, LOCKOUT_MS, MAX_FAILED_LOGINS, SESSION_TTL_MS};
 
-use super::admin::{Admin, NewCode, NewTenant, parse_uuid};
+use super::admin::{Admin, NewCode, NewLocation, parse_uuid};
 use super::reference::Publish;
 use super::staff::StaffRequest;
 use super::{AppState, Error, JsonBody, Result};
@@ -364,7 +364,7 @@ pub(super) async fn create_user(
 pub(super) async fn create_location(
     State(state): State<AppState>,
     user: ConsoleUser,
-    JsonBody(req): JsonBody<NewTenant>,
+    JsonBody(req): JsonBody<NewLocation>,
 ) -> Result<Json<Value>> {
     user.require(ConsoleRole::Manager)?;
     super::admin::location_in(&state, user.tenant_id, req).await

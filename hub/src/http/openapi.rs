@@ -182,7 +182,7 @@ fn console_paths() -> Value {
             "`{devices: [{device_id, location_id, role, enrolled_at_ms, credential_expires_at_ms, revoked_at_ms, seq, last_push_at_ms}]}`"),
         "/api/v1/console/devices/{device_id}/config": configure,
         "/api/v1/console/locations": write("Create a location in the session's tenant.", "manager",
-            Some(json_body(json!({ "$ref": "#/components/schemas/Named" }))), "`{location_id}`", &[("400", "Bad name.")]),
+            Some(json_body(json!({ "$ref": "#/components/schemas/NewLocation" }))), "`{location_id}`", &[("400", "Bad name, time zone or currency.")]),
         "/api/v1/console/enrollment-codes": write("Create an enrollment code for a location of the session's tenant.", "manager",
             Some(json_body(json!({ "type": "object", "required": ["location_id", "role"],
                 "properties": { "location_id": { "type": "string", "format": "uuid" },
@@ -282,8 +282,8 @@ pub fn document() -> Value {
             "/api/v1/admin/tenants/{tenant_id}/locations": { "post": {
                 "summary": "Create a location.", "security": admin,
                 "parameters": [{ "name": "tenant_id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Named" } } } },
-                "responses": { "200": { "description": "`{location_id}`" }, "404": error_response("No such tenant.") }
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/NewLocation" } } } },
+                "responses": { "200": { "description": "`{location_id}`" }, "400": error_response("Bad name, time zone or currency."), "404": error_response("No such tenant.") }
             } },
             "/api/v1/admin/tenants/{tenant_id}/enrollment-codes": { "post": {
                 "summary": "Create a one-time, expiring enrollment code (only its hash is stored).", "security": admin,
@@ -427,6 +427,12 @@ pub fn document() -> Value {
     {
         schemas.extend(reads);
     }
+    doc["components"]["schemas"]["NewLocation"] = json!({
+        "type": "object", "required": ["name"], "additionalProperties": false, "properties": {
+            "name": { "type": "string", "minLength": 1, "maxLength": 200 },
+            "time_zone": { "type": "string", "description": "IANA time zone; UTC when a currency or tax rate is given without one" },
+            "currency": { "type": "string", "description": "ISO 4217 code, such as EUR" },
+            "default_tax_bps": { "type": "integer", "minimum": 0 } } });
     if let (Some(paths), Value::Object(console)) = (doc["paths"].as_object_mut(), console_paths()) {
         paths.extend(console);
     }

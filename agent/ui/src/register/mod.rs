@@ -112,6 +112,8 @@ pub(crate) struct SaleQuery {
     line: Option<String>,
     panel: Option<String>,
     msg: Option<String>,
+    /// The date a warning names (`YYYY-MM-DD`).
+    date: Option<String>,
 }
 
 /// Everything the screen reads, in one store call.
@@ -189,6 +191,12 @@ pub(crate) async fn sale(
             Some("added") => Some(Message::Info("Added.".into())),
             Some("price") => Some(Message::Info("Price overridden.".into())),
             Some("discount") => Some(Message::Info("Discount applied.".into())),
+            // The date is parsed and printed again, never echoed as sent.
+            Some(kind @ ("use_by" | "best_before")) => q
+                .date
+                .as_deref()
+                .and_then(|d| d.parse::<thorbis_domain::scan::Day>().ok())
+                .map(|day| Message::Warning(date_warning_text(kind == "use_by", day))),
             _ => None,
         },
         search: q.q.filter(|s| !s.trim().is_empty()),
@@ -197,6 +205,19 @@ pub(crate) async fn sale(
         ..Screen::default()
     };
     render(&state, &who, Some(order_id), screen, StatusCode::OK).await
+}
+
+/// What the cashier sees after ringing up an item whose use-by (or best-before) date,
+/// `day`, has passed.
+fn date_warning_text(use_by: bool, day: thorbis_domain::scan::Day) -> String {
+    if use_by {
+        format!(
+            "Added, but its use-by date ({day}) has passed: do not sell it. Void the line and \
+             take the item off the shelf."
+        )
+    } else {
+        format!("Added. Its best-before date ({day}) has passed: tell the customer.")
+    }
 }
 
 /// The register screen (a new sale, or `order_id`'s) with `screen`'s message and panels.

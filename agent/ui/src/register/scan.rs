@@ -12,8 +12,9 @@ use thorbis_domain::catalog::Item;
 use thorbis_domain::command::PriceOverride;
 use thorbis_domain::events::ServiceMode;
 use thorbis_domain::ids::{ItemId, LineId, OrderId};
-use thorbis_domain::scan::{self, Embedded, Label};
-use thorbis_domain::{Command, Money, Qty};
+use thorbis_domain::scan::{self, DateWarning, Day, Embedded, Label};
+use thorbis_domain::{Command, Currency, Money, Qty};
+use thorbis_drivers::gs1;
 use thorbis_drivers::variable_measure::{Measure, VariableMeasureConfig};
 use thorbis_web::components::{Input, hidden, labelled};
 use thorbis_web::respond::{Href, post_then_redirect, see_other};
@@ -114,6 +115,70 @@ pub(super) fn label_of(
     }
 }
 
+/// A GS1 element string read at the register: the GTIN that names the item, the weight or
+/// price it carries, and whether one of its dates has passed.
+#[derive(Debug, PartialEq)]
+pub(super) struct Gs1Read {
+    gtin: String,
+    embedded: Option<Embedded>,
+    warning: Option<DateWarning>,
+}
+
+/// Reads `code` as a GS1 element string (GS1-128, `DataBar`, a GS1 2D symbol) if it is one:
+/// it starts with a GS1 symbology identifier (`]C1`...) or the human-readable form's `(`,
+/// holds a field separator (GS), or is digits starting with AI 01 and longer than a GTIN.
+/// `None` for any other code; `Some(Err)` says why a GS1 code cannot be rung up. Prices
+/// are read in `currency`; dates are compared with `today`.
+pub(super) fn gs1_of(
+    code: &str,
+    currency: Currency,
+    today: Day,
+) -> Option<Result<Gs1Read, String>> {
+    let marked = gs1::has_gs1_identifier(code.as_bytes()) || code.contains('\u{1d}');
+    let readable = code.starts_with('(');
+    let digits =
+        code.len() > 14 && code.starts_with("01") && code.bytes().all(|b| b.is_ascii_digit());
+    if !(marked || readable || digits) {
+        return None;
+    }
+    let message = match if readable { gs1::parse_hri(code) } else { gs1::parse(code.as_bytes()) } {
+        Ok(message) => message,
+        // A long in-house code that merely starts with 01.
+        Err(_) if digits && !marked => return None,
+        Err(e) => {
+            return Some(Err(format!(
+                "This GS1 barcode does not read right ({e}): scan it again."
+            )));
+        }
+    };
+    let Some(gtin) = message.gtin() else {
+        return Some(Err(
+            "This GS1 barcode names no item (it has no GTIN): scan the item's own barcode.".into(),
+        ));
+    };
+    let embedded = if let Some(grams) = message.net_weight_grams() {
+        Some(Embedded::Weight { grams })
+    } else if let Some(price) = message.price() {
+        let Some(minor) = price.rescale(currency.exponent) else {
+            return Some(Err(
+                "The price on this GS1 barcode is out of range: key the item instead.".into(),
+            ));
+        };
+        Some(Embedded::Price { price: Money(minor) })
+    } else {
+        None
+    };
+    let day = |d: gs1::Gs1Date| {
+        let year = d.year(today.year);
+        // Day 00 is the month's last day.
+        let day = if d.day == 0 { Day::days_in_month(year, d.month) } else { d.day };
+        Day { year, month: d.month, day }
+    };
+    let warning =
+        scan::date_warning(message.expiry().map(day), message.best_before().map(day), today);
+    Some(Ok(Gs1Read { gtin: gtin.to_owned(), embedded, warning }))
+}
+
 /// The scan field's form.
 #[derive(Debug, Deserialize)]
 pub(crate) struct ScanForm {
@@ -157,22 +222,34 @@ pub(crate) async fn scan(
         let screen = refuse("Scan a barcode or type an item's name.".into());
         return render(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    if code.chars().count() > 64 || code.chars().any(char::is_control) {
+    // GS (the GS1 field separator) is the one control character a barcode may hold.
+    if code.chars().count() > 64 || code.chars().any(|c| c.is_control() && c != '\u{1d}') {
         let screen = refuse("That is not a barcode or an item name.".into());
         return render(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    let items = state.with_store(|store| store.items()).await?;
-    let found = match label_of(&state.scale_labels, &code) {
-        Err(e) => Err(e),
-        Ok(label) => {
-            let label = label
-                .as_ref()
-                .map(|(key, embedded)| Label { catalog_code: key, embedded: *embedded });
-            scan::resolve(&items, &code, label).map_err(|e| match e {
-                scan::ScanError::Unknown(_) if !scanned => String::new(),
-                other => format!("{}.", capitalised(&other.to_string())),
-            })
+    let (items, currency) =
+        state.with_store(|store| Ok((store.items()?, store.currency()?))).await?;
+    let today = Day::of_unix_ms(state.now_ms());
+    let mut warning = None;
+    let found = match gs1_of(&code, currency, today) {
+        Some(Err(e)) => Err(e),
+        Some(Ok(read)) => {
+            warning = read.warning;
+            scan::resolve_gtin(&items, &read.gtin, read.embedded)
+                .map_err(|e| format!("{}.", capitalised(&e.to_string())))
         }
+        None => match label_of(&state.scale_labels, &code) {
+            Err(e) => Err(e),
+            Ok(label) => {
+                let label = label
+                    .as_ref()
+                    .map(|(key, embedded)| Label { catalog_code: key, embedded: *embedded });
+                scan::resolve(&items, &code, label).map_err(|e| match e {
+                    scan::ScanError::Unknown(_) if !scanned => String::new(),
+                    other => format!("{}.", capitalised(&other.to_string())),
+                })
+            }
+        },
     };
     let found = match found {
         Ok(found) => found,
@@ -196,7 +273,7 @@ pub(crate) async fn scan(
         None => parse_qty(typed_qty, by_weight),
     };
     match qty {
-        Ok(qty) => add(&state, &who, order_id, found.item_id, qty, None).await,
+        Ok(qty) => add(&state, &who, order_id, found.item_id, qty, None, warning).await,
         Err(e) => render(&state, &who, order_id, refuse(e), StatusCode::UNPROCESSABLE_ENTITY).await,
     }
 }
@@ -224,7 +301,7 @@ pub(crate) async fn add_item(
         .with_store(move |store| Ok(store.item(item_id)?.is_some_and(|i| i.sold_by_weight)))
         .await?;
     match parse_qty(form.qty.trim(), by_weight) {
-        Ok(qty) => add(&state, &who, order_id, item_id, qty, None).await,
+        Ok(qty) => add(&state, &who, order_id, item_id, qty, None, None).await,
         Err(e) => {
             render(&state, &who, order_id, Screen::refused(e), StatusCode::UNPROCESSABLE_ENTITY)
                 .await
@@ -233,7 +310,8 @@ pub(crate) async fn add_item(
 }
 
 /// Rings `qty` of an item up on the sale, opening the sale first if there is none; one
-/// transaction either way.
+/// transaction either way. The sale's page then confirms it, with `warning` if its date
+/// has passed.
 async fn add(
     state: &UiState,
     who: &SignedIn,
@@ -241,6 +319,7 @@ async fn add(
     item_id: ItemId,
     qty: Qty,
     price_override: Option<PriceOverride>,
+    warning: Option<DateWarning>,
 ) -> Result<Response, UiError> {
     let (id, line_id, fresh, currency) = state
         .with_store(move |store| {
@@ -280,8 +359,57 @@ async fn add(
     let refusal = run(state, commands, currency).await?.err();
     post_then_redirect(
         refusal,
-        || format!("/register/{}?msg=added", id.0),
+        || {
+            let page = Href::new(format!("/register/{}", id.0));
+            match warning {
+                None => page.param("msg", "added"),
+                Some(DateWarning::UseByPassed(day)) => {
+                    page.param("msg", "use_by").param("date", day)
+                }
+                Some(DateWarning::BestBeforePassed(day)) => {
+                    page.param("msg", "best_before").param("date", day)
+                }
+            }
+            .into_string()
+        },
         |e| render(state, who, order_id, Screen::refused(e), StatusCode::UNPROCESSABLE_ENTITY),
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TODAY: Day = Day { year: 2026, month: 12, day: 7 };
+
+    fn read(code: &str) -> Option<Result<Gs1Read, String>> {
+        gs1_of(code, Currency::USD, TODAY)
+    }
+
+    #[test]
+    fn a_gs1_code_gives_its_gtin_measure_and_passed_date() {
+        let weighed = read("]C1010950600013435231030012501720122510LOT7").unwrap().unwrap();
+        assert_eq!(weighed.gtin, "09506000134352");
+        assert_eq!(weighed.embedded, Some(Embedded::Weight { grams: 1_250 }));
+        let passed = Day { year: 2020, month: 12, day: 25 };
+        assert_eq!(weighed.warning, Some(DateWarning::UseByPassed(passed)));
+        let priced = read("(01)09506000134352(3922)1299(15)270200").unwrap().unwrap();
+        assert_eq!(priced.embedded, Some(Embedded::Price { price: Money(1_299) }));
+        assert_eq!(priced.warning, None, "best before the end of February 2027");
+        let stale = read("0109506000134352\u{1d}15261206").unwrap().unwrap();
+        assert_eq!(stale.warning, Some(DateWarning::BestBeforePassed(Day { day: 6, ..TODAY })));
+        let plain = read("0109506000134352").unwrap().unwrap();
+        assert_eq!((plain.embedded, plain.warning), (None, None));
+    }
+
+    #[test]
+    fn other_codes_are_not_gs1_and_a_broken_gs1_code_is_refused() {
+        for code in ["0012345678905", "2012340007500", "0123", "SKU-01", "019999999999999999"] {
+            assert_eq!(read(code), None, "{code}");
+        }
+        for code in ["]C1", "]C19912", "(01)123", "(10)LOT7"] {
+            assert!(read(code).is_some_and(|r| r.is_err()), "{code}");
+        }
+    }
 }
