@@ -148,7 +148,10 @@ if [ "$desktop" = 1 ]; then
     fi
     (cd "$root/desktop" && "$tauri/bin/cargo-tauri" build --bundles deb)
     for deb in "$target"/release/bundle/deb/*.deb; do
-        cp "$deb" "$out/"
-        echo "built $out/$(basename "$deb")"
+        # Tauri names the file after the product ("Thorbis Edge_..."); Debian's convention
+        # is package_version_architecture.
+        name="$(dpkg-deb -f "$deb" Package)_$(dpkg-deb -f "$deb" Version)_$(dpkg-deb -f "$deb" Architecture).deb"
+        cp "$deb" "$out/$name"
+        echo "built $out/$name"
     done
 fi
