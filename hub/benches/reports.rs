@@ -115,4 +115,3 @@ async fn main() -> Result<()> {
     println!("METRIC console_home_p95_ms {home:.1}");
     hub.stop().await
 }
-
