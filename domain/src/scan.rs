@@ -207,21 +207,23 @@ pub fn resolve(items: &[Item], code: &str, label: Option<Label<'_>>) -> Result<S
 }
 
 /// The item a GTIN (from a GS1 element string) rings up, and the quantity if the string
-/// carries a weight or price (`embedded`), read as a scale label's would be.
+/// carries a weight or price (`embedded`), read as a scale label's would be. A weight on
+/// an item sold by the unit is its net content, not a quantity: the cashier's quantity
+/// applies.
 pub fn resolve_gtin(
     items: &[Item],
     gtin: &str,
     embedded: Option<Embedded>,
 ) -> Result<Scanned, ScanError> {
-    match embedded {
-        None => resolve(items, gtin, None),
-        Some(embedded) => {
-            let item = items
-                .iter()
-                .find(|i| i.barcodes.iter().any(|b| same_code(b, gtin)))
-                .ok_or_else(|| ScanError::Unknown(gtin.to_owned()))?;
-            measured(sellable(item)?, embedded)
-        }
+    let item = items
+        .iter()
+        .find(|i| i.barcodes.iter().any(|b| same_code(b, gtin)))
+        .ok_or_else(|| ScanError::Unknown(gtin.to_owned()))?;
+    let item = sellable(item)?;
+    let measure = embedded.filter(|e| item.sold_by_weight || !matches!(e, Embedded::Weight { .. }));
+    match measure {
+        Some(embedded) => measured(item, embedded),
+        None => Ok(Scanned { item_id: item.id, name: item.name.clone(), qty: None }),
     }
 }
 
@@ -458,10 +460,13 @@ mod tests {
             resolve_gtin(&items, "02012340000000", Some(Embedded::Weight { grams: 1_250 }))
                 .unwrap();
         assert_eq!(bananas.qty, Some(Qty::milli(1_250)));
-        assert_eq!(
-            resolve_gtin(&items, "00012345678905", Some(Embedded::Weight { grams: 5 })),
-            Err(ScanError::NotSoldByWeight("Coffee".into()))
-        );
+        // A net content on an item sold by the unit leaves the quantity to the cashier.
+        let net = resolve_gtin(&items, "00012345678905", Some(Embedded::Weight { grams: 500 }));
+        assert_eq!(net.map(|s| s.qty), Ok(None));
+        // A price on an item sold by weight is the weight that costs it.
+        let priced =
+            resolve_gtin(&items, "02012340000000", Some(Embedded::Price { price: Money(2_49) }));
+        assert_eq!(priced.map(|s| s.qty), Ok(Some(Qty::milli(1_000))));
         assert_eq!(
             resolve_gtin(&items, "09506000134352", None),
             Err(ScanError::Unknown("09506000134352".into()))

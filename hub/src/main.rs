@@ -126,7 +126,13 @@ async fn serve() -> anyhow::Result<()> {
     // The hub's own cluster stops however serving ends, an error before it began included.
     let served = serve_on(&config, &database, key_missing, &key_file).await;
     if let Some(cluster) = cluster {
-        tokio::task::spawn_blocking(move || cluster.stop()).await?.context("stopping Postgres")?;
+        let stopped = tokio::task::spawn_blocking(move || cluster.stop()).await?;
+        match (&served, stopped) {
+            (_, Ok(())) => {}
+            // The reason serving failed matters more; the stop's failure is logged.
+            (Err(_), Err(e)) => tracing::error!(error = %e, "stopping the local Postgres cluster"),
+            (Ok(()), Err(e)) => return Err(e).context("stopping Postgres"),
+        }
     }
     served?;
     tracing::info!("thorbis-hub stopped");

@@ -332,6 +332,7 @@ async fn the_admin_api_makes_a_location_with_its_settings_or_none_at_all() -> Re
         json!({ "name": "Quay", "time_zone": "Mars/Olympus_Mons", "currency": "EUR" }),
         json!({ "name": "Quay", "currency": "EURO" }),
         json!({ "name": "Quay", "colour": "red" }),
+        json!({ "name": "Quay", "default_tax_bps": 20_000 }),
     ] {
         let (status, body) = hub.admin(&path, &bad).await?;
         ensure!(status.is_client_error(), "{bad}: {status} {body}");

@@ -24,7 +24,7 @@ use super::access::Cashier;
 use super::{UiError, UiState};
 
 /// Codes longer than this are not barcodes a register rings up.
-const MAX_CODE: usize = 64;
+pub(crate) const MAX_CODE: usize = 128;
 
 /// Where scanned codes go: every register page listening now.
 #[derive(Clone, Debug)]
@@ -134,10 +134,13 @@ mod tests {
         assert!(!feed.publish("4006381333931"), "nobody listens yet");
         let mut rx = feed.subscribe();
         assert!(feed.publish(" 4006381333931\r"));
-        for junk in ["", "   ", "a\u{1b}b", &"9".repeat(65)] {
+        for junk in ["", "   ", "a\u{1b}b", &"9".repeat(MAX_CODE + 1)] {
             assert!(!feed.publish(junk), "{junk:?}");
         }
+        // GS, the GS1 field separator, is the one control character a code may hold.
+        assert!(feed.publish("]C1010950600013435210LOT7\u{1d}17201225"));
         assert_eq!(rx.try_recv().unwrap(), "4006381333931");
+        assert_eq!(rx.try_recv().unwrap(), "]C1010950600013435210LOT7\u{1d}17201225");
         assert!(rx.try_recv().is_err());
     }
 }

@@ -120,6 +120,9 @@ pub(super) async fn location_in(
             })
         })
         .transpose()?;
+    if req.default_tax_bps.is_some_and(|bps| bps > 10_000) {
+        return Err(Error::BadRequest("default_tax_bps must be 0 to 10000 (100%)".into()));
+    }
     let settings = (req.time_zone.is_some() || currency.is_some() || req.default_tax_bps.is_some())
         .then(|| crate::locations::LocationSettings {
             name: req.name.clone(),

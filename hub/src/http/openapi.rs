@@ -432,7 +432,7 @@ pub fn document() -> Value {
             "name": { "type": "string", "minLength": 1, "maxLength": 200 },
             "time_zone": { "type": "string", "description": "IANA time zone; UTC when a currency or tax rate is given without one" },
             "currency": { "type": "string", "description": "ISO 4217 code, such as EUR" },
-            "default_tax_bps": { "type": "integer", "minimum": 0 } } });
+            "default_tax_bps": { "type": "integer", "minimum": 0, "maximum": 10000 } } });
     if let (Some(paths), Value::Object(console)) = (doc["paths"].as_object_mut(), console_paths()) {
         paths.extend(console);
     }

@@ -135,7 +135,11 @@ pub(super) fn gs1_of(
     today: Day,
 ) -> Option<Result<Gs1Read, String>> {
     let marked = gs1::has_gs1_identifier(code.as_bytes()) || code.contains('\u{1d}');
-    let readable = code.starts_with('(');
+    // `(01)...`, not a search for "(large) tea".
+    let readable =
+        code.strip_prefix('(').and_then(|rest| rest.split_once(')')).is_some_and(|(ai, _)| {
+            (2..=4).contains(&ai.len()) && ai.bytes().all(|b| b.is_ascii_digit())
+        });
     let digits =
         code.len() > 14 && code.starts_with("01") && code.bytes().all(|b| b.is_ascii_digit());
     if !(marked || readable || digits) {
@@ -156,9 +160,8 @@ pub(super) fn gs1_of(
             "This GS1 barcode names no item (it has no GTIN): scan the item's own barcode.".into(),
         ));
     };
-    let embedded = if let Some(grams) = message.net_weight_grams() {
-        Some(Embedded::Weight { grams })
-    } else if let Some(price) = message.price() {
+    // The printed price is what the customer pays: it wins over a weight beside it.
+    let embedded = if let Some(price) = message.price() {
         let Some(minor) = price.rescale(currency.exponent) else {
             return Some(Err(
                 "The price on this GS1 barcode is out of range: key the item instead.".into(),
@@ -166,12 +169,14 @@ pub(super) fn gs1_of(
         };
         Some(Embedded::Price { price: Money(minor) })
     } else {
-        None
+        message.net_weight_grams().map(|grams| Embedded::Weight { grams })
     };
     let day = |d: gs1::Gs1Date| {
         let year = d.year(today.year);
         // Day 00 is the month's last day.
-        let day = if d.day == 0 { Day::days_in_month(year, d.month) } else { d.day };
+        // (and 29 February of a year that has none is its 28th).
+        let last = Day::days_in_month(year, d.month);
+        let day = if d.day == 0 { last } else { d.day.min(last) };
         Day { year, month: d.month, day }
     };
     let warning =
@@ -223,7 +228,9 @@ pub(crate) async fn scan(
         return render(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
     // GS (the GS1 field separator) is the one control character a barcode may hold.
-    if code.chars().count() > 64 || code.chars().any(|c| c.is_control() && c != '\u{1d}') {
+    if code.chars().count() > crate::scans::MAX_CODE
+        || code.chars().any(|c| c.is_control() && c != '\u{1d}')
+    {
         let screen = refuse("That is not a barcode or an item name.".into());
         return render(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
@@ -231,7 +238,10 @@ pub(crate) async fn scan(
         state.with_store(|store| Ok((store.items()?, store.currency()?))).await?;
     let today = Day::of_unix_ms(state.now_ms());
     let mut warning = None;
-    let found = match gs1_of(&code, currency, today) {
+    // A code the catalog lists as it is (an in-house code that happens to start with 01)
+    // is that item, not a GS1 string.
+    let listed = items.iter().any(|i| i.barcodes.contains(&code));
+    let found = match gs1_of(&code, currency, today).filter(|_| !listed) {
         Some(Err(e)) => Err(e),
         Some(Ok(read)) => {
             warning = read.warning;
@@ -399,13 +409,26 @@ mod tests {
         assert_eq!(priced.warning, None, "best before the end of February 2027");
         let stale = read("0109506000134352\u{1d}15261206").unwrap().unwrap();
         assert_eq!(stale.warning, Some(DateWarning::BestBeforePassed(Day { day: 6, ..TODAY })));
+        let both = read("]C10109506000134352310300125039221299").unwrap().unwrap();
+        assert_eq!(both.embedded, Some(Embedded::Price { price: Money(1_299) }), "the price wins");
+        // 29 February of a year that has none is read as the 28th, a real day.
+        let leap = read("(01)09506000134352(17)250229").unwrap().unwrap();
+        let feb_28 = Day { year: 2025, month: 2, day: 28 };
+        assert_eq!(leap.warning, Some(DateWarning::UseByPassed(feb_28)));
         let plain = read("0109506000134352").unwrap().unwrap();
         assert_eq!((plain.embedded, plain.warning), (None, None));
     }
 
     #[test]
     fn other_codes_are_not_gs1_and_a_broken_gs1_code_is_refused() {
-        for code in ["0012345678905", "2012340007500", "0123", "SKU-01", "019999999999999999"] {
+        for code in [
+            "0012345678905",
+            "2012340007500",
+            "0123",
+            "SKU-01",
+            "019999999999999999",
+            "(large) tea",
+        ] {
             assert_eq!(read(code), None, "{code}");
         }
         for code in ["]C1", "]C19912", "(01)123", "(10)LOT7"] {
