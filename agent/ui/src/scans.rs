@@ -24,7 +24,13 @@ use super::access::Cashier;
 use super::{UiError, UiState};
 
 /// Codes longer than this are not barcodes a register rings up.
-pub(crate) const MAX_CODE: usize = 128;
+const MAX_CODE: usize = 128;
+
+/// Whether `code` is short enough to be a barcode and holds no control character but GS
+/// (the GS1 field separator), the rule for the scanner feed and the scan field alike.
+pub(crate) fn fits(code: &str) -> bool {
+    code.chars().count() <= MAX_CODE && !code.chars().any(|c| c.is_control() && c != '\u{1d}')
+}
 
 /// Where scanned codes go: every register page listening now.
 #[derive(Clone, Debug)]
@@ -54,8 +60,7 @@ impl ScanFeed {
     /// than GS, the GS1 field separator).
     pub fn publish(&self, code: &str) -> bool {
         let code = code.trim();
-        let control = code.chars().any(|c| c.is_control() && c != '\u{1d}');
-        if code.is_empty() || code.chars().count() > MAX_CODE || control {
+        if code.is_empty() || !fits(code) {
             tracing::warn!(len = code.len(), "scanner sent something that is not a code");
             return false;
         }

@@ -227,10 +227,7 @@ pub(crate) async fn scan(
         let screen = refuse("Scan a barcode or type an item's name.".into());
         return render(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    // GS (the GS1 field separator) is the one control character a barcode may hold.
-    if code.chars().count() > crate::scans::MAX_CODE
-        || code.chars().any(|c| c.is_control() && c != '\u{1d}')
-    {
+    if !crate::scans::fits(&code) {
         let screen = refuse("That is not a barcode or an item name.".into());
         return render(&state, &who, order_id, screen, StatusCode::UNPROCESSABLE_ENTITY).await;
     }
