@@ -20,6 +20,7 @@ export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 benches=(
     thorbis-drivers:receipt_encode
     thorbis-domain:admit
+    thorbis-domain:work_orders
     thorbis-agent:local_commit
     thorbis-agent:apply_events
     thorbis-terminal-ui:screens
@@ -39,6 +40,7 @@ benches=(
 goals='
 receipt_encode_us|≤ 20
 admit_us_per_fact|≤ 10
+workorder_change_apply_us|≤ 500
 sale_commit_p99_ms|≤ 1.5
 sale_vs_raw_p99_ratio|≤ 3.5
 agent_apply_events_per_s|≥ 50000

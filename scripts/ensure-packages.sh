@@ -28,6 +28,8 @@ if [ "${1:-}" = test ]; then
     command -v import >/dev/null || need+=(imagemagick)
     # The console's accessibility audit injects axe-core (from npm) into Chromium.
     command -v npm >/dev/null || need+=(npm)
+    # The field-service test renders the invoice PDF to PNG with poppler's pdftoppm.
+    command -v pdftoppm >/dev/null || need+=(poppler-utils)
     # The package test builds .debs, checks them with lintian and talks to the installed
     # services (installer/test.sh).
     command -v dpkg-shlibdeps >/dev/null || need+=(dpkg-dev)

@@ -43,6 +43,7 @@ pub use error::StoreError;
 pub use staff::{SignInError, SignedIn};
 pub use store::{
     Applied, CheckedPin, Committed, Enrollment, LogReport, OrderView, PROJECTION_VERSION, PinCheck,
-    PrintDecision, Quarantined, RequestSigner, Store, StoreConfig, StoreKeys, TicketView,
+    PrintDecision, Quarantined, RequestSigner, Store, StoreConfig, StoreKeys, TechnicianPinError,
+    TicketView,
 };
 pub use thorbis_sync_protocol::clock::{self, Clock, ManualClock, SystemClock};

@@ -42,7 +42,7 @@ mod remote;
 mod sign_in;
 pub use admission::Quarantined;
 pub use remote::{Applied, Enrollment, RequestSigner, StoreKeys};
-pub use sign_in::{CheckedPin, PinCheck};
+pub use sign_in::{CheckedPin, PinCheck, TechnicianPinError};
 
 /// Bumped whenever the fold changes what it stores; a store whose projections were built
 /// by another version rebuilds them from the event log when it opens.

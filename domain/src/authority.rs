@@ -48,6 +48,8 @@ impl Authority {
     /// A technician's laptop (its assignment is checked separately), or the dispatcher
     /// through the hub.
     pub const FIELD: Authority = Authority { hub: true, roles: &[DeviceRole::Technician] };
+    /// A technician's laptop alone: what only happens in the field (using van stock).
+    pub const TECHNICIAN: Authority = Authority { hub: false, roles: &[DeviceRole::Technician] };
 
     /// Whether `author` may write a fact of this kind. Where a device writes is checked
     /// separately, against the facts it touches.

@@ -123,6 +123,9 @@ pub enum Role {
     Manager,
     /// Everything a manager can, and owns the business.
     Owner,
+    /// Works jobs on a technician's laptop. Never a published staff record's role: the
+    /// laptop's own technician PIN signs this role in, on that laptop only.
+    Technician,
 }
 
 impl Role {

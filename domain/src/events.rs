@@ -16,8 +16,8 @@ use crate::catalog::{Category, Item, ModifierGroup, Staff, Station};
 use crate::device::{DeviceConfigured, DeviceRegistered, DeviceRevoked};
 use crate::drawer::ZReport;
 use crate::ids::{
-    DiscountId, DrawerSessionId, ItemId, LineId, LocationId, ModifierId, OrderId, PaymentId,
-    RefundId, StaffId, TicketId, WorkOrderId,
+    DiscountId, DrawerSessionId, ItemId, LineId, LocationId, ModifierId, OrderId, PartLineId,
+    PaymentId, RefundId, StaffId, TicketId, WorkOrderId,
 };
 use crate::money::{Currency, Money, Qty};
 use crate::tax::{TaxCategory, TaxRate};
@@ -470,6 +470,19 @@ pub struct WorkOrderChanged {
     pub change: ChangeBytes,
 }
 
+/// A technician used a part from the catalog on a job: `change` adds the part line to the
+/// work order's document (as [`WorkOrderChanged`]'s does) and the same fact takes `qty` of
+/// the item from the stock of the technician's location. One fact does both, so however
+/// often the document merges, the stock moves once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkOrderPartUsed {
+    pub work_order_id: WorkOrderId,
+    pub line_id: PartLineId,
+    pub item_id: ItemId,
+    pub qty: Qty,
+    pub change: ChangeBytes,
+}
+
 macro_rules! domain_events {
     ($($kind:literal => $variant:ident($payload:ty) by $authority:ident,)*) => {
         /// Every business event this build understands.
@@ -569,6 +582,7 @@ domain_events! {
     "stock.moved" => StockMoved(StockMoved) by TILLS,
     "work_order.dispatched" => WorkOrderDispatched(WorkOrderDispatched) by HUB,
     "work_order.changed" => WorkOrderChanged(WorkOrderChanged) by FIELD,
+    "work_order.part_used" => WorkOrderPartUsed(WorkOrderPartUsed) by TECHNICIAN,
     "device.registered" => DeviceRegistered(DeviceRegistered) by HUB,
     "device.revoked" => DeviceRevoked(DeviceRevoked) by HUB,
     "device.configured" => DeviceConfigured(DeviceConfigured) by HUB,

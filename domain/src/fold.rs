@@ -244,6 +244,10 @@ pub fn project<P: Projections>(
         E::StockMoved(e) => fold(store, e.item_id.0, Target::Stock),
         E::WorkOrderDispatched(e) => fold(store, e.work_order_id.0, Target::WorkOrder),
         E::WorkOrderChanged(e) => fold(store, e.work_order_id.0, Target::WorkOrder),
+        E::WorkOrderPartUsed(e) => {
+            fold(store, e.work_order_id.0, Target::WorkOrder)?;
+            fold(store, e.item_id.0, Target::Stock)
+        }
         E::DeviceRegistered(e) => fold(store, e.device_id, Target::Device),
         E::DeviceRevoked(e) => fold(store, e.device_id, Target::Device),
         E::DeviceConfigured(e) => fold(store, e.device_id, Target::Device),

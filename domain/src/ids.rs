@@ -78,6 +78,8 @@ uuid_ids! {
     WorkOrderId;
     /// One item of a work order's checklist.
     ChecklistItemId;
+    /// One part line of a work order.
+    PartLineId;
     /// A location (store, depot) of a tenant.
     LocationId;
 }

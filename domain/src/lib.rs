@@ -41,6 +41,7 @@ pub mod scan;
 pub mod slot;
 pub mod stock;
 pub mod tax;
+pub mod vin;
 pub mod work_order;
 
 pub use command::{Command, CommandError, IdSource, Policy, ReadModel, decide};

@@ -147,6 +147,7 @@ impl Slot {
             | E::StockMoved(_)
             | E::WorkOrderDispatched(_)
             | E::WorkOrderChanged(_)
+            | E::WorkOrderPartUsed(_)
             | E::DeviceRegistered(_)
             | E::DeviceRevoked(_)
             | E::DeviceConfigured(_) => Vec::new(),

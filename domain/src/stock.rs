@@ -26,9 +26,16 @@ impl Aggregate for StockLevel {
     const KIND: &'static str = "stock";
 
     fn apply(&mut self, _id: Uuid, _meta: &EventMeta, event: &DomainEvent) {
-        if let DomainEvent::StockMoved(e) = event {
-            self.on_hand += e.delta;
-            self.movements += 1;
+        match event {
+            DomainEvent::StockMoved(e) => {
+                self.on_hand += e.delta;
+                self.movements += 1;
+            }
+            DomainEvent::WorkOrderPartUsed(e) => {
+                self.on_hand += Qty(-e.qty.0);
+                self.movements += 1;
+            }
+            _ => {}
         }
     }
 

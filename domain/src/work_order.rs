@@ -20,13 +20,20 @@
 //! | key | value |
 //! |---|---|
 //! | `title`, `customer`, `site_address` | text scalars |
-//! | `window_start_ms`, `window_end_ms` | integers (Unix ms) |
+//! | `window_start_ms`, `window_end_ms` | integers (Unix ms): the window as created |
+//! | `window` | map `{start_ms, end_ms}`: the window as last moved (one object, so concurrent moves never mix) |
 //! | `currency`, `currency_exponent` | text, integer: the currency of every amount |
-//! | `status` | text: `scheduled`, `en_route`, `on_site`, `done`, `cancelled` |
+//! | `status` | text: a [`WorkOrderStatus`]'s stored name; concurrent changes settle by its precedence |
+//! | `status_log` | list of maps `{status, at_ms, by}`: every status change, with its time and device |
 //! | `notes` | list of maps `{text, by, at_ms}` |
 //! | `checklist` | list of maps `{id, label, done}`: ticked by id, so concurrent inserts never move the target |
-//! | `parts` | list of maps `{name, sku?, qty_milli, unit_price}` |
+//! | `parts` | list of maps `{name, sku?, qty_milli, unit_price, line_id?, item_id?}` (the last two for a part from the catalog, taken from the technician's stock) |
 //! | `labour` | list of maps `{minutes, rate_per_hour}` |
+//! | `timers` | map from a device id to the Unix ms its running labour timer started |
+//! | `vehicle` | map `{vin, year, make, model, mileage_in?, mileage_out?}`, for a repair order |
+//! | `estimate` | map `{signer, approved_at_ms, total}`: the customer approved the job's total as it stood |
+//! | `invoice` | map `{number, issued_at_ms, subtotal, taxes: [{name, ppm, inclusive, base, tax}], tax_inclusive, tax_exclusive, total}`, figures fixed at issue |
+//! | `payment` | map `{method, amount, reference?, at_ms}` |
 //! | `signature` | map `{signer, signed_at_ms}`, absent until captured (the image stays out) |
 //!
 //! Every object is created by the first change (the dispatcher's), so concurrent edits
@@ -50,8 +57,10 @@ use uuid::Uuid;
 use crate::command::looks_like_card_number;
 use crate::events::DomainEvent;
 use crate::fold::{Aggregate, EventMeta, Stamped, State, keep_last};
-use crate::ids::{ChecklistItemId, LocationId};
+use crate::ids::{ChecklistItemId, ItemId, LocationId, PartLineId};
 use crate::money::{Currency, Money, Qty, div_round};
+use crate::tax::TaxBreakdown;
+use crate::vin::Vin;
 
 /// The longest free text (title, note, part name) a work order accepts, in characters.
 pub const MAX_TEXT: usize = 2_000;
@@ -69,46 +78,125 @@ pub fn actor_for(device: DeviceId) -> ActorId {
     ActorId::from(*device.as_bytes())
 }
 
-/// Where a work order stands.
+/// Where a work order stands. The workflow is scheduled → dispatched → en route → on site
+/// → completed → invoiced; a job may be put on hold (and resumed) or cancelled while it is
+/// worked, and a completed job is invoiced. [`WorkOrderStatus::may_become`] is the rule.
+///
+/// **Concurrent changes.** Two replicas that set the status without seeing each other's
+/// change leave a conflict in the document; every replica resolves it the same way: the
+/// status with the highest [`WorkOrderStatus::precedence`] wins. What happened in the field
+/// outranks what the office planned: an invoice outranks everything (money changed hands),
+/// then completion (the work was done), then a cancellation, then a hold, then the working
+/// steps in workflow order. A later change, made having seen both, replaces the conflict.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WorkOrderStatus {
-    /// Planned, nobody on the way yet.
+    /// Planned, not yet sent to a technician.
     Scheduled,
+    /// Sent to the technician, who has not set out.
+    Dispatched,
     /// The technician is travelling to the site.
     EnRoute,
     /// The technician is working at the site.
     OnSite,
-    /// The job is finished.
+    /// Paused (waiting for parts, for the customer...).
+    OnHold,
+    /// The job is finished (stored as `done`).
     Done,
+    /// The customer has been invoiced; the job's figures are final.
+    Invoiced,
     /// The job will not be done.
     Cancelled,
 }
 
 impl WorkOrderStatus {
+    /// Every status, in workflow order.
+    pub const ALL: [Self; 8] = [
+        Self::Scheduled,
+        Self::Dispatched,
+        Self::EnRoute,
+        Self::OnSite,
+        Self::OnHold,
+        Self::Done,
+        Self::Invoiced,
+        Self::Cancelled,
+    ];
+
     /// The stored name.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Scheduled => "scheduled",
+            Self::Dispatched => "dispatched",
             Self::EnRoute => "en_route",
             Self::OnSite => "on_site",
+            Self::OnHold => "on_hold",
             Self::Done => "done",
+            Self::Invoiced => "invoiced",
             Self::Cancelled => "cancelled",
+        }
+    }
+
+    /// The name a screen shows.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Scheduled => "Scheduled",
+            Self::Dispatched => "Dispatched",
+            Self::EnRoute => "En route",
+            Self::OnSite => "On site",
+            Self::OnHold => "On hold",
+            Self::Done => "Completed",
+            Self::Invoiced => "Invoiced",
+            Self::Cancelled => "Cancelled",
         }
     }
 
     /// Parses a stored name.
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "scheduled" => Self::Scheduled,
-            "en_route" => Self::EnRoute,
-            "on_site" => Self::OnSite,
-            "done" => Self::Done,
-            "cancelled" => Self::Cancelled,
-            _ => return None,
-        })
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The rank that settles concurrent status changes (see the type's docs): higher wins.
+    #[must_use]
+    pub fn precedence(self) -> u8 {
+        match self {
+            Self::Scheduled => 0,
+            Self::Dispatched => 1,
+            Self::EnRoute => 2,
+            Self::OnSite => 3,
+            Self::OnHold => 4,
+            Self::Cancelled => 5,
+            Self::Done => 6,
+            Self::Invoiced => 7,
+        }
+    }
+
+    /// Whether the job is still being worked (its parts, labour and checklist may change).
+    #[must_use]
+    pub fn is_open(self) -> bool {
+        !matches!(self, Self::Invoiced | Self::Cancelled)
+    }
+
+    /// Whether a job at `self` may be moved to `next`: the working steps (scheduled to on
+    /// site) may move to one another, to on hold or to cancelled; a held job resumes at a
+    /// working step or is cancelled; completing needs the technician on the way or on site;
+    /// only a completed job is invoiced; invoiced and cancelled jobs move no more.
+    #[must_use]
+    pub fn may_become(self, next: Self) -> bool {
+        use WorkOrderStatus as S;
+        let working = |s: Self| matches!(s, S::Scheduled | S::Dispatched | S::EnRoute | S::OnSite);
+        if self == next {
+            return false;
+        }
+        match self {
+            S::Invoiced | S::Cancelled => false,
+            S::Done => next == S::Invoiced,
+            S::OnHold => working(next) || next == S::Cancelled,
+            S::EnRoute | S::OnSite if next == S::Done => true,
+            _ => working(next) || matches!(next, S::OnHold | S::Cancelled),
+        }
     }
 }
 
@@ -194,6 +282,36 @@ pub struct WorkOrderDraft {
     pub currency: Currency,
     #[serde(default)]
     pub checklist: Vec<ChecklistDraft>,
+    /// The vehicle, for a repair order (none for a job at a customer's site).
+    #[serde(default)]
+    pub vehicle: Option<VehicleDraft>,
+}
+
+/// The vehicle of a repair order, as the service writer enters it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VehicleDraft {
+    /// Checked with its check digit.
+    pub vin: Vin,
+    pub year: u16,
+    pub make: String,
+    pub model: String,
+}
+
+/// The earliest and latest model years a vehicle may have (the VIN's era, and next year's
+/// models).
+pub const MODEL_YEARS: std::ops::RangeInclusive<u16> = 1981..=2100;
+
+/// The most miles an odometer reading may show.
+pub const MAX_MILEAGE: u32 = 9_999_999;
+
+/// Which odometer reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MileageAt {
+    /// When the vehicle came in.
+    In,
+    /// When it went back to the customer.
+    Out,
 }
 
 /// One edit of a work order, by a technician or a dispatcher.
@@ -202,6 +320,10 @@ pub struct WorkOrderDraft {
 pub enum WorkOrderEdit {
     /// Moves the job along (or cancels it).
     SetStatus { status: WorkOrderStatus },
+    /// Records the vehicle's odometer when it came in or went out.
+    SetMileage { at: MileageAt, miles: u32 },
+    /// Moves the job's time window (the dispatcher, usually).
+    SetWindow { window: ScheduledWindow },
     /// Appends a note.
     AddNote { text: String },
     /// Adds an item to the checklist.
@@ -210,10 +332,74 @@ pub enum WorkOrderEdit {
     TickChecklistItem { item_id: ChecklistItemId, done: bool },
     /// Records a part used.
     AddPart { name: String, sku: Option<String>, qty: Qty, unit_price: Money },
+    /// Records a part from the catalog, taken from the technician's own stock. Only a
+    /// technician's device records one (the command that does also moves the stock, once).
+    UsePart {
+        line_id: PartLineId,
+        item_id: ItemId,
+        name: String,
+        sku: Option<String>,
+        qty: Qty,
+        unit_price: Money,
+    },
     /// Records labour.
     AddLabour { minutes: u32, rate_per_hour: Money },
+    /// Starts the editing device's labour timer.
+    StartTimer,
+    /// Stops the editing device's labour timer and records the time since it started, in
+    /// whole minutes rounded up, at `rate_per_hour`.
+    StopTimer { rate_per_hour: Money },
+    /// Stops the editing device's labour timer without recording anything.
+    DiscardTimer,
     /// Records that the customer signed (who and when; the image is kept elsewhere).
     CaptureSignature { signer: String, signed_at_ms: i64 },
+    /// The customer approves the estimate (the job's total as it stands) by signing.
+    ApproveEstimate { signer: String, approved_at_ms: i64 },
+    /// Issues the invoice of a completed job, with its taxes as the domain computed them
+    /// ([`crate::command::Command::InvoiceWorkOrder`]), and marks the job invoiced.
+    IssueInvoice { number: String, issued_at_ms: i64, taxes: TaxBreakdown },
+    /// Records how the invoice is paid.
+    RecordPayment { method: PaymentMethod, reference: Option<String> },
+}
+
+/// How a job's invoice is paid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentMethod {
+    /// Cash, taken by the technician.
+    Cash,
+    /// A card, on a payment terminal of its own (its reference recorded, no card data).
+    Card,
+    /// Not paid on site: the office collects it.
+    InvoiceLater,
+}
+
+impl PaymentMethod {
+    /// The stored name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Cash => "cash",
+            Self::Card => "card",
+            Self::InvoiceLater => "invoice_later",
+        }
+    }
+
+    /// The name a screen shows.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Cash => "Cash",
+            Self::Card => "Card (payment terminal)",
+            Self::InvoiceLater => "Invoice later",
+        }
+    }
+
+    /// Parses a stored name.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Cash, Self::Card, Self::InvoiceLater].into_iter().find(|m| m.as_str() == s)
+    }
 }
 
 /// Why an edit or a draft was refused.
@@ -234,6 +420,30 @@ pub enum WorkOrderError {
     /// A cancelled job takes no more edits.
     #[error("the work order is cancelled")]
     Cancelled,
+    /// An invoiced job's figures and checklist are final (notes may still be added).
+    #[error("the work order is invoiced: its parts, labour, checklist and signature are final")]
+    Invoiced,
+    /// The status cannot move this way.
+    #[error("a job that is {from} cannot become {to}")]
+    Transition { from: &'static str, to: &'static str },
+    /// A timer edit with no timer running (or starting one that runs).
+    #[error("{0}")]
+    Timer(&'static str),
+    /// The edit changes nothing (a box ticked that was ticked already).
+    #[error("that is recorded already: nothing changed")]
+    Unchanged,
+    /// A part line with this id is already recorded.
+    #[error("this part is already recorded")]
+    PartExists,
+    /// The job has its invoice already (one per job).
+    #[error("the job is invoiced already")]
+    AlreadyInvoiced,
+    /// Only a completed job is invoiced, and only an invoiced one paid.
+    #[error("{0}")]
+    NotReady(&'static str),
+    /// The invoice's payment is recorded already.
+    #[error("the payment is recorded already")]
+    AlreadyPaid,
     /// The document is missing (no first change yet) or not shaped as a work order.
     #[error("the work order's document is incomplete")]
     Incomplete,
@@ -271,6 +481,16 @@ fn amount(value: Money, what: &'static str) -> Result<(), WorkOrderError> {
     Ok(())
 }
 
+fn check_window(window: ScheduledWindow) -> Result<(), WorkOrderError> {
+    if window.end_ms < window.start_ms {
+        return Err(WorkOrderError::InvalidValue {
+            what: "the scheduled window",
+            rule: "a start no later than its end",
+        });
+    }
+    Ok(())
+}
+
 /// The first change of a new work order, written by `author` at `at_ms`.
 pub fn create(
     draft: &WorkOrderDraft,
@@ -280,14 +500,19 @@ pub fn create(
     text(&draft.title, "a title")?;
     text(&draft.customer, "a customer")?;
     text(&draft.site_address, "a site address")?;
-    if draft.window.end_ms < draft.window.start_ms {
-        return Err(WorkOrderError::InvalidValue {
-            what: "the scheduled window",
-            rule: "a start no later than its end",
-        });
-    }
+    check_window(draft.window)?;
     for item in &draft.checklist {
         text(&item.label, "a checklist item")?;
+    }
+    if let Some(vehicle) = &draft.vehicle {
+        text(&vehicle.make, "the vehicle's make")?;
+        text(&vehicle.model, "the vehicle's model")?;
+        if !MODEL_YEARS.contains(&vehicle.year) {
+            return Err(WorkOrderError::InvalidValue {
+                what: "the vehicle's model year",
+                rule: "from 1981 (the 17-character VIN) to 2100",
+            });
+        }
     }
     let mut doc = Automerge::new().with_actor(actor_for(author));
     let mut tx = doc.transaction();
@@ -309,6 +534,16 @@ pub fn create(
     }
     tx.put_object(ROOT, "parts", ObjType::List).map_err(doc_err)?;
     tx.put_object(ROOT, "labour", ObjType::List).map_err(doc_err)?;
+    tx.put_object(ROOT, "timers", ObjType::Map).map_err(doc_err)?;
+    if let Some(vehicle) = &draft.vehicle {
+        let obj = tx.put_object(ROOT, "vehicle", ObjType::Map).map_err(doc_err)?;
+        tx.put(&obj, "vin", vehicle.vin.as_str()).map_err(doc_err)?;
+        tx.put(&obj, "year", i64::from(vehicle.year)).map_err(doc_err)?;
+        tx.put(&obj, "make", vehicle.make.trim()).map_err(doc_err)?;
+        tx.put(&obj, "model", vehicle.model.trim()).map_err(doc_err)?;
+    }
+    let log = tx.put_object(ROOT, "status_log", ObjType::List).map_err(doc_err)?;
+    log_status(&mut tx, &log, WorkOrderStatus::Scheduled, author, at_ms)?;
     let (hash, _) = tx.commit_with(CommitOptions::default().with_time(at_ms));
     let hash = hash.ok_or(WorkOrderError::Incomplete)?;
     let change = doc.get_change_by_hash(&hash).ok_or(WorkOrderError::Incomplete)?;
@@ -372,13 +607,19 @@ impl WorkOrder {
     /// way on every replica; one whose dependencies are missing waits for them).
     #[must_use]
     pub fn document(&self) -> Automerge {
+        let changes: Vec<Change> = self.changes.values().filter_map(ChangeBytes::parse).collect();
+        // All at once first: Automerge orders them causally itself, far faster than one by
+        // one, and a CRDT's result does not depend on the order.
         let mut doc = Automerge::new();
-        for bytes in self.changes.values() {
-            if let Some(change) = bytes.parse() {
-                // A failure here means a malformed or conflicting change from a broken
-                // device; skipping it is deterministic, which is what convergence needs.
-                let _ = doc.apply_changes([change]);
-            }
+        if doc.apply_changes(changes.iter().cloned()).is_ok() {
+            return doc;
+        }
+        // A malformed or conflicting change from a broken device fails the batch: apply
+        // one at a time in hash order and skip what fails, the same way on every replica,
+        // which is what convergence needs.
+        let mut doc = Automerge::new();
+        for change in changes {
+            let _ = doc.apply_changes([change]);
         }
         doc
     }
@@ -407,86 +648,366 @@ impl WorkOrder {
         if view.status == WorkOrderStatus::Cancelled {
             return Err(WorkOrderError::Cancelled);
         }
-        let mut tx = doc.transaction();
-        match edit {
-            WorkOrderEdit::SetStatus { status } => {
-                tx.put(ROOT, "status", status.as_str()).map_err(doc_err)?;
-            }
-            WorkOrderEdit::AddNote { text: note } => {
-                text(note, "a note")?;
-                let notes = list(&tx, "notes")?;
-                let at = tx.length(&notes);
-                let obj = tx.insert_object(&notes, at, ObjType::Map).map_err(doc_err)?;
-                tx.put(&obj, "text", note.trim()).map_err(doc_err)?;
-                tx.put(&obj, "by", author.to_string()).map_err(doc_err)?;
-                tx.put(&obj, "at_ms", at_ms).map_err(doc_err)?;
-            }
-            WorkOrderEdit::AddChecklistItem { item_id, label } => {
-                text(label, "a checklist item")?;
-                if view.checklist.iter().any(|i| i.id == *item_id) {
-                    return Err(WorkOrderError::ChecklistItemExists(*item_id));
-                }
-                let checklist = list(&tx, "checklist")?;
-                let at = tx.length(&checklist);
-                let obj = tx.insert_object(&checklist, at, ObjType::Map).map_err(doc_err)?;
-                tx.put(&obj, "id", item_id.to_string()).map_err(doc_err)?;
-                tx.put(&obj, "label", label.trim()).map_err(doc_err)?;
-                tx.put(&obj, "done", false).map_err(doc_err)?;
-            }
-            WorkOrderEdit::TickChecklistItem { item_id, done } => {
-                let checklist = list(&tx, "checklist")?;
-                let target = find_checklist_item(&tx, &checklist, *item_id)
-                    .ok_or(WorkOrderError::UnknownChecklistItem(*item_id))?;
-                tx.put(&target, "done", *done).map_err(doc_err)?;
-            }
-            WorkOrderEdit::AddPart { name, sku, qty, unit_price } => {
-                text(name, "a part name")?;
-                if let Some(sku) = sku {
-                    text(sku, "a SKU")?;
-                }
-                if qty.0 <= 0 || *qty > MAX_PART_QTY {
-                    return Err(WorkOrderError::InvalidValue {
-                        what: "a part's quantity",
-                        rule: "above zero and at most 9,999",
-                    });
-                }
-                amount(*unit_price, "a part's unit price")?;
-                let parts = list(&tx, "parts")?;
-                let at = tx.length(&parts);
-                let obj = tx.insert_object(&parts, at, ObjType::Map).map_err(doc_err)?;
-                tx.put(&obj, "name", name.trim()).map_err(doc_err)?;
-                if let Some(sku) = sku {
-                    tx.put(&obj, "sku", sku.trim()).map_err(doc_err)?;
-                }
-                tx.put(&obj, "qty_milli", qty.0).map_err(doc_err)?;
-                tx.put(&obj, "unit_price", unit_price.0).map_err(doc_err)?;
-            }
-            WorkOrderEdit::AddLabour { minutes, rate_per_hour } => {
-                if *minutes == 0 || *minutes > MAX_LABOUR_MINUTES {
-                    return Err(WorkOrderError::InvalidValue {
-                        what: "labour minutes",
-                        rule: "above zero and at most 2,160 (36 hours)",
-                    });
-                }
-                amount(*rate_per_hour, "a labour rate")?;
-                let labour = list(&tx, "labour")?;
-                let at = tx.length(&labour);
-                let obj = tx.insert_object(&labour, at, ObjType::Map).map_err(doc_err)?;
-                tx.put(&obj, "minutes", i64::from(*minutes)).map_err(doc_err)?;
-                tx.put(&obj, "rate_per_hour", rate_per_hour.0).map_err(doc_err)?;
-            }
-            WorkOrderEdit::CaptureSignature { signer, signed_at_ms } => {
-                text(signer, "the signer's name")?;
-                let obj = tx.put_object(ROOT, "signature", ObjType::Map).map_err(doc_err)?;
-                tx.put(&obj, "signer", signer.trim()).map_err(doc_err)?;
-                tx.put(&obj, "signed_at_ms", *signed_at_ms).map_err(doc_err)?;
-            }
+        let final_figures = matches!(
+            edit,
+            WorkOrderEdit::AddChecklistItem { .. }
+                | WorkOrderEdit::TickChecklistItem { .. }
+                | WorkOrderEdit::AddPart { .. }
+                | WorkOrderEdit::UsePart { .. }
+                | WorkOrderEdit::AddLabour { .. }
+                | WorkOrderEdit::StartTimer
+                | WorkOrderEdit::StopTimer { .. }
+                | WorkOrderEdit::CaptureSignature { .. }
+                | WorkOrderEdit::ApproveEstimate { .. }
+        );
+        if final_figures && view.status == WorkOrderStatus::Invoiced {
+            return Err(WorkOrderError::Invoiced);
         }
+        let mut tx = doc.transaction();
+        write_edit(&mut tx, &view, edit, author, at_ms)?;
+        // Automerge writes no change for a value put again as it was.
         let (hash, _) = tx.commit_with(CommitOptions::default().with_time(at_ms));
-        let hash = hash.ok_or(WorkOrderError::Incomplete)?;
+        let hash = hash.ok_or(WorkOrderError::Unchanged)?;
         let change = doc.get_change_by_hash(&hash).ok_or(WorkOrderError::Incomplete)?;
         Ok(ChangeBytes(change.raw_bytes().to_vec()))
     }
+}
+
+/// Writes `edit` (checked against `view`, the document before it) into `tx`.
+fn write_edit(
+    tx: &mut impl Transactable,
+    view: &WorkOrderView,
+    edit: &WorkOrderEdit,
+    author: DeviceId,
+    at_ms: i64,
+) -> Result<(), WorkOrderError> {
+    match edit {
+        WorkOrderEdit::SetStatus { status: WorkOrderStatus::Invoiced } => {
+            return Err(WorkOrderError::NotReady("a job is invoiced by issuing its invoice"));
+        }
+        WorkOrderEdit::SetStatus { status } => {
+            if !view.status.may_become(*status) {
+                return Err(WorkOrderError::Transition {
+                    from: view.status.label(),
+                    to: status.label(),
+                });
+            }
+            tx.put(ROOT, "status", status.as_str()).map_err(doc_err)?;
+            // A document made before the log existed keeps no log.
+            if let Ok(log) = list(tx, "status_log") {
+                log_status(tx, &log, *status, author, at_ms)?;
+            }
+        }
+        WorkOrderEdit::SetMileage { at, miles } => set_mileage(tx, view, *at, *miles)?,
+        WorkOrderEdit::SetWindow { window } => {
+            check_window(*window)?;
+            // One new object for both ends, so concurrent moves settle on one window
+            // (never the start of one and the end of another).
+            let obj = tx.put_object(ROOT, "window", ObjType::Map).map_err(doc_err)?;
+            tx.put(&obj, "start_ms", window.start_ms).map_err(doc_err)?;
+            tx.put(&obj, "end_ms", window.end_ms).map_err(doc_err)?;
+        }
+        WorkOrderEdit::AddNote { text: note } => {
+            text(note, "a note")?;
+            let notes = list(tx, "notes")?;
+            let at = tx.length(&notes);
+            let obj = tx.insert_object(&notes, at, ObjType::Map).map_err(doc_err)?;
+            tx.put(&obj, "text", note.trim()).map_err(doc_err)?;
+            tx.put(&obj, "by", author.to_string()).map_err(doc_err)?;
+            tx.put(&obj, "at_ms", at_ms).map_err(doc_err)?;
+        }
+        WorkOrderEdit::AddChecklistItem { item_id, label } => {
+            text(label, "a checklist item")?;
+            if view.checklist.iter().any(|i| i.id == *item_id) {
+                return Err(WorkOrderError::ChecklistItemExists(*item_id));
+            }
+            let checklist = list(tx, "checklist")?;
+            let at = tx.length(&checklist);
+            let obj = tx.insert_object(&checklist, at, ObjType::Map).map_err(doc_err)?;
+            tx.put(&obj, "id", item_id.to_string()).map_err(doc_err)?;
+            tx.put(&obj, "label", label.trim()).map_err(doc_err)?;
+            tx.put(&obj, "done", false).map_err(doc_err)?;
+        }
+        WorkOrderEdit::TickChecklistItem { item_id, done } => {
+            let checklist = list(tx, "checklist")?;
+            let target = find_checklist_item(tx, &checklist, *item_id)
+                .ok_or(WorkOrderError::UnknownChecklistItem(*item_id))?;
+            tx.put(&target, "done", *done).map_err(doc_err)?;
+        }
+        WorkOrderEdit::AddPart { name, sku, qty, unit_price } => {
+            let part = PartDraft { name, sku: sku.as_deref(), qty: *qty, unit_price: *unit_price };
+            part.check()?;
+            part.insert(tx)?;
+        }
+        WorkOrderEdit::UsePart { line_id, item_id, name, sku, qty, unit_price } => {
+            let part = PartDraft { name, sku: sku.as_deref(), qty: *qty, unit_price: *unit_price };
+            part.check()?;
+            if view.parts.iter().any(|p| p.line_id == Some(*line_id)) {
+                return Err(WorkOrderError::PartExists);
+            }
+            let obj = part.insert(tx)?;
+            tx.put(&obj, "line_id", line_id.to_string()).map_err(doc_err)?;
+            tx.put(&obj, "item_id", item_id.to_string()).map_err(doc_err)?;
+        }
+        WorkOrderEdit::AddLabour { minutes, rate_per_hour } => {
+            add_labour(tx, *minutes, *rate_per_hour)?;
+        }
+        WorkOrderEdit::StartTimer
+        | WorkOrderEdit::StopTimer { .. }
+        | WorkOrderEdit::DiscardTimer => timer(tx, edit, author, at_ms)?,
+        WorkOrderEdit::CaptureSignature { signer, signed_at_ms } => {
+            text(signer, "the signer's name")?;
+            let obj = tx.put_object(ROOT, "signature", ObjType::Map).map_err(doc_err)?;
+            tx.put(&obj, "signer", signer.trim()).map_err(doc_err)?;
+            tx.put(&obj, "signed_at_ms", *signed_at_ms).map_err(doc_err)?;
+        }
+        WorkOrderEdit::ApproveEstimate { signer, approved_at_ms } => {
+            text(signer, "the signer's name")?;
+            let obj = tx.put_object(ROOT, "estimate", ObjType::Map).map_err(doc_err)?;
+            tx.put(&obj, "signer", signer.trim()).map_err(doc_err)?;
+            tx.put(&obj, "approved_at_ms", *approved_at_ms).map_err(doc_err)?;
+            tx.put(&obj, "total", view.totals.total.0).map_err(doc_err)?;
+        }
+        WorkOrderEdit::IssueInvoice { number, issued_at_ms, taxes } => {
+            issue_invoice(tx, view, number, *issued_at_ms, taxes, author, at_ms)?;
+        }
+        WorkOrderEdit::RecordPayment { method, reference } => {
+            record_payment(tx, view, *method, reference.as_deref(), at_ms)?;
+        }
+    }
+    Ok(())
+}
+
+fn set_mileage(
+    tx: &mut impl Transactable,
+    view: &WorkOrderView,
+    at: MileageAt,
+    miles: u32,
+) -> Result<(), WorkOrderError> {
+    if miles > MAX_MILEAGE {
+        return Err(WorkOrderError::InvalidValue { what: "a mileage", rule: "at most 9,999,999" });
+    }
+    let Some(vehicle) = &view.vehicle else {
+        return Err(WorkOrderError::InvalidValue {
+            what: "a mileage",
+            rule: "recorded on a job with a vehicle",
+        });
+    };
+    let (key, other) = match at {
+        MileageAt::In => ("mileage_in", vehicle.mileage_out),
+        MileageAt::Out => ("mileage_out", vehicle.mileage_in),
+    };
+    let out_before_in = match at {
+        MileageAt::In => other.is_some_and(|out| miles > out),
+        MileageAt::Out => other.is_some_and(|inn| miles < inn),
+    };
+    if out_before_in {
+        return Err(WorkOrderError::InvalidValue {
+            what: "the mileage out",
+            rule: "no less than the mileage in",
+        });
+    }
+    let Some((Value::Object(ObjType::Map), obj)) = tx.get(ROOT, "vehicle").map_err(doc_err)? else {
+        return Err(WorkOrderError::Incomplete);
+    };
+    tx.put(&obj, key, i64::from(miles)).map_err(doc_err)?;
+    Ok(())
+}
+
+fn issue_invoice(
+    tx: &mut impl Transactable,
+    view: &WorkOrderView,
+    number: &str,
+    issued_at_ms: i64,
+    taxes: &TaxBreakdown,
+    author: DeviceId,
+    at_ms: i64,
+) -> Result<(), WorkOrderError> {
+    if view.invoice.is_some() {
+        return Err(WorkOrderError::AlreadyInvoiced);
+    }
+    if view.status != WorkOrderStatus::Done {
+        return Err(WorkOrderError::NotReady("only a completed job is invoiced"));
+    }
+    text(number, "an invoice number")?;
+    let obj = tx.put_object(ROOT, "invoice", ObjType::Map).map_err(doc_err)?;
+    tx.put(&obj, "number", number.trim()).map_err(doc_err)?;
+    tx.put(&obj, "issued_at_ms", issued_at_ms).map_err(doc_err)?;
+    tx.put(&obj, "subtotal", view.totals.total.0).map_err(doc_err)?;
+    tx.put(&obj, "tax_inclusive", taxes.inclusive.0).map_err(doc_err)?;
+    tx.put(&obj, "tax_exclusive", taxes.exclusive.0).map_err(doc_err)?;
+    tx.put(&obj, "total", (view.totals.total + taxes.exclusive).0).map_err(doc_err)?;
+    let lines = tx.put_object(&obj, "taxes", ObjType::List).map_err(doc_err)?;
+    for (i, line) in taxes.lines.iter().enumerate() {
+        let l = tx.insert_object(&lines, i, ObjType::Map).map_err(doc_err)?;
+        tx.put(&l, "name", line.name.as_str()).map_err(doc_err)?;
+        tx.put(&l, "ppm", i64::from(line.ppm)).map_err(doc_err)?;
+        tx.put(&l, "inclusive", line.inclusive).map_err(doc_err)?;
+        tx.put(&l, "base", line.base.0).map_err(doc_err)?;
+        tx.put(&l, "tax", line.tax.0).map_err(doc_err)?;
+    }
+    tx.put(ROOT, "status", WorkOrderStatus::Invoiced.as_str()).map_err(doc_err)?;
+    if let Ok(log) = list(tx, "status_log") {
+        log_status(tx, &log, WorkOrderStatus::Invoiced, author, at_ms)?;
+    }
+    Ok(())
+}
+
+fn record_payment(
+    tx: &mut impl Transactable,
+    view: &WorkOrderView,
+    method: PaymentMethod,
+    reference: Option<&str>,
+    at_ms: i64,
+) -> Result<(), WorkOrderError> {
+    let Some(invoice) = &view.invoice else {
+        return Err(WorkOrderError::NotReady("a job is paid once its invoice is issued"));
+    };
+    if view.payment.is_some() {
+        return Err(WorkOrderError::AlreadyPaid);
+    }
+    if let Some(reference) = reference {
+        text(reference, "the payment's reference")?;
+    }
+    let obj = tx.put_object(ROOT, "payment", ObjType::Map).map_err(doc_err)?;
+    tx.put(&obj, "method", method.as_str()).map_err(doc_err)?;
+    let amount = if method == PaymentMethod::InvoiceLater { 0 } else { invoice.total.0 };
+    tx.put(&obj, "amount", amount).map_err(doc_err)?;
+    if let Some(reference) = reference {
+        tx.put(&obj, "reference", reference.trim()).map_err(doc_err)?;
+    }
+    tx.put(&obj, "at_ms", at_ms).map_err(doc_err)?;
+    Ok(())
+}
+
+/// The editing device's labour timer: start, stop (recording the time) or discard.
+fn timer(
+    tx: &mut impl Transactable,
+    edit: &WorkOrderEdit,
+    author: DeviceId,
+    at_ms: i64,
+) -> Result<(), WorkOrderError> {
+    let timers = timers(tx)?;
+    let key = author.to_string();
+    let started = int_at(tx, &timers, &key);
+    match (edit, started) {
+        (WorkOrderEdit::StartTimer, Some(_)) => {
+            return Err(WorkOrderError::Timer("the timer is already running"));
+        }
+        (WorkOrderEdit::StartTimer, None) => {
+            tx.put(&timers, key, at_ms).map_err(doc_err)?;
+            return Ok(());
+        }
+        (_, None) => return Err(WorkOrderError::Timer("no timer is running")),
+        (WorkOrderEdit::StopTimer { rate_per_hour }, Some(started)) => {
+            let minutes = timer_minutes(started, at_ms).ok_or(WorkOrderError::Timer(
+                "the timer ran longer than 36 hours: discard it and record the time by hand",
+            ))?;
+            add_labour(tx, minutes, *rate_per_hour)?;
+        }
+        (_, Some(_)) => {}
+    }
+    tx.delete(&timers, key).map_err(doc_err)
+}
+
+/// A part line's values, checked and written the same way for a free-form part and one
+/// from the catalog.
+struct PartDraft<'a> {
+    name: &'a str,
+    sku: Option<&'a str>,
+    qty: Qty,
+    unit_price: Money,
+}
+
+impl PartDraft<'_> {
+    fn check(&self) -> Result<(), WorkOrderError> {
+        text(self.name, "a part name")?;
+        if let Some(sku) = self.sku {
+            text(sku, "a SKU")?;
+        }
+        if self.qty.0 <= 0 || self.qty > MAX_PART_QTY {
+            return Err(WorkOrderError::InvalidValue {
+                what: "a part's quantity",
+                rule: "above zero and at most 9,999",
+            });
+        }
+        amount(self.unit_price, "a part's unit price")
+    }
+
+    /// Appends the line to `parts`; the new line's map.
+    fn insert(&self, tx: &mut impl Transactable) -> Result<ObjId, WorkOrderError> {
+        let parts = list(tx, "parts")?;
+        let at = tx.length(&parts);
+        let obj = tx.insert_object(&parts, at, ObjType::Map).map_err(doc_err)?;
+        tx.put(&obj, "name", self.name.trim()).map_err(doc_err)?;
+        if let Some(sku) = self.sku {
+            tx.put(&obj, "sku", sku.trim()).map_err(doc_err)?;
+        }
+        tx.put(&obj, "qty_milli", self.qty.0).map_err(doc_err)?;
+        tx.put(&obj, "unit_price", self.unit_price.0).map_err(doc_err)?;
+        Ok(obj)
+    }
+}
+
+fn add_labour(
+    tx: &mut impl Transactable,
+    minutes: u32,
+    rate_per_hour: Money,
+) -> Result<(), WorkOrderError> {
+    if minutes == 0 || minutes > MAX_LABOUR_MINUTES {
+        return Err(WorkOrderError::InvalidValue {
+            what: "labour minutes",
+            rule: "above zero and at most 2,160 (36 hours)",
+        });
+    }
+    amount(rate_per_hour, "a labour rate")?;
+    let labour = list(tx, "labour")?;
+    let at = tx.length(&labour);
+    let obj = tx.insert_object(&labour, at, ObjType::Map).map_err(doc_err)?;
+    tx.put(&obj, "minutes", i64::from(minutes)).map_err(doc_err)?;
+    tx.put(&obj, "rate_per_hour", rate_per_hour.0).map_err(doc_err)?;
+    Ok(())
+}
+
+fn log_status(
+    tx: &mut impl Transactable,
+    log: &ObjId,
+    status: WorkOrderStatus,
+    author: DeviceId,
+    at_ms: i64,
+) -> Result<(), WorkOrderError> {
+    let at = tx.length(log);
+    let obj = tx.insert_object(log, at, ObjType::Map).map_err(doc_err)?;
+    tx.put(&obj, "status", status.as_str()).map_err(doc_err)?;
+    tx.put(&obj, "by", author.to_string()).map_err(doc_err)?;
+    tx.put(&obj, "at_ms", at_ms).map_err(doc_err)?;
+    Ok(())
+}
+
+/// The `timers` map of the root.
+fn timers(doc: &impl ReadDoc) -> Result<ObjId, WorkOrderError> {
+    match doc.get(ROOT, "timers").map_err(doc_err)? {
+        Some((Value::Object(ObjType::Map), id)) => Ok(id),
+        _ => Err(WorkOrderError::Incomplete),
+    }
+}
+
+/// A job's invoice number: `INV-` and the last twelve hex digits of its id (the random
+/// part of a v7 UUID), so any replica, offline, gives a job the same number and two jobs
+/// practically never share one.
+#[must_use]
+pub fn invoice_number(id: crate::ids::WorkOrderId) -> String {
+    let hex = id.0.simple().to_string().to_uppercase();
+    format!("INV-{}", &hex[hex.len() - 12..])
+}
+
+/// The minutes a timer ran from `started_ms` to `now_ms`, rounded up to a whole minute (at
+/// least one); `None` beyond [`MAX_LABOUR_MINUTES`].
+#[must_use]
+pub fn timer_minutes(started_ms: i64, now_ms: i64) -> Option<u32> {
+    let ms = now_ms.saturating_sub(started_ms).max(1);
+    let minutes = u32::try_from(ms.saturating_add(59_999) / 60_000).ok()?;
+    (minutes <= MAX_LABOUR_MINUTES).then_some(minutes)
 }
 
 impl Aggregate for WorkOrder {
@@ -509,13 +1030,19 @@ impl Aggregate for WorkOrder {
                 // the device whose actor wrote it.
                 self.add_change(&e.change, Some(&actor_for(meta.id.device_id)));
             }
+            DomainEvent::WorkOrderPartUsed(e) => {
+                self.add_change(&e.change, Some(&actor_for(meta.id.device_id)));
+            }
             _ => {}
         }
     }
 
     fn is_active(&self) -> bool {
         self.view().is_some_and(|v| {
-            !matches!(v.status, WorkOrderStatus::Done | WorkOrderStatus::Cancelled)
+            !matches!(
+                v.status,
+                WorkOrderStatus::Done | WorkOrderStatus::Invoiced | WorkOrderStatus::Cancelled
+            )
         })
     }
 
@@ -550,6 +1077,10 @@ pub struct ChecklistItem {
 pub struct Part {
     pub name: String,
     pub sku: Option<String>,
+    /// The line's id, for a part from the catalog.
+    pub line_id: Option<PartLineId>,
+    /// The catalog item, for a part from the catalog (taken from the technician's stock).
+    pub item_id: Option<ItemId>,
     pub qty: Qty,
     pub unit_price: Money,
     /// `unit_price × qty`, rounded once.
@@ -563,6 +1094,71 @@ pub struct Labour {
     pub rate_per_hour: Money,
     /// `rate_per_hour × minutes / 60`, rounded once.
     pub amount: Money,
+}
+
+/// One step of a job's status history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusStep {
+    pub status: WorkOrderStatus,
+    /// The device that set it.
+    pub by: Option<DeviceId>,
+    pub at_ms: i64,
+}
+
+/// The vehicle of a repair order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Vehicle {
+    pub vin: String,
+    pub year: u16,
+    pub make: String,
+    pub model: String,
+    pub mileage_in: Option<u32>,
+    pub mileage_out: Option<u32>,
+}
+
+/// The estimate the customer approved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Estimate {
+    pub signer: String,
+    pub approved_at_ms: i64,
+    /// The job's total when it was approved.
+    pub total: Money,
+}
+
+/// The job's invoice, its figures fixed when it was issued.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invoice {
+    pub number: String,
+    pub issued_at_ms: i64,
+    /// Parts and labour.
+    pub subtotal: Money,
+    pub taxes: Vec<InvoiceTax>,
+    /// Tax contained in prices.
+    pub tax_inclusive: Money,
+    /// Tax added on top.
+    pub tax_exclusive: Money,
+    /// What the customer owes: the subtotal and the tax added on top.
+    pub total: Money,
+}
+
+/// One tax rate's line on an invoice.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceTax {
+    pub name: String,
+    pub ppm: u32,
+    pub inclusive: bool,
+    pub base: Money,
+    pub tax: Money,
+}
+
+/// How the invoice was paid.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payment {
+    pub method: PaymentMethod,
+    /// Zero for "invoice later".
+    pub amount: Money,
+    pub reference: Option<String>,
+    pub at_ms: i64,
 }
 
 /// The customer's signature (who and when).
@@ -586,14 +1182,23 @@ pub struct WorkOrderView {
     pub title: String,
     pub customer: String,
     pub site_address: String,
+    /// The vehicle, for a repair order.
+    pub vehicle: Option<Vehicle>,
     pub window: ScheduledWindow,
     pub currency: Currency,
     pub status: WorkOrderStatus,
+    /// Every status change, in the document's order.
+    pub status_log: Vec<StatusStep>,
     pub notes: Vec<Note>,
     pub checklist: Vec<ChecklistItem>,
     pub parts: Vec<Part>,
     pub labour: Vec<Labour>,
     pub signature: Option<Signature>,
+    pub estimate: Option<Estimate>,
+    pub invoice: Option<Invoice>,
+    pub payment: Option<Payment>,
+    /// The labour timers running, by device: when each started (Unix ms).
+    pub timers: BTreeMap<DeviceId, i64>,
     pub totals: WorkOrderTotals,
     /// The assigned technician's device, if dispatched.
     pub technician: Option<DeviceId>,
@@ -669,6 +1274,109 @@ fn find_checklist_item(doc: &impl ReadDoc, list: &ObjId, id: ChecklistItemId) ->
     })
 }
 
+/// The map under `key` of the root, if there is one.
+fn map_at(doc: &Automerge, key: &str) -> Option<ObjId> {
+    match doc.get(ROOT, key) {
+        Ok(Some((Value::Object(ObjType::Map), obj))) => Some(obj),
+        _ => None,
+    }
+}
+
+/// The estimate, the invoice and the payment, where the document has them.
+fn read_billing(doc: &Automerge) -> (Option<Estimate>, Option<Invoice>, Option<Payment>) {
+    let estimate = map_at(doc, "estimate").and_then(|o| {
+        Some(Estimate {
+            signer: str_at(doc, &o, "signer")?,
+            approved_at_ms: int_at(doc, &o, "approved_at_ms").unwrap_or(0),
+            total: Money(int_at(doc, &o, "total")?),
+        })
+    });
+    let invoice = map_at(doc, "invoice").and_then(|o| {
+        let taxes = match doc.get(&o, "taxes") {
+            Ok(Some((Value::Object(ObjType::List), list))) => (0..doc.length(&list))
+                .filter_map(|i| match doc.get(&list, i) {
+                    Ok(Some((Value::Object(ObjType::Map), l))) => Some(InvoiceTax {
+                        name: str_at(doc, &l, "name")?,
+                        ppm: u32::try_from(int_at(doc, &l, "ppm")?).ok()?,
+                        inclusive: bool_at(doc, &l, "inclusive").unwrap_or(false),
+                        base: Money(int_at(doc, &l, "base")?),
+                        tax: Money(int_at(doc, &l, "tax")?),
+                    }),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Some(Invoice {
+            number: str_at(doc, &o, "number")?,
+            issued_at_ms: int_at(doc, &o, "issued_at_ms").unwrap_or(0),
+            subtotal: Money(int_at(doc, &o, "subtotal")?),
+            taxes,
+            tax_inclusive: Money(int_at(doc, &o, "tax_inclusive").unwrap_or(0)),
+            tax_exclusive: Money(int_at(doc, &o, "tax_exclusive").unwrap_or(0)),
+            total: Money(int_at(doc, &o, "total")?),
+        })
+    });
+    let payment = map_at(doc, "payment").and_then(|o| {
+        Some(Payment {
+            method: PaymentMethod::parse(&str_at(doc, &o, "method")?)?,
+            amount: Money(int_at(doc, &o, "amount").unwrap_or(0)),
+            reference: str_at(doc, &o, "reference"),
+            at_ms: int_at(doc, &o, "at_ms").unwrap_or(0),
+        })
+    });
+    (estimate, invoice, payment)
+}
+
+/// The status (a conflict settled by precedence) and its history.
+fn read_status(doc: &Automerge) -> Option<(WorkOrderStatus, Vec<StatusStep>)> {
+    let root = ROOT;
+    // Concurrent status changes leave a conflict: the highest precedence wins everywhere.
+    let status = doc
+        .get_all(&root, "status")
+        .ok()?
+        .into_iter()
+        .filter_map(|(value, _)| match value {
+            Value::Scalar(s) => match s.as_ref() {
+                ScalarValue::Str(s) => WorkOrderStatus::parse(s),
+                _ => None,
+            },
+            Value::Object(_) => None,
+        })
+        .max_by_key(|s| s.precedence())
+        .unwrap_or(WorkOrderStatus::Scheduled);
+    let status_log = maps_in(doc, "status_log")
+        .iter()
+        .filter_map(|o| {
+            Some(StatusStep {
+                status: WorkOrderStatus::parse(&str_at(doc, o, "status")?)?,
+                by: str_at(doc, o, "by").and_then(|s| s.parse().ok()),
+                at_ms: int_at(doc, o, "at_ms").unwrap_or(0),
+            })
+        })
+        .collect();
+    Some((status, status_log))
+}
+
+fn read_parts(doc: &Automerge) -> Vec<Part> {
+    maps_in(doc, "parts")
+        .iter()
+        .filter_map(|o| {
+            let qty = Qty(int_at(doc, o, "qty_milli")?);
+            let unit_price = Money(int_at(doc, o, "unit_price")?);
+            Some(Part {
+                name: str_at(doc, o, "name")?,
+                sku: str_at(doc, o, "sku"),
+                line_id: str_at(doc, o, "line_id").and_then(|s| s.parse().ok()).map(PartLineId),
+                item_id: str_at(doc, o, "item_id").and_then(|s| s.parse().ok()).map(ItemId),
+                qty,
+                unit_price,
+                amount: unit_price.times(qty),
+            })
+        })
+        .collect()
+}
+
 /// Reads the typed view out of a document; `None` if its first change is missing.
 fn read_view(doc: &Automerge) -> Option<WorkOrderView> {
     let root = ROOT;
@@ -676,9 +1384,13 @@ fn read_view(doc: &Automerge) -> Option<WorkOrderView> {
     let code = str_at(doc, &root, "currency")?;
     let code: [u8; 3] = code.as_bytes().try_into().ok()?;
     let exponent = u8::try_from(int_at(doc, &root, "currency_exponent")?).ok()?;
-    let status = str_at(doc, &root, "status")
-        .and_then(|s| WorkOrderStatus::parse(&s))
-        .unwrap_or(WorkOrderStatus::Scheduled);
+    let (status, status_log) = read_status(doc)?;
+    let timers = match doc.get(ROOT, "timers") {
+        Ok(Some((Value::Object(ObjType::Map), obj))) => {
+            doc.keys(&obj).filter_map(|k| Some((k.parse().ok()?, int_at(doc, &obj, &k)?))).collect()
+        }
+        _ => BTreeMap::new(),
+    };
     let notes = maps_in(doc, "notes")
         .iter()
         .filter_map(|o| {
@@ -699,20 +1411,7 @@ fn read_view(doc: &Automerge) -> Option<WorkOrderView> {
             })
         })
         .collect();
-    let parts: Vec<Part> = maps_in(doc, "parts")
-        .iter()
-        .filter_map(|o| {
-            let qty = Qty(int_at(doc, o, "qty_milli")?);
-            let unit_price = Money(int_at(doc, o, "unit_price")?);
-            Some(Part {
-                name: str_at(doc, o, "name")?,
-                sku: str_at(doc, o, "sku"),
-                qty,
-                unit_price,
-                amount: unit_price.times(qty),
-            })
-        })
-        .collect();
+    let parts = read_parts(doc);
     let labour: Vec<Labour> = maps_in(doc, "labour")
         .iter()
         .filter_map(|o| {
@@ -728,23 +1427,48 @@ fn read_view(doc: &Automerge) -> Option<WorkOrderView> {
         }),
         _ => None,
     };
+    let vehicle = match doc.get(ROOT, "vehicle") {
+        Ok(Some((Value::Object(ObjType::Map), obj))) => Some(Vehicle {
+            vin: str_at(doc, &obj, "vin")?,
+            year: u16::try_from(int_at(doc, &obj, "year")?).ok()?,
+            make: str_at(doc, &obj, "make").unwrap_or_default(),
+            model: str_at(doc, &obj, "model").unwrap_or_default(),
+            mileage_in: int_at(doc, &obj, "mileage_in").and_then(|m| u32::try_from(m).ok()),
+            mileage_out: int_at(doc, &obj, "mileage_out").and_then(|m| u32::try_from(m).ok()),
+        }),
+        _ => None,
+    };
+    let (estimate, invoice, payment) = read_billing(doc);
     let parts_total: Money = parts.iter().map(|p| p.amount).sum();
     let labour_total: Money = labour.iter().map(|l| l.amount).sum();
     Some(WorkOrderView {
         title,
         customer: str_at(doc, &root, "customer").unwrap_or_default(),
         site_address: str_at(doc, &root, "site_address").unwrap_or_default(),
-        window: ScheduledWindow {
-            start_ms: int_at(doc, &root, "window_start_ms").unwrap_or(0),
-            end_ms: int_at(doc, &root, "window_end_ms").unwrap_or(0),
+        vehicle,
+        window: match doc.get(ROOT, "window") {
+            // Moved since it was created.
+            Ok(Some((Value::Object(ObjType::Map), obj))) => ScheduledWindow {
+                start_ms: int_at(doc, &obj, "start_ms").unwrap_or(0),
+                end_ms: int_at(doc, &obj, "end_ms").unwrap_or(0),
+            },
+            _ => ScheduledWindow {
+                start_ms: int_at(doc, &root, "window_start_ms").unwrap_or(0),
+                end_ms: int_at(doc, &root, "window_end_ms").unwrap_or(0),
+            },
         },
         currency: Currency { code, exponent },
         status,
+        status_log,
         notes,
         checklist,
         parts,
         labour,
         signature,
+        estimate,
+        invoice,
+        payment,
+        timers,
         totals: WorkOrderTotals {
             parts: parts_total,
             labour: labour_total,

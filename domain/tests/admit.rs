@@ -463,6 +463,7 @@ fn work_orders_take_edits_from_their_technician_and_no_card_numbers() {
         window: ScheduledWindow { start_ms: 1_000, end_ms: 5_000 },
         currency: Currency::USD,
         checklist: vec![],
+        vehicle: None,
     };
     let first = create(&draft, HUB, 900).expect("a valid draft");
     r.hub(&DomainEvent::WorkOrderDispatched(WorkOrderDispatched {

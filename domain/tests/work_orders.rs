@@ -43,6 +43,7 @@ fn draft() -> WorkOrderDraft {
             ChecklistDraft { id: ITEM_1, label: "Shut off gas".into() },
             ChecklistDraft { id: ITEM_2, label: "Test relief valve".into() },
         ],
+        vehicle: None,
     }
 }
 

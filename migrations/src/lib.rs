@@ -55,6 +55,7 @@ pub const AGENT: &[Migration] = migrations!("agent":
     8 => "print_decisions",
     9 => "quarantine",
     10 => "peer_credentials",
+    11 => "technician_pin",
 );
 
 /// The hub's Postgres migrations, in order.
@@ -75,6 +76,7 @@ pub const HUB: &[Migration] = migrations!("hub":
     14 => "exception_index",
     15 => "drawer_session_details",
     16 => "payment_staff",
+    17 => "work_order_workflow",
 );
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! - [`form`]: typed text to values (counts, short text, money in minor units) with
 //!   messages a cashier can act on.
 //! - [`respond`]: post-then-redirect, and URLs with encoded query values.
+//! - [`pdf`]: a work order's invoice as a one-page PDF, from the domain's figures.
 //!
 //! Everything renders through [`maud`]: a value interpolated into a template is escaped by
 //! the macro, so nothing reaches a page unescaped by accident. The only pre-escaped text
@@ -21,6 +22,7 @@ pub mod assets;
 pub mod components;
 pub mod form;
 pub mod layout;
+pub mod pdf;
 pub mod respond;
 pub mod tokens;
 

@@ -15,7 +15,7 @@ use thorbis_domain::catalog::{Category, Item, ModifierGroup, Staff};
 use thorbis_domain::drawer::DrawerSession;
 use thorbis_domain::fold::Versioned;
 use thorbis_domain::ids::{
-    DrawerSessionId, ItemId, LocationId, ModifierGroupId, OrderId, StaffId, TicketId,
+    DrawerSessionId, ItemId, LocationId, ModifierGroupId, OrderId, StaffId, TicketId, WorkOrderId,
 };
 use thorbis_domain::kitchen::Ticket;
 use thorbis_domain::work_order::{WorkOrder, WorkOrderView};
@@ -56,7 +56,11 @@ pub(super) fn ticket_view(id: Uuid, t: Ticket) -> Option<TicketView> {
 
 impl Store {
     /// A member of staff's current record (disabled ones too).
+    /// On a technician's laptop, its technician (once the PIN is set) is the only one.
     pub fn staff(&self, id: StaffId) -> Result<Option<Staff>, StoreError> {
+        if self.is_technician()? {
+            return Ok(self.technician_record()?.filter(|t| t.id == id));
+        }
         Ok(read::<Versioned<Staff>>(&self.conn, id.0)?.and_then(|v| v.current).map(|s| s.value))
     }
 
@@ -65,8 +69,12 @@ impl Store {
         Ok(self.enrollment()?.map(|e| LocationId(e.location_id)))
     }
 
-    /// Active staff of this location, by name.
+    /// Active staff of this location, by name: on a technician's laptop, its technician
+    /// once the PIN is set.
     pub fn active_staff(&self) -> Result<Vec<Staff>, StoreError> {
+        if self.is_technician()? {
+            return Ok(self.technician_record()?.into_iter().collect());
+        }
         let here = self.location()?;
         let mut staff: Vec<Staff> = current::<Staff>(self)?
             .into_iter()
@@ -83,6 +91,11 @@ impl Store {
             .into_iter()
             .filter_map(|(id, order)| order.view().map(|view| (id, view)))
             .collect())
+    }
+
+    /// One work order as its merged document shows it.
+    pub fn work_order(&self, id: WorkOrderId) -> Result<Option<WorkOrderView>, StoreError> {
+        Ok(read::<WorkOrder>(&self.conn, id.0)?.and_then(|order| order.view()))
     }
 
     /// Menu categories, in grid order.

@@ -10,15 +10,18 @@
 //! count by the number in flight; the terminal UI runs one PIN check at a time.
 
 use rusqlite::{OptionalExtension, params};
-use thorbis_domain::catalog::Staff;
+use thorbis_domain::catalog::{Role, Staff};
 use thorbis_domain::fold::Versioned;
 use thorbis_domain::ids::StaffId;
+use thorbis_sync_protocol::DeviceRole;
+use uuid::Uuid;
 
 use super::Store;
 use crate::error::StoreError;
 use crate::projection::read;
 use crate::staff::{
-    LOCKOUT_MS, MAX_FAILURES, MAX_LOCKOUT_MS, SignInError, SignedIn, dummy_hash, verify,
+    LOCKOUT_MS, MAX_FAILURES, MAX_LOCKOUT_MS, PinCost, PinError, SignInError, SignedIn, dummy_hash,
+    hash_pin_random, verify,
 };
 
 /// A PIN check under way: what [`Store::begin_pin_check`] read. Verify it with
@@ -83,6 +86,10 @@ impl Store {
         if self.clock.now_ms() < locked_until_ms {
             return Err(SignInError::LockedOut { until_ms: locked_until_ms });
         }
+        if self.is_technician()? && staff_id == self.technician_id() {
+            let staff = self.technician_record()?;
+            return Ok(PinCheck { staff_id, staff });
+        }
         // Someone who does not work at this location is checked like an unknown id.
         let here = self.location()?;
         let staff = read::<Versioned<Staff>>(&self.conn, staff_id.0)?
@@ -117,6 +124,74 @@ impl Store {
         }
         tracing::info!(staff = %manager_id, "approval granted");
         Ok(manager_id)
+    }
+
+    /// Whether this terminal is enrolled as a technician's laptop: it serves the field
+    /// screens and signs in with its own technician PIN (it receives no staff records).
+    pub fn is_technician(&self) -> Result<bool, StoreError> {
+        Ok(self.enrollment()?.is_some_and(|e| e.role == DeviceRole::Technician.as_str()))
+    }
+
+    /// The id the laptop's technician signs in as: the device's own id, so their
+    /// commands and lockout are this laptop's.
+    #[must_use]
+    pub fn technician_id(&self) -> StaffId {
+        StaffId(Uuid::from_bytes(self.device_id().0))
+    }
+
+    /// Whether the laptop's technician PIN is set.
+    pub fn has_technician_pin(&self) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM technician_pin WHERE singleton = 1", [], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Sets (or changes) the laptop's technician PIN, hashed at the production cost, and
+    /// clears its lockout. Only a technician's laptop has one.
+    pub fn set_technician_pin(&mut self, pin: &str) -> Result<(), TechnicianPinError> {
+        if !self.is_technician()? {
+            return Err(TechnicianPinError::NotATechnician);
+        }
+        let hash = hash_pin_random(pin, PinCost::OWASP)?;
+        let now = self.clock.now_ms();
+        let key = self.technician_id().0.as_bytes().to_vec();
+        let tx = self.conn.transaction().map_err(StoreError::from)?;
+        tx.execute(
+            "INSERT INTO technician_pin (singleton, pin_hash, set_at_ms) VALUES (1, ?1, ?2)
+             ON CONFLICT (singleton) DO UPDATE SET pin_hash = excluded.pin_hash,
+                 set_at_ms = excluded.set_at_ms",
+            params![hash, now],
+        )
+        .map_err(StoreError::from)?;
+        tx.execute("DELETE FROM sign_in_failures WHERE staff_id = ?1", [key])
+            .map_err(StoreError::from)?;
+        tx.commit().map_err(StoreError::from)?;
+        tracing::info!("technician PIN set");
+        Ok(())
+    }
+
+    /// The laptop's technician as a staff record, if its PIN is set: named after the
+    /// device's configured name.
+    pub(super) fn technician_record(&self) -> Result<Option<Staff>, StoreError> {
+        let hash: Option<String> = self
+            .conn
+            .query_row("SELECT pin_hash FROM technician_pin WHERE singleton = 1", [], |r| r.get(0))
+            .optional()?;
+        let name = self
+            .own_device_config()?
+            .map(|c| c.name)
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| "Technician".to_owned());
+        Ok(hash.map(|pin_hash| Staff {
+            id: self.technician_id(),
+            name,
+            role: Role::Technician,
+            pin_hash,
+            active: true,
+            locations: Vec::new(),
+        }))
     }
 
     /// `(failures, lockouts, locked_until_ms)` of a staff id.
@@ -174,6 +249,20 @@ impl Store {
         tracing::info!(staff = %staff_id, failures, "wrong PIN");
         Err(refusal)
     }
+}
+
+/// Why a technician PIN was not set.
+#[derive(Debug, thiserror::Error)]
+pub enum TechnicianPinError {
+    /// The store is not a technician's laptop.
+    #[error("this terminal is not enrolled as a technician's laptop")]
+    NotATechnician,
+    /// The PIN is not 4 to 8 digits, or could not be hashed.
+    #[error(transparent)]
+    Pin(#[from] PinError),
+    /// The store failed underneath.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// How long the lockout after `earlier` lockouts (since the last right PIN) lasts: the

@@ -91,6 +91,7 @@ struct Flags {
 const USAGE: &str = "usage: thorbis-agent demo-catalog
        thorbis-agent (demo|status) [--config FILE] [--data DIR] [--printer HOST:PORT] \
 [--scanner DEVICE] [--ui-port PORT | --no-ui]
+       thorbis-agent technician-pin [--config FILE] [--data DIR]    (reads the PIN from stdin)
        thorbis-agent enroll [--config FILE] [--hub URL] --code CODE [--hub-ca PEM] [--data DIR]
        thorbis-agent run [--config FILE] [--hub URL] [--hub-ca PEM] [--for SECONDS] [--data DIR] \
 [--printer HOST:PORT] [--scanner DEVICE] [--ui-port PORT | --no-ui] [--lan-listen HOST:PORT] \

@@ -74,6 +74,16 @@ fn main() -> Result<()> {
                 .with_context(|| format!("opening {}", path.display()))?;
             print_summary(&store)
         }
+        "technician-pin" => {
+            let mut store = Store::open(StoreConfig::new(&path))
+                .with_context(|| format!("opening {}", path.display()))?;
+            // From stdin, never an argument: arguments are visible to every local user.
+            let mut pin = String::new();
+            std::io::stdin().read_line(&mut pin).context("reading the PIN from stdin")?;
+            store.set_technician_pin(pin.trim()).context("setting the technician PIN")?;
+            println!("The technician PIN of this laptop is set.");
+            Ok(())
+        }
         "enroll" => {
             let store = Store::open(StoreConfig::new(&path))
                 .with_context(|| format!("opening {}", path.display()))?;

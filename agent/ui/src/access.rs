@@ -93,6 +93,15 @@ impl Access for Manage {
     }
 }
 
+/// Technician mode: a technician's laptop, signed in with its technician PIN.
+#[derive(Debug)]
+pub(crate) enum Field {}
+impl Access for Field {
+    fn allows(role: Role) -> bool {
+        role == Role::Technician
+    }
+}
+
 /// Someone signed in who may use the POS.
 pub(crate) type PosStaff = Allowed<Pos>;
 /// Someone signed in who may use the register, returns and the drawer.
@@ -103,8 +112,16 @@ pub(crate) type KitchenStaff = Allowed<Kitchen>;
 pub(crate) type StockKeeper = Allowed<Availability>;
 /// A manager or owner, for the terminal's own settings.
 pub(crate) type Manager = Allowed<Manage>;
+/// The technician of this laptop.
+pub(crate) type FieldTech = Allowed<Field>;
 
 /// The first screen of a role.
 pub(crate) fn home_of(who: &SignedIn) -> &'static str {
-    if Pos::allows(who.role) { "/pos" } else { "/kds" }
+    if Field::allows(who.role) {
+        "/field"
+    } else if Pos::allows(who.role) {
+        "/pos"
+    } else {
+        "/kds"
+    }
 }

@@ -5,7 +5,7 @@ use maud::{Markup, html};
 use thorbis_web::layout::Page;
 
 use super::SyncState;
-use super::access::{Access, Availability, Kitchen, Manage, Pos, Register};
+use super::access::{Access, Availability, Field, Kitchen, Manage, Pos, Register};
 use crate::guard::csrf_field;
 use thorbis_agent::SignedIn;
 use thorbis_agent::print::PrinterStatus;
@@ -94,6 +94,7 @@ pub(crate) fn page(
         span #indicators .indicators { (indicators) }
         nav {
             @if let Some(who) = who {
+                @if Field::allows(who.role) { a.btn.ghost href="/field" id="nav-field" { "My day" } }
                 @if Pos::allows(who.role) { a.btn.ghost href="/pos" { "Checks" } }
                 @if Kitchen::allows(who.role) { a.btn.ghost href="/kds" { "Kitchen" } }
                 @if Register::allows(who.role) {

@@ -37,6 +37,7 @@ mod action;
 mod approval;
 mod availability;
 mod drawer;
+mod field;
 mod guard;
 mod held;
 mod html;
@@ -431,6 +432,13 @@ fn routes(state: UiState) -> Router {
         .route("/drawer/count", post(drawer::count))
         .route("/drawer/report/{session}", get(drawer::report))
         .route("/pos/availability", get(availability::board).post(availability::set))
+        .route("/field", get(field::my_day))
+        .route("/field/jobs/{id}", get(field::job))
+        .route("/field/jobs/{id}/invoice", get(field::invoice_page).post(field::issue_invoice))
+        .route("/field/jobs/{id}/invoice.pdf", get(field::invoice_pdf))
+        .route("/field/jobs/{id}/checklist/{item}", post(field::tick))
+        .route("/field/jobs/{id}/timer/{op}", post(field::timer))
+        .route("/field/jobs/{id}/{what}", post(field::post))
         .route("/kds", get(kds::screen))
         .route("/kds/tickets", get(kds::fragment))
         .route("/kds/events", get(kds::events))

@@ -26,14 +26,20 @@ pub(crate) async fn pick_staff(
     State(state): State<UiState>,
     MaybeSignedIn(who): MaybeSignedIn,
 ) -> Result<Response, UiError> {
-    let staff = state.with_store(|store| store.active_staff()).await?;
+    let (staff, technician) =
+        state.with_store(|store| Ok((store.active_staff()?, store.is_technician()?))).await?;
     let body = html! {
         h1 { "Who is signing in?" }
         div.grid.staff {
             @for s in &staff {
                 a.tile href={ "/signin/" (s.id.0) } data-staff=(s.name) { (s.name) }
             }
-            @if staff.is_empty() {
+            @if staff.is_empty() && technician {
+                p.msg #no-technician-pin {
+                    "This laptop's technician PIN is not set. Its owner sets it with "
+                    code { "thorbis-agent technician-pin --data <data folder>" } "."
+                }
+            } @else if staff.is_empty() {
                 p.msg { "No staff are published to this terminal yet." }
             }
         }

@@ -20,8 +20,8 @@ use crate::drawer::ZReport;
 use crate::events::{DiscountRule, DiscountScope, DomainEvent, ServiceMode};
 use crate::fold::{Aggregate, State};
 use crate::ids::{
-    DiscountId, DrawerSessionId, ItemId, LineId, ModifierId, OrderId, PaymentId, RefundId, StaffId,
-    TicketId, WorkOrderId,
+    DiscountId, DrawerSessionId, ItemId, LineId, ModifierId, OrderId, PartLineId, PaymentId,
+    RefundId, StaffId, TicketId, WorkOrderId,
 };
 use crate::money::{Currency, Money, Qty};
 use crate::tax::{TaxCategory, TaxRate};
@@ -306,6 +306,24 @@ pub enum Command {
         at_ms: i64,
         edit: WorkOrderEdit,
     },
+    /// Issues a completed work order's invoice: its number ([`crate::work_order::invoice_number`])
+    /// and taxes (each part from the catalog taxed at its item's rates; labour and parts
+    /// typed in by hand carry no tax).
+    InvoiceWorkOrder {
+        work_order_id: WorkOrderId,
+        device: DeviceId,
+        at_ms: i64,
+    },
+    /// A technician uses `qty` of a catalog item on a work order: a part line at the item's
+    /// price, and the same quantity taken from the stock of the technician's location.
+    UseWorkOrderPart {
+        work_order_id: WorkOrderId,
+        device: DeviceId,
+        at_ms: i64,
+        line_id: PartLineId,
+        item_id: ItemId,
+        qty: Qty,
+    },
 }
 
 /// Why a command was refused. Each says what is wrong in words a cashier's screen can show.
@@ -565,6 +583,13 @@ pub fn decide(
         C::CountStock { item_id, counted } => stock::count_stock(cx, *item_id, *counted),
         C::EditWorkOrder { work_order_id, device, at_ms, edit } => {
             work_order::edit_work_order(cx, *work_order_id, *device, *at_ms, edit)
+        }
+        C::InvoiceWorkOrder { work_order_id, device, at_ms } => {
+            work_order::invoice(cx, *work_order_id, *device, *at_ms)
+        }
+        C::UseWorkOrderPart { work_order_id, device, at_ms, line_id, item_id, qty } => {
+            let part = work_order::PartUse { line_id: *line_id, item_id: *item_id, qty: *qty };
+            work_order::use_part(cx, *work_order_id, *device, *at_ms, part)
         }
     }
 }

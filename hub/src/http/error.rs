@@ -192,9 +192,16 @@ impl From<WorkOrdersError> for Error {
                     Error::BadRequest(e.to_string())
                 }
                 WorkOrderError::UnknownChecklistItem(_) => Error::NotFound(e.to_string()),
-                WorkOrderError::ChecklistItemExists(_) | WorkOrderError::Cancelled => {
-                    Error::Conflict(e.to_string())
-                }
+                WorkOrderError::ChecklistItemExists(_)
+                | WorkOrderError::Cancelled
+                | WorkOrderError::Invoiced
+                | WorkOrderError::Transition { .. }
+                | WorkOrderError::Timer(_)
+                | WorkOrderError::PartExists
+                | WorkOrderError::AlreadyInvoiced
+                | WorkOrderError::NotReady(_)
+                | WorkOrderError::AlreadyPaid
+                | WorkOrderError::Unchanged => Error::Conflict(e.to_string()),
                 WorkOrderError::Incomplete | WorkOrderError::Document(_) => {
                     Error::Internal(e.into())
                 }

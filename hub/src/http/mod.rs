@@ -156,6 +156,11 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/admin/tenants/{tenant_id}/work-orders/{id}/assign",
             post(work_orders::admin_assign),
         )
+        .route("/api/v1/admin/tenants/{tenant_id}/work-orders/{id}", get(work_orders::admin_get))
+        .route(
+            "/api/v1/admin/tenants/{tenant_id}/work-orders/{id}/edit",
+            post(work_orders::admin_edit),
+        )
         .route(
             "/api/v1/console/work-orders",
             get(work_orders::console_list).post(work_orders::console_create),

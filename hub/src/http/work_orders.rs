@@ -26,7 +26,10 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use thorbis_domain::Currency;
 use thorbis_domain::ids::ChecklistItemId;
-use thorbis_domain::work_order::{ChecklistDraft, ScheduledWindow, WorkOrderDraft, WorkOrderEdit};
+use thorbis_domain::vin::Vin;
+use thorbis_domain::work_order::{
+    ChecklistDraft, ScheduledWindow, VehicleDraft, WorkOrderDraft, WorkOrderEdit,
+};
 use uuid::Uuid;
 
 use super::admin::{Admin, parse_uuid};
@@ -48,6 +51,18 @@ pub(super) struct NewWorkOrder {
     currency: String,
     #[serde(default)]
     checklist: Vec<String>,
+    /// For a repair order.
+    #[serde(default)]
+    vehicle: Option<NewVehicle>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewVehicle {
+    vin: String,
+    year: u16,
+    make: String,
+    model: String,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +89,15 @@ pub(super) async fn create_in(
     if req.checklist.len() > MAX_CHECKLIST {
         return Err(Error::BadRequest(format!("at most {MAX_CHECKLIST} checklist items")));
     }
+    let vehicle = match req.vehicle {
+        Some(v) => Some(VehicleDraft {
+            vin: Vin::parse(&v.vin).map_err(|e| Error::BadRequest(e.to_string()))?,
+            year: v.year,
+            make: v.make,
+            model: v.model,
+        }),
+        None => None,
+    };
     let draft = WorkOrderDraft {
         title: req.title,
         customer: req.customer,
@@ -85,6 +109,7 @@ pub(super) async fn create_in(
             .into_iter()
             .map(|label| ChecklistDraft { id: ChecklistItemId(Uuid::now_v7()), label })
             .collect(),
+        vehicle,
     };
     let work_order_id = work_orders::create(state.store(), tenant, &draft).await?;
     Ok(Json(json!({ "work_order_id": work_order_id })))
@@ -109,6 +134,20 @@ async fn edit_in(
     id: Uuid,
     edit: &WorkOrderEdit,
 ) -> Result<Json<Value>> {
+    if matches!(
+        edit,
+        WorkOrderEdit::UsePart { .. }
+            | WorkOrderEdit::StartTimer
+            | WorkOrderEdit::StopTimer { .. }
+            | WorkOrderEdit::DiscardTimer
+            | WorkOrderEdit::IssueInvoice { .. }
+    ) {
+        return Err(Error::BadRequest(
+            "parts from a technician's stock, labour timers and invoices are recorded on the \
+             technician's laptop; record a part with add_part and labour with add_labour"
+                .to_owned(),
+        ));
+    }
     work_orders::edit(state.store(), tenant, id, edit).await?;
     Ok(Json(json!({ "work_order_id": id })))
 }
@@ -142,6 +181,25 @@ pub(super) async fn admin_assign(
 ) -> Result<Json<Value>> {
     let tenant = parse_uuid("tenant id", &tenant_id)?;
     assign_in(&state, tenant, parse_uuid("work order id", &id)?, req).await
+}
+
+pub(super) async fn admin_edit(
+    _: Admin,
+    State(state): State<AppState>,
+    Path((tenant_id, id)): Path<(String, String)>,
+    JsonBody(edit): JsonBody<WorkOrderEdit>,
+) -> Result<Json<Value>> {
+    let tenant = parse_uuid("tenant id", &tenant_id)?;
+    edit_in(&state, tenant, parse_uuid("work order id", &id)?, &edit).await
+}
+
+pub(super) async fn admin_get(
+    _: Admin,
+    State(state): State<AppState>,
+    Path((tenant_id, id)): Path<(String, String)>,
+) -> Result<Json<Value>> {
+    let tenant = parse_uuid("tenant id", &tenant_id)?;
+    get_in(&state, tenant, parse_uuid("work order id", &id)?).await
 }
 
 pub(super) async fn console_create(
@@ -209,7 +267,11 @@ pub(super) fn openapi_paths() -> Value {
             "site_address": { "type": "string" },
             "window_start_ms": { "type": "integer" }, "window_end_ms": { "type": "integer" },
             "currency": { "type": "string", "enum": ["USD", "EUR", "GBP", "JPY"] },
-            "checklist": { "type": "array", "items": { "type": "string" }, "maxItems": MAX_CHECKLIST } } } } } });
+            "checklist": { "type": "array", "items": { "type": "string" }, "maxItems": MAX_CHECKLIST },
+            "vehicle": { "type": "object", "required": ["vin", "year", "make", "model"],
+                "description": "For a repair order: the VIN is checked with its check digit.",
+                "properties": { "vin": { "type": "string", "minLength": 17, "maxLength": 17 },
+                    "year": { "type": "integer" }, "make": { "type": "string" }, "model": { "type": "string" } } } } } } } });
     let assign = json!({ "required": true, "content": { "application/json": { "schema": {
         "type": "object", "required": ["technician"],
         "properties": { "technician": { "type": "string", "format": "uuid" } } } } } });
@@ -226,6 +288,16 @@ pub(super) fn openapi_paths() -> Value {
         "/api/v1/admin/tenants/{tenant_id}/work-orders/{id}/assign": { "post": {
             "summary": "Assign or reassign a work order to a technician device.",
             "security": admin, "parameters": [tenant, id], "requestBody": assign, "responses": assigned } },
+        "/api/v1/admin/tenants/{tenant_id}/work-orders/{id}": { "get": {
+            "summary": "One work order's merged document (as the console's read).",
+            "security": admin, "parameters": [tenant, id],
+            "responses": { "200": { "description": "A `WorkOrderView` with `work_order_id`." }, "404": error("No such work order in the tenant.") } } },
+        "/api/v1/admin/tenants/{tenant_id}/work-orders/{id}/edit": { "post": {
+            "summary": "A dispatcher's edit, as the console's (`{\"edit\": \"add_note\", \"text\": ...}`).",
+            "security": admin, "parameters": [tenant, id],
+            "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["edit"] } } } },
+            "responses": { "200": { "description": "`{work_order_id}`" }, "400": error("Invalid text or value, or an edit only a technician's laptop records."),
+                           "404": error("No such work order."), "409": error("The edit conflicts with the job's state (a status it cannot move to, a cancelled or invoiced job).") } } },
         "/api/v1/console/work-orders": {
             "get": { "summary": "The tenant's work orders (summary rows, newest first).", "security": session,
                      "responses": { "200": { "description": "`{work_orders: [...]}`" }, "401": error("No valid session.") } },
@@ -241,7 +313,7 @@ pub(super) fn openapi_paths() -> Value {
             "summary": "Assign or reassign a work order to a technician device.", "security": session,
             "parameters": [csrf, id], "requestBody": assign, "responses": assigned } },
         "/api/v1/console/work-orders/{id}/edit": { "post": {
-            "summary": "A dispatcher's edit (`{\"edit\": \"add_note\", \"text\": ...}`, `set_status`, `add_checklist_item`, `tick_checklist_item`, `add_part`, `add_labour`, `capture_signature`); reaches the assigned technician through its dispatch log.",
+            "summary": "A dispatcher's edit (`{\"edit\": \"add_note\", \"text\": ...}`, `set_status`, `set_window`, `add_checklist_item`, `tick_checklist_item`, `add_part`, `add_labour`, `capture_signature`); reaches the assigned technician through its dispatch log.",
             "security": session, "parameters": [csrf, id],
             "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["edit"] } } } },
             "responses": { "200": { "description": "`{work_order_id}`" }, "400": error("Invalid text or value."),

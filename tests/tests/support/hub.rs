@@ -124,6 +124,16 @@ impl Hub {
         Ok(body)
     }
 
+    /// A `GET` of the admin API, as JSON.
+    pub async fn admin_get(&self, path: &str) -> Result<Value> {
+        let response =
+            self.http.get(format!("{}{path}", self.base)).bearer_auth(ADMIN_TOKEN).send().await?;
+        let status = response.status();
+        let body: Value = response.json().await?;
+        ensure!(status.is_success(), "{path}: {status} {body}");
+        Ok(body)
+    }
+
     /// A tenant with one location and the demo menu and staff, published on its
     /// reference log as a console would (a terminal never writes them): (tenant, location).
     pub async fn tenant(&self) -> Result<(Uuid, Uuid)> {

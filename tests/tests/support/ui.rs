@@ -81,6 +81,18 @@ impl Ui {
         bail!("{path}: too many redirects")
     }
 
+    /// A response's body as bytes (a PDF), with no redirect.
+    pub async fn bytes(&self, path: &str) -> Result<Vec<u8>> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .send()
+            .await?;
+        ensure!(response.status().is_success(), "{path}: {}", response.status());
+        Ok(response.bytes().await?.to_vec())
+    }
+
     /// Posts a form; expects a redirect and returns where to.
     pub async fn post(&self, path: &str, form: &[(&str, String)]) -> Result<String> {
         let mut form = form.to_vec();

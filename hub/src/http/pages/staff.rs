@@ -34,6 +34,7 @@ fn role_name(role: Role) -> &'static str {
         Role::Kitchen => "Kitchen",
         Role::Manager => "Manager",
         Role::Owner => "Owner",
+        Role::Technician => "Technician",
     }
 }
 
