@@ -90,6 +90,7 @@ use crate::device::{Device, DeviceRole};
 use crate::drawer::DrawerSession;
 use crate::events::{
     DiscountApplied, DiscountRule, DomainEvent, LineAdded, StockReason, Tender, TicketLine,
+    WorkOrderPartUsed,
 };
 use crate::fold::{EventMeta, Versioned};
 use crate::ids::{DrawerSessionId, LocationId, OrderId, StaffId, TicketId, WorkOrderId};
@@ -606,7 +607,13 @@ fn content(event: &DomainEvent) -> Result<(), Quarantine> {
             }
         }
         E::TaxRateUpserted(r) => taxes(std::slice::from_ref(r))?,
-        E::StaffUpserted(s) => pin_hash(s)?,
+        E::StaffUpserted(s) => {
+            // The technician role belongs to a laptop's own PIN, never to published staff.
+            if s.role == crate::catalog::Role::Technician {
+                return Err(Quarantine::OutOfRange { what: "a staff member's role" });
+            }
+            pin_hash(s)?;
+        }
         E::OrderOpened(o) => currency(o.currency)?,
         E::LineAdded(l) => line(l)?,
         E::DiscountApplied(d) => discount(d)?,
@@ -762,9 +769,7 @@ fn change_texts(change: &ChangeBytes) -> Result<(), Quarantine> {
         kind: "work_order".to_owned(),
         reason: "a change that is not an Automerge change".to_owned(),
     })?;
-    // Ids (a checklist item's, a part line's, a catalog item's) are not text anyone typed,
-    // and their digits can look like a card number.
-    texts.iter().filter(|s| Uuid::try_parse(s).is_err()).try_for_each(|s| text("work order", s))
+    texts.iter().try_for_each(|s| text("work order", s))
 }
 
 // ---- What the fact touches --------------------------------------------------------------
@@ -873,7 +878,10 @@ fn places(
             | StockReason::Count { .. } => Ok(()),
         },
         E::WorkOrderChanged(e) => assigned(e.work_order_id, device, cx),
-        E::WorkOrderPartUsed(e) => assigned(e.work_order_id, device, cx),
+        E::WorkOrderPartUsed(e) => {
+            assigned(e.work_order_id, device, cx)?;
+            part_added(e, device, cx)
+        }
         // New aggregates take the writer's location; the rest are not a device's to
         // write (the authority check refused them) or belong to no location.
         E::OrderOpened(_)
@@ -890,6 +898,33 @@ fn places(
         | E::DeviceRevoked(_)
         | E::DeviceConfigured(_) => Ok(()),
     }
+}
+
+/// A part used is the part line its own change adds, and nothing else: the line is new,
+/// its item and quantity are the fact's, and the change is the writer's own. So the stock
+/// a fact moves is the part the document records, once per line.
+fn part_added(e: &WorkOrderPartUsed, device: DeviceId, cx: &impl ReadModel) -> Result<(), Failure> {
+    let refused = || Quarantine::Malformed {
+        kind: "work_order.part_used".to_owned(),
+        reason: "its change does not add the part it names".to_owned(),
+    };
+    let before = cx.get::<WorkOrder>(e.work_order_id.0)?.unwrap_or_default();
+    let had = |order: &WorkOrder| {
+        order.view().is_some_and(|v| v.parts.iter().any(|p| p.line_id == Some(e.line_id)))
+    };
+    if had(&before) {
+        return Err(refused().into());
+    }
+    let mut after = before;
+    if !after.add_own_change(&e.change, device) {
+        return Err(refused().into());
+    }
+    let view = after.view().ok_or_else(refused)?;
+    let line = view.parts.iter().find(|p| p.line_id == Some(e.line_id)).ok_or_else(refused)?;
+    if line.item_id != Some(e.item_id) || line.qty != e.qty {
+        return Err(refused().into());
+    }
+    Ok(())
 }
 
 /// A technician edits only a work order assigned to it now. Edits made offline before a

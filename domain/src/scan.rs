@@ -81,6 +81,18 @@ impl Day {
         }
     }
 
+    /// Midnight UTC of the day, in Unix milliseconds (Howard Hinnant's days-from-civil).
+    #[must_use]
+    pub fn start_unix_ms(self) -> i64 {
+        let (m, d) = (i64::from(self.month), i64::from(self.day));
+        let y = i64::from(self.year) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        (era * 146_097 + doe - 719_468) * 86_400_000
+    }
+
     /// The number of days in `month` of `year` (Gregorian).
     #[must_use]
     pub fn days_in_month(year: u16, month: u8) -> u8 {
@@ -93,6 +105,21 @@ impl Day {
             }
             2 => 28,
             _ => 31,
+        }
+    }
+}
+
+#[cfg(test)]
+mod day_tests {
+    use super::Day;
+
+    #[test]
+    fn a_day_starts_where_its_milliseconds_say() {
+        for ms in [0_u64, 951_782_400_000, 1_796_652_300_000, 4_107_542_400_000] {
+            let day = Day::of_unix_ms(ms);
+            let start = day.start_unix_ms();
+            assert!(start <= ms as i64 && ms as i64 - start < 86_400_000, "{day} {ms}");
+            assert_eq!(Day::of_unix_ms(start as u64), day);
         }
     }
 }

@@ -237,6 +237,10 @@ impl ChangeBytes {
     /// value, the change's message, and the characters it inserts into text objects run
     /// together, so a card number typed one character per operation is still one run.
     #[must_use]
+    ///
+    /// An id the document keeps under an id key (`id`, `line_id`, `item_id`, `by`) in the
+    /// canonical hyphenated form is not text anyone typed, and is left out: its digits can
+    /// look like a card number.
     pub fn texts(&self) -> Option<Vec<String>> {
         let change = self.parse()?.decode();
         let mut texts: Vec<String> = change.message.into_iter().collect();
@@ -246,12 +250,23 @@ impl ChangeBytes {
                 if op.insert {
                     inserted.push_str(&s);
                 }
+                let id_key = matches!(&op.key, automerge::legacy::Key::Map(k)
+                    if matches!(k.as_str(), "id" | "line_id" | "item_id" | "by"));
+                if id_key && is_canonical_uuid(&s) {
+                    continue;
+                }
                 texts.push(s.to_string());
             }
         }
         texts.push(inserted);
         Some(texts)
     }
+}
+
+/// Whether `s` is a UUID as this crate writes one: 36 characters, lower-case hex in
+/// hyphenated groups.
+fn is_canonical_uuid(s: &str) -> bool {
+    s.len() == 36 && Uuid::try_parse(s).is_ok_and(|u| u.hyphenated().to_string() == s)
 }
 
 /// When the job is planned, as Unix milliseconds.
@@ -584,6 +599,15 @@ impl WorkOrder {
             .or_insert_with(|| ChangeBytes(change.raw_bytes().to_vec()));
     }
 
+    /// Adds `bytes` as a change written by `device` itself; whether the set grew (false for
+    /// bytes that are not a change, another actor's change, or one already held).
+    #[must_use]
+    pub fn add_own_change(&mut self, bytes: &ChangeBytes, device: DeviceId) -> bool {
+        let before = self.changes.len();
+        self.add_change(bytes, Some(&actor_for(device)));
+        self.changes.len() > before
+    }
+
     /// Whether the document has its first change.
     #[must_use]
     pub fn exists(&self) -> bool {
@@ -829,6 +853,11 @@ fn issue_invoice(
     if view.status != WorkOrderStatus::Done {
         return Err(WorkOrderError::NotReady("only a completed job is invoiced"));
     }
+    if !view.timers.is_empty() {
+        return Err(WorkOrderError::NotReady(
+            "a labour timer is running on this job: stop it (or discard it) first",
+        ));
+    }
     text(number, "an invoice number")?;
     let obj = tx.put_object(ROOT, "invoice", ObjType::Map).map_err(doc_err)?;
     tx.put(&obj, "number", number.trim()).map_err(doc_err)?;
@@ -863,7 +892,10 @@ fn record_payment(
     let Some(invoice) = &view.invoice else {
         return Err(WorkOrderError::NotReady("a job is paid once its invoice is issued"));
     };
-    if view.payment.is_some() {
+    // "Invoice later" is replaced by the payment when it comes; a payment is final.
+    if view.payment.as_ref().is_some_and(|p| p.method != PaymentMethod::InvoiceLater)
+        || (view.payment.is_some() && method == PaymentMethod::InvoiceLater)
+    {
         return Err(WorkOrderError::AlreadyPaid);
     }
     if let Some(reference) = reference {
@@ -1427,17 +1459,17 @@ fn read_view(doc: &Automerge) -> Option<WorkOrderView> {
         }),
         _ => None,
     };
-    let vehicle = match doc.get(ROOT, "vehicle") {
-        Ok(Some((Value::Object(ObjType::Map), obj))) => Some(Vehicle {
+    // A malformed vehicle is left out; it never hides the job.
+    let vehicle = map_at(doc, "vehicle").and_then(|obj| {
+        Some(Vehicle {
             vin: str_at(doc, &obj, "vin")?,
             year: u16::try_from(int_at(doc, &obj, "year")?).ok()?,
             make: str_at(doc, &obj, "make").unwrap_or_default(),
             model: str_at(doc, &obj, "model").unwrap_or_default(),
             mileage_in: int_at(doc, &obj, "mileage_in").and_then(|m| u32::try_from(m).ok()),
             mileage_out: int_at(doc, &obj, "mileage_out").and_then(|m| u32::try_from(m).ok()),
-        }),
-        _ => None,
-    };
+        })
+    });
     let (estimate, invoice, payment) = read_billing(doc);
     let parts_total: Money = parts.iter().map(|p| p.amount).sum();
     let labour_total: Money = labour.iter().map(|l| l.amount).sum();

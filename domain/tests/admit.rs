@@ -508,6 +508,59 @@ fn work_orders_take_edits_from_their_technician_and_no_card_numbers() {
     assert_eq!(r.refuse(TECH2, &changed(ChangeBytes(vec![1, 2, 3]))).code(), "malformed");
 }
 
+/// A part used moves stock only as the part its own change adds: the same line, item
+/// and quantity, new, and the writer's own change; an id is never read as a card number.
+#[test]
+fn a_part_used_is_the_part_its_change_adds_once() {
+    use thorbis_domain::events::WorkOrderPartUsed;
+    use thorbis_domain::ids::PartLineId;
+    let mut r = Replica::store();
+    let wo = WorkOrderId(u(0x77));
+    let draft = WorkOrderDraft {
+        title: "Boiler service".into(),
+        customer: "Ada".into(),
+        site_address: "1 Main St".into(),
+        window: ScheduledWindow { start_ms: 1_000, end_ms: 5_000 },
+        currency: Currency::USD,
+        checklist: vec![],
+        vehicle: None,
+    };
+    r.hub(&DomainEvent::WorkOrderDispatched(WorkOrderDispatched {
+        work_order_id: wo,
+        location_id: location(TECH),
+        technician: TECH,
+        changes: vec![create(&draft, HUB, 900).expect("a valid draft")],
+    }));
+    let doc = r.state.work_orders[&wo.0].clone();
+    // Digits of a line id that pass the card-number check are still only an id.
+    let line = PartLineId(Uuid::parse_str("41111111-1111-4111-8111-111111111111").unwrap());
+    let used = |device, line: PartLineId, qty: Qty, claimed: Qty| {
+        let edit = WorkOrderEdit::UsePart {
+            line_id: line,
+            item_id: BURGER,
+            name: "Valve".into(),
+            sku: None,
+            qty,
+            unit_price: Money(8_50),
+        };
+        DomainEvent::WorkOrderPartUsed(WorkOrderPartUsed {
+            work_order_id: wo,
+            line_id: line,
+            item_id: BURGER,
+            qty: claimed,
+            change: doc.edit(&edit, device, 2).unwrap(),
+        })
+    };
+    // Claiming more than the change adds, or another device's change, is refused.
+    assert_eq!(r.refuse(TECH, &used(TECH, line, Qty::ONE, Qty::units(50))).code(), "malformed");
+    assert_eq!(r.refuse(TECH, &used(TECH2, line, Qty::ONE, Qty::ONE)).code(), "malformed");
+    assert_eq!(r.send(TECH, &used(TECH, line, Qty::ONE, Qty::ONE)), Ok(()));
+    assert_eq!(r.state.stock[&BURGER.0].on_hand, Qty(-1_000));
+    // The same line again (a replay under a new event) moves nothing more.
+    assert_eq!(r.refuse(TECH, &used(TECH, line, Qty::ONE, Qty::ONE)).code(), "malformed");
+    assert_eq!(r.state.stock[&BURGER.0].on_hand, Qty(-1_000));
+}
+
 #[test]
 fn a_device_writes_only_to_its_own_locations_orders() {
     let (mut r, l) = store_with_order();

@@ -296,7 +296,15 @@ fn concurrent_status_changes_settle_on_the_furthest_along() {
     }
     // Having seen both, the next change replaces the conflict.
     let invoiced = merged.work_orders[&WO.0]
-        .edit(&WorkOrderEdit::SetStatus { status: WorkOrderStatus::Invoiced }, DESK, 3_000)
+        .edit(
+            &WorkOrderEdit::IssueInvoice {
+                number: "INV-1".into(),
+                issued_at_ms: 3_000,
+                taxes: thorbis_domain::tax::TaxBreakdown::default(),
+            },
+            DESK,
+            3_000,
+        )
         .unwrap();
     let mut after = merged.clone();
     after.apply(

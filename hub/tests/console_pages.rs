@@ -1490,3 +1490,145 @@ async fn items_are_imported_from_csv_after_a_preview(
     ensure!(stock.body.contains(",Flat white,4,5,true"), "{}", stock.body);
     Ok(())
 }
+
+/// Posts `form` (owned values) as `owner`.
+async fn post(
+    owner: &mut Browser,
+    path: &str,
+    form: Vec<(&'static str, String)>,
+) -> Result<support::pages::Answer> {
+    let refs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    owner.post(path, &refs).await
+}
+
+/// Enrolls a technician's laptop at `location` with a code made on the devices page.
+async fn enroll_technician(
+    hub: &TestHub,
+    owner: &mut Browser,
+    csrf: &str,
+    location: Uuid,
+) -> Result<Uuid> {
+    let location_text = location.to_string();
+    let issued = owner
+        .post(
+            "/console/devices/codes",
+            &[("csrf", csrf), ("location_id", &location_text), ("role", "technician")],
+        )
+        .await?;
+    let code = issued
+        .body
+        .split("id=\"enrollment-code\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .context("the code is shown")?
+        .to_owned();
+    let key = thorbis_sync_protocol::DeviceKey::from_seed(&[7; 32])?;
+    let (status, enrolled) = hub.enroll_raw(&code, &key).await?;
+    ensure!(status == StatusCode::OK, "{status} {enrolled}");
+    Ok(enrolled["credential"]["device_id"].as_str().context("id")?.parse()?)
+}
+
+/// The dispatch board: a job made from the form (a repair order, its VIN checked), the
+/// jobs nobody has, assigning one to a technician's laptop, and the job's page where the
+/// dispatcher adds a note and moves the window, each shown in its history.
+#[tokio::test]
+async fn the_dispatch_board_makes_assigns_and_edits_jobs() -> Result<()> {
+    let hub = TestHub::start().await?;
+    let (tenant, location) = hub.tenant("Plumbing").await?;
+    hub.console_user(tenant, "owner@plumbing.example", "owner").await?;
+    let mut owner = Browser::new(&hub.base)?;
+    ensure!(
+        owner.sign_in(tenant, "owner@plumbing.example", CONSOLE_PASSWORD).await?.status
+            == StatusCode::SEE_OTHER
+    );
+    // A technician's laptop, enrolled with a code made on the devices page.
+    let devices = owner.get("/console/devices").await?;
+    let csrf = field(&devices.body, "csrf")?;
+    let laptop = enroll_technician(&hub, &mut owner, &csrf, location).await?;
+
+    let board = owner.get("/console/dispatch").await?;
+    ensure!(
+        board.status == StatusCode::OK
+            && board.body.contains(&format!("data-technician=\"{laptop}\""))
+    );
+    let day = thorbis_domain::scan::Day::of_unix_ms(NOW_MS).to_string();
+    let job = |vin: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("title", "Brake service".to_owned()),
+            ("customer", "Grace Hopper".to_owned()),
+            ("site_address", "Bay 2".to_owned()),
+            ("day", day.clone()),
+            ("start", "10:30".to_owned()),
+            ("hours", "1.5".to_owned()),
+            ("currency", "USD".to_owned()),
+            ("checklist", "Check pads\nCheck discs".to_owned()),
+            ("vin", vin.to_owned()),
+            ("year", "2019".to_owned()),
+            ("make", "Honda".to_owned()),
+            ("model", "Civic".to_owned()),
+        ]
+    };
+    // A mistyped VIN is refused with what to fix, the form kept.
+    let refused = post(&mut owner, "/console/dispatch/jobs", job("1HGCM82633A004353")).await?;
+    ensure!(refused.status == StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.status);
+    ensure!(
+        refused.body.contains("check digit") && refused.body.contains("Grace Hopper"),
+        "{}",
+        refused.body
+    );
+    let made = post(&mut owner, "/console/dispatch/jobs", job("1HGCM82633A004352")).await?;
+    ensure!(made.status == StatusCode::SEE_OTHER, "{} {}", made.status, made.body);
+    let page = made.location.clone().context("the job's page")?;
+    let id: Uuid = page
+        .trim_start_matches("/console/dispatch/jobs/")
+        .split('?')
+        .next()
+        .context("id")?
+        .parse()?;
+    let board = owner.get(&format!("/console/dispatch?day={day}")).await?;
+    let unassigned = board.body.split("id=\"unassigned\"").nth(1).context("the unassigned list")?;
+    ensure!(unassigned.contains(&format!("data-job=\"{id}\"")), "{}", board.body);
+
+    let assigned = post(
+        &mut owner,
+        &format!("/console/dispatch/jobs/{id}/assign"),
+        vec![("csrf", csrf.clone()), ("technician", laptop.to_string())],
+    )
+    .await?;
+    ensure!(assigned.status == StatusCode::SEE_OTHER, "{}", assigned.status);
+    let board = owner.get(&format!("/console/dispatch?day={day}")).await?;
+    let theirs =
+        board.body.split(&format!("data-technician=\"{laptop}\"")).nth(1).context("panel")?;
+    ensure!(
+        theirs.contains(&format!("data-job=\"{id}\"")) && theirs.contains("10:30"),
+        "{}",
+        board.body
+    );
+
+    for (what, form) in [
+        ("note", vec![("csrf", csrf.clone()), ("text", "Customer waits in the lounge".to_owned())]),
+        (
+            "window",
+            vec![
+                ("csrf", csrf.clone()),
+                ("day", day.clone()),
+                ("start", "14:00".to_owned()),
+                ("hours", "2".to_owned()),
+            ],
+        ),
+    ] {
+        let done = post(&mut owner, &format!("/console/dispatch/jobs/{id}/{what}"), form).await?;
+        ensure!(done.status == StatusCode::SEE_OTHER, "{what}: {} {}", done.status, done.body);
+    }
+    let job_page = owner.get(&format!("/console/dispatch/jobs/{id}")).await?;
+    ensure!(job_page.body.contains("Customer waits in the lounge"), "{}", job_page.body);
+    ensure!(
+        job_page.body.contains("14:00–16:00 UTC")
+            && job_page.body.contains("VIN <code>1HGCM82633A004352"),
+        "{}",
+        job_page.body
+    );
+    ensure!(job_page.body.contains("Scheduled"), "the history starts: {}", job_page.body);
+    hub.stop().await
+}

@@ -198,17 +198,10 @@ async fn render(
     typed: Typed,
     status: StatusCode,
 ) -> Result<Response, UiError> {
-    let (me, view, mut items, stock) = state
+    let (me, view, mut items) = state
         .with_store(move |store| {
-            let view = store.work_order(id)?;
             let items: Vec<_> = store.items()?.into_iter().filter(|i| i.active).collect();
-            let stock =
-                    items.iter().map(|i| Ok((i.id, store.stock_on_hand(i.id)?))).collect::<Result<
-                        std::collections::BTreeMap<ItemId, Qty>,
-                        thorbis_agent::StoreError,
-                    >>(
-                    )?;
-            Ok((store.device_id(), view, items, stock))
+            Ok((store.device_id(), store.work_order(id)?, items))
         })
         .await?;
     let view = view.ok_or(UiError::NotFound)?;
@@ -243,7 +236,6 @@ async fn render(
         me,
         typed,
         items,
-        stock,
     };
     let body = html! {
         p { a.btn.ghost href="/field" { "← My day" } }
@@ -286,7 +278,6 @@ struct Job {
     me: DeviceId,
     typed: Typed,
     items: Vec<thorbis_domain::catalog::Item>,
-    stock: std::collections::BTreeMap<ItemId, Qty>,
 }
 
 /// The vehicle (for a repair order) and the status with its history.
@@ -415,7 +406,6 @@ fn figure_sections(j: &Job) -> Markup {
                             @for item in &j.items {
                                 option value=(item.id.0) {
                                     (item.name) " · " (item.price.format(j.cur))
-                                    @if item.track_stock { " · " (j.stock.get(&item.id).copied().unwrap_or(Qty::ZERO)) " in stock" }
                                 }
                             }
                         }
@@ -827,6 +817,9 @@ pub(crate) async fn invoice_pdf(
     let view = state.with_store(move |s| s.work_order(id)).await?.ok_or(UiError::NotFound)?;
     let number = view.invoice.as_ref().ok_or(UiError::NotFound)?.number.clone();
     let pdf = thorbis_web::pdf::invoice(&view, BUSINESS).ok_or(UiError::NotFound)?;
+    // The number is the document's: only its letters, digits and hyphens go into a header.
+    let number: String =
+        number.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(40).collect();
     let disposition = format!("inline; filename=\"{number}.pdf\"");
     Ok((
         [

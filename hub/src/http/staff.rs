@@ -71,11 +71,15 @@ pub(super) struct StaffRequest {
 }
 
 fn parse_role(role: &str) -> Result<Role> {
-    serde_json::from_value(Value::String(role.to_owned())).map_err(|_| {
-        Error::BadRequest(format!(
-            "role must be cashier, server, kitchen, manager or owner, not {role:?}"
-        ))
-    })
+    // A technician signs in on a laptop with its own PIN, never as published staff.
+    serde_json::from_value(Value::String(role.to_owned()))
+        .ok()
+        .filter(|r| *r != Role::Technician)
+        .ok_or_else(|| {
+            Error::BadRequest(format!(
+                "role must be cashier, server, kitchen, manager or owner, not {role:?}"
+            ))
+        })
 }
 
 pub(super) async fn admin_upsert(

@@ -43,26 +43,26 @@ const MAX_CHECKLIST: usize = 100;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewWorkOrder {
-    title: String,
-    customer: String,
-    site_address: String,
-    window_start_ms: i64,
-    window_end_ms: i64,
-    currency: String,
+    pub(super) title: String,
+    pub(super) customer: String,
+    pub(super) site_address: String,
+    pub(super) window_start_ms: i64,
+    pub(super) window_end_ms: i64,
+    pub(super) currency: String,
     #[serde(default)]
-    checklist: Vec<String>,
+    pub(super) checklist: Vec<String>,
     /// For a repair order.
     #[serde(default)]
-    vehicle: Option<NewVehicle>,
+    pub(super) vehicle: Option<NewVehicle>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewVehicle {
-    vin: String,
-    year: u16,
-    make: String,
-    model: String,
+    pub(super) vin: String,
+    pub(super) year: u16,
+    pub(super) make: String,
+    pub(super) model: String,
 }
 
 #[derive(Deserialize)]
@@ -71,7 +71,7 @@ pub(super) struct Assign {
     technician: Uuid,
 }
 
-fn currency(code: &str) -> Result<Currency> {
+pub(super) fn currency(code: &str) -> Result<Currency> {
     [Currency::USD, Currency::EUR, Currency::GBP, Currency::JPY]
         .into_iter()
         .find(|c| c.code() == code)
@@ -86,6 +86,13 @@ pub(super) async fn create_in(
     tenant: Uuid,
     req: NewWorkOrder,
 ) -> Result<Json<Value>> {
+    let draft = draft_of(req)?;
+    let work_order_id = work_orders::create(state.store(), tenant, &draft).await?;
+    Ok(Json(json!({ "work_order_id": work_order_id })))
+}
+
+/// The draft a request describes, its checklist items given fresh ids.
+pub(super) fn draft_of(req: NewWorkOrder) -> Result<WorkOrderDraft> {
     if req.checklist.len() > MAX_CHECKLIST {
         return Err(Error::BadRequest(format!("at most {MAX_CHECKLIST} checklist items")));
     }
@@ -111,8 +118,7 @@ pub(super) async fn create_in(
             .collect(),
         vehicle,
     };
-    let work_order_id = work_orders::create(state.store(), tenant, &draft).await?;
-    Ok(Json(json!({ "work_order_id": work_order_id })))
+    Ok(draft)
 }
 
 /// Assigns (or reassigns) a work order to a technician device (admin and console).

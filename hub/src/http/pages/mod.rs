@@ -20,6 +20,7 @@ mod alerts;
 mod catalog;
 mod device;
 mod devices;
+mod dispatch;
 mod home;
 mod import;
 mod locations;
@@ -84,6 +85,11 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/staff", get(staff::list).post(staff::create))
         .route("/console/staff/new", get(staff::new))
         .route("/console/staff/{id}", get(staff::edit).post(staff::update))
+        .route("/console/dispatch", get(dispatch::board))
+        .route("/console/dispatch/jobs", post(dispatch::create))
+        .route("/console/dispatch/jobs/{id}", get(dispatch::job))
+        .route("/console/dispatch/jobs/{id}/assign", post(dispatch::assign))
+        .route("/console/dispatch/jobs/{id}/{what}", post(dispatch::edit))
         .route("/console/alerts", get(alerts::page))
         .route("/console/alerts/{id}/acknowledge", post(alerts::acknowledge))
         .route("/console/devices", get(devices::list))
@@ -235,11 +241,12 @@ fn path_id(id: &str, what: &str) -> Result<Uuid, Error> {
 }
 
 /// The sections of the console, in the bar's order: path, label, screen name.
-const SECTIONS: [(&str, &str, &str); 8] = [
+const SECTIONS: [(&str, &str, &str); 9] = [
     ("/console", "Home", "console-home"),
     ("/console/reports", "Reports", "console-reports"),
     ("/console/locations", "Locations", "console-locations"),
     ("/console/devices", "Devices", "console-devices"),
+    ("/console/dispatch", "Dispatch", "console-dispatch"),
     ("/console/catalog", "Catalog", "console-catalog"),
     ("/console/staff", "Staff", "console-staff"),
     ("/console/alerts", "Alerts", "console-alerts"),
