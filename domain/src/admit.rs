@@ -877,7 +877,10 @@ fn places(
             | StockReason::Adjust { .. }
             | StockReason::Count { .. } => Ok(()),
         },
-        E::WorkOrderChanged(e) => assigned(e.work_order_id, device, cx),
+        E::WorkOrderChanged(e) => {
+            assigned(e.work_order_id, device, cx)?;
+            figures_hold(e.work_order_id, &e.change, device, cx)
+        }
         E::WorkOrderPartUsed(e) => {
             assigned(e.work_order_id, device, cx)?;
             part_added(e, device, cx)
@@ -923,6 +926,62 @@ fn part_added(e: &WorkOrderPartUsed, device: DeviceId, cx: &impl ReadModel) -> R
     let line = view.parts.iter().find(|p| p.line_id == Some(e.line_id)).ok_or_else(refused)?;
     if line.item_id != Some(e.item_id) || line.qty != e.qty {
         return Err(refused().into());
+    }
+    Ok(())
+}
+
+/// A device's change leaves the job's money consistent: an invoice adds up (its total is
+/// its subtotal and the tax added on top, its taxes sum to its tax figures, every amount in
+/// range), a job is invoiced only with its invoice, and a payment is of the invoice's total
+/// (nothing for "invoice later"). The domain's own edits always do; a forged change that
+/// writes figures of its choosing does not.
+fn figures_hold(
+    id: WorkOrderId,
+    change: &ChangeBytes,
+    device: DeviceId,
+    cx: &impl ReadModel,
+) -> Result<(), Failure> {
+    use crate::work_order::{PaymentMethod, WorkOrderStatus};
+    let mut order = cx.get::<WorkOrder>(id.0)?.unwrap_or_default();
+    // A change that is not the writer's own, or held already, changes nothing here.
+    if !order.add_own_change(change, device) {
+        return Ok(());
+    }
+    let Some(view) = order.view() else { return Ok(()) };
+    let refused = |reason: &str| -> Failure {
+        Quarantine::Malformed { kind: "work_order.changed".to_owned(), reason: reason.to_owned() }
+            .into()
+    };
+    if view.status == WorkOrderStatus::Invoiced && view.invoice.is_none() {
+        return Err(refused("it marks the job invoiced without an invoice"));
+    }
+    let Some(invoice) = &view.invoice else {
+        return if view.payment.is_some() {
+            Err(refused("it records a payment with no invoice"))
+        } else {
+            Ok(())
+        };
+    };
+    let sum = |inclusive: bool| -> Money {
+        invoice.taxes.iter().filter(|t| t.inclusive == inclusive).map(|t| t.tax).sum()
+    };
+    let in_range = [invoice.subtotal, invoice.total, invoice.tax_exclusive, invoice.tax_inclusive]
+        .into_iter()
+        .chain(invoice.taxes.iter().flat_map(|t| [t.base, t.tax]))
+        .all(|m| (Money::ZERO..=MAX_TOTAL).contains(&m));
+    if !in_range
+        || invoice.total != invoice.subtotal + invoice.tax_exclusive
+        || invoice.tax_exclusive != sum(false)
+        || invoice.tax_inclusive != sum(true)
+    {
+        return Err(refused("its invoice does not add up"));
+    }
+    if let Some(payment) = &view.payment {
+        let due =
+            if payment.method == PaymentMethod::InvoiceLater { Money::ZERO } else { invoice.total };
+        if payment.amount != due {
+            return Err(refused("its payment is not the invoice's total"));
+        }
     }
     Ok(())
 }

@@ -561,6 +561,66 @@ fn a_part_used_is_the_part_its_change_adds_once() {
     assert_eq!(r.state.stock[&BURGER.0].on_hand, Qty(-1_000));
 }
 
+/// Money a device writes into a job must add up: a forged invoice or payment is held back,
+/// the domain's own invoice and payment are not.
+#[test]
+fn a_forged_invoice_or_payment_is_held_back() {
+    use automerge::ReadDoc as _;
+    use automerge::transaction::Transactable as _;
+    use thorbis_domain::work_order::{PaymentMethod, WorkOrderStatus};
+    let mut r = Replica::store();
+    let wo = WorkOrderId(u(0x77));
+    let draft = WorkOrderDraft {
+        title: "Boiler service".into(),
+        customer: "Ada".into(),
+        site_address: "1 Main St".into(),
+        window: ScheduledWindow { start_ms: 1_000, end_ms: 5_000 },
+        currency: Currency::USD,
+        checklist: vec![],
+        vehicle: None,
+    };
+    r.hub(&DomainEvent::WorkOrderDispatched(WorkOrderDispatched {
+        work_order_id: wo,
+        location_id: location(TECH),
+        technician: TECH,
+        changes: vec![create(&draft, HUB, 900).expect("a valid draft")],
+    }));
+    let changed =
+        |change| DomainEvent::WorkOrderChanged(WorkOrderChanged { work_order_id: wo, change });
+    let edit =
+        |r: &Replica, e: WorkOrderEdit| r.state.work_orders[&wo.0].edit(&e, TECH, 2).unwrap();
+    for status in [WorkOrderStatus::EnRoute, WorkOrderStatus::Done] {
+        let change = edit(&r, WorkOrderEdit::SetStatus { status });
+        assert_eq!(r.send(TECH, &changed(change)), Ok(()));
+    }
+    // Written straight with Automerge: the job "invoiced" with no invoice, then an invoice
+    // whose total is not its subtotal.
+    let forge = |r: &Replica, total: Option<i64>| {
+        let mut am = r.state.work_orders[&wo.0].document().with_actor(actor_for(TECH));
+        let mut tx = am.transaction();
+        tx.put(automerge::ROOT, "status", "invoiced").unwrap();
+        if let Some(total) = total {
+            let inv = tx.put_object(automerge::ROOT, "invoice", automerge::ObjType::Map).unwrap();
+            tx.put(&inv, "number", "INV-1").unwrap();
+            tx.put(&inv, "subtotal", 50_00_i64).unwrap();
+            tx.put(&inv, "total", total).unwrap();
+        }
+        let (hash, _) = tx.commit();
+        ChangeBytes(am.get_change_by_hash(&hash.unwrap()).unwrap().raw_bytes().to_vec())
+    };
+    assert_eq!(r.refuse(TECH, &changed(forge(&r, None))).code(), "malformed");
+    assert_eq!(r.refuse(TECH, &changed(forge(&r, Some(1)))).code(), "malformed");
+    // The domain's invoice and payment pass.
+    let invoice = WorkOrderEdit::IssueInvoice {
+        number: "INV-1".into(),
+        issued_at_ms: 3,
+        taxes: thorbis_domain::tax::TaxBreakdown::default(),
+    };
+    assert_eq!(r.send(TECH, &changed(edit(&r, invoice))), Ok(()));
+    let paid = WorkOrderEdit::RecordPayment { method: PaymentMethod::Cash, reference: None };
+    assert_eq!(r.send(TECH, &changed(edit(&r, paid))), Ok(()));
+}
+
 #[test]
 fn a_device_writes_only_to_its_own_locations_orders() {
     let (mut r, l) = store_with_order();

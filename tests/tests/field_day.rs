@@ -30,6 +30,8 @@ use thorbis_domain::work_order::{WorkOrderStatus, WorkOrderView};
 use thorbis_hub::testing::fresh_database;
 use uuid::Uuid;
 
+#[path = "../../agent/ui/tests/support/browser.rs"]
+mod browser;
 #[path = "support/hub.rs"]
 mod hub;
 #[path = "support/ui.rs"]
@@ -58,6 +60,52 @@ async fn serve_ui(
         let _ = stopped.await;
     }));
     Ok((base, stop))
+}
+
+/// Technician mode in headless Chromium, with screenshots beside the UI tests'.
+async fn browser_walk(base: &str, job: Uuid) -> Result<()> {
+    browser::with_chromium(async |chromium| {
+        let page = chromium.open(&format!("{base}/signin")).await?;
+        browser::sign_in(
+            &page,
+            &format!("{base}/signin"),
+            "Technician",
+            PIN,
+            "location.pathname === '/field'",
+        )
+        .await?;
+        browser::wait_for(
+            &page,
+            "both jobs",
+            "document.querySelectorAll('[data-ready=true]').length === 2",
+        )
+        .await?;
+        browser::screenshot(&page, "field-my-day").await?;
+        browser::click_and_load(
+            &page,
+            &format!("[data-job='{job}'] a"),
+            "!!document.getElementById('job-notes')",
+        )
+        .await?;
+        browser::fill(&page, "#note-text", "Left the old valve with the customer").await?;
+        page.find_element("#add-note").await?.click().await?;
+        browser::wait_for(
+            &page,
+            "the note on the page",
+            "document.getElementById('notes').innerText.includes('Left the old valve')",
+        )
+        .await?;
+        browser::screenshot(&page, "field-job").await?;
+        browser::click_and_load(
+            &page,
+            "#invoice-page",
+            "!!document.getElementById('invoice-lines')",
+        )
+        .await?;
+        browser::screenshot(&page, "field-invoice-page").await?;
+        Ok(())
+    })
+    .await
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -226,6 +274,9 @@ async fn a_technician_works_two_jobs_offline_while_the_office_edits_them() -> Re
         invoices.push(tech.bytes(&format!("{path}/invoice.pdf")).await?);
     }
     ensure!(page("/field").await.contains("Leaking tap"));
+    // The same screens in a browser, still offline: sign in on the PIN pad, the day, a
+    // job (a note added through the page's own form), its invoice.
+    browser_walk(&base, jobs[0]).await?;
 
     // Back online: everything both sides wrote meets.
     laptop.go_online(5)?;

@@ -380,7 +380,7 @@ fn figure_sections(j: &Job) -> Markup {
         section.panel #job-parts {
             h2 { "Parts" }
             @if j.view.parts.is_empty() { p.muted { "No parts yet." } }
-            table #parts {
+            table.list #parts {
                 @if !j.view.parts.is_empty() {
                     thead { tr { th { "Part" } th.num { "Qty" } th.num { "Price" } th.num { "Amount" } } }
                 }
@@ -418,7 +418,7 @@ fn figure_sections(j: &Job) -> Markup {
         section.panel #job-labour {
             h2 { "Labour" }
             @if j.view.labour.is_empty() { p.muted { "No labour yet." } }
-            table #labour {
+            table.list #labour {
                 tbody {
                     @for l in &j.view.labour {
                         tr { td { (l.minutes) " min" } td.num { (l.rate_per_hour.format(j.cur)) " / h" } td.num { (l.amount.format(j.cur)) } }
