@@ -1286,11 +1286,10 @@ fn maps_in(doc: &Automerge, key: &str) -> Vec<ObjId> {
     let Ok(Some((Value::Object(ObjType::List), list))) = doc.get(ROOT, key) else {
         return Vec::new();
     };
-    (0..doc.length(&list))
-        .filter_map(|i| match doc.get(&list, i) {
-            Ok(Some((Value::Object(ObjType::Map), obj))) => Some(obj),
-            _ => None,
-        })
+    // One pass over the list: reading it index by index costs a walk per index.
+    doc.list_range(&list, ..)
+        .filter(|item| matches!(item.value, automerge::ValueRef::Object(ObjType::Map)))
+        .map(|item| item.id())
         .collect()
 }
 
