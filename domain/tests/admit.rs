@@ -452,8 +452,8 @@ fn forged_change(
     ChangeBytes(am.get_change_by_hash(&hash.unwrap()).unwrap().raw_bytes().to_vec())
 }
 
-#[test]
-fn work_orders_take_edits_from_their_technician_and_no_card_numbers() {
+/// A store that holds a work order the hub dispatched to `TECH`.
+fn job_at_tech() -> (Replica, WorkOrderId) {
     let mut r = Replica::store();
     let wo = WorkOrderId(u(0x77));
     let draft = WorkOrderDraft {
@@ -465,13 +465,18 @@ fn work_orders_take_edits_from_their_technician_and_no_card_numbers() {
         checklist: vec![],
         vehicle: None,
     };
-    let first = create(&draft, HUB, 900).expect("a valid draft");
     r.hub(&DomainEvent::WorkOrderDispatched(WorkOrderDispatched {
         work_order_id: wo,
         location_id: location(TECH),
         technician: TECH,
-        changes: vec![first],
+        changes: vec![create(&draft, HUB, 900).expect("a valid draft")],
     }));
+    (r, wo)
+}
+
+#[test]
+fn work_orders_take_edits_from_their_technician_and_no_card_numbers() {
+    let (mut r, wo) = job_at_tech();
     let doc = r.state.work_orders[&wo.0].clone();
     let changed =
         |change| DomainEvent::WorkOrderChanged(WorkOrderChanged { work_order_id: wo, change });
@@ -514,23 +519,7 @@ fn work_orders_take_edits_from_their_technician_and_no_card_numbers() {
 fn a_part_used_is_the_part_its_change_adds_once() {
     use thorbis_domain::events::WorkOrderPartUsed;
     use thorbis_domain::ids::PartLineId;
-    let mut r = Replica::store();
-    let wo = WorkOrderId(u(0x77));
-    let draft = WorkOrderDraft {
-        title: "Boiler service".into(),
-        customer: "Ada".into(),
-        site_address: "1 Main St".into(),
-        window: ScheduledWindow { start_ms: 1_000, end_ms: 5_000 },
-        currency: Currency::USD,
-        checklist: vec![],
-        vehicle: None,
-    };
-    r.hub(&DomainEvent::WorkOrderDispatched(WorkOrderDispatched {
-        work_order_id: wo,
-        location_id: location(TECH),
-        technician: TECH,
-        changes: vec![create(&draft, HUB, 900).expect("a valid draft")],
-    }));
+    let (mut r, wo) = job_at_tech();
     let doc = r.state.work_orders[&wo.0].clone();
     // Digits of a line id that pass the card-number check are still only an id.
     let line = PartLineId(Uuid::parse_str("41111111-1111-4111-8111-111111111111").unwrap());
@@ -568,23 +557,7 @@ fn a_forged_invoice_or_payment_is_held_back() {
     use automerge::ReadDoc as _;
     use automerge::transaction::Transactable as _;
     use thorbis_domain::work_order::{PaymentMethod, WorkOrderStatus};
-    let mut r = Replica::store();
-    let wo = WorkOrderId(u(0x77));
-    let draft = WorkOrderDraft {
-        title: "Boiler service".into(),
-        customer: "Ada".into(),
-        site_address: "1 Main St".into(),
-        window: ScheduledWindow { start_ms: 1_000, end_ms: 5_000 },
-        currency: Currency::USD,
-        checklist: vec![],
-        vehicle: None,
-    };
-    r.hub(&DomainEvent::WorkOrderDispatched(WorkOrderDispatched {
-        work_order_id: wo,
-        location_id: location(TECH),
-        technician: TECH,
-        changes: vec![create(&draft, HUB, 900).expect("a valid draft")],
-    }));
+    let (mut r, wo) = job_at_tech();
     let changed =
         |change| DomainEvent::WorkOrderChanged(WorkOrderChanged { work_order_id: wo, change });
     let edit =

@@ -240,22 +240,8 @@ async fn devices_get_codes_and_are_revoked_and_tenants_see_only_their_own() -> R
 
     let page = owner.get("/console/devices").await?;
     let csrf = field(&page.body, "csrf")?;
-    let location_text = location.to_string();
-    let issued = owner
-        .post(
-            "/console/devices/codes",
-            &[("csrf", &csrf), ("location_id", &location_text), ("role", "kds")],
-        )
-        .await?;
-    ensure!(issued.status == StatusCode::OK, "{} {}", issued.status, issued.body);
-    let code = issued
-        .body
-        .split("id=\"enrollment-code\">")
-        .nth(1)
-        .and_then(|s| s.split('<').next())
-        .context("the code is shown")?
-        .to_owned();
-    ensure!(issued.body.contains("<svg class=\"qr\""), "a QR code is drawn");
+    let (issued, code) = issue_code(&mut owner, &csrf, location, "kds").await?;
+    ensure!(issued.contains("<svg class=\"qr\""), "a QR code is drawn");
     let key = thorbis_sync_protocol::DeviceKey::from_seed(&[42; 32])?;
     let (status, enrolled) = hub.enroll_raw(&code, &key).await?;
     ensure!(status == StatusCode::OK, "{status} {enrolled}");
@@ -1501,20 +1487,22 @@ async fn post(
     owner.post(path, &refs).await
 }
 
-/// Enrolls a technician's laptop at `location` with a code made on the devices page.
-async fn enroll_technician(
-    hub: &TestHub,
+/// Makes an enrollment code for `role` at `location` on the devices page: the page, and
+/// the code it shows.
+async fn issue_code(
     owner: &mut Browser,
     csrf: &str,
     location: Uuid,
-) -> Result<Uuid> {
+    role: &str,
+) -> Result<(String, String)> {
     let location_text = location.to_string();
     let issued = owner
         .post(
             "/console/devices/codes",
-            &[("csrf", csrf), ("location_id", &location_text), ("role", "technician")],
+            &[("csrf", csrf), ("location_id", &location_text), ("role", role)],
         )
         .await?;
+    ensure!(issued.status == StatusCode::OK, "{} {}", issued.status, issued.body);
     let code = issued
         .body
         .split("id=\"enrollment-code\">")
@@ -1522,6 +1510,17 @@ async fn enroll_technician(
         .and_then(|s| s.split('<').next())
         .context("the code is shown")?
         .to_owned();
+    Ok((issued.body, code))
+}
+
+/// Enrolls a technician's laptop at `location` with a code made on the devices page.
+async fn enroll_technician(
+    hub: &TestHub,
+    owner: &mut Browser,
+    csrf: &str,
+    location: Uuid,
+) -> Result<Uuid> {
+    let (_, code) = issue_code(owner, csrf, location, "technician").await?;
     let key = thorbis_sync_protocol::DeviceKey::from_seed(&[7; 32])?;
     let (status, enrolled) = hub.enroll_raw(&code, &key).await?;
     ensure!(status == StatusCode::OK, "{status} {enrolled}");

@@ -9,6 +9,7 @@
 //! - [`form`]: typed text to values (counts, short text, money in minor units) with
 //!   messages a cashier can act on.
 //! - [`respond`]: post-then-redirect, and URLs with encoded query values.
+//! - [`when`]: times in UTC as every screen and document writes them.
 //! - [`pdf`]: a work order's invoice as a one-page PDF, from the domain's figures.
 //!
 //! Everything renders through [`maud`]: a value interpolated into a template is escaped by
@@ -25,5 +26,6 @@ pub mod layout;
 pub mod pdf;
 pub mod respond;
 pub mod tokens;
+pub mod when;
 
 pub use maud::{DOCTYPE, Markup, Render, html};

@@ -5,8 +5,9 @@
 
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 use thorbis_domain::Money;
-use thorbis_domain::scan::Day;
 use thorbis_domain::work_order::WorkOrderView;
+
+use crate::when::when;
 
 /// A4, in points.
 const PAGE: (f32, f32) = (595.0, 842.0);
@@ -128,12 +129,6 @@ pub fn invoice(view: &WorkOrderView, business: &str) -> Option<Vec<u8>> {
 fn percent(ppm: u32) -> String {
     let text = format!("{}.{:04}", ppm / 10_000, ppm % 10_000);
     format!("{}%", text.trim_end_matches('0').trim_end_matches('.'))
-}
-
-fn when(ms: i64) -> String {
-    let ms = u64::try_from(ms).unwrap_or(0);
-    let minutes = ms / 60_000;
-    format!("{} {:02}:{:02}", Day::of_unix_ms(ms), (minutes / 60) % 24, minutes % 60)
 }
 
 /// Text as `WinAnsi` bytes: Latin-1 passes, anything else is `?`.

@@ -18,6 +18,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
+use thorbis_domain::Currency;
 use thorbis_domain::command::Command;
 use thorbis_domain::ids::{ChecklistItemId, ItemId, PartLineId, WorkOrderId};
 use thorbis_domain::money::Qty;
@@ -25,11 +26,11 @@ use thorbis_domain::scan::Day;
 use thorbis_domain::work_order::{
     MAX_TEXT, MileageAt, PaymentMethod, WorkOrderEdit, WorkOrderStatus, WorkOrderView,
 };
-use thorbis_domain::{Currency, Money};
 use thorbis_sync_protocol::DeviceId;
 use thorbis_web::components::{Input, figure, figures, hidden, labelled};
 use thorbis_web::form::{self, Fields};
 use thorbis_web::respond::{Href, post_then_redirect};
+use thorbis_web::when::{clock, when};
 use uuid::Uuid;
 
 use super::access::FieldTech;
@@ -44,17 +45,6 @@ const BUSINESS: &str = "Thorbis Edge";
 
 /// The most units of one part a form takes (the domain's own limit).
 const MAX_PART_UNITS: usize = 4;
-
-/// `HH:MM` of a Unix ms time, UTC (the laptop's time zone is not configured yet).
-fn clock(ms: i64) -> String {
-    let minutes = u64::try_from(ms).unwrap_or(0) / 60_000;
-    format!("{:02}:{:02}", (minutes / 60) % 24, minutes % 60)
-}
-
-/// `2026-12-07 14:00` of a Unix ms time, UTC.
-fn when(ms: i64) -> String {
-    format!("{} {}", Day::of_unix_ms(u64::try_from(ms).unwrap_or(0)), clock(ms))
-}
 
 /// A job's window: `2026-12-07 14:00–16:00 UTC`, the end's day named only if it differs.
 fn window(view: &WorkOrderView) -> String {
@@ -218,7 +208,7 @@ async fn render(
         .collect();
     let last_rate = view.labour.last().map(|l| l.rate_per_hour);
     let rate_text = if typed.rate.is_empty() {
-        last_rate.map(|r| plain_amount(r, cur)).unwrap_or_default()
+        last_rate.map(|r| r.format(cur)).unwrap_or_default()
     } else {
         typed.rate.clone()
     };
@@ -554,27 +544,18 @@ fn forward(now: WorkOrderStatus, next: WorkOrderStatus) -> bool {
         && next.precedence() > now.precedence()
 }
 
-/// An amount as typed into a form (`85.00`), no currency sign.
-fn plain_amount(amount: Money, currency: Currency) -> String {
-    let exp = u32::from(currency.exponent);
-    if exp == 0 {
-        return amount.0.to_string();
-    }
-    let unit = 10_i64.pow(exp);
-    format!("{}.{:0width$}", amount.0 / unit, amount.0 % unit, width = exp as usize)
-}
-
 /// Runs an edit of job `id` (or refuses it inline with what was typed kept).
 async fn commit(
     state: &UiState,
     who: &SignedIn,
     id: WorkOrderId,
+    currency: Currency,
     command: Result<Command, String>,
     fields: &Fields,
     done: &str,
 ) -> Result<Response, UiError> {
     let refusal = match command {
-        Ok(command) => run(state, vec![command], currency_of(state, id).await?).await?.err(),
+        Ok(command) => run(state, vec![command], currency).await?.err(),
         Err(e) => Some(e),
     };
     let to = || Href::new(format!("/field/jobs/{}", id.0)).param("msg", done).into_string();
@@ -606,14 +587,11 @@ fn edit_command(
     }
 }
 
-async fn device(state: &UiState) -> Result<DeviceId, UiError> {
-    state.with_store(|s| Ok(s.device_id())).await
-}
-
-/// The job's currency (for amounts typed into its forms).
-async fn currency_of(state: &UiState, id: WorkOrderId) -> Result<Currency, UiError> {
+/// This laptop's device id and the job's currency (for amounts typed into its forms, and
+/// refusals), in one read; not found for a job the laptop does not hold.
+async fn context(state: &UiState, id: WorkOrderId) -> Result<(DeviceId, Currency), UiError> {
     state
-        .with_store(move |s| Ok(s.work_order(id)?.map(|v| v.currency)))
+        .with_store(move |s| Ok(s.work_order(id)?.map(|v| (s.device_id(), v.currency))))
         .await?
         .ok_or(UiError::NotFound)
 }
@@ -626,8 +604,7 @@ pub(crate) async fn post(
     Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
     let id = job_id(&id)?;
-    let me = device(&state).await?;
-    let currency = currency_of(&state, id).await?;
+    let (me, currency) = context(&state, id).await?;
     let edit = |e: WorkOrderEdit| Ok(edit_command(&state, me, id, e));
     let (command, done): (Result<Command, String>, &str) = match what.as_str() {
         "status" => (
@@ -675,7 +652,7 @@ pub(crate) async fn post(
         ),
         _ => return Err(UiError::NotFound),
     };
-    commit(&state, &who, id, command, &fields, done).await
+    commit(&state, &who, id, currency, command, &fields, done).await
 }
 
 /// `POST /field/jobs/{id}/checklist/{item}`: `done` is `1` to tick, `0` to untick.
@@ -687,14 +664,14 @@ pub(crate) async fn tick(
 ) -> Result<Response, UiError> {
     let id = job_id(&id)?;
     let item_id = Uuid::try_parse(&item).map(ChecklistItemId).map_err(|_| UiError::NotFound)?;
-    let me = device(&state).await?;
+    let (me, currency) = context(&state, id).await?;
     let command = match fields.get("done") {
         "1" => Ok(true),
         "0" => Ok(false),
         _ => Err("Tick or untick the item.".to_owned()),
     }
     .map(|done| edit_command(&state, me, id, WorkOrderEdit::TickChecklistItem { item_id, done }));
-    commit(&state, &who, id, command, &fields, "ticked").await
+    commit(&state, &who, id, currency, command, &fields, "ticked").await
 }
 
 /// `POST /field/jobs/{id}/timer/{start|stop|discard}`.
@@ -705,11 +682,10 @@ pub(crate) async fn timer(
     Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
     let id = job_id(&id)?;
-    let me = device(&state).await?;
+    let (me, currency) = context(&state, id).await?;
     let (edit, done) = match op.as_str() {
         "start" => (Ok(WorkOrderEdit::StartTimer), "timer"),
         "stop" => {
-            let currency = currency_of(&state, id).await?;
             let rate = form::money(fields.get("rate"), currency, "The rate per hour");
             (rate.map(|rate_per_hour| WorkOrderEdit::StopTimer { rate_per_hour }), "stopped")
         }
@@ -717,7 +693,7 @@ pub(crate) async fn timer(
         _ => return Err(UiError::NotFound),
     };
     let command = edit.map(|e| edit_command(&state, me, id, e));
-    commit(&state, &who, id, command, &fields, done).await
+    commit(&state, &who, id, currency, command, &fields, done).await
 }
 
 /// How the invoice is paid, and the card terminal's reference for a card.
@@ -744,13 +720,13 @@ pub(crate) async fn issue_invoice(
     Form(fields): Form<Fields>,
 ) -> Result<Response, UiError> {
     let id = job_id(&id)?;
-    let me = device(&state).await?;
+    let (me, currency) = context(&state, id).await?;
     let command = Command::InvoiceWorkOrder {
         work_order_id: id,
         device: me,
         at_ms: i64::try_from(state.now_ms()).unwrap_or(i64::MAX),
     };
-    commit(&state, &who, id, Ok(command), &fields, "invoiced").await
+    commit(&state, &who, id, currency, Ok(command), &fields, "invoiced").await
 }
 
 /// `GET /field/jobs/{id}/invoice`: the invoice as a page, to show the customer.
@@ -880,15 +856,13 @@ fn part(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use thorbis_domain::Money;
 
     #[test]
-    fn times_read_in_utc() {
-        // 2026-12-07 14:05 UTC.
-        let ms = 1_796_652_300_000;
-        assert_eq!(clock(ms), "14:05");
-        assert_eq!(when(ms), "2026-12-07 14:05");
-        assert_eq!(plain_amount(Money(8_500), Currency::USD), "85.00");
-        assert_eq!(plain_amount(Money(905), Currency::USD), "9.05");
-        assert_eq!(plain_amount(Money(1_200), Currency::JPY), "1200");
+    fn a_rate_is_offered_as_typed() {
+        // The labour forms start with the last rate, in the form a technician types it.
+        assert_eq!(Money(8_500).format(Currency::USD), "85.00");
+        assert_eq!(Money(905).format(Currency::USD), "9.05");
+        assert_eq!(Money(1_200).format(Currency::JPY), "1200");
     }
 }

@@ -15,6 +15,7 @@ use thorbis_domain::work_order::{ScheduledWindow, WorkOrderEdit, WorkOrderView};
 use thorbis_web::components::{Input, Message, figure, figures, labelled, message};
 use thorbis_web::form::{self, Fields};
 use thorbis_web::respond::{Href, see_other};
+use thorbis_web::when::{clock, when};
 use thorbis_web::{Markup, html};
 use uuid::Uuid;
 
@@ -27,16 +28,6 @@ use crate::tenants::{self, DeviceRow};
 use crate::work_orders::{self, Summary};
 
 const DAY_MS: i64 = 86_400_000;
-
-/// `HH:MM` UTC.
-fn clock(ms: i64) -> String {
-    let minutes = ms.rem_euclid(DAY_MS) / 60_000;
-    format!("{:02}:{:02}", minutes / 60, minutes % 60)
-}
-
-fn when(ms: i64) -> String {
-    format!("{} {}", Day::of_unix_ms(u64::try_from(ms).unwrap_or(0)), clock(ms))
-}
 
 /// A technician's label: the device's short id and its location.
 fn technician_label(device: &DeviceRow, places: &[locations::Location]) -> String {
