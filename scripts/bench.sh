@@ -33,6 +33,7 @@ benches=(
     thorbis-hub:reports
     thorbis-tests:lan
     thorbis-tests:catchup
+    thorbis-tests:work_orders
 )
 
 # metric|goal: the goals the issues set. A metric printed but not listed here is shown for
@@ -86,7 +87,7 @@ for entry in "${benches[@]}"; do
     bench=${entry#*:}
     wanted "$bench" || continue
     command="cargo bench -p $package --bench $bench"
-    log="$logs/$bench.log"
+    log="$logs/$package-$bench.log"
     if ! $table_only; then
         echo "== $command" >&2
         # The bench's own output stays visible; its METRIC lines are kept for the table.

@@ -26,6 +26,7 @@
 //! store shared as [`sync::SharedStore`]. [`lan`] is the LAN transport's TLS and peer
 //! authentication.
 
+pub mod blobs;
 mod checkpoint;
 pub mod data_dir;
 mod error;

@@ -23,8 +23,8 @@ use thorbis_domain::{
     Command, Currency, DomainEvent, EventMeta, Policy, Qty, Relation, decide, project,
 };
 use thorbis_sync_protocol::{
-    ChainTip, Checkpoint, DeviceId, DeviceKey, Event, EventId, EventKind, Hash32, Hlc, HlcClock,
-    PublicKey, Signature, VersionVector, verify_checkpoint, verify_links,
+    BlobId, ChainTip, Checkpoint, DeviceId, DeviceKey, Event, EventId, EventKind, Hash32, Hlc,
+    HlcClock, PublicKey, Signature, VersionVector, verify_checkpoint, verify_links,
 };
 use uuid::Uuid;
 
@@ -215,6 +215,33 @@ impl Store {
     #[must_use]
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The blob folder beside this store (photos, drawn signatures and files of work
+    /// orders). Its IO runs outside the store's lock: take it, release, then read or write.
+    #[must_use]
+    pub fn blobs(&self) -> crate::blobs::BlobStore {
+        crate::blobs::BlobStore::beside(&self.path)
+    }
+
+    /// Whether the hub has confirmed holding the blob `id` in full.
+    pub fn blob_uploaded(&self, id: BlobId) -> Result<bool, StoreError> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT 1 FROM blob_uploads WHERE blob = ?1")?
+            .exists([id.to_string()])?)
+    }
+
+    /// Records that the hub holds the blob `id` in full.
+    pub fn mark_blob_uploaded(&self, id: BlobId) -> Result<(), StoreError> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO blob_uploads (blob, uploaded_at_ms) VALUES (?1, ?2)",
+            rusqlite::params![
+                id.to_string(),
+                i64::try_from(self.clock.now_ms()).unwrap_or(i64::MAX)
+            ],
+        )?;
+        Ok(())
     }
 
     /// This terminal's device id.

@@ -121,7 +121,11 @@ fn completed_job() -> WorkOrder {
     edit(&mut order, WorkOrderEdit::AddLabour { minutes: 135, rate_per_hour: Money(85_00) });
     edit(
         &mut order,
-        WorkOrderEdit::CaptureSignature { signer: "R. Diaz".into(), signed_at_ms: 9_000_000 },
+        WorkOrderEdit::CaptureSignature {
+            signer: "R. Diaz".into(),
+            signed_at_ms: 9_000_000,
+            drawing: None,
+        },
     );
     edit(&mut order, WorkOrderEdit::SetStatus { status: WorkOrderStatus::Done });
     order

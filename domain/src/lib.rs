@@ -25,6 +25,7 @@
 pub mod admit;
 pub mod allowance;
 pub mod approval;
+pub mod attachment;
 pub mod authority;
 pub mod catalog;
 pub mod command;

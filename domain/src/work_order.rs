@@ -31,10 +31,11 @@
 //! | `labour` | list of maps `{minutes, rate_per_hour}` |
 //! | `timers` | map from a device id to the Unix ms its running labour timer started |
 //! | `vehicle` | map `{vin, year, make, model, mileage_in?, mileage_out?}`, for a repair order |
-//! | `estimate` | map `{signer, approved_at_ms, total}`: the customer approved the job's total as it stood |
+//! | `estimate` | map `{signer, approved_at_ms, total, drawing?}`: the customer approved the job's total as it stood |
 //! | `invoice` | map `{number, issued_at_ms, subtotal, taxes: [{name, ppm, inclusive, base, tax}], tax_inclusive, tax_exclusive, total}`, figures fixed at issue |
 //! | `payment` | map `{method, amount, reference?, at_ms}` |
-//! | `signature` | map `{signer, signed_at_ms}`, absent until captured (the image stays out) |
+//! | `signature` | map `{signer, signed_at_ms, drawing?}`, absent until captured; `drawing` names the drawn signature's blob |
+//! | `attachment:<blob id>` | map `{blob, media_type, bytes, kind, name, by, at_ms}`: one root key per attachment ([`crate::attachment`]); the bytes are a blob kept beside the store |
 //!
 //! Every object is created by the first change (the dispatcher's), so concurrent edits
 //! never create two competing `notes` lists; a signature captured on two devices at once
@@ -51,9 +52,10 @@ use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, Automerge, Change, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use thorbis_sync_protocol::DeviceId;
+use thorbis_sync_protocol::{BlobId, DeviceId};
 use uuid::Uuid;
 
+use crate::attachment::{Attachment, AttachmentKind, BlobRef, MediaType};
 use crate::command::looks_like_card_number;
 use crate::events::DomainEvent;
 use crate::fold::{Aggregate, EventMeta, Stamped, State, keep_last};
@@ -240,7 +242,7 @@ impl ChangeBytes {
     ///
     /// An id the document keeps under an id key (`id`, `line_id`, `item_id`, `by`) in the
     /// canonical hyphenated form is not text anyone typed, and is left out: its digits can
-    /// look like a card number.
+    /// look like a card number. So is a blob id under `blob` or `drawing`.
     pub fn texts(&self) -> Option<Vec<String>> {
         let change = self.parse()?.decode();
         let mut texts: Vec<String> = change.message.into_iter().collect();
@@ -250,9 +252,16 @@ impl ChangeBytes {
                 if op.insert {
                     inserted.push_str(&s);
                 }
-                let id_key = matches!(&op.key, automerge::legacy::Key::Map(k)
-                    if matches!(k.as_str(), "id" | "line_id" | "item_id" | "by"));
+                let key = match &op.key {
+                    automerge::legacy::Key::Map(k) => k.as_str(),
+                    automerge::legacy::Key::Seq(_) => "",
+                };
+                let id_key = matches!(key, "id" | "line_id" | "item_id" | "by");
                 if id_key && is_canonical_uuid(&s) {
+                    continue;
+                }
+                // A blob's name is its hash's hex, which can hold long runs of digits.
+                if matches!(key, "blob" | "drawing") && s.parse::<BlobId>().is_ok() {
                     continue;
                 }
                 texts.push(s.to_string());
@@ -366,10 +375,23 @@ pub enum WorkOrderEdit {
     StopTimer { rate_per_hour: Money },
     /// Stops the editing device's labour timer without recording anything.
     DiscardTimer,
-    /// Records that the customer signed (who and when; the image is kept elsewhere).
-    CaptureSignature { signer: String, signed_at_ms: i64 },
+    /// Records that the customer signed: who, when, and the signature as drawn on the
+    /// screen (a PNG blob, also kept as an attachment), when there is a drawing.
+    CaptureSignature {
+        signer: String,
+        signed_at_ms: i64,
+        #[serde(default)]
+        drawing: Option<BlobRef>,
+    },
     /// The customer approves the estimate (the job's total as it stands) by signing.
-    ApproveEstimate { signer: String, approved_at_ms: i64 },
+    ApproveEstimate {
+        signer: String,
+        approved_at_ms: i64,
+        #[serde(default)]
+        drawing: Option<BlobRef>,
+    },
+    /// Attaches a blob the editing device holds (a photo, a file).
+    AddAttachment { blob: BlobRef, kind: AttachmentKind, name: String },
     /// Issues the invoice of a completed job, with its taxes as the domain computed them
     /// ([`crate::command::Command::InvoiceWorkOrder`]), and marks the job invoiced.
     IssueInvoice { number: String, issued_at_ms: i64, taxes: TaxBreakdown },
@@ -779,18 +801,23 @@ fn write_edit(
         WorkOrderEdit::StartTimer
         | WorkOrderEdit::StopTimer { .. }
         | WorkOrderEdit::DiscardTimer => timer(tx, edit, author, at_ms)?,
-        WorkOrderEdit::CaptureSignature { signer, signed_at_ms } => {
-            text(signer, "the signer's name")?;
-            let obj = tx.put_object(ROOT, "signature", ObjType::Map).map_err(doc_err)?;
-            tx.put(&obj, "signer", signer.trim()).map_err(doc_err)?;
+        WorkOrderEdit::CaptureSignature { signer, signed_at_ms, drawing } => {
+            let obj = signed(tx, view, "signature", signer, *drawing, author, at_ms)?;
             tx.put(&obj, "signed_at_ms", *signed_at_ms).map_err(doc_err)?;
         }
-        WorkOrderEdit::ApproveEstimate { signer, approved_at_ms } => {
-            text(signer, "the signer's name")?;
-            let obj = tx.put_object(ROOT, "estimate", ObjType::Map).map_err(doc_err)?;
-            tx.put(&obj, "signer", signer.trim()).map_err(doc_err)?;
+        WorkOrderEdit::ApproveEstimate { signer, approved_at_ms, drawing } => {
+            let obj = signed(tx, view, "estimate", signer, *drawing, author, at_ms)?;
             tx.put(&obj, "approved_at_ms", *approved_at_ms).map_err(doc_err)?;
             tx.put(&obj, "total", view.totals.total.0).map_err(doc_err)?;
+        }
+        WorkOrderEdit::AddAttachment { blob, kind, name } => {
+            if *kind == AttachmentKind::Signature {
+                return Err(WorkOrderError::NotReady("a signature is captured with its signer"));
+            }
+            if view.attachments.iter().any(|a| a.blob.id == blob.id) {
+                return Err(WorkOrderError::Unchanged);
+            }
+            attach(tx, blob, *kind, name, author, at_ms)?;
         }
         WorkOrderEdit::IssueInvoice { number, issued_at_ms, taxes } => {
             issue_invoice(tx, view, number, *issued_at_ms, taxes, author, at_ms)?;
@@ -801,6 +828,59 @@ fn write_edit(
     }
     Ok(())
 }
+
+/// Writes the map under `key` (the signature or the estimate) with its signer and, when
+/// the customer drew it, the drawing, which is also kept as an attachment.
+fn signed(
+    tx: &mut impl Transactable,
+    view: &WorkOrderView,
+    key: &str,
+    signer: &str,
+    drawing: Option<BlobRef>,
+    author: DeviceId,
+    at_ms: i64,
+) -> Result<ObjId, WorkOrderError> {
+    text(signer, "the signer's name")?;
+    if let Some(drawing) = &drawing
+        && !view.attachments.iter().any(|a| a.blob.id == drawing.id)
+    {
+        attach(tx, drawing, AttachmentKind::Signature, &format!("{key}.png"), author, at_ms)?;
+    }
+    let obj = tx.put_object(ROOT, key, ObjType::Map).map_err(doc_err)?;
+    tx.put(&obj, "signer", signer.trim()).map_err(doc_err)?;
+    if let Some(drawing) = drawing {
+        tx.put(&obj, "drawing", drawing.id.to_string()).map_err(doc_err)?;
+    }
+    Ok(obj)
+}
+
+/// Writes the attachment's own root key (`attachment:<blob id>`): one key per blob, so
+/// attachments added on two devices at once both stay, and a document made before
+/// attachments existed takes them with no container to create.
+fn attach(
+    tx: &mut impl Transactable,
+    blob: &BlobRef,
+    kind: AttachmentKind,
+    name: &str,
+    author: DeviceId,
+    at_ms: i64,
+) -> Result<(), WorkOrderError> {
+    blob.check(kind).map_err(|e| WorkOrderError::InvalidText(e.to_string()))?;
+    text(name, "a file name")?;
+    let key = format!("{ATTACHMENT_KEY}{}", blob.id);
+    let obj = tx.put_object(ROOT, key.as_str(), ObjType::Map).map_err(doc_err)?;
+    tx.put(&obj, "blob", blob.id.to_string()).map_err(doc_err)?;
+    tx.put(&obj, "media_type", blob.media_type.as_str()).map_err(doc_err)?;
+    tx.put(&obj, "bytes", i64::try_from(blob.bytes).unwrap_or(i64::MAX)).map_err(doc_err)?;
+    tx.put(&obj, "kind", kind.as_str()).map_err(doc_err)?;
+    tx.put(&obj, "name", name.trim()).map_err(doc_err)?;
+    tx.put(&obj, "by", author.to_string()).map_err(doc_err)?;
+    tx.put(&obj, "at_ms", at_ms).map_err(doc_err)?;
+    Ok(())
+}
+
+/// The prefix of an attachment's root key.
+const ATTACHMENT_KEY: &str = "attachment:";
 
 fn set_mileage(
     tx: &mut impl Transactable,
@@ -1153,6 +1233,8 @@ pub struct Vehicle {
 pub struct Estimate {
     pub signer: String,
     pub approved_at_ms: i64,
+    /// The signature as drawn, if the customer drew it.
+    pub drawing: Option<BlobId>,
     /// The job's total when it was approved.
     pub total: Money,
 }
@@ -1198,6 +1280,8 @@ pub struct Payment {
 pub struct Signature {
     pub signer: String,
     pub signed_at_ms: i64,
+    /// The signature as drawn, if the customer drew it.
+    pub drawing: Option<BlobId>,
 }
 
 /// A work order's figures, in minor units of its currency.
@@ -1229,6 +1313,8 @@ pub struct WorkOrderView {
     pub estimate: Option<Estimate>,
     pub invoice: Option<Invoice>,
     pub payment: Option<Payment>,
+    /// Photos, drawn signatures and files, oldest first.
+    pub attachments: Vec<Attachment>,
     /// The labour timers running, by device: when each started (Unix ms).
     pub timers: BTreeMap<DeviceId, i64>,
     pub totals: WorkOrderTotals,
@@ -1319,6 +1405,7 @@ fn read_billing(doc: &Automerge) -> (Option<Estimate>, Option<Invoice>, Option<P
         Some(Estimate {
             signer: str_at(doc, &o, "signer")?,
             approved_at_ms: int_at(doc, &o, "approved_at_ms").unwrap_or(0),
+            drawing: blob_at(doc, &o, "drawing"),
             total: Money(int_at(doc, &o, "total")?),
         })
     });
@@ -1357,6 +1444,45 @@ fn read_billing(doc: &Automerge) -> (Option<Estimate>, Option<Invoice>, Option<P
         })
     });
     (estimate, invoice, payment)
+}
+
+/// The blob id under `key` of `obj`, in its one spelling.
+fn blob_at(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<BlobId> {
+    str_at(doc, obj, key)?.parse().ok()
+}
+
+/// The attachments: each `attachment:<id>` key of the root whose map names that blob, a
+/// type its kind takes and a size within the cap (anything else a broken device wrote is
+/// left out), oldest first.
+fn read_attachments(doc: &Automerge) -> Vec<Attachment> {
+    let mut attachments: Vec<Attachment> = doc
+        .map_range(ROOT, ATTACHMENT_KEY.to_owned()..)
+        .take_while(|item| item.key.starts_with(ATTACHMENT_KEY))
+        .filter_map(|item| {
+            let automerge::ValueRef::Object(ObjType::Map) = item.value else { return None };
+            let obj = item.id();
+            let id = blob_at(doc, &obj, "blob")?;
+            if item.key.strip_prefix(ATTACHMENT_KEY) != Some(id.to_string().as_str()) {
+                return None;
+            }
+            let blob = BlobRef {
+                id,
+                media_type: MediaType::parse(&str_at(doc, &obj, "media_type")?)?,
+                bytes: u64::try_from(int_at(doc, &obj, "bytes")?).ok()?,
+            };
+            let kind = AttachmentKind::parse(&str_at(doc, &obj, "kind")?)?;
+            blob.check(kind).ok()?;
+            Some(Attachment {
+                blob,
+                kind,
+                name: str_at(doc, &obj, "name").unwrap_or_default(),
+                by: str_at(doc, &obj, "by").and_then(|s| s.parse().ok()),
+                at_ms: int_at(doc, &obj, "at_ms").unwrap_or(0),
+            })
+        })
+        .collect();
+    attachments.sort_by(|a, b| a.at_ms.cmp(&b.at_ms).then(a.blob.id.cmp(&b.blob.id)));
+    attachments
 }
 
 /// The status (a conflict settled by precedence) and its history.
@@ -1455,6 +1581,7 @@ fn read_view(doc: &Automerge) -> Option<WorkOrderView> {
         Ok(Some((Value::Object(ObjType::Map), obj))) => Some(Signature {
             signer: str_at(doc, &obj, "signer")?,
             signed_at_ms: int_at(doc, &obj, "signed_at_ms").unwrap_or(0),
+            drawing: blob_at(doc, &obj, "drawing"),
         }),
         _ => None,
     };
@@ -1499,6 +1626,7 @@ fn read_view(doc: &Automerge) -> Option<WorkOrderView> {
         estimate,
         invoice,
         payment,
+        attachments: read_attachments(doc),
         timers,
         totals: WorkOrderTotals {
             parts: parts_total,

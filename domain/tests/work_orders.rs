@@ -93,7 +93,11 @@ fn edit(sel: u8, n: u8) -> WorkOrderEdit {
             item_id: ChecklistItemId(Uuid::from_u128(0x200 + u128::from(n))),
             label: format!("extra {n}"),
         },
-        _ => WorkOrderEdit::CaptureSignature { signer: format!("signer {n}"), signed_at_ms: 4_000 },
+        _ => WorkOrderEdit::CaptureSignature {
+            signer: format!("signer {n}"),
+            signed_at_ms: 4_000,
+            drawing: None,
+        },
     }
 }
 
@@ -282,7 +286,7 @@ fn edits_are_refused_with_a_reason() {
             unit_price: Money(-1),
         },
         WorkOrderEdit::AddLabour { minutes: 0, rate_per_hour: Money(1) },
-        WorkOrderEdit::CaptureSignature { signer: String::new(), signed_at_ms: 1 },
+        WorkOrderEdit::CaptureSignature { signer: String::new(), signed_at_ms: 1, drawing: None },
     ];
     for e in invalid {
         let err = run(WO, TECH_A, e.clone());

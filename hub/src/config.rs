@@ -86,6 +86,9 @@ pub struct Limits {
     /// Most bytes of events the hub stores for one device; a push past it is refused with
     /// 507 and raises an alert, so one device cannot fill the tenant's database.
     pub device_quota_bytes: u64,
+    /// Most bytes of blobs (work orders' photos, drawn signatures and files) the hub keeps
+    /// for one tenant; an upload past it is refused with 507.
+    pub tenant_blob_quota_bytes: u64,
 }
 
 impl Limits {
@@ -116,6 +119,7 @@ impl Default for Limits {
             anonymous_body_limit_bytes: 16 * 1024,
             console_body_limit_bytes: 4 * 1024 * 1024,
             device_quota_bytes: 4 * 1024 * 1024 * 1024,
+            tenant_blob_quota_bytes: 50 * 1024 * 1024 * 1024,
         }
     }
 }
@@ -134,7 +138,7 @@ impl Config {
     /// Reads `THORBIS_HUB_*` variables through `get` (the environment, in `main`):
     /// `LISTEN`, `DATABASE_URL` + `APP_DATABASE_URL` (both or neither), `POOL_SIZE`,
     /// `DATA_DIR`, `ADMIN_TOKEN`, `BODY_LIMIT_BYTES`, `MAX_BATCH_EVENTS`, `MAX_CONNECTIONS`,
-    /// `MAX_CONNECTIONS_PER_ADDRESS`, `DEVICE_QUOTA_BYTES`, `TLS_CERT` +
+    /// `MAX_CONNECTIONS_PER_ADDRESS`, `DEVICE_QUOTA_BYTES`, `TENANT_BLOB_QUOTA_BYTES`, `TLS_CERT` +
     /// `TLS_KEY` (both or neither), `KEY_ENCRYPTION_KEY` (64 hex digits).
     pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         fn parse<T: std::str::FromStr>(
@@ -162,6 +166,7 @@ impl Config {
             max_connections: "THORBIS_HUB_MAX_CONNECTIONS",
             max_connections_per_address: "THORBIS_HUB_MAX_CONNECTIONS_PER_ADDRESS",
             device_quota_bytes: "THORBIS_HUB_DEVICE_QUOTA_BYTES",
+            tenant_blob_quota_bytes: "THORBIS_HUB_TENANT_BLOB_QUOTA_BYTES",
         }
         limits.max_batch_events =
             limits.max_batch_events.min(thorbis_sync_protocol::MAX_BATCH_EVENTS);

@@ -59,6 +59,8 @@ pub async fn write_summaries(
     if views.is_empty() {
         return Ok(());
     }
+    // Boxed: it keeps the futures of every fold that ends here small.
+    Box::pin(crate::blobs::write_files(tx, tenant, &views)).await?;
     let ids: Vec<Uuid> = views.iter().map(|(id, _)| *id).collect();
     let titles: Vec<&str> = views.iter().map(|(_, v)| v.title.as_str()).collect();
     let customers: Vec<&str> = views.iter().map(|(_, v)| v.customer.as_str()).collect();

@@ -40,6 +40,7 @@ pub use thorbis_sync_protocol::clock;
 pub mod accounts;
 pub mod alerts;
 pub mod audit;
+pub mod blobs;
 pub mod catalog;
 pub mod config;
 pub mod db;

@@ -56,6 +56,7 @@ pub const AGENT: &[Migration] = migrations!("agent":
     9 => "quarantine",
     10 => "peer_credentials",
     11 => "technician_pin",
+    12 => "blob_uploads",
 );
 
 /// The hub's Postgres migrations, in order.
@@ -77,6 +78,7 @@ pub const HUB: &[Migration] = migrations!("hub":
     15 => "drawer_session_details",
     16 => "payment_staff",
     17 => "work_order_workflow",
+    18 => "blobs",
 );
 
 #[cfg(test)]

@@ -81,6 +81,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod blob;
 pub mod chain;
 pub mod clock;
 pub mod codec;
@@ -97,6 +98,7 @@ pub mod sync;
 pub mod vector;
 mod wire;
 
+pub use blob::{BLOB_CHUNK_BYTES, BlobId};
 pub use chain::{VerifyError, verify_chain, verify_links};
 pub use codec::{
     Batch, CODEC_VERSION, DecodeError, MAX_BATCH_CHECKPOINTS, MAX_BATCH_EVENTS, batch_from_json,

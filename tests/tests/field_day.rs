@@ -9,9 +9,17 @@
 //! is rendered with `pdftoppm` and its total checked against the domain's) and takes
 //! payment, each once.
 //!
-//! Prints `RESULT field_day_core lost_edits=0 duplicate_effects=0 offline_pages_failed=0`.
-//! (Photos and a drawn signature are not built yet, so this is not yet the whole
-//! `field_day` scenario.)
+//! Offline, each job also gets a photo (a camera-sized picture, scaled down on the laptop),
+//! a PDF of several upload chunks and the customer's signature drawn on the pad. Back
+//! online, the laptop uploads every blob and the hub verifies each by its hash; a second
+//! technician's laptop, given one of the jobs, downloads them (resuming a download cut
+//! short), shows the job "ready offline" only while every blob is on it, and fetches a
+//! blob that went missing again.
+//!
+//! Prints `RESULT field_day_core lost_edits=0 duplicate_effects=0 offline_pages_failed=0`
+//! and `RESULT field_day_blobs uploaded=6 verified_on_hub=6 downloaded=3 resumed=1`.
+//! (The laptop here runs in-process with its sync shell stopped and started for the
+//! outage; a run of the `thorbis-agent` binary behind a cut proxy is not built yet.)
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A harness reports on its terminal.
 
@@ -139,6 +147,48 @@ fn render_pdf(pdf: &[u8], name: &str) -> Result<()> {
     Ok(())
 }
 
+/// A camera-sized picture (4000 × 3000) with a gradient, as PNG.
+fn camera_photo(seed: u32) -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(4000, 3000, |x, y| {
+        image::Rgb([(x / 16 % 256) as u8, (y / 12 % 256) as u8, ((x + y + seed) / 32 % 256) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut out, image::ImageFormat::Png).expect("encoding a test picture");
+    out.into_inner()
+}
+
+/// A signature as the pad sends it: a PNG data URL of a stroke on white.
+fn drawn_signature(n: usize) -> String {
+    let picture = image::RgbaImage::from_fn(600, 200, |x, y| {
+        let slope = 6 + n as i64;
+        let on_stroke = (i64::from(y) - 100 - ((i64::from(x) - 300) / slope)).abs() < 3
+            && (60..540).contains(&x);
+        if on_stroke { image::Rgba([17, 17, 17, 255]) } else { image::Rgba([255, 255, 255, 255]) }
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    picture.write_to(&mut out, image::ImageFormat::Png).expect("encoding a test signature");
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, out.into_inner());
+    format!("data:image/png;base64,{b64}")
+}
+
+/// A PDF of `size` bytes (a header and padding): several upload chunks.
+fn site_report(size: usize, n: usize) -> Vec<u8> {
+    let mut pdf = format!("%PDF-1.4\n% site report {n}\n").into_bytes();
+    pdf.resize(size, b' ');
+    pdf
+}
+
+/// Whether the hub holds blob `id` complete (read as the database's superuser).
+async fn hub_holds(hub: &Hub, id: thorbis_sync_protocol::BlobId) -> Result<bool> {
+    let (client, connection) =
+        tokio_postgres::connect(&hub.db.superuser_url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let row = client
+        .query_opt("SELECT complete FROM blobs WHERE sha256 = $1", &[&id.to_string()])
+        .await?;
+    Ok(row.is_some_and(|r| r.get(0)))
+}
+
 fn text_of(view: &Value, key: &str) -> Vec<String> {
     view[key]
         .as_array()
@@ -255,7 +305,19 @@ async fn a_technician_works_two_jobs_offline_while_the_office_edits_them() -> Re
         // The customer approves the estimate, signs for the work; the job is completed,
         // invoiced and paid (cash for the first, the card terminal for the second).
         tech.post(&format!("{path}/estimate"), &[("signer", "Ada Lovelace".into())]).await?;
-        tech.post(&format!("{path}/signature"), &[("signer", "Ada Lovelace".into())]).await?;
+        tech.post(
+            &format!("{path}/signature"),
+            &[("signer", "Ada Lovelace".into()), ("drawing", drawn_signature(n))],
+        )
+        .await?;
+        // A photo from the camera and a report, attached offline.
+        tech.upload(&format!("{path}/files"), "IMG_2041.png", &camera_photo(n as u32)).await?;
+        tech.upload(&format!("{path}/files"), "report.pdf", &site_report(1_200_000, n)).await?;
+        let refused = tech.upload(&format!("{path}/files"), "notes.txt", b"plain text").await;
+        ensure!(
+            refused.as_ref().is_err_and(|e| e.to_string().contains("not a photo")),
+            "a text file was attached: {refused:?}"
+        );
         tech.post(&format!("{path}/status"), &[("status", "done".into())]).await?;
         let done = page(&path).await;
         ensure!(done.contains("data-status=\"done\""), "job {n} completed: {done}");
@@ -364,13 +426,121 @@ async fn a_technician_works_two_jobs_offline_while_the_office_edits_them() -> Re
         duplicates += 1;
     }
     ensure!(laptop.store.with(|s| s.quarantined(10))?.is_empty(), "the laptop held facts back");
+    let (uploaded, verified, downloaded, resumed) =
+        blobs_travel(&hub, &laptop, &clock, tenant, &admin, jobs[0]).await?;
 
     println!(
         "RESULT field_day_core lost_edits={lost} duplicate_effects={duplicates} offline_pages_failed={pages_failed}"
     );
+    println!(
+        "RESULT field_day_blobs uploaded={uploaded} verified_on_hub={verified} downloaded={downloaded} resumed={resumed}"
+    );
     ensure!(lost == 0 && duplicates == 0 && pages_failed == 0);
+    ensure!(uploaded == 6 && verified == 6 && downloaded == 3 && resumed == 1);
     let _ = stop_ui.send(());
     laptop.go_offline().await;
     hub.stop().await?;
     Ok(())
+}
+
+/// The blobs' journey after the laptop is back online: every one uploaded and verified by
+/// the hub; then a second technician's laptop, given `job`, downloads that job's (one of
+/// them resumed from a partial file), shows the job ready offline, and fetches one again
+/// after it went missing. Returns (uploaded, verified on the hub, downloaded, resumed).
+async fn blobs_travel(
+    hub: &Hub,
+    laptop: &Agent,
+    clock: &Arc<ManualClock>,
+    tenant: (Uuid, Uuid),
+    admin: &str,
+    job: Uuid,
+) -> Result<(usize, usize, usize, usize)> {
+    let mut all = Vec::new();
+    for (_, view) in laptop.store.with(|s| s.work_orders())? {
+        all.extend(view.attachments.iter().map(|a| a.blob));
+    }
+    ensure!(all.len() == 6, "two jobs with a photo, a report and a drawn signature: {all:?}");
+    let sync = laptop.sync.as_ref().context("the laptop is online")?;
+    wait_for("the laptop's blobs confirmed by the hub", 60, || {
+        Ok(sync.status().blobs.uploaded == 6 && sync.status().blobs.unconfirmed == 0)
+    })
+    .await
+    .with_context(|| format!("blob sync: {:?}", sync.status().blobs))?;
+    let mut verified = 0;
+    for blob in &all {
+        if hub_holds(hub, blob.id).await? {
+            verified += 1;
+        }
+    }
+    let uploaded = usize::try_from(sync.status().blobs.uploaded)?;
+
+    // A second technician gets the first job. A download of its report was cut short
+    // before: the first 700,000 bytes are already on that laptop.
+    let dir = tempfile::tempdir()?;
+    let mut other = Agent::enroll(hub, &dir, clock, tenant, "technician", 11).await?;
+    other.go_offline().await;
+    let them = other.store.with(|s| s.device_id());
+    other.store.with(|s| s.set_technician_pin(PIN))?;
+    let view = laptop.store.with(|s| s.work_order(WorkOrderId(job)))?.context("the job")?;
+    let report = view
+        .attachments
+        .iter()
+        .find(|a| a.blob.media_type == thorbis_domain::attachment::MediaType::Pdf)
+        .context("the report")?
+        .blob;
+    let bytes = laptop.store.with(|s| s.blobs()).get(report.id)?.context("the report's bytes")?;
+    let theirs = other.store.with(|s| s.blobs());
+    theirs.append_partial(report.id, 0, &bytes[..700_000])?;
+    hub.admin(&format!("{admin}/{job}/assign"), &json!({ "technician": Uuid::from_bytes(them.0) }))
+        .await?;
+    other.go_online(12)?;
+    let wanted: Vec<_> = view.attachments.iter().map(|a| a.blob.id).collect();
+    let store = other.store.clone();
+    let want = wanted.clone();
+    wait_for("the job's blobs on the second laptop", 60, move || {
+        let held = store.with(|s| s.work_order(WorkOrderId(job)))?;
+        let blobs = store.with(|s| s.blobs());
+        Ok(held.is_some_and(|v| v.attachments.len() == 3) && want.iter().all(|b| blobs.has(*b)))
+    })
+    .await?;
+    let mut downloaded = 0;
+    for id in &wanted {
+        if theirs.get(*id)?.is_some() {
+            downloaded += 1;
+        }
+    }
+    // The partial file was continued from its offset, never restarted: a restart would
+    // have found 700,000 bytes where it wanted to write at 0, and stopped.
+    let resumed = usize::from(theirs.get(report.id)? == Some(bytes));
+
+    // Offline, a blob goes missing (a disk replaced): the job is no longer ready offline
+    // until the blob is fetched again.
+    other.go_offline().await;
+    std::fs::remove_file(theirs.dir().join(report.id.to_string()))?;
+    let (base, stop) = serve_ui(&other, clock).await?;
+    let tech = Ui::sign_in(&base, Uuid::from_bytes(them.0), PIN, Duration::from_secs(10)).await?;
+    let day = tech.get("/field").await?;
+    ensure!(day.contains("data-ready=\"false\""), "a missing blob, still ready: {day}");
+    other.go_online(13)?;
+    let blobs = theirs.clone();
+    wait_for("the missing blob fetched again", 60, move || Ok(blobs.has(report.id))).await?;
+    let day = tech.get("/field").await?;
+    ensure!(day.contains("data-ready=\"true\"") && !day.contains("data-ready=\"false\""));
+    let photo = view
+        .attachments
+        .iter()
+        .find(|a| a.kind == thorbis_domain::attachment::AttachmentKind::Photo)
+        .context("the photo")?;
+    let shown = tech.bytes(&format!("/field/jobs/{job}/files/{}", photo.blob.id)).await?;
+    ensure!(photo.blob.id.matches(&shown), "the photo served is its blob");
+    let picture = image::load_from_memory(&shown)?;
+    ensure!(
+        picture.width().max(picture.height()) == 1600,
+        "the photo kept at the configured edge: {}x{}",
+        picture.width(),
+        picture.height()
+    );
+    let _ = stop.send(());
+    other.go_offline().await;
+    Ok((uploaded, verified, downloaded, resumed))
 }

@@ -37,7 +37,7 @@ const ENROLL_PATH: &str = "/api/v1/enroll";
 /// Longest a connection attempt may take before the hub counts as unreachable.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a push or a non-waiting pull may take.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long an idle connection to the hub is kept for the next request.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -76,6 +76,9 @@ pub struct HubTransport {
     pull_limit: usize,
     /// Requests sent, shared by clones (for the status).
     requests: Arc<AtomicU64>,
+    /// Bumped after every push the hub accepted (the blob sync waits on it: the hub takes
+    /// a blob once a pushed change names it).
+    pushed: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl HubTransport {
@@ -95,7 +98,13 @@ impl HubTransport {
             clock,
             pull_limit,
             requests: Arc::new(AtomicU64::new(0)),
+            pushed: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// A receiver woken after every push the hub accepted.
+    pub(crate) fn pushes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.pushed.subscribe()
     }
 
     /// Sends a signed POST and returns the successful response.
@@ -106,25 +115,37 @@ impl HubTransport {
         content_type: &str,
         timeout: Duration,
     ) -> Result<reqwest::Response, TransportError> {
+        check(self.send_signed(reqwest::Method::POST, path, body, content_type, timeout).await?)
+            .await
+    }
+
+    /// Sends a request signed as this device; the response whatever its status.
+    pub(crate) async fn send_signed(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Vec<u8>,
+        content_type: &str,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, TransportError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         // A failing random number generator leaves this round unsent; it is retried like a
         // network failure.
         let signed = self
             .signer
-            .sign("POST", path, self.clock.now_ms(), &body)
+            .sign(method.as_str(), path, self.clock.now_ms(), &body)
             .map_err(|e| TransportError::Unreachable(format!("could not sign the request: {e}")))?;
-        let mut request = self.client.post(format!("{}{path}", self.base));
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
         for (name, value) in signed.headers() {
             request = request.header(name, value);
         }
-        let response = request
+        request
             .header(CONTENT_TYPE, content_type)
             .timeout(timeout)
             .body(body)
             .send()
             .await
-            .map_err(|e| TransportError::Unreachable(error_chain(&e)))?;
-        check(response).await
+            .map_err(|e| TransportError::Unreachable(error_chain(&e)))
     }
 
     /// A pull: what the hub has beyond `have`, waiting up to `wait` for something new.
@@ -170,6 +191,7 @@ impl HubTransport {
             response.bytes().await.map_err(|e| TransportError::Unreachable(error_chain(&e)))?;
         let report: Report = serde_json::from_slice(&bytes)
             .map_err(|e| TransportError::Protocol(format!("push report: {e}")))?;
+        self.pushed.send_modify(|n| *n = n.wrapping_add(1));
         Ok(vec![Message::Ack { vector: report.tips.into_iter().collect() }])
     }
 }
@@ -227,7 +249,9 @@ fn tips_header(headers: &HeaderMap) -> Result<VersionVector, TransportError> {
 }
 
 /// Maps a non-success status to the error the retry policy acts on.
-async fn check(response: reqwest::Response) -> Result<reqwest::Response, TransportError> {
+pub(crate) async fn check(
+    response: reqwest::Response,
+) -> Result<reqwest::Response, TransportError> {
     let status = response.status();
     if status.is_success() {
         return Ok(response);
@@ -258,7 +282,7 @@ fn retry_after_ms(headers: &HeaderMap) -> Option<u64> {
 }
 
 /// An error with its causes, which is where reqwest says "connection refused".
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {

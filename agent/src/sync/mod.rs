@@ -22,8 +22,11 @@
 //!   a slow, steady retry while the hub rejects the credential (401/403). No path loops
 //!   without waiting on the network or a timer.
 //! * **Status** ([`SyncStatus`]) per peer, readable at any time from the [`SyncHandle`].
+//! * **Blobs** (photos, drawn signatures, files) move in a task of their own beside the
+//!   hub's (`blobs.rs`): lazily, resumably, verified by hash.
 
 pub mod backoff;
+mod blobs;
 pub mod hub;
 pub mod lan;
 mod peer;
@@ -41,6 +44,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 pub use backoff::{Failure, RetryPolicy};
+pub use blobs::BlobStatus;
 
 use crate::{Committed, Store, StoreError};
 
@@ -251,6 +255,8 @@ pub struct PeerStatus {
 pub struct SyncStatus {
     /// Per peer.
     pub peers: BTreeMap<String, PeerStatus>,
+    /// The blobs (attachments) exchanged with the hub.
+    pub blobs: BlobStatus,
 }
 
 /// Reads the running shell's [`SyncStatus`] (see [`SyncHandle::status_source`]).
@@ -370,6 +376,12 @@ impl SyncHandle {
             Arc::clone(&handle.clock),
             config.pull_limit,
         );
+        let blobs = blobs::BlobSync {
+            store: handle.store.clone(),
+            hub: transport.clone(),
+            status: Arc::clone(&handle.status),
+        };
+        handle.tasks.push(tokio::spawn(blobs.run(handle.shutdown.subscribe())));
         handle.add_peer(transport);
         Ok(handle)
     }

@@ -23,6 +23,7 @@ pub struct Args {
     pub lan_listen: Option<SocketAddr>,
     pub peers: Vec<SocketAddr>,
     pub scanner: Option<PathBuf>,
+    pub attachments: thorbis_media::Limits,
 }
 
 /// The UI's port unless told otherwise.
@@ -56,6 +57,36 @@ struct File {
     /// Terminals to dial.
     #[serde(default)]
     peers: Vec<SocketAddr>,
+    /// How a technician's photos and files are kept.
+    attachments: Option<Attachments>,
+}
+
+/// `[attachments]`: the longest edge a photo is scaled to, and the largest file kept.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Attachments {
+    max_edge_px: Option<u32>,
+    max_megabytes: Option<u32>,
+}
+
+impl Attachments {
+    fn limits(&self) -> Result<thorbis_media::Limits> {
+        let mut limits = thorbis_media::Limits::default();
+        let cap = thorbis_domain::attachment::MAX_ATTACHMENT_BYTES / (1024 * 1024);
+        if let Some(px) = self.max_edge_px {
+            if !(320..=8192).contains(&px) {
+                bail!("attachments.max_edge_px must be between 320 and 8192, not {px}");
+            }
+            limits.max_edge_px = px;
+        }
+        if let Some(mb) = self.max_megabytes {
+            if mb == 0 || u64::from(mb) > cap {
+                bail!("attachments.max_megabytes must be between 1 and {cap}, not {mb}");
+            }
+            limits.max_bytes = u64::from(mb) * 1024 * 1024;
+        }
+        Ok(limits)
+    }
 }
 
 impl File {
@@ -178,6 +209,12 @@ fn resolve(f: Flags, file: Option<File>) -> Result<Args> {
         lan_listen: f.lan_listen.or(file.lan_listen),
         peers: if f.peers.is_empty() { file.peers } else { f.peers },
         scanner: f.scanner.or(file.scanner),
+        attachments: file
+            .attachments
+            .as_ref()
+            .map(Attachments::limits)
+            .transpose()?
+            .unwrap_or_default(),
     })
 }
 
@@ -225,6 +262,17 @@ mod tests {
         let flags = flags(["run"].map(String::from).into_iter()).unwrap().unwrap();
         let e = resolve(flags, Some(File::parse("ui = true").unwrap())).err().unwrap();
         assert!(e.to_string().contains("no data folder"), "{e}");
+    }
+
+    #[test]
+    fn attachment_limits_come_from_the_file_within_bounds() {
+        let a = args("run", "[attachments]\nmax_edge_px = 1200\nmax_megabytes = 4\n");
+        assert_eq!(a.attachments, thorbis_media::Limits { max_edge_px: 1200, max_bytes: 4 << 20 });
+        assert_eq!(args("run", "").attachments, thorbis_media::Limits::default());
+        let flags = flags(["run"].map(String::from).into_iter()).unwrap().unwrap();
+        let file = File::parse("data = \"/x\"\n[attachments]\nmax_megabytes = 64\n").unwrap();
+        let e = resolve(flags, Some(file)).err().unwrap();
+        assert!(e.to_string().contains("max_megabytes"), "{e}");
     }
 
     #[test]

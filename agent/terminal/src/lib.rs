@@ -64,6 +64,8 @@ pub struct TerminalConfig {
     pub ui_port: Option<u16>,
     /// A serial barcode scanner's device path, feeding the register screens.
     pub scanner: Option<PathBuf>,
+    /// How a technician's photos and files are kept.
+    pub attachments: thorbis_media::Limits,
 }
 
 impl TerminalConfig {
@@ -80,6 +82,7 @@ impl TerminalConfig {
             lan_peers: Vec::new(),
             ui_port: None,
             scanner: None,
+            attachments: thorbis_media::Limits::default(),
         }
     }
 }
@@ -177,7 +180,8 @@ impl Terminal {
         }
 
         let key = SessionKey::random().map_err(|_| TerminalError::Randomness)?;
-        let mut state = UiState::new(store.clone(), print.clone(), clock, key);
+        let mut state = UiState::new(store.clone(), print.clone(), clock, key)
+            .with_attachment_limits(config.attachments);
         if let Some(handle) = &sync {
             state = state.with_sync(Arc::new(handle.status_source()));
         }

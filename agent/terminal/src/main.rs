@@ -99,6 +99,7 @@ fn main() -> Result<()> {
             }
             config.ui_port = args.ui_port;
             config.scanner.clone_from(&args.scanner);
+            config.attachments = args.attachments;
             // An enrolled terminal syncs with its hub, in the demo too (that is where its
             // catalog comes from); one that is not stays offline.
             config.hub =

@@ -2,15 +2,20 @@
 //!
 //! **My day** (`/field`) lists the jobs dispatched to this laptop in the order of their
 //! time windows, with customer, address, status and whether the job is ready to work
-//! offline. The **job page** (`/field/jobs/{id}`) shows the job's merged document and edits
+//! offline (its document and every photo and file it names are on the laptop). The **job page** (`/field/jobs/{id}`) shows the job's merged document and edits
 //! it: status steps, notes, checklist ticks, parts from the catalog (taken from this
-//! laptop's stock), labour by duration or by a timer, and the customer's signature. Each
+//! laptop's stock), labour by duration or by a timer, photos and files, and the customer's
+//! signature, drawn on the screen (`files.rs`). Each
 //! edit is one `domain` command (`EditWorkOrder`, `UseWorkOrderPart`) run on the laptop's
 //! own store, so it works with the hub unreachable and leaves as an event at the next
 //! contact; what the dispatcher changed meanwhile merges in without overwriting it.
 //!
 //! A job the hub moved to another technician stays readable but takes no edits (the
 //! domain refuses them: the job is no longer this device's).
+
+mod files;
+
+pub(crate) use files::{serve as file, upload};
 
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -83,18 +88,23 @@ pub(crate) async fn my_day(
     let (me, mut jobs) = state
         .with_store(|store| {
             let me = store.device_id();
+            let blobs = store.blobs();
             let jobs: Vec<_> = store
                 .work_orders()?
                 .into_iter()
                 .filter(|(_, view)| view.technician == Some(me))
+                .map(|(id, view)| {
+                    let ready = view.attachments.iter().all(|a| blobs.has(a.blob.id));
+                    (id, view, ready)
+                })
                 .collect();
             Ok((me, jobs))
         })
         .await?;
-    jobs.sort_by(|(a_id, a), (b_id, b)| {
+    jobs.sort_by(|(a_id, a, _), (b_id, b, _)| {
         (a.window.start_ms, a.window.end_ms, a_id).cmp(&(b.window.start_ms, b.window.end_ms, b_id))
     });
-    let open = jobs.iter().filter(|(_, v)| v.status.is_open()).count();
+    let open = jobs.iter().filter(|(_, v, _)| v.status.is_open()).count();
     let body = html! {
         h1 { "My day" }
         p.muted #jobs-count { (thorbis_web::components::plural(open, "open job")) " on this laptop." }
@@ -102,17 +112,21 @@ pub(crate) async fn my_day(
             p.msg #no-jobs { "No jobs are dispatched to this laptop yet. They arrive at the next contact with the office." }
         }
         ol.jobs #jobs {
-            @for (id, view) in &jobs {
+            @for (id, view, ready) in &jobs {
                 li.job data-job=(id) data-status=(view.status.as_str()) {
                     a.tile href={ "/field/jobs/" (id) } {
                         span.when { (window(view)) }
                         b { (view.title) }
                         span { (view.customer) " · " (view.site_address) }
                         span class=(status_class(view.status)) { (view.status.label()) }
-                        // The document (every change the laptop holds) is in the store:
-                        // the job opens and takes edits with no network. Jobs carry no
-                        // attachments yet.
-                        span.ready data-ready="true" { "✓ ready offline" }
+                        // The document (every change the laptop holds) is in the store, so
+                        // the job opens and takes edits with no network; it is ready once
+                        // every photo and file it names is on the laptop too.
+                        @if *ready {
+                            span.ready data-ready="true" { "✓ ready offline" }
+                        } @else {
+                            span.ready.out data-ready="false" { "files still arriving" }
+                        }
                         @if view.timers.contains_key(&me) { span.state { "⏱ timer running" } }
                     }
                 }
@@ -174,6 +188,7 @@ pub(crate) async fn job(
         Some("estimate") => Some("Estimate approved."),
         Some("invoiced") => Some("Invoice issued."),
         Some("paid") => Some("Payment recorded."),
+        Some("file") => Some("Attached."),
         _ => None,
     }
     .map(|t| Message::Info(t.to_owned()));
@@ -188,10 +203,18 @@ async fn render(
     typed: Typed,
     status: StatusCode,
 ) -> Result<Response, UiError> {
-    let (me, view, mut items) = state
+    let (me, view, mut items, held) = state
         .with_store(move |store| {
             let items: Vec<_> = store.items()?.into_iter().filter(|i| i.active).collect();
-            Ok((store.device_id(), store.work_order(id)?, items))
+            let view = store.work_order(id)?;
+            let blobs = store.blobs();
+            let held: Vec<_> = view
+                .iter()
+                .flat_map(|v| &v.attachments)
+                .map(|a| a.blob.id)
+                .filter(|b| blobs.has(*b))
+                .collect();
+            Ok((store.device_id(), view, items, held))
         })
         .await?;
     let view = view.ok_or(UiError::NotFound)?;
@@ -226,6 +249,7 @@ async fn render(
         me,
         typed,
         items,
+        held,
     };
     let body = html! {
         p { a.btn.ghost href="/field" { "← My day" } }
@@ -241,6 +265,7 @@ async fn render(
         }
         (vehicle_and_status(&job))
         (work_sections(&job))
+        (files::section(&job))
         (figure_sections(&job))
         (billing_sections(&job))
     };
@@ -268,6 +293,19 @@ struct Job {
     me: DeviceId,
     typed: Typed,
     items: Vec<thorbis_domain::catalog::Item>,
+    /// The job's blobs that are on this laptop.
+    held: Vec<thorbis_sync_protocol::BlobId>,
+}
+
+impl Job {
+    /// A drawn signature, as the page shows it (when it is on this laptop).
+    fn drawing(&self, drawing: Option<thorbis_sync_protocol::BlobId>) -> Markup {
+        html! {
+            @if let Some(id) = drawing.filter(|d| self.held.contains(d)) {
+                img.signature src={ (self.base) "/files/" (id) } alt="The customer's drawn signature";
+            }
+        }
+    }
 }
 
 /// The vehicle (for a repair order) and the status with its history.
@@ -461,8 +499,11 @@ fn billing_sections(j: &Job) -> Markup {
         section.panel #job-estimate {
             h2 { "Estimate" }
             @match &j.view.estimate {
-                Some(e) => p #estimate-approved {
-                    "Approved by " b { (e.signer) } " for " span.money { (e.total.format(j.cur)) } ", " (when(e.approved_at_ms)) " UTC"
+                Some(e) => {
+                    p #estimate-approved {
+                        "Approved by " b { (e.signer) } " for " span.money { (e.total.format(j.cur)) } ", " (when(e.approved_at_ms)) " UTC"
+                    }
+                    (j.drawing(e.drawing))
                 },
                 None => p.muted { "The job comes to " span.money { (j.view.totals.total.format(j.cur)) } " so far (before tax)." },
             }
@@ -470,6 +511,7 @@ fn billing_sections(j: &Job) -> Markup {
                 form.stack method="post" action={ (j.base) "/estimate" } {
                     (csrf_field())
                     (labelled("Customer's name", Input::new("signer").id("estimate-signer").maxlength(200).value(&j.typed.signer)))
+                    (files::pad("estimate-pad"))
                     button.btn #approve-estimate type="submit" { "Customer approves the estimate" }
                 }
             }
@@ -521,13 +563,17 @@ fn billing_sections(j: &Job) -> Markup {
         section.panel #job-signature {
             h2 { "Customer's signature" }
             @match &j.view.signature {
-                Some(sig) => p #signed { "Signed by " b { (sig.signer) } ", " (when(sig.signed_at_ms)) " UTC" },
+                Some(sig) => {
+                    p #signed { "Signed by " b { (sig.signer) } ", " (when(sig.signed_at_ms)) " UTC" }
+                    (j.drawing(sig.drawing))
+                },
                 None => p.muted { "Not signed yet." },
             }
             @if j.figures_final && j.view.signature.is_none() {
                 form.stack method="post" action={ (j.base) "/signature" } {
                     (csrf_field())
                     (labelled("Customer's name", Input::new("signer").id("signer").maxlength(200).value(&j.typed.signer)))
+                    (files::pad("signature-pad"))
                     button.btn.primary #sign type="submit" { "Customer signs" }
                 }
             }
@@ -606,6 +652,11 @@ pub(crate) async fn post(
     let id = job_id(&id)?;
     let (me, currency) = context(&state, id).await?;
     let edit = |e: WorkOrderEdit| Ok(edit_command(&state, me, id, e));
+    // A drawn signature is kept as a blob before the edit that names it.
+    let drawing = match what.as_str() {
+        "signature" | "estimate" => files::drawing(&state, &fields).await,
+        _ => Ok(None),
+    };
     let (command, done): (Result<Command, String>, &str) = match what.as_str() {
         "status" => (
             WorkOrderStatus::parse(fields.get("status"))
@@ -621,7 +672,7 @@ pub(crate) async fn post(
         "signature" => (
             form::text(fields.get("signer"), "The customer's name", 200).and_then(|signer| {
                 let signed_at_ms = i64::try_from(state.now_ms()).unwrap_or(i64::MAX);
-                edit(WorkOrderEdit::CaptureSignature { signer, signed_at_ms })
+                edit(WorkOrderEdit::CaptureSignature { signer, signed_at_ms, drawing: drawing? })
             }),
             "signed",
         ),
@@ -636,7 +687,7 @@ pub(crate) async fn post(
         "estimate" => (
             form::text(fields.get("signer"), "The customer's name", 200).and_then(|signer| {
                 let approved_at_ms = i64::try_from(state.now_ms()).unwrap_or(i64::MAX);
-                edit(WorkOrderEdit::ApproveEstimate { signer, approved_at_ms })
+                edit(WorkOrderEdit::ApproveEstimate { signer, approved_at_ms, drawing: drawing? })
             }),
             "estimate",
         ),

@@ -10,8 +10,10 @@
 //! - **CSRF token.** Every form that posts carries a token ([`csrf_field`]), an HMAC of the
 //!   request's session cookie under the process's key; a post without the right one is
 //!   refused. A page elsewhere can neither read the token nor compute it.
-//! - **Size.** A form body is a few fields; one larger than [`MAX_FORM_BYTES`] is refused
-//!   unread.
+//! - **Size.** A form body is a few fields (or a drawn signature); one larger than
+//!   [`MAX_FORM_BYTES`] is refused unread. A file upload (`multipart/form-data`, the
+//!   technician's photos) carries its token in the address instead, and its body goes to
+//!   its handler unread, bounded by that route's own limit.
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
@@ -25,8 +27,9 @@ use super::{UiError, UiState};
 /// The form field that carries the token.
 pub(crate) const FIELD: &str = "csrf";
 
-/// The largest form body the UI reads.
-pub(crate) const MAX_FORM_BYTES: usize = 16 * 1024;
+/// The largest form body the UI reads: a few fields, or a signature drawn on the pad (a
+/// PNG as a data URL).
+pub(crate) const MAX_FORM_BYTES: usize = 256 * 1024;
 
 tokio::task_local! {
     /// The token of the request being answered, for the forms its page renders.
@@ -85,6 +88,19 @@ async fn admit(state: &UiState, request: Request) -> Result<(Request, String), U
         tracing::warn!(host, origin = ?headers.get(header::ORIGIN), "UI post from a foreign origin refused");
         return Err(UiError::ForeignOrigin);
     }
+    if is_multipart(headers) {
+        let sent = request
+            .uri()
+            .query()
+            .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(name, _)| name == FIELD))
+            .map(|(_, value)| value.into_owned())
+            .unwrap_or_default();
+        if !state.key.verify_csrf_token(&cookie, &sent) {
+            tracing::info!(path = %request.uri().path(), "UI upload without a valid form token refused");
+            return Err(UiError::StaleForm);
+        }
+        return Ok((request, token));
+    }
     let (parts, body) = request.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| UiError::TooLarge)?;
     let sent = form_urlencoded::parse(&bytes)
@@ -96,6 +112,14 @@ async fn admit(state: &UiState, request: Request) -> Result<(Request, String), U
         return Err(UiError::StaleForm);
     }
     Ok((Request::from_parts(parts, axum::body::Body::from(bytes)), token))
+}
+
+/// Whether the request is a file upload.
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"))
 }
 
 /// Whether `host` (a `Host` header: name and optional port) names this machine's loopback.

@@ -145,6 +145,8 @@ pub struct UiState {
     /// Bumped after every write made through the UI, so live pages refresh at once (they
     /// also look for writes made elsewhere, such as events arriving by sync).
     changed: Arc<watch::Sender<u64>>,
+    /// How photos and files are kept (technician mode).
+    attachments: thorbis_media::Limits,
 }
 
 impl UiState {
@@ -168,6 +170,7 @@ impl UiState {
             scale_labels: Arc::new(register::default_scale_labels()),
             scans: ScanFeed::default(),
             changed: Arc::new(watch::channel(0).0),
+            attachments: thorbis_media::Limits::default(),
         }
     }
 
@@ -178,6 +181,14 @@ impl UiState {
         layouts: thorbis_drivers::variable_measure::VariableMeasureConfig,
     ) -> Self {
         self.scale_labels = Arc::new(layouts);
+        self
+    }
+
+    /// How photos and files attached to jobs are kept: the longest edge of a picture and
+    /// the largest file (the configuration's `[attachments]`).
+    #[must_use]
+    pub fn with_attachment_limits(mut self, limits: thorbis_media::Limits) -> Self {
+        self.attachments = limits;
         self
     }
 
@@ -438,6 +449,13 @@ fn routes(state: UiState) -> Router {
         .route("/field/jobs/{id}/invoice.pdf", get(field::invoice_pdf))
         .route("/field/jobs/{id}/checklist/{item}", post(field::tick))
         .route("/field/jobs/{id}/timer/{op}", post(field::timer))
+        .route(
+            "/field/jobs/{id}/files",
+            post(field::upload).layer(axum::extract::DefaultBodyLimit::max(
+                thorbis_media::MAX_UPLOAD_BYTES + guard::MAX_FORM_BYTES,
+            )),
+        )
+        .route("/field/jobs/{id}/files/{blob}", get(field::file))
         .route("/field/jobs/{id}/{what}", post(field::post))
         .route("/kds", get(kds::screen))
         .route("/kds/tickets", get(kds::fragment))

@@ -13,6 +13,7 @@ use thorbis_sync_protocol::receive::SyncError;
 
 use crate::accounts::AccountError;
 use crate::audit::AuditError;
+use crate::blobs::BlobsError;
 use crate::locations::LocationError;
 use crate::log::LogError;
 use crate::reports::ReportError;
@@ -209,6 +210,19 @@ impl From<WorkOrdersError> for Error {
             WorkOrdersError::Tenant(e) => e.into(),
             WorkOrdersError::Log(e) => e.into(),
             WorkOrdersError::Fault(fault) => fault.into(),
+        }
+    }
+}
+
+impl From<BlobsError> for Error {
+    fn from(e: BlobsError) -> Self {
+        match e {
+            BlobsError::NotFound(_) => Error::NotFound(e.to_string()),
+            BlobsError::Offset(_) => Error::Conflict(e.to_string()),
+            BlobsError::BadChunk(_) => Error::BadRequest(e.to_string()),
+            BlobsError::Mismatch(_) => Error::Unprocessable(e.to_string()),
+            BlobsError::OverQuota { .. } => Error::InsufficientStorage(e.to_string()),
+            BlobsError::Fault(fault) => fault.into(),
         }
     }
 }

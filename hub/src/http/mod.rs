@@ -5,6 +5,7 @@
 
 mod admin;
 mod auth;
+mod blobs;
 pub mod console;
 mod enroll;
 mod error;
@@ -121,6 +122,9 @@ pub fn router(state: AppState) -> Router {
     let devices = Router::new()
         .route("/api/v1/sync/push", post(sync::push))
         .route("/api/v1/sync/pull", post(sync::pull))
+        .route("/api/v1/blobs/{id}/upload", get(blobs::upload_state))
+        .route("/api/v1/blobs/{id}/upload/{offset}", post(blobs::upload))
+        .route("/api/v1/blobs/{id}/from/{offset}", get(blobs::download))
         .layer(DefaultBodyLimit::max(limits.body_limit_bytes));
     let console = Router::new()
         .route("/api/v1/admin/tenants", post(admin::create_tenant))

@@ -216,6 +216,20 @@ fn console_paths() -> Value {
     paths
 }
 
+/// A blob request's parameters: the signed headers, the blob id and (for chunks) the offset.
+fn blob_parameters(offset: bool) -> Value {
+    let mut parameters = signed_headers();
+    if let Value::Array(list) = &mut parameters {
+        list.push(json!({ "name": "id", "in": "path", "required": true,
+            "schema": { "$ref": "#/components/schemas/Hex32" }, "description": "The blob's SHA-256." }));
+        if offset {
+            list.push(json!({ "name": "offset", "in": "path", "required": true,
+                "schema": { "type": "integer", "minimum": 0 } }));
+        }
+    }
+    parameters
+}
+
 /// The document.
 #[allow(clippy::too_many_lines, reason = "one literal JSON document, clearer whole than split")]
 #[must_use]
@@ -366,6 +380,39 @@ pub fn document() -> Value {
                         "limit": { "type": "integer", "minimum": 1 },
                         "wait_ms": { "type": "integer", "minimum": 0 } } } } } },
                 "responses": pull_responses
+            } },
+            "/api/v1/blobs/{id}/upload": { "get": {
+                "summary": "What the hub holds of a blob (photo, drawn signature, file) that one of this device's admitted work order changes names.",
+                "parameters": blob_parameters(false),
+                "responses": {
+                    "200": { "description": "`{received, complete, size}`." },
+                    "401": error_response("Unsigned, badly signed, stale or replayed request."),
+                    "404": error_response("No admitted change of this device names the blob (yet).")
+                }
+            } },
+            "/api/v1/blobs/{id}/upload/{offset}": { "post": {
+                "summary": "Append a chunk (at most 512 KiB) at `offset`; resumable. The blob is complete once its bytes hash to its id.",
+                "parameters": blob_parameters(true),
+                "requestBody": { "required": true, "content": {
+                    "application/octet-stream": { "schema": { "type": "string", "contentMediaType": "application/octet-stream" } } } },
+                "responses": {
+                    "200": { "description": "`{received, complete, size}` after the chunk." },
+                    "400": error_response("Empty chunk, larger than a chunk may be, or past the blob's size."),
+                    "401": error_response("Unsigned, badly signed, stale or replayed request."),
+                    "404": error_response("No admitted change of this device names the blob (yet)."),
+                    "409": { "description": "The offset is not what the hub holds: `{received, complete, size}`; resume there." },
+                    "422": error_response("The bytes do not hash to the id; the hub dropped them."),
+                    "507": error_response("The tenant's blob quota would be passed.")
+                }
+            } },
+            "/api/v1/blobs/{id}/from/{offset}": { "get": {
+                "summary": "Up to 2 MiB of a complete blob from `offset` (header `x-thorbis-blob-size`), for a device a work order assigned to it names the blob.",
+                "parameters": blob_parameters(true),
+                "responses": {
+                    "200": { "description": "The bytes.", "content": { "application/octet-stream": {} } },
+                    "401": error_response("Unsigned, badly signed, stale or replayed request."),
+                    "404": error_response("No such blob for this device, or not complete at the hub.")
+                }
             } }
         },
         "components": {

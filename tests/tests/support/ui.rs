@@ -116,6 +116,34 @@ impl Ui {
         }
     }
 
+    /// Posts a file as a page's multipart form does (`file` field, the form token in the
+    /// address); expects a redirect and returns where to.
+    pub async fn upload(&self, path: &str, file_name: &str, bytes: &[u8]) -> Result<String> {
+        let boundary = "thorbis-test-boundary-7f3a";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let response = self
+            .http
+            .post(format!("{}{path}?csrf={}", self.base, self.csrf))
+            .header(reqwest::header::COOKIE, &self.cookie)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await?;
+        let status = response.status();
+        match response.headers().get(reqwest::header::LOCATION) {
+            Some(location) if status.is_redirection() => Ok(location.to_str()?.to_owned()),
+            _ => bail!("{path}: {status} {}", response.text().await.unwrap_or_default()),
+        }
+    }
+
     /// Opens a check at `table`, adds a burger and fries, sends it to the kitchen.
     pub async fn take_order(&self, table: &str) -> Result<()> {
         let check = self

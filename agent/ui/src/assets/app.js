@@ -75,6 +75,57 @@
   // Swapped-in content gets its own (see `swap`).
   var stopWedge = wedge(document);
 
+  // Signature pads: a canvas the customer draws on with a finger, a pen or the mouse. The
+  // drawing goes into the form's hidden `drawing` field as a PNG when the form is sent;
+  // without this script the pad stays hidden and the typed name alone is recorded.
+  function pads(root) {
+    root.querySelectorAll("[data-sigpad]").forEach(function (pad) {
+      var canvas = pad.querySelector("canvas");
+      var field = pad.querySelector("input[name=drawing]");
+      if (!canvas || !field || !canvas.getContext) return;
+      var ctx = canvas.getContext("2d");
+      var drawn = false, down = false;
+      function clear() {
+        ctx.fillStyle = "#ffffff";
+        ctx.fillRect(0, 0, canvas.width, canvas.height);
+        drawn = false;
+        field.value = "";
+      }
+      function at(e) {
+        var r = canvas.getBoundingClientRect();
+        return [(e.clientX - r.left) * canvas.width / r.width, (e.clientY - r.top) * canvas.height / r.height];
+      }
+      clear();
+      ctx.strokeStyle = "#111111";
+      ctx.lineWidth = 3;
+      ctx.lineCap = "round";
+      ctx.lineJoin = "round";
+      canvas.addEventListener("pointerdown", function (e) {
+        down = true;
+        canvas.setPointerCapture(e.pointerId);
+        var p = at(e);
+        ctx.beginPath();
+        ctx.moveTo(p[0], p[1]);
+        ctx.lineTo(p[0] + 0.1, p[1] + 0.1);
+        ctx.stroke();
+        drawn = true;
+      });
+      canvas.addEventListener("pointermove", function (e) {
+        if (!down) return;
+        var p = at(e);
+        ctx.lineTo(p[0], p[1]);
+        ctx.stroke();
+      });
+      function up() { down = false; if (drawn) field.value = canvas.toDataURL("image/png"); }
+      canvas.addEventListener("pointerup", up);
+      canvas.addEventListener("pointercancel", up);
+      var reset = pad.querySelector("[data-sigclear]");
+      if (reset) reset.addEventListener("click", clear);
+      pad.hidden = false;
+    });
+  }
+  pads(document);
+
   // The indicator bar: online/offline, backlog, printers.
   var bar = document.getElementById("indicators");
   if (bar) {
@@ -179,6 +230,7 @@
     stopLive = live(next);
     stopWedge();
     stopWedge = wedge(next);
+    pads(next);
     // Focus stays on the same control when the new page has it (the cash field after a
     // refused tender); otherwise the new content takes it, without scrolling.
     var target = (focused && document.getElementById(focused)) || next.querySelector("[autofocus]");
@@ -190,6 +242,8 @@
     var main = document.querySelector("main[data-swap]");
     if (e.defaultPrevented || !main || !main.contains(form) || !window.fetch || !window.DOMParser) return;
     if ((form.getAttribute("method") || "get").toLowerCase() !== "post") return;
+    // A file upload is sent by the browser itself, as a multipart form.
+    if ((form.getAttribute("enctype") || "").toLowerCase() === "multipart/form-data") return;
     var body;
     try {
       body = new URLSearchParams(new FormData(form));

@@ -8,10 +8,13 @@
 //! them.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse as _;
 use serde::Deserialize;
+use thorbis_domain::attachment::megabytes;
 use thorbis_domain::scan::Day;
 use thorbis_domain::work_order::{ScheduledWindow, WorkOrderEdit, WorkOrderView};
+use thorbis_sync_protocol::BlobId;
 use thorbis_web::components::{Input, Message, figure, figures, labelled, message};
 use thorbis_web::form::{self, Fields};
 use thorbis_web::respond::{Href, see_other};
@@ -21,6 +24,7 @@ use uuid::Uuid;
 
 use super::{PageForm, PageResult, PageUser, csrf, path_id, shell, with_status};
 use crate::accounts::ConsoleRole;
+use crate::blobs;
 use crate::http::work_orders::{NewVehicle, NewWorkOrder, currency, draft_of};
 use crate::http::{AppState, Error};
 use crate::locations;
@@ -331,7 +335,11 @@ async fn job_page(
     status: StatusCode,
 ) -> PageResult {
     let view = work_orders::get(state.store(), user.tenant_id, id).await.map_err(Error::from)?;
-    let body = job_body(user, id, &view, msg, typed);
+    let files = blobs::files_of(state.store(), user.tenant_id, id).await.map_err(Error::from)?;
+    let body = html! {
+        (job_body(user, id, &view, msg, typed))
+        (files_section(id, &files))
+    };
     Ok(with_status(status, shell(user, &view.title, "console-dispatch", body)))
 }
 
@@ -414,6 +422,61 @@ fn job_body(
             }))
         }
     }
+}
+
+/// The job's photos, drawn signatures and files, as the hub holds them.
+fn files_section(id: Uuid, files: &[blobs::WorkOrderFile]) -> Markup {
+    html! {
+        section.panel #job-files {
+            h2 { "Photos and files" }
+            @if files.is_empty() { p.muted { "None yet." } }
+            ul.files {
+                @for f in files {
+                    li.file data-blob=(f.id) data-held=(f.held) {
+                        @if !f.held {
+                            span.muted { (f.name) " · still on the technician's laptop: it arrives when the laptop is online" }
+                        } @else if f.media_type.starts_with("image/") {
+                            a href=(format!("/console/dispatch/jobs/{id}/files/{}", f.id)) {
+                                img src=(format!("/console/dispatch/jobs/{id}/files/{}", f.id)) alt=(f.name) loading="lazy";
+                            }
+                        } @else {
+                            a href=(format!("/console/dispatch/jobs/{id}/files/{}", f.id)) { (f.name) }
+                        }
+                        span.muted { " " (f.kind) " · " (megabytes(f.size)) " · " (when(f.added_at_ms)) " UTC" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /console/dispatch/jobs/{id}/files/{blob}`: a blob the job names.
+pub(in crate::http) async fn file(
+    State(state): State<AppState>,
+    user: PageUser,
+    Path((id, blob)): Path<(String, String)>,
+) -> Result<axum::response::Response, Error> {
+    let id = path_id(&id, "job")?;
+    let blob: BlobId =
+        blob.parse().map_err(|_| Error::NotFound(format!("no file {blob} on this job")))?;
+    let files = blobs::files_of(state.store(), user.tenant_id, id).await?;
+    let named = files.iter().find(|f| f.id == blob && f.held);
+    let read = match named {
+        Some(_) => blobs::read_for_work_order(state.store(), user.tenant_id, id, blob).await?,
+        None => None,
+    };
+    let (Some(file), Some(bytes)) = (named, read) else {
+        return Err(Error::NotFound(format!("no file {blob} on this job")));
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, file.media_type.clone()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CACHE_CONTROL, "private, max-age=31536000, immutable".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// `POST /console/dispatch/jobs/{id}/note` and `/window`.

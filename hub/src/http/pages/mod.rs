@@ -88,6 +88,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/console/dispatch", get(dispatch::board))
         .route("/console/dispatch/jobs", post(dispatch::create))
         .route("/console/dispatch/jobs/{id}", get(dispatch::job))
+        .route("/console/dispatch/jobs/{id}/files/{blob}", get(dispatch::file))
         .route("/console/dispatch/jobs/{id}/assign", post(dispatch::assign))
         .route("/console/dispatch/jobs/{id}/{what}", post(dispatch::edit))
         .route("/console/alerts", get(alerts::page))
