@@ -16,8 +16,12 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use thorbis_sync_protocol::BlobId;
+
+/// Writes started by this process, naming their temporary files.
+static WRITES: AtomicU64 = AtomicU64::new(0);
 
 /// Why a blob operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -87,14 +91,18 @@ impl BlobStore {
         Ok(())
     }
 
-    /// Keeps `bytes` durably; their id. Keeping bytes already held does nothing.
+    /// Keeps `bytes` durably; their id. Keeping bytes already held (and whole) does
+    /// nothing; a damaged copy is replaced.
     pub fn put(&self, bytes: &[u8]) -> Result<BlobId, BlobError> {
         let id = BlobId::of(bytes);
-        if self.has(id) {
+        if self.get(id)?.is_some() {
             return Ok(id);
         }
         self.ensure_dirs()?;
-        let tmp = self.dir.join(format!("{id}.tmp"));
+        // A name of its own per write: two writes of the same bytes at once (a double tap)
+        // never share a temporary file.
+        let n = WRITES.fetch_add(1, Ordering::Relaxed);
+        let tmp = self.dir.join(format!("{id}.{}.{n}.tmp", std::process::id()));
         write_synced(&tmp, bytes).map_err(Self::io(&tmp))?;
         self.settle(&tmp, id)?;
         Ok(id)

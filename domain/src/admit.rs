@@ -879,10 +879,12 @@ fn places(
         },
         E::WorkOrderChanged(e) => {
             assigned(e.work_order_id, device, cx)?;
+            written_by(&e.change, device)?;
             figures_hold(e.work_order_id, &e.change, device, cx)
         }
         E::WorkOrderPartUsed(e) => {
             assigned(e.work_order_id, device, cx)?;
+            written_by(&e.change, device)?;
             part_added(e, device, cx)
         }
         // New aggregates take the writer's location; the rest are not a device's to
@@ -901,6 +903,18 @@ fn places(
         | E::DeviceRevoked(_)
         | E::DeviceConfigured(_) => Ok(()),
     }
+}
+
+/// A change names its writer as the author of what it adds (a note, a status step, an
+/// attachment): the hub takes an attachment's blob only from the device it names.
+fn written_by(change: &ChangeBytes, device: DeviceId) -> Result<(), Quarantine> {
+    if change.names_only(device) == Some(true) {
+        return Ok(());
+    }
+    Err(Quarantine::Malformed {
+        kind: "work_order".to_owned(),
+        reason: "a change that names another device as the writer of what it adds".to_owned(),
+    })
 }
 
 /// A part used is the part line its own change adds, and nothing else: the line is new,

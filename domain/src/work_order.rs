@@ -272,6 +272,21 @@ impl ChangeBytes {
     }
 }
 
+impl ChangeBytes {
+    /// Whether every device the change names as a writer (each value it puts under a `by`
+    /// key: a note's, a status step's, an attachment's) is `author`: a change says who
+    /// wrote it, never someone else. `None` if the bytes are not a change.
+    #[must_use]
+    pub fn names_only(&self, author: DeviceId) -> Option<bool> {
+        let change = self.parse()?.decode();
+        let author = author.to_string();
+        Some(change.operations.iter().all(|op| {
+            let by = matches!(&op.key, automerge::legacy::Key::Map(k) if k.as_str() == "by");
+            !by || matches!(op.primitive_value(), Some(ScalarValue::Str(s)) if s.as_str() == author)
+        }))
+    }
+}
+
 /// Whether `s` is a UUID as this crate writes one: 36 characters, lower-case hex in
 /// hyphenated groups.
 fn is_canonical_uuid(s: &str) -> bool {

@@ -974,3 +974,44 @@ proptest! {
         prop_assert_eq!(&author.state, &other.state);
     }
 }
+
+#[test]
+fn a_change_naming_another_writer_is_held_back() {
+    use automerge::ReadDoc as _;
+    use thorbis_domain::attachment::{AttachmentKind, BlobRef};
+    let (mut r, wo) = job_at_tech();
+    let changed =
+        |change| DomainEvent::WorkOrderChanged(WorkOrderChanged { work_order_id: wo, change });
+    let pdf = b"%PDF-1.4 a site report";
+    let attach = WorkOrderEdit::AddAttachment {
+        blob: BlobRef::of(pdf).unwrap(),
+        kind: AttachmentKind::File,
+        name: "report.pdf".into(),
+    };
+    // Written as TECH2's by TECH (the Automerge actor is TECH's): the hub would take the
+    // blob from the device the change names.
+    let doc = r.state.work_orders[&wo.0].clone();
+    let mut am = doc.document().with_actor(actor_for(TECH));
+    let forged = {
+        use automerge::transaction::Transactable as _;
+        let mut tx = am.transaction();
+        let key = format!("attachment:{}", BlobRef::of(pdf).unwrap().id);
+        let obj = tx.put_object(automerge::ROOT, key.as_str(), automerge::ObjType::Map).unwrap();
+        tx.put(&obj, "blob", BlobRef::of(pdf).unwrap().id.to_string()).unwrap();
+        tx.put(&obj, "media_type", "application/pdf").unwrap();
+        tx.put(&obj, "bytes", 22_i64).unwrap();
+        tx.put(&obj, "kind", "file").unwrap();
+        tx.put(&obj, "name", "report.pdf").unwrap();
+        tx.put(&obj, "by", TECH2.to_string()).unwrap();
+        tx.put(&obj, "at_ms", 2_i64).unwrap();
+        let (hash, _) = tx.commit();
+        ChangeBytes(am.get_change_by_hash(&hash.unwrap()).unwrap().raw_bytes().to_vec())
+    };
+    assert_eq!(r.refuse(TECH, &changed(forged)).code(), "malformed");
+    // The domain's own edit names its writer, and passes.
+    let honest = r.state.work_orders[&wo.0].edit(&attach, TECH, 2).unwrap();
+    assert_eq!(r.send(TECH, &changed(honest)), Ok(()));
+    let view = r.state.work_orders[&wo.0].view().unwrap();
+    assert_eq!(view.attachments.len(), 1);
+    assert_eq!(view.attachments[0].by, Some(TECH));
+}

@@ -9,16 +9,22 @@
 //! * **Verified.** When the last chunk arrives the hub hashes the whole and marks the blob
 //!   complete only if it matches; otherwise every chunk is dropped and the device starts
 //!   over. Only complete blobs are served.
-//! * **Scoped.** A technician reads the blobs of the work orders assigned to it (and those
-//!   it attached); the console reads a work order's blobs through that work order.
+//! * **Scoped.** A technician reads the blobs of the work orders assigned to it; the
+//!   console reads a work order's blobs through that work order. Admission holds back a
+//!   change that names another device as the writer of what it adds, so a file's `by` is
+//!   the device that attached it.
 
 use deadpool_postgres::Transaction;
+use thorbis_domain::attachment::MediaType;
 use thorbis_domain::work_order::WorkOrderView;
 use thorbis_sync_protocol::{BLOB_CHUNK_BYTES, BlobId, DeviceId};
 use uuid::Uuid;
 
 use crate::db::tenant_tx;
 use crate::store::{Fault, Store, faults};
+
+/// Most uploads one device may have started and not finished.
+const MAX_UNFINISHED: i64 = 16;
 
 /// Most bytes one download answer carries.
 pub const MAX_READ_BYTES: usize = 4 * BLOB_CHUNK_BYTES;
@@ -99,10 +105,16 @@ pub(crate) async fn write_files(
     let at: Vec<i64> = rows.iter().map(|(_, a)| a.at_ms).collect();
     tx.execute(
         &tx.prepare_cached(
+            // The tenant id from its own row, as `crate::projection` does: on Citus an
+            // insert selecting from nothing but arrays is sent as a `COPY`, which row-level
+            // security refuses.
             "INSERT INTO work_order_files (tenant_id, work_order_id, sha256, kind, media_type,
                     size, name, added_by, added_at_ms)
-             SELECT $1, u.* FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[],
-                    $6::bigint[], $7::text[], $8::uuid[], $9::bigint[]) AS u
+             SELECT t.tenant_id, u.* FROM tenants t,
+                    (SELECT unnest($2::uuid[]), unnest($3::text[]), unnest($4::text[]),
+                            unnest($5::text[]), unnest($6::bigint[]), unnest($7::text[]),
+                            unnest($8::uuid[]), unnest($9::bigint[])) AS u
+              WHERE t.tenant_id = $1
              ON CONFLICT DO NOTHING",
         )
         .await?,
@@ -112,21 +124,21 @@ pub(crate) async fn write_files(
     Ok(())
 }
 
-/// The size `device` named blob `id` with, if one of its admitted changes did.
+/// The size and type `device` named blob `id` with, if one of its admitted changes did.
 async fn named_by(
     tx: &Transaction<'_>,
     tenant: Uuid,
     device: DeviceId,
     id: BlobId,
-) -> Result<Option<u64>, tokio_postgres::Error> {
+) -> Result<Option<(u64, String)>, tokio_postgres::Error> {
     let row = tx
         .query_opt(
-            "SELECT size FROM work_order_files
+            "SELECT size, media_type FROM work_order_files
               WHERE tenant_id = $1 AND sha256 = $2 AND added_by = $3 LIMIT 1",
             &[&tenant, &id.to_string(), &uuid(device)],
         )
         .await?;
-    Ok(row.map(|r| count(r.get(0))))
+    Ok(row.map(|r| (count(r.get(0)), r.get(1))))
 }
 
 async fn state_of(
@@ -158,7 +170,7 @@ pub async fn upload_state(
 ) -> Result<UploadState, BlobsError> {
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
-    let size = named_by(&tx, tenant, device, id).await?.ok_or(BlobsError::NotFound(id))?;
+    let (size, _) = named_by(&tx, tenant, device, id).await?.ok_or(BlobsError::NotFound(id))?;
     let state = state_of(&tx, tenant, id, false).await?;
     tx.commit().await?;
     Ok(state.unwrap_or(UploadState { received: 0, complete: false, size }))
@@ -181,7 +193,13 @@ pub async fn append(
     }
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
-    let size = named_by(&tx, tenant, device, id).await?.ok_or(BlobsError::NotFound(id))?;
+    let (size, media) = named_by(&tx, tenant, device, id).await?.ok_or(BlobsError::NotFound(id))?;
+    // The bytes must be what the document says they are (the type a page serves them as).
+    if offset == 0 && MediaType::sniff(chunk).map(MediaType::as_str) != Some(media.as_str()) {
+        return Err(BlobsError::BadChunk(format!(
+            "the blob was named as {media}; these bytes are not"
+        )));
+    }
     let state = if let Some(state) = state_of(&tx, tenant, id, true).await? {
         state
     } else {
@@ -192,6 +210,10 @@ pub async fn append(
         tx.commit().await?;
         return Ok(state);
     }
+    // Another device named these bytes with another size and began sending them: what
+    // it sent does not count for this name.
+    let state =
+        if state.size == size { state } else { restart(&tx, tenant, device, id, size).await? };
     if offset != state.received {
         return Err(BlobsError::Offset(state));
     }
@@ -215,14 +237,14 @@ pub async fn append(
     .await?;
     let complete = end == state.size && verify(&tx, tenant, id).await?;
     if end == state.size && !complete {
-        // Dropped in this transaction: the device starts over.
+        // Dropped in this transaction, row and all: the next upload starts afresh.
         tx.execute(
             "DELETE FROM blob_chunks WHERE tenant_id = $1 AND sha256 = $2",
             &[&tenant, &id.to_string()],
         )
         .await?;
         tx.execute(
-            "UPDATE blobs SET received = 0 WHERE tenant_id = $1 AND sha256 = $2",
+            "DELETE FROM blobs WHERE tenant_id = $1 AND sha256 = $2",
             &[&tenant, &id.to_string()],
         )
         .await?;
@@ -239,7 +261,30 @@ pub async fn append(
     Ok(UploadState { received: end, complete, size: state.size })
 }
 
-/// Starts blob `id`'s row, within the tenant's quota.
+/// Starts blob `id` over at `size` for `device`: its chunks dropped.
+async fn restart(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    device: DeviceId,
+    id: BlobId,
+    size: u64,
+) -> Result<UploadState, tokio_postgres::Error> {
+    tx.execute(
+        "DELETE FROM blob_chunks WHERE tenant_id = $1 AND sha256 = $2",
+        &[&tenant, &id.to_string()],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE blobs SET size = $3, received = 0, uploaded_by = $4
+          WHERE tenant_id = $1 AND sha256 = $2",
+        &[&tenant, &id.to_string(), &i64::try_from(size).unwrap_or(i64::MAX), &uuid(device)],
+    )
+    .await?;
+    Ok(UploadState { received: 0, complete: false, size })
+}
+
+/// Starts blob `id`'s row, within the tenant's quota and the device's share of unfinished
+/// uploads.
 async fn start(
     store: &Store,
     tx: &Transaction<'_>,
@@ -256,6 +301,19 @@ async fn start(
         .await?
         .get(0);
     let stored = count(stored);
+    let unfinished: i64 = tx
+        .query_one(
+            "SELECT count(*) FROM blobs
+              WHERE tenant_id = $1 AND uploaded_by = $2 AND NOT complete",
+            &[&tenant, &uuid(device)],
+        )
+        .await?
+        .get(0);
+    if unfinished >= MAX_UNFINISHED {
+        return Err(BlobsError::BadChunk(format!(
+            "this device has {unfinished} uploads unfinished: finish one before starting another"
+        )));
+    }
     let quota = store.limits.tenant_blob_quota_bytes;
     if stored.saturating_add(size) > quota {
         return Err(BlobsError::OverQuota { stored, size, quota });
@@ -291,7 +349,8 @@ async fn verify(tx: &Transaction<'_>, tenant: Uuid, id: BlobId) -> Result<bool, 
 }
 
 /// Up to [`MAX_READ_BYTES`] of complete blob `id` from `offset`, and its size, if
-/// `device` may read it: a work order assigned to it names the blob, or it attached it.
+/// `device` may read it: a work order assigned to it names the blob. (The device that
+/// attached a blob has it already.)
 pub async fn read_for_device(
     store: &Store,
     tenant: Uuid,
@@ -306,8 +365,7 @@ pub async fn read_for_device(
             "SELECT 1 FROM work_order_files f
                JOIN work_orders w ON w.tenant_id = f.tenant_id
                                  AND w.work_order_id = f.work_order_id
-              WHERE f.tenant_id = $1 AND f.sha256 = $2
-                AND (w.technician = $3 OR f.added_by = $3)
+              WHERE f.tenant_id = $1 AND f.sha256 = $2 AND w.technician = $3
               LIMIT 1",
             &[&tenant, &id.to_string(), &uuid(device)],
         )
@@ -360,12 +418,13 @@ async fn read_range(
         return Ok(None);
     }
     let offset_i = i64::try_from(offset).unwrap_or(i64::MAX);
+    let until = i64::try_from(offset.saturating_add(max as u64)).unwrap_or(i64::MAX);
     let rows = tx
         .query(
             "SELECT at, data FROM blob_chunks
-              WHERE tenant_id = $1 AND sha256 = $2 AND at + length(data) > $3
+              WHERE tenant_id = $1 AND sha256 = $2 AND at + length(data) > $3 AND at < $4
               ORDER BY at",
-            &[&tenant, &id.to_string(), &offset_i],
+            &[&tenant, &id.to_string(), &offset_i, &until],
         )
         .await?;
     let mut out = Vec::new();

@@ -464,3 +464,101 @@ async fn work_order_writes_need_a_manager_and_valid_input() -> Result<()> {
     ensure!(row["status"] == "cancelled", "{row}");
     hub.stop().await
 }
+
+/// A request signed as `agent` with `method` (the blob endpoints take `GET` too).
+async fn blob_request(
+    hub: &TestHub,
+    agent: &Agent,
+    method: reqwest::Method,
+    path: &str,
+    body: Vec<u8>,
+) -> Result<(StatusCode, Vec<u8>)> {
+    let signed =
+        agent.key.sign_request(agent.device_id, method.as_str(), path, hub.clock_now(), &body)?;
+    let mut request = hub.http.request(method, format!("{}{path}", hub.base)).body(body);
+    for (name, value) in signed.headers() {
+        request = request.header(name, value);
+    }
+    let response = request.send().await?;
+    Ok((response.status(), response.bytes().await?.to_vec()))
+}
+
+/// An attachment on both backends (on Citus through a hub whose statements may touch one
+/// shard only): the technician's change names it, the technician uploads it in chunks,
+/// the console's job page shows it and serves it, and once the job moves to another
+/// technician, that technician reads it and the first no longer does.
+#[tokio::test]
+async fn an_attachment_travels_through_the_hub_on_postgres_and_citus() -> Result<()> {
+    use thorbis_domain::attachment::{AttachmentKind, BlobRef};
+    use thorbis_sync_protocol::BLOB_CHUNK_BYTES;
+    for backend in [thorbis_hub::testing::Backend::Postgres, thorbis_hub::testing::Backend::Citus] {
+        let setup = TestHub::start_on_backend(backend).await?;
+        let mut strict_db = setup.db.clone();
+        if backend == thorbis_hub::testing::Backend::Citus {
+            strict_db
+                .config
+                .app_url
+                .push_str(" options='-c citus.multi_task_query_log_level=error'");
+        }
+        let hub = TestHub::start_on(strict_db).await?;
+        let (tenant, location) = setup.tenant("Roofing Co").await?;
+        let mut a = Technician::new(setup.agent_as(tenant, location, 2, "technician").await?);
+        let b = Technician::new(setup.agent_as(tenant, location, 3, "technician").await?);
+        setup.console_user(tenant, "dispatch@example.com", "manager").await?;
+        let console = hub.console_session(tenant, "dispatch@example.com").await?;
+        let id = create(&hub, &console, "Roof survey").await?;
+        assign(&hub, &console, id, a.id()).await?;
+        a.pull(&hub).await?;
+
+        let mut report = b"%PDF-1.4\n".to_vec();
+        report.resize(BLOB_CHUNK_BYTES + 4_321, b'-');
+        let blob = BlobRef::of(&report)?;
+        let attach = WorkOrderEdit::AddAttachment {
+            blob,
+            kind: AttachmentKind::File,
+            name: "survey.pdf".into(),
+        };
+        a.edit(&hub, id, attach).await?;
+        for at in [0, BLOB_CHUNK_BYTES] {
+            let end = report.len().min(at + BLOB_CHUNK_BYTES);
+            let path = format!("{}/upload/{at}", blob.id.path());
+            let (status, body) = blob_request(
+                &hub,
+                &a.agent,
+                reqwest::Method::POST,
+                &path,
+                report[at..end].to_vec(),
+            )
+            .await?;
+            ensure!(status == StatusCode::OK, "{backend:?} chunk at {at}: {status}");
+            let state: Value = serde_json::from_slice(&body)?;
+            ensure!(state["complete"] == json!(end == report.len()), "{state}");
+        }
+
+        let page = format!("/console/dispatch/jobs/{id}");
+        let (status, html) = hub.console(&page, Some(&console.cookie), None, None).await?;
+        ensure!(status == StatusCode::OK, "{backend:?} {page}: {status}");
+        let html = html.as_str().unwrap_or_default().to_owned();
+        ensure!(html.contains("data-held=\"true\"") && html.contains("survey.pdf"), "{html}");
+        let file = hub
+            .http
+            .get(format!("{}{page}/files/{}", hub.base, blob.id))
+            .header(reqwest::header::COOKIE, &console.cookie)
+            .send()
+            .await?;
+        ensure!(file.status() == StatusCode::OK, "{backend:?} the file: {}", file.status());
+        ensure!(file.bytes().await? == report, "the console serves the bytes as uploaded");
+
+        assign(&hub, &console, id, b.id()).await?;
+        let from = format!("{}/from/0", blob.id.path());
+        let (status, bytes) =
+            blob_request(&hub, &b.agent, reqwest::Method::GET, &from, Vec::new()).await?;
+        ensure!(status == StatusCode::OK && bytes == report, "{backend:?} B reads it: {status}");
+        let (status, _) =
+            blob_request(&hub, &a.agent, reqwest::Method::GET, &from, Vec::new()).await?;
+        ensure!(status == StatusCode::NOT_FOUND, "{backend:?} A still reads it: {status}");
+        hub.stop().await?;
+        setup.stop().await?;
+    }
+    Ok(())
+}

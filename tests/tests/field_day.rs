@@ -17,7 +17,7 @@
 //! blob that went missing again.
 //!
 //! Prints `RESULT field_day_core lost_edits=0 duplicate_effects=0 offline_pages_failed=0`
-//! and `RESULT field_day_blobs uploaded=6 verified_on_hub=6 downloaded=3 resumed=1`.
+//! and `RESULT field_day_blobs uploaded=8 verified_on_hub=8 downloaded=3 resumed=1`.
 //! (The laptop here runs in-process with its sync shell stopped and started for the
 //! outage; a run of the `thorbis-agent` binary behind a cut proxy is not built yet.)
 
@@ -27,6 +27,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, ensure};
+use chromiumoxide::cdp::browser_protocol::dom::SetFileInputFilesParams;
+use chromiumoxide::cdp::browser_protocol::input::{
+    DispatchMouseEventParams, DispatchMouseEventType, MouseButton,
+};
 use serde_json::{Value, json};
 use std::ops::Not as _;
 use thorbis_agent::ManualClock;
@@ -42,6 +46,8 @@ use uuid::Uuid;
 mod browser;
 #[path = "support/hub.rs"]
 mod hub;
+#[path = "../../hub/tests/support/pages.rs"]
+mod pages;
 #[path = "support/ui.rs"]
 mod ui;
 
@@ -70,8 +76,16 @@ async fn serve_ui(
     Ok((base, stop))
 }
 
-/// Technician mode in headless Chromium, with screenshots beside the UI tests'.
-async fn browser_walk(base: &str, job: Uuid) -> Result<()> {
+/// Technician mode in headless Chromium, with screenshots beside the UI tests': sign in
+/// on the PIN pad, the day, the open job `walk` (a note through its form, a photo through
+/// the file input, the customer's signature drawn with the pointer on the pad), then the
+/// invoice page of the invoiced job `invoiced`.
+async fn browser_walk(
+    base: &str,
+    walk: Uuid,
+    invoiced: Uuid,
+    photo: &std::path::Path,
+) -> Result<()> {
     browser::with_chromium(async |chromium| {
         let page = chromium.open(&format!("{base}/signin")).await?;
         browser::sign_in(
@@ -84,14 +98,14 @@ async fn browser_walk(base: &str, job: Uuid) -> Result<()> {
         .await?;
         browser::wait_for(
             &page,
-            "both jobs",
-            "document.querySelectorAll('[data-ready=true]').length === 2",
+            "three jobs",
+            "document.querySelectorAll('[data-ready=true]').length === 3",
         )
         .await?;
         browser::screenshot(&page, "field-my-day").await?;
         browser::click_and_load(
             &page,
-            &format!("[data-job='{job}'] a"),
+            &format!("[data-job='{walk}'] a"),
             "!!document.getElementById('job-notes')",
         )
         .await?;
@@ -103,7 +117,58 @@ async fn browser_walk(base: &str, job: Uuid) -> Result<()> {
             "document.getElementById('notes').innerText.includes('Left the old valve')",
         )
         .await?;
+        // A photo, chosen in the file input (the camera, on a tablet).
+        let input = page.find_element("#file-input").await?;
+        let mut files = SetFileInputFilesParams::new(vec![photo.display().to_string()]);
+        files.backend_node_id = Some(input.backend_node_id);
+        page.execute(files).await?;
+        page.find_element("#add-file").await?.click().await?;
+        browser::wait_for(&page, "the photo on the page", "document.querySelectorAll('#files img').length === 1")
+            .await?;
+        // The customer signs on the pad with the pointer.
+        browser::fill(&page, "#signer", "Grace Hopper").await?;
+        browser::wait_for(&page, "the signature pad", "!document.getElementById('signature-pad').hidden")
+            .await?;
+        let rect = browser::eval(
+            &page,
+            "(() => { const c = document.querySelector('#signature-pad canvas'); \
+              c.scrollIntoView({ block: 'center' }); const r = c.getBoundingClientRect(); \
+              return [r.left, r.top, r.width, r.height]; })()",
+        )
+        .await
+        .context("the pad's position")?;
+        let at = |i: usize| rect[i].as_f64().unwrap_or_default();
+        let (left, top, width, height) = (at(0), at(1), at(2), at(3));
+        let stroke: Vec<(f64, f64)> = (0..=20)
+            .map(|i| {
+                let t = f64::from(i) / 20.0;
+                (left + width * (0.1 + 0.8 * t), top + height * (0.5 + 0.3 * (t * 6.0).sin()))
+            })
+            .collect();
+        for (n, (x, y)) in stroke.iter().enumerate() {
+            let kind = match n {
+                0 => DispatchMouseEventType::MousePressed,
+                n if n + 1 == stroke.len() => DispatchMouseEventType::MouseReleased,
+                _ => DispatchMouseEventType::MouseMoved,
+            };
+            let mut event = DispatchMouseEventParams::new(kind, *x, *y);
+            event.button = Some(MouseButton::Left);
+            event.buttons = Some(1);
+            event.click_count = Some(1);
+            page.execute(event).await?;
+        }
+        browser::wait_for(
+            &page,
+            "the drawing in the form",
+            "document.querySelector('#signature-pad input[name=drawing]').value.startsWith('data:image/png;base64,')",
+        )
+        .await?;
+        page.find_element("#sign").await?.click().await?;
+        browser::wait_for(&page, "the drawn signature on the page", "!!document.querySelector('img.signature')")
+            .await?;
         browser::screenshot(&page, "field-job").await?;
+        page.goto(format!("{base}/field/jobs/{invoiced}")).await?;
+        browser::wait_for(&page, "the invoiced job", "!!document.getElementById('invoice-page')").await?;
         browser::click_and_load(
             &page,
             "#invoice-page",
@@ -211,8 +276,13 @@ async fn a_technician_works_two_jobs_offline_while_the_office_edits_them() -> Re
     // Two jobs, dispatched to the laptop.
     let admin = format!("/api/v1/admin/tenants/{}/work-orders", tenant.0);
     let mut jobs = Vec::new();
-    for (i, (title, customer)) in
-        [("Boiler service", "Ada Lovelace"), ("Leaking tap", "Alan Turing")].into_iter().enumerate()
+    for (i, (title, customer)) in [
+        ("Boiler service", "Ada Lovelace"),
+        ("Leaking tap", "Alan Turing"),
+        ("Gutter check", "Grace Hopper"),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let start = NOW_MS as i64 + i as i64 * 7_200_000;
         let job = hub
@@ -231,9 +301,12 @@ async fn a_technician_works_two_jobs_offline_while_the_office_edits_them() -> Re
         .await?;
         jobs.push(id);
     }
+    // The third is worked in the browser.
+    let walk = jobs.pop().context("the browser's job")?;
     let store = laptop.store.clone();
-    let want = jobs.clone();
-    wait_for("both jobs and the catalog on the laptop", 30, move || {
+    let mut want = jobs.clone();
+    want.push(walk);
+    wait_for("the jobs and the catalog on the laptop", 30, move || {
         let held = store.with(|s| s.work_orders())?;
         let has_menu = store.with(|s| s.item(seed::FRIES))?.is_some();
         Ok(has_menu
@@ -255,7 +328,7 @@ async fn a_technician_works_two_jobs_offline_while_the_office_edits_them() -> Re
         }
     };
     let day = page("/field").await;
-    ensure!(day.matches("data-ready=\"true\"").count() == 2, "My day: {day}");
+    ensure!(day.matches("data-ready=\"true\"").count() == 3, "My day: {day}");
     ensure!(day.find("Boiler service") < day.find("Leaking tap"), "jobs in window order");
 
     let mut invoices = Vec::new();
@@ -336,9 +409,12 @@ async fn a_technician_works_two_jobs_offline_while_the_office_edits_them() -> Re
         invoices.push(tech.bytes(&format!("{path}/invoice.pdf")).await?);
     }
     ensure!(page("/field").await.contains("Leaking tap"));
-    // The same screens in a browser, still offline: sign in on the PIN pad, the day, a
-    // job (a note added through the page's own form), its invoice.
-    browser_walk(&base, jobs[0]).await?;
+    // The same screens in a browser, still offline: sign in on the PIN pad, the day, the
+    // third job (a note, a photo and a drawn signature through the page's own forms), an
+    // invoice.
+    let photo = dir.path().join("IMG_2050.png");
+    std::fs::write(&photo, camera_photo(7))?;
+    browser_walk(&base, walk, jobs[0], &photo).await?;
 
     // Back online: everything both sides wrote meets.
     laptop.go_online(5)?;
@@ -436,10 +512,41 @@ async fn a_technician_works_two_jobs_offline_while_the_office_edits_them() -> Re
         "RESULT field_day_blobs uploaded={uploaded} verified_on_hub={verified} downloaded={downloaded} resumed={resumed}"
     );
     ensure!(lost == 0 && duplicates == 0 && pages_failed == 0);
-    ensure!(uploaded == 6 && verified == 6 && downloaded == 3 && resumed == 1);
+    ensure!(uploaded == 8 && verified == 8 && downloaded == 3 && resumed == 1);
     let _ = stop_ui.send(());
     laptop.go_offline().await;
     hub.stop().await?;
+    Ok(())
+}
+
+/// The dispatch board's page of `job` shows its photo, report and drawn signature, and
+/// serves the photo's bytes as the laptop kept them.
+async fn console_shows_the_files(hub: &Hub, tenant: Uuid, job: Uuid) -> Result<()> {
+    let (email, password) = ("dispatch@bistro.example", "a long dispatcher password");
+    hub.admin(
+        &format!("/api/v1/admin/tenants/{tenant}/console-users"),
+        &json!({ "email": email, "password": password, "role": "manager" }),
+    )
+    .await?;
+    let mut console = pages::Browser::signed_in(&hub.base, tenant, email, password).await?;
+    let page = console.get(&format!("/console/dispatch/jobs/{job}")).await?.body;
+    ensure!(page.matches("data-held=\"true\"").count() == 3, "the job's files: {page}");
+    let photo = page
+        .split("<img src=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .context("the photo on the page")?
+        .to_owned();
+    let id: thorbis_sync_protocol::BlobId =
+        photo.rsplit('/').next().context("the photo's id")?.parse()?;
+    let response = console
+        .http
+        .get(format!("{}{photo}", hub.base))
+        .header(reqwest::header::COOKIE, console.cookie_header())
+        .send()
+        .await?;
+    ensure!(response.status().is_success(), "the photo: {}", response.status());
+    ensure!(id.matches(&response.bytes().await?), "the console served the photo as kept");
     Ok(())
 }
 
@@ -459,10 +566,12 @@ async fn blobs_travel(
     for (_, view) in laptop.store.with(|s| s.work_orders())? {
         all.extend(view.attachments.iter().map(|a| a.blob));
     }
-    ensure!(all.len() == 6, "two jobs with a photo, a report and a drawn signature: {all:?}");
+    // Two jobs with a photo, a report and a drawn signature; the browser's with a photo and
+    // a drawn signature.
+    ensure!(all.len() == 8, "the jobs' attachments: {all:?}");
     let sync = laptop.sync.as_ref().context("the laptop is online")?;
     wait_for("the laptop's blobs confirmed by the hub", 60, || {
-        Ok(sync.status().blobs.uploaded == 6 && sync.status().blobs.unconfirmed == 0)
+        Ok(sync.status().blobs.uploaded == 8 && sync.status().blobs.unconfirmed == 0)
     })
     .await
     .with_context(|| format!("blob sync: {:?}", sync.status().blobs))?;
@@ -473,6 +582,7 @@ async fn blobs_travel(
         }
     }
     let uploaded = usize::try_from(sync.status().blobs.uploaded)?;
+    console_shows_the_files(hub, tenant.0, job).await?;
 
     // A second technician gets the first job. A download of its report was cut short
     // before: the first 700,000 bytes are already on that laptop.

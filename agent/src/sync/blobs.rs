@@ -17,7 +17,7 @@
 //! One blob that fails (the hub lacks it for now, its bytes do not match) never stops the
 //! others; an unreachable hub ends the round.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -84,12 +84,21 @@ impl BlobSync {
     pub(super) async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut changes = self.store.subscribe();
         let mut pushes = self.hub.pushes();
+        // Rounds in a row that left something pending and moved nothing: the wait doubles,
+        // so a blob the hub does not have yet (its laptop is offline) costs little.
+        let mut stuck = 0u32;
         loop {
+            // Marked before the round: news that arrives during it wakes the next one.
+            changes.mark_unchanged();
+            pushes.mark_unchanged();
             let wait = match self.round().await {
                 Ok(round) => {
                     let pending = round.missing + round.unconfirmed > 0;
+                    let moved = round.downloaded + round.uploaded > 0;
+                    stuck = if pending && !moved { stuck.saturating_add(1) } else { 0 };
                     self.report(&round, None);
-                    if pending { RETRY } else { IDLE }
+                    let backoff = 2u32.saturating_pow(stuck.saturating_sub(1).min(5));
+                    if pending { (RETRY * backoff).min(IDLE) } else { IDLE }
                 }
                 Err(e) => {
                     tracing::debug!(error = %e, "blob sync: the hub is unreachable");
@@ -97,8 +106,6 @@ impl BlobSync {
                     UNREACHABLE
                 }
             };
-            changes.mark_unchanged();
-            pushes.mark_unchanged();
             tokio::select! {
                 _ = changes.changed() => {}
                 _ = pushes.changed() => {}
@@ -133,14 +140,23 @@ impl BlobSync {
             .await
             .map_err(|e| TransportError::Protocol(format!("reading the store: {e}")))?;
         let mut round = Round::default();
-        let mut seen = BTreeSet::new();
-        let attachments = orders.into_iter().flat_map(|(_, view)| view.attachments);
-        for attachment in attachments {
-            let blob = attachment.blob;
-            if !seen.insert(blob.id) {
-                continue;
+        // Per blob: whether a job of this laptop names it (it comes here), and whether this
+        // laptop attached it anywhere (it goes to the hub; a job moved to someone else
+        // since included).
+        let mut wanted: BTreeMap<BlobId, (BlobRef, bool, bool)> = BTreeMap::new();
+        for (_, view) in orders {
+            let mine = view.technician == Some(me);
+            for a in view.attachments {
+                let entry = wanted.entry(a.blob.id).or_insert((a.blob, false, false));
+                entry.1 |= mine;
+                entry.2 |= a.by == Some(me);
             }
+        }
+        for (blob, mine, attached_here) in wanted.into_values() {
             if !blobs.has(blob.id) {
+                if !mine {
+                    continue;
+                }
                 match self.download(&blobs, blob).await {
                     Ok(true) => round.downloaded += 1,
                     Ok(false) => round.missing += 1,
@@ -152,7 +168,7 @@ impl BlobSync {
                 }
                 continue;
             }
-            if attachment.by != Some(me) || self.confirmed(blob.id).await {
+            if !attached_here || self.confirmed(blob.id).await {
                 continue;
             }
             match self.upload(&blobs, blob).await {

@@ -122,10 +122,13 @@ pub fn router(state: AppState) -> Router {
     let devices = Router::new()
         .route("/api/v1/sync/push", post(sync::push))
         .route("/api/v1/sync/pull", post(sync::pull))
+        .layer(DefaultBodyLimit::max(limits.body_limit_bytes));
+    // A blob's chunk has its own bound, the protocol's, whatever a push may carry.
+    let blobs = Router::new()
         .route("/api/v1/blobs/{id}/upload", get(blobs::upload_state))
         .route("/api/v1/blobs/{id}/upload/{offset}", post(blobs::upload))
         .route("/api/v1/blobs/{id}/from/{offset}", get(blobs::download))
-        .layer(DefaultBodyLimit::max(limits.body_limit_bytes));
+        .layer(DefaultBodyLimit::max(thorbis_sync_protocol::BLOB_CHUNK_BYTES + 1024));
     let console = Router::new()
         .route("/api/v1/admin/tenants", post(admin::create_tenant))
         .route("/api/v1/admin/tenants/{tenant_id}/locations", post(admin::create_location))
@@ -181,6 +184,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(anonymous)
         .merge(devices)
+        .merge(blobs)
         .merge(console)
         .layer(axum::middleware::from_fn_with_state(state.clone(), deadline))
         .with_state(state)

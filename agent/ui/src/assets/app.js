@@ -102,7 +102,7 @@
       ctx.lineJoin = "round";
       canvas.addEventListener("pointerdown", function (e) {
         down = true;
-        canvas.setPointerCapture(e.pointerId);
+        try { canvas.setPointerCapture(e.pointerId); } catch (err) { /* a stroke still draws */ }
         var p = at(e);
         ctx.beginPath();
         ctx.moveTo(p[0], p[1]);

@@ -10,14 +10,15 @@
 //! `GET /field/jobs/{id}/files/{blob}` serves a blob the job names, from this laptop.
 
 use axum::extract::{Multipart, Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use base64::Engine as _;
 use maud::{Markup, html};
 use thorbis_domain::attachment::{AttachmentKind, BlobRef, MediaType, megabytes};
+use thorbis_domain::command::looks_like_card_number;
 use thorbis_domain::work_order::WorkOrderEdit;
 use thorbis_sync_protocol::BlobId;
 use thorbis_web::form::Fields;
+use thorbis_web::respond::stored_file;
 
 use super::{Job, author, commit, context, edit_command, job_id};
 use crate::access::FieldTech;
@@ -176,7 +177,13 @@ fn file_name(uploaded: &str, blob: BlobRef) -> String {
     let base = uploaded.rsplit(['/', '\\']).next().unwrap_or_default();
     let stem = base.rsplit_once('.').map_or(base, |(stem, _)| stem);
     let stem: String = stem.chars().filter(|c| !c.is_control()).take(80).collect();
-    let stem = if stem.trim().is_empty() { "file".to_owned() } else { stem.trim().to_owned() };
+    // A camera's name can be a long run of digits (a date and time) that reads as a card
+    // number, which is never recorded: such a file takes a name of its own.
+    let stem = if stem.trim().is_empty() || looks_like_card_number(&stem) {
+        format!("file-{}", &blob.id.to_string()[..8])
+    } else {
+        stem.trim().to_owned()
+    };
     format!("{stem}.{}", blob.media_type.extension())
 }
 
@@ -197,22 +204,12 @@ pub(crate) async fn serve(
         .map_err(|e| UiError::Internal(e.to_string()))?
         .map_err(|e| UiError::Internal(e.to_string()))?
         .ok_or(UiError::NotFound)?;
-    let disposition = format!(
-        "inline; filename=\"{}\"",
-        attachment.name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.' && c != '-', "_")
-    );
-    Ok((
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, attachment.blob.media_type.as_str().to_owned()),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-            // Named by its hash: the bytes behind this address never change.
-            (header::CACHE_CONTROL, "private, max-age=31536000, immutable".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response())
+    // Bytes from the hub are checked by their hash; their type is checked here.
+    if MediaType::sniff(&bytes) != Some(attachment.blob.media_type) {
+        return Err(UiError::NotFound);
+    }
+    let inline = attachment.blob.media_type.is_image();
+    Ok(stored_file(bytes, attachment.blob.media_type.as_str(), &attachment.name, inline))
 }
 
 #[cfg(test)]
@@ -224,6 +221,8 @@ mod tests {
         let blob = BlobRef { id: BlobId::of(b"x"), media_type: MediaType::Jpeg, bytes: 1 };
         assert_eq!(file_name("C:\\Users\\tech\\IMG_0042.PNG", blob), "IMG_0042.jpg");
         assert_eq!(file_name("../../etc/passwd", blob), "passwd.jpg");
-        assert_eq!(file_name("", blob), "file.jpg");
+        let id = &blob.id.to_string()[..8];
+        assert_eq!(file_name("", blob), format!("file-{id}.jpg"));
+        assert_eq!(file_name("4111 1111 1111 1111.jpg", blob), format!("file-{id}.jpg"));
     }
 }

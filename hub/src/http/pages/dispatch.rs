@@ -8,8 +8,7 @@
 //! them.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse as _;
+use axum::http::StatusCode;
 use serde::Deserialize;
 use thorbis_domain::attachment::megabytes;
 use thorbis_domain::scan::Day;
@@ -17,7 +16,7 @@ use thorbis_domain::work_order::{ScheduledWindow, WorkOrderEdit, WorkOrderView};
 use thorbis_sync_protocol::BlobId;
 use thorbis_web::components::{Input, Message, figure, figures, labelled, message};
 use thorbis_web::form::{self, Fields};
-use thorbis_web::respond::{Href, see_other};
+use thorbis_web::respond::{Href, see_other, stored_file};
 use thorbis_web::when::{clock, when};
 use thorbis_web::{Markup, html};
 use uuid::Uuid;
@@ -468,15 +467,8 @@ pub(in crate::http) async fn file(
     let (Some(file), Some(bytes)) = (named, read) else {
         return Err(Error::NotFound(format!("no file {blob} on this job")));
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, file.media_type.clone()),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
-            (header::CACHE_CONTROL, "private, max-age=31536000, immutable".to_owned()),
-        ],
-        bytes,
-    )
-        .into_response())
+    let inline = file.media_type.starts_with("image/");
+    Ok(stored_file(bytes, &file.media_type, &file.name, inline))
 }
 
 /// `POST /console/dispatch/jobs/{id}/note` and `/window`.
