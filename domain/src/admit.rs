@@ -957,6 +957,7 @@ fn figures_hold(
 ) -> Result<(), Failure> {
     use crate::work_order::{PaymentMethod, WorkOrderStatus};
     let mut order = cx.get::<WorkOrder>(id.0)?.unwrap_or_default();
+    let before = order.clone();
     // A change that is not the writer's own, or held already, changes nothing here.
     if !order.add_own_change(change, device) {
         return Ok(());
@@ -966,6 +967,20 @@ fn figures_hold(
         Quarantine::Malformed { kind: "work_order.changed".to_owned(), reason: reason.to_owned() }
             .into()
     };
+    // Attachments: a change adds its writer's own and leaves every other as it was (the hub
+    // takes a blob from the device an attachment names, with the size and type it names).
+    if !view.attachments.is_empty() {
+        let held = before.view().map(|v| v.attachments).unwrap_or_default();
+        let kept = held.iter().all(|b| view.attachments.contains(b));
+        let added_own = view
+            .attachments
+            .iter()
+            .filter(|a| !held.contains(a))
+            .all(|a| a.by == Some(device) && !held.iter().any(|b| b.blob.id == a.blob.id));
+        if !kept || !added_own {
+            return Err(refused("it alters an attachment, or adds one that is not its writer's"));
+        }
+    }
     if view.status == WorkOrderStatus::Invoiced && view.invoice.is_none() {
         return Err(refused("it marks the job invoiced without an invoice"));
     }

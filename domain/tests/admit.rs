@@ -1014,4 +1014,19 @@ fn a_change_naming_another_writer_is_held_back() {
     let view = r.state.work_orders[&wo.0].view().unwrap();
     assert_eq!(view.attachments.len(), 1);
     assert_eq!(view.attachments[0].by, Some(TECH));
+    // Its own attachment, altered afterwards (a larger size: the hub would take more bytes
+    // under the name): held back too.
+    let mut am = r.state.work_orders[&wo.0].document().with_actor(actor_for(TECH));
+    let altered = {
+        use automerge::transaction::Transactable as _;
+        let key = format!("attachment:{}", BlobRef::of(pdf).unwrap().id);
+        let Some((_, obj)) = am.get(automerge::ROOT, key.as_str()).unwrap() else {
+            panic!("the attachment's map")
+        };
+        let mut tx = am.transaction();
+        tx.put(&obj, "bytes", 4_000_000_i64).unwrap();
+        let (hash, _) = tx.commit();
+        ChangeBytes(am.get_change_by_hash(&hash.unwrap()).unwrap().raw_bytes().to_vec())
+    };
+    assert_eq!(r.refuse(TECH, &changed(altered)).code(), "malformed");
 }

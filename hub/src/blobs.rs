@@ -23,8 +23,11 @@ use uuid::Uuid;
 use crate::db::tenant_tx;
 use crate::store::{Fault, Store, faults};
 
-/// Most uploads one device may have started and not finished.
+/// Most uploads one device may have started and not finished (and sent a chunk of within
+/// [`STALE_MS`]).
 const MAX_UNFINISHED: i64 = 16;
+/// How long an unfinished upload stays its device's before another may take it over.
+const STALE_MS: i64 = 10 * 60 * 1000;
 
 /// Most bytes one download answer carries.
 pub const MAX_READ_BYTES: usize = 4 * BLOB_CHUNK_BYTES;
@@ -45,6 +48,9 @@ pub enum BlobsError {
     /// The bytes do not hash to the blob's name; the hub dropped them.
     #[error("the bytes received do not match blob {0}; they were dropped: send it again")]
     Mismatch(BlobId),
+    /// Another device is sending this blob; it is tried again later.
+    #[error("another device is sending blob {0}; try again later")]
+    Busy(BlobId),
     /// The tenant's blobs would pass its quota.
     #[error(
         "this business stores {stored} bytes of files; a blob of {size} would pass its quota of {quota}"
@@ -141,23 +147,39 @@ async fn named_by(
     Ok(row.map(|r| (count(r.get(0)), r.get(1))))
 }
 
+/// A blob's row: what it holds, who is sending it and when they last did.
+struct Held {
+    state: UploadState,
+    uploader: Uuid,
+    updated_at_ms: i64,
+}
+
+impl Held {
+    /// Whether `device` may go on with this upload: it is the device sending it, or the
+    /// one that was has been silent for [`STALE_MS`] (a laptop gone for good).
+    fn open_to(&self, device: DeviceId, now_ms: i64) -> bool {
+        self.uploader == uuid(device) || now_ms - self.updated_at_ms > STALE_MS
+    }
+}
+
 async fn state_of(
     tx: &Transaction<'_>,
     tenant: Uuid,
     id: BlobId,
     lock: bool,
-) -> Result<Option<UploadState>, tokio_postgres::Error> {
+) -> Result<Option<Held>, tokio_postgres::Error> {
     let sql = if lock {
-        "SELECT received, complete, size FROM blobs WHERE tenant_id = $1 AND sha256 = $2
-            FOR UPDATE"
+        "SELECT received, complete, size, uploaded_by, updated_at_ms FROM blobs
+          WHERE tenant_id = $1 AND sha256 = $2 FOR UPDATE"
     } else {
-        "SELECT received, complete, size FROM blobs WHERE tenant_id = $1 AND sha256 = $2"
+        "SELECT received, complete, size, uploaded_by, updated_at_ms FROM blobs
+          WHERE tenant_id = $1 AND sha256 = $2"
     };
     let row = tx.query_opt(sql, &[&tenant, &id.to_string()]).await?;
-    Ok(row.map(|r| UploadState {
-        received: count(r.get(0)),
-        complete: r.get(1),
-        size: count(r.get(2)),
+    Ok(row.map(|r| Held {
+        state: UploadState { received: count(r.get(0)), complete: r.get(1), size: count(r.get(2)) },
+        uploader: r.get(3),
+        updated_at_ms: r.get(4),
     }))
 }
 
@@ -171,9 +193,17 @@ pub async fn upload_state(
     let mut client = store.pool.get().await?;
     let tx = tenant_tx(&mut client, tenant).await?;
     let (size, _) = named_by(&tx, tenant, device, id).await?.ok_or(BlobsError::NotFound(id))?;
-    let state = state_of(&tx, tenant, id, false).await?;
+    let held = state_of(&tx, tenant, id, false).await?;
     tx.commit().await?;
-    Ok(state.unwrap_or(UploadState { received: 0, complete: false, size }))
+    let fresh = UploadState { received: 0, complete: false, size };
+    match held {
+        None => Ok(fresh),
+        Some(h) if h.state.complete => Ok(h.state),
+        Some(h) if !h.open_to(device, store.now_i64()) => Err(BlobsError::Busy(id)),
+        // Another device's upload, gone quiet, or of another size: this device starts over.
+        Some(h) if h.uploader != uuid(device) || h.state.size != size => Ok(fresh),
+        Some(h) => Ok(h.state),
+    }
 }
 
 /// Appends `chunk` at `offset` to blob `id`, uploaded by `device` (see the module docs).
@@ -200,20 +230,27 @@ pub async fn append(
             "the blob was named as {media}; these bytes are not"
         )));
     }
-    let state = if let Some(state) = state_of(&tx, tenant, id, true).await? {
-        state
+    let now = store.now_i64();
+    let held = if let Some(held) = state_of(&tx, tenant, id, true).await? {
+        held
     } else {
         start(store, &tx, tenant, device, id, size).await?;
         state_of(&tx, tenant, id, true).await?.ok_or(BlobsError::NotFound(id))?
     };
-    if state.complete {
+    if held.state.complete {
         tx.commit().await?;
-        return Ok(state);
+        return Ok(held.state);
     }
-    // Another device named these bytes with another size and began sending them: what
-    // it sent does not count for this name.
-    let state =
-        if state.size == size { state } else { restart(&tx, tenant, device, id, size).await? };
+    // One device sends a blob at a time; another takes over only once it has gone quiet,
+    // and then, like a device that named the bytes with another size, starts over.
+    if !held.open_to(device, now) {
+        return Err(BlobsError::Busy(id));
+    }
+    let state = if held.uploader == uuid(device) && held.state.size == size {
+        held.state
+    } else {
+        restart(&tx, tenant, device, id, size).await?
+    };
     if offset != state.received {
         return Err(BlobsError::Offset(state));
     }
@@ -253,8 +290,9 @@ pub async fn append(
         return Err(BlobsError::Mismatch(id));
     }
     tx.execute(
-        "UPDATE blobs SET received = $3, complete = $4 WHERE tenant_id = $1 AND sha256 = $2",
-        &[&tenant, &id.to_string(), &end_i, &complete],
+        "UPDATE blobs SET received = $3, complete = $4, updated_at_ms = $5
+          WHERE tenant_id = $1 AND sha256 = $2",
+        &[&tenant, &id.to_string(), &end_i, &complete, &now],
     )
     .await?;
     tx.commit().await?;
@@ -280,6 +318,7 @@ async fn restart(
         &[&tenant, &id.to_string(), &i64::try_from(size).unwrap_or(i64::MAX), &uuid(device)],
     )
     .await?;
+    // (`updated_at_ms` is set by the chunk that follows, in this transaction.)
     Ok(UploadState { received: 0, complete: false, size })
 }
 
@@ -301,11 +340,13 @@ async fn start(
         .await?
         .get(0);
     let stored = count(stored);
+    // Uploads gone quiet do not count: another device may take them over.
     let unfinished: i64 = tx
         .query_one(
             "SELECT count(*) FROM blobs
-              WHERE tenant_id = $1 AND uploaded_by = $2 AND NOT complete",
-            &[&tenant, &uuid(device)],
+              WHERE tenant_id = $1 AND uploaded_by = $2 AND NOT complete
+                AND updated_at_ms >= $3",
+            &[&tenant, &uuid(device), &(store.now_i64() - STALE_MS)],
         )
         .await?
         .get(0);
@@ -319,8 +360,8 @@ async fn start(
         return Err(BlobsError::OverQuota { stored, size, quota });
     }
     tx.execute(
-        "INSERT INTO blobs (tenant_id, sha256, size, uploaded_by, created_at_ms)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        "INSERT INTO blobs (tenant_id, sha256, size, uploaded_by, created_at_ms, updated_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING",
         &[
             &tenant,
             &id.to_string(),
@@ -362,10 +403,14 @@ pub async fn read_for_device(
     let tx = tenant_tx(&mut client, tenant).await?;
     let allowed = tx
         .query_opt(
+            // A job of the device names it, and someone else attached it there (or this
+            // device sent the bytes): naming a hash seen elsewhere does not open it.
             "SELECT 1 FROM work_order_files f
                JOIN work_orders w ON w.tenant_id = f.tenant_id
                                  AND w.work_order_id = f.work_order_id
+               JOIN blobs b ON b.tenant_id = f.tenant_id AND b.sha256 = f.sha256
               WHERE f.tenant_id = $1 AND f.sha256 = $2 AND w.technician = $3
+                AND (f.added_by IS DISTINCT FROM $3 OR b.uploaded_by = $3)
               LIMIT 1",
             &[&tenant, &id.to_string(), &uuid(device)],
         )
@@ -413,7 +458,9 @@ async fn read_range(
     offset: u64,
     max: usize,
 ) -> Result<Option<(Vec<u8>, u64)>, tokio_postgres::Error> {
-    let Some(state) = state_of(tx, tenant, id, false).await? else { return Ok(None) };
+    let Some(Held { state, .. }) = state_of(tx, tenant, id, false).await? else {
+        return Ok(None);
+    };
     if !state.complete {
         return Ok(None);
     }

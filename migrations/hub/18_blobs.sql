@@ -39,8 +39,11 @@ CREATE TABLE blobs (
     size          bigint  NOT NULL CHECK (size > 0),
     received      bigint  NOT NULL DEFAULT 0,
     complete      boolean NOT NULL DEFAULT false,
+    -- The device sending it, and when it last sent a chunk: one device at a time; another
+    -- takes an upload over once it has been quiet for ten minutes.
     uploaded_by   uuid    NOT NULL,
     created_at_ms bigint  NOT NULL,
+    updated_at_ms bigint  NOT NULL,
     PRIMARY KEY (tenant_id, sha256),
     CONSTRAINT blobs_received_check CHECK (received >= 0 AND received <= size)
 );

@@ -132,6 +132,12 @@ async fn the_hub_takes_and_serves_blobs_only_as_their_names_allow() -> Result<()
     .await?;
     ensure!(status == StatusCode::NOT_FOUND, "a colleague uploaded the laptop's blob: {status}");
 
+    // Bytes of another type than the change named are refused from the first chunk.
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.resize(BLOB_CHUNK_BYTES, 0);
+    let (status, _) = signed(&hub, &laptop.store, reqwest::Method::POST, &chunk(0), png).await?;
+    ensure!(status == StatusCode::BAD_REQUEST, "a PNG sent as the PDF: {status}");
+
     // The first chunk; the same chunk again (a retry whose answer was lost) gets the offset
     // to resume from; a chunk larger than the protocol's is refused.
     let first = report[..BLOB_CHUNK_BYTES].to_vec();

@@ -123,7 +123,11 @@ async fn browser_walk(
         files.backend_node_id = Some(input.backend_node_id);
         page.execute(files).await?;
         page.find_element("#add-file").await?.click().await?;
-        browser::wait_for(&page, "the photo on the page", "document.querySelectorAll('#files img').length === 1")
+        browser::wait_for(
+            &page,
+            "the photo on the page",
+            "document.querySelectorAll('#files img').length === 1 && !!document.getElementById('signer')",
+        )
             .await?;
         // The customer signs on the pad with the pointer.
         browser::fill(&page, "#signer", "Grace Hopper").await?;
@@ -520,7 +524,7 @@ async fn a_technician_works_two_jobs_offline_while_the_office_edits_them() -> Re
 }
 
 /// The dispatch board's page of `job` shows its photo, report and drawn signature, and
-/// serves the photo's bytes as the laptop kept them.
+/// serves a picture (the first on the page) as the laptop kept it.
 async fn console_shows_the_files(hub: &Hub, tenant: Uuid, job: Uuid) -> Result<()> {
     let (email, password) = ("dispatch@bistro.example", "a long dispatcher password");
     hub.admin(

@@ -237,7 +237,8 @@ impl BlobSync {
         };
         let state_path = format!("{}/upload", blob.id.path());
         let response = self.send(Method::GET, &state_path, Vec::new()).await?;
-        if response.status() == StatusCode::NOT_FOUND {
+        // Not named at the hub yet, or another device is sending it: a later round.
+        if matches!(response.status(), StatusCode::NOT_FOUND | StatusCode::TOO_MANY_REQUESTS) {
             return Ok(false);
         }
         let mut state: UploadState = json(response).await?;
@@ -250,6 +251,7 @@ impl BlobSync {
             state = match response.status() {
                 // Another try got there first: go on from what the hub says it holds.
                 StatusCode::CONFLICT | StatusCode::OK => json(response).await?,
+                StatusCode::TOO_MANY_REQUESTS => return Ok(false),
                 _ => {
                     let refused = check(response).await.err();
                     return Err(Failed::Blob(format!(

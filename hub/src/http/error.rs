@@ -222,6 +222,7 @@ impl From<BlobsError> for Error {
             BlobsError::BadChunk(_) => Error::BadRequest(e.to_string()),
             BlobsError::Mismatch(_) => Error::Unprocessable(e.to_string()),
             BlobsError::OverQuota { .. } => Error::InsufficientStorage(e.to_string()),
+            BlobsError::Busy(_) => Error::TooManyRequests(e.to_string()),
             BlobsError::Fault(fault) => fault.into(),
         }
     }

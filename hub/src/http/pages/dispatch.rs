@@ -10,7 +10,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
-use thorbis_domain::attachment::megabytes;
+use thorbis_domain::attachment::{MediaType, megabytes};
 use thorbis_domain::scan::Day;
 use thorbis_domain::work_order::{ScheduledWindow, WorkOrderEdit, WorkOrderView};
 use thorbis_sync_protocol::BlobId;
@@ -467,6 +467,10 @@ pub(in crate::http) async fn file(
     let (Some(file), Some(bytes)) = (named, read) else {
         return Err(Error::NotFound(format!("no file {blob} on this job")));
     };
+    // Served as what the bytes are, never as what a device called them.
+    if MediaType::sniff(&bytes).map(MediaType::as_str) != Some(file.media_type.as_str()) {
+        return Err(Error::NotFound(format!("no file {blob} on this job")));
+    }
     let inline = file.media_type.starts_with("image/");
     Ok(stored_file(bytes, &file.media_type, &file.name, inline))
 }
