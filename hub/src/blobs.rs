@@ -30,7 +30,7 @@ const MAX_UNFINISHED: i64 = 16;
 const STALE_MS: i64 = 10 * 60 * 1000;
 
 /// Most bytes one download answer carries.
-pub const MAX_READ_BYTES: usize = 4 * BLOB_CHUNK_BYTES;
+pub const MAX_READ_BYTES: usize = 2 * BLOB_CHUNK_BYTES;
 
 /// Why a blob operation was refused.
 #[derive(Debug, thiserror::Error)]

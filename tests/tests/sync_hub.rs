@@ -51,9 +51,14 @@ async fn an_order_sent_on_the_pos_reaches_the_kds_and_replays_change_nothing() -
     let digest = kds.store.with(|s| s.projection_digest())?;
     ensure!(digest == pos.store.with(|s| s.projection_digest())?);
     wait_for("the POS's outbox to drain", 20, || Ok(pos.status().outbox_depth == 0)).await?;
+    // The status is updated just after the store: wait for it, as a screen would.
+    wait_for("the KDS's status to count what it received", 20, || {
+        let status = kds.status();
+        Ok(status.events_received > 0 && status.last_contact_ms.is_some())
+    })
+    .await?;
     let status = kds.status();
     ensure!(status.online && status.credential == CredentialState::Accepted, "{status:?}");
-    ensure!(status.events_received > 0 && status.last_contact_ms.is_some(), "{status:?}");
 
     // Replays: the POS's events again, straight into the store and through a restarted
     // shell (a fresh Hello, the hub sends from the KDS's vector) change nothing.

@@ -27,7 +27,7 @@ use thorbis_domain::attachment::BlobRef;
 use thorbis_sync_protocol::{BLOB_CHUNK_BYTES, BlobId};
 use tokio::sync::watch;
 
-use super::hub::{HubTransport, REQUEST_TIMEOUT, check, error_chain};
+use super::hub::{HubTransport, check, error_chain};
 use super::{SharedStore, SyncStatus, TransportError};
 use crate::blobs::{BlobError, BlobStore};
 
@@ -35,6 +35,9 @@ use crate::blobs::{BlobError, BlobStore};
 const IDLE: Duration = Duration::from_secs(60);
 /// How soon a round that left something pending is tried again.
 const RETRY: Duration = Duration::from_secs(2);
+/// How long one blob request may take: a chunk or an answer (at most 1 MiB) still gets
+/// through a link of about 9 KB/s, a basement's weak signal.
+const BLOB_TIMEOUT: Duration = Duration::from_secs(120);
 /// How long the task lets news gather before a round.
 const COALESCE: Duration = Duration::from_millis(200);
 /// How long the task waits after the hub could not be reached.
@@ -275,7 +278,7 @@ impl BlobSync {
         body: Vec<u8>,
     ) -> Result<reqwest::Response, Failed> {
         self.hub
-            .send_signed(method, path, body, "application/octet-stream", REQUEST_TIMEOUT)
+            .send_signed(method, path, body, "application/octet-stream", BLOB_TIMEOUT)
             .await
             .map_err(Failed::Hub)
     }

@@ -406,7 +406,7 @@ pub fn document() -> Value {
                 }
             } },
             "/api/v1/blobs/{id}/from/{offset}": { "get": {
-                "summary": "Up to 2 MiB of a complete blob from `offset` (header `x-thorbis-blob-size`), for a device a work order assigned to it names the blob.",
+                "summary": "Up to 1 MiB of a complete blob from `offset` (header `x-thorbis-blob-size`), for a device a work order assigned to it names the blob.",
                 "parameters": blob_parameters(true),
                 "responses": {
                     "200": { "description": "The bytes.", "content": { "application/octet-stream": {} } },
