@@ -31,7 +31,7 @@ use thorbis_domain::work_order::WorkOrderEdit;
 use thorbis_hub::testing::fresh_database;
 use uuid::Uuid;
 
-use hub::{Agent, Hub, NOW_MS, wait_for};
+use hub::{Agent, Hub, NOW_MS, dispatched_job, wait_for};
 
 fn main() -> Result<()> {
     let bench = std::env::args().any(|a| a == "--bench");
@@ -85,21 +85,7 @@ async fn run(photos: usize) -> Result<()> {
     let me = laptop.store.with(|s| s.device_id());
 
     let admin = format!("/api/v1/admin/tenants/{}/work-orders", tenant.0);
-    let job = hub
-        .admin(
-            &admin,
-            &json!({ "title": "Roof survey", "customer": "Grace Hopper", "site_address": "2 Dock Road",
-                     "window_start_ms": NOW_MS, "window_end_ms": NOW_MS + 3_600_000, "currency": "USD" }),
-        )
-        .await?;
-    let job: Uuid = serde_json::from_value(job["work_order_id"].clone())?;
-    hub.admin(&format!("{admin}/{job}/assign"), &json!({ "technician": Uuid::from_bytes(me.0) }))
-        .await?;
-    let store = laptop.store.clone();
-    wait_for("the job on the laptop", 30, move || {
-        Ok(store.with(|s| s.work_order(WorkOrderId(job)))?.is_some())
-    })
-    .await?;
+    let job = dispatched_job(&hub, tenant.0, &laptop, "Roof survey", "USD").await?;
     laptop.go_offline().await;
 
     // Photos attached offline: kept as blobs, named by one edit each.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result, ensure};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 use thorbis_agent::ManualClock;
 use thorbis_agent::sync::SharedStore;
 use thorbis_domain::Command;
@@ -18,12 +18,11 @@ use thorbis_domain::ids::WorkOrderId;
 use thorbis_domain::work_order::WorkOrderEdit;
 use thorbis_hub::testing::fresh_database;
 use thorbis_sync_protocol::{BLOB_CHUNK_BYTES, BlobId};
-use uuid::Uuid;
 
 #[path = "support/hub.rs"]
 mod hub;
 
-use hub::{Agent, Hub, NOW_MS, wait_for};
+use hub::{Agent, Hub, NOW_MS, dispatched_job};
 
 /// A request to the hub signed as the device of `store`.
 async fn signed(
@@ -62,22 +61,7 @@ async fn the_hub_takes_and_serves_blobs_only_as_their_names_allow() -> Result<()
     let stranger = Agent::enroll(&hub, &dir, &clock, other_tenant, "technician", 23).await?;
     let me = laptop.store.with(|s| s.device_id());
 
-    let admin = format!("/api/v1/admin/tenants/{}/work-orders", tenant.0);
-    let job = hub
-        .admin(
-            &admin,
-            &json!({ "title": "Survey", "customer": "Edsger Dijkstra", "site_address": "3 Quay",
-                     "window_start_ms": NOW_MS, "window_end_ms": NOW_MS + 3_600_000, "currency": "EUR" }),
-        )
-        .await?;
-    let job: Uuid = serde_json::from_value(job["work_order_id"].clone())?;
-    hub.admin(&format!("{admin}/{job}/assign"), &json!({ "technician": Uuid::from_bytes(me.0) }))
-        .await?;
-    let store = laptop.store.clone();
-    wait_for("the job on the laptop", 30, move || {
-        Ok(store.with(|s| s.work_order(WorkOrderId(job)))?.is_some())
-    })
-    .await?;
+    let job = dispatched_job(&hub, tenant.0, &laptop, "Survey", "EUR").await?;
 
     // A report of two and a bit chunks, named by the laptop's change; its bytes stay out of
     // the laptop's blob folder, so only this test uploads them.
@@ -110,7 +94,8 @@ async fn the_hub_takes_and_serves_blobs_only_as_their_names_allow() -> Result<()
     .await?;
     ensure!(status == StatusCode::NOT_FOUND, "an unnamed blob: {status}");
 
-    // Once the change is at the hub, the laptop may upload it (and no one else may).
+    // Once the change is at the hub, the laptop may upload it (and no one else may). The
+    // hub's answer is the event waited for: polled, bounded.
     let mut named = false;
     for _ in 0..1_500 {
         let (status, _) =

@@ -252,6 +252,36 @@ impl Agent {
 }
 
 /// Polls `check` every 20 ms for up to `secs` seconds.
+/// A one-hour job from now made through `hub`'s admin API and assigned to `laptop`,
+/// once the laptop holds it; its id.
+pub async fn dispatched_job(
+    hub: &Hub,
+    tenant: Uuid,
+    laptop: &Agent,
+    title: &str,
+    currency: &str,
+) -> Result<Uuid> {
+    let admin = format!("/api/v1/admin/tenants/{tenant}/work-orders");
+    let job = hub
+        .admin(
+            &admin,
+            &json!({ "title": title, "customer": "Grace Hopper", "site_address": "2 Dock Road",
+                     "window_start_ms": NOW_MS, "window_end_ms": NOW_MS + 3_600_000,
+                     "currency": currency }),
+        )
+        .await?;
+    let job: Uuid = serde_json::from_value(job["work_order_id"].clone())?;
+    let technician = Uuid::from_bytes(laptop.store.with(|s| s.device_id()).0);
+    hub.admin(&format!("{admin}/{job}/assign"), &json!({ "technician": technician })).await?;
+    let store = laptop.store.clone();
+    wait_for("the job on the laptop", 30, move || {
+        let id = thorbis_domain::ids::WorkOrderId(job);
+        Ok(store.with(|s| s.work_order(id))?.is_some())
+    })
+    .await?;
+    Ok(job)
+}
+
 pub async fn wait_for(
     what: &str,
     secs: u64,
